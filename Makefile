@@ -1,0 +1,66 @@
+# backend: see README.md. The mode executables are derived from the mode
+# files in fcgi-apps/ (every .c there but registry.c and main.c).
+
+CC       ?= cc
+BUILD    ?= build
+BIN      ?= bin
+PKGS     := fcgi jansson libpq
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -ljansson -lpq)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm
+
+COMMON_SRCS := $(wildcard common/*.c)
+MODE_SRCS   := $(filter-out fcgi-apps/registry.c fcgi-apps/main.c,$(wildcard fcgi-apps/*.c))
+MODES       := $(basename $(notdir $(MODE_SRCS)))
+COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
+MODE_OBJS   := $(patsubst fcgi-apps/%.c,$(BUILD)/modes/%.o,$(MODE_SRCS)) $(BUILD)/modes/registry.o
+EXES        := $(addprefix $(BIN)/backend-,$(MODES))
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_EXES   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test unit integration sanitize valgrind clean
+all: $(EXES) $(UNIT_EXES)
+
+$(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/modes/%.o: fcgi-apps/%.c $(wildcard common/*.h) | $(BUILD)/modes
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(BUILD)/modes/main-%.o: fcgi-apps/main.c $(wildcard common/*.h) | $(BUILD)/modes
+	$(CC) $(CFLAGS) -DMODE_NAME='"$*"' -c -o $@ $<
+$(BUILD)/libcommon.a: $(COMMON_OBJS)
+	$(AR) rcs $@ $^
+$(BIN)/backend-%: $(BUILD)/modes/main-%.o $(MODE_OBJS) $(BUILD)/libcommon.a | $(BIN)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
+$(BUILD)/common $(BUILD)/modes $(BUILD)/tests $(BIN):
+	mkdir -p $@
+
+# Installs what is missing (Debian packages; needs root or sudo).
+deps:
+	@deploy/install-deps.sh
+
+# The whole service on 127.0.0.1:4000, with a throwaway PostgreSQL when no
+# DATABASE_URL or PG* variable is set.
+run: deps all
+	@deploy/dev-run.sh
+
+# Unit tests, then the integration suite through lighttpd; one summary line.
+test: deps all
+	@tests/run.sh
+
+# The same suites against an ASan+UBSan build.
+sanitize: deps
+	$(MAKE) BUILD=build-asan BIN=bin-asan CC=clang \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" all
+	@BACKEND_BIN=$(CURDIR)/bin-asan UNIT_DIR=$(CURDIR)/build-asan/tests SANITIZER=asan tests/run.sh
+
+# The integration suite with every mode process under valgrind memcheck.
+valgrind: deps all
+	@SANITIZER=valgrind tests/run.sh
+
+clean:
+	rm -rf build build-asan bin bin-asan

@@ -1,0 +1,233 @@
+#define _POSIX_C_SOURCE 200809L
+#include "db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+
+enum { MAX_PREPARED = 128 };
+
+static PGconn *g_conn;
+static const db_stmt *g_prepared[MAX_PREPARED]; /* prepared on g_conn */
+static size_t g_nprepared;
+static struct timespec g_deadline;
+static char g_app_name[64] = "backend";
+
+void db_set_app_name(const char *name) { snprintf(g_app_name, sizeof g_app_name, "backend-%s", name); }
+
+void db_begin(long budget_ms) {
+    clock_gettime(CLOCK_MONOTONIC, &g_deadline);
+    g_deadline.tv_sec += budget_ms / 1000;
+    g_deadline.tv_nsec += (budget_ms % 1000) * 1000000L;
+    if (g_deadline.tv_nsec >= 1000000000L) {
+        g_deadline.tv_sec++;
+        g_deadline.tv_nsec -= 1000000000L;
+    }
+}
+
+static long ms_left(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (g_deadline.tv_sec - now.tv_sec) * 1000 + (g_deadline.tv_nsec - now.tv_nsec) / 1000000;
+    return ms < 0 ? 0 : ms;
+}
+
+void db_disconnect(void) {
+    if (g_conn != NULL) PQfinish(g_conn);
+    g_conn = NULL;
+    g_nprepared = 0;
+}
+
+/* Waits until the connection's socket is ready for events, or the deadline.
+ * Returns the poll revents, 0 on timeout. */
+static int wait_socket(PGconn *c, short events) {
+    for (;;) {
+        long left = ms_left();
+        if (left == 0) return 0;
+        struct pollfd pfd = {.fd = PQsocket(c), .events = events};
+        if (pfd.fd < 0) return POLLERR;
+        int n = poll(&pfd, 1, (int)left);
+        if (n > 0) return pfd.revents ? pfd.revents : events;
+        if (n == 0) return 0;
+        if (errno != EINTR) return POLLERR;
+    }
+}
+
+static bool fail_unavailable(api_error *err, const char *why) {
+    log_msg(LOG_WARN, "database unavailable: %s", why);
+    db_disconnect();
+    return API_DB_UNAVAILABLE(err, "the database is unavailable: %s", why);
+}
+
+/* Server notices ("relation already exists, skipping") go to the log at
+ * debug level instead of libpq's default, bare stderr. */
+static void notice_to_log(void *arg, const char *message) {
+    (void)arg;
+    char line[512];
+    snprintf(line, sizeof line, "%s", message);
+    line[strcspn(line, "\n")] = '\0';
+    log_msg(LOG_DEBUG, "database notice: %s", line);
+}
+
+static bool connect_db(api_error *err) {
+    char options[64];
+    snprintf(options, sizeof options, "-c statement_timeout=%ld", g_config.db_timeout_ms);
+    const char *keys[] = {"dbname", "application_name", "options", "client_encoding", NULL};
+    const char *vals[] = {g_config.database_url, g_app_name, options, "UTF8", NULL};
+    g_conn = PQconnectStartParams(keys, vals, 1);
+    if (g_conn == NULL) return fail_unavailable(err, "out of memory starting a connection");
+    if (PQstatus(g_conn) == CONNECTION_BAD) {
+        char why[200];
+        snprintf(why, sizeof why, "%s", PQerrorMessage(g_conn));
+        why[strcspn(why, "\n")] = '\0';
+        return fail_unavailable(err, why);
+    }
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        if (st == PGRES_POLLING_FAILED) {
+            char why[200];
+            snprintf(why, sizeof why, "%s", PQerrorMessage(g_conn));
+            why[strcspn(why, "\n")] = '\0';
+            return fail_unavailable(err, why);
+        }
+        if (wait_socket(g_conn, st == PGRES_POLLING_READING ? POLLIN : POLLOUT) == 0)
+            return fail_unavailable(err, "connecting timed out");
+        st = PQconnectPoll(g_conn);
+    }
+    PQsetNoticeProcessor(g_conn, notice_to_log, NULL);
+    if (PQsetnonblocking(g_conn, 1) != 0) return fail_unavailable(err, "cannot make the connection non-blocking");
+    log_msg(LOG_INFO, "connected to the database");
+    return true;
+}
+
+/* Returns a usable connection, replacing one the server closed while we
+ * were idle (a restart sends a FATAL message and closes the socket, so the
+ * socket reads as ready while no query is pending). */
+static bool ensure_conn(api_error *err) {
+    if (g_conn != NULL) {
+        struct pollfd pfd = {.fd = PQsocket(g_conn), .events = POLLIN};
+        /* INTRANS is a caller's open transaction (schema.c); INERROR or
+         * ACTIVE means an earlier request stopped half-way. */
+        PGTransactionStatusType tx = PQtransactionStatus(g_conn);
+        bool stale = PQstatus(g_conn) != CONNECTION_OK || pfd.fd < 0 ||
+                     (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS);
+        if (!stale && poll(&pfd, 1, 0) > 0)
+            stale = !PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK;
+        if (stale) {
+            log_msg(LOG_INFO, "dropping a closed database connection");
+            db_disconnect();
+        }
+    }
+    return g_conn != NULL || connect_db(err);
+}
+
+static bool result_ok(const PGresult *res) {
+    ExecStatusType st = PQresultStatus(res);
+    return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY;
+}
+
+/* Flushes what was sent, then collects the results of one command. Returns
+ * the first failed result if any, else the last one; NULL when the
+ * connection failed or the deadline passed (err set, connection dropped). */
+static PGresult *await_result(api_error *err) {
+    int r;
+    while ((r = PQflush(g_conn)) == 1) {
+        int ev = wait_socket(g_conn, POLLOUT | POLLIN);
+        if (ev == 0) return fail_unavailable(err, "sending timed out"), NULL;
+        if ((ev & POLLIN) && !PQconsumeInput(g_conn)) break;
+    }
+    if (r < 0) return fail_unavailable(err, "the connection was lost while sending"), NULL;
+    PGresult *result = NULL;
+    for (;;) {
+        while (PQisBusy(g_conn)) {
+            if (wait_socket(g_conn, POLLIN) == 0) {
+                PQclear(result);
+                return fail_unavailable(err, "the database did not answer in time"), NULL;
+            }
+            if (!PQconsumeInput(g_conn)) {
+                PQclear(result);
+                return fail_unavailable(err, "the connection was lost"), NULL;
+            }
+        }
+        PGresult *next = PQgetResult(g_conn);
+        if (next == NULL) break;
+        if (result != NULL && !result_ok(result)) {
+            PQclear(next); /* keep the first failure: it says why */
+        } else {
+            PQclear(result);
+            result = next;
+        }
+    }
+    if (result == NULL) return fail_unavailable(err, "the connection was lost"), NULL;
+    if (result_ok(result)) return result;
+    db_error_map(result, err);
+    PQclear(result);
+    if (PQstatus(g_conn) != CONNECTION_OK) db_disconnect();
+    return NULL;
+}
+
+static bool ensure_prepared(const db_stmt *st, api_error *err) {
+    for (size_t i = 0; i < g_nprepared; i++)
+        if (g_prepared[i] == st) return true;
+    if (g_nprepared == MAX_PREPARED) {
+        /* Never expected: a mode declares a bounded set of statements. */
+        return API_INTERNAL(err, "too many prepared statements");
+    }
+    if (!PQsendPrepare(g_conn, st->name, st->sql, st->nparams, NULL))
+        return fail_unavailable(err, "the connection was lost while preparing");
+    PGresult *res = await_result(err);
+    if (res == NULL) return false;
+    PQclear(res);
+    g_prepared[g_nprepared++] = st;
+    return true;
+}
+
+static void pgresult_release(void *res) { PQclear(res); }
+
+PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_error *err) {
+    if (!ensure_conn(err) || !ensure_prepared(st, err)) return NULL;
+    if (!PQsendQueryPrepared(g_conn, st->name, st->nparams, params, NULL, NULL, 0))
+        return fail_unavailable(err, "the connection was lost while sending"), NULL;
+    PGresult *res = await_result(err);
+    if (res != NULL) pool_defer(p, pgresult_release, res);
+    return res;
+}
+
+bool db_command(const char *sql, api_error *err) {
+    if (!ensure_conn(err)) return false;
+    if (!PQsendQuery(g_conn, sql)) return fail_unavailable(err, "the connection was lost while sending");
+    PGresult *res = await_result(err);
+    if (res == NULL) return false;
+    PQclear(res);
+    return true;
+}
+
+void db_error_map(const PGresult *res, api_error *err) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *column = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
+    const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    const char *message = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+        strncmp(state, "57P0", 4) == 0) {
+        fail_unavailable(err, message ? message : "the connection was lost");
+    } else if (strcmp(state, "57014") == 0 || strcmp(state, "40001") == 0 ||
+               strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0) {
+        /* Timed out or lost a race the client can simply retry. */
+        log_msg(LOG_WARN, "database: %s (%s)", message ? message : "", state);
+        API_DB_UNAVAILABLE(err, "the database could not finish the request in time; retry");
+    } else if (strcmp(state, "23505") == 0) {
+        API_CONFLICT(err, column, "a unique value is taken (%s)", constraint ? constraint : "unique");
+    } else if (strcmp(state, "23502") == 0) {
+        API_INVALID(err, column, "%s must not be null", column ? column : "a value");
+    } else if (strcmp(state, "23514") == 0 || strncmp(state, "22", 2) == 0) {
+        API_INVALID(err, column, "invalid value: %s", message ? message : state);
+    } else {
+        log_msg(LOG_ERROR, "database error %s: %s", state, message ? message : "");
+        API_INTERNAL(err, "internal error (database %s)", state);
+    }
+}

@@ -1,0 +1,57 @@
+/*
+ * db: the process's one PostgreSQL connection.
+ *
+ * Opened lazily on first use, checked before each use (a connection the
+ * server closed while idle, e.g. across a PostgreSQL restart, is noticed and
+ * replaced before a statement is sent on it), and re-opened by itself on
+ * the next request after any failure: no restart of the service is needed.
+ *
+ * Every wait on the server (connect, send, result) is bounded by the current
+ * request's deadline (db_begin), so a hung server costs a request at most its
+ * budget and then 503 database_unavailable, never a hang. The server side
+ * also gets statement_timeout = DB_TIMEOUT_MS.
+ *
+ * Statements are prepared once per connection (db_stmt), and prepared again
+ * after a reconnect. Values always travel as parameters.
+ */
+#ifndef BACKEND_DB_H
+#define BACKEND_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "api_error.h"
+#include "pool.h"
+
+/* A statement a mode prepares: define them as static consts. */
+typedef struct db_stmt {
+    const char *name;   /* unique per process, e.g. "document_put" */
+    const char *sql;    /* $1..$n placeholders, never request text */
+    int nparams;
+} db_stmt;
+
+/* Names the connection (application_name) after the mode. */
+void db_set_app_name(const char *name);
+
+/* Starts a deadline of budget_ms for the database work that follows. */
+void db_begin(long budget_ms);
+
+/* Runs a prepared statement with text parameters (a NULL value is SQL NULL).
+ * Returns the result (tuples or command ok), owned by pool p, or NULL with
+ * err set by db_error_map. */
+PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_error *err);
+
+/* Runs parameterless SQL text (DDL, BEGIN, COMMIT) over the simple query
+ * protocol. Returns false with err set. */
+bool db_command(const char *sql, api_error *err);
+
+/* The one place PostgreSQL errors become contract errors: SQLSTATE class 08,
+ * 53, 57P0x, 57014 and a lost connection are 503 database_unavailable; 23505
+ * is 409; 23502, 23514 and class 22 are 422; anything else is 500 (and the
+ * server's message goes to the log, never to the client). res may be NULL. */
+void db_error_map(const PGresult *res, api_error *err);
+
+/* Closes the connection (the next db_query opens a new one). */
+void db_disconnect(void);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * mode: what a mode file declares, and the registry of all modes.
+ *
+ * A mode file (fcgi-apps/<name>.c) defines one `const mode mode_<name>`: its
+ * schema, its sentinel, its routes. fcgi-apps/registry.c lists them all; the
+ * Makefile builds one executable per mode file, the health report lists the
+ * registry's names, and the lighttpd routing is printed from it
+ * (docs/adding-a-mode.md).
+ */
+#ifndef BACKEND_MODE_H
+#define BACKEND_MODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api_error.h"
+#include "reply.h"
+#include "request.h"
+
+#define BACKEND_VERSION "0.1.0"
+
+/* A handler answers one request: on success it fills out (status and JSON
+ * body) and returns true; on failure it fills err and returns false, and
+ * the caller renders the error. It is called with a parsed, authenticated
+ * request whose body (if any) is already read within the limit. */
+typedef bool (*handler_fn)(request *req, reply *out, api_error *err);
+
+typedef struct route {
+    const char *method;    /* "GET", "POST", "DELETE", ...; GET also answers HEAD */
+    const char *pattern;   /* "/document/{namespace}/{key}": {x} captures a segment */
+    handler_fn handler;
+    bool is_public;        /* true: no bearer token needed (GET /health only) */
+} route;
+
+typedef struct mode {
+    const char *name;           /* "document": the executable is backend-<name> */
+    const char *url_prefix;     /* lighttpd routes paths under it to this mode */
+    int processes;              /* FastCGI processes lighttpd starts for it */
+    long db_budget_ms;          /* 0: DB_TIMEOUT_MS; else this mode's own budget */
+    const char *schema_sql;     /* idempotent DDL run at start-up under the lock */
+    const char *sentinel_shape; /* JSON text: an example record of this mode */
+    const char *sentinel_note;  /* one sentence on what the mode is for */
+    const route *routes;
+    size_t nroutes;
+} mode;
+
+/* The registry (fcgi-apps/registry.c): every mode compiled in, NULL-ended. */
+extern const mode *const mode_registry[];
+
+/* Returns the registered mode called name, or NULL. */
+const mode *mode_find(const char *name);
+
+/* Finds the route for req among m's routes, and stores its captures in
+ * req->params. Returns NULL with 404 (no pattern matches) or 405 (a pattern
+ * matches, not the method; err->allow lists the methods) in err.
+ * *public_path tells whether the path is a public route's (no token needed
+ * to be told its 405). */
+const route *mode_route(const mode *m, request *req, bool *public_path, api_error *err);
+
+#endif

@@ -1,0 +1,62 @@
+#define _POSIX_C_SOURCE 200809L
+#include "reply.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void reply_init(reply *r) {
+    r->status = 200;
+    r->body = strbuf_new();
+    r->headers[0] = '\0';
+}
+
+void reply_release(reply *r) {
+    strbuf_free(r->body);
+    r->body = NULL;
+}
+
+void reply_header(reply *r, const char *name, const char *value) {
+    size_t used = strlen(r->headers);
+    int n = snprintf(r->headers + used, sizeof r->headers - used, "%s: %s\r\n", name, value);
+    if (n < 0 || (size_t)n >= sizeof r->headers - used) r->headers[used] = '\0';
+}
+
+void reply_error(reply *r, const api_error *err) {
+    r->status = err->status;
+    r->headers[0] = '\0';
+    strbuf_reset(r->body);
+    strbuf_puts(r->body, "{\"error\":");
+    strbuf_json_string(r->body, err->code, strlen(err->code));
+    strbuf_puts(r->body, ",\"detail\":");
+    strbuf_json_string(r->body, err->detail, strlen(err->detail));
+    if (err->field[0] != '\0') {
+        strbuf_puts(r->body, ",\"field\":");
+        strbuf_json_string(r->body, err->field, strlen(err->field));
+    }
+    strbuf_puts(r->body, "}");
+    if (err->status == 401) reply_header(r, "WWW-Authenticate", "Bearer");
+    if (err->status == 405 && err->allow[0]) reply_header(r, "Allow", err->allow);
+    if (err->status == 503) reply_header(r, "Retry-After", "1");
+}
+
+const char *reply_reason(int status) {
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 507: return "Insufficient Storage";
+    default: return "Status";
+    }
+}

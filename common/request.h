@@ -1,0 +1,73 @@
+/*
+ * request: one HTTP request as the handlers see it, parsed and validated
+ * before any handler runs (after kcgi: parsing is kept apart from handling).
+ *
+ * Everything a request points to is owned by its pool. Parsing is pure: it
+ * reads the FastCGI parameters through a lookup function, so the unit tests
+ * and the fuzzers drive it without a server.
+ */
+#ifndef BACKEND_REQUEST_H
+#define BACKEND_REQUEST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "api_error.h"
+#include "pool.h"
+
+enum { REQUEST_ID_MAX = 64, PATH_MAX_BYTES = 4096, PATH_MAX_SEGMENTS = 16 };
+
+typedef struct query_param {
+    const char *name;   /* percent-decoded, NUL-free */
+    const char *value;  /* percent-decoded, NUL-free; "" for "?a" or "?a=" */
+} query_param;
+
+struct mode;
+
+typedef struct request {
+    pool *pool;                   /* owns everything below */
+    const char *method;           /* "GET", "POST", ... */
+    const char *path;             /* as sent, without the query string */
+    const char **segs;            /* percent-decoded path segments */
+    size_t nsegs;
+    query_param *query;
+    size_t nquery;
+    const char *authorization;    /* the header, or NULL */
+    char request_id[REQUEST_ID_MAX + 1];
+    long long content_length;     /* -1 when absent */
+    const char *body;             /* NUL-terminated; NULL until read */
+    size_t body_len;
+    const char **params;          /* route captures, in pattern order */
+    size_t nparams;
+    const struct mode *mode;      /* borrowed: the mode serving it */
+} request;
+
+/* Looks a FastCGI parameter up ("REQUEST_URI", "HTTP_AUTHORIZATION", ...);
+ * returns NULL when absent. */
+typedef const char *(*param_lookup)(void *ctx, const char *name);
+
+/* Fills req from the parameters. Returns false with err set (422 for a
+ * malformed path or query, 404 for a path over the limits). */
+bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error *err);
+
+/* Percent-decodes n bytes of s into a pool string; '+' becomes a space when
+ * plus_is_space. Returns NULL for a malformed escape or a decoded NUL. */
+char *request_decode(pool *p, const char *s, size_t n, bool plus_is_space);
+
+/* True when id is 1-64 characters of [A-Za-z0-9._-] (an X-Request-Id we echo). */
+bool request_id_valid(const char *id);
+
+/* The query parameter `name`: *value is NULL when absent. Returns false with
+ * a 422 when it is given more than once. */
+bool request_query(const request *req, const char *name, const char **value, api_error *err);
+
+/* Returns false with a 422 naming the first query parameter not in the
+ * NULL-terminated list `known`. */
+bool request_query_known(const request *req, const char *const *known, api_error *err);
+
+/* Parses the body as JSON (see json_parse in json.h). The value is owned by
+ * the request's pool. Returns NULL with err set. */
+json_t *request_json(request *req, api_error *err);
+
+#endif

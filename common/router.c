@@ -1,0 +1,77 @@
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <string.h>
+
+#include "mode.h"
+
+const mode *mode_find(const char *name) {
+    for (const mode *const *m = mode_registry; *m; m++)
+        if (strcmp((*m)->name, name) == 0) return *m;
+    return NULL;
+}
+
+/* Matches the request's segments against pattern. Returns -1 when they do not
+ * match, else the number of literal segments (more literals = more specific:
+ * "/queue/{ns}/dead" beats "/queue/{ns}/{id}"). Captures go to caps. */
+static int match(const char *pattern, const request *req, const char **caps, size_t *ncaps) {
+    size_t seg = 0;
+    int literals = 0;
+    *ncaps = 0;
+    const char *p = pattern;
+    while (*p == '/') {
+        p++;
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 0) break; /* pattern "/" */
+        if (seg >= req->nsegs) return -1;
+        const char *s = req->segs[seg];
+        if (p[0] == '{') {
+            if (s[0] == '\0') return -1;
+            caps[(*ncaps)++] = s;
+        } else {
+            if (strlen(s) != n || memcmp(s, p, n) != 0) return -1;
+            literals++;
+        }
+        seg++;
+        p += n;
+    }
+    return seg == req->nsegs ? literals : -1;
+}
+
+const route *mode_route(const mode *m, request *req, bool *public_path, api_error *err) {
+    const char *caps[PATH_MAX_SEGMENTS];
+    size_t ncaps;
+    int best = -1;
+    for (size_t i = 0; i < m->nroutes; i++) {
+        int score = match(m->routes[i].pattern, req, caps, &ncaps);
+        if (score > best) best = score;
+    }
+    *public_path = false;
+    if (best < 0) {
+        API_NOT_FOUND(err, NULL, "no route %s %.200s", req->method, req->path);
+        return NULL;
+    }
+    bool head = strcmp(req->method, "HEAD") == 0;
+    char allow[64] = "";
+    for (size_t i = 0; i < m->nroutes; i++) {
+        const route *r = &m->routes[i];
+        if (match(r->pattern, req, caps, &ncaps) != best) continue;
+        if (r->is_public) *public_path = true;
+        if (strcmp(r->method, req->method) == 0 || (head && strcmp(r->method, "GET") == 0)) {
+            req->params = pool_alloc(req->pool, sizeof(char *) * (ncaps ? ncaps : 1));
+            memcpy(req->params, caps, sizeof(char *) * ncaps);
+            req->nparams = ncaps;
+            return r;
+        }
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->method);
+        if (strcmp(r->method, "GET") == 0) {
+            used = strlen(allow);
+            snprintf(allow + used, sizeof allow - used, ", HEAD");
+        }
+    }
+    api_fail(err, 405, "method_not_allowed", NULL, "%s is not allowed on %.200s; use %s",
+             req->method, req->path, allow);
+    snprintf(err->allow, sizeof err->allow, "%s", allow);
+    return NULL;
+}

@@ -1,0 +1,183 @@
+#define _POSIX_C_SOURCE 200809L
+#include "serve.h"
+
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "schema.h"
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static long budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_config.db_timeout_ms; }
+
+/* Routes and authenticates: everything decided before the body is read.
+ * Authentication comes before any answer about a route (404 or 405), so
+ * that without the token nothing of the API surface is revealed. */
+static const route *admit(const mode *m, request *req, api_error *err) {
+    bool public_path;
+    const route *r = mode_route(m, req, &public_path, err);
+    if (!public_path && !auth_check(req->authorization, err)) return NULL;
+    return r;
+}
+
+/* Makes sure the mode's schema exists, then runs the handler. */
+static bool run(const mode *m, const route *r, request *req, reply *out, api_error *err) {
+    db_begin(budget(m));
+    if (!r->is_public && !schema_ready() && !schema_ensure(m, err)) return false;
+    return r->handler(req, out, err);
+}
+
+void serve_dispatch(const mode *m, request *req, reply *out) {
+    api_error err;
+    req->mode = m;
+    const route *r = admit(m, req, &err);
+    if (r == NULL || !run(m, r, req, out, &err)) reply_error(out, &err);
+}
+
+/* ---- FastCGI ---------------------------------------------------------- */
+
+static const char *fcgi_param(void *ctx, const char *name) {
+    return FCGX_GetParam(name, ((FCGX_Request *)ctx)->envp);
+}
+
+/* Reads the body into the request's pool. Returns false with 413 when it is
+ * over the limit (nothing is read then), or when the client went away. */
+static bool read_body(FCGX_Request *fr, request *req, api_error *err) {
+    if (req->content_length <= 0) {
+        req->body = "";
+        req->body_len = 0;
+        return true;
+    }
+    if ((unsigned long long)req->content_length > g_config.body_max_bytes)
+        return API_TOO_LARGE(err, "the body is %lld bytes; the limit is %zu (BODY_MAX_BYTES)",
+                             req->content_length, g_config.body_max_bytes);
+    size_t n = (size_t)req->content_length;
+    char *buf = pool_alloc(req->pool, n + 1);
+    size_t got = 0;
+    while (got < n) {
+        int r = FCGX_GetStr(buf + got, (int)(n - got), fr->in);
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    if (got != n) return API_INVALID_JSON(err, "the body ended after %zu of %zu bytes", got, n);
+    buf[n] = '\0';
+    req->body = buf;
+    req->body_len = n;
+    return true;
+}
+
+static void write_reply(FCGX_Request *fr, const request *req, const reply *out) {
+    char head[640];
+    int n = snprintf(head, sizeof head,
+                     "Status: %d %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nCache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
+                     out->status, reply_reason(out->status), out->body->len, req->request_id,
+                     out->headers);
+    FCGX_PutStr(head, n, fr->out);
+    if (strcmp(req->method, "HEAD") != 0) FCGX_PutStr(out->body->data, (int)out->body->len, fr->out);
+}
+
+static void serve_one(const mode *m, FCGX_Request *fr) {
+    double start = now_ms();
+    pool *p = pool_new();
+    request req;
+    reply out;
+    reply_init(&out);
+    api_error err;
+    bool ok = request_parse(&req, p, fcgi_param, fr, &err);
+    req.mode = m;
+    const route *r = ok ? admit(m, &req, &err) : NULL;
+    ok = r != NULL && read_body(fr, &req, &err) && run(m, r, &req, &out, &err);
+    if (!ok) reply_error(&out, &err);
+    write_reply(fr, &req, &out);
+    FCGX_Finish_r(fr);
+    log_access(req.request_id, req.method, req.path ? req.path : "", out.status, now_ms() - start,
+               ok ? NULL : err.detail);
+    reply_release(&out);
+    pool_free(p);
+}
+
+/* ---- the lighttpd routing ---------------------------------------------- */
+
+/* Prints fastcgi.server entries for every registered mode. lighttpd takes
+ * the first prefix that matches, so the catch-all "/" (the mode whose
+ * url_prefix is "/") comes last. Paths are lighttpd variables that
+ * lighttpd.conf sets from the environment; LISTEN_ADDR and PORT were
+ * validated by config_load. */
+static void print_lighttpd_conf(void) {
+    printf("server.bind = \"%s\"\nserver.port = %ld\n", g_config.listen_addr, g_config.port);
+    printf("fastcgi.server = (\n");
+    for (int pass = 0; pass < 2; pass++) {
+        for (const mode *const *mp = mode_registry; *mp; mp++) {
+            const mode *m = *mp;
+            bool catch_all = strcmp(m->url_prefix, "/") == 0;
+            if (catch_all != (pass == 1)) continue;
+            printf("  \"%s\" => ((\n"
+                   "    \"bin-path\" => var.backend_wrap + var.backend_bin + \"/backend-%s\",\n"
+                   "    \"socket\" => var.backend_sockets + \"/%s.sock\",\n"
+                   "    \"max-procs\" => %d,\n"
+                   "    \"check-local\" => \"disable\",\n"
+                   "    \"fix-root-scriptname\" => \"enable\",\n"
+                   "  )),\n",
+                   m->url_prefix, m->name, m->name, m->processes);
+        }
+    }
+    printf(")\n");
+}
+
+int serve_main(const char *mode_name, int argc, char **argv) {
+    const mode *m = mode_find(mode_name);
+    if (m == NULL) {
+        fprintf(stderr, "backend: mode %s is not in the registry\n", mode_name);
+        return 2;
+    }
+    config_load();
+    if (argc > 1 && strcmp(argv[1], "--lighttpd-conf") == 0) {
+        print_lighttpd_conf();
+        return 0;
+    }
+    log_set_mode(m->name);
+    db_set_app_name(m->name);
+    if (argc > 1 && strcmp(argv[1], "--check-config") == 0) return 0;
+    if (argc > 1 && strcmp(argv[1], "--init") == 0) {
+        api_error err;
+        db_begin(budget(m) * 4);
+        bool ok = schema_ensure(m, &err);
+        if (!ok) fprintf(stderr, "backend-%s: schema: %s\n", m->name, err.detail);
+        db_disconnect();
+        return ok ? 0 : 1;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "usage: backend-%s [--check-config | --init | --lighttpd-conf]\n", m->name);
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* Create the schema now if the database is there; if it is not, the
+     * first request that needs it tries again. The process does not exit:
+     * lighttpd would only restart it in a loop. */
+    api_error err;
+    db_begin(budget(m));
+    if (!schema_ensure(m, &err)) log_msg(LOG_WARN, "schema not ready yet: %s", err.detail);
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "backend-%s: FCGX_Init failed\n", m->name);
+        return 1;
+    }
+    FCGX_Request fr;
+    FCGX_InitRequest(&fr, 0, 0);
+    while (FCGX_Accept_r(&fr) >= 0) serve_one(m, &fr);
+    FCGX_Free(&fr, 1);
+    db_disconnect();
+    return 0;
+}

@@ -1,0 +1,28 @@
+/*
+ * serve: the FastCGI loop every mode executable's main calls.
+ *
+ *   backend-<mode>                  serve FastCGI on fd 0 (lighttpd spawns it)
+ *   backend-<mode> --check-config   validate the environment and exit (0 or 2)
+ *   backend-<mode> --init           create the mode's schema and sentinel, exit
+ *   backend-<mode> --lighttpd-conf  print the fastcgi.server routing of every
+ *                                   registered mode (lighttpd.conf includes it)
+ *
+ * For each request: parse (request.h), route (mode.h), authenticate
+ * (auth.h), read the body within BODY_MAX_BYTES, make sure the mode's schema
+ * exists, call the handler, render the error if it failed (reply.h), write
+ * the response and one access log line.
+ */
+#ifndef BACKEND_SERVE_H
+#define BACKEND_SERVE_H
+
+#include "mode.h"
+
+/* Runs the executable for the mode named mode_name; returns the exit status. */
+int serve_main(const char *mode_name, int argc, char **argv);
+
+/* Answers one parsed request whose body (if any) is already in req: what
+ * the FastCGI loop does per request, without FastCGI (for the MCP layer).
+ * Errors are rendered into out by reply_error. */
+void serve_dispatch(const mode *m, request *req, reply *out);
+
+#endif

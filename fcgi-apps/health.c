@@ -1,0 +1,96 @@
+/*
+ * health: the liveness probe, and the catch-all for unknown paths.
+ *
+ * GET|HEAD /health is the only unauthenticated route. It answers within the
+ * mode's 1.5 s database budget even when PostgreSQL hangs: 200 with the
+ * sentinels when a round trip works, 503 "degraded" otherwise. Its
+ * url_prefix is "/", so lighttpd sends it every path no other mode owns and
+ * the answer is the contract's JSON 404, never a server page.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "mode.h"
+#include "schema.h"
+
+/* ---- schema: health has no tables of its own, only its sentinel ---- */
+
+/* ---- statements ---- */
+
+static const db_stmt sentinels_all = {
+    "health_sentinels",
+    "SELECT coalesce(json_agg(json_build_object('mode', mode, 'shape', shape, 'note', note,"
+    " 'created_at', " SQL_UTC("created_at") ") ORDER BY mode), '[]')::text FROM sentinels",
+    0};
+
+/* ---- handlers ---- */
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Appends the registry's mode names, sorted, as a JSON array. */
+static void append_modes(strbuf *sb) {
+    const char *names[64];
+    size_t n = 0;
+    for (const mode *const *m = mode_registry; *m && n < 64; m++) names[n++] = (*m)->name;
+    qsort(names, n, sizeof names[0], by_name);
+    strbuf_puts(sb, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i) strbuf_puts(sb, ",");
+        strbuf_json_string(sb, names[i], strlen(names[i]));
+    }
+    strbuf_puts(sb, "]");
+}
+
+static bool health_get(request *req, reply *out, api_error *err) {
+    (void)err;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    api_error db_err;
+    PGresult *res = NULL;
+    if (schema_ready() || schema_ensure(req->mode, &db_err))
+        res = db_query(req->pool, &sentinels_all, NULL, &db_err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double latency = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    strbuf *b = out->body;
+    if (res != NULL && PQntuples(res) == 1) {
+        out->status = 200;
+        strbuf_printf(b, "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":%.2f},\"modes\":",
+                      latency);
+        append_modes(b);
+        strbuf_puts(b, ",\"sentinels\":");
+        strbuf_puts(b, PQgetvalue(res, 0, 0));
+    } else {
+        out->status = 503;
+        strbuf_puts(b, "{\"status\":\"degraded\",\"database\":{\"ok\":false,\"detail\":");
+        strbuf_json_string(b, db_err.detail, strlen(db_err.detail));
+        strbuf_puts(b, "},\"modes\":");
+        append_modes(b);
+        strbuf_puts(b, ",\"sentinels\":[]");
+        reply_header(out, "Retry-After", "1");
+    }
+    strbuf_puts(b, ",\"version\":\"" BACKEND_VERSION "\"}");
+    return true;
+}
+
+/* ---- routes ---- */
+
+static const route health_routes[] = {
+    {"GET", "/health", health_get, true},
+};
+
+const mode mode_health = {
+    .name = "health",
+    .url_prefix = "/",
+    .processes = 2,
+    .db_budget_ms = 1500,
+    .schema_sql = NULL,
+    .sentinel_shape = "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":0.4}}",
+    .sentinel_note = "Liveness probe: answers within 2 s whether PostgreSQL is reachable.",
+    .routes = health_routes,
+    .nroutes = sizeof health_routes / sizeof health_routes[0],
+};

@@ -1,0 +1,15 @@
+/*
+ * The mode registry: one line per mode. The Makefile builds an executable
+ * for every fcgi-apps/<name>.c listed here; health reports these names and
+ * lighttpd's routing is printed from them (docs/adding-a-mode.md).
+ */
+#include "mode.h"
+
+extern const mode mode_document;
+extern const mode mode_health;
+
+const mode *const mode_registry[] = {
+    &mode_document,
+    &mode_health,
+    NULL,
+};

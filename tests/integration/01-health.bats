@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# health (contract section 2), request ids and logging (section 1), and the
+# JSON 404 for unknown paths.
+
+load ../lib/stack
+
+setup_file() { stack_setup; }
+teardown_file() { stack_teardown; }
+
+@test "GET /health: 200 with database, modes, sentinels of both modes, version" {
+    http_anon GET /health
+    expect 200 '.status == "ok"' '.database.ok == true' '.database.latency_ms | type == "number"' \
+        '.modes == ["document","health"]' '.version == "0.1.0"' \
+        '[.sentinels[].mode] == ["document","health"]' \
+        '.sentinels | all(.shape | type == "object")' \
+        '.sentinels | all(.note | type == "string" and length > 0)' \
+        '.sentinels | all(.created_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$"))'
+    header_has Content-Type application/json
+}
+
+@test "HEAD /health: 200 with the GET's headers" {
+    http_anon HEAD /health
+    [ "$CODE" = 200 ]
+    header_has Content-Type application/json
+    header_has Content-Length
+}
+
+@test "health needs no token, even a wrong one" {
+    TOKEN=wrong http GET /health
+    expect 200 '.status == "ok"'
+}
+
+@test "POST /health: 405 with Allow, no token needed" {
+    http_anon POST /health -d '{}'
+    expect_error 405 method_not_allowed
+    header_has Allow "GET, HEAD"
+}
+
+@test "unknown paths: JSON 404, never lighttpd's page" {
+    for p in /nope /healthz /health/x /documents /document/a/b/c/d / "/%2e%2e/etc/passwd"; do
+        http GET "$p"
+        expect_error 404 not_found || { echo "path $p"; return 1; }
+        header_has Content-Type application/json
+    done
+}
+
+@test "unknown path without a token: 401 (nothing is revealed)" {
+    http_anon GET /nope
+    expect_error 401 unauthorized
+    header_has WWW-Authenticate Bearer
+}
+
+@test "X-Request-Id: a valid one is echoed, others are replaced" {
+    http_anon GET /health -H "X-Request-Id: abc.DEF_123-x"
+    header_has X-Request-Id abc.DEF_123-x
+    long=$(printf 'a%.0s' $(seq 1 64))
+    http_anon GET /health -H "X-Request-Id: $long"
+    header_has X-Request-Id "$long"
+    for bad in "$long"b "a b" 'a"b' "ü"; do
+        http_anon GET /health -H "X-Request-Id: $bad"
+        id=$(grep -i '^X-Request-Id:' <<<"$HEADERS" | tr -d '\r' | cut -d' ' -f2)
+        [ "$id" != "$bad" ]
+        [[ "$id" =~ ^[0-9a-f]{32}$ ]]
+    done
+}
+
+@test "each request is logged once as a JSON line with its request id" {
+    http GET /document/ns/missing -H "X-Request-Id: log-check-1"
+    [ "$CODE" = 404 ]
+    sleep 0.2
+    line=$(grep '"request_id":"log-check-1"' "$STACK_DIR/main/lighttpd.log")
+    [ "$(wc -l <<<"$line")" -eq 1 ]
+    jq -e '.method == "GET" and .path == "/document/ns/missing" and .status == 404 and .mode == "document"
+           and (.duration_ms | type == "number") and (.time | type == "string")' <<<"$line"
+    ! grep -q "$TOKEN" "$STACK_DIR/main/lighttpd.log"
+}
+
+@test "PostgreSQL stopped: 503 degraded within 2 s; back: 200 without a restart" {
+    pg_stop "$PG_DIR" fast
+    start=$(date +%s%N)
+    http_anon GET /health
+    elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+    expect 503 '.status == "degraded"' '.database.ok == false' '.database.detail | type == "string"' \
+        '.sentinels == []' '.modes == ["document","health"]' '.version == "0.1.0"'
+    [ "$elapsed" -lt 2000 ]
+    http GET /document/ns/key
+    expect_error 503 database_unavailable
+    header_has Retry-After 1
+    pg_restart "$PG_DIR"
+    http_anon GET /health
+    expect 200 '.status == "ok"'
+    http GET /document/ns/key
+    expect_error 404 not_found
+}
+
+@test "PostgreSQL hanging (SIGSTOP): health answers 503 within 2 s" {
+    pid=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+    # Stop the postmaster and every backend, so nothing answers at all.
+    kids=$(pgrep -P "$pid" | tr '\n' ' ')
+    kill -STOP "$pid" $kids
+    start=$(date +%s%N)
+    http_anon GET /health
+    elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+    kill -CONT "$pid" $kids
+    expect 503 '.status == "degraded"'
+    [ "$elapsed" -lt 2000 ]
+    sleep 0.5
+    http_anon GET /health
+    expect 200 '.status == "ok"'
+}

@@ -1,0 +1,165 @@
+# Helpers for the bats integration suite: each test file starts its own
+# PostgreSQL and lighttpd on free ports (stack_setup in setup_file) and stops
+# every process it started, by PID (stack_teardown in teardown_file, which
+# also fails the file if any of them is still running).
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+. "$ROOT/deploy/lib.sh"
+export BACKEND_BIN=${BACKEND_BIN:-$ROOT/bin}
+
+# Environment each started service gets on top of ours.
+_service_env() {
+    export LOG_LEVEL=${LOG_LEVEL:-info}
+    case "${SANITIZER:-}" in
+    asan)
+        export ASAN_OPTIONS="log_path=$STACK_DIR/sanitizer/asan:detect_leaks=0:abort_on_error=0"
+        export UBSAN_OPTIONS="log_path=$STACK_DIR/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1"
+        mkdir -p "$STACK_DIR/sanitizer" ;;
+    valgrind)
+        mkdir -p "$STACK_DIR/sanitizer"
+        export BACKEND_WRAP="valgrind --quiet --error-exitcode=99 --leak-check=no --log-file=$STACK_DIR/sanitizer/valgrind-%p.log "
+        export DB_TIMEOUT_MS=${DB_TIMEOUT_MS:-20000} ;;
+    esac
+}
+
+# stack_setup: a fresh PostgreSQL and one lighttpd (the "main" service) with
+# the current environment. Exports URL, TOKEN, STACK_DIR, PG_*.
+stack_setup() {
+    STACK_DIR=$(mktemp -d /tmp/backend-test.XXXXXX)
+    chmod 711 "$STACK_DIR"
+    export STACK_DIR
+    echo "" >"$STACK_DIR/pids"
+    pg_start "$STACK_DIR/pg" "$(free_port)" 3>&-
+    export PG_DIR PG_PORT PG_SOCK PG_URL
+    export DATABASE_URL=$PG_URL
+    export DATASTORE_TOKEN=${DATASTORE_TOKEN-test-token-0123456789}
+    service_up main
+    export URL=$(service_url main)
+    export TOKEN=$DATASTORE_TOKEN
+}
+
+# service_up NAME: starts a lighttpd with its mode processes in
+# STACK_DIR/NAME, with the current environment (set variables before calling
+# to vary the configuration), and waits until /health answers 200. Returns 1
+# when the service does not come up.
+service_up() {
+    local name=$1 port
+    port=$(free_port)
+    mkdir -p "$STACK_DIR/$name"
+    (
+        _service_env
+        export PORT=$port LISTEN_ADDR=127.0.0.1
+        service_start "$STACK_DIR/$name" >>"$STACK_DIR/$name/lighttpd.log" 2>&1 3>&-
+        echo "$SERVICE_PID" >"$STACK_DIR/$name/pid"
+        echo "$SERVICE_PID" >>"$STACK_DIR/pids"
+        # The background job outlives this subshell: that is what we want.
+    ) || return 1
+    echo "http://127.0.0.1:$port" >"$STACK_DIR/$name/url"
+    local limit=15
+    [ "${SANITIZER:-}" = valgrind ] && limit=120
+    wait_healthy "$(service_url "$name")" "$limit" || return 1
+    pgrep -P "$(service_pid "$name")" >>"$STACK_DIR/pids" || true
+}
+
+service_url() { cat "$STACK_DIR/$1/url"; }
+service_pid() { cat "$STACK_DIR/$1/pid"; }
+
+# service_down NAME: stops that lighttpd and its mode processes.
+service_down() {
+    local pid
+    pid=$(service_pid "$1")
+    service_stop "$pid"
+}
+
+stack_teardown() {
+    [ -n "${STACK_DIR:-}" ] || return 0
+    local name pid left=""
+    for d in "$STACK_DIR"/*/; do
+        [ -f "$d/pid" ] && service_stop "$(cat "$d/pid")"
+    done
+    pg_stop "$STACK_DIR/pg" immediate 3>&-
+    # Whatever we started and still runs is a leak of the suite: lighttpd,
+    # the mode processes it had, and PostgreSQL (its command line names
+    # this file's folder).
+    sleep 0.2
+    for pid in $(cat "$STACK_DIR/pids") $(pgrep -f "$STACK_DIR" || true); do
+        kill -0 "$pid" 2>/dev/null && left="$left $pid"
+    done
+    if [ -n "$left" ]; then
+        echo "# processes left running: $left" >&3
+        kill -KILL $left 2>/dev/null || true
+        return 1
+    fi
+    # Sanitizer reports are failures of the suite: tests/run.sh counts them.
+    if [ -d "$STACK_DIR/sanitizer" ] && [ -n "$(find "$STACK_DIR/sanitizer" -type f -size +0 2>/dev/null)" ]; then
+        mkdir -p "$ROOT/run/sanitizer-reports"
+        cp "$STACK_DIR"/sanitizer/* "$ROOT/run/sanitizer-reports/" 2>/dev/null || true
+    fi
+    rm -rf "$STACK_DIR"
+}
+
+# http METHOD PATH [curl args...]: one request to $URL with the token.
+# Sets CODE, BODY and HEADERS (the response header block).
+http() {
+    local method=$1 path=$2
+    shift 2
+    local f=$BATS_TEST_TMPDIR/resp
+    : >"$f.body"
+    local args=(-s -o "$f.body" -D "$f.headers" -w '%{http_code}' --max-time 30)
+    if [ "$method" = HEAD ]; then args+=(--head -o /dev/null); else args+=(-X "$method"); fi
+    CODE=$(curl "${args[@]}" -H "Authorization: Bearer $TOKEN" "$@" "${BASE:-$URL}$path")
+    BODY=$(cat "$f.body")
+    HEADERS=$(cat "$f.headers")
+}
+
+# http_anon: the same without the token.
+http_anon() {
+    local saved=$TOKEN
+    local method=$1 path=$2
+    shift 2
+    local f=$BATS_TEST_TMPDIR/resp
+    : >"$f.body"
+    local args=(-s -o "$f.body" -D "$f.headers" -w '%{http_code}' --max-time 30)
+    if [ "$method" = HEAD ]; then args+=(--head -o /dev/null); else args+=(-X "$method"); fi
+    CODE=$(curl "${args[@]}" "$@" "${BASE:-$URL}$path")
+    BODY=$(cat "$f.body")
+    HEADERS=$(cat "$f.headers")
+    TOKEN=$saved
+}
+
+# expect CODE [jq-filter...]: the last response had this status, and each
+# filter holds on its body. Prints the body when not.
+expect() {
+    local want=$1
+    shift
+    if [ "$CODE" != "$want" ]; then
+        echo "expected status $want, got $CODE: $BODY" >&2
+        return 1
+    fi
+    local f
+    for f in "$@"; do
+        if ! jq -e "$f" >/dev/null <<<"$BODY"; then
+            echo "expected $f on: $BODY" >&2
+            return 1
+        fi
+    done
+}
+
+# expect_error CODE ERROR [FIELD]: the contract's error shape.
+expect_error() {
+    expect "$1" ".error == \"$2\"" '.detail | type == "string"' || return 1
+    if [ -n "${3:-}" ]; then expect "$1" ".field == \"$3\"" || return 1; fi
+    header_has X-Request-Id
+}
+
+# header_has NAME [VALUE]: the last response carried the header.
+header_has() {
+    local line
+    line=$(grep -i "^$1:" <<<"$HEADERS" | tr -d '\r')
+    [ -n "$line" ] || { echo "no $1 header in: $HEADERS" >&2; return 1; }
+    if [ -n "${2:-}" ]; then
+        [ "${line#*: }" = "$2" ] || { echo "header $line, expected $2" >&2; return 1; }
+    fi
+}
+
+psql_q() { psql "$PG_URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }

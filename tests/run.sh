@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The test suites: the C unit tests, then the bats integration suite through
+# lighttpd. Ends with one line "N passed, N failed" and exits non-zero when
+# anything failed (a sanitizer report counts as a failure).
+#   UNIT_DIR   where the unit test executables are (default build/tests)
+#   BACKEND_BIN, SANITIZER (asan | valgrind): see the Makefile
+#   TESTS      bats files or folders to run (default tests/integration)
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+UNIT_DIR=${UNIT_DIR:-$ROOT/build/tests}
+passed=0
+failed=0
+
+count() { # reads TAP on stdin, echoes it, adds to the totals
+    local line
+    while IFS= read -r line; do
+        echo "$line"
+        case "$line" in
+        "ok "*) passed=$((passed + 1)) ;;
+        "not ok "*) failed=$((failed + 1)) ;;
+        "# exit 0") ;;
+        "# exit "*) failed=$((failed + 1)) ;; # a unit test binary crashed or failed
+        esac
+    done
+}
+
+echo "# unit tests"
+for t in "$UNIT_DIR"/test_*; do
+    [ -x "$t" ] || continue
+    echo "# $(basename "$t")"
+    count < <("$t" 2>&1; echo "# exit $?")
+done
+
+echo "# integration tests"
+rm -rf "$ROOT/run/sanitizer-reports"
+# shellcheck disable=SC2086
+count < <(bats --tap ${TESTS:-tests/integration} 2>&1)
+
+if [ -d "$ROOT/run/sanitizer-reports" ]; then
+    echo "# sanitizer reports (each one is a failure):"
+    for f in "$ROOT"/run/sanitizer-reports/*; do
+        echo "# --- $f"
+        sed 's/^/#   /' "$f" | head -n 60
+        failed=$((failed + 1))
+    done
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
