@@ -8,7 +8,8 @@ PKGS     := fcgi jansson libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -ljansson -lpq)
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+# The flags every object is built with, whatever CFLAGS the caller sets.
+ALL_CFLAGS := -std=c11 -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
 
 COMMON_SRCS := $(wildcard common/*.c)
@@ -24,17 +25,17 @@ UNIT_EXES   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 all: $(EXES) $(UNIT_EXES)
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
 $(BUILD)/modes/%.o: fcgi-apps/%.c $(wildcard common/*.h) | $(BUILD)/modes
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
 $(BUILD)/modes/main-%.o: fcgi-apps/main.c $(wildcard common/*.h) | $(BUILD)/modes
-	$(CC) $(CFLAGS) -DMODE_NAME='"$*"' -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -DMODE_NAME='"$*"' -c -o $@ $<
 $(BUILD)/libcommon.a: $(COMMON_OBJS)
 	$(AR) rcs $@ $^
 $(BIN)/backend-%: $(BUILD)/modes/main-%.o $(MODE_OBJS) $(BUILD)/libcommon.a | $(BIN)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
 $(BUILD)/common $(BUILD)/modes $(BUILD)/tests $(BIN):
 	mkdir -p $@
 

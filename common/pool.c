@@ -48,6 +48,7 @@ void pool_free(pool *p) {
     for (cleanup *c = p->cleanups; c != NULL;) {
         cleanup *next = c->next;
         c->fn(c->arg);
+        free(c);
         c = next;
     }
     for (chunk *c = p->pages; c != NULL;) {

@@ -130,7 +130,9 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
     req->pool = p;
     req->content_length = -1;
     const char *m = get(ctx, "REQUEST_METHOD");
-    req->method = m ? m : "GET";
+    /* Copied: FastCGI's parameters are freed when the request finishes,
+     * before the access line is written. */
+    req->method = pool_strdup(p, m ? m : "GET");
     const char *id = get(ctx, "HTTP_X_REQUEST_ID");
     if (id != NULL && request_id_valid(id))
         memcpy(req->request_id, id, strlen(id) + 1);

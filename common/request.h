@@ -33,7 +33,8 @@ typedef struct request {
     size_t nsegs;
     query_param *query;
     size_t nquery;
-    const char *authorization;    /* the header, or NULL */
+    const char *authorization;    /* the header, or NULL; borrowed from the
+                                     FastCGI request: valid until it finishes */
     char request_id[REQUEST_ID_MAX + 1];
     long long content_length;     /* -1 when absent */
     const char *body;             /* NUL-terminated; NULL until read */

@@ -137,6 +137,14 @@ static void print_lighttpd_conf(void) {
     printf(")\n");
 }
 
+static volatile sig_atomic_t g_stop;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+    FCGX_ShutdownPending();
+}
+
 int serve_main(const char *mode_name, int argc, char **argv) {
     const mode *m = mode_find(mode_name);
     if (m == NULL) {
@@ -164,6 +172,15 @@ int serve_main(const char *mode_name, int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* SIGTERM (lighttpd stopping, the pod ending) or SIGINT: finish the
+     * request in hand, then leave the accept loop. No SA_RESTART, so a
+     * blocked accept returns at once; the database waits retry on EINTR. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     /* Create the schema now if the database is there; if it is not, the
      * first request that needs it tries again. The process does not exit:
      * lighttpd would only restart it in a loop. */
@@ -175,9 +192,10 @@ int serve_main(const char *mode_name, int argc, char **argv) {
         return 1;
     }
     FCGX_Request fr;
-    FCGX_InitRequest(&fr, 0, 0);
-    while (FCGX_Accept_r(&fr) >= 0) serve_one(m, &fr);
+    FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
+    while (!g_stop && FCGX_Accept_r(&fr) >= 0) serve_one(m, &fr);
     FCGX_Free(&fr, 1);
+    log_msg(LOG_INFO, "stopping");
     db_disconnect();
     return 0;
 }

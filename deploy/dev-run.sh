@@ -7,7 +7,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/deploy/lib.sh"
-RUN=$ROOT/run
+RUN=${BACKEND_RUN_DIR:-$ROOT/run}
 mkdir -p "$RUN"
 
 export LISTEN_ADDR=${LISTEN_ADDR:-127.0.0.1}

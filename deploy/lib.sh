@@ -83,6 +83,7 @@ pg_restart() {
 # (default ROOT/bin) and BACKEND_WRAP.
 service_start() {
     local run=$1
+    export BACKEND_ROOT=$ROOT
     export BACKEND_BIN=${BACKEND_BIN:-$ROOT/bin}
     export BACKEND_SOCKETS=$run/sockets
     export BACKEND_WRAP=${BACKEND_WRAP:-}

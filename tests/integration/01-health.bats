@@ -108,3 +108,15 @@ teardown_file() { stack_teardown; }
     http_anon GET /health
     expect 200 '.status == "ok"'
 }
+
+@test "errors lighttpd answers itself are JSON too (malformed request, huge header)" {
+    hostport=${URL#http://}
+    resp=$(printf 'GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/${hostport%:*}/${hostport#*:}; cat >&3; cat <&3")
+    [[ "$resp" == "HTTP/1.1 400"* ]]
+    grep -qi '^Content-Type: application/json' <<<"$resp"
+    jq -e '.error == "bad_request"' <<<"${resp##*$'\r\n\r\n'}"
+    big=$(head -c 70000 /dev/zero | tr '\0' a)
+    http_anon GET /health -H "X-Big: $big"
+    [ "$CODE" = 431 ]
+    jq -e '.error == "headers_too_large" and (.detail | type == "string")' <<<"$BODY"
+}

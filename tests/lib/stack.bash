@@ -12,7 +12,7 @@ _service_env() {
     export LOG_LEVEL=${LOG_LEVEL:-info}
     case "${SANITIZER:-}" in
     asan)
-        export ASAN_OPTIONS="log_path=$STACK_DIR/sanitizer/asan:detect_leaks=0:abort_on_error=0"
+        export ASAN_OPTIONS="log_path=$STACK_DIR/sanitizer/asan:detect_leaks=1"
         export UBSAN_OPTIONS="log_path=$STACK_DIR/sanitizer/ubsan:print_stacktrace=1:halt_on_error=1"
         mkdir -p "$STACK_DIR/sanitizer" ;;
     valgrind)
