@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages backend needs, only those missing.
 #   deploy/install-deps.sh            build + run + test (make test, CI)
+#   deploy/install-deps.sh --build    what building the executables needs
 #   deploy/install-deps.sh --runtime  what the container's runtime stage needs
 # Used by the Makefile, .ci/run and the Dockerfile, so CI proves what the
 # image does.
@@ -10,11 +11,12 @@ runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 ca-certificates curl)
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev)
 test=(postgresql bats curl jq procps clang valgrind libfcgi-bin)
 
-if [ "${1:-}" = "--runtime" ]; then
-    wanted=("${runtime[@]}")
-else
-    wanted=("${runtime[@]}" "${build[@]}" "${test[@]}")
-fi
+case "${1:-}" in
+--runtime) wanted=("${runtime[@]}") ;;
+--build) wanted=("${build[@]}") ;;
+"") wanted=("${runtime[@]}" "${build[@]}" "${test[@]}") ;;
+*) echo "usage: $0 [--build | --runtime]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${wanted[@]}"; do
@@ -27,4 +29,5 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
+# shellcheck disable=SC2086
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

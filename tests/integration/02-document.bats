@@ -307,3 +307,18 @@ put() { http POST /document -d "$1"; }
     http GET /document/race/k
     expect 200 '.version == 100'
 }
+
+@test "a chunked request body is read like any other; over the limit it is 413" {
+    http POST /document -H "Transfer-Encoding: chunked" -d '{"namespace":"chunk","key":"k","payload":[1,2]}'
+    expect 201 '.payload == [1,2]'
+    head -c 5000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big"
+    http POST /document -H "Transfer-Encoding: chunked" --data-binary @"$BATS_TEST_TMPDIR/big"
+    expect_error 413 payload_too_large
+}
+
+@test "a GET with a body is lighttpd's JSON 400; Content-Type is not checked" {
+    http GET /document/chunk -d 'not json at all'
+    expect 400 '.error == "bad_request"'
+    http POST /document -H "Content-Type: text/plain" -d '{"namespace":"ct","key":"k","payload":1}'
+    expect 201
+}

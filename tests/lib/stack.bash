@@ -17,7 +17,7 @@ _service_env() {
         mkdir -p "$STACK_DIR/sanitizer" ;;
     valgrind)
         mkdir -p "$STACK_DIR/sanitizer"
-        export BACKEND_WRAP="valgrind --quiet --error-exitcode=99 --leak-check=no --log-file=$STACK_DIR/sanitizer/valgrind-%p.log "
+        export BACKEND_WRAP="$(command -v valgrind) --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$STACK_DIR/sanitizer/valgrind-%p.log "
         export DB_TIMEOUT_MS=${DB_TIMEOUT_MS:-20000} ;;
     esac
 }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Container entrypoint: checks the configuration (one clear line and exit 2
+# when it is invalid), then runs lighttpd in the foreground with the mode
+# processes. Never generates a token. libpq reads PGHOST, PGPORT, PGUSER,
+# PGPASSWORD and PGDATABASE itself when DATABASE_URL is unset.
+# SIGTERM is passed on to lighttpd as SIGINT, lighttpd's graceful stop:
+# requests in flight finish, then every process exits.
+set -euo pipefail
+ROOT=${BACKEND_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+. "$ROOT/deploy/lib.sh"
+export LISTEN_ADDR=${LISTEN_ADDR:-0.0.0.0}
+export PORT=${PORT:-4000}
+RUN=${BACKEND_RUN_DIR:-/tmp/backend-run}
+mkdir -p "$RUN"
+
+service_start "$RUN" || exit 2
+trap 'kill -INT "$SERVICE_PID" 2>/dev/null || true' TERM INT
+# wait returns early when a trapped signal arrives: wait again until
+# lighttpd has really gone.
+while kill -0 "$SERVICE_PID" 2>/dev/null; do
+    wait "$SERVICE_PID" || true
+done
