@@ -98,23 +98,9 @@ stack_teardown() {
     rm -rf "$STACK_DIR"
 }
 
-# http METHOD PATH [curl args...]: one request to $URL with the token.
-# Sets CODE, BODY and HEADERS (the response header block).
-http() {
-    local method=$1 path=$2
-    shift 2
-    local f=$BATS_TEST_TMPDIR/resp
-    : >"$f.body"
-    local args=(-s -o "$f.body" -D "$f.headers" -w '%{http_code}' --max-time 30)
-    if [ "$method" = HEAD ]; then args+=(--head -o /dev/null); else args+=(-X "$method"); fi
-    CODE=$(curl "${args[@]}" -H "Authorization: Bearer $TOKEN" "$@" "${BASE:-$URL}$path")
-    BODY=$(cat "$f.body")
-    HEADERS=$(cat "$f.headers")
-}
-
-# http_anon: the same without the token.
-http_anon() {
-    local saved=$TOKEN
+# _request METHOD PATH [curl args...]: one request to ${BASE:-$URL}. Sets
+# CODE, BODY and HEADERS (the response header block).
+_request() {
     local method=$1 path=$2
     shift 2
     local f=$BATS_TEST_TMPDIR/resp
@@ -124,8 +110,17 @@ http_anon() {
     CODE=$(curl "${args[@]}" "$@" "${BASE:-$URL}$path")
     BODY=$(cat "$f.body")
     HEADERS=$(cat "$f.headers")
-    TOKEN=$saved
 }
+
+# http METHOD PATH [curl args...]: a request with the bearer token $TOKEN.
+http() {
+    local method=$1 path=$2
+    shift 2
+    _request "$method" "$path" -H "Authorization: Bearer $TOKEN" "$@"
+}
+
+# http_anon METHOD PATH [curl args...]: the same without any token.
+http_anon() { _request "$@"; }
 
 # expect CODE [jq-filter...]: the last response had this status, and each
 # filter holds on its body. Prints the body when not.
