@@ -9,8 +9,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -ljansson -lpq)
 CFLAGS   ?= -O2 -g
 # The flags every object is built with, whatever CFLAGS the caller sets.
-ALL_CFLAGS := -std=c11 -Wall -Wextra -Werror -Icommon $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) -lm
+ALL_CFLAGS := -std=c11 -Wall -Wextra -Werror -pthread -Icommon $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm -pthread
 
 COMMON_SRCS := $(wildcard common/*.c)
 MODE_SRCS   := $(filter-out fcgi-apps/registry.c fcgi-apps/main.c,$(wildcard fcgi-apps/*.c))

@@ -12,10 +12,11 @@
 
 enum { MAX_PREPARED = 128 };
 
-static PGconn *g_conn;
-static const db_stmt *g_prepared[MAX_PREPARED]; /* prepared on g_conn */
-static size_t g_nprepared;
-static struct timespec g_deadline;
+/* Per thread: each worker of a threaded mode has its own connection. */
+static _Thread_local PGconn *g_conn;
+static _Thread_local const db_stmt *g_prepared[MAX_PREPARED]; /* prepared on g_conn */
+static _Thread_local size_t g_nprepared;
+static _Thread_local struct timespec g_deadline;
 static char g_app_name[64] = "backend";
 
 void db_set_app_name(const char *name) { snprintf(g_app_name, sizeof g_app_name, "backend-%s", name); }
@@ -105,6 +106,18 @@ static bool connect_db(api_error *err) {
     return true;
 }
 
+/* Frees the notifications libpq has queued; returns true when one of them
+ * carried `payload` (NULL: none wanted). */
+static bool drop_notifies(const char *payload) {
+    bool seen = false;
+    PGnotify *n;
+    while ((n = PQnotifies(g_conn)) != NULL) {
+        if (payload != NULL && n->extra != NULL && strcmp(n->extra, payload) == 0) seen = true;
+        PQfreemem(n);
+    }
+    return seen;
+}
+
 /* Returns a usable connection, replacing one the server closed while we
  * were idle (a restart sends a FATAL message and closes the socket, so the
  * socket reads as ready while no query is pending). */
@@ -118,6 +131,7 @@ static bool ensure_conn(api_error *err) {
                      (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS);
         if (!stale && poll(&pfd, 1, 0) > 0)
             stale = !PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK;
+        if (!stale) drop_notifies(NULL);
         if (stale) {
             log_msg(LOG_INFO, "dropping a closed database connection");
             db_disconnect();
@@ -205,6 +219,36 @@ bool db_command(const char *sql, api_error *err) {
     if (res == NULL) return false;
     PQclear(res);
     return true;
+}
+
+bool db_listen(const char *channel, api_error *err) {
+    char sql[96];
+    snprintf(sql, sizeof sql, "LISTEN %s", channel);
+    return db_command(sql, err);
+}
+
+bool db_unlisten(api_error *err) { return db_command("UNLISTEN *", err); }
+
+int db_wait_notify(const char *payload, long timeout_ms, api_error *err) {
+    if (g_conn == NULL) return fail_unavailable(err, "not connected"), -1;
+    if (drop_notifies(payload)) return 1;
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    long long end_ms = (long long)end.tv_sec * 1000 + end.tv_nsec / 1000000 + timeout_ms;
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long left = end_ms - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (left <= 0) return 0;
+        struct pollfd pfd = {.fd = PQsocket(g_conn), .events = POLLIN};
+        int n = poll(&pfd, 1, (int)left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail_unavailable(err, "waiting on the connection failed"), -1;
+        if (n == 0) return 0;
+        if (!PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK)
+            return fail_unavailable(err, "the connection was lost while waiting"), -1;
+        if (drop_notifies(payload)) return 1;
+    }
 }
 
 void db_error_map(const PGresult *res, api_error *err) {

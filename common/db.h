@@ -1,5 +1,6 @@
 /*
- * db: the process's one PostgreSQL connection.
+ * db: the PostgreSQL connection of the calling thread (one per process for
+ * single-threaded modes, one per worker for threaded ones).
  *
  * Opened lazily on first use, checked before each use (a connection the
  * server closed while idle, e.g. across a PostgreSQL restart, is noticed and
@@ -50,6 +51,18 @@ bool db_command(const char *sql, api_error *err);
  * is 409; 23502, 23514 and class 22 are 422; anything else is 500 (and the
  * server's message goes to the log, never to the client). res may be NULL. */
 void db_error_map(const PGresult *res, api_error *err);
+
+/* Makes this thread's connection LISTEN on channel, a constant identifier
+ * of the caller's (never request text: LISTEN takes no parameters). */
+bool db_listen(const char *channel, api_error *err);
+/* Stops listening on every channel (UNLISTEN *). */
+bool db_unlisten(api_error *err);
+
+/* Waits up to timeout_ms for a notification on a channel this connection
+ * listens on whose payload equals `payload` (others are dropped). Returns 1
+ * when one came, 0 when the time ran out, -1 with err when the connection
+ * failed. Not bounded by db_begin's deadline: the caller sets the wait. */
+int db_wait_notify(const char *payload, long timeout_ms, api_error *err);
 
 /* Closes the connection (the next db_query opens a new one). */
 void db_disconnect(void);

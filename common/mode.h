@@ -36,6 +36,9 @@ typedef struct mode {
     const char *name;           /* "document": the executable is backend-<name> */
     const char *url_prefix;     /* lighttpd routes paths under it to this mode */
     int processes;              /* FastCGI processes lighttpd starts for it */
+    int threads;                /* workers per process (0 or 1: one); each
+                                   worker answers one request at a time and
+                                   has its own database connection */
     long db_budget_ms;          /* 0: DB_TIMEOUT_MS; else this mode's own budget */
     const char *schema_sql;     /* idempotent DDL run at start-up under the lock */
     const char *sentinel_shape; /* JSON text: an example record of this mode */

@@ -39,6 +39,34 @@ void reply_error(reply *r, const api_error *err) {
     if (err->status == 503) reply_header(r, "Retry-After", "1");
 }
 
+static void append_rows(strbuf *b, const PGresult *res, int nrows) {
+    strbuf_puts(b, "{\"items\":[");
+    for (int i = 0; i < nrows; i++) {
+        if (i) strbuf_puts(b, ",");
+        strbuf_puts(b, PQgetvalue(res, i, 0));
+    }
+    strbuf_puts(b, "]");
+}
+
+void reply_items(reply *r, const PGresult *res) {
+    append_rows(r->body, res, PQntuples(res));
+    strbuf_puts(r->body, "}");
+}
+
+void reply_page(reply *r, const PGresult *res, long long limit) {
+    int n = PQntuples(res);
+    int shown = n > limit ? (int)limit : n;
+    append_rows(r->body, res, shown);
+    strbuf_puts(r->body, ",\"next\":");
+    if (n > limit) {
+        const char *cursor = PQgetvalue(res, shown - 1, 1);
+        strbuf_json_string(r->body, cursor, strlen(cursor));
+    } else {
+        strbuf_puts(r->body, "null");
+    }
+    strbuf_puts(r->body, "}");
+}
+
 const char *reply_reason(int status) {
     switch (status) {
     case 200: return "OK";

@@ -9,6 +9,8 @@
 #ifndef BACKEND_REPLY_H
 #define BACKEND_REPLY_H
 
+#include <libpq-fe.h>
+
 #include "api_error.h"
 #include "strbuf.h"
 
@@ -27,6 +29,15 @@ void reply_error(reply *r, const api_error *err);
 
 /* Appends one "Name: value\r\n" header line (ignored if it does not fit). */
 void reply_header(reply *r, const char *name, const char *value);
+
+/* Appends {"items":[<column 0 of each row>]} : rows whose first column is
+ * a JSON object built by PostgreSQL. */
+void reply_items(reply *r, const PGresult *res);
+
+/* Appends {"items":[...],"next":...} for a page: the query fetched limit+1
+ * rows; when it got more than limit, next is column 1 of the last row shown
+ * (the cursor, as a JSON string), else null. */
+void reply_page(reply *r, const PGresult *res, long long limit);
 
 /* The reason phrase of a status ("Not Found"). */
 const char *reply_reason(int status);

@@ -51,10 +51,11 @@ bool request_id_valid(const char *id) {
 /* A fresh id: 16 random bytes as hex. */
 static void request_id_generate(char *out) {
     static const char hex[] = "0123456789abcdef";
-    static unsigned long long counter;
-    static unsigned long long seed;
+    static _Thread_local unsigned long long counter;
+    static _Thread_local unsigned long long seed;
     if (seed == 0) {
         FILE *f = fopen("/dev/urandom", "rb");
+        /* &counter differs per thread: it mixes in when urandom is absent. */
         if (f == NULL || fread(&seed, sizeof seed, 1, f) != 1) seed = (unsigned long long)(size_t)&counter;
         if (f) fclose(f);
         seed |= 1;
@@ -179,5 +180,20 @@ static void json_release(void *v) { json_decref(v); }
 json_t *request_json(request *req, api_error *err) {
     json_t *v = json_parse(req->body ? req->body : "", req->body_len, err);
     if (v != NULL) pool_defer(req->pool, json_release, v);
+    return v;
+}
+
+json_t *request_json_object(request *req, bool allow_empty, api_error *err) {
+    json_t *v;
+    if (allow_empty && req->body_len == 0) {
+        v = json_object();
+        pool_defer(req->pool, json_release, v);
+        return v;
+    }
+    v = request_json(req, err);
+    if (v != NULL && !json_is_object(v)) {
+        API_INVALID(err, "body", "the body must be a JSON object");
+        return NULL;
+    }
     return v;
 }

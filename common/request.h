@@ -71,4 +71,9 @@ bool request_query_known(const request *req, const char *const *known, api_error
  * the request's pool. Returns NULL with err set. */
 json_t *request_json(request *req, api_error *err);
 
+/* The body as a JSON object (owned by the request's pool): 400 when it is
+ * not JSON, 422 (field "body") when it is JSON but not an object. With
+ * allow_empty, an empty body is an empty object. */
+json_t *request_json_object(request *req, bool allow_empty, api_error *err);
+
 #endif

@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mode.h"
@@ -38,6 +39,10 @@ static int match(const char *pattern, const request *req, const char **caps, siz
     return seg == req->nsegs ? literals : -1;
 }
 
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 const route *mode_route(const mode *m, request *req, bool *public_path, api_error *err) {
     const char *caps[PATH_MAX_SEGMENTS];
     size_t ncaps;
@@ -52,7 +57,8 @@ const route *mode_route(const mode *m, request *req, bool *public_path, api_erro
         return NULL;
     }
     bool head = strcmp(req->method, "HEAD") == 0;
-    char allow[64] = "";
+    const char *methods[16];
+    size_t nmethods = 0;
     for (size_t i = 0; i < m->nroutes; i++) {
         const route *r = &m->routes[i];
         if (match(r->pattern, req, caps, &ncaps) != best) continue;
@@ -63,12 +69,15 @@ const route *mode_route(const mode *m, request *req, bool *public_path, api_erro
             req->nparams = ncaps;
             return r;
         }
+        if (nmethods < 15) methods[nmethods++] = r->method;
+        if (strcmp(r->method, "GET") == 0 && nmethods < 15) methods[nmethods++] = "HEAD";
+    }
+    /* Allow lists the methods in alphabetical order. */
+    qsort(methods, nmethods, sizeof methods[0], by_name);
+    char allow[64] = "";
+    for (size_t i = 0; i < nmethods; i++) {
         size_t used = strlen(allow);
-        snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->method);
-        if (strcmp(r->method, "GET") == 0) {
-            used = strlen(allow);
-            snprintf(allow + used, sizeof allow - used, ", HEAD");
-        }
+        snprintf(allow + used, sizeof allow - used, "%s%s", i ? ", " : "", methods[i]);
     }
     api_fail(err, 405, "method_not_allowed", NULL, "%s is not allowed on %.200s; use %s",
              req->method, req->path, allow);

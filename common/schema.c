@@ -1,13 +1,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "schema.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "db.h"
 
-static bool g_ready;
+static atomic_bool g_ready;
 
-bool schema_ready(void) { return g_ready; }
+bool schema_ready(void) { return atomic_load(&g_ready); }
 
 static const db_stmt upsert_sentinel = {
     "sentinel_upsert",
@@ -32,7 +33,7 @@ bool schema_ensure(const mode *m, api_error *err) {
     pool_free(p);
     /* On failure the transaction is still open (or aborted): closing the
      * connection rolls it back and releases the lock. */
-    if (ok) g_ready = true;
+    if (ok) atomic_store(&g_ready, true);
     else db_disconnect();
     return ok;
 }

@@ -2,7 +2,10 @@
 #include "serve.h"
 
 #include <fcgiapp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,12 +140,28 @@ static void print_lighttpd_conf(void) {
     printf(")\n");
 }
 
-static volatile sig_atomic_t g_stop;
+static atomic_int g_stop;
+static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void on_stop_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-    FCGX_ShutdownPending();
+bool serve_stopping(void) { return atomic_load(&g_stop) != 0; }
+
+/* One worker: accepts and answers requests until the process stops. With
+ * several workers, accept is taken in turn (libfcgi's threaded pattern);
+ * each worker has its own database connection (db.c is per thread). */
+static void *worker_main(void *arg) {
+    const mode *m = arg;
+    FCGX_Request fr;
+    FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
+    for (;;) {
+        pthread_mutex_lock(&g_accept_lock);
+        int rc = serve_stopping() ? -1 : FCGX_Accept_r(&fr);
+        pthread_mutex_unlock(&g_accept_lock);
+        if (rc < 0) break;
+        serve_one(m, &fr);
+    }
+    FCGX_Free(&fr, 1);
+    db_disconnect();
+    return NULL;
 }
 
 int serve_main(const char *mode_name, int argc, char **argv) {
@@ -172,30 +191,42 @@ int serve_main(const char *mode_name, int argc, char **argv) {
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* SIGTERM (lighttpd stopping, the pod ending) or SIGINT: finish the
-     * request in hand, then leave the accept loop. No SA_RESTART, so a
-     * blocked accept returns at once; the database waits retry on EINTR. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     /* Create the schema now if the database is there; if it is not, the
      * first request that needs it tries again. The process does not exit:
      * lighttpd would only restart it in a loop. */
     api_error err;
     db_begin(budget(m));
     if (!schema_ensure(m, &err)) log_msg(LOG_WARN, "schema not ready yet: %s", err.detail);
+    db_disconnect(); /* the workers have connections of their own */
     if (FCGX_Init() != 0) {
         fprintf(stderr, "backend-%s: FCGX_Init failed\n", m->name);
         return 1;
     }
-    FCGX_Request fr;
-    FCGX_InitRequest(&fr, 0, FCGI_FAIL_ACCEPT_ON_INTR);
-    while (!g_stop && FCGX_Accept_r(&fr) >= 0) serve_one(m, &fr);
-    FCGX_Free(&fr, 1);
-    log_msg(LOG_INFO, "stopping");
-    db_disconnect();
+    /* SIGTERM (lighttpd stopping, the pod ending) and SIGINT are taken by
+     * this thread alone, with sigwait: the workers never see them. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    int nworkers = m->threads > 1 ? m->threads : 1;
+    pthread_t *workers = calloc((size_t)nworkers, sizeof *workers);
+    if (workers == NULL) abort();
+    for (int i = 0; i < nworkers; i++)
+        if (pthread_create(&workers[i], NULL, worker_main, (void *)m) != 0) {
+            fprintf(stderr, "backend-%s: cannot start worker %d\n", m->name, i);
+            return 1;
+        }
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    /* Finish the requests in hand, then leave: wake the worker blocked in
+     * accept (shutting the listening socket down makes accept fail), the
+     * others see the flag when they come back to accept. */
+    atomic_store(&g_stop, 1);
+    FCGX_ShutdownPending();
+    shutdown(0, SHUT_RDWR);
+    for (int i = 0; i < nworkers; i++) pthread_join(workers[i], NULL);
+    free(workers);
+    log_msg(LOG_INFO, "stopping (signal %d)", sig);
     return 0;
 }

@@ -15,7 +15,13 @@
 #ifndef BACKEND_SERVE_H
 #define BACKEND_SERVE_H
 
+#include <stdbool.h>
+
 #include "mode.h"
+
+/* True once the process has been asked to stop (SIGTERM/SIGINT): a
+ * handler that waits (a long-poll) should give up early. */
+bool serve_stopping(void);
 
 /* Runs the executable for the mode named mode_name; returns the exit status. */
 int serve_main(const char *mode_name, int argc, char **argv);

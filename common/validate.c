@@ -53,6 +53,18 @@ bad:
     return API_INVALID(err, field, "%s must be an integer from %lld to %lld", field, min, max);
 }
 
+bool validate_uuid(const char *s, const char *field, api_error *err) {
+    size_t n = 0;
+    for (; s[n] && n < 36; n++) {
+        bool dash = n == 8 || n == 13 || n == 18 || n == 23;
+        char c = s[n];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (dash ? c != '-' : !hex) break;
+    }
+    if (n == 36 && s[36] == '\0') return true;
+    return API_INVALID(err, field, "%s must be a UUID", field);
+}
+
 bool validate_limit(const request *req, long long *out, api_error *err) {
     const char *v;
     if (!request_query(req, "limit", &v, err)) return false;

@@ -118,26 +118,6 @@ static const db_stmt doc_delete = {
 
 /* ---- helpers ---- */
 
-/* Appends {"items":[rows' column 0...],"next":...}: the query fetched one
- * row more than the page, and the cursor is column 1 of the last row shown. */
-static void list_reply(reply *out, PGresult *res, long long limit) {
-    int n = PQntuples(res);
-    int shown = n > limit ? (int)limit : n;
-    strbuf_puts(out->body, "{\"items\":[");
-    for (int i = 0; i < shown; i++) {
-        if (i) strbuf_puts(out->body, ",");
-        strbuf_puts(out->body, PQgetvalue(res, i, 0));
-    }
-    strbuf_puts(out->body, "],\"next\":");
-    if (n > limit) {
-        const char *cursor = PQgetvalue(res, shown - 1, 1);
-        strbuf_json_string(out->body, cursor, strlen(cursor));
-    } else {
-        strbuf_puts(out->body, "null");
-    }
-    strbuf_puts(out->body, "}");
-}
-
 static bool one_row_reply(reply *out, PGresult *res, int status) {
     out->status = status;
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
@@ -148,9 +128,8 @@ static bool one_row_reply(reply *out, PGresult *res, int status) {
 
 static bool document_put(request *req, reply *out, api_error *err) {
     static const char *const known[] = {"namespace", "key", "payload", "if_version", NULL};
-    json_t *body = request_json(req, err);
+    json_t *body = request_json_object(req, false, err);
     if (body == NULL) return false;
-    if (!json_is_object(body)) return API_INVALID(err, "body", "the body must be a JSON object");
     const char *ns, *key;
     long long if_version;
     bool conditional;
@@ -204,7 +183,7 @@ static bool document_list(request *req, reply *out, api_error *err) {
     const char *params[] = {ns, after ? after : "", prefix ? prefix : "", upper, fetch};
     PGresult *res = db_query(req->pool, &doc_list, params, err);
     if (res == NULL) return false;
-    list_reply(out, res, limit);
+    reply_page(out, res, limit);
     return true;
 }
 
@@ -242,7 +221,7 @@ static bool document_versions(request *req, reply *out, api_error *err) {
     if (res == NULL) return false;
     if (PQntuples(res) == 0 && after_v == 0)
         return API_NOT_FOUND(err, "key", "document %s/%s has no versions", ns, key);
-    list_reply(out, res, limit);
+    reply_page(out, res, limit);
     return true;
 }
 

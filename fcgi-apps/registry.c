@@ -7,9 +7,11 @@
 
 extern const mode mode_document;
 extern const mode mode_health;
+extern const mode mode_queue;
 
 const mode *const mode_registry[] = {
     &mode_document,
     &mode_health,
+    &mode_queue,
     NULL,
 };

@@ -278,7 +278,7 @@ put() { http POST /document -d "$1"; }
     header_has Allow POST
     http POST /document/ns/k -d '{}'
     expect_error 405 method_not_allowed
-    header_has Allow "GET, HEAD, DELETE"
+    header_has Allow "DELETE, GET, HEAD"
     http DELETE /document/ns
     expect_error 405 method_not_allowed
     header_has Allow "GET, HEAD"

@@ -57,7 +57,11 @@ service_up() {
     echo "http://127.0.0.1:$port" >"$STACK_DIR/$name/url"
     local limit=15
     [ "${SANITIZER:-}" = valgrind ] && limit=120
-    wait_healthy "$(service_url "$name")" "$limit" || return 1
+    if ! wait_healthy "$(service_url "$name")" "$limit"; then
+        echo "# service $name did not become healthy; its log:" >&2
+        tail -n 40 "$STACK_DIR/$name/lighttpd.log" >&2
+        return 1
+    fi
     pgrep -P "$(service_pid "$name")" >>"$STACK_DIR/pids" || true
 }
 

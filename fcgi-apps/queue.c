@@ -1,0 +1,438 @@
+/*
+ * queue: a PostgreSQL work queue (contract.md section 4).
+ *
+ * One table. An item is ready when visible_at has passed and it has attempts
+ * left; a claim takes ready items with FOR UPDATE SKIP LOCKED and, in the
+ * same statement, bumps attempts, pushes visible_at out by the visibility
+ * timeout and issues a fresh claim_token, so two claimers never hold the
+ * same item and there is no read-then-update race. visible_at carries both
+ * the enqueue delay and the visibility timeout.
+ *
+ * Dead letters are derived, not moved: an item whose attempts are used up
+ * and whose last claim has run out (attempts >= max_attempts and visible_at
+ * <= now()) is dead. A partial index keeps exhausted items out of the
+ * claim's index, so a claim is an index range scan at any queue depth.
+ *
+ * Long-poll: a claim with wait_seconds that finds nothing LISTENs on one
+ * channel; every enqueue (and dead-letter retry) NOTIFYs it with the
+ * namespace, in its own transaction, so a waiter wakes on commit. Waiters
+ * also wake when the namespace's next delayed or claimed item becomes
+ * visible. The mode runs 32 worker threads per process (docs/queue.md), so
+ * waiting claimers do not starve enqueues or acks.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "db.h"
+#include "json.h"
+#include "mode.h"
+#include "schema.h"
+#include "serve.h"
+#include "validate.h"
+
+enum {
+    QUEUE_BATCH_MAX = 1000,
+    DELAY_MAX = 604800,
+    VISIBILITY_MAX = 43200,
+    VISIBILITY_DEFAULT = 30,
+    MAX_ATTEMPTS_MAX = 1000,
+    MAX_ATTEMPTS_DEFAULT = 5,
+    WAIT_MAX = 20,
+};
+#define QUEUE_CHANNEL "backend_queue"
+#define ID_MAX 999999999999999999LL
+
+/* ---- schema ---- */
+
+static const char queue_schema[] =
+    "CREATE TABLE IF NOT EXISTS queue_items ("
+    " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " namespace text COLLATE \"C\" NOT NULL,"
+    " payload jsonb NOT NULL,"
+    " attempts integer NOT NULL DEFAULT 0,"
+    " max_attempts integer NOT NULL,"
+    " visible_at timestamptz NOT NULL,"
+    " enqueued_at timestamptz NOT NULL DEFAULT now(),"
+    " claim_token uuid);"
+    /* what a claim scans: items with attempts left, by visibility */
+    "CREATE INDEX IF NOT EXISTS queue_items_claimable ON queue_items (namespace, visible_at, id)"
+    " WHERE attempts < max_attempts;"
+    /* the dead list and the in-flight final attempts */
+    "CREATE INDEX IF NOT EXISTS queue_items_exhausted ON queue_items (namespace, id)"
+    " WHERE attempts >= max_attempts";
+
+/* ---- statements ---- */
+
+#define ITEM_JSON(extra)                                                                            \
+    "json_build_object('id', q.id, 'namespace', q.namespace, 'payload', q.payload, 'attempts',"    \
+    " q.attempts, 'max_attempts', q.max_attempts, " extra "'visible_at', " SQL_UTC("q.visible_at")  \
+    ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text"
+
+/* $2 is the whole request body: with $3 true its "items" array, else the
+ * body itself as the one item. Fields were validated before. */
+static const db_stmt queue_enqueue = {
+    "queue_enqueue",
+    "WITH items AS (SELECT e.item, e.ord FROM jsonb_array_elements(CASE WHEN $3::boolean"
+    " THEN ($2::jsonb) -> 'items' ELSE jsonb_build_array($2::jsonb) END) WITH ORDINALITY AS e(item, ord)),"
+    " ins AS (INSERT INTO queue_items AS q (namespace, payload, max_attempts, visible_at)"
+    " SELECT $1, item -> 'payload',"
+     " coalesce((item ->> 'max_attempts')::numeric::integer, 5),"
+    " now() + make_interval(secs => coalesce((item ->> 'delay_seconds')::numeric::integer, 0))"
+    " FROM items ORDER BY ord RETURNING " ITEM_JSON("") " AS j, q.id),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1))"
+    " SELECT ins.j FROM ins, wake ORDER BY ins.id",
+    3};
+
+static const db_stmt queue_claim = {
+    "queue_claim",
+    "WITH c AS (SELECT id FROM queue_items WHERE namespace = $1 AND attempts < max_attempts"
+    " AND visible_at <= now() ORDER BY visible_at, id LIMIT $2::integer FOR UPDATE SKIP LOCKED),"
+    " u AS (UPDATE queue_items q SET attempts = q.attempts + 1, claim_token = gen_random_uuid(),"
+    " visible_at = now() + make_interval(secs => $3::integer) FROM c WHERE q.id = c.id"
+    " RETURNING json_build_object('id', q.id, 'payload', q.payload, 'attempts', q.attempts,"
+    " 'max_attempts', q.max_attempts, 'claim_token', q.claim_token, 'visible_at', "
+    SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text AS j, q.id)"
+    " SELECT j FROM u ORDER BY id",
+    3};
+
+/* Milliseconds until the namespace's next item with attempts left becomes
+ * visible (a delayed item or a running claim); NULL when there is none. */
+static const db_stmt queue_next_visible = {
+    "queue_next_visible",
+    "SELECT ceil(extract(epoch FROM min(visible_at) - now()) * 1000)::bigint FROM queue_items"
+    " WHERE namespace = $1 AND attempts < max_attempts AND visible_at > now()",
+    1};
+
+static const db_stmt queue_ack = {
+    "queue_ack",
+    "DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
+    " AND ($3::uuid IS NULL OR claim_token = $3::uuid) RETURNING id",
+    3};
+
+static const db_stmt queue_exists = {
+    "queue_exists", "SELECT 1 FROM queue_items WHERE namespace = $1 AND id = $2::bigint", 2};
+
+/* Release and extend need the caller's claim to be the item's current one. */
+static const db_stmt queue_release = {
+    "queue_release",
+    "UPDATE queue_items q SET claim_token = NULL,"
+    " visible_at = now() + make_interval(secs => $4::integer)"
+    " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
+    " RETURNING json_build_object('id', q.id, 'released', true, 'visible_at', "
+    SQL_UTC("q.visible_at") ")::text",
+    4};
+
+static const db_stmt queue_extend = {
+    "queue_extend",
+    "UPDATE queue_items q SET visible_at = now() + make_interval(secs => $4::integer)"
+    " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
+    " RETURNING json_build_object('id', q.id, 'claim_token', q.claim_token, 'visible_at', "
+    SQL_UTC("q.visible_at") ")::text",
+    4};
+
+static const db_stmt queue_dead_list = {
+    "queue_dead_list",
+    "SELECT " ITEM_JSON("") ", q.id::text FROM queue_items q WHERE q.namespace = $1"
+    " AND q.attempts >= q.max_attempts AND q.visible_at <= now() AND q.id > $2::bigint"
+    " ORDER BY q.id LIMIT $3::integer",
+    3};
+
+static const db_stmt queue_dead_retry = {
+    "queue_dead_retry",
+    "WITH u AS (UPDATE queue_items q SET attempts = 0, claim_token = NULL, visible_at = now()"
+    " WHERE q.namespace = $1 AND q.id = $2::bigint AND q.attempts >= q.max_attempts"
+    " AND q.visible_at <= now() RETURNING " ITEM_JSON("") " AS j),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1))"
+    " SELECT u.j FROM u, wake",
+    2};
+
+static const db_stmt queue_stats = {
+    "queue_stats",
+    "SELECT json_build_object('namespace', $1::text,"
+    " 'ready', count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()),"
+    " 'delayed', count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now()"
+    " AND claim_token IS NULL),"
+    " 'in_flight', count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL),"
+    " 'dead', count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()),"
+    " 'oldest_ready_age_seconds', coalesce(round(extract(epoch FROM now() - min(enqueued_at)"
+    " FILTER (WHERE attempts < max_attempts AND visible_at <= now())), 3), 0))::text"
+    " FROM queue_items WHERE namespace = $1",
+    1};
+
+/* ---- request fields ---- */
+
+/* The {namespace} capture, validated. */
+static bool path_ns(request *req, const char **ns, api_error *err) {
+    *ns = req->params[0];
+    return validate_namespace(*ns, "namespace", err);
+}
+
+/* The {id} capture: a positive integer. */
+static bool path_id(request *req, size_t index, long long *id, api_error *err) {
+    return validate_int_text(req->params[index], 1, ID_MAX, "id", id, err);
+}
+
+/* Validates one item to enqueue; prefix names its place in a batch. */
+static bool item_valid(json_t *item, const char *prefix, api_error *err) {
+    static const char *const known[] = {"payload", "delay_seconds", "max_attempts", NULL};
+    long long v;
+    if (!json_is_object(item)) return API_INVALID(err, prefix[0] ? prefix : "body", "an item must be a JSON object");
+    if (!json_fields_known(item, known, err) ||
+        !json_get_int(item, "delay_seconds", 0, DELAY_MAX, 0, &v, NULL, err) ||
+        !json_get_int(item, "max_attempts", 1, MAX_ATTEMPTS_MAX, MAX_ATTEMPTS_DEFAULT, &v, NULL, err))
+        goto named;
+    if (json_object_get(item, "payload") == NULL) {
+        API_INVALID(err, "payload", "payload is required");
+        goto named;
+    }
+    return true;
+named:
+    /* In a batch, say which item: items[3].delay_seconds. */
+    if (prefix[0]) {
+        char field[sizeof err->field + 48];
+        snprintf(field, sizeof field, "%s.%s", prefix, err->field);
+        snprintf(err->field, sizeof err->field, "%.79s", field);
+    }
+    return false;
+}
+
+/* ---- handlers ---- */
+
+static bool queue_post(request *req, reply *out, api_error *err) {
+    const char *ns;
+    if (!path_ns(req, &ns, err)) return false;
+    json_t *body = request_json_object(req, false, err);
+    if (body == NULL) return false;
+    json_t *items = json_object_get(body, "items");
+    bool batch = items != NULL;
+    if (batch) {
+        if (json_object_size(body) != 1)
+            return API_INVALID(err, "items", "a batch body holds only \"items\"");
+        if (!json_is_array(items) || json_array_size(items) == 0 || json_array_size(items) > QUEUE_BATCH_MAX)
+            return API_INVALID(err, "items", "items must be an array of 1 to %d items", QUEUE_BATCH_MAX);
+        size_t i;
+        json_t *item;
+        json_array_foreach(items, i, item) {
+            char prefix[32];
+            snprintf(prefix, sizeof prefix, "items[%zu]", i);
+            if (!item_valid(item, prefix, err)) return false;
+        }
+    } else if (!item_valid(body, "", err)) {
+        return false;
+    }
+    const char *params[] = {ns, req->body, batch ? "t" : "f"};
+    PGresult *res = db_query(req->pool, &queue_enqueue, params, err);
+    if (res == NULL) return false;
+    out->status = 201;
+    if (!batch) {
+        strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+        return true;
+    }
+    reply_items(out, res);
+    return true;
+}
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps until a notification for ns, the namespace's next item becoming
+ * visible, or until_ms, whichever is first (or the process stopping).
+ * Returns false with err when the database failed. */
+static bool wait_for_items(request *req, const char *ns, long long until_ms, api_error *err) {
+    const char *params[] = {ns};
+    db_begin(g_config.db_timeout_ms);
+    PGresult *res = db_query(req->pool, &queue_next_visible, params, err);
+    if (res == NULL) return false;
+    if (!PQgetisnull(res, 0, 0)) {
+        long long at = now_ms() + atoll(PQgetvalue(res, 0, 0)) + 5;
+        if (at < until_ms) until_ms = at;
+    }
+    /* In slices of a second, so a stopping process is noticed. */
+    while (!serve_stopping()) {
+        long long left = until_ms - now_ms();
+        if (left <= 0) return true;
+        int r = db_wait_notify(ns, left < 1000 ? left : 1000, err);
+        if (r < 0) return false;
+        if (r > 0) return true;
+    }
+    return true;
+}
+
+static bool queue_claim_items(request *req, reply *out, api_error *err) {
+    static const char *const known[] = {"visibility_timeout_seconds", "max", "wait_seconds", NULL};
+    const char *ns;
+    long long visibility, max, wait;
+    json_t *body;
+    if (!path_ns(req, &ns, err) || (body = request_json_object(req, true, err)) == NULL ||
+        !json_fields_known(body, known, err) ||
+        !json_get_int(body, "visibility_timeout_seconds", 1, VISIBILITY_MAX, VISIBILITY_DEFAULT, &visibility,
+                      NULL, err) ||
+        !json_get_int(body, "max", 1, QUEUE_BATCH_MAX, 1, &max, NULL, err) ||
+        !json_get_int(body, "wait_seconds", 0, WAIT_MAX, 0, &wait, NULL, err))
+        return false;
+    char max_text[24], vis_text[24];
+    snprintf(max_text, sizeof max_text, "%lld", max);
+    snprintf(vis_text, sizeof vis_text, "%lld", visibility);
+    const char *params[] = {ns, max_text, vis_text};
+    long long until = now_ms() + wait * 1000;
+    bool listening = false;
+    PGresult *res;
+    for (;;) {
+        db_begin(g_config.db_timeout_ms);
+        res = db_query(req->pool, &queue_claim, params, err);
+        if (res == NULL || PQntuples(res) > 0 || now_ms() >= until || serve_stopping()) break;
+        if (!listening) {
+            /* Listen, then claim once more: an enqueue that committed
+             * between the empty claim and LISTEN is not missed. */
+            if (!db_listen(QUEUE_CHANNEL, err)) return false;
+            listening = true;
+            continue;
+        }
+        if (!wait_for_items(req, ns, until, err)) return false;
+    }
+    if (listening && res != NULL) {
+        api_error ignored;
+        db_begin(g_config.db_timeout_ms);
+        db_unlisten(&ignored);
+    }
+    if (res == NULL) return false;
+    reply_items(out, res);
+    return true;
+}
+
+/* After an update or delete that matched nothing: 404 when the item does
+ * not exist, else 409 (the claim token is no longer the current one). */
+static bool missing_or_stale(request *req, const char *ns, const char *id_text, api_error *err) {
+    const char *params[] = {ns, id_text};
+    PGresult *res = db_query(req->pool, &queue_exists, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0) return API_NOT_FOUND(err, "id", "item %s/%s does not exist", ns, id_text);
+    return API_CONFLICT(err, "claim_token", "the claim on item %s/%s is no longer current", ns, id_text);
+}
+
+static bool queue_ack_item(request *req, reply *out, api_error *err) {
+    static const char *const known[] = {"claim_token", NULL};
+    const char *ns, *token;
+    long long id;
+    if (!path_ns(req, &ns, err) || !path_id(req, 1, &id, err) || !request_query_known(req, known, err) ||
+        !request_query(req, "claim_token", &token, err))
+        return false;
+    if (token != NULL && !validate_uuid(token, "claim_token", err)) return false;
+    const char *params[] = {ns, req->params[1], token};
+    PGresult *res = db_query(req->pool, &queue_ack, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0) {
+        if (token == NULL) return API_NOT_FOUND(err, "id", "item %s/%s does not exist", ns, req->params[1]);
+        return missing_or_stale(req, ns, req->params[1], err);
+    }
+    strbuf_printf(out->body, "{\"id\":%lld,\"acked\":true}", id);
+    return true;
+}
+
+/* release and extend: {claim_token, <seconds field>} against the current claim. */
+static bool claim_update(request *req, reply *out, api_error *err, const db_stmt *st,
+                         const char *seconds_field, long long min, long long max, long long dflt) {
+    static const char *const release_known[] = {"claim_token", "delay_seconds", NULL};
+    static const char *const extend_known[] = {"claim_token", "visibility_timeout_seconds", NULL};
+    const char *ns, *token;
+    long long id, seconds;
+    json_t *body;
+    if (!path_ns(req, &ns, err) || !path_id(req, 1, &id, err) || (body = request_json_object(req, false, err)) == NULL ||
+        !json_fields_known(body, st == &queue_release ? release_known : extend_known, err) ||
+        !json_get_string(body, "claim_token", true, &token, err) || !validate_uuid(token, "claim_token", err) ||
+        !json_get_int(body, seconds_field, min, max, dflt, &seconds, NULL, err))
+        return false;
+    char seconds_text[24];
+    snprintf(seconds_text, sizeof seconds_text, "%lld", seconds);
+    const char *params[] = {ns, req->params[1], token, seconds_text};
+    PGresult *res = db_query(req->pool, st, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0) return missing_or_stale(req, ns, req->params[1], err);
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+static bool queue_release_item(request *req, reply *out, api_error *err) {
+    return claim_update(req, out, err, &queue_release, "delay_seconds", 0, DELAY_MAX, 0);
+}
+
+static bool queue_extend_item(request *req, reply *out, api_error *err) {
+    return claim_update(req, out, err, &queue_extend, "visibility_timeout_seconds", 1, VISIBILITY_MAX,
+                        VISIBILITY_DEFAULT);
+}
+
+static bool queue_dead(request *req, reply *out, api_error *err) {
+    static const char *const known[] = {"limit", "after", NULL};
+    const char *ns, *after;
+    long long limit, after_id = 0;
+    if (!path_ns(req, &ns, err) || !request_query_known(req, known, err) || !validate_limit(req, &limit, err) ||
+        !request_query(req, "after", &after, err))
+        return false;
+    if (after != NULL && !validate_int_text(after, 0, ID_MAX, "after", &after_id, err)) return false;
+    char after_text[24], fetch[24];
+    snprintf(after_text, sizeof after_text, "%lld", after_id);
+    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
+    const char *params[] = {ns, after_text, fetch};
+    PGresult *res = db_query(req->pool, &queue_dead_list, params, err);
+    if (res == NULL) return false;
+    reply_page(out, res, limit);
+    return true;
+}
+
+static bool queue_retry(request *req, reply *out, api_error *err) {
+    const char *ns;
+    long long id;
+    if (!path_ns(req, &ns, err) || !path_id(req, 1, &id, err)) return false;
+    const char *params[] = {ns, req->params[1]};
+    PGresult *res = db_query(req->pool, &queue_dead_retry, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0)
+        return API_NOT_FOUND(err, "id", "item %s/%s is not in the dead list", ns, req->params[1]);
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+static bool queue_stats_get(request *req, reply *out, api_error *err) {
+    static const char *const known[] = {NULL};
+    const char *ns;
+    if (!path_ns(req, &ns, err) || !request_query_known(req, known, err)) return false;
+    const char *params[] = {ns};
+    PGresult *res = db_query(req->pool, &queue_stats, params, err);
+    if (res == NULL) return false;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+/* ---- routes ---- */
+
+static const route queue_routes[] = {
+    {"POST", "/queue/{namespace}", queue_post, false},
+    {"GET", "/queue/{namespace}", queue_stats_get, false},
+    {"POST", "/queue/{namespace}/claim", queue_claim_items, false},
+    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, false},
+    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, false},
+    {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, false},
+    {"GET", "/queue/{namespace}/dead", queue_dead, false},
+    {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, false},
+};
+
+const mode mode_queue = {
+    .name = "queue",
+    .url_prefix = "/queue",
+    .processes = 2,
+    .threads = 32,
+    .schema_sql = queue_schema,
+    .sentinel_shape = "{\"id\":1,\"namespace\":\"jobs\",\"payload\":{\"task\":\"build\"},\"attempts\":0,"
+                      "\"max_attempts\":5,\"visible_at\":\"2026-11-24T10:00:00.000000Z\","
+                      "\"enqueued_at\":\"2026-11-24T10:00:00.000000Z\"}",
+    .sentinel_note = "A work queue: enqueue, claim with a visibility timeout, ack; dead letters after max_attempts.",
+    .routes = queue_routes,
+    .nroutes = sizeof queue_routes / sizeof queue_routes[0],
+};
