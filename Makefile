@@ -4,9 +4,9 @@
 CC       ?= cc
 BUILD    ?= build
 BIN      ?= bin
-PKGS     := fcgi jansson libpq
+PKGS     := fcgi jansson libpq libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -ljansson -lpq)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -ljansson -lpq -lcrypto)
 CFLAGS   ?= -O2 -g
 # The flags every object is built with, whatever CFLAGS the caller sets.
 ALL_CFLAGS := -std=c11 -Wall -Wextra -Werror -pthread -Icommon $(PKG_CFLAGS)

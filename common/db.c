@@ -18,6 +18,19 @@ static _Thread_local const db_stmt *g_prepared[MAX_PREPARED]; /* prepared on g_c
 static _Thread_local size_t g_nprepared;
 static _Thread_local struct timespec g_deadline;
 static char g_app_name[64] = "backend";
+static bool (*g_schema_hook)(api_error *err);
+static _Thread_local bool t_in_hook; /* the hook's own statements skip it */
+
+void db_set_schema_hook(bool (*fn)(api_error *err)) { g_schema_hook = fn; }
+
+/* Runs the schema hook unless it is running already on this thread. */
+static bool schema_first(api_error *err) {
+    if (g_schema_hook == NULL || t_in_hook) return true;
+    t_in_hook = true;
+    bool ok = g_schema_hook(err);
+    t_in_hook = false;
+    return ok;
+}
 
 void db_set_app_name(const char *name) { snprintf(g_app_name, sizeof g_app_name, "backend-%s", name); }
 
@@ -204,7 +217,7 @@ static bool ensure_prepared(const db_stmt *st, api_error *err) {
 static void pgresult_release(void *res) { PQclear(res); }
 
 PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_error *err) {
-    if (!ensure_conn(err) || !ensure_prepared(st, err)) return NULL;
+    if (!schema_first(err) || !ensure_conn(err) || !ensure_prepared(st, err)) return NULL;
     if (!PQsendQueryPrepared(g_conn, st->name, st->nparams, params, NULL, NULL, 0))
         return fail_unavailable(err, "the connection was lost while sending"), NULL;
     PGresult *res = await_result(err);
@@ -213,7 +226,7 @@ PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_er
 }
 
 bool db_command(const char *sql, api_error *err) {
-    if (!ensure_conn(err)) return false;
+    if (!schema_first(err) || !ensure_conn(err)) return false;
     if (!PQsendQuery(g_conn, sql)) return fail_unavailable(err, "the connection was lost while sending");
     PGresult *res = await_result(err);
     if (res == NULL) return false;

@@ -34,6 +34,13 @@ typedef struct db_stmt {
 /* Names the connection (application_name) after the mode. */
 void db_set_app_name(const char *name);
 
+/* Registers fn to run before any statement while it has not yet succeeded
+ * in this process: serve.c makes the mode's schema and sentinel with it, so
+ * they are created before the first statement that needs them, whatever
+ * request runs first (and a request that fails validation never waits on the
+ * database). fn's own statements do not re-enter it. */
+void db_set_schema_hook(bool (*fn)(api_error *err));
+
 /* Starts a deadline of budget_ms for the database work that follows. */
 void db_begin(long budget_ms);
 

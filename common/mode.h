@@ -26,10 +26,15 @@
 typedef bool (*handler_fn)(request *req, reply *out, api_error *err);
 
 typedef struct route {
-    const char *method;    /* "GET", "POST", "DELETE", ...; GET also answers HEAD */
+    const char *method;    /* "GET", "POST", "DELETE", ...; GET also answers HEAD;
+                              NULL: the path exists but takes no method (405
+                              with an empty Allow, e.g. the file tier's ids) */
     const char *pattern;   /* "/document/{namespace}/{key}": {x} captures a segment */
     handler_fn handler;
     bool is_public;        /* true: no bearer token needed (GET /health only) */
+    bool streams_body;     /* true: the handler reads the body itself, in
+                              chunks, through req->body_read (no
+                              BODY_MAX_BYTES; the handler sets its limit) */
 } route;
 
 typedef struct mode {
@@ -45,6 +50,17 @@ typedef struct mode {
     const char *sentinel_note;  /* one sentence on what the mode is for */
     const route *routes;
     size_t nroutes;
+    /* Optional: checks what the mode needs besides the database (the file
+     * mode's folder). Called at start-up, where a failure is logged in one
+     * line and the mode answers its routes with the error; health calls it
+     * too and lists failures under "problems". Returns false with err set. */
+    bool (*check)(api_error *err);
+    /* Optional: periodic work (the file mode's TTL sweep), run by the
+     * process's main thread every tick_seconds() seconds. */
+    void (*tick)(void);
+    long (*tick_seconds)(void);
+    bool streams_request_body;  /* lighttpd passes bodies through as they
+                                   arrive (server.stream-request-body = 2) */
 } mode;
 
 /* The registry (fcgi-apps/registry.c): every mode compiled in, NULL-ended. */

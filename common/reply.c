@@ -35,7 +35,7 @@ void reply_error(reply *r, const api_error *err) {
     }
     strbuf_puts(r->body, "}");
     if (err->status == 401) reply_header(r, "WWW-Authenticate", "Bearer");
-    if (err->status == 405 && err->allow[0]) reply_header(r, "Allow", err->allow);
+    if (err->status == 405) reply_header(r, "Allow", err->allow); /* may be empty: no method */
     if (err->status == 503) reply_header(r, "Retry-After", "1");
 }
 

@@ -140,6 +140,8 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
     else
         request_id_generate(req->request_id);
     req->authorization = get(ctx, "HTTP_AUTHORIZATION");
+    const char *ct = get(ctx, "CONTENT_TYPE");
+    req->content_type = ct ? pool_strdup(p, ct) : NULL;
     const char *cl = get(ctx, "CONTENT_LENGTH");
     if (cl != NULL && cl[0] != '\0') {
         char *end;

@@ -37,8 +37,14 @@ typedef struct request {
                                      FastCGI request: valid until it finishes */
     char request_id[REQUEST_ID_MAX + 1];
     long long content_length;     /* -1 when absent */
+    const char *content_type;     /* the header, or NULL */
     const char *body;             /* NUL-terminated; NULL until read */
     size_t body_len;
+    /* For a route that streams its body (route.streams_body) the body is not
+     * read before the handler: it reads it through this, in chunks. Returns
+     * the bytes read, 0 at the end, -1 when the client went away. */
+    long (*body_read)(void *ctx, char *buf, size_t n);
+    void *body_ctx;
     const char **params;          /* route captures, in pattern order */
     size_t nparams;
     const struct mode *mode;      /* borrowed: the mode serving it */

@@ -63,6 +63,7 @@ const route *mode_route(const mode *m, request *req, bool *public_path, api_erro
         const route *r = &m->routes[i];
         if (match(r->pattern, req, caps, &ncaps) != best) continue;
         if (r->is_public) *public_path = true;
+        if (r->method == NULL) continue; /* a path with no method at all */
         if (strcmp(r->method, req->method) == 0 || (head && strcmp(r->method, "GET") == 0)) {
             req->params = pool_alloc(req->pool, sizeof(char *) * (ncaps ? ncaps : 1));
             memcpy(req->params, caps, sizeof(char *) * ncaps);
@@ -79,8 +80,11 @@ const route *mode_route(const mode *m, request *req, bool *public_path, api_erro
         size_t used = strlen(allow);
         snprintf(allow + used, sizeof allow - used, "%s%s", i ? ", " : "", methods[i]);
     }
-    api_fail(err, 405, "method_not_allowed", NULL, "%s is not allowed on %.200s; use %s",
-             req->method, req->path, allow);
+    if (nmethods == 0)
+        api_fail(err, 405, "method_not_allowed", NULL, "%.200s takes no method at all", req->path);
+    else
+        api_fail(err, 405, "method_not_allowed", NULL, "%s is not allowed on %.200s; use %s",
+                 req->method, req->path, allow);
     snprintf(err->allow, sizeof err->allow, "%s", allow);
     return NULL;
 }

@@ -35,12 +35,19 @@ static const route *admit(const mode *m, request *req, api_error *err) {
     return r;
 }
 
-/* Makes sure the mode's schema exists, then runs the handler. */
+/* Runs the handler within the mode's database budget, once the mode's own
+ * check (if it has one) passes. */
 static bool run(const mode *m, const route *r, request *req, reply *out, api_error *err) {
+    if (m->check != NULL && !r->is_public && !m->check(err)) return false;
     db_begin(budget(m));
-    if (!r->is_public && !schema_ready() && !schema_ensure(m, err)) return false;
     return r->handler(req, out, err);
 }
+
+/* The mode this process serves, for the schema hook. */
+static const mode *g_mode;
+
+/* db's schema hook: the mode's schema and sentinel, until they exist. */
+static bool schema_hook(api_error *err) { return schema_ready() || schema_ensure(g_mode, err); }
 
 void serve_dispatch(const mode *m, request *req, reply *out) {
     api_error err;
@@ -81,6 +88,13 @@ static bool read_body(FCGX_Request *fr, request *req, api_error *err) {
     return true;
 }
 
+static long fcgi_body_read(void *ctx, char *buf, size_t n) {
+    FCGX_Stream *in = ctx;
+    int r = FCGX_GetStr(buf, (int)n, in);
+    if (r < 0 || (r == 0 && FCGX_GetError(in) != 0)) return -1;
+    return r;
+}
+
 static void write_reply(FCGX_Request *fr, const request *req, const reply *out) {
     char head[640];
     int n = snprintf(head, sizeof head,
@@ -102,7 +116,11 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
     bool ok = request_parse(&req, p, fcgi_param, fr, &err);
     req.mode = m;
     const route *r = ok ? admit(m, &req, &err) : NULL;
-    ok = r != NULL && read_body(fr, &req, &err) && run(m, r, &req, &out, &err);
+    if (r != NULL && r->streams_body) {
+        req.body_read = fcgi_body_read;
+        req.body_ctx = fr->in;
+    }
+    ok = r != NULL && (r->streams_body || read_body(fr, &req, &err)) && run(m, r, &req, &out, &err);
     if (!ok) reply_error(&out, &err);
     write_reply(fr, &req, &out);
     FCGX_Finish_r(fr);
@@ -121,6 +139,14 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
  * validated by config_load. */
 static void print_lighttpd_conf(void) {
     printf("server.bind = \"%s\"\nserver.port = %ld\n", g_config.listen_addr, g_config.port);
+    /* lighttpd's own body cap (KiB) sits just above the largest body a
+     * route takes, so the modes' limits are the ones clients meet. */
+    size_t largest = g_config.file_max_bytes > g_config.body_max_bytes ? g_config.file_max_bytes
+                                                                       : g_config.body_max_bytes;
+    printf("server.max-request-size = %zu\n", largest / 1024 + 64);
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        if ((*mp)->streams_request_body)
+            printf("$HTTP[\"url\"] =~ \"^%s/\" {\n  server.stream-request-body = 2\n}\n", (*mp)->url_prefix);
     printf("fastcgi.server = (\n");
     for (int pass = 0; pass < 2; pass++) {
         for (const mode *const *mp = mode_registry; *mp; mp++) {
@@ -177,6 +203,7 @@ int serve_main(const char *mode_name, int argc, char **argv) {
     }
     log_set_mode(m->name);
     db_set_app_name(m->name);
+    g_mode = m;
     if (argc > 1 && strcmp(argv[1], "--check-config") == 0) return 0;
     if (argc > 1 && strcmp(argv[1], "--init") == 0) {
         api_error err;
@@ -195,9 +222,13 @@ int serve_main(const char *mode_name, int argc, char **argv) {
      * first request that needs it tries again. The process does not exit:
      * lighttpd would only restart it in a loop. */
     api_error err;
+    if (m->check != NULL && !m->check(&err))
+        fprintf(stderr, "backend-%s: %s; its routes answer %d until it is fixed\n", m->name, err.detail,
+                err.status);
     db_begin(budget(m));
     if (!schema_ensure(m, &err)) log_msg(LOG_WARN, "schema not ready yet: %s", err.detail);
     db_disconnect(); /* the workers have connections of their own */
+    db_set_schema_hook(schema_hook);
     if (FCGX_Init() != 0) {
         fprintf(stderr, "backend-%s: FCGX_Init failed\n", m->name);
         return 1;
@@ -218,7 +249,18 @@ int serve_main(const char *mode_name, int argc, char **argv) {
             return 1;
         }
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    if (m->tick == NULL) {
+        sigwait(&stop_signals, &sig);
+    } else {
+        /* Wait for a stop signal, running the mode's periodic work between. */
+        for (;;) {
+            m->tick();
+            struct timespec every = {.tv_sec = m->tick_seconds(), .tv_nsec = 0};
+            sig = sigtimedwait(&stop_signals, NULL, &every);
+            if (sig > 0) break;
+        }
+        db_disconnect();
+    }
     /* Finish the requests in hand, then leave: wake the worker blocked in
      * accept (shutting the listening socket down makes accept fail), the
      * others see the flag when they come back to accept. */

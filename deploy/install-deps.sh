@@ -7,8 +7,8 @@
 # image does.
 set -euo pipefail
 
-runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 ca-certificates curl)
-build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev)
+runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 libssl3 ca-certificates curl)
+build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev)
 test=(postgresql bats curl jq procps clang valgrind libfcgi-bin)
 
 case "${1:-}" in

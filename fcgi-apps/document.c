@@ -239,11 +239,11 @@ static bool document_delete(request *req, reply *out, api_error *err) {
 /* ---- routes ---- */
 
 static const route document_routes[] = {
-    {"POST", "/document", document_put, false},
-    {"GET", "/document/{namespace}", document_list, false},
-    {"GET", "/document/{namespace}/{key}", document_get, false},
-    {"DELETE", "/document/{namespace}/{key}", document_delete, false},
-    {"GET", "/document/{namespace}/{key}/versions", document_versions, false},
+    {"POST", "/document", document_put, .is_public = false},
+    {"GET", "/document/{namespace}", document_list, .is_public = false},
+    {"GET", "/document/{namespace}/{key}", document_get, .is_public = false},
+    {"DELETE", "/document/{namespace}/{key}", document_delete, .is_public = false},
+    {"GET", "/document/{namespace}/{key}/versions", document_versions, .is_public = false},
 };
 
 const mode mode_document = {

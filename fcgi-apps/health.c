@@ -46,14 +46,33 @@ static void append_modes(strbuf *sb) {
     strbuf_puts(sb, "]");
 }
 
+/* Appends ,"problems":[{"mode","detail"}...]: what each mode's own check
+ * (besides the database) reports, e.g. the file mode's folder. A problem
+ * does not make the probe fail: restarting the pod would not fix a full
+ * disk, and the other modes still serve. */
+static void append_problems(strbuf *sb) {
+    strbuf_puts(sb, ",\"problems\":[");
+    bool first = true;
+    for (const mode *const *m = mode_registry; *m; m++) {
+        api_error problem;
+        if ((*m)->check == NULL || (*m)->check(&problem)) continue;
+        strbuf_printf(sb, "%s{\"mode\":", first ? "" : ",");
+        strbuf_json_string(sb, (*m)->name, strlen((*m)->name));
+        strbuf_puts(sb, ",\"detail\":");
+        strbuf_json_string(sb, problem.detail, strlen(problem.detail));
+        strbuf_puts(sb, "}");
+        first = false;
+    }
+    strbuf_puts(sb, "]");
+}
+
 static bool health_get(request *req, reply *out, api_error *err) {
     (void)err;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     api_error db_err;
-    PGresult *res = NULL;
-    if (schema_ready() || schema_ensure(req->mode, &db_err))
-        res = db_query(req->pool, &sentinels_all, NULL, &db_err);
+    /* db_query creates health's schema and sentinel first if need be. */
+    PGresult *res = db_query(req->pool, &sentinels_all, NULL, &db_err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double latency = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
     strbuf *b = out->body;
@@ -73,6 +92,7 @@ static bool health_get(request *req, reply *out, api_error *err) {
         strbuf_puts(b, ",\"sentinels\":[]");
         reply_header(out, "Retry-After", "1");
     }
+    append_problems(b);
     strbuf_puts(b, ",\"version\":\"" BACKEND_VERSION "\"}");
     return true;
 }
@@ -80,7 +100,7 @@ static bool health_get(request *req, reply *out, api_error *err) {
 /* ---- routes ---- */
 
 static const route health_routes[] = {
-    {"GET", "/health", health_get, true},
+    {"GET", "/health", health_get, .is_public = true},
 };
 
 const mode mode_health = {

@@ -413,14 +413,14 @@ static bool queue_stats_get(request *req, reply *out, api_error *err) {
 /* ---- routes ---- */
 
 static const route queue_routes[] = {
-    {"POST", "/queue/{namespace}", queue_post, false},
-    {"GET", "/queue/{namespace}", queue_stats_get, false},
-    {"POST", "/queue/{namespace}/claim", queue_claim_items, false},
-    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, false},
-    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, false},
-    {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, false},
-    {"GET", "/queue/{namespace}/dead", queue_dead, false},
-    {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, false},
+    {"POST", "/queue/{namespace}", queue_post, .is_public = false},
+    {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false},
+    {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false},
+    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false},
+    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false},
+    {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, .is_public = false},
+    {"GET", "/queue/{namespace}/dead", queue_dead, .is_public = false},
+    {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .is_public = false},
 };
 
 const mode mode_queue = {

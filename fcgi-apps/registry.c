@@ -6,11 +6,13 @@
 #include "mode.h"
 
 extern const mode mode_document;
+extern const mode mode_file;
 extern const mode mode_health;
 extern const mode mode_queue;
 
 const mode *const mode_registry[] = {
     &mode_document,
+    &mode_file,
     &mode_health,
     &mode_queue,
     NULL,

@@ -14,11 +14,11 @@ static bool h(request *req, reply *out, api_error *err) {
 }
 
 static const route test_routes[] = {
-    {"GET", "/queue/{ns}", h, false},
-    {"POST", "/queue/{ns}", h, false},
-    {"GET", "/queue/{ns}/dead", h, false},
-    {"DELETE", "/queue/{ns}/{id}", h, false},
-    {"GET", "/open", h, true},
+    {"GET", "/queue/{ns}", h, .is_public = false},
+    {"POST", "/queue/{ns}", h, .is_public = false},
+    {"GET", "/queue/{ns}/dead", h, .is_public = false},
+    {"DELETE", "/queue/{ns}/{id}", h, .is_public = false},
+    {"GET", "/open", h, .is_public = true},
 };
 static const mode test_mode = {.name = "t", .routes = test_routes, .nroutes = 5};
 

@@ -1,0 +1,298 @@
+/*
+ * file: a write-only temporary upload tier (contract.md section 6).
+ *
+ * POST /files/temp streams the body, 64 KiB at a time, into a temporary
+ * file in FILE_TEMP_DIR (".tmp-<random>", O_EXCL, 0600) while computing its
+ * SHA-256 (OpenSSL's libcrypto), fsyncs it, renames it to its random 128-bit
+ * id and fsyncs the folder, then records it in the `files` table; only then
+ * is the answer 201. A reader of the folder never sees a partial file, and a
+ * 201 names a file that is on disk. Every failure (over the limit, disk
+ * full, client gone, database down) removes what the upload wrote: the
+ * pending path is registered with the request's pool and unlinked when the
+ * request ends, unless the upload completed.
+ *
+ * The metadata lives in a table rather than a sidecar file so that an
+ * operator can list what the tier holds with SQL, and so that the answer's
+ * created_at/expires_at come from one clock. Files older than
+ * FILE_TTL_SECONDS are swept by the process's main thread on a timer
+ * (mode tick), by modification time. An upload holds an exclusive flock on
+ * its temporary file from creation until it has been renamed, and the sweep
+ * skips any file it cannot lock, so a file still being written is never
+ * swept, however slowly its client sends.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* flock(2) */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "mode.h"
+#include "schema.h"
+
+enum { CHUNK = 64 * 1024, CONTENT_TYPE_MAX = 255 };
+#define TMP_PREFIX ".tmp-"
+
+/* ---- schema ---- */
+
+static const char file_schema[] =
+    "CREATE TABLE IF NOT EXISTS files ("
+    " id text PRIMARY KEY,"
+    " size bigint NOT NULL,"
+    " sha256 text NOT NULL,"
+    " content_type text NOT NULL,"
+    " created_at timestamptz NOT NULL DEFAULT now(),"
+    " expires_at timestamptz NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS files_expires_at ON files (expires_at)";
+
+/* ---- statements ---- */
+
+static const db_stmt file_record = {
+    "file_record",
+    "INSERT INTO files AS f (id, size, sha256, content_type, expires_at)"
+    " VALUES ($1, $2::bigint, $3, $4, now() + make_interval(secs => $5::bigint))"
+    " RETURNING json_build_object('id', f.id, 'size', f.size, 'sha256', f.sha256, 'content_type',"
+    " f.content_type, 'created_at', " SQL_UTC("f.created_at") ", 'expires_at', "
+    SQL_UTC("f.expires_at") ")::text",
+    5};
+
+static const db_stmt file_forget_expired = {
+    "file_forget_expired", "DELETE FROM files WHERE expires_at <= now()", 0};
+
+/* ---- the folder ---- */
+
+/* Creates FILE_TEMP_DIR (0700, with missing parents) if need be and checks
+ * that it is a folder this process can write. */
+static bool file_check(api_error *err) {
+    const char *dir = g_config.file_temp_dir;
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) break;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return api_fail(err, 507, "insufficient_storage", NULL, "FILE_TEMP_DIR %s cannot be created: %s", dir,
+                        strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return api_fail(err, 507, "insufficient_storage", NULL, "FILE_TEMP_DIR %s is not a folder", dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return api_fail(err, 507, "insufficient_storage", NULL, "FILE_TEMP_DIR %s is not writable: %s", dir,
+                        strerror(errno));
+    return true;
+}
+
+/* 16 random bytes as 32 hex characters: no path character can appear. */
+static bool random_hex(char out[33]) {
+    static const char hex[] = "0123456789abcdef";
+    unsigned char bytes[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, bytes, sizeof bytes);
+    close(fd);
+    if (n != (ssize_t)sizeof bytes) return false;
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[bytes[i] >> 4];
+        out[2 * i + 1] = hex[bytes[i] & 15];
+    }
+    out[32] = '\0';
+    return true;
+}
+
+/* ---- the sweep ---- */
+
+static long sweep_every(void) {
+    long half = g_config.file_ttl_seconds / 2;
+    return half < 1 ? 1 : half > 60 ? 60 : half;
+}
+
+/* Removes files (finished or abandoned temporaries) whose last write is
+ * older than FILE_TTL_SECONDS, and forgets expired rows. */
+static void file_sweep(void) {
+    DIR *d = opendir(g_config.file_temp_dir);
+    if (d == NULL) return;
+    time_t cutoff = time(NULL) - g_config.file_ttl_seconds;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (st.st_mtime > cutoff) continue;
+        /* An upload in progress holds the lock: leave its file alone. */
+        int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), e->d_name, 0) == 0) removed++;
+        close(fd);
+    }
+    closedir(d);
+    pool *p = pool_new();
+    api_error err;
+    db_begin(g_config.db_timeout_ms);
+    if (db_query(p, &file_forget_expired, NULL, &err) == NULL)
+        log_msg(LOG_WARN, "sweep: expired rows not forgotten yet: %s", err.detail);
+    pool_free(p);
+    if (removed) log_msg(LOG_INFO, "sweep removed %d expired file(s)", removed);
+}
+
+/* ---- an upload in progress ---- */
+
+/* What the pool cleans up when the request ends: the open file, the path
+ * still to unlink (until the upload completed), the digest context. */
+typedef struct upload {
+    int fd;
+    char path[4200];
+    bool keep;
+    EVP_MD_CTX *digest;
+} upload;
+
+static void upload_release(void *arg) {
+    upload *u = arg;
+    if (u->fd >= 0) close(u->fd);
+    if (!u->keep && u->path[0]) unlink(u->path);
+    EVP_MD_CTX_free(u->digest);
+}
+
+static bool write_all(int fd, const char *buf, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, buf, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return false;
+        buf += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+static bool storage_error(api_error *err, const char *what) {
+    if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+        return api_fail(err, 507, "insufficient_storage", NULL, "the file tier is full (%s)", what);
+    log_msg(LOG_ERROR, "file: %s: %s", what, strerror(errno));
+    return API_INTERNAL(err, "internal error while storing the file (%s)", what);
+}
+
+static bool content_type_ok(const char *ct) {
+    size_t n = 0;
+    for (; ct[n]; n++)
+        if ((unsigned char)ct[n] < 0x20 || (unsigned char)ct[n] > 0x7e || n >= CONTENT_TYPE_MAX) return false;
+    return true;
+}
+
+/* ---- handlers ---- */
+
+static bool file_upload(request *req, reply *out, api_error *err) {
+    static const char *const known[] = {NULL};
+    if (!request_query_known(req, known, err)) return false;
+    const char *ct = req->content_type && req->content_type[0] ? req->content_type : "application/octet-stream";
+    if (!content_type_ok(ct))
+        return API_INVALID(err, "content_type", "Content-Type must be 1-%d printable ASCII characters",
+                           CONTENT_TYPE_MAX);
+    if (req->content_length < 0)
+        return api_fail(err, 411, "length_required", NULL, "an upload needs a Content-Length");
+    if ((unsigned long long)req->content_length > g_config.file_max_bytes)
+        return API_TOO_LARGE(err, "the upload is %lld bytes; the limit is %zu (FILE_MAX_BYTES)",
+                             req->content_length, g_config.file_max_bytes);
+
+    upload *u = pool_alloc(req->pool, sizeof *u);
+    u->fd = -1;
+    u->digest = EVP_MD_CTX_new();
+    pool_defer(req->pool, upload_release, u);
+    char id[33], tmp_name[40];
+    if (u->digest == NULL || !EVP_DigestInit_ex(u->digest, EVP_sha256(), NULL) || !random_hex(id))
+        return API_INTERNAL(err, "internal error preparing the upload");
+    snprintf(tmp_name, sizeof tmp_name, TMP_PREFIX "%.16s", id + 16);
+    snprintf(u->path, sizeof u->path, "%s/%s", g_config.file_temp_dir, tmp_name);
+    u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (u->fd < 0) {
+        u->path[0] = '\0'; /* nothing of ours to unlink */
+        return storage_error(err, "creating the file");
+    }
+    /* Held until the file has its final name (closing the fd releases it):
+     * the sweep never removes a locked file. */
+    if (flock(u->fd, LOCK_EX) != 0) return storage_error(err, "locking the file");
+
+    char *buf = pool_alloc(req->pool, CHUNK);
+    long long total = 0;
+    for (;;) {
+        long n = req->body_read(req->body_ctx, buf, CHUNK);
+        if (n < 0 || (n == 0 && total < req->content_length))
+            return api_fail(err, 400, "bad_request", NULL, "the upload ended after %lld of %lld bytes", total,
+                            req->content_length);
+        if (n == 0) break;
+        total += n;
+        if (total > req->content_length) return API_TOO_LARGE(err, "the body is longer than its Content-Length");
+        if (!write_all(u->fd, buf, (size_t)n)) return storage_error(err, "writing");
+        EVP_DigestUpdate(u->digest, buf, (size_t)n);
+    }
+    if (fsync(u->fd) != 0) return storage_error(err, "syncing the file");
+
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_DigestFinal_ex(u->digest, md, &md_len);
+    char sha[2 * EVP_MAX_MD_SIZE + 1];
+    for (unsigned int i = 0; i < md_len; i++) snprintf(sha + 2 * i, 3, "%02x", md[i]);
+
+    char final_path[4200];
+    snprintf(final_path, sizeof final_path, "%s/%s", g_config.file_temp_dir, id);
+    if (rename(u->path, final_path) != 0) return storage_error(err, "renaming the file");
+    snprintf(u->path, sizeof u->path, "%s", final_path); /* from now on, unlink the final name on failure */
+    int dfd = open(g_config.file_temp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        if (dfd >= 0) close(dfd);
+        return storage_error(err, "syncing the folder");
+    }
+    close(dfd);
+    close(u->fd); /* releases the lock: the file is complete under its id */
+    u->fd = -1;
+
+    char size_text[24], ttl_text[24];
+    snprintf(size_text, sizeof size_text, "%lld", total);
+    snprintf(ttl_text, sizeof ttl_text, "%ld", g_config.file_ttl_seconds);
+    const char *params[] = {id, size_text, sha, ct, ttl_text};
+    PGresult *res = db_query(req->pool, &file_record, params, err);
+    if (res == NULL) return false;
+    u->keep = true;
+    out->status = 201;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+/* ---- routes ---- */
+
+static const route file_routes[] = {
+    {"POST", "/files/temp", file_upload, .streams_body = true},
+    /* Write-only by design: an id is a path, but no method reads it. */
+    {NULL, "/files/temp/{id}", NULL, .is_public = false},
+};
+
+const mode mode_file = {
+    .name = "file",
+    .url_prefix = "/files",
+    .processes = 2,
+    .threads = 4,
+    .schema_sql = file_schema,
+    .sentinel_shape = "{\"id\":\"5f0c6d1e9b2a4c7d8e3f1a2b3c4d5e6f\",\"size\":5,\"sha256\":"
+                      "\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\","
+                      "\"content_type\":\"text/plain\",\"created_at\":\"2026-11-24T10:00:00.000000Z\","
+                      "\"expires_at\":\"2026-11-25T10:00:00.000000Z\"}",
+    .sentinel_note = "Write-only temporary uploads, streamed to disk, swept after FILE_TTL_SECONDS.",
+    .routes = file_routes,
+    .nroutes = sizeof file_routes / sizeof file_routes[0],
+    .check = file_check,
+    .tick = file_sweep,
+    .tick_seconds = sweep_every,
+    .streams_request_body = true,
+};
