@@ -10,7 +10,7 @@ RUN make clean && make
 FROM debian:bookworm-slim
 COPY deploy/install-deps.sh /opt/backend/deploy/install-deps.sh
 RUN /opt/backend/deploy/install-deps.sh --runtime && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin backend
+    && useradd --system --uid 10001 --user-group --home-dir /nonexistent --shell /usr/sbin/nologin backend
 COPY --from=build /src/bin/ /opt/backend/bin/
 COPY lighttpd.conf /opt/backend/lighttpd.conf
 COPY deploy/lib.sh deploy/entrypoint.sh /opt/backend/deploy/

@@ -120,6 +120,10 @@ void config_load(void) {
         die("LISTEN_ADDR", "must be an IP address or host name", g_config.listen_addr);
     g_config.port = (long)env_positive("PORT", 4000, 65535);
     g_config.db_timeout_ms = (long)env_positive("DB_TIMEOUT_MS", 5000, 600000);
+    const char *pooler = env_or("DATABASE_POOLER", "none");
+    if (strcmp(pooler, "transaction") == 0) g_config.pooled = true;
+    else if (strcmp(pooler, "none") != 0 && pooler[0] != '\0')
+        die("DATABASE_POOLER", "must be none or transaction", pooler);
     const char *lvl = env_or("LOG_LEVEL", "info");
     if (!config_parse_log_level(lvl, &g_config.log_level))
         die("LOG_LEVEL", "must be one of debug, info, warn, error", lvl);

@@ -27,6 +27,10 @@ typedef struct config {
     long db_timeout_ms;         /* DB_TIMEOUT_MS: budget for one request's
                                    database work, connect included */
     enum log_level log_level;   /* LOG_LEVEL */
+    bool pooled;                /* DATABASE_POOLER=transaction: PostgreSQL is
+                                   reached through a transaction-pooling
+                                   PgBouncer (no named prepared statements,
+                                   no LISTEN) */
 } config;
 
 extern config g_config;

@@ -91,8 +91,10 @@ static void notice_to_log(void *arg, const char *message) {
 static bool connect_db(api_error *err) {
     char options[64];
     snprintf(options, sizeof options, "-c statement_timeout=%ld", g_config.db_timeout_ms);
-    const char *keys[] = {"dbname", "application_name", "options", "client_encoding", NULL};
-    const char *vals[] = {g_config.database_url, g_app_name, options, "UTF8", NULL};
+    /* PgBouncer refuses the "options" startup parameter: through it the
+     * server-side statement_timeout is the role's (docs/operations.md). */
+    const char *keys[] = {"dbname", "application_name", "client_encoding", g_config.pooled ? NULL : "options", NULL};
+    const char *vals[] = {g_config.database_url, g_app_name, "UTF8", options, NULL};
     g_conn = PQconnectStartParams(keys, vals, 1);
     if (g_conn == NULL) return fail_unavailable(err, "out of memory starting a connection");
     if (PQstatus(g_conn) == CONNECTION_BAD) {
@@ -217,9 +219,14 @@ static bool ensure_prepared(const db_stmt *st, api_error *err) {
 static void pgresult_release(void *res) { PQclear(res); }
 
 PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_error *err) {
-    if (!schema_first(err) || !ensure_conn(err) || !ensure_prepared(st, err)) return NULL;
-    if (!PQsendQueryPrepared(g_conn, st->name, st->nparams, params, NULL, NULL, 0))
-        return fail_unavailable(err, "the connection was lost while sending"), NULL;
+    if (!schema_first(err) || !ensure_conn(err)) return NULL;
+    /* Through a transaction-pooling PgBouncer the next statement may run on
+     * another server connection, where a named statement does not exist:
+     * send the text each time (still with parameters). */
+    if (!g_config.pooled && !ensure_prepared(st, err)) return NULL;
+    int sent = g_config.pooled ? PQsendQueryParams(g_conn, st->sql, st->nparams, NULL, params, NULL, NULL, 0)
+                               : PQsendQueryPrepared(g_conn, st->name, st->nparams, params, NULL, NULL, 0);
+    if (!sent) return fail_unavailable(err, "the connection was lost while sending"), NULL;
     PGresult *res = await_result(err);
     if (res != NULL) pool_defer(p, pgresult_release, res);
     return res;
@@ -233,6 +240,8 @@ bool db_command(const char *sql, api_error *err) {
     PQclear(res);
     return true;
 }
+
+bool db_can_listen(void) { return !g_config.pooled; }
 
 bool db_listen(const char *channel, api_error *err) {
     char sql[96];

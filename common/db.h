@@ -13,7 +13,9 @@
  * also gets statement_timeout = DB_TIMEOUT_MS.
  *
  * Statements are prepared once per connection (db_stmt), and prepared again
- * after a reconnect. Values always travel as parameters.
+ * after a reconnect; through a transaction-pooling PgBouncer
+ * (DATABASE_POOLER=transaction) they are sent as text each time instead.
+ * Values always travel as parameters.
  */
 #ifndef BACKEND_DB_H
 #define BACKEND_DB_H
@@ -58,6 +60,10 @@ bool db_command(const char *sql, api_error *err);
  * is 409; 23502, 23514 and class 22 are 422; anything else is 500 (and the
  * server's message goes to the log, never to the client). res may be NULL. */
 void db_error_map(const PGresult *res, api_error *err);
+
+/* False when notifications cannot be relied on (DATABASE_POOLER=transaction:
+ * a LISTEN would hold on one server connection of the pool, not ours). */
+bool db_can_listen(void);
 
 /* Makes this thread's connection LISTEN on channel, a constant identifier
  * of the caller's (never request text: LISTEN takes no parameters). */

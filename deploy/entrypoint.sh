@@ -14,9 +14,24 @@ RUN=${BACKEND_RUN_DIR:-/tmp/backend-run}
 mkdir -p "$RUN"
 
 service_start "$RUN" || exit 2
-trap 'kill -INT "$SERVICE_PID" 2>/dev/null || true' TERM INT
+# On TERM: note lighttpd's mode processes (the entrypoint ends after them
+# too), then ask lighttpd for its graceful stop.
+kids=""
+stop() {
+    kids=$(pgrep -P "$SERVICE_PID" | tr '\n' ' ' || true)
+    kill -INT "$SERVICE_PID" 2>/dev/null || true
+}
+trap stop TERM INT
 # wait returns early when a trapped signal arrives: wait again until
 # lighttpd has really gone.
 while kill -0 "$SERVICE_PID" 2>/dev/null; do
     wait "$SERVICE_PID" || true
+done
+# lighttpd has told its mode processes to stop; they finish the requests
+# in hand first (a queue long-poll: at most 20 s).
+for _ in $(seq 1 250); do
+    alive=""
+    for k in $kids; do kill -0 "$k" 2>/dev/null && alive="$alive $k"; done
+    [ -z "$alive" ] && break
+    sleep 0.1
 done

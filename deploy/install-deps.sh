@@ -9,7 +9,7 @@ set -euo pipefail
 
 runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 libssl3 ca-certificates curl)
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev)
-test=(postgresql bats curl jq procps clang valgrind libfcgi-bin)
+test=(postgresql pgbouncer bats curl jq procps clang valgrind libfcgi-bin python3-yaml)
 
 case "${1:-}" in
 --runtime) wanted=("${runtime[@]}") ;;

@@ -42,6 +42,7 @@ enum {
     MAX_ATTEMPTS_MAX = 1000,
     MAX_ATTEMPTS_DEFAULT = 5,
     WAIT_MAX = 20,
+    POOLED_POLL_MS = 250,
 };
 #define QUEUE_CHANNEL "backend_queue"
 #define ID_MAX 999999999999999999LL
@@ -288,6 +289,18 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
         db_begin(g_config.db_timeout_ms);
         res = db_query(req->pool, &queue_claim, params, err);
         if (res == NULL || PQntuples(res) > 0 || now_ms() >= until || serve_stopping()) break;
+        if (!db_can_listen()) {
+            /* Through a transaction pooler no notification reaches us:
+             * claim again every POOLED_POLL_MS instead. */
+            long long next = now_ms() + POOLED_POLL_MS;
+            struct timespec nap = {0, (long)(POOLED_POLL_MS * 1000000LL)};
+            if (next > until) {
+                long long left = until - now_ms();
+                nap.tv_nsec = left > 0 ? (long)(left * 1000000LL) : 0;
+            }
+            nanosleep(&nap, NULL);
+            continue;
+        }
         if (!listening) {
             /* Listen, then claim once more: an enqueue that committed
              * between the empty claim and LISTEN is not missed. */
