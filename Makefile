@@ -34,7 +34,7 @@ $(BUILD)/libcommon.a: $(COMMON_OBJS)
 	$(AR) rcs $@ $^
 $(BIN)/backend-%: $(BUILD)/modes/main-%.o $(MODE_OBJS) $(BUILD)/libcommon.a | $(BIN)
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
 $(BUILD)/common $(BUILD)/modes $(BUILD)/tests $(BIN):
 	mkdir -p $@

@@ -17,6 +17,7 @@ static _Thread_local PGconn *g_conn;
 static _Thread_local const db_stmt *g_prepared[MAX_PREPARED]; /* prepared on g_conn */
 static _Thread_local size_t g_nprepared;
 static _Thread_local struct timespec g_deadline;
+static _Thread_local bool g_listening; /* g_conn has a LISTEN running */
 static char g_app_name[64] = "backend";
 static bool (*g_schema_hook)(api_error *err);
 static _Thread_local bool t_in_hook; /* the hook's own statements skip it */
@@ -55,6 +56,7 @@ void db_disconnect(void) {
     if (g_conn != NULL) PQfinish(g_conn);
     g_conn = NULL;
     g_nprepared = 0;
+    g_listening = false;
 }
 
 /* Waits until the connection's socket is ready for events, or the deadline.
@@ -90,7 +92,10 @@ static void notice_to_log(void *arg, const char *message) {
 
 static bool connect_db(api_error *err) {
     char options[64];
-    snprintf(options, sizeof options, "-c statement_timeout=%ld", g_config.db_timeout_ms);
+    /* Below the client's budget, so that a statement the client gave up on
+     * has normally been cancelled by the server too. */
+    long server_ms = g_config.db_timeout_ms * 4 / 5;
+    snprintf(options, sizeof options, "-c statement_timeout=%ld", server_ms > 0 ? server_ms : 1);
     /* PgBouncer refuses the "options" startup parameter: through it the
      * server-side statement_timeout is the role's (docs/operations.md). */
     const char *keys[] = {"dbname", "application_name", "client_encoding", g_config.pooled ? NULL : "options", NULL};
@@ -146,7 +151,9 @@ static bool ensure_conn(api_error *err) {
                      (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS);
         if (!stale && poll(&pfd, 1, 0) > 0)
             stale = !PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK;
-        if (!stale) drop_notifies(NULL);
+        /* Queued notifications are a waiter's business while it listens
+         * (db_wait_notify reads them); otherwise they are stale. */
+        if (!stale && !g_listening) drop_notifies(NULL);
         if (stale) {
             log_msg(LOG_INFO, "dropping a closed database connection");
             db_disconnect();
@@ -243,13 +250,23 @@ bool db_command(const char *sql, api_error *err) {
 
 bool db_can_listen(void) { return !g_config.pooled; }
 
+bool db_listening(void) { return g_listening; }
+
 bool db_listen(const char *channel, api_error *err) {
     char sql[96];
     snprintf(sql, sizeof sql, "LISTEN %s", channel);
-    return db_command(sql, err);
+    if (!db_command(sql, err)) return false;
+    g_listening = true;
+    return true;
 }
 
-bool db_unlisten(api_error *err) { return db_command("UNLISTEN *", err); }
+bool db_unlisten(api_error *err) {
+    if (!g_listening) return true;
+    bool ok = db_command("UNLISTEN *", err);
+    g_listening = false;
+    if (g_conn != NULL) drop_notifies(NULL);
+    return ok;
+}
 
 int db_wait_notify(const char *payload, long timeout_ms, api_error *err) {
     if (g_conn == NULL) return fail_unavailable(err, "not connected"), -1;

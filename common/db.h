@@ -10,7 +10,7 @@
  * Every wait on the server (connect, send, result) is bounded by the current
  * request's deadline (db_begin), so a hung server costs a request at most its
  * budget and then 503 database_unavailable, never a hang. The server side
- * also gets statement_timeout = DB_TIMEOUT_MS.
+ * also gets statement_timeout = 4/5 of DB_TIMEOUT_MS.
  *
  * Statements are prepared once per connection (db_stmt), and prepared again
  * after a reconnect; through a transaction-pooling PgBouncer
@@ -68,8 +68,10 @@ bool db_can_listen(void);
 /* Makes this thread's connection LISTEN on channel, a constant identifier
  * of the caller's (never request text: LISTEN takes no parameters). */
 bool db_listen(const char *channel, api_error *err);
-/* Stops listening on every channel (UNLISTEN *). */
+/* Stops listening on every channel (UNLISTEN *) and drops what was queued. */
 bool db_unlisten(api_error *err);
+/* True while this thread's connection listens (a reconnect ends it). */
+bool db_listening(void);
 
 /* Waits up to timeout_ms for a notification on a channel this connection
  * listens on whose payload equals `payload` (others are dropped). Returns 1

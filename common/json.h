@@ -4,8 +4,9 @@
  * escapes, nesting at most 64 levels, anything else is 400 invalid_json.
  *
  * Integers are decoded as doubles (JSON_DECODE_INT_AS_REAL) so that an
- * integer of any size in a payload is accepted: payload text travels to
- * PostgreSQL as sent, jansson only validates it. json_get_int checks that a
+ * integer beyond 64 bits in a payload is accepted (up to a double's range,
+ * about 1.8e308; beyond that jansson reports an overflow: 400): payload text
+ * travels to PostgreSQL as sent, jansson only validates it. json_get_int checks that a
  * field the service itself reads is a whole number in range.
  */
 #ifndef BACKEND_JSON_H

@@ -182,8 +182,16 @@ static void *worker_main(void *arg) {
         pthread_mutex_lock(&g_accept_lock);
         int rc = serve_stopping() ? -1 : FCGX_Accept_r(&fr);
         pthread_mutex_unlock(&g_accept_lock);
-        if (rc < 0) break;
-        serve_one(m, &fr);
+        if (rc >= 0) {
+            serve_one(m, &fr);
+            continue;
+        }
+        if (serve_stopping()) break;
+        /* accept failed while we are not stopping (out of descriptors,
+         * say): keep the worker, try again shortly. */
+        log_msg(LOG_ERROR, "accept failed (%d); retrying", rc);
+        struct timespec pause = {0, 100 * 1000000L};
+        nanosleep(&pause, NULL);
     }
     FCGX_Free(&fr, 1);
     db_disconnect();

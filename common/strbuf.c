@@ -71,16 +71,53 @@ void strbuf_printf(strbuf *sb, const char *fmt, ...) {
     sb->len += (size_t)n;
 }
 
+/* Length of the valid UTF-8 sequence starting at s (at most n bytes), or
+ * 0 when the bytes there are not one (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    size_t len;
+    unsigned int min;
+    if (s[0] < 0x80) return 1;
+    if ((s[0] & 0xe0) == 0xc0) len = 2, min = 0x80;
+    else if ((s[0] & 0xf0) == 0xe0) len = 3, min = 0x800;
+    else if ((s[0] & 0xf8) == 0xf0) len = 4, min = 0x10000;
+    else return 0;
+    if (len > n) return 0;
+    unsigned int cp = s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
 void strbuf_json_string(strbuf *sb, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     reserve(sb, n + 2);
     strbuf_append(sb, "\"", 1);
     size_t run = 0; /* start of the current run of bytes needing no escape */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (c >= 0x80) {
+            size_t len = utf8_len((const unsigned char *)s + i, n - i);
+            if (len > 0) {
+                i += len;
+                continue;
+            }
+            /* Not UTF-8 (client bytes, or a sequence cut by truncation):
+             * the replacement character keeps the JSON valid. */
+            strbuf_append(sb, s + run, i - run);
+            strbuf_append(sb, "\\ufffd", 6);
+            run = ++i;
+            continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
         strbuf_append(sb, s + run, i - run);
-        run = i + 1;
+        run = ++i;
         switch (c) {
         case '"': strbuf_append(sb, "\\\"", 2); break;
         case '\\': strbuf_append(sb, "\\\\", 2); break;

@@ -28,7 +28,9 @@ void strbuf_puts(strbuf *sb, const char *s);
 /* printf into the buffer. */
 void strbuf_printf(strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Appends s (n bytes) as a quoted JSON string, escaping as RFC 8259 says. */
+/* Appends s (n bytes) as a quoted JSON string, escaping as RFC 8259 says;
+ * bytes that are not valid UTF-8 become U+FFFD, so the result is always
+ * valid JSON whatever s holds (client text, a truncated message). */
 void strbuf_json_string(strbuf *sb, const char *s, size_t n);
 
 #endif

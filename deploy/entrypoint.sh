@@ -17,15 +17,18 @@ service_start "$RUN" || exit 2
 # On TERM: note lighttpd's mode processes (the entrypoint ends after them
 # too), then ask lighttpd for its graceful stop.
 kids=""
+stopping=0
 stop() {
+    stopping=1
     kids=$(pgrep -P "$SERVICE_PID" | tr '\n' ' ' || true)
     kill -INT "$SERVICE_PID" 2>/dev/null || true
 }
 trap stop TERM INT
 # wait returns early when a trapped signal arrives: wait again until
 # lighttpd has really gone.
+status=0
 while kill -0 "$SERVICE_PID" 2>/dev/null; do
-    wait "$SERVICE_PID" || true
+    wait "$SERVICE_PID" && status=0 || status=$?
 done
 # lighttpd has told its mode processes to stop; they finish the requests
 # in hand first (a queue long-poll: at most 20 s).
@@ -35,3 +38,7 @@ for _ in $(seq 1 250); do
     [ -z "$alive" ] && break
     sleep 0.1
 done
+# Asked to stop: a clean exit. lighttpd ending by itself is a failure the
+# orchestrator should see (and restart).
+[ "$stopping" -eq 1 ] && exit 0
+exit "$status"

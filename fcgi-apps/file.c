@@ -124,7 +124,9 @@ static long sweep_every(void) {
 static void file_sweep(void) {
     DIR *d = opendir(g_config.file_temp_dir);
     if (d == NULL) return;
-    time_t cutoff = time(NULL) - g_config.file_ttl_seconds;
+    /* mtime has whole seconds and precedes created_at: one second of slack
+     * keeps the sweep from taking a file before its expires_at. */
+    time_t cutoff = time(NULL) - g_config.file_ttl_seconds - 1;
     int removed = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -235,14 +237,15 @@ static bool file_upload(request *req, reply *out, api_error *err) {
         total += n;
         if (total > req->content_length) return API_TOO_LARGE(err, "the body is longer than its Content-Length");
         if (!write_all(u->fd, buf, (size_t)n)) return storage_error(err, "writing");
-        EVP_DigestUpdate(u->digest, buf, (size_t)n);
+        if (!EVP_DigestUpdate(u->digest, buf, (size_t)n)) return API_INTERNAL(err, "internal error hashing the file");
     }
     if (fsync(u->fd) != 0) return storage_error(err, "syncing the file");
 
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    EVP_DigestFinal_ex(u->digest, md, &md_len);
-    char sha[2 * EVP_MAX_MD_SIZE + 1];
+    if (!EVP_DigestFinal_ex(u->digest, md, &md_len) || md_len != 32)
+        return API_INTERNAL(err, "internal error hashing the file");
+    char sha[2 * EVP_MAX_MD_SIZE + 1] = "";
     for (unsigned int i = 0; i < md_len; i++) snprintf(sha + 2 * i, 3, "%02x", md[i]);
 
     char final_path[4200];
@@ -262,6 +265,9 @@ static bool file_upload(request *req, reply *out, api_error *err) {
     snprintf(size_text, sizeof size_text, "%lld", total);
     snprintf(ttl_text, sizeof ttl_text, "%ld", g_config.file_ttl_seconds);
     const char *params[] = {id, size_text, sha, ct, ttl_text};
+    /* The body took as long as the client needed: the database budget
+     * starts now, not when the request arrived. */
+    db_begin(g_config.db_timeout_ms);
     PGresult *res = db_query(req->pool, &file_record, params, err);
     if (res == NULL) return false;
     u->keep = true;

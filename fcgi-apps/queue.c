@@ -21,6 +21,7 @@
  * waiting claimers do not starve enqueues or acks.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,10 @@ enum {
     POOLED_POLL_MS = 250,
 };
 #define QUEUE_CHANNEL "backend_queue"
+
+extern const mode mode_queue;
+/* Claims waiting in this process (all threads). */
+static atomic_int g_waiters;
 #define ID_MAX 999999999999999999LL
 
 /* ---- schema ---- */
@@ -101,11 +106,13 @@ static const db_stmt queue_claim = {
     3};
 
 /* Milliseconds until the namespace's next item with attempts left becomes
- * visible (a delayed item or a running claim); NULL when there is none. */
+ * visible (a delayed item or a running claim), at most 0 when one is
+ * visible already (another claimer held its lock a moment ago); NULL when
+ * there is none. */
 static const db_stmt queue_next_visible = {
     "queue_next_visible",
-    "SELECT ceil(extract(epoch FROM min(visible_at) - now()) * 1000)::bigint FROM queue_items"
-    " WHERE namespace = $1 AND attempts < max_attempts AND visible_at > now()",
+    "SELECT greatest(ceil(extract(epoch FROM min(visible_at) - now()) * 1000), 0)::bigint"
+    " FROM queue_items WHERE namespace = $1 AND attempts < max_attempts",
     1};
 
 static const db_stmt queue_ack = {
@@ -117,11 +124,14 @@ static const db_stmt queue_ack = {
 static const db_stmt queue_exists = {
     "queue_exists", "SELECT 1 FROM queue_items WHERE namespace = $1 AND id = $2::bigint", 2};
 
-/* Release and extend need the caller's claim to be the item's current one. */
+/* Release and extend need the caller's claim to be the item's current one.
+ * Releasing the final attempt makes the item dead at once (no delay: its
+ * attempts are used up); extending cannot bring a dead item back. */
 static const db_stmt queue_release = {
     "queue_release",
     "UPDATE queue_items q SET claim_token = NULL,"
-    " visible_at = now() + make_interval(secs => $4::integer)"
+    " visible_at = CASE WHEN q.attempts >= q.max_attempts THEN now()"
+    " ELSE now() + make_interval(secs => $4::integer) END"
     " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
     " RETURNING json_build_object('id', q.id, 'released', true, 'visible_at', "
     SQL_UTC("q.visible_at") ")::text",
@@ -131,6 +141,7 @@ static const db_stmt queue_extend = {
     "queue_extend",
     "UPDATE queue_items q SET visible_at = now() + make_interval(secs => $4::integer)"
     " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
+    " AND (q.attempts < q.max_attempts OR q.visible_at > now())"
     " RETURNING json_build_object('id', q.id, 'claim_token', q.claim_token, 'visible_at', "
     SQL_UTC("q.visible_at") ")::text",
     4};
@@ -282,9 +293,16 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
     snprintf(max_text, sizeof max_text, "%lld", max);
     snprintf(vis_text, sizeof vis_text, "%lld", visibility);
     const char *params[] = {ns, max_text, vis_text};
+    /* A waiter holds a worker: at most half of them wait, so enqueues and
+     * acks always find one free. Beyond that, a claim answers at once. */
+    bool waiter = wait > 0 && atomic_fetch_add(&g_waiters, 1) < mode_queue.threads / 2;
+    if (wait > 0 && !waiter) {
+        atomic_fetch_sub(&g_waiters, 1);
+        wait = 0;
+    }
     long long until = now_ms() + wait * 1000;
-    bool listening = false;
     PGresult *res;
+    bool ok = true;
     for (;;) {
         db_begin(g_config.db_timeout_ms);
         res = db_query(req->pool, &queue_claim, params, err);
@@ -292,29 +310,27 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
         if (!db_can_listen()) {
             /* Through a transaction pooler no notification reaches us:
              * claim again every POOLED_POLL_MS instead. */
-            long long next = now_ms() + POOLED_POLL_MS;
-            struct timespec nap = {0, (long)(POOLED_POLL_MS * 1000000LL)};
-            if (next > until) {
-                long long left = until - now_ms();
-                nap.tv_nsec = left > 0 ? (long)(left * 1000000LL) : 0;
-            }
+            long long left = until - now_ms();
+            long long nap_ms = left < POOLED_POLL_MS ? (left > 0 ? left : 0) : POOLED_POLL_MS;
+            struct timespec nap = {0, (long)(nap_ms * 1000000LL)};
             nanosleep(&nap, NULL);
             continue;
         }
-        if (!listening) {
-            /* Listen, then claim once more: an enqueue that committed
-             * between the empty claim and LISTEN is not missed. */
-            if (!db_listen(QUEUE_CHANNEL, err)) return false;
-            listening = true;
+        if (!db_listening()) {
+            /* Listen (again, after a reconnect), then claim once more: an
+             * enqueue that committed in between is not missed. */
+            if (!(ok = db_listen(QUEUE_CHANNEL, err))) break;
             continue;
         }
-        if (!wait_for_items(req, ns, until, err)) return false;
+        if (!(ok = wait_for_items(req, ns, until, err))) break;
     }
-    if (listening && res != NULL) {
+    if (waiter) atomic_fetch_sub(&g_waiters, 1);
+    if (db_listening()) {
         api_error ignored;
         db_begin(g_config.db_timeout_ms);
         db_unlisten(&ignored);
     }
+    if (!ok) return false;
     if (res == NULL) return false;
     reply_items(out, res);
     return true;

@@ -322,3 +322,18 @@ put() { http POST /document -d "$1"; }
     http POST /document -H "Content-Type: text/plain" -d '{"namespace":"ct","key":"k","payload":1}'
     expect 201
 }
+
+@test "error bodies are valid UTF-8 JSON whatever bytes the client sent" {
+    # lighttpd refuses a query that decodes to invalid UTF-8 itself (JSON 400).
+    http GET "/document/ns?%FF%FE=1"
+    [ "$CODE" = 400 ] || [ "$CODE" = 422 ]
+    jq -e '.error | type == "string"' <<<"$BODY"
+    iconv -f UTF-8 -t UTF-8 <<<"$BODY" >/dev/null
+    # An unknown field of 60 two-byte characters: the detail cuts it at 64
+    # bytes and the field at 79, both in the middle of a character.
+    long=$(printf '\xc3\xa9%.0s' $(seq 1 60))
+    put "{\"namespace\":\"n\",\"key\":\"k\",\"payload\":1,\"$long\":1}"
+    expect_error 422 validation_failed
+    iconv -f UTF-8 -t UTF-8 <<<"$BODY" >/dev/null
+    [[ "$BODY" == *'\ufffd'* ]]
+}

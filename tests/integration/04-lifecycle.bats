@@ -103,35 +103,3 @@ teardown_file() { stack_teardown; }
     ! pgrep -f "$STACK_DIR/devrun" >/dev/null
     ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
-
-@test "container entrypoint: PG* variables and a token file, /health 200, SIGTERM ends everything" {
-    port=$(free_port)
-    printf 'entry-token\n' >"$STACK_DIR/entry-token"
-    (
-        unset DATABASE_URL DATASTORE_TOKEN
-        export PGHOST=$PG_SOCK PGPORT=$PG_PORT PGUSER=postgres PGDATABASE=postgres
-        export DATASTORE_TOKEN_FILE=$STACK_DIR/entry-token PORT=$port LISTEN_ADDR=127.0.0.1
-        export BACKEND_RUN_DIR=$STACK_DIR/entry
-        exec "$ROOT/deploy/entrypoint.sh" >"$STACK_DIR/entry.log" 2>&1 3>&-
-    ) &
-    runner=$!
-    echo "$runner" >>"$STACK_DIR/pids"
-    wait_healthy "http://127.0.0.1:$port" 10
-    kids=$(pgrep -P "$(pgrep -P "$runner" lighttpd)" | tr '\n' ' ')
-    [ -n "$kids" ]
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer entry-token" \
-        "http://127.0.0.1:$port/document/entry")
-    [ "$code" = 200 ]
-    kill -TERM "$runner"
-    for i in $(seq 1 100); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
-    ! kill -0 "$runner" 2>/dev/null
-    for k in $kids; do ! kill -0 "$k" 2>/dev/null; done
-    ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-}
-
-@test "container entrypoint: an invalid configuration refuses to start with one line" {
-    run env -u DATABASE_URL BODY_MAX_BYTES=0 BACKEND_RUN_DIR="$STACK_DIR/entry2" PORT="$(free_port)" \
-        "$ROOT/deploy/entrypoint.sh"
-    [ "$status" -eq 2 ]
-    [ "$output" = 'backend: invalid configuration: BODY_MAX_BYTES must be a positive integer no larger than 1073741824 (got "0")' ]
-}

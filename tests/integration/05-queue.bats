@@ -211,6 +211,28 @@ claim() { http POST "/queue/$1/claim" -d "${2:-}"; }
     expect 200 ".items[0].id == $id" '.items[0].attempts == 1'
 }
 
+@test "releasing the final attempt makes the item dead at once; a dead item cannot be extended" {
+    enqueue fin '{"payload":"last","max_attempts":1}'
+    id=$(jq .id <<<"$BODY")
+    claim fin '{"visibility_timeout_seconds":60}'
+    tok=$(jq -r '.items[0].claim_token' <<<"$BODY")
+    http POST "/queue/fin/$id/release" -d "{\"claim_token\":\"$tok\",\"delay_seconds\":60}"
+    expect 200 '.released == true'
+    http GET /queue/fin
+    expect 200 '.dead == 1' '.delayed == 0' '.ready == 0'
+    http GET /queue/fin/dead
+    expect 200 ".items[0].id == $id"
+    enqueue fin2 '{"payload":"x","max_attempts":1}'
+    id2=$(jq .id <<<"$BODY")
+    claim fin2 '{"visibility_timeout_seconds":1}'
+    tok2=$(jq -r '.items[0].claim_token' <<<"$BODY")
+    sleep 1.2
+    http POST "/queue/fin2/$id2/extend" -d "{\"claim_token\":\"$tok2\",\"visibility_timeout_seconds\":60}"
+    expect_error 409 conflict claim_token
+    http GET /queue/fin2
+    expect 200 '.dead == 1' '.in_flight == 0'
+}
+
 @test "dead list paginates" {
     http POST /queue/dlp -d '{"items":[{"payload":1,"max_attempts":1},{"payload":2,"max_attempts":1},{"payload":3,"max_attempts":1}]}'
     claim dlp '{"visibility_timeout_seconds":1,"max":3}'

@@ -59,6 +59,13 @@ teardown_file() {
     for k in $kids; do ! kill -0 "$k" 2>/dev/null; done
 }
 
+@test "container entrypoint: an invalid configuration refuses to start with one line" {
+    run env -u DATABASE_URL BODY_MAX_BYTES=0 BACKEND_RUN_DIR="$STACK_DIR/entry2" PORT="$(free_port)" \
+        "$ROOT/deploy/entrypoint.sh"
+    [ "$status" -eq 2 ]
+    [ "$output" = 'backend: invalid configuration: BODY_MAX_BYTES must be a positive integer no larger than 1073741824 (got "0")' ]
+}
+
 # pgbouncer_up: a PgBouncer (transaction pooling) in front of this file's
 # PostgreSQL, run as the postgres user (it refuses root). Sets PGB_PORT.
 pgbouncer_up() {

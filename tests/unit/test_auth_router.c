@@ -5,6 +5,7 @@
 
 #include "auth.h"
 #include "check.h"
+#include "fake_env.h"
 #include "config.h"
 #include "mode.h"
 
@@ -22,17 +23,10 @@ static const route test_routes[] = {
 };
 static const mode test_mode = {.name = "t", .routes = test_routes, .nroutes = 5};
 
-static const char *lookup(void *ctx, const char *name) {
-    const char **kv = ctx;
-    for (; kv[0]; kv += 2)
-        if (strcmp(kv[0], name) == 0) return kv[1];
-    return NULL;
-}
-
 static const route *route_of(const char *method, const char *uri, request *req, pool *p, bool *pub,
                              api_error *err) {
     const char *env[] = {"REQUEST_METHOD", method, "REQUEST_URI", uri, NULL};
-    if (!request_parse(req, p, lookup, (void *)env, err)) return NULL;
+    if (!request_parse(req, p, fake_env_lookup, (void *)env, err)) return NULL;
     return mode_route(&test_mode, req, pub, err);
 }
 

@@ -5,15 +5,9 @@
  * the rest through lighttpd. */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "fake_env.h"
 #include "config.h"
 #include "serve.h"
-
-static const char *lookup(void *ctx, const char *name) {
-    const char **kv = ctx;
-    for (; kv[0]; kv += 2)
-        if (strcmp(kv[0], name) == 0) return kv[1];
-    return NULL;
-}
 
 /* Dispatches METHOD URI with the body to the named mode; returns the status
  * and leaves the body in out. */
@@ -24,7 +18,7 @@ static int dispatch(const char *mode_name, const char *method, const char *uri, 
     request req;
     api_error err;
     reply_init(out);
-    if (!request_parse(&req, p, lookup, (void *)env, &err)) {
+    if (!request_parse(&req, p, fake_env_lookup, (void *)env, &err)) {
         reply_error(out, &err);
         return out->status;
     }

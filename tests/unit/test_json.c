@@ -64,6 +64,13 @@ int main(void) {
     strbuf_json_string(sb, "a\"b\\c\n\x01\xc3\xa9", 9);
     CHECK_STR(sb->data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"", "JSON string escaping");
     strbuf_reset(sb);
+    strbuf_json_string(sb, "a\xff\xc3", 3);
+    CHECK_STR(sb->data, "\"a\\ufffd\\ufffd\"", "bytes that are not UTF-8 become U+FFFD");
+    strbuf_reset(sb);
+    strbuf_json_string(sb, "\xed\xa0\x80\xc0\xaf\xf0\x9f\x98\x80", 9);
+    CHECK_STR(sb->data, "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\xf0\x9f\x98\x80\"",
+              "surrogates and overlongs are replaced, a 4-byte character kept");
+    strbuf_reset(sb);
     for (int i = 0; i < 1000; i++) strbuf_printf(sb, "%d,", i);
     CHECK(sb->len == 3890 && sb->data[sb->len] == '\0', "strbuf grows");
     strbuf_free(sb);

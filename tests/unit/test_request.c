@@ -3,20 +3,13 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "fake_env.h"
 #include "request.h"
 #include "validate.h"
 
-/* A parameter table standing in for FastCGI's environment. */
-static const char *lookup(void *ctx, const char *name) {
-    const char **kv = ctx;
-    for (; kv[0]; kv += 2)
-        if (strcmp(kv[0], name) == 0) return kv[1];
-    return NULL;
-}
-
 static bool parse(const char *method, const char *uri, request *req, pool *p, api_error *err) {
     const char *env[] = {"REQUEST_METHOD", method, "REQUEST_URI", uri, NULL};
-    return request_parse(req, p, lookup, (void *)env, err);
+    return request_parse(req, p, fake_env_lookup, (void *)env, err);
 }
 
 int main(void) {
@@ -73,17 +66,17 @@ int main(void) {
     {
         const char *env[] = {"REQUEST_URI", "/", "HTTP_X_REQUEST_ID", "bad id", NULL};
         request r2;
-        CHECK(request_parse(&r2, p, lookup, (void *)env, &err) && strlen(r2.request_id) == 32,
+        CHECK(request_parse(&r2, p, fake_env_lookup, (void *)env, &err) && strlen(r2.request_id) == 32,
               "an invalid incoming id is replaced by a generated one");
         request r3;
-        request_parse(&r3, p, lookup, (void *)env, &err);
+        request_parse(&r3, p, fake_env_lookup, (void *)env, &err);
         CHECK(strcmp(r2.request_id, r3.request_id) != 0, "generated ids differ");
     }
     {
         const char *env[] = {"REQUEST_URI", "/", "CONTENT_LENGTH", "12", NULL};
-        CHECK(request_parse(&req, p, lookup, (void *)env, &err) && req.content_length == 12, "content length");
+        CHECK(request_parse(&req, p, fake_env_lookup, (void *)env, &err) && req.content_length == 12, "content length");
         const char *env2[] = {"REQUEST_URI", "/", "CONTENT_LENGTH", "-3", NULL};
-        CHECK(request_parse(&req, p, lookup, (void *)env2, &err) && req.content_length == -1,
+        CHECK(request_parse(&req, p, fake_env_lookup, (void *)env2, &err) && req.content_length == -1,
               "a negative content length reads as absent");
     }
 
