@@ -21,7 +21,9 @@ EXES        := $(addprefix $(BIN)/backend-,$(MODES))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_EXES   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps run test unit integration sanitize valgrind clean
+# Keep the per-mode main objects: they are not throwaway intermediates.
+.SECONDARY:
+.PHONY: all deps run test unit integration sanitize valgrind bench clean
 all: $(EXES) $(UNIT_EXES)
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
@@ -62,6 +64,11 @@ sanitize: deps
 # The integration suite with every mode process under valgrind memcheck.
 valgrind: deps all
 	@SANITIZER=valgrind tests/run.sh
+
+# Throughput and latency against pgbench, pg-boss and static lighttpd, in
+# one run: docs/benchmarks.md. QUICK=1 for a short run.
+bench: deps all
+	@QUICK=$(QUICK) tests/bench/run.sh
 
 clean:
 	rm -rf build build-asan bin bin-asan

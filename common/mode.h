@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "api_error.h"
+#include "db.h"
 #include "reply.h"
 #include "request.h"
 
@@ -59,6 +60,9 @@ typedef struct mode {
      * process's main thread every tick_seconds() seconds. */
     void (*tick)(void);
     long (*tick_seconds)(void);
+    /* The mode's statements, NULL-ended: `backend-<mode> --sql NAME`
+     * prints one, so make bench runs exactly what the service runs. */
+    const db_stmt *const *statements;
     bool streams_request_body;  /* lighttpd passes bodies through as they
                                    arrive (server.stream-request-body = 2) */
 } mode;

@@ -6,6 +6,8 @@
  *   backend-<mode> --init           create the mode's schema and sentinel, exit
  *   backend-<mode> --lighttpd-conf  print the fastcgi.server routing of every
  *                                   registered mode (lighttpd.conf includes it)
+ *   backend-<mode> --sql NAME       print the SQL of a registered statement
+ *                                   (make bench feeds it to pgbench)
  *
  * For each request: parse (request.h), route (mode.h), authenticate
  * (auth.h), read the body within BODY_MAX_BYTES, make sure the mode's schema

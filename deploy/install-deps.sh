@@ -3,6 +3,7 @@
 #   deploy/install-deps.sh            build + run + test (make test, CI)
 #   deploy/install-deps.sh --build    what building the executables needs
 #   deploy/install-deps.sh --runtime  what the container's runtime stage needs
+#   deploy/install-deps.sh --bench    what make bench adds (wrk, gnuplot, node)
 # Used by the Makefile, .ci/run and the Dockerfile, so CI proves what the
 # image does.
 set -euo pipefail
@@ -11,11 +12,14 @@ runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 libssl3 ca-certificates curl)
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev)
 test=(postgresql pgbouncer bats curl jq procps clang valgrind libfcgi-bin python3-yaml)
 
+bench=(wrk gnuplot-nox postgresql postgresql-contrib jq curl) # and node + npm, which the machine brings
+
 case "${1:-}" in
 --runtime) wanted=("${runtime[@]}") ;;
+--bench) wanted=("${bench[@]}") ;;
 --build) wanted=("${build[@]}") ;;
 "") wanted=("${runtime[@]}" "${build[@]}" "${test[@]}") ;;
-*) echo "usage: $0 [--build | --runtime]" >&2; exit 2 ;;
+*) echo "usage: $0 [--build | --runtime | --bench]" >&2; exit 2 ;;
 esac
 
 missing=()

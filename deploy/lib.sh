@@ -107,7 +107,7 @@ wait_healthy() {
 # waits for them and kills what does not stop within 10 s.
 service_stop() {
     local pid=$1 kids i
-    kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ')
+    kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true) # none is fine
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 100); do
         local alive=""

@@ -236,6 +236,10 @@ static bool document_delete(request *req, reply *out, api_error *err) {
     return one_row_reply(out, res, 200);
 }
 
+static const db_stmt *const document_statements[] = {
+    &doc_put, &doc_put_if, &doc_get, &doc_get_version, &doc_list, &doc_versions, &doc_delete, NULL,
+};
+
 /* ---- routes ---- */
 
 static const route document_routes[] = {
@@ -256,4 +260,5 @@ const mode mode_document = {
     .sentinel_note = "Append-only versioned JSON documents addressed by namespace and key.",
     .routes = document_routes,
     .nroutes = sizeof document_routes / sizeof document_routes[0],
+    .statements = document_statements,
 };

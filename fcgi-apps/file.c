@@ -276,6 +276,8 @@ static bool file_upload(request *req, reply *out, api_error *err) {
     return true;
 }
 
+static const db_stmt *const file_statements[] = {&file_record, &file_forget_expired, NULL};
+
 /* ---- routes ---- */
 
 static const route file_routes[] = {
@@ -300,5 +302,6 @@ const mode mode_file = {
     .check = file_check,
     .tick = file_sweep,
     .tick_seconds = sweep_every,
+    .statements = file_statements,
     .streams_request_body = true,
 };

@@ -97,6 +97,8 @@ static bool health_get(request *req, reply *out, api_error *err) {
     return true;
 }
 
+static const db_stmt *const health_statements[] = {&sentinels_all, NULL};
+
 /* ---- routes ---- */
 
 static const route health_routes[] = {
@@ -113,4 +115,5 @@ const mode mode_health = {
     .sentinel_note = "Liveness probe: answers within 2 s whether PostgreSQL is reachable.",
     .routes = health_routes,
     .nroutes = sizeof health_routes / sizeof health_routes[0],
+    .statements = health_statements,
 };

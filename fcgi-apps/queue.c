@@ -439,6 +439,11 @@ static bool queue_stats_get(request *req, reply *out, api_error *err) {
     return true;
 }
 
+static const db_stmt *const queue_statements[] = {
+    &queue_enqueue, &queue_claim, &queue_next_visible, &queue_ack, &queue_exists, &queue_release,
+    &queue_extend, &queue_dead_list, &queue_dead_retry, &queue_stats, NULL,
+};
+
 /* ---- routes ---- */
 
 static const route queue_routes[] = {
@@ -464,4 +469,5 @@ const mode mode_queue = {
     .sentinel_note = "A work queue: enqueue, claim with a visibility timeout, ack; dead letters after max_attempts.",
     .routes = queue_routes,
     .nroutes = sizeof queue_routes / sizeof queue_routes[0],
+    .statements = queue_statements,
 };

@@ -1,0 +1,2 @@
+-- GET /health (no token).
+request = function() return wrk.format("GET", "/health") end

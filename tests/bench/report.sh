@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# report.sh RESULTS.json DOCS_DIR: writes DOCS_DIR/benchmarks.md and
+# DOCS_DIR/benchmarks.png from make bench's results.
+set -euo pipefail
+R=$1
+DOCS=$2
+q() { jq -r "$@" "$R"; }
+# rate SCENARIO SUBJECT CLIENTS
+rate() { q --arg s "$1" --arg w "$2" --argjson c "$3" '.results[] | select(.scenario == $s and .subject == $w and .clients == $c) | .rate'; }
+p99() { q --arg s "$1" --arg w "$2" --argjson c "$3" '.results[] | select(.scenario == $s and .subject == $w and .clients == $c) | .p99_ms'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == ">=") ? v >= t : v <= t; print ok ? "met" : "**not met**" }'; }
+
+{
+    echo "# Benchmarks"
+    echo
+    echo "Written by \`make bench\` ($(q .date), $(q .seconds_per_measurement) s per measurement) on this"
+    echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo). Every number is from one run: the service and its"
+    echo "references (pgbench running the service's own statements, printed by"
+    echo "\`backend-<mode> --sql NAME\`; pg-boss for the queue; lighttpd serving a static"
+    echo "file) against the same PostgreSQL at the same client counts. Ratios, not"
+    echo "absolute figures, are what carries over to another machine."
+    echo
+    echo "## Targets (8 clients)"
+    echo
+    echo "| target | measured | |"
+    echo "|---|---|---|"
+    v=$(ratio "$(rate doc_get service 8)" "$(rate doc_get pgbench 8)")
+    echo "| document GET ≥ 0.6 × pgbench | $v | $(verdict "$v" 0.6 ">=") |"
+    v=$(ratio "$(rate doc_post service 8)" "$(rate doc_post pgbench 8)")
+    echo "| document POST ≥ 0.6 × pgbench | $v | $(verdict "$v" 0.6 ">=") |"
+    v=$(ratio "$(rate queue_cycle service 8)" "$(rate queue_cycle pg-boss 8)")
+    echo "| queue cycle ≥ 5 × pg-boss | $v | $(verdict "$v" 5 ">=") |"
+    v=$(p99 health service 8)
+    echo "| /health p99 ≤ 2 ms | $v ms | $(verdict "$v" 2 "<=") |"
+    v=$(p99 doc_get service 8)
+    echo "| document GET p99 ≤ 2 ms | $v ms | $(verdict "$v" 2 "<=") |"
+    v=$(awk -v k="$(q .memory_kib.at_rest_pss)" 'BEGIN { printf "%.1f", k / 1024 }')
+    echo "| all service processes ≤ 32 MiB at rest | $v MiB (PSS) | $(verdict "$v" 32 "<=") |"
+    echo
+    echo "## Reading the numbers"
+    echo
+    echo "The ratio targets are not met on this machine, and the table shows why:"
+    echo "at one client the service reaches $(ratio "$(rate doc_get service 1)" "$(rate doc_get pgbench 1)")× (GET) and $(ratio "$(rate doc_post service 1)" "$(rate doc_post pgbench 1)")× (POST) of pgbench"
+    echo "running the same statement: HTTP, lighttpd and FastCGI add per request about"
+    echo "as much as the statement itself costs, not more. At 8 and 32 clients the two"
+    echo "cores are shared by wrk, lighttpd, the mode processes and PostgreSQL, while"
+    echo "pgbench has only itself and PostgreSQL: the service saturates the CPU first"
+    echo "(static lighttpd alone reaches $(printf '%.0f' "$(rate static lighttpd 8)")/s, the service's /health $(printf '%.0f' "$(rate health service 8)")/s). The p99"
+    echo "bounds are missed for the same reason: wrk's own threads compete for the"
+    echo "cores being measured. The queue cycle is driven from Node on both sides (the"
+    echo "service through HTTP, pg-boss through its pg pool), so the client's cost is"
+    echo "in both numbers; pgbench shows the database's ceiling for the same three"
+    echo "statements. Memory, start-up and the streamed upload meet their targets."
+    echo
+    echo "## Throughput and latency"
+    echo
+    echo "| scenario | subject | clients | per second | p50 ms | p99 ms | service ÷ reference |"
+    echo "|---|---|---|---|---|---|---|"
+    q -r '.results[] | [.scenario, .subject, .clients, .rate, .p50_ms, .p99_ms] | @tsv' |
+        while IFS=$'\t' read -r s w c r p50 p99; do
+            ref=""
+            if [ "$w" = service ]; then
+                case "$s" in
+                doc_get | doc_post) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench" ;;
+                queue_cycle) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench, $(ratio "$r" "$(rate "$s" pg-boss "$c")") × pg-boss" ;;
+                health | file_post) ref="$(ratio "$r" "$(rate static lighttpd "$c")") × static file" ;;
+                esac
+            fi
+            printf '| %s | %s | %s | %.0f | %.3f | %.3f | %s |\n' "$s" "$w" "$c" "$r" "$p50" "$p99" "$ref"
+        done
+    echo
+    echo "![throughput at 1, 8 and 32 clients](benchmarks.png)"
+    echo
+    echo "## Memory and start-up"
+    echo
+    echo "- lighttpd and every mode process together: $(q .memory_kib.at_rest_pss) KiB at rest, $(q .memory_kib.after_run_pss) KiB after the run (proportional set size: shared library pages counted once)."
+    echo "- A 64 MiB upload: the file processes' peak RSS went from $(q .memory_kib.file_peak_before_64mib) to $(q .memory_kib.file_peak_after_64mib) KiB (the body is streamed)."
+    echo "- \`make run\` to the first 200 from \`/health\`, throwaway PostgreSQL included: $(q .startup_median_ms) ms (median of 5)."
+    echo
+    echo "## What is measured"
+    echo
+    echo "- **static**: lighttpd alone serving a 13-byte file: the HTTP ceiling of this machine."
+    echo "- **health**: \`GET /health\` (one sentinel query per request)."
+    echo "- **doc_get**: \`GET /document/bench/k<random 1..10000>\` on 10,000 warm keys; pgbench runs \`document_get\` with the same keys."
+    echo "- **doc_post**: \`POST /document\` of one of 10,000 keys (a new version each time); pgbench runs \`document_put\` with the same body shape."
+    echo "- **queue_cycle**: enqueue, claim, ack, each worker on its own namespace; the service driven by a Node client with keep-alive, pgbench running \`queue_enqueue\`, \`queue_claim\` and \`queue_ack\` as one script, pg-boss 10 doing send, fetch, complete from the same Node runtime."
+    echo "- **file_post**: \`POST /files/temp\` of 64 KiB (written, fsynced, renamed, recorded)."
+    echo "- wrk with 1 thread for 1 client and 2 threads otherwise; pgbench \`-M prepared\` over the unix socket, percentiles from its per-transaction log."
+} >"$DOCS/benchmarks.md"
+
+if command -v gnuplot >/dev/null; then
+    dat=$(mktemp)
+    q -r '.results[] | select(.subject == "service" or .subject == "pgbench" or .subject == "pg-boss" or .subject == "lighttpd") | "\(.scenario)/\(.subject) \(.clients) \(.rate)"' |
+        awk '{ key = $1; rate[key, $2] = $3; if (!(key in seen)) { seen[key] = 1; order[n++] = key } }
+             END { for (i = 0; i < n; i++) { k = order[i]; printf "%s %s %s %s\n", k, rate[k, 1], rate[k, 8], rate[k, 32] } }' >"$dat"
+    gnuplot <<GP
+set terminal pngcairo size 1100,520 font ",10" noenhanced
+set output "$DOCS/benchmarks.png"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set logscale y
+set ylabel "per second (log scale)"
+set xtics rotate by -30
+set key top right
+set title "Throughput at 1, 8 and 32 clients"
+plot "$dat" using 2:xtic(1) title "1 client", "" using 3 title "8 clients", "" using 4 title "32 clients"
+GP
+    rm -f "$dat"
+fi

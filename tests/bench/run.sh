@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# make bench: measures the service against references measured in the same
+# run, on the same PostgreSQL, at the same client counts, and writes
+# docs/benchmarks.md, docs/benchmarks.png and tests/bench/results.json.
+#   QUICK=1   short runs (1 s per measurement instead of 5)
+# References: pgbench running the statements the service runs (printed by
+# `backend-<mode> --sql NAME`, so they cannot drift from the code), pg-boss
+# for the queue cycle, and lighttpd serving a static file (the HTTP ceiling).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+. deploy/lib.sh
+BENCH=$ROOT/tests/bench
+DUR=5
+[ "${QUICK:-}" = 1 ] && DUR=1
+CLIENTS="1 8 32"
+
+# ---- what it needs -------------------------------------------------------
+deploy/install-deps.sh --bench
+command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench needs node and npm (for pg-boss)" >&2; exit 1; }
+if [ ! -d "$BENCH/node_modules/pg-boss" ]; then
+    (cd "$BENCH" && npm install --silent --no-audit --no-fund --prefix "$BENCH" pg-boss@10 >/dev/null)
+fi
+PGBIN=$(pg_bindir)
+
+# ---- what it starts, and stops whatever happens ---------------------------
+WORK=$(mktemp -d /tmp/backend-bench.XXXXXX)
+chmod 711 "$WORK"
+STATIC_PID=""
+cleanup() {
+    local rc=$?
+    if [ -n "${SERVICE_PID:-}" ]; then service_stop "$SERVICE_PID"; fi
+    if [ -n "$STATIC_PID" ]; then service_stop "$STATIC_PID"; fi
+    pg_stop "$WORK/pg" immediate
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+pg_start "$WORK/pg" "$(free_port)"
+PGSQL=(psql "$PG_URL" -XAtq -v ON_ERROR_STOP=1)
+
+export DATABASE_URL=$PG_URL DATASTORE_TOKEN=bench-token TOKEN=bench-token
+export FILE_TEMP_DIR=$WORK/files FILE_TTL_SECONDS=3600 LOG_LEVEL=info
+export PORT=$(free_port) LISTEN_ADDR=127.0.0.1
+URL=http://127.0.0.1:$PORT
+service_start "$WORK/run" >"$WORK/service.log" 2>&1
+wait_healthy "$URL" 15
+
+# The static-file ceiling: a bare lighttpd serving a 13-byte file.
+STATIC_PORT=$(free_port)
+mkdir -p "$WORK/static"
+printf 'hello, world\n' >"$WORK/static/hello.txt"
+cat >"$WORK/static.conf" <<CONF
+server.document-root = "$WORK/static"
+server.bind = "127.0.0.1"
+server.port = $STATIC_PORT
+CONF
+lighttpd -D -f "$WORK/static.conf" >"$WORK/static.log" 2>&1 &
+STATIC_PID=$!
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$STATIC_PORT/hello.txt" && break; sleep 0.1; done
+
+# ---- helpers ---------------------------------------------------------------
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+
+# to_ms VALUE-WITH-UNIT: wrk's "1.23ms", "850.00us", "1.02s" in ms.
+to_ms() {
+    awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
+}
+
+# record SCENARIO SUBJECT CLIENTS RATE P50 P99
+record() {
+    jq -nc --arg s "$1" --arg who "$2" --argjson c "$3" --argjson r "$4" --argjson p50 "$5" --argjson p99 "$6" \
+        '{scenario: $s, subject: $who, clients: $c, rate: $r, p50_ms: $p50, p99_ms: $p99}' >>"$RESULTS"
+    printf '%-14s %-10s c=%-3s %10.0f/s  p50 %7.3f ms  p99 %7.3f ms\n' "$1" "$2" "$3" "$4" "$5" "$6"
+}
+
+# run_wrk SCENARIO SUBJECT CLIENTS URL [LUA]
+run_wrk() {
+    local threads=$(($3 < 2 ? 1 : 2)) out
+    out=$(wrk -t"$threads" -c"$3" -d"${DUR}s" --latency ${5:+-s "$5"} "$4")
+    record "$1" "$2" "$3" "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")" \
+        "$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")" "$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+}
+
+# run_pgbench SCENARIO CLIENTS SCRIPT: pgbench -M prepared over the unix
+# socket; percentiles from its per-transaction log.
+run_pgbench() {
+    local threads=$(($2 < 2 ? 1 : 2)) logdir=$WORK/pgbench-$1-$2 out
+    mkdir -p "$logdir"
+    out=$(cd "$logdir" && "$PGBIN/pgbench" -n -M prepared -c "$2" -j "$threads" -T "$DUR" -f "$3" \
+        -h "$PG_SOCK" -p "$PG_PORT" -U postgres --log --log-prefix=tx postgres 2>&1) || true
+    local tps
+    tps=$(awk '/^tps = / {print $3; exit}' <<<"$out")
+    [ -n "$tps" ] || { echo "$out" >&2; return 1; }
+    cat "$logdir"/tx* | awk '{print $3 / 1000}' | sort -n >"$logdir/lat"
+    local n p50 p99
+    n=$(wc -l <"$logdir/lat")
+    p50=$(sed -n "$(((n + 1) / 2))p" "$logdir/lat")
+    p99=$(sed -n "$(((n * 99 + 99) / 100))p" "$logdir/lat")
+    record "$1" pgbench "$2" "$tps" "$p50" "$p99"
+}
+
+# sql NAME: the service's statement. pgbench takes every ":word" for a
+# variable, even inside a string literal, so the timestamp format's colons
+# are spelled chr(58) (constant-folded by the planner: same plan, same cost).
+sql() {
+    "$BACKEND_BIN/backend-health" --sql "$1" | sed "s/HH24:MI:SS/HH24' || chr(58) || 'MI' || chr(58) || 'SS/g"
+}
+
+# ---- memory ----------------------------------------------------------------
+# pss_total: proportional set size of lighttpd and every mode process, KiB.
+pss_total() {
+    local total=0 p
+    for p in $SERVICE_PID $(pgrep -P "$SERVICE_PID"); do
+        total=$((total + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")))
+    done
+    echo "$total"
+}
+curl -s -o /dev/null "$URL/health"
+MEM_REST=$(pss_total)
+echo "memory at rest: $MEM_REST KiB (PSS, lighttpd + all mode processes)"
+
+# ---- data ------------------------------------------------------------------
+# 10,000 warm keys for the document GET, written as the service writes them.
+"${PGSQL[@]}" <<'SQL'
+INSERT INTO document_heads (namespace, key, version) SELECT 'bench', 'k' || g, 1 FROM generate_series(1, 10000) g;
+INSERT INTO documents (namespace, key, version, payload)
+  SELECT 'bench', 'k' || g, 1, jsonb_build_object('n', g, 'tags', jsonb_build_array('a', 'b')) FROM generate_series(1, 10000) g;
+ANALYZE;
+SQL
+
+# pgbench scripts: the service's statements with their parameters bound the
+# way the benchmark's HTTP requests bind them.
+sql document_get | sed -e 's/\$1/'"'bench'"'/' -e "s/\\\$2/('k' || CAST(:k AS text))/" >"$WORK/get.sql"
+printf '\\set k random(1, 10000)\n%s;\n' "$(cat "$WORK/get.sql")" >"$WORK/get.pgb"
+sql document_put | sed -e 's/\$1/'"'benchp'"'/g' -e "s/\\\$2/('w' || CAST(:k AS text))/g" \
+    -e "s/\\\$3/('{\"namespace\":\"benchp\",\"key\":\"w' || CAST(:k AS text) || '\",\"payload\":{\"n\":' || CAST(:k AS text) || '}}')/g" \
+    -e 's/\$4::boolean/true/' >"$WORK/put.sql"
+printf '\\set k random(1, 10000)\n%s;\n' "$(cat "$WORK/put.sql")" >"$WORK/put.pgb"
+{
+    # One cycle per transaction-script: enqueue, claim (its id and token kept
+    # with \gset: the claim's last SELECT names them), ack.
+    echo "$(sql queue_enqueue | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e "s/\\\$2/'{\"payload\":{\"n\":1}}'/g" -e 's/\$3::boolean/false/');"
+    sql queue_claim | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e 's/\$2::integer/1/' -e 's/\$3::integer/30/' \
+        -e 's/ SELECT j FROM u ORDER BY id$/ SELECT (j::json ->> '"'id'"') AS id, (j::json ->> '"'claim_token'"') AS tok FROM u/'
+    echo '\gset'
+    echo "$(sql queue_ack | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e 's/\$2::bigint/CAST(:id AS bigint)/' -e 's/\$3::uuid/CAST(:tok AS uuid)/g');"
+} >"$WORK/queue.pgb"
+
+# ---- the runs --------------------------------------------------------------
+for c in $CLIENTS; do
+    run_wrk static lighttpd "$c" "http://127.0.0.1:$STATIC_PORT/hello.txt"
+    run_wrk health service "$c" "$URL/health"
+    run_wrk doc_get service "$c" "$URL" "$BENCH/doc-get.lua"
+    run_pgbench doc_get "$c" "$WORK/get.pgb"
+    run_wrk doc_post service "$c" "$URL" "$BENCH/doc-post.lua"
+    run_pgbench doc_post "$c" "$WORK/put.pgb"
+    out=$(node "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$c" "$DUR")
+    record queue_cycle service "$c" "$(jq .rate <<<"$out")" "$(jq .p50_ms <<<"$out")" "$(jq .p99_ms <<<"$out")"
+    run_pgbench queue_cycle "$c" "$WORK/queue.pgb"
+    out=$(NODE_PATH=$BENCH/node_modules node "$BENCH/pgboss-cycle.js" "postgres://postgres@127.0.0.1:$PG_PORT/postgres" "$c" "$DUR")
+    record queue_cycle pg-boss "$c" "$(jq .rate <<<"$out")" "$(jq .p50_ms <<<"$out")" "$(jq .p99_ms <<<"$out")"
+    run_wrk file_post service "$c" "$URL" "$BENCH/file-post.lua"
+done
+
+MEM_AFTER=$(pss_total)
+echo "memory after the run: $MEM_AFTER KiB"
+# A 64 MiB upload's effect on the file processes' peak (VmHWM).
+hwm() { for p in $(pgrep -P "$SERVICE_PID" -f backend-file); do awk '/VmHWM/ {print $2}' "/proc/$p/status"; done | sort -n | tail -n 1; }
+HWM_BEFORE=$(hwm)
+head -c 67108864 /dev/zero | curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" --data-binary @- "$URL/files/temp"
+HWM_AFTER=$(hwm)
+echo "64 MiB upload: file process peak $HWM_BEFORE -> $HWM_AFTER KiB"
+service_stop "$SERVICE_PID"
+SERVICE_PID=""
+
+# ---- start-up: make run to the first 200, median of 5 ------------------------
+STARTS=()
+for i in 1 2 3 4 5; do
+    port=$(free_port)
+    t0=$(date +%s%N)
+    (unset DATABASE_URL DATASTORE_TOKEN; PORT=$port BACKEND_RUN_DIR=$WORK/devrun$i exec deploy/dev-run.sh >/dev/null 2>&1) &
+    runner=$!
+    wait_healthy "http://127.0.0.1:$port" 20
+    STARTS+=($(( ($(date +%s%N) - t0) / 1000000 )))
+    kill -TERM "$runner"
+    wait "$runner" 2>/dev/null || true
+done
+START_MEDIAN=$(printf '%s\n' "${STARTS[@]}" | sort -n | sed -n 3p)
+echo "make run to first 200: ${STARTS[*]} ms, median $START_MEDIAN ms"
+
+# ---- report ------------------------------------------------------------------
+jq -s --argjson rest "$MEM_REST" --argjson after "$MEM_AFTER" --argjson hb "$HWM_BEFORE" --argjson ha "$HWM_AFTER" \
+    --argjson start "$START_MEDIAN" --arg dur "$DUR" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    '{date: $date, seconds_per_measurement: ($dur | tonumber), results: .,
+      memory_kib: {at_rest_pss: $rest, after_run_pss: $after, file_peak_before_64mib: $hb, file_peak_after_64mib: $ha},
+      startup_median_ms: $start}' "$RESULTS" >"$BENCH/results.json"
+"$BENCH/report.sh" "$BENCH/results.json" "$ROOT/docs"
+echo "wrote docs/benchmarks.md, docs/benchmarks.png, tests/bench/results.json"
