@@ -18,12 +18,14 @@ MODES       := $(basename $(notdir $(MODE_SRCS)))
 COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
 MODE_OBJS   := $(patsubst fcgi-apps/%.c,$(BUILD)/modes/%.o,$(MODE_SRCS)) $(BUILD)/modes/registry.o
 EXES        := $(addprefix $(BIN)/backend-,$(MODES))
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_EXES   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_EXES   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 # Keep the per-mode main objects: they are not throwaway intermediates.
 .SECONDARY:
-.PHONY: all deps run test unit integration sanitize valgrind bench clean
+.PHONY: all deps run test unit integration sanitize valgrind bench fuzz fuzzers clean
 all: $(EXES) $(UNIT_EXES)
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
@@ -38,7 +40,10 @@ $(BIN)/backend-%: $(BUILD)/modes/main-%.o $(MODE_OBJS) $(BUILD)/libcommon.a | $(
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
-$(BUILD)/common $(BUILD)/modes $(BUILD)/tests $(BIN):
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/fuzz
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
+fuzzers: $(FUZZ_EXES)
+$(BUILD)/common $(BUILD)/modes $(BUILD)/tests $(BUILD)/fuzz $(BIN):
 	mkdir -p $@
 
 # Installs what is missing (Debian packages; needs root or sudo).
@@ -65,10 +70,20 @@ sanitize: deps
 valgrind: deps all
 	@SANITIZER=valgrind tests/run.sh
 
+# libFuzzer (with ASan+UBSan) on request parsing, the body validators and
+# JSON string escaping, FUZZ_SECONDS each (default 60); seeds in
+# tests/fuzz/corpus/. A crash fails with its input kept in run/fuzz/.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	$(MAKE) BUILD=build-fuzz CC=clang \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" fuzzers
+	@tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 # Throughput and latency against pgbench, pg-boss and static lighttpd, in
 # one run: docs/benchmarks.md. QUICK=1 for a short run.
 bench: deps all
 	@QUICK=$(QUICK) tests/bench/run.sh
 
 clean:
-	rm -rf build build-asan bin bin-asan
+	rm -rf build build-asan build-fuzz bin bin-asan

@@ -10,7 +10,7 @@ set -euo pipefail
 
 runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 libssl3 ca-certificates curl)
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev)
-test=(postgresql pgbouncer bats curl jq procps clang valgrind libfcgi-bin python3-yaml)
+test=(postgresql pgbouncer bats curl jq procps clang libclang-rt-14-dev valgrind libfcgi-bin python3-yaml)
 
 bench=(wrk gnuplot-nox postgresql postgresql-contrib jq curl) # and node + npm, which the machine brings
 

@@ -29,6 +29,7 @@ chmod 711 "$WORK"
 STATIC_PID=""
 cleanup() {
     local rc=$?
+    set +e # stop everything, whatever fails on the way
     if [ -n "${SERVICE_PID:-}" ]; then service_stop "$SERVICE_PID"; fi
     if [ -n "$STATIC_PID" ]; then service_stop "$STATIC_PID"; fi
     pg_stop "$WORK/pg" immediate
