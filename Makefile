@@ -40,7 +40,7 @@ $(BIN)/backend-%: $(BUILD)/modes/main-%.o $(MODE_OBJS) $(BUILD)/libcommon.a | $(
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/fuzz
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/unit/fake_env.h $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/fuzz
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
 fuzzers: $(FUZZ_EXES)
 $(BUILD)/common $(BUILD)/modes $(BUILD)/tests $(BUILD)/fuzz $(BIN):

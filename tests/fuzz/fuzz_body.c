@@ -11,16 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/fake_env.h"
 #include "config.h"
 #include "db.h"
 #include "serve.h"
-
-static const char *lookup(void *ctx, const char *name) {
-    const char **kv = ctx;
-    for (; kv[0]; kv += 2)
-        if (strcmp(kv[0], name) == 0) return kv[1];
-    return NULL;
-}
 
 static void one(const char *mode_name, const char *uri, const char *body, size_t len) {
     const char *env[] = {"REQUEST_METHOD", "POST", "REQUEST_URI", uri, "HTTP_AUTHORIZATION", "Bearer fuzz", NULL};
@@ -29,7 +23,7 @@ static void one(const char *mode_name, const char *uri, const char *body, size_t
     api_error err;
     reply out;
     reply_init(&out);
-    if (!request_parse(&req, pl, lookup, (void *)env, &err)) abort();
+    if (!request_parse(&req, pl, fake_env_lookup, (void *)env, &err)) abort();
     req.body = body;
     req.body_len = len;
     serve_dispatch(mode_find(mode_name), &req, &out);

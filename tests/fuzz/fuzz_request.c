@@ -8,16 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/fake_env.h"
 #include "config.h"
 #include "mode.h"
 #include "request.h"
-
-static const char *lookup(void *ctx, const char *name) {
-    const char **kv = ctx;
-    for (; kv[0]; kv += 2)
-        if (strcmp(kv[0], name) == 0) return kv[1];
-    return NULL;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = malloc(size + 1);
@@ -35,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     pool *pl = pool_new();
     request req;
     api_error err;
-    if (request_parse(&req, pl, lookup, (void *)env, &err)) {
+    if (request_parse(&req, pl, fake_env_lookup, (void *)env, &err)) {
         for (size_t i = 0; i < req.nsegs; i++)
             if (strlen(req.segs[i]) > size) abort();
         const char *v;
