@@ -27,6 +27,8 @@ bool api_fail(api_error *err, int status, const char *code, const char *field,
               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* The contract's error constructors, by status. Each returns false. */
+/* 400 for a request body that ended before its Content-Length. */
+#define API_BAD_REQUEST(err, ...) api_fail(err, 400, "bad_request", NULL, __VA_ARGS__)
 #define API_INVALID_JSON(err, ...) api_fail(err, 400, "invalid_json", NULL, __VA_ARGS__)
 #define API_UNAUTHORIZED(err, ...) api_fail(err, 401, "unauthorized", NULL, __VA_ARGS__)
 #define API_NOT_FOUND(err, field, ...) api_fail(err, 404, "not_found", field, __VA_ARGS__)

@@ -149,8 +149,12 @@ static bool ensure_conn(api_error *err) {
         PGTransactionStatusType tx = PQtransactionStatus(g_conn);
         bool stale = PQstatus(g_conn) != CONNECTION_OK || pfd.fd < 0 ||
                      (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS);
+        /* Data on an idle connection that is not listening can only be the
+         * server's goodbye (a FATAL "terminating connection" arrives before
+         * the EOF, which may not have been read yet): replace it now rather
+         * than fail the next statement on it. */
         if (!stale && poll(&pfd, 1, 0) > 0)
-            stale = !PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK;
+            stale = !PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK || !g_listening;
         /* Queued notifications are a waiter's business while it listens
          * (db_wait_notify reads them); otherwise they are stale. */
         if (!stale && !g_listening) drop_notifies(NULL);

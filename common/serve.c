@@ -81,7 +81,7 @@ static bool read_body(FCGX_Request *fr, request *req, api_error *err) {
         if (r <= 0) break;
         got += (size_t)r;
     }
-    if (got != n) return API_INVALID_JSON(err, "the body ended after %zu of %zu bytes", got, n);
+    if (got != n) return API_BAD_REQUEST(err, "the body ended after %zu of %zu bytes", got, n);
     buf[n] = '\0';
     req->body = buf;
     req->body_len = n;

@@ -231,8 +231,7 @@ static bool file_upload(request *req, reply *out, api_error *err) {
     for (;;) {
         long n = req->body_read(req->body_ctx, buf, CHUNK);
         if (n < 0 || (n == 0 && total < req->content_length))
-            return api_fail(err, 400, "bad_request", NULL, "the upload ended after %lld of %lld bytes", total,
-                            req->content_length);
+            return API_BAD_REQUEST(err, "the upload ended after %lld of %lld bytes", total, req->content_length);
         if (n == 0) break;
         total += n;
         if (total > req->content_length) return API_TOO_LARGE(err, "the body is longer than its Content-Length");

@@ -330,8 +330,7 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
         db_begin(g_config.db_timeout_ms);
         db_unlisten(&ignored);
     }
-    if (!ok) return false;
-    if (res == NULL) return false;
+    if (!ok || res == NULL) return false;
     reply_items(out, res);
     return true;
 }

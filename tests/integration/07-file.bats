@@ -89,6 +89,18 @@ listing() { ls -A "${1:-$FILE_TEMP_DIR}" | sort; }
     [ "$(listing)" = "$before" ]
 }
 
+@test "database down after the bytes are on disk: 503 and the file is removed; back up: 201" {
+    before=$(listing)
+    pg_stop "$PG_DIR" fast
+    printf 'orphan?' >"$BATS_TEST_TMPDIR/o"
+    upload "$BATS_TEST_TMPDIR/o"
+    expect_error 503 database_unavailable
+    [ "$(listing)" = "$before" ]
+    pg_restart "$PG_DIR"
+    upload "$BATS_TEST_TMPDIR/o"
+    expect 201 '.size == 7'
+}
+
 @test "ids are unique over 10,000 uploads and hold no path characters" {
     n=10000
     [ "${SANITIZER:-}" = valgrind ] && n=1000   # valgrind runs ~30x slower
@@ -168,7 +180,6 @@ listing() { ls -A "${1:-$FILE_TEMP_DIR}" | sort; }
     printf 'y' >&6
     resp=$(timeout 5 cat <&6)
     exec 6>&-
-    echo "response: $resp"
     [[ "$resp" == "HTTP/1.1 201"* ]]
     newid=$(sed -n 's/.*"id" *: *"\([0-9a-f]*\)".*/\1/p' <<<"$resp")
     [ -f "$STACK_DIR/ttlfiles/$newid" ]
