@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,12 @@ static _Thread_local const db_stmt *g_prepared[MAX_PREPARED]; /* prepared on g_c
 static _Thread_local size_t g_nprepared;
 static _Thread_local struct timespec g_deadline;
 static _Thread_local bool g_listening; /* g_conn has a LISTEN running */
+/* Which connection this is: a serial unique in the process, so a statement
+ * built at run time knows whether it is prepared on the current one. */
+static _Thread_local unsigned long long g_conn_serial;
+static atomic_ullong g_serials; /* connections opened and statement names given */
+static _Thread_local char g_sqlstate[6]; /* of the last server error */
+static _Thread_local char g_constraint[64]; /* of the last server error */
 static char g_app_name[64] = "backend";
 static bool (*g_schema_hook)(api_error *err);
 static _Thread_local bool t_in_hook; /* the hook's own statements skip it */
@@ -55,6 +62,7 @@ static long ms_left(void) {
 void db_disconnect(void) {
     if (g_conn != NULL) PQfinish(g_conn);
     g_conn = NULL;
+    g_conn_serial = 0;
     g_nprepared = 0;
     g_listening = false;
 }
@@ -122,6 +130,7 @@ static bool connect_db(api_error *err) {
     }
     PQsetNoticeProcessor(g_conn, notice_to_log, NULL);
     if (PQsetnonblocking(g_conn, 1) != 0) return fail_unavailable(err, "cannot make the connection non-blocking");
+    g_conn_serial = atomic_fetch_add(&g_serials, 1) + 1;
     log_msg(LOG_INFO, "connected to the database");
     return true;
 }
@@ -229,12 +238,29 @@ static bool ensure_prepared(const db_stmt *st, api_error *err) {
 
 static void pgresult_release(void *res) { PQclear(res); }
 
-PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_error *err) {
+/* Prepares a statement built at run time on the current connection, unless
+ * *prepared_on says it is there already. */
+static bool ensure_built(const db_stmt *st, unsigned long long *prepared_on, api_error *err) {
+    if (*prepared_on == g_conn_serial) return true;
+    if (!PQsendPrepare(g_conn, st->name, st->sql, st->nparams, NULL))
+        return fail_unavailable(err, "the connection was lost while preparing");
+    PGresult *res = await_result(err);
+    if (res == NULL) return false;
+    PQclear(res);
+    *prepared_on = g_conn_serial;
+    return true;
+}
+
+/* db_query and db_query_built: prepared_on is NULL for a static statement. */
+static PGresult *run_stmt(pool *p, const db_stmt *st, unsigned long long *prepared_on,
+                          const char *const *params, api_error *err) {
+    g_sqlstate[0] = g_constraint[0] = '\0';
     if (!schema_first(err) || !ensure_conn(err)) return NULL;
     /* Through a transaction-pooling PgBouncer the next statement may run on
      * another server connection, where a named statement does not exist:
      * send the text each time (still with parameters). */
-    if (!g_config.pooled && !ensure_prepared(st, err)) return NULL;
+    if (!g_config.pooled && !(prepared_on ? ensure_built(st, prepared_on, err) : ensure_prepared(st, err)))
+        return NULL;
     int sent = g_config.pooled ? PQsendQueryParams(g_conn, st->sql, st->nparams, NULL, params, NULL, NULL, 0)
                                : PQsendQueryPrepared(g_conn, st->name, st->nparams, params, NULL, NULL, 0);
     if (!sent) return fail_unavailable(err, "the connection was lost while sending"), NULL;
@@ -243,7 +269,53 @@ PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_er
     return res;
 }
 
+PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_error *err) {
+    return run_stmt(p, st, NULL, params, err);
+}
+
+PGresult *db_query_built(pool *p, const db_stmt *st, unsigned long long *prepared_on,
+                         const char *const *params, api_error *err) {
+    return run_stmt(p, st, prepared_on, params, err);
+}
+
+void db_stmt_name(char *buf, size_t size, const char *prefix) {
+    snprintf(buf, size, "%s_%llu", prefix, atomic_fetch_add(&g_serials, 1) + 1);
+}
+
+void db_forget_built(const db_stmt *st, unsigned long long prepared_on) {
+    if (g_conn == NULL || prepared_on != g_conn_serial || g_config.pooled) return;
+    if (PQtransactionStatus(g_conn) != PQTRANS_IDLE) return; /* it goes with the connection */
+    char sql[96];
+    snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", st->name);
+    api_error err;
+    if (!PQsendQuery(g_conn, sql)) {
+        fail_unavailable(&err, "the connection was lost while sending");
+        return;
+    }
+    PGresult *res = await_result(&err);
+    PQclear(res);
+}
+
+const char *db_last_sqlstate(void) { return g_sqlstate; }
+
+const char *db_last_constraint(void) { return g_constraint; }
+
+void db_rollback(void) {
+    if (g_conn == NULL) return;
+    PGTransactionStatusType tx = PQtransactionStatus(g_conn);
+    if (tx != PQTRANS_INTRANS && tx != PQTRANS_INERROR) return;
+    api_error err;
+    if (!PQsendQuery(g_conn, "ROLLBACK")) {
+        fail_unavailable(&err, "the connection was lost while sending");
+        return;
+    }
+    PGresult *res = await_result(&err);
+    if (res == NULL) db_disconnect();
+    PQclear(res);
+}
+
 bool db_command(const char *sql, api_error *err) {
+    g_sqlstate[0] = g_constraint[0] = '\0';
     if (!schema_first(err) || !ensure_conn(err)) return false;
     if (!PQsendQuery(g_conn, sql)) return fail_unavailable(err, "the connection was lost while sending");
     PGresult *res = await_result(err);
@@ -299,6 +371,8 @@ void db_error_map(const PGresult *res, api_error *err) {
     const char *column = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
     const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
     const char *message = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    snprintf(g_sqlstate, sizeof g_sqlstate, "%s", state ? state : "");
+    snprintf(g_constraint, sizeof g_constraint, "%s", constraint ? constraint : "");
     if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
         strncmp(state, "57P0", 4) == 0) {
         fail_unavailable(err, message ? message : "the connection was lost");

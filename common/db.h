@@ -22,6 +22,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "api_error.h"
 #include "pool.h"
@@ -50,6 +51,42 @@ void db_begin(long budget_ms);
  * Returns the result (tuples or command ok), owned by pool p, or NULL with
  * err set by db_error_map. */
 PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_error *err);
+
+/* Runs a statement built at run time (the sql mode's per-table statements):
+ * like db_query, but st is the caller's (not a static const) and it is
+ * prepared on this thread's connection once, as recorded in *prepared_on,
+ * which the caller keeps with st and sets to 0 when it builds it; a new
+ * connection prepares it again. st->name must be unique on the thread
+ * (db_stmt_name gives one). Returns the result, owned by pool p, or NULL
+ * with err set. */
+PGresult *db_query_built(pool *p, const db_stmt *st, unsigned long long *prepared_on,
+                         const char *const *params, api_error *err);
+
+/* Writes a statement name not used before in this process into buf (at least
+ * 32 bytes): "<prefix>_<n>". prefix is the caller's constant. */
+void db_stmt_name(char *buf, size_t size, const char *prefix);
+
+/* Deallocates a statement built at run time from this thread's connection,
+ * if it is prepared there (best effort: a failure only drops the
+ * connection). The caller frees st afterwards. */
+void db_forget_built(const db_stmt *st, unsigned long long prepared_on);
+
+/* The SQLSTATE of the last statement of this thread that failed on the
+ * server ("" when the last failure was not the server's answer): for a mode
+ * that must tell apart errors db_error_map treats alike (a table that has
+ * gone, 42P01). Reset by every db_query, db_query_built and db_command. */
+const char *db_last_sqlstate(void);
+
+/* The constraint named by the last server error of this thread ("" when
+ * none): tells which unique constraint a 23505 hit. Reset like
+ * db_last_sqlstate. */
+const char *db_last_constraint(void);
+
+/* Ends this thread's open transaction, if there is one, with ROLLBACK (the
+ * connection is dropped if that fails): for a handler whose transaction
+ * (db_command("BEGIN") ... "COMMIT") failed half-way, so the next request
+ * finds a clean connection. */
+void db_rollback(void);
 
 /* Runs parameterless SQL text (DDL, BEGIN, COMMIT) over the simple query
  * protocol. Returns false with err set. */

@@ -22,7 +22,7 @@ bool json_depth_ok(const char *text, size_t len, int max) {
     return true;
 }
 
-json_t *json_parse(const char *text, size_t len, api_error *err) {
+static json_t *parse(const char *text, size_t len, size_t extra_flags, api_error *err) {
     if (len == 0) {
         API_INVALID_JSON(err, "the request body is empty; a JSON value is required");
         return NULL;
@@ -33,11 +33,17 @@ json_t *json_parse(const char *text, size_t len, api_error *err) {
     }
     json_error_t jerr;
     json_t *v = json_loadb(text, len,
-                           JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+                           JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | extra_flags, &jerr);
     if (v == NULL)
         API_INVALID_JSON(err, "the body is not valid JSON: %s at line %d column %d", jerr.text,
                          jerr.line, jerr.column);
     return v;
+}
+
+json_t *json_parse(const char *text, size_t len, api_error *err) { return parse(text, len, 0, err); }
+
+json_t *json_parse_allow_nul(const char *text, size_t len, api_error *err) {
+    return parse(text, len, JSON_ALLOW_NUL, err);
 }
 
 bool json_fields_known(json_t *obj, const char *const *known, api_error *err) {

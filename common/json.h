@@ -29,6 +29,12 @@ bool json_depth_ok(const char *text, size_t len, int max);
  * NULL with a 400 invalid_json in err. */
 json_t *json_parse(const char *text, size_t len, api_error *err);
 
+/* json_parse, except that a \u0000 escape in a string value is accepted
+ * (the string then holds a NUL byte, which json_string_length shows): for a
+ * caller that refuses it itself with a 422 naming the value's field (the sql
+ * mode). A NUL in an object key is still a 400. */
+json_t *json_parse_allow_nul(const char *text, size_t len, api_error *err);
+
 /* Returns false with a 422 naming the first key of obj not in the
  * NULL-terminated list `known`. */
 bool json_fields_known(json_t *obj, const char *const *known, api_error *err);

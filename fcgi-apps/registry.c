@@ -9,11 +9,13 @@ extern const mode mode_document;
 extern const mode mode_file;
 extern const mode mode_health;
 extern const mode mode_queue;
+extern const mode mode_sql;
 
 const mode *const mode_registry[] = {
     &mode_document,
     &mode_file,
     &mode_health,
     &mode_queue,
+    &mode_sql,
     NULL,
 };
