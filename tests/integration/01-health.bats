@@ -10,8 +10,8 @@ teardown_file() { stack_teardown; }
 @test "GET /health: 200 with database, modes, sentinels of both modes, version" {
     http_anon GET /health
     expect 200 '.status == "ok"' '.database.ok == true' '.database.latency_ms | type == "number"' \
-        '.modes == ["document","file","health","queue"]' '.version == "0.1.0"' '.problems == []' \
-        '[.sentinels[].mode] == ["document","file","health","queue"]' \
+        '.modes == ["document","file","health","queue","sql"]' '.version == "0.1.0"' '.problems == []' \
+        '[.sentinels[].mode] == ["document","file","health","queue","sql"]' \
         '.sentinels | all(.shape | type == "object")' \
         '.sentinels | all(.note | type == "string" and length > 0)' \
         '.sentinels | all(.created_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$"))'
@@ -81,7 +81,7 @@ teardown_file() { stack_teardown; }
     http_anon GET /health
     elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
     expect 503 '.status == "degraded"' '.database.ok == false' '.database.detail | type == "string"' \
-        '.sentinels == []' '.modes == ["document","file","health","queue"]' '.version == "0.1.0"'
+        '.sentinels == []' '.modes == ["document","file","health","queue","sql"]' '.version == "0.1.0"'
     [ "$elapsed" -lt 2000 ]  # the contract bound, in every build
     http GET /document/ns/key
     expect_error 503 database_unavailable

@@ -394,11 +394,33 @@ fcgi_direct() {
     done
 }
 
+@test "with DATABASE_POOLER=transaction (statements sent as text each time): every route works" {
+    DATABASE_POOLER=transaction service_up pooled
+    BASE=$(service_url pooled)
+    create '{"name":"pooled","columns":[{"name":"v","type":"numeric"},{"name":"u","type":"text","unique":true}]}'
+    expect 201
+    insert pooled '[{"v":1.50,"u":"a"},{"v":"2","u":"b"}]'
+    expect 201 '[.items[].v] == ["1.50","2"]'
+    insert pooled '{"u":"a"}'
+    expect_error 409 conflict u
+    insert pooled '{"v":"x"}'
+    expect_error 422 validation_failed v
+    http GET "/sql/tables/pooled/rows?u=b"
+    expect 200 '[.items[].v] == ["2"]'
+    http PATCH /sql/tables/pooled/rows/1 -d '{"v":3}'
+    expect 200 '.v == "3"' '.u == "a"'
+    http DELETE /sql/tables/pooled/rows/2
+    expect 200 '.u == "b"'
+    http GET /sql/tables/pooled
+    expect 200 '.table == "sql_pooled"'
+    service_down pooled
+}
+
 @test "the catalog holds only the tables the suite created" {
-    expected="document_heads documents files queue_items sentinels sql__tables sql_$(printf 'a%.0s' {1..48}) sql_builds sql_bulk sql_gone sql_items sql_notes sql_pages sql_race sql_types sql_wide sql_xproc sql_xproc2"
+    expected="document_heads documents files queue_items sentinels sql__tables sql_$(printf 'a%.0s' {1..48}) sql_builds sql_bulk sql_gone sql_items sql_notes sql_pages sql_pooled sql_race sql_types sql_wide sql_xproc sql_xproc2"
     [ "$(catalog)" = "$(tr ' ' '\n' <<<"$expected" | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')" ] || { echo "catalog: $(catalog)"; return 1; }
     [ "$(psql_q "SELECT string_agg(name, ' ' ORDER BY name) FROM sql__tables")" = \
-        "$(printf 'a%.0s' {1..48}) builds bulk gone items notes pages race types wide xproc xproc2" ]
+        "$(printf 'a%.0s' {1..48}) builds bulk gone items notes pages pooled race types wide xproc xproc2" ]
     [ "$(psql_q "SELECT count(*) FROM sentinels")" = 5 ]
 }
 

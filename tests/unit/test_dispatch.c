@@ -54,6 +54,20 @@ int main(void) {
     CHECK(dispatch("queue", "POST", "/queue/jobs/claim", "Bearer tok", "{\"max\":1001}", p, &out) == 422,
           "queue claim: max 1001 is 422");
     reply_release(&out);
+    CHECK(dispatch("sql", "POST", "/sql/tables", "Bearer tok",
+                   "{\"name\":\"x; drop table sentinels\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}", p,
+                   &out) == 422 &&
+              strstr(out.body->data, "\"field\":\"name\"") != NULL,
+          "sql create: a hostile name is 422 naming the field, before the database");
+    reply_release(&out);
+    CHECK(dispatch("sql", "GET", "/sql/tables/Bad-Name/rows", "Bearer tok", NULL, p, &out) == 422 &&
+              strstr(out.body->data, "\"field\":\"name\"") != NULL,
+          "sql rows: an invalid table name in the path is 422");
+    reply_release(&out);
+    CHECK(dispatch("sql", "PATCH", "/sql/tables", "Bearer tok", NULL, p, &out) == 405 &&
+              strstr(out.headers, "Allow: GET, HEAD, POST") != NULL,
+          "sql: wrong method is 405 with Allow");
+    reply_release(&out);
     CHECK(dispatch("health", "GET", "/nope", "Bearer tok", NULL, p, &out) == 404, "unknown path is 404");
     reply_release(&out);
     pool_free(p);
