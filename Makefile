@@ -5,8 +5,9 @@ CC       ?= cc
 BUILD    ?= build
 BIN      ?= bin
 PKGS     := fcgi jansson libpq libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -ljansson -lpq -lcrypto)
+MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 CFLAGS   ?= -O2 -g
 # The flags every object is built with, whatever CFLAGS the caller sets.
 ALL_CFLAGS := -std=c11 -Wall -Wextra -Werror -pthread -Icommon $(PKG_CFLAGS)
@@ -17,7 +18,12 @@ MODE_SRCS   := $(filter-out fcgi-apps/registry.c fcgi-apps/main.c,$(wildcard fcg
 MODES       := $(basename $(notdir $(MODE_SRCS)))
 COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
 MODE_OBJS   := $(patsubst fcgi-apps/%.c,$(BUILD)/modes/%.o,$(MODE_SRCS)) $(BUILD)/modes/registry.o
-EXES        := $(addprefix $(BIN)/backend-,$(MODES))
+# backend-mcp: the /mcp server (fcgi-apps/mcp/), every mode's tools in one
+# executable; http.c holds its main, the rest is shared with tests/fuzzers.
+MCP_SRCS    := $(wildcard fcgi-apps/mcp/*.c)
+MCP_OBJS    := $(patsubst fcgi-apps/mcp/%.c,$(BUILD)/mcp/%.o,$(MCP_SRCS))
+MCP_LIB_OBJS := $(filter-out $(BUILD)/mcp/http.o,$(MCP_OBJS))
+EXES        := $(addprefix $(BIN)/backend-,$(MODES)) $(BIN)/backend-mcp
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_EXES   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
@@ -34,16 +40,20 @@ $(BUILD)/modes/%.o: fcgi-apps/%.c $(wildcard common/*.h) | $(BUILD)/modes
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
 $(BUILD)/modes/main-%.o: fcgi-apps/main.c $(wildcard common/*.h) | $(BUILD)/modes
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -DMODE_NAME='"$*"' -c -o $@ $<
+$(BUILD)/mcp/%.o: fcgi-apps/mcp/%.c $(wildcard fcgi-apps/mcp/*.h) $(wildcard common/*.h) | $(BUILD)/mcp
+	$(CC) $(ALL_CFLAGS) -Ifcgi-apps/mcp $(CFLAGS) -c -o $@ $<
+$(BIN)/backend-mcp: $(MCP_OBJS) $(MODE_OBJS) $(BUILD)/libcommon.a | $(BIN)
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(MHD_LIBS) $(LDLIBS)
 $(BUILD)/libcommon.a: $(COMMON_OBJS)
 	$(AR) rcs $@ $^
 $(BIN)/backend-%: $(BUILD)/modes/main-%.o $(MODE_OBJS) $(BUILD)/libcommon.a | $(BIN)
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
-	$(CC) $(ALL_CFLAGS) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c tests/unit/fake_env.h $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/fuzz
-	$(CC) $(ALL_CFLAGS) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(MCP_LIB_OBJS) $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -Itests/unit -Ifcgi-apps/mcp $(LDFLAGS) -o $@ $< $(MCP_LIB_OBJS) $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/unit/fake_env.h $(MCP_LIB_OBJS) $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/fuzz
+	$(CC) $(ALL_CFLAGS) $(CFLAGS) -Ifcgi-apps/mcp -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(MCP_LIB_OBJS) $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
 fuzzers: $(FUZZ_EXES)
-$(BUILD)/common $(BUILD)/modes $(BUILD)/tests $(BUILD)/fuzz $(BIN):
+$(BUILD)/common $(BUILD)/modes $(BUILD)/mcp $(BUILD)/tests $(BUILD)/fuzz $(BIN):
 	mkdir -p $@
 
 # Installs what is missing (Debian packages; needs root or sudo).

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 config g_config;
 
@@ -124,7 +125,24 @@ void config_load(void) {
     if (strcmp(pooler, "transaction") == 0) g_config.pooled = true;
     else if (strcmp(pooler, "none") != 0 && pooler[0] != '\0')
         die("DATABASE_POOLER", "must be none or transaction", pooler);
+    g_config.mcp_allowed_hosts = env_or("MCP_ALLOWED_HOSTS", "");
+    g_config.mcp_allowed_origins = env_or("MCP_ALLOWED_ORIGINS", "");
+    g_config.mcp_keepalive_seconds = (long)env_positive("MCP_KEEPALIVE_SECONDS", 15, 15);
+    g_config.mcp_session_idle_seconds = (long)env_positive("MCP_SESSION_IDLE_SECONDS", 3600, 30LL * 86400);
     const char *lvl = env_or("LOG_LEVEL", "info");
     if (!config_parse_log_level(lvl, &g_config.log_level))
         die("LOG_LEVEL", "must be one of debug, info, warn, error", lvl);
+}
+
+bool config_list_has(const char *list, const char *item, size_t item_len) {
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        const char *end = strchr(p, ',');
+        if (end == NULL) end = p + strlen(p);
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t')) last--;
+        if ((size_t)(last - p) == item_len && item_len > 0 && strncasecmp(p, item, item_len) == 0) return true;
+        p = end;
+    }
+    return false;
 }

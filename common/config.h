@@ -31,6 +31,13 @@ typedef struct config {
                                    reached through a transaction-pooling
                                    PgBouncer (no named prepared statements,
                                    no LISTEN) */
+    const char *mcp_allowed_hosts;   /* MCP_ALLOWED_HOSTS: comma-separated
+                                        names beyond loopback; "" none */
+    const char *mcp_allowed_origins; /* MCP_ALLOWED_ORIGINS: comma-separated
+                                        Origin values; "" none */
+    long mcp_keepalive_seconds;      /* MCP_KEEPALIVE_SECONDS: 1-15, default
+                                        15: a comment on every idle stream */
+    long mcp_session_idle_seconds;   /* MCP_SESSION_IDLE_SECONDS: default 3600 */
 } config;
 
 extern config g_config;
@@ -45,5 +52,8 @@ bool config_parse_positive(const char *text, long long max, long long *out);
 bool config_parse_log_level(const char *text, enum log_level *out);
 /* Trims surrounding ASCII whitespace in place; returns the new length. */
 size_t config_trim(char *s);
+/* True when list (comma-separated, blanks around items ignored) holds
+ * item, compared without regard to ASCII case. */
+bool config_list_has(const char *list, const char *item, size_t item_len);
 
 #endif

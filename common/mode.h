@@ -38,6 +38,37 @@ typedef struct route {
                               BODY_MAX_BYTES; the handler sets its limit) */
 } route;
 
+/* How an MCP tool's arguments become the HTTP request of its route: the
+ * arguments named by the route pattern's {captures} fill the path; the
+ * others go where body says. */
+typedef enum tool_body {
+    TOOL_QUERY,    /* the other arguments become ?name=value parameters (an
+                      object argument contributes each of its members) */
+    TOOL_JSON,     /* the other arguments, as one JSON object, are the body */
+    TOOL_JSON_ARG, /* the argument named body_arg is the body (any JSON) */
+    TOOL_CONTENT,  /* "content" is the raw body: text, or base64 when
+                      "encoding" is "base64" ("content_type" sets the type) */
+} tool_body;
+
+/* An MCP tool: the /mcp door to one of the mode's routes (docs/mcp.md).
+ * A call runs the route's handler through serve_dispatch, so validation,
+ * limits and errors are the route's own. */
+/* Writes a JSON Schema as JSON in C source: SCHEMA({"type": "object"}) is
+ * the string "{\"type\": \"object\"}" (macros inside are expanded first). */
+#define SCHEMA(...) SCHEMA_TEXT_(__VA_ARGS__)
+#define SCHEMA_TEXT_(...) #__VA_ARGS__
+
+typedef struct tool {
+    const char *name;          /* "document_get" */
+    const char *description;
+    const char *method;        /* the route's method and pattern */
+    const char *pattern;
+    tool_body body;
+    const char *body_arg;      /* TOOL_JSON_ARG only */
+    const char *input_schema;  /* JSON Schema text of the arguments */
+    const char *output_schema; /* JSON Schema text of the route's 2xx body */
+} tool;
+
 typedef struct mode {
     const char *name;           /* "document": the executable is backend-<name> */
     const char *url_prefix;     /* lighttpd routes paths under it to this mode */
@@ -65,6 +96,9 @@ typedef struct mode {
     const db_stmt *const *statements;
     bool streams_request_body;  /* lighttpd passes bodies through as they
                                    arrive (server.stream-request-body = 2) */
+    const tool *tools;          /* the MCP tools: tools/list is generated
+                                   from these */
+    size_t ntools;
 } mode;
 
 /* The registry (fcgi-apps/registry.c): every mode compiled in, NULL-ended. */

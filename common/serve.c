@@ -147,6 +147,23 @@ static void print_lighttpd_conf(void) {
     for (const mode *const *mp = mode_registry; *mp; mp++)
         if ((*mp)->streams_request_body)
             printf("$HTTP[\"url\"] =~ \"^%s/\" {\n  server.stream-request-body = 2\n}\n", (*mp)->url_prefix);
+    /* /mcp: proxied, streamed both ways, to backend-mcp (its own HTTP
+     * server). lighttpd spawns and respawns it like a mode process: the
+     * fastcgi.server entry inside the block exists only for that (its
+     * prefix can never match inside this block), and it hands backend-mcp
+     * its listening socket on fd 0. Setting fastcgi.server here also
+     * replaces the catch-all "/" entry for /mcp. */
+    printf("$HTTP[\"url\"] == \"/mcp\" {\n"
+           "  server.stream-request-body = 2\n"
+           "  server.stream-response-body = 2\n"
+           "  proxy.server = (\"\" => ((\"socket\" => var.backend_sockets + \"/mcp.sock-0\")))\n"
+           "  fastcgi.server = (\"/mcp/spawn-only/\" => ((\n"
+           "    \"bin-path\" => var.backend_wrap + var.backend_bin + \"/backend-mcp --listen-fd0\",\n"
+           "    \"socket\" => var.backend_sockets + \"/mcp.sock\",\n"
+           "    \"max-procs\" => 1,\n"
+           "    \"check-local\" => \"disable\",\n"
+           "  )))\n"
+           "}\n");
     printf("fastcgi.server = (\n");
     for (int pass = 0; pass < 2; pass++) {
         for (const mode *const *mp = mode_registry; *mp; mp++) {
@@ -170,6 +187,11 @@ static atomic_int g_stop;
 static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool serve_stopping(void) { return atomic_load(&g_stop) != 0; }
+void serve_request_stop(void) { atomic_store(&g_stop, 1); }
+
+static atomic_int g_worker_count = 1;
+int serve_worker_count(void) { return atomic_load(&g_worker_count); }
+void serve_set_worker_count(int n) { atomic_store(&g_worker_count, n); }
 
 /* One worker: accepts and answers requests until the process stops. With
  * several workers, accept is taken in turn (libfcgi's threaded pattern);
@@ -259,6 +281,7 @@ int serve_main(const char *mode_name, int argc, char **argv) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     int nworkers = m->threads > 1 ? m->threads : 1;
+    serve_set_worker_count(nworkers);
     pthread_t *workers = calloc((size_t)nworkers, sizeof *workers);
     if (workers == NULL) abort();
     for (int i = 0; i < nworkers; i++)

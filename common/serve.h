@@ -24,6 +24,14 @@
 /* True once the process has been asked to stop (SIGTERM/SIGINT): a
  * handler that waits (a long-poll) should give up early. */
 bool serve_stopping(void);
+/* Sets the stop flag (backend-mcp, which has a loop of its own). */
+void serve_request_stop(void);
+
+/* The worker threads of this process, each answering one request at a time
+ * (a mode that lets requests wait, the queue's long-poll, lets at most half
+ * of them wait). serve_main sets it; backend-mcp sets its own. */
+int serve_worker_count(void);
+void serve_set_worker_count(int n);
 
 /* Runs the executable for the mode named mode_name; returns the exit status. */
 int serve_main(const char *mode_name, int argc, char **argv);

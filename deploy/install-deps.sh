@@ -8,11 +8,11 @@
 # image does.
 set -euo pipefail
 
-runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 libssl3 ca-certificates curl)
-build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev)
+runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 libssl3 libmicrohttpd12 ca-certificates curl)
+build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev libmicrohttpd-dev)
 test=(postgresql pgbouncer bats curl jq procps clang libclang-rt-14-dev valgrind libfcgi-bin python3-yaml)
 
-bench=(wrk gnuplot-nox postgresql postgresql-contrib jq curl) # and node + npm, which the machine brings
+bench=(wrk gnuplot-nox postgresql postgresql-contrib jq curl) # and node + npm (below)
 
 case "${1:-}" in
 --runtime) wanted=("${runtime[@]}") ;;
@@ -26,6 +26,12 @@ missing=()
 for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The MCP tests (and make bench) run clients from the npm registry: Node and
+# npm, from Debian when the machine has none of its own.
+if [ "${1:-}" = "" ] || [ "${1:-}" = "--bench" ]; then
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "install-deps: installing ${missing[*]}" >&2

@@ -250,6 +250,52 @@ static const route document_routes[] = {
     {"GET", "/document/{namespace}/{key}/versions", document_versions, .is_public = false},
 };
 
+/* ---- MCP tools ---- */
+
+#define DOC_OUT                                                                                   \
+    SCHEMA({"type": "object", "required": ["namespace", "key", "version", "created_at"],          \
+            "properties": {"namespace": {"type": "string"}, "key": {"type": "string"},            \
+                           "version": {"type": "integer"}, "payload": {},                         \
+                           "created_at": {"type": "string"}}})
+/* Namespace and key, as the routes validate them. */
+#define DOC_NS_KEY                                                                                \
+    "namespace": {"type": "string", "description": "1-128 characters, [A-Za-z0-9][A-Za-z0-9._-]*"}, \
+    "key": {"type": "string", "description": "1-256 characters, [A-Za-z0-9][A-Za-z0-9._:@~-]*"}
+
+static const tool document_tools[] = {
+    {"document_put",
+     "Append a new version of a JSON document (namespace/key); if_version makes it conditional "
+     "(0: the key must not exist yet).",
+     "POST", "/document", TOOL_JSON, NULL,
+     SCHEMA({"type": "object", "required": ["namespace", "key", "payload"],
+             "properties": {DOC_NS_KEY, "payload": {"description": "any JSON value"},
+                            "if_version": {"type": "integer", "minimum": 0}}}),
+     DOC_OUT},
+    {"document_get", "Read the latest version of a document, or a given version.", "GET",
+     "/document/{namespace}/{key}", TOOL_QUERY, NULL,
+     SCHEMA({"type": "object", "required": ["namespace", "key"],
+             "properties": {DOC_NS_KEY, "version": {"type": "integer", "minimum": 1}}}),
+     DOC_OUT},
+    {"document_list", "List the latest version of each live key of a namespace, ordered by key (paginated).",
+     "GET", "/document/{namespace}", TOOL_QUERY, NULL,
+     SCHEMA({"type": "object", "required": ["namespace"],
+             "properties": {"namespace": {"type": "string"}, "prefix": {"type": "string"},
+                            "after": {"type": "string", "description": "next, from the previous page"},
+                            "limit": {"type": "integer", "minimum": 1, "maximum": 1000}}}),
+     SCHEMA({"type": "object", "required": ["items", "next"],
+             "properties": {"items": {"type": "array", "items": {"type": "object",
+                 "required": ["key", "version", "created_at"],
+                 "properties": {"key": {"type": "string"}, "version": {"type": "integer"}, "payload": {},
+                                "created_at": {"type": "string"}}}},
+                            "next": {"type": ["string", "null"]}}})},
+    {"document_delete", "Delete a document: appends a tombstone version (the history stays).", "DELETE",
+     "/document/{namespace}/{key}", TOOL_QUERY, NULL,
+     SCHEMA({"type": "object", "required": ["namespace", "key"], "properties": {DOC_NS_KEY}}),
+     SCHEMA({"type": "object", "required": ["namespace", "key", "version", "deleted"],
+             "properties": {"namespace": {"type": "string"}, "key": {"type": "string"},
+                            "version": {"type": "integer"}, "deleted": {"type": "boolean"}}})},
+};
+
 const mode mode_document = {
     .name = "document",
     .url_prefix = "/document",
@@ -261,4 +307,6 @@ const mode mode_document = {
     .routes = document_routes,
     .nroutes = sizeof document_routes / sizeof document_routes[0],
     .statements = document_statements,
+    .tools = document_tools,
+    .ntools = sizeof document_tools / sizeof document_tools[0],
 };

@@ -285,6 +285,22 @@ static const route file_routes[] = {
     {NULL, "/files/temp/{id}", NULL, .is_public = false},
 };
 
+/* ---- MCP tools ---- */
+
+static const tool file_tools[] = {
+    {"file_write_temp",
+     "Write a temporary file (write-only; removed after FILE_TTL_SECONDS): content as text, or base64 with "
+     "encoding \"base64\".",
+     "POST", "/files/temp", TOOL_CONTENT, NULL,
+     SCHEMA({"type": "object", "required": ["content"],
+             "properties": {"content": {"type": "string"}, "encoding": {"type": "string", "enum": ["text", "base64"]},
+                            "content_type": {"type": "string"}}}),
+     SCHEMA({"type": "object", "required": ["id", "size", "sha256", "content_type", "created_at", "expires_at"],
+             "properties": {"id": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
+                            "content_type": {"type": "string"}, "created_at": {"type": "string"},
+                            "expires_at": {"type": "string"}}})},
+};
+
 const mode mode_file = {
     .name = "file",
     .url_prefix = "/files",
@@ -303,4 +319,6 @@ const mode mode_file = {
     .tick_seconds = sweep_every,
     .statements = file_statements,
     .streams_request_body = true,
+    .tools = file_tools,
+    .ntools = sizeof file_tools / sizeof file_tools[0],
 };

@@ -105,6 +105,17 @@ static const route health_routes[] = {
     {"GET", "/health", health_get, .is_public = true},
 };
 
+/* ---- MCP tools ---- */
+
+static const tool health_tools[] = {
+    {"health", "Whether the service and its database are up, with each mode's sentinel.", "GET", "/health",
+     TOOL_QUERY, NULL, SCHEMA({"type": "object", "properties": {}}),
+     SCHEMA({"type": "object", "required": ["status", "database", "modes"],
+             "properties": {"status": {"type": "string"}, "database": {"type": "object"},
+                            "modes": {"type": "array"}, "sentinels": {"type": "array"},
+                            "version": {"type": "string"}}})},
+};
+
 const mode mode_health = {
     .name = "health",
     .url_prefix = "/",
@@ -116,4 +127,6 @@ const mode mode_health = {
     .routes = health_routes,
     .nroutes = sizeof health_routes / sizeof health_routes[0],
     .statements = health_statements,
+    .tools = health_tools,
+    .ntools = sizeof health_tools / sizeof health_tools[0],
 };

@@ -295,7 +295,7 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
     const char *params[] = {ns, max_text, vis_text};
     /* A waiter holds a worker: at most half of them wait, so enqueues and
      * acks always find one free. Beyond that, a claim answers at once. */
-    bool waiter = wait > 0 && atomic_fetch_add(&g_waiters, 1) < mode_queue.threads / 2;
+    bool waiter = wait > 0 && atomic_fetch_add(&g_waiters, 1) < serve_worker_count() / 2;
     if (wait > 0 && !waiter) {
         atomic_fetch_sub(&g_waiters, 1);
         wait = 0;
@@ -456,6 +456,45 @@ static const route queue_routes[] = {
     {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .is_public = false},
 };
 
+/* ---- MCP tools ---- */
+
+#define QUEUE_ITEM_PROPS                                                                          \
+    "id": {"type": "integer"}, "namespace": {"type": "string"}, "payload": {},                    \
+    "attempts": {"type": "integer"}, "max_attempts": {"type": "integer"},                         \
+    "visible_at": {"type": "string"}, "enqueued_at": {"type": "string"}
+
+static const tool queue_tools[] = {
+    {"queue_enqueue",
+     "Enqueue one work item (payload), or up to 1000 at once (items: [{payload, ...}]), in a namespace.",
+     "POST", "/queue/{namespace}", TOOL_JSON, NULL,
+     SCHEMA({"type": "object", "required": ["namespace"],
+             "properties": {"namespace": {"type": "string"}, "payload": {"description": "any JSON value"},
+                            "delay_seconds": {"type": "integer", "minimum": 0, "maximum": 604800},
+                            "max_attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
+                            "items": {"type": "array", "maxItems": 1000, "items": {"type": "object"}}}}),
+     SCHEMA({"type": "object", "properties": {QUEUE_ITEM_PROPS,
+             "items": {"type": "array", "items": {"type": "object", "properties": {QUEUE_ITEM_PROPS}}}}})},
+    {"queue_claim",
+     "Claim up to max visible items of a namespace for visibility_timeout_seconds; wait_seconds long-polls. "
+     "Ack each with its claim_token when done.",
+     "POST", "/queue/{namespace}/claim", TOOL_JSON, NULL,
+     SCHEMA({"type": "object", "required": ["namespace"],
+             "properties": {"namespace": {"type": "string"}, "max": {"type": "integer", "minimum": 1, "maximum": 1000},
+                            "visibility_timeout_seconds": {"type": "integer", "minimum": 1, "maximum": 43200},
+                            "wait_seconds": {"type": "integer", "minimum": 0, "maximum": 20}}}),
+     SCHEMA({"type": "object", "required": ["items"],
+             "properties": {"items": {"type": "array", "items": {"type": "object",
+                 "required": ["id", "claim_token"],
+                 "properties": {QUEUE_ITEM_PROPS, "claim_token": {"type": "string"}}}}}})},
+    {"queue_ack", "Acknowledge (delete) a claimed item; with claim_token, only while that claim holds.",
+     "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL,
+     SCHEMA({"type": "object", "required": ["namespace", "id"],
+             "properties": {"namespace": {"type": "string"}, "id": {"type": ["integer", "string"]},
+                            "claim_token": {"type": "string"}}}),
+     SCHEMA({"type": "object", "required": ["id", "acked"],
+             "properties": {"id": {"type": "integer"}, "acked": {"type": "boolean"}}})},
+};
+
 const mode mode_queue = {
     .name = "queue",
     .url_prefix = "/queue",
@@ -469,4 +508,6 @@ const mode mode_queue = {
     .routes = queue_routes,
     .nroutes = sizeof queue_routes / sizeof queue_routes[0],
     .statements = queue_statements,
+    .tools = queue_tools,
+    .ntools = sizeof queue_tools / sizeof queue_tools[0],
 };

@@ -747,6 +747,54 @@ static const route sql_routes[] = {
     {"DELETE", "/sql/tables/{name}/rows/{id}", sql_delete_row, .is_public = false},
 };
 
+/* ---- MCP tools ---- */
+
+#define SQL_TABLE_OUT                                                                             \
+    {"type": "object", "required": ["name", "table", "columns", "created_at"],                    \
+     "properties": {"name": {"type": "string"}, "table": {"type": "string"},                      \
+                    "columns": {"type": "array"}, "created_at": {"type": "string"}}}
+#define SQL_ROW {"type": "object", "required": ["id", "created_at"]}
+
+static const tool sql_tools[] = {
+    {"sql_create_table",
+     "Create a typed table: columns [{name, type, nullable, unique}], types text, integer, bigint, double, "
+     "numeric, boolean, timestamptz, date, jsonb, uuid. Every table also has id and created_at.",
+     "POST", "/sql/tables", TOOL_JSON, NULL,
+     SCHEMA({"type": "object", "required": ["name", "columns"],
+             "properties": {"name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,47}$"},
+                            "columns": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"type": "object",
+                                "required": ["name", "type"],
+                                "properties": {"name": {"type": "string"},
+                                               "type": {"type": "string", "enum": ["text", "integer", "bigint",
+                                                   "double", "numeric", "boolean", "timestamptz", "date",
+                                                   "jsonb", "uuid"]},
+                                               "nullable": {"type": "boolean"}, "unique": {"type": "boolean"}}}}}}),
+     SCHEMA(SQL_TABLE_OUT)},
+    {"sql_list_tables", "List the typed tables (paginated by name).", "GET", "/sql/tables", TOOL_QUERY, NULL,
+     SCHEMA({"type": "object", "properties": {"after": {"type": "string"},
+                                              "limit": {"type": "integer", "minimum": 1, "maximum": 1000}}}),
+     SCHEMA({"type": "object", "required": ["items", "next"],
+             "properties": {"items": {"type": "array", "items": SQL_TABLE_OUT},
+                            "next": {"type": ["string", "null"]}}})},
+    {"sql_insert_rows", "Insert one row (an object) or up to 1000 (an array) into a table, all or none.", "POST",
+     "/sql/tables/{name}/rows", TOOL_JSON_ARG, "rows",
+     SCHEMA({"type": "object", "required": ["name", "rows"],
+             "properties": {"name": {"type": "string"},
+                            "rows": {"type": ["object", "array"], "description": "column name to value"}}}),
+     SCHEMA({"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": SQL_ROW}}})},
+    {"sql_select_rows",
+     "Read rows ordered by id (paginated): after, limit, order (asc or desc), and equality filters in where "
+     "(column name to value).",
+     "GET", "/sql/tables/{name}/rows", TOOL_QUERY, NULL,
+     SCHEMA({"type": "object", "required": ["name"],
+             "properties": {"name": {"type": "string"}, "after": {"type": ["integer", "string"]},
+                            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+                            "order": {"type": "string", "enum": ["asc", "desc"]},
+                            "where": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}}}),
+     SCHEMA({"type": "object", "required": ["items", "next"],
+             "properties": {"items": {"type": "array", "items": SQL_ROW}, "next": {"type": ["string", "null"]}}})},
+};
+
 const mode mode_sql = {
     .name = "sql",
     .url_prefix = "/sql",
@@ -760,4 +808,6 @@ const mode mode_sql = {
     .routes = sql_routes,
     .nroutes = sizeof sql_routes / sizeof sql_routes[0],
     .statements = sql_statements,
+    .tools = sql_tools,
+    .ntools = sizeof sql_tools / sizeof sql_tools[0],
 };

@@ -1,0 +1,369 @@
+/*
+ * backend-mcp: the /mcp endpoint (contract.md section 7), an HTTP server on
+ * libmicrohttpd listening on a unix socket that only lighttpd reaches
+ * (mod_proxy, streamed both ways, lighttpd.conf).
+ *
+ *   backend-mcp --listen-fd0       serve on the listening socket on fd 0
+ *                                  (lighttpd spawns it so, lighttpd.conf)
+ *   backend-mcp --listen PATH      serve on a unix socket of its own
+ *   backend-mcp --check-config     validate the environment and exit
+ *
+ * Every connection has its own thread (libmicrohttpd's thread-per-connection
+ * mode), so an open event stream is a thread asleep on a condition
+ * variable, and any number of them never delays a tool call. Tool calls run
+ * on a fixed set of workers with database connections of their own
+ * (workers.h). The protocol rules are in rpc.c; this file moves bytes.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <microhttpd.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "reply.h"
+#include "request.h"
+#include "rpc.h"
+#include "schema.h"
+#include "serve.h"
+#include "session.h"
+#include "workers.h"
+
+enum {
+    MCP_WORKERS = 8,          /* tool calls at once (each with a database connection) */
+    MCP_CONNECTIONS = 1000,   /* open connections (streams included) */
+    MCP_IDLE_SECONDS = 60,    /* a connection that sends nothing for this long is closed */
+    MCP_STACK_BYTES = 256 * 1024,
+};
+
+static workers *g_workers;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- one request ---- */
+
+typedef struct exchange {
+    strbuf *body;          /* the request body read so far */
+    bool too_large;
+    double start;
+    char method[16];
+    char request_id[REQUEST_ID_MAX + 1];
+    rpc_out out;           /* what rpc_admit decided */
+    int status;            /* for the log */
+    /* A streamed response (SSE): what is left to send, and where it is. */
+    strbuf *pending;
+    size_t pending_at;
+    int phase;
+    char stream_session[SESSION_ID_LEN + 1]; /* GET stream: its session */
+    bool stream_open;
+} exchange;
+
+static exchange *exchange_new(const char *method, const char *request_id) {
+    exchange *x = calloc(1, sizeof *x);
+    if (x == NULL) abort();
+    x->body = strbuf_new();
+    x->pending = strbuf_new();
+    x->start = now_ms();
+    snprintf(x->method, sizeof x->method, "%s", method);
+    if (request_id != NULL && request_id_valid(request_id)) {
+        snprintf(x->request_id, sizeof x->request_id, "%s", request_id);
+    } else {
+        unsigned char raw[8];
+        if (RAND_bytes(raw, sizeof raw) != 1) memset(raw, 0, sizeof raw);
+        for (size_t i = 0; i < sizeof raw; i++) snprintf(x->request_id + 2 * i, 3, "%02x", raw[i]);
+    }
+    rpc_out_init(&x->out);
+    return x;
+}
+
+/* libmicrohttpd's completion callback: the request is over (sent, or the
+ * client went away); log it and free everything it held. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)c;
+    exchange *x = *con_cls;
+    if (x == NULL) return;
+    if (x->stream_open) session_stream_close(x->stream_session);
+    const char *detail = x->out.log_detail[0] ? x->out.log_detail : NULL;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
+    log_access(x->request_id, x->method, "/mcp", x->status, now_ms() - x->start, detail);
+    rpc_out_release(&x->out);
+    strbuf_free(x->body);
+    strbuf_free(x->pending);
+    free(x);
+    *con_cls = NULL;
+}
+
+static void run_on_workers(void (*fn)(void *), void *arg, void *ctx) { workers_run(ctx, fn, arg); }
+
+/* Appends one SSE event carrying the JSON message: a data line per line of
+ * it (the JSON has no raw newline, but a line break must never end the
+ * event early). */
+static void put_event(strbuf *sb, const char *json, size_t n) {
+    strbuf_puts(sb, "event: message\n");
+    size_t i = 0;
+    while (i <= n) {
+        size_t j = i;
+        while (j < n && json[j] != '\n' && json[j] != '\r') j++;
+        strbuf_puts(sb, "data: ");
+        strbuf_append(sb, json + i, j - i);
+        strbuf_puts(sb, "\n");
+        i = j + 1;
+    }
+    strbuf_puts(sb, "\n");
+}
+
+/* Copies what is pending into buf; returns the bytes copied (0 if none). */
+static ssize_t drain(exchange *x, char *buf, size_t max) {
+    size_t left = x->pending->len - x->pending_at;
+    if (left == 0) return 0;
+    if (left > max) left = max;
+    memcpy(buf, x->pending->data + x->pending_at, left);
+    x->pending_at += left;
+    if (x->pending_at == x->pending->len) {
+        strbuf_reset(x->pending);
+        x->pending_at = 0;
+    }
+    return (ssize_t)left;
+}
+
+/* The SSE answer to a POST: a comment at once (the client sees the stream
+ * open, and a progress event if it asked for progress), then the answer
+ * as one event when the call is done, then the end. Blocking here is fine:
+ * this is the connection's own thread. */
+static ssize_t answer_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    exchange *x = cls;
+    ssize_t n = drain(x, buf, max);
+    if (n > 0) return n;
+    if (x->phase == 0) {
+        strbuf_puts(x->pending, ": answering\n\n");
+        strbuf *progress = strbuf_new();
+        if (rpc_progress_start(&x->out, progress)) put_event(x->pending, progress->data, progress->len);
+        strbuf_free(progress);
+    } else if (x->phase == 1) {
+        strbuf *answer = strbuf_new();
+        rpc_answer(&x->out, answer, run_on_workers, g_workers);
+        put_event(x->pending, answer->data, answer->len);
+        strbuf_free(answer);
+    } else {
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    x->phase++;
+    return drain(x, buf, max);
+}
+
+/* The session's GET stream: nothing is ever sent on it but comments (this
+ * server makes no requests of its clients), one at once and one every
+ * MCP_KEEPALIVE_SECONDS, until the session ends or the process stops. */
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    exchange *x = cls;
+    ssize_t n = drain(x, buf, max);
+    if (n > 0) return n;
+    if (x->phase == 0) {
+        strbuf_puts(x->pending, ": stream open\n\n");
+        x->phase = 1;
+    } else {
+        if (!session_stream_wait(x->stream_session, g_config.mcp_keepalive_seconds * 1000L))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        strbuf_puts(x->pending, ": keepalive\n\n");
+    }
+    return drain(x, buf, max);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, struct MHD_Response *r, int status,
+                                     const char *content_type) {
+    if (content_type) MHD_add_response_header(r, "Content-Type", content_type);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Request-Id", x->request_id);
+    if (x->out.session_id[0]) MHD_add_response_header(r, "Mcp-Session-Id", x->out.session_id);
+    if (x->out.allow) MHD_add_response_header(r, "Allow", x->out.allow);
+    if (x->out.www_authenticate) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
+    if (x->out.retry_after) MHD_add_response_header(r, "Retry-After", "1");
+    x->status = status;
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result send_buffer(struct MHD_Connection *c, exchange *x, int status, const strbuf *body) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL) return MHD_NO;
+    return send_response(c, x, r, status, body->len ? "application/json" : NULL);
+}
+
+static enum MHD_Result send_stream(struct MHD_Connection *c, exchange *x, MHD_ContentReaderCallback reader) {
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, reader, x, NULL);
+    if (r == NULL) return MHD_NO;
+    return send_response(c, x, r, 200, "text/event-stream");
+}
+
+static const char *header(struct MHD_Connection *c, const char *name) {
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+    (void)cls;
+    (void)version;
+    exchange *x = *con_cls;
+    if (x == NULL) { /* the headers are in; the body (if any) follows */
+        *con_cls = exchange_new(method, header(c, "X-Request-Id"));
+        return MHD_YES;
+    }
+    if (*upload_size != 0) { /* a piece of the body: keep it within the limit */
+        if (!x->too_large && x->body->len + *upload_size > g_config.body_max_bytes) {
+            x->too_large = true;
+            strbuf_reset(x->body);
+        }
+        if (!x->too_large) strbuf_append(x->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(url, "/mcp") != 0) { /* lighttpd sends only /mcp here */
+        api_error err;
+        reply r;
+        reply_init(&r);
+        api_fail(&err, 404, "not_found", NULL, "no route for this path");
+        reply_error(&r, &err);
+        enum MHD_Result ok = send_buffer(c, x, 404, r.body);
+        reply_release(&r);
+        return ok;
+    }
+    rpc_in in = {
+        .method = method,
+        .host = header(c, "Host"),
+        .origin = header(c, "Origin"),
+        .authorization = header(c, "Authorization"),
+        .session_id = header(c, "Mcp-Session-Id"),
+        .protocol_version = header(c, "MCP-Protocol-Version"),
+        .accept = header(c, "Accept"),
+        .request_id = x->request_id,
+        .body = x->body->data,
+        .body_len = x->body->len,
+        .body_too_large = x->too_large,
+    };
+    rpc_admit(&in, &x->out);
+    switch (x->out.action) {
+    case RPC_OPEN_STREAM:
+        snprintf(x->stream_session, sizeof x->stream_session, "%s", in.session_id);
+        if (!session_stream_open(x->stream_session)) {
+            strbuf_puts(x->out.body, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32001,\"message\":"
+                                     "\"Session not found\"}}");
+            return send_buffer(c, x, 404, x->out.body);
+        }
+        x->stream_open = true;
+        return send_stream(c, x, stream_reader);
+    case RPC_ANSWER:
+        if (x->out.sse) return send_stream(c, x, answer_reader);
+        rpc_answer(&x->out, x->pending, run_on_workers, g_workers);
+        return send_buffer(c, x, 200, x->pending);
+    case RPC_REPLY:
+    default:
+        return send_buffer(c, x, x->out.status, x->out.body);
+    }
+}
+
+/* ---- start-up ---- */
+
+/* db's schema hook: every mode's schema and sentinel (a tool call may be
+ * the first request of any mode). */
+static atomic_bool g_schemas_ready;
+static bool ensure_schemas(api_error *err) {
+    if (atomic_load(&g_schemas_ready)) return true;
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        if (!schema_ensure(*mp, err)) return false;
+    atomic_store(&g_schemas_ready, true);
+    return true;
+}
+
+static int listen_unix(const char *path) {
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof addr.sun_path) {
+        fprintf(stderr, "backend-mcp: socket path too long: %s\n", path);
+        return -1;
+    }
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || chmod(path, 0600) != 0 || listen(fd, 256) != 0) {
+        perror("backend-mcp: listen");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int main(int argc, char **argv) {
+    config_load();
+    log_set_mode("mcp");
+    db_set_app_name("mcp");
+    if (argc == 2 && strcmp(argv[1], "--check-config") == 0) return 0;
+    bool fd0 = argc == 2 && strcmp(argv[1], "--listen-fd0") == 0;
+    if (!fd0 && (argc != 3 || strcmp(argv[1], "--listen") != 0)) {
+        fprintf(stderr, "usage: backend-mcp --listen-fd0 | --listen SOCKET_PATH | --check-config\n");
+        return 2;
+    }
+    const char *where = fd0 ? "the socket lighttpd made" : argv[2];
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL); /* every thread inherits it */
+    sessions_init(g_config.mcp_session_idle_seconds);
+    serve_set_worker_count(MCP_WORKERS);
+    api_error err;
+    db_begin(g_config.db_timeout_ms);
+    if (!ensure_schemas(&err)) log_msg(LOG_WARN, "schema not ready yet: %s", err.detail);
+    db_disconnect();
+    db_set_schema_hook(ensure_schemas);
+    int fd = fd0 ? 0 : listen_unix(argv[2]);
+    g_workers = fd < 0 ? NULL : workers_new(MCP_WORKERS);
+    struct MHD_Daemon *d = g_workers == NULL ? NULL
+        : MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
+                           NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)MCP_CONNECTIONS,
+                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)MCP_IDLE_SECONDS,
+                           MHD_OPTION_THREAD_STACK_SIZE, (size_t)MCP_STACK_BYTES,
+                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "backend-mcp: cannot serve on %s\n", where);
+        workers_free(g_workers);
+        sessions_free();
+        return 1;
+    }
+    log_msg(LOG_INFO, "serving /mcp on %s", where);
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    /* Streams end, calls in hand finish (a long-poll gives up early), then
+     * the threads are joined. */
+    serve_request_stop();
+    sessions_shutdown();
+    MHD_stop_daemon(d);
+    workers_free(g_workers);
+    sessions_free();
+    if (!fd0) unlink(argv[2]);
+    log_msg(LOG_INFO, "stopping (signal %d)", sig);
+    return 0;
+}

@@ -1,0 +1,90 @@
+/*
+ * rpc: MCP's streamable-HTTP transport rules and JSON-RPC messages
+ * (contract.md section 7), without the HTTP server: what one request to
+ * /mcp gets. Kept apart from the server (http.c) so the unit tests and the
+ * fuzzer drive it directly.
+ *
+ * A request is answered in two steps. rpc_admit applies everything decided
+ * before a method runs, in this order: Host, Origin, bearer token, HTTP
+ * method, Accept (GET), MCP-Protocol-Version, session, body size, JSON,
+ * batch rules; it answers initialize, notifications and client responses
+ * itself. What is left is a request to run (ping, tools/list, tools/call,
+ * or a batch of them): rpc_answer runs it, maybe for long (a tool call), so
+ * the server can stream an event first.
+ */
+#ifndef BACKEND_MCP_RPC_H
+#define BACKEND_MCP_RPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "session.h"
+#include "strbuf.h"
+
+/* The protocol versions negotiated; the first is the one offered when the
+ * client asks for another. */
+#define MCP_VERSION_PREFERRED "2025-06-18"
+
+/* What the server read of one HTTP request to /mcp; all borrowed. */
+typedef struct rpc_in {
+    const char *method;           /* HTTP method */
+    const char *host;             /* headers, NULL when absent */
+    const char *origin;
+    const char *authorization;
+    const char *session_id;       /* Mcp-Session-Id */
+    const char *protocol_version; /* MCP-Protocol-Version */
+    const char *accept;
+    const char *request_id;       /* X-Request-Id of the response */
+    const char *body;             /* POST: the whole body, NUL-terminated */
+    size_t body_len;
+    bool body_too_large;          /* over BODY_MAX_BYTES: body is empty */
+} rpc_in;
+
+typedef enum rpc_action {
+    RPC_REPLY,       /* send status, headers and body as they are */
+    RPC_ANSWER,      /* 200: run rpc_answer for the body (JSON, or one SSE event) */
+    RPC_OPEN_STREAM, /* GET: open the session's event stream */
+} rpc_action;
+
+/* What to send. Release with rpc_out_release. */
+typedef struct rpc_out {
+    rpc_action action;
+    int status;
+    strbuf *body;                   /* JSON, or empty (202) */
+    char session_id[SESSION_ID_LEN + 1]; /* set: send Mcp-Session-Id (initialize) */
+    const char *allow;              /* set: send Allow */
+    bool www_authenticate;          /* send WWW-Authenticate: Bearer */
+    bool retry_after;               /* send Retry-After: 1 */
+    bool sse;                       /* RPC_ANSWER: the client accepts only text/event-stream */
+    char log_detail[400];           /* why it failed, for the access log */
+    struct rpc_message *message;    /* RPC_ANSWER: what rpc_answer runs (owned) */
+} rpc_out;
+
+/* Runs fn(arg) where tool calls may use the database (the workers), and
+ * returns when it is done. */
+typedef void (*rpc_runner)(void (*fn)(void *), void *arg, void *ctx);
+
+void rpc_out_init(rpc_out *out);
+void rpc_out_release(rpc_out *out);
+
+/* Step one (see above). Fills out; never fails. */
+void rpc_admit(const rpc_in *in, rpc_out *out);
+
+/* Step two, for RPC_ANSWER: appends the JSON-RPC response (an object, or an
+ * array for a batch) to body, running tool calls through runner. Writes a
+ * failed tool call's reason to out->log_detail. */
+void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *runner_ctx);
+
+/* For an SSE answer: appends a notifications/progress message (progress 0)
+ * to body when the tools/call carries params._meta.progressToken, and
+ * returns true; false (nothing appended) otherwise. */
+bool rpc_progress_start(const rpc_out *out, strbuf *body);
+
+/* True when host (a Host header) names an allowed host: localhost,
+ * 127.0.0.1 or [::1] with any port, or one of MCP_ALLOWED_HOSTS. */
+bool rpc_host_allowed(const char *host);
+
+/* True when origin is one of MCP_ALLOWED_ORIGINS. */
+bool rpc_origin_allowed(const char *origin);
+
+#endif

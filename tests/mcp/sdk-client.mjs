@@ -1,0 +1,125 @@
+// The official MCP TypeScript SDK client against /mcp through lighttpd:
+// connect, list the tools, call every tool with valid input (the SDK checks
+// structuredContent against the tool's outputSchema) and with invalid input
+// (isError with the HTTP route's error and detail). Prints one line per
+// check and exits 1 when any failed.
+//   node sdk-client.mjs URL TOKEN
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import assert from 'node:assert/strict';
+
+const [url, token] = process.argv.slice(2);
+const client = new Client({ name: 'backend-test', version: '1.0.0' });
+const transport = new StreamableHTTPClientTransport(new URL(url), {
+  requestInit: { headers: { Authorization: `Bearer ${token}` } },
+});
+let failed = 0;
+const check = async (name, fn) => {
+  try {
+    await fn();
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`not ok - ${name}: ${e.message}`);
+  }
+};
+
+const valid = async (tool, args) => {
+  const r = await client.callTool({ name: tool, arguments: args }); // validates outputSchema
+  assert.equal(r.isError, false, JSON.stringify(r.content));
+  assert.ok(r.structuredContent, 'structuredContent');
+  assert.deepEqual(JSON.parse(r.content[0].text), r.structuredContent);
+  return r.structuredContent;
+};
+const invalid = async (tool, args, error, field) => {
+  const r = await client.callTool({ name: tool, arguments: args });
+  assert.equal(r.isError, true, JSON.stringify(r));
+  const body = JSON.parse(r.content[0].text);
+  assert.equal(body.error, error, r.content[0].text);
+  assert.equal(typeof body.detail, 'string');
+  if (field) assert.equal(body.field, field, r.content[0].text);
+};
+
+await client.connect(transport);
+const expected = ['health', 'document_put', 'document_get', 'document_list', 'document_delete', 'queue_enqueue',
+  'queue_claim', 'queue_ack', 'sql_create_table', 'sql_list_tables', 'sql_insert_rows', 'sql_select_rows',
+  'file_write_temp'];
+await check('tools/list names the contract tools, each with input and output schemas', async () => {
+  const { tools } = await client.listTools();
+  assert.deepEqual(tools.map((t) => t.name).sort(), [...expected].sort());
+  for (const t of tools) {
+    assert.equal(t.inputSchema.type, 'object', t.name);
+    assert.equal(t.outputSchema.type, 'object', t.name);
+    assert.ok(t.description.length > 10, t.name);
+  }
+});
+
+const ns = `sdk-${process.pid}`;
+const table = `sdk_${process.pid}`;
+const calls = {
+  health: [async () => { const h = await valid('health', {}); assert.equal(h.status, 'ok'); },
+    // health takes no input (like GET /health, it ignores what it does not
+    // know): the one invalid call is arguments that are not an object.
+    () => assert.rejects(client.request({ method: 'tools/call', params: { name: 'health', arguments: [1] } },
+      CallToolResultSchema), /-32602/)],
+  document_put: [async () => {
+    const d = await valid('document_put', { namespace: ns, key: 'k1', payload: { a: [1, 2], s: "quote ' and \\" } });
+    assert.equal(d.version, 1);
+  }, () => invalid('document_put', { namespace: 'bad ns', key: 'k', payload: 1 }, 'validation_failed', 'namespace')],
+  document_get: [async () => {
+    const d = await valid('document_get', { namespace: ns, key: 'k1' });
+    assert.deepEqual(d.payload, { a: [1, 2], s: "quote ' and \\" });
+  }, () => invalid('document_get', { namespace: ns, key: 'missing' }, 'not_found', 'key')],
+  document_list: [async () => {
+    const l = await valid('document_list', { namespace: ns, limit: 10 });
+    assert.equal(l.items.length, 1);
+  }, () => invalid('document_list', { namespace: ns, limit: 1001 }, 'validation_failed', 'limit')],
+  document_delete: [async () => {
+    const d = await valid('document_delete', { namespace: ns, key: 'k1' });
+    assert.equal(d.deleted, true);
+  }, () => invalid('document_delete', { namespace: ns }, 'validation_failed', 'key')],
+  queue_enqueue: [async () => { await valid('queue_enqueue', { namespace: ns, payload: { job: 1 } }); },
+    () => invalid('queue_enqueue', { namespace: ns, payload: 1, max_attempts: 0 }, 'validation_failed', 'max_attempts')],
+  queue_claim: [async () => {
+    const c = await valid('queue_claim', { namespace: ns, max: 1 });
+    assert.equal(c.items.length, 1);
+    calls.claimed = c.items[0];
+  }, () => invalid('queue_claim', { namespace: ns, max: 1001 }, 'validation_failed', 'max')],
+  queue_ack: [async () => {
+    const a = await valid('queue_ack', { namespace: ns, id: calls.claimed.id, claim_token: calls.claimed.claim_token });
+    assert.equal(a.acked, true);
+  }, () => invalid('queue_ack', { namespace: ns, id: 999999999 }, 'not_found')],
+  sql_create_table: [async () => {
+    const t = await valid('sql_create_table', { name: table, columns: [{ name: 'n', type: 'numeric' },
+      { name: 's', type: 'text', nullable: false }] });
+    assert.equal(t.table, `sql_${table}`);
+  }, () => invalid('sql_create_table', { name: 'X', columns: [{ name: 'a', type: 'text' }] }, 'validation_failed', 'name')],
+  sql_list_tables: [async () => {
+    const l = await valid('sql_list_tables', { limit: 1000 });
+    assert.ok(l.items.some((t) => t.name === table));
+  }, () => invalid('sql_list_tables', { limit: 0 }, 'validation_failed', 'limit')],
+  sql_insert_rows: [async () => {
+    const r = await valid('sql_insert_rows', { name: table, rows: [{ n: '123456789012345678901234567890', s: 'a' }] });
+    assert.equal(r.items[0].n, '123456789012345678901234567890');
+  }, () => invalid('sql_insert_rows', { name: table, rows: { s: null } }, 'validation_failed', 's')],
+  sql_select_rows: [async () => {
+    const r = await valid('sql_select_rows', { name: table, where: { s: 'a' }, order: 'desc' });
+    assert.equal(r.items.length, 1);
+  }, () => invalid('sql_select_rows', { name: table, order: 'sideways' }, 'validation_failed', 'order')],
+  file_write_temp: [async () => {
+    const f = await valid('file_write_temp', { content: 'aGVsbG8=', encoding: 'base64' });
+    assert.equal(f.size, 5);
+    assert.equal(f.sha256, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+  }, () => invalid('file_write_temp', { content: '%%%%', encoding: 'base64' }, 'validation_failed', 'content')],
+};
+for (const tool of expected) {
+  await check(`${tool} with valid input`, calls[tool][0]);
+  await check(`${tool} with invalid input`, calls[tool][1]);
+}
+await check('an unknown tool is a JSON-RPC error -32602', async () => {
+  await assert.rejects(client.callTool({ name: 'nope', arguments: {} }), /-32602/);
+});
+await client.close();
+console.log(`sdk-client: ${failed === 0 ? 'all passed' : `${failed} failed`}`);
+process.exit(failed === 0 ? 0 : 1);
