@@ -123,6 +123,14 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
     ok = r != NULL && (r->streams_body || read_body(fr, &req, &err)) && run(m, r, &req, &out, &err);
     if (!ok) reply_error(&out, &err);
     write_reply(fr, &req, &out);
+    /* Finish without libfcgi's lingering close: by default it shuts the
+     * socket down and then waits (poll, up to 2 s) for lighttpd to close
+     * its end, to dodge a TCP reset that would eat the response. On a unix
+     * socket there is no such reset (what was written stays readable), and
+     * the wait costs a context switch per request and keeps the worker from
+     * its next request (measured: 13 -> 10 system calls per request).
+     * A detached request is closed without it. */
+    FCGX_Detach(fr);
     FCGX_Finish_r(fr);
     log_access(req.request_id, req.method, req.path ? req.path : "", out.status, now_ms() - start,
                ok ? NULL : err.detail);
