@@ -56,6 +56,7 @@ make run: backend is up at $url (token: $token_note)
   curl -s $url/health
   curl -s -H "Authorization: Bearer \$TOKEN" -d '{"namespace":"demo","key":"hello","payload":{"hi":1}}' $url/document
   curl -s -H "Authorization: Bearer \$TOKEN" $url/document/demo/hello
+MCP clients: $url/mcp with the same bearer token (docs/mcp.md).
 Ctrl-C stops everything.
 MSG
 wait "$SERVICE_PID" || true
