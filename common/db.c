@@ -167,6 +167,14 @@ static bool ensure_conn(api_error *err) {
         /* Queued notifications are a waiter's business while it listens
          * (db_wait_notify reads them); otherwise they are stale. */
         if (!stale && !g_listening) drop_notifies(NULL);
+        if (stale && tx == PQTRANS_INTRANS) {
+            /* Inside a caller's transaction a new connection would run
+             * the rest of it outside it (each statement committing on its
+             * own): fail instead, and the caller's transaction is gone
+             * with the connection. */
+            db_disconnect();
+            return API_DB_UNAVAILABLE(err, "the database connection was lost inside a transaction");
+        }
         if (stale) {
             log_msg(LOG_INFO, "dropping a closed database connection");
             db_disconnect();

@@ -76,20 +76,22 @@ static const db_stmt sql_table_list = {
     "SELECT " TABLE_JSON ", name FROM sql__tables WHERE name > $1 ORDER BY name LIMIT $2::int",
     2};
 
-/* How a row value is taken out of the jsonb row r, by type: %s is the
+/* How a row value is taken out of the jsonb row _e._r, by type: %s is the
  * column's key as a literal ('sha'). Integers go through numeric, as jsonb
- * writes 1.0 for a whole number sent as 1.0 (C has checked it is whole). */
+ * writes 1.0 for a whole number sent as 1.0 (C has checked it is whole).
+ * Every alias the statements use starts with "_", which no column name
+ * can (ident.h): a column called r or x is never mistaken for one. */
 static const char *const row_cast[COL_TYPE_COUNT] = {
-    [COL_TEXT] = "(r ->> %s)",
-    [COL_INTEGER] = "(r ->> %s)::numeric::integer",
-    [COL_BIGINT] = "(r ->> %s)::numeric::bigint",
-    [COL_DOUBLE] = "(r ->> %s)::double precision",
-    [COL_NUMERIC] = "(r ->> %s)::numeric",
-    [COL_BOOLEAN] = "(r ->> %s)::boolean",
-    [COL_TIMESTAMPTZ] = "(r ->> %s)::timestamptz",
-    [COL_DATE] = "(r ->> %s)::date",
-    [COL_JSONB] = "nullif(r -> %s, 'null'::jsonb)",
-    [COL_UUID] = "(r ->> %s)::uuid",
+    [COL_TEXT] = "(_e._r ->> %s)",
+    [COL_INTEGER] = "(_e._r ->> %s)::numeric::integer",
+    [COL_BIGINT] = "(_e._r ->> %s)::numeric::bigint",
+    [COL_DOUBLE] = "(_e._r ->> %s)::double precision",
+    [COL_NUMERIC] = "(_e._r ->> %s)::numeric",
+    [COL_BOOLEAN] = "(_e._r ->> %s)::boolean",
+    [COL_TIMESTAMPTZ] = "(_e._r ->> %s)::timestamptz",
+    [COL_DATE] = "(_e._r ->> %s)::date",
+    [COL_JSONB] = "nullif(_e._r -> %s, 'null'::jsonb)",
+    [COL_UUID] = "(_e._r ->> %s)::uuid",
 };
 
 /* The body's rows: an array as it is, one object as an array of one. */
@@ -101,14 +103,14 @@ static const char *const row_cast[COL_TYPE_COUNT] = {
  * each cast of one column alone, the column's key as the parameter $2. */
 #define ROW_CHECK(t, cast)                                                                          \
     static const db_stmt row_check_##t = {                                                          \
-        "sql_row_check_" #t, "SELECT " cast " FROM " ROWS_OF("$1") " AS e(r)", 2};
-ROW_CHECK(integer, "(r ->> $2)::numeric::integer")
-ROW_CHECK(bigint, "(r ->> $2)::numeric::bigint")
-ROW_CHECK(double, "(r ->> $2)::double precision")
-ROW_CHECK(numeric, "(r ->> $2)::numeric")
-ROW_CHECK(timestamptz, "(r ->> $2)::timestamptz")
-ROW_CHECK(date, "(r ->> $2)::date")
-ROW_CHECK(uuid, "(r ->> $2)::uuid")
+        "sql_row_check_" #t, "SELECT " cast " FROM " ROWS_OF("$1") " AS _e(_r)", 2};
+ROW_CHECK(integer, "(_e._r ->> $2)::numeric::integer")
+ROW_CHECK(bigint, "(_e._r ->> $2)::numeric::bigint")
+ROW_CHECK(double, "(_e._r ->> $2)::double precision")
+ROW_CHECK(numeric, "(_e._r ->> $2)::numeric")
+ROW_CHECK(timestamptz, "(_e._r ->> $2)::timestamptz")
+ROW_CHECK(date, "(_e._r ->> $2)::date")
+ROW_CHECK(uuid, "(_e._r ->> $2)::uuid")
 
 static const db_stmt *const row_checks[COL_TYPE_COUNT] = {
     [COL_INTEGER] = &row_check_integer, [COL_BIGINT] = &row_check_bigint,
@@ -217,17 +219,17 @@ static void cache_drop(table_cache *c, sql_table *t) {
 /* The row as the API shows it, from alias t: numeric as text, timestamps in
  * UTC; to_json keeps the column order and handles the rest. */
 static void projection(pool *p, const table_spec *s, strbuf *b) {
-    strbuf_puts(b, "t.id");
+    strbuf_puts(b, "_t.id");
     for (size_t i = 0; i < s->ncols; i++) {
         const char *q = ident_quote(p, s->cols[i].name);
-        if (s->cols[i].type == COL_NUMERIC) strbuf_printf(b, ", t.%s::text AS %s", q, q);
+        if (s->cols[i].type == COL_NUMERIC) strbuf_printf(b, ", _t.%s::text AS %s", q, q);
         else if (s->cols[i].type == COL_TIMESTAMPTZ) {
             char col[64];
-            snprintf(col, sizeof col, "t.%s", q);
+            snprintf(col, sizeof col, "_t.%s", q);
             strbuf_printf(b, ", " SQL_UTC("%s") " AS %s", col, q);
-        } else strbuf_printf(b, ", t.%s", q);
+        } else strbuf_printf(b, ", _t.%s", q);
     }
-    strbuf_puts(b, ", " SQL_UTC("t.created_at") " AS created_at");
+    strbuf_puts(b, ", " SQL_UTC("_t.created_at") " AS created_at");
 }
 
 static void cast_of(pool *p, const table_column *c, strbuf *b) {
@@ -248,47 +250,47 @@ static void build_statements(sql_table *t) {
     strbuf *proj = strbuf_new(), *b = strbuf_new();
     projection(p, s, proj);
     /* insert: $1 the body (one row or an array of rows) */
-    strbuf_printf(b, "WITH t AS (INSERT INTO %s (", table);
+    strbuf_printf(b, "WITH _t AS (INSERT INTO %s (", table);
     for (size_t i = 0; i < s->ncols; i++) strbuf_printf(b, "%s%s", i ? ", " : "", ident_quote(p, s->cols[i].name));
     strbuf_puts(b, ") SELECT ");
     for (size_t i = 0; i < s->ncols; i++) {
         if (i) strbuf_puts(b, ", ");
         cast_of(p, &s->cols[i], b);
     }
-    strbuf_printf(b, " FROM " ROWS_OF("$1") " WITH ORDINALITY AS e(r, ord) ORDER BY e.ord RETURNING *)"
-                     " SELECT to_json(x)::text FROM (SELECT %s FROM t) x ORDER BY x.id", proj->data);
+    strbuf_printf(b, " FROM " ROWS_OF("$1") " WITH ORDINALITY AS _e(_r, _ord) ORDER BY _e._ord RETURNING *)"
+                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x ORDER BY _x.id", proj->data);
     t->stmts[ST_INSERT].sql = take(b);
     t->stmts[ST_INSERT].st.nparams = 1;
     /* get: $1 the id */
-    strbuf_printf(b, "SELECT to_json(x)::text FROM (SELECT %s FROM %s t WHERE t.id = $1::bigint) x",
+    strbuf_printf(b, "SELECT to_json(_x)::text FROM (SELECT %s FROM %s _t WHERE _t.id = $1::bigint) _x",
                   proj->data, table);
     t->stmts[ST_GET].sql = take(b);
     t->stmts[ST_GET].st.nparams = 1;
     /* patch: $1 the id, $2 the partial row; a column absent from it keeps its value */
-    strbuf_printf(b, "WITH t AS (UPDATE %s u SET ", table);
+    strbuf_printf(b, "WITH _t AS (UPDATE %s _u SET ", table);
     for (size_t i = 0; i < s->ncols; i++) {
         const char *q = ident_quote(p, s->cols[i].name);
-        strbuf_printf(b, "%s%s = CASE WHEN r ? %s THEN ", i ? ", " : "", q, ident_literal(p, s->cols[i].name));
+        strbuf_printf(b, "%s%s = CASE WHEN _e._r ? %s THEN ", i ? ", " : "", q, ident_literal(p, s->cols[i].name));
         cast_of(p, &s->cols[i], b);
-        strbuf_printf(b, " ELSE u.%s END", q);
+        strbuf_printf(b, " ELSE _u.%s END", q);
     }
-    strbuf_printf(b, " FROM (SELECT $2::jsonb AS r) e WHERE u.id = $1::bigint RETURNING u.*)"
-                     " SELECT to_json(x)::text FROM (SELECT %s FROM t) x", proj->data);
+    strbuf_printf(b, " FROM (SELECT $2::jsonb AS _r) _e WHERE _u.id = $1::bigint RETURNING _u.*)"
+                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x", proj->data);
     t->stmts[ST_PATCH].sql = take(b);
     t->stmts[ST_PATCH].st.nparams = 2;
     /* delete: $1 the id */
-    strbuf_printf(b, "WITH t AS (DELETE FROM %s WHERE id = $1::bigint RETURNING *)"
-                     " SELECT to_json(x)::text FROM (SELECT %s FROM t) x", table, proj->data);
+    strbuf_printf(b, "WITH _t AS (DELETE FROM %s WHERE id = $1::bigint RETURNING *)"
+                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x", table, proj->data);
     t->stmts[ST_DELETE].sql = take(b);
     t->stmts[ST_DELETE].st.nparams = 1;
     /* list: $1 after, $2 how many, $3.. one equality filter per column (NULL: none) */
     for (int desc = 0; desc < 2; desc++) {
-        strbuf_printf(b, "SELECT to_json(x)::text, x.id::text FROM (SELECT %s FROM %s t WHERE t.id %s $1::bigint",
+        strbuf_printf(b, "SELECT to_json(_x)::text, _x.id::text FROM (SELECT %s FROM %s _t WHERE _t.id %s $1::bigint",
                       proj->data, table, desc ? "<" : ">");
         for (size_t i = 0; i < s->ncols; i++)
-            strbuf_printf(b, " AND ($%zu::text IS NULL OR t.%s = $%zu::%s)", i + 3,
+            strbuf_printf(b, " AND ($%zu::text IS NULL OR _t.%s = $%zu::%s)", i + 3,
                           ident_quote(p, s->cols[i].name), i + 3, filter_cast[s->cols[i].type]);
-        strbuf_printf(b, " ORDER BY t.id %s LIMIT $2::int) x ORDER BY x.id %s", desc ? "DESC" : "ASC",
+        strbuf_printf(b, " ORDER BY _t.id %s LIMIT $2::int) _x ORDER BY _x.id %s", desc ? "DESC" : "ASC",
                       desc ? "DESC" : "ASC");
         t->stmts[desc ? ST_LIST_DESC : ST_LIST_ASC].sql = take(b);
         t->stmts[desc ? ST_LIST_DESC : ST_LIST_ASC].st.nparams = (int)s->ncols + 2;
