@@ -17,7 +17,10 @@ COMMON_SRCS := $(wildcard common/*.c)
 MODE_SRCS   := $(filter-out fcgi-apps/registry.c fcgi-apps/main.c,$(wildcard fcgi-apps/*.c))
 MODES       := $(basename $(notdir $(MODE_SRCS)))
 COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
-MODE_OBJS   := $(patsubst fcgi-apps/%.c,$(BUILD)/modes/%.o,$(MODE_SRCS)) $(BUILD)/modes/registry.o
+# A mode too big for one file keeps its parts in fcgi-apps/<mode>/ (the sql
+# mode); they are linked like the mode files. fcgi-apps/mcp/ is backend-mcp.
+MODE_PART_SRCS := $(filter-out fcgi-apps/mcp/%,$(wildcard fcgi-apps/*/*.c))
+MODE_OBJS   := $(patsubst fcgi-apps/%.c,$(BUILD)/modes/%.o,$(MODE_SRCS) $(MODE_PART_SRCS)) $(BUILD)/modes/registry.o
 # backend-mcp: the /mcp server (fcgi-apps/mcp/), every mode's tools in one
 # executable; http.c holds its main, the rest is shared with tests/fuzzers.
 MCP_SRCS    := $(wildcard fcgi-apps/mcp/*.c)
@@ -36,8 +39,9 @@ all: $(EXES) $(UNIT_EXES)
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
-$(BUILD)/modes/%.o: fcgi-apps/%.c $(wildcard common/*.h) | $(BUILD)/modes
-	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(BUILD)/modes/%.o: fcgi-apps/%.c $(wildcard common/*.h) $(wildcard fcgi-apps/*/*.h) | $(BUILD)/modes
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ifcgi-apps $(CFLAGS) -c -o $@ $<
 $(BUILD)/modes/main-%.o: fcgi-apps/main.c $(wildcard common/*.h) | $(BUILD)/modes
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -DMODE_NAME='"$*"' -c -o $@ $<
 $(BUILD)/mcp/%.o: fcgi-apps/mcp/%.c $(wildcard fcgi-apps/mcp/*.h) $(wildcard common/*.h) | $(BUILD)/mcp

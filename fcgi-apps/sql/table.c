@@ -1,0 +1,285 @@
+/*
+ * sql/table: the per-thread cache of the sql mode's tables and the
+ * statements built for each (table.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "table.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ident.h"
+#include "log.h"
+#include "schema.h"
+
+const db_stmt sql_table_get = {
+    "sql_table_get",
+    "SELECT " SQL_TABLE_JSON ", columns::text FROM sql__tables WHERE name = $1",
+    1};
+
+/* How a row value is taken out of the jsonb row _e._r, by type: %s is the
+ * column's key as a literal ('sha'). Integers go through numeric, as jsonb
+ * writes 1.0 for a whole number sent as 1.0 (C has checked it is whole).
+ * Every alias the statements use starts with "_", which no column name
+ * can (ident.h): a column called r or x is never mistaken for one. */
+static const char *const row_cast[COL_TYPE_COUNT] = {
+    [COL_TEXT] = "(_e._r ->> %s)",
+    [COL_INTEGER] = "(_e._r ->> %s)::numeric::integer",
+    [COL_BIGINT] = "(_e._r ->> %s)::numeric::bigint",
+    [COL_DOUBLE] = "(_e._r ->> %s)::double precision",
+    [COL_NUMERIC] = "(_e._r ->> %s)::numeric",
+    [COL_BOOLEAN] = "(_e._r ->> %s)::boolean",
+    [COL_TIMESTAMPTZ] = "(_e._r ->> %s)::timestamptz",
+    [COL_DATE] = "(_e._r ->> %s)::date",
+    [COL_JSONB] = "nullif(_e._r -> %s, 'null'::jsonb)",
+    [COL_UUID] = "(_e._r ->> %s)::uuid",
+};
+
+/* A filter value (query text) as the column's type. */
+static const char *const filter_cast[COL_TYPE_COUNT] = {
+    [COL_TEXT] = "text", [COL_INTEGER] = "integer", [COL_BIGINT] = "bigint",
+    [COL_DOUBLE] = "double precision", [COL_NUMERIC] = "numeric", [COL_BOOLEAN] = "boolean",
+    [COL_TIMESTAMPTZ] = "timestamptz", [COL_DATE] = "date", [COL_JSONB] = "jsonb", [COL_UUID] = "uuid",
+};
+
+/* ---- the per-thread cache ---- */
+
+typedef struct table_cache {
+    sql_table *tables[SQL_CACHE_MAX];
+    size_t n;
+    unsigned long long clock;
+} table_cache;
+
+static pthread_key_t g_cache_key;
+static pthread_once_t g_cache_once = PTHREAD_ONCE_INIT;
+
+/* Frees t and everything it owns (its statements must be deallocated on
+ * the connection first, or the connection gone: cache_drop). */
+static void table_free(sql_table *t) {
+    for (int i = 0; i < ST_COUNT; i++) free(t->stmts[i].sql);
+    json_decref(t->def);
+    free(t->name);
+    free(t);
+}
+
+/* The thread's cache goes when the thread ends (its connection has gone
+ * before: nothing to deallocate). */
+static void cache_release(void *arg) {
+    table_cache *c = arg;
+    for (size_t i = 0; i < c->n; i++) table_free(c->tables[i]);
+    free(c);
+}
+
+static void cache_key_make(void) {
+    if (pthread_key_create(&g_cache_key, cache_release) != 0) abort(); /* out of keys: never expected */
+}
+
+/* Returns the calling thread's cache, made on first use (never NULL). */
+static table_cache *cache_get(void) {
+    pthread_once(&g_cache_once, cache_key_make);
+    table_cache *c = pthread_getspecific(g_cache_key);
+    if (c == NULL) {
+        c = calloc(1, sizeof *c);
+        if (c == NULL) abort();
+        pthread_setspecific(g_cache_key, c);
+    }
+    return c;
+}
+
+/* Removes t from the cache, deallocates its statements on this thread's
+ * connection and frees it. */
+static void cache_drop(table_cache *c, sql_table *t) {
+    for (size_t i = 0; i < c->n; i++)
+        if (c->tables[i] == t) {
+            c->tables[i] = c->tables[--c->n];
+            break;
+        }
+    for (int i = 0; i < ST_COUNT; i++) db_forget_built(&t->stmts[i].st, t->stmts[i].prepared_on);
+    table_free(t);
+}
+
+/* ---- building a table's statements ---- */
+
+/* The row as the API shows it, from alias t: numeric as text, timestamps in
+ * UTC; to_json keeps the column order and handles the rest. */
+static void projection(pool *p, const table_spec *s, strbuf *b) {
+    strbuf_puts(b, "_t.id");
+    for (size_t i = 0; i < s->ncols; i++) {
+        const char *q = ident_quote(p, s->cols[i].name);
+        if (s->cols[i].type == COL_NUMERIC) strbuf_printf(b, ", _t.%s::text AS %s", q, q);
+        else if (s->cols[i].type == COL_TIMESTAMPTZ) {
+            char col[64];
+            snprintf(col, sizeof col, "_t.%s", q);
+            strbuf_printf(b, ", " SQL_UTC("%s") " AS %s", col, q);
+        } else strbuf_printf(b, ", _t.%s", q);
+    }
+    strbuf_puts(b, ", " SQL_UTC("_t.created_at") " AS created_at");
+}
+
+/* Appends to b how column c is taken out of the row _e._r. */
+static void cast_of(pool *p, const table_column *c, strbuf *b) {
+    strbuf_printf(b, row_cast[c->type], ident_literal(p, c->name));
+}
+
+/* Returns b's text as a malloc'd copy (the caller frees it) and empties b. */
+static char *take(strbuf *b) {
+    char *s = strdup(b->data);
+    if (s == NULL) abort();
+    strbuf_reset(b);
+    return s;
+}
+
+/* Builds t's statements from its spec into t->stmts (each sql malloc'd,
+ * freed by table_free); none is prepared yet. */
+static void build_statements(sql_table *t) {
+    pool *p = pool_new();
+    const table_spec *s = &t->spec;
+    const char *table = ident_quote_affixed(p, "sql_", s->name, "");
+    strbuf *proj = strbuf_new(), *b = strbuf_new();
+    projection(p, s, proj);
+    /* insert: $1 the body (one row or an array of rows) */
+    strbuf_printf(b, "WITH _t AS (INSERT INTO %s (", table);
+    for (size_t i = 0; i < s->ncols; i++) strbuf_printf(b, "%s%s", i ? ", " : "", ident_quote(p, s->cols[i].name));
+    strbuf_puts(b, ") SELECT ");
+    for (size_t i = 0; i < s->ncols; i++) {
+        if (i) strbuf_puts(b, ", ");
+        cast_of(p, &s->cols[i], b);
+    }
+    strbuf_printf(b, " FROM " SQL_ROWS_OF("$1") " WITH ORDINALITY AS _e(_r, _ord) ORDER BY _e._ord RETURNING *)"
+                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x ORDER BY _x.id", proj->data);
+    t->stmts[ST_INSERT].sql = take(b);
+    t->stmts[ST_INSERT].st.nparams = 1;
+    /* get: $1 the id */
+    strbuf_printf(b, "SELECT to_json(_x)::text FROM (SELECT %s FROM %s _t WHERE _t.id = $1::bigint) _x",
+                  proj->data, table);
+    t->stmts[ST_GET].sql = take(b);
+    t->stmts[ST_GET].st.nparams = 1;
+    /* patch: $1 the id, $2 the partial row; a column absent from it keeps its value */
+    strbuf_printf(b, "WITH _t AS (UPDATE %s _u SET ", table);
+    for (size_t i = 0; i < s->ncols; i++) {
+        const char *q = ident_quote(p, s->cols[i].name);
+        strbuf_printf(b, "%s%s = CASE WHEN _e._r ? %s THEN ", i ? ", " : "", q, ident_literal(p, s->cols[i].name));
+        cast_of(p, &s->cols[i], b);
+        strbuf_printf(b, " ELSE _u.%s END", q);
+    }
+    strbuf_printf(b, " FROM (SELECT $2::jsonb AS _r) _e WHERE _u.id = $1::bigint RETURNING _u.*)"
+                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x", proj->data);
+    t->stmts[ST_PATCH].sql = take(b);
+    t->stmts[ST_PATCH].st.nparams = 2;
+    /* delete: $1 the id */
+    strbuf_printf(b, "WITH _t AS (DELETE FROM %s WHERE id = $1::bigint RETURNING *)"
+                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x", table, proj->data);
+    t->stmts[ST_DELETE].sql = take(b);
+    t->stmts[ST_DELETE].st.nparams = 1;
+    /* list: $1 after, $2 how many, $3.. one equality filter per column (NULL: none) */
+    for (int desc = 0; desc < 2; desc++) {
+        strbuf_printf(b, "SELECT to_json(_x)::text, _x.id::text FROM (SELECT %s FROM %s _t WHERE _t.id %s $1::bigint",
+                      proj->data, table, desc ? "<" : ">");
+        for (size_t i = 0; i < s->ncols; i++)
+            strbuf_printf(b, " AND ($%zu::text IS NULL OR _t.%s = $%zu::%s)", i + 3,
+                          ident_quote(p, s->cols[i].name), i + 3, filter_cast[s->cols[i].type]);
+        strbuf_printf(b, " ORDER BY _t.id %s LIMIT $2::int) _x ORDER BY _x.id %s", desc ? "DESC" : "ASC",
+                      desc ? "DESC" : "ASC");
+        t->stmts[desc ? ST_LIST_DESC : ST_LIST_ASC].sql = take(b);
+        t->stmts[desc ? ST_LIST_DESC : ST_LIST_ASC].st.nparams = (int)s->ncols + 2;
+    }
+    for (int i = 0; i < ST_COUNT; i++) {
+        db_stmt_name(t->stmts[i].name, sizeof t->stmts[i].name, "sql_t");
+        t->stmts[i].st.name = t->stmts[i].name;
+        t->stmts[i].st.sql = t->stmts[i].sql;
+        t->stmts[i].prepared_on = 0;
+    }
+    strbuf_free(proj);
+    strbuf_free(b);
+    pool_free(p);
+}
+
+/* ---- looking a table up ---- */
+
+const char *sql_path_name(request *req, api_error *err) {
+    const char *name = req->params[0];
+    return ident_table_ok(name, "name", err) ? name : NULL;
+}
+
+sql_table *sql_table_lookup(request *req, const char *name, api_error *err) {
+    table_cache *c = cache_get();
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->tables[i]->name, name) == 0) {
+            c->tables[i]->used = ++c->clock;
+            return c->tables[i];
+        }
+    const char *params[] = {name};
+    PGresult *res = db_query(req->pool, &sql_table_get, params, err);
+    if (res == NULL) return NULL;
+    if (PQntuples(res) == 0) return API_NOT_FOUND(err, "name", "table %s does not exist", name), NULL;
+    json_error_t jerr;
+    json_t *cols = json_loads(PQgetvalue(res, 0, 1), 0, &jerr);
+    json_t *def = json_pack("{s:s,s:o}", "name", name, "columns", cols);
+    table_spec spec;
+    if (def == NULL || !table_spec_parse(def, &spec, err)) {
+        json_decref(def);
+        log_msg(LOG_ERROR, "the registry row of table %s does not parse", name);
+        return API_INTERNAL(err, "the registry row of table %s is damaged", name), NULL;
+    }
+    sql_table *t = calloc(1, sizeof *t);
+    if (t == NULL) abort();
+    t->name = strdup(name);
+    if (t->name == NULL) abort();
+    t->def = def;
+    t->spec = spec;
+    build_statements(t);
+    if (c->n == SQL_CACHE_MAX) { /* evict the least recently used */
+        size_t old = 0;
+        for (size_t i = 1; i < c->n; i++)
+            if (c->tables[i]->used < c->tables[old]->used) old = i;
+        cache_drop(c, c->tables[old]);
+    }
+    t->used = ++c->clock;
+    c->tables[c->n++] = t;
+    return t;
+}
+
+const table_column *sql_column_find(const table_spec *s, const char *name) {
+    for (size_t i = 0; i < s->ncols; i++)
+        if (strcmp(s->cols[i].name, name) == 0) return &s->cols[i];
+    return NULL;
+}
+
+/* A statement failed because the table or a column is not what the cache
+ * thinks (dropped or changed out of band, or a statement the connection no
+ * longer has): read the registry again. */
+static bool stale_error(const api_error *err) {
+    const char *st = db_last_sqlstate();
+    return err->status == 500 && (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 ||
+                                  strcmp(st, "42804") == 0 || strcmp(st, "0A000") == 0 ||
+                                  strcmp(st, "26000") == 0);
+}
+
+bool sql_with_table(request *req, reply *out, api_error *err, sql_table_fn fn) {
+    const char *name = sql_path_name(req, err);
+    if (name == NULL) return false;
+    sql_table *t = sql_table_lookup(req, name, err);
+    if (t == NULL) return false;
+    if (fn(req, out, t, err)) return true;
+    if (!stale_error(err)) return false;
+    log_msg(LOG_INFO, "table %s changed behind the cache (%s); reading the registry again", name,
+            db_last_sqlstate());
+    cache_drop(cache_get(), t);
+    if ((t = sql_table_lookup(req, name, err)) == NULL) return false;
+    if (fn(req, out, t, err)) return true;
+    if (stale_error(err)) {
+        const char *st = db_last_sqlstate();
+        if (strcmp(st, "42P01") == 0) {
+            cache_drop(cache_get(), t);
+            return API_NOT_FOUND(err, "name", "table %s does not exist", name);
+        }
+        return API_CONFLICT(err, "name", "table %s no longer matches its definition (%s)", name, st);
+    }
+    return false;
+}
+
+PGresult *sql_run(request *req, sql_table *t, int which, const char *const *params, api_error *err) {
+    return db_query_built(req->pool, &t->stmts[which].st, &t->stmts[which].prepared_on, params, err);
+}

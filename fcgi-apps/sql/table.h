@@ -1,0 +1,82 @@
+/*
+ * sql/table: the sql mode's tables as one worker thread knows them.
+ *
+ * A table's definition comes from its registry row (sql__tables); its
+ * statements (insert, get, patch, delete, list ascending and descending)
+ * are built from that definition the first time the thread meets the
+ * table, prepared once per connection (db_query_built), and kept in a
+ * per-thread cache of at most SQL_CACHE_MAX tables (the least recently used
+ * is evicted). A table that has gone or changed behind the cache's back is
+ * read from the registry again (sql_with_table).
+ *
+ * A name reaches the statements' text only through ident.h, a type only
+ * from fixed tables; every value is a parameter.
+ */
+#ifndef BACKEND_SQL_TABLE_H
+#define BACKEND_SQL_TABLE_H
+
+#include <jansson.h>
+
+#include "db.h"
+#include "mode.h"
+#include "tablespec.h"
+
+enum { SQL_CACHE_MAX = 64 };
+#define SQL_ID_MAX 999999999999999999LL
+
+/* A registry row as the API shows it (column 0 of the registry's
+ * statements). */
+#define SQL_TABLE_JSON                                                                             \
+    "json_build_object('name', name, 'table', table_name, 'columns', columns, 'created_at', "     \
+    SQL_UTC("created_at") ")::text"
+
+/* The body's rows: an array as it is, one object as an array of one. */
+#define SQL_ROWS_OF(p)                                                                             \
+    "jsonb_array_elements(CASE jsonb_typeof(" p "::jsonb) WHEN 'array' THEN " p "::jsonb"         \
+    " ELSE jsonb_build_array(" p "::jsonb) END)"
+
+/* A table's statements. */
+enum { ST_INSERT, ST_GET, ST_PATCH, ST_DELETE, ST_LIST_ASC, ST_LIST_DESC, ST_COUNT };
+
+typedef struct built_stmt {
+    db_stmt st;
+    char name[32];
+    char *sql;                        /* malloc */
+    unsigned long long prepared_on;   /* db_query_built's record */
+} built_stmt;
+
+typedef struct sql_table {
+    char *name;                       /* malloc */
+    json_t *def;                      /* owns spec's strings */
+    table_spec spec;
+    built_stmt stmts[ST_COUNT];
+    unsigned long long used;          /* for eviction: larger is more recent */
+} sql_table;
+
+/* The registry's row of one table: its answer and its columns ($1 the name). */
+extern const db_stmt sql_table_get;
+
+/* The {name} capture of req, validated: NULL with a 422 when it is not a
+ * valid table name (such a table cannot exist). Borrowed from req. */
+const char *sql_path_name(request *req, api_error *err);
+
+/* Returns the thread's cached table called name, reading the registry on
+ * a miss; NULL with 404 when it does not exist (or another error). The
+ * table belongs to the thread's cache: valid until the thread's next
+ * lookup. */
+sql_table *sql_table_lookup(request *req, const char *name, api_error *err);
+
+/* Returns s's column called name, or NULL. Borrowed from s. */
+const table_column *sql_column_find(const table_spec *s, const char *name);
+
+typedef bool (*sql_table_fn)(request *req, reply *out, sql_table *t, api_error *err);
+
+/* Runs fn on the table named in the path ({name}); once more on a fresh
+ * registry read when the cached table proved stale. Returns fn's answer. */
+bool sql_with_table(request *req, reply *out, api_error *err, sql_table_fn fn);
+
+/* Runs t's statement `which` (ST_*). Returns the result, owned by
+ * req->pool, or NULL with err set. */
+PGresult *sql_run(request *req, sql_table *t, int which, const char *const *params, api_error *err);
+
+#endif
