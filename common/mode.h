@@ -94,6 +94,10 @@ typedef struct mode {
     /* The mode's statements, NULL-ended: `backend-<mode> --sql NAME`
      * prints one, so make bench runs exactly what the service runs. */
     const db_stmt *const *statements;
+    /* Optional: prints a statement the mode builds at run time (the sql
+     * mode's per-table ones), `backend-<mode> --sql NAME ARG`; returns
+     * false when it has no statement NAME or ARG does not fit it. */
+    bool (*print_built_sql)(const char *name, const char *arg);
     bool streams_request_body;  /* lighttpd passes bodies through as they
                                    arrive (server.stream-request-body = 2) */
     const tool *tools;          /* the MCP tools: tools/list is generated

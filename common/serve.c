@@ -243,6 +243,12 @@ int serve_main(const char *mode_name, int argc, char **argv) {
     db_set_app_name(m->name);
     g_mode = m;
     if (argc > 1 && strcmp(argv[1], "--check-config") == 0) return 0;
+    if (argc > 3 && strcmp(argv[1], "--sql") == 0) {
+        for (const mode *const *mp = mode_registry; *mp; mp++)
+            if ((*mp)->print_built_sql && (*mp)->print_built_sql(argv[2], argv[3])) return 0;
+        fprintf(stderr, "backend: no statement %s for %s\n", argv[2], argv[3]);
+        return 2;
+    }
     if (argc > 2 && strcmp(argv[1], "--sql") == 0) {
         for (const mode *const *mp = mode_registry; *mp; mp++)
             for (const db_stmt *const *st = (*mp)->statements; st && *st; st++)
@@ -262,7 +268,8 @@ int serve_main(const char *mode_name, int argc, char **argv) {
         return ok ? 0 : 1;
     }
     if (argc > 1) {
-        fprintf(stderr, "usage: backend-%s [--check-config | --init | --lighttpd-conf | --sql NAME]\n", m->name);
+        fprintf(stderr, "usage: backend-%s [--check-config | --init | --lighttpd-conf | --sql NAME [ARG]]\n",
+                m->name);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);

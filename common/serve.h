@@ -8,6 +8,8 @@
  *                                   registered mode (lighttpd.conf includes it)
  *   backend-<mode> --sql NAME       print the SQL of a registered statement
  *                                   (make bench feeds it to pgbench)
+ *   backend-<mode> --sql NAME ARG   print one a mode builds at run time, e.g.
+ *                                   sql_rows_insert for a table definition
  *
  * For each request: parse (request.h), route (mode.h), authenticate
  * (auth.h), read the body within BODY_MAX_BYTES, make sure the mode's schema

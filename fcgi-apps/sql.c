@@ -286,6 +286,17 @@ static const db_stmt *const sql_statements[] = {
     &filter_check_uuid, NULL,
 };
 
+/* `--sql sql_rows_<kind> DEF`: a table's built statements, for make bench. */
+static bool sql_print_built(const char *name, const char *def_json) {
+    static const struct { const char *name; int which; } kinds[] = {
+        {"sql_rows_insert", ST_INSERT}, {"sql_rows_get", ST_GET}, {"sql_rows_patch", ST_PATCH},
+        {"sql_rows_delete", ST_DELETE}, {"sql_rows_list", ST_LIST_ASC}, {"sql_rows_list_desc", ST_LIST_DESC},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kinds[i].name, name) == 0) return sql_print_statement(def_json, kinds[i].which);
+    return false;
+}
+
 /* ---- routes ---- */
 
 static const route sql_routes[] = {
@@ -360,6 +371,7 @@ const mode mode_sql = {
     .routes = sql_routes,
     .nroutes = sizeof sql_routes / sizeof sql_routes[0],
     .statements = sql_statements,
+    .print_built_sql = sql_print_built,
     .tools = sql_tools,
     .ntools = sizeof sql_tools / sizeof sql_tools[0],
 };

@@ -196,6 +196,22 @@ static void build_statements(sql_table *t) {
     pool_free(p);
 }
 
+bool sql_print_statement(const char *def_json, int which) {
+    json_t *def = json_loads(def_json, 0, NULL);
+    sql_table t = {0};
+    api_error err;
+    if (def == NULL || !table_spec_parse(def, &t.spec, &err)) {
+        fprintf(stderr, "backend: not a table definition: %s\n", def ? err.detail : def_json);
+        json_decref(def);
+        return false;
+    }
+    build_statements(&t);
+    printf("%s\n", t.stmts[which].sql);
+    for (int i = 0; i < ST_COUNT; i++) free(t.stmts[i].sql);
+    json_decref(def);
+    return true;
+}
+
 /* ---- looking a table up ---- */
 
 const char *sql_path_name(request *req, api_error *err) {

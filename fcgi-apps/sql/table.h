@@ -75,6 +75,13 @@ typedef bool (*sql_table_fn)(request *req, reply *out, sql_table *t, api_error *
  * registry read when the cached table proved stale. Returns fn's answer. */
 bool sql_with_table(request *req, reply *out, api_error *err, sql_table_fn fn);
 
+/* Prints the text of statement `which` (ST_*) as built for the table
+ * definition def_json ({"name","columns"}), on stdout: what
+ * `backend-sql --sql sql_rows_insert DEF` shows, so make bench runs the
+ * statements the service runs. Returns false when def_json is not a valid
+ * definition (the reason on stderr). */
+bool sql_print_statement(const char *def_json, int which);
+
 /* Runs t's statement `which` (ST_*). Returns the result, owned by
  * req->pool, or NULL with err set. */
 PGresult *sql_run(request *req, sql_table *t, int which, const char *const *params, api_error *err);

@@ -62,7 +62,7 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == ">=") ? v 
             ref=""
             if [ "$w" = service ]; then
                 case "$s" in
-                doc_get | doc_post) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench" ;;
+                doc_get | doc_post | sql_insert | sql_list) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench" ;;
                 queue_cycle) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench, $(ratio "$r" "$(rate "$s" pg-boss "$c")") × pg-boss" ;;
                 health | file_post) ref="$(ratio "$r" "$(rate static lighttpd "$c")") × static file" ;;
                 esac
@@ -85,6 +85,8 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == ">=") ? v 
     echo "- **doc_get**: \`GET /document/bench/k<random 1..10000>\` on 10,000 warm keys; pgbench runs \`document_get\` with the same keys."
     echo "- **doc_post**: \`POST /document\` of one of 10,000 keys (a new version each time); pgbench runs \`document_put\` with the same body shape."
     echo "- **queue_cycle**: enqueue, claim, ack, each worker on its own namespace; the service driven by a Node client with keep-alive, pgbench running \`queue_enqueue\`, \`queue_claim\` and \`queue_ack\` as one script, pg-boss 10 doing send, fetch, complete from the same Node runtime."
+    echo "- **sql_insert**: \`POST /sql/tables/bench/rows\` of one row (text, integer, boolean); pgbench runs the insert statement the sql mode builds for that table (\`backend-sql --sql sql_rows_insert DEF\`) with the same body."
+    echo "- **sql_list**: \`GET /sql/tables/bench/rows?limit=100\` on 1000 rows; pgbench runs the built list statement with the same parameters."
     echo "- **file_post**: \`POST /files/temp\` of 64 KiB (written, fsynced, renamed, recorded)."
     echo "- wrk with 1 thread for 1 client and 2 threads otherwise; pgbench \`-M prepared\` over the unix socket, percentiles from its per-transaction log."
 } >"$DOCS/benchmarks.md"

@@ -150,6 +150,26 @@ printf '\\set k random(1, 10000)\n%s;\n' "$(cat "$WORK/put.sql")" >"$WORK/put.pg
     echo "$(sql queue_ack | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e 's/\$2::bigint/CAST(:id AS bigint)/' -e 's/\$3::uuid/CAST(:tok AS uuid)/g');"
 } >"$WORK/queue.pgb"
 
+# The sql mode: a table made through the service, 1000 rows for the list.
+SQL_DEF='{"name":"bench","columns":[{"name":"sha","type":"text"},{"name":"n","type":"integer"},{"name":"ok","type":"boolean"}]}'
+curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" -d "$SQL_DEF" "$URL/sql/tables"
+seq 1 1000 | jq -sc 'map({sha: "p\(.)", n: ., ok: true})' |
+    curl -sf -o /dev/null -H "Authorization: Bearer $TOKEN" --data-binary @- "$URL/sql/tables/bench/rows"
+# sql_built KIND: the statement the sql mode builds for the table (the same
+# function builds it for the service: backend-<mode> --sql KIND DEF).
+sql_built() {
+    "$BACKEND_BIN/backend-health" --sql "$1" "$SQL_DEF" | sed "s/HH24:MI:SS/HH24' || chr(58) || 'MI' || chr(58) || 'SS/g"
+}
+# pgbench takes ":word" as a variable even in a literal: the JSON has a
+# blank after each colon.
+printf '\\set k random(1, 1000000)\n%s;\n' \
+    "$(sql_built sql_rows_insert | sed "s/\\\$1/('{\"sha\": \"s' || CAST(:k AS text) || '\", \"n\": ' || CAST(:k AS text) || ', \"ok\": true}')/g")" \
+    >"$WORK/sql-insert.pgb"
+# ?limit=100: after 0, 101 rows fetched (one more tells whether there is a
+# next page), no filter.
+printf '%s;\n' "$(sql_built sql_rows_list | sed -e 's/\$1::bigint/CAST(0 AS bigint)/' -e 's/\$2::int/101/' \
+    -e 's/\$[0-9][0-9]*::/NULL::/g')" >"$WORK/sql-list.pgb"
+
 # ---- the runs --------------------------------------------------------------
 for c in $CLIENTS; do
     run_wrk static lighttpd "$c" "http://127.0.0.1:$STATIC_PORT/hello.txt"
@@ -163,6 +183,10 @@ for c in $CLIENTS; do
     run_pgbench queue_cycle "$c" "$WORK/queue.pgb"
     out=$(NODE_PATH=$BENCH/node_modules node "$BENCH/pgboss-cycle.js" "postgres://postgres@127.0.0.1:$PG_PORT/postgres" "$c" "$DUR")
     record queue_cycle pg-boss "$c" "$(jq .rate <<<"$out")" "$(jq .p50_ms <<<"$out")" "$(jq .p99_ms <<<"$out")"
+    run_wrk sql_insert service "$c" "$URL" "$BENCH/sql-insert.lua"
+    run_pgbench sql_insert "$c" "$WORK/sql-insert.pgb"
+    run_wrk sql_list service "$c" "$URL" "$BENCH/sql-list.lua"
+    run_pgbench sql_list "$c" "$WORK/sql-list.pgb"
     run_wrk file_post service "$c" "$URL" "$BENCH/file-post.lua"
 done
 
