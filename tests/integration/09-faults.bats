@@ -121,9 +121,11 @@ while [ ! -e "$STOP" ]; do
     i=$((i + 1))
     if [ "$KIND" = doc ]; then
         key="w$W-$i"
-        code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $TOKEN" \
+        resp=$(curl -s -w '\n%{http_code}' --max-time 10 -H "Authorization: Bearer $TOKEN" \
             -d "{\"namespace\":\"chaos\",\"key\":\"$key\",\"payload\":$i}" "$URL/document")
+        code=$(tail -n 1 <<<"$resp")
         echo "doc $key $code"
+        case $code in 2*) ;; *) echo "body $code $(head -n 1 <<<"$resp")" >>"$STOP.bodies" ;; esac
     else
         resp=$(curl -s -w '\n%{http_code}' --max-time 10 -H "Authorization: Bearer $TOKEN" \
             -d "{\"payload\":{\"w\":$W,\"i\":$i}}" "$URL/queue/chaos")
@@ -172,7 +174,7 @@ SH
     other=$(awk '$3 !~ /^2/ && $3 != "502" && $3 != "503"' "$BATS_TEST_TMPDIR/writes")
     if [ -n "$other" ]; then
         echo "unexpected answers: $other"
-        cat "$STOP.bodies" 2>/dev/null
+        cat "$STOP.bodies" 2>/dev/null || true
         grep -v '"status":2' "$STACK_DIR/main/lighttpd.log" | tail -n 20
         return 1
     fi
