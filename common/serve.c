@@ -191,6 +191,18 @@ static void print_lighttpd_conf(void) {
     printf(")\n");
 }
 
+/* Prints "METHOD PATTERN PUBLIC" for every route of every registered mode,
+ * one a line (PUBLIC is "public" or "auth"; a route that takes no method
+ * prints "-"). The hostile-input matrix (tests/integration/12-hostile.bats)
+ * is generated from it, so a new route is covered the day it exists. */
+static void print_routes(void) {
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        for (size_t i = 0; i < (*mp)->nroutes; i++) {
+            const route *r = &(*mp)->routes[i];
+            printf("%s %s %s\n", r->method ? r->method : "-", r->pattern, r->is_public ? "public" : "auth");
+        }
+}
+
 static atomic_int g_stop;
 static pthread_mutex_t g_accept_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -239,6 +251,10 @@ int serve_main(const char *mode_name, int argc, char **argv) {
         print_lighttpd_conf();
         return 0;
     }
+    if (argc > 1 && strcmp(argv[1], "--routes") == 0) {
+        print_routes();
+        return 0;
+    }
     log_set_mode(m->name);
     db_set_app_name(m->name);
     g_mode = m;
@@ -268,7 +284,8 @@ int serve_main(const char *mode_name, int argc, char **argv) {
         return ok ? 0 : 1;
     }
     if (argc > 1) {
-        fprintf(stderr, "usage: backend-%s [--check-config | --init | --lighttpd-conf | --sql NAME [ARG]]\n",
+        fprintf(stderr,
+                "usage: backend-%s [--check-config | --init | --lighttpd-conf | --routes | --sql NAME [ARG]]\n",
                 m->name);
         return 2;
     }

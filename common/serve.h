@@ -6,6 +6,11 @@
  *   backend-<mode> --init           create the mode's schema and sentinel, exit
  *   backend-<mode> --lighttpd-conf  print the fastcgi.server routing of every
  *                                   registered mode (lighttpd.conf includes it)
+ *   backend-<mode> --routes         print "METHOD PATTERN public|auth" for
+ *                                   every route of every registered mode
+ *                                   ("-" for a route that takes no method);
+ *                                   tests/integration/12-hostile.bats
+ *                                   generates its matrix from it
  *   backend-<mode> --sql NAME       print the SQL of a registered statement
  *                                   (make bench feeds it to pgbench)
  *   backend-<mode> --sql NAME ARG   print one a mode builds at run time, e.g.

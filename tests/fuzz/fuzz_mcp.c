@@ -1,0 +1,108 @@
+/* libFuzzer target: the MCP message handler (fcgi-apps/mcp/rpc.h), without
+ * the HTTP server. The input is the body of a POST /mcp from an allowed
+ * Host with the right token, in a live session (2025-06-18): rpc_admit
+ * decides, and when a method is to run, rpc_answer runs it with an inline
+ * runner (tool calls go through serve_dispatch; no database is reachable,
+ * DATABASE_URL names a closed port, so a tool that needs it fails fast with
+ * 503). Invariants: no crash, leak or sanitizer report; a status from the
+ * transport's set (never 500); a non-empty body is valid JSON. Also the
+ * same body as a batch under 2025-03-26 (arrays are allowed there). */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "rpc.h"
+#include "session.h"
+
+static void inline_runner(void (*fn)(void *), void *arg, void *ctx) {
+    (void)ctx;
+    fn(arg);
+}
+
+static void check_json(const strbuf *b) {
+    if (b->len == 0) return;
+    json_t *v = json_loadb(b->data, b->len, 0, NULL);
+    if (v == NULL) abort();
+    json_decref(v);
+}
+
+static char g_session[SESSION_ID_LEN + 1];
+static char g_files[64];
+
+/* The file tool found no database: nothing of its upload stays on disk. */
+static void check_no_files(void) {
+    DIR *d = opendir(g_files);
+    if (d == NULL) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') abort();
+    closedir(d);
+}
+
+static void one(const char *body, size_t len, const char *version) {
+    rpc_in in = {
+        .method = "POST",
+        .host = "127.0.0.1:4000",
+        .authorization = "Bearer fuzz",
+        .session_id = g_session,
+        .protocol_version = version,
+        .accept = "application/json, text/event-stream",
+        .request_id = "fuzz",
+        .body = body,
+        .body_len = len,
+    };
+    rpc_out out;
+    rpc_out_init(&out);
+    rpc_admit(&in, &out);
+    if (out.status >= 500 && out.status != 503) abort();
+    check_json(out.body);
+    if (out.action == RPC_ANSWER) {
+        strbuf *answer = strbuf_new();
+        strbuf *progress = strbuf_new();
+        rpc_progress_start(&out, progress);
+        check_json(progress);
+        rpc_answer(&out, answer, inline_runner, NULL);
+        if (answer->len == 0) abort(); /* a request always gets an answer */
+        check_json(answer);
+        strbuf_free(progress);
+        strbuf_free(answer);
+    }
+    rpc_out_release(&out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static int ready;
+    if (!ready) {
+        static char token[] = "fuzz";
+        g_config.token = token;
+        g_config.token_len = 4;
+        g_config.database_url = "host=127.0.0.1 port=1 connect_timeout=1";
+        g_config.db_timeout_ms = 50;
+        g_config.log_level = LOG_ERROR + 1; /* quiet */
+        g_config.body_max_bytes = 1 << 20;
+        g_config.file_max_bytes = 1 << 20;
+        g_config.mcp_allowed_hosts = "";
+        g_config.mcp_allowed_origins = "";
+        g_config.mcp_keepalive_seconds = 15;
+        g_config.mcp_session_idle_seconds = 3600;
+        snprintf(g_files, sizeof g_files, "/tmp/fuzz-mcp-files.XXXXXX");
+        if (mkdtemp(g_files) == NULL) abort();
+        g_config.file_temp_dir = g_files;
+        sessions_init(3600);
+        if (!session_create(g_session)) abort();
+        ready = 1;
+    }
+    char *body = malloc(size + 1);
+    memcpy(body, data, size);
+    body[size] = '\0';
+    one(body, size, "2025-06-18");
+    one(body, size, "2025-03-26");
+    check_no_files();
+    free(body);
+    return 0;
+}
