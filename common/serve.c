@@ -164,6 +164,7 @@ static void print_lighttpd_conf(void) {
     printf("$HTTP[\"url\"] == \"/mcp\" {\n"
            "  server.stream-request-body = 2\n"
            "  server.stream-response-body = 2\n"
+           "  magnet.attract-response-start-to = ()\n"
            "  proxy.server = (\"\" => ((\"socket\" => var.backend_sockets + \"/mcp.sock-0\")))\n"
            "  fastcgi.server = (\"/mcp/spawn-only/\" => ((\n"
            "    \"bin-path\" => var.backend_wrap + var.backend_bin + \"/backend-mcp --listen-fd0\",\n"

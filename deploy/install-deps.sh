@@ -8,7 +8,7 @@
 # image does.
 set -euo pipefail
 
-runtime=(lighttpd libfcgi0ldbl libjansson4 libpq5 libssl3 libmicrohttpd12 ca-certificates curl)
+runtime=(lighttpd lighttpd-modules-lua libfcgi0ldbl libjansson4 libpq5 libssl3 libmicrohttpd12 ca-certificates curl)
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev libmicrohttpd-dev)
 test=(postgresql pgbouncer bats curl jq procps clang libclang-rt-14-dev valgrind libfcgi-bin python3-yaml)
 
