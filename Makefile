@@ -84,8 +84,9 @@ sanitize: deps
 valgrind: deps all
 	@SANITIZER=valgrind tests/run.sh
 
-# libFuzzer (with ASan+UBSan) on request parsing, the body validators and
-# JSON string escaping, FUZZ_SECONDS each (default 60); seeds in
+# libFuzzer (with ASan+UBSan) on every tests/fuzz/fuzz_*.c target (request
+# parsing, body validators, JSON escaping, SQL identifiers and table specs,
+# the MCP message handler), FUZZ_SECONDS each (default 60); seeds in
 # tests/fuzz/corpus/. A crash fails with its input kept in run/fuzz/.
 FUZZ_SECONDS ?= 60
 fuzz: deps
