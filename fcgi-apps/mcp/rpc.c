@@ -246,15 +246,20 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
         json_decref(root);
         return;
     }
+    /* What needs an answer: a request, or a batch holding one (or an
+     * invalid member, answered with its error). Notifications and the
+     * client's responses get 202. */
+    bool needs_answer;
     if (json_is_array(root)) {
         /* Batches: gone from 2025-06-18 on; before, none may hold an
-         * initialize, and one of only notifications gets 202. */
+         * initialize. */
         bool refuse = strcmp(version, "2025-06-18") >= 0;
         size_t i;
         json_t *m;
-        bool any_request = false, has_initialize = false;
+        bool has_initialize = false;
+        needs_answer = false;
         json_array_foreach(root, i, m) {
-            any_request = any_request || classify(m) == K_REQUEST || classify(m) == K_INVALID;
+            needs_answer = needs_answer || classify(m) == K_REQUEST || classify(m) == K_INVALID;
             has_initialize = has_initialize || is_method(m, "initialize");
         }
         if (refuse || json_array_size(root) == 0 || has_initialize) {
@@ -265,40 +270,25 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
                                    : "Invalid Request: an empty batch, or initialize inside a batch");
             return;
         }
-        if (!session_ok(in, out)) {
+    } else {
+        kind k = classify(root);
+        if (k == K_INVALID) {
+            json_decref(root);
+            transport_error(out, 400, RPC_INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message");
+            return;
+        }
+        if (initializing) {
+            rpc_message msg = {(char *)in->body, in->body_len, root, jspan_root(in->body, in->body_len), NULL, ""};
+            initialize(&msg, out);
             json_decref(root);
             return;
         }
-        if (!any_request) {
-            json_decref(root);
-            out->status = 202;
-            return;
-        }
-        out->action = RPC_ANSWER;
-        out->message = message_new(in, root);
-        out->sse = accepts(in->accept, "text/event-stream") && !accepts(in->accept, "application/json");
-        return;
+        needs_answer = k == K_REQUEST;
     }
-    kind k = classify(root);
-    if (k == K_INVALID) {
+    bool live = session_ok(in, out);
+    if (live && !needs_answer) out->status = 202;
+    if (!live || !needs_answer) {
         json_decref(root);
-        transport_error(out, 400, RPC_INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message");
-        return;
-    }
-    if (initializing) {
-        const char *text = in->body;
-        rpc_message msg = {(char *)text, in->body_len, root, jspan_root(text, in->body_len), NULL, ""};
-        initialize(&msg, out);
-        json_decref(root);
-        return;
-    }
-    if (!session_ok(in, out)) {
-        json_decref(root);
-        return;
-    }
-    if (k != K_REQUEST) { /* a notification or a client's response */
-        json_decref(root);
-        out->status = 202;
         return;
     }
     out->action = RPC_ANSWER;
