@@ -32,7 +32,8 @@ static int oracle_valid(const char *s, size_t n) {
 }
 
 static int reserved_column(const char *s) {
-    const char *r[] = {"id", "created_at", "tableoid", "xmin", "xmax", "cmin", "cmax", "ctid"};
+    const char *r[] = {"id",   "created_at", "tableoid", "xmin",  "xmax", "cmin",
+                       "cmax", "ctid",       "after",    "limit", "order"};
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
         if (strcmp(s, r[i]) == 0) return 1;
     return 0;
