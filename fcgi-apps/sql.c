@@ -50,7 +50,14 @@ static const char sql_schema[] =
     " name text COLLATE \"C\" PRIMARY KEY,"
     " table_name text NOT NULL,"
     " columns jsonb NOT NULL,"
-    " created_at timestamptz NOT NULL DEFAULT now())";
+    " created_at timestamptz NOT NULL DEFAULT now());"
+    /* An integer column's value, checked whole on the exact numeric the
+     * body holds: C sees only a double, in which 1.00000000000000000001 is
+     * 1 (sql/table.c's casts call it). */
+    "CREATE OR REPLACE FUNCTION sql__whole(v numeric) RETURNS numeric LANGUAGE plpgsql IMMUTABLE AS $$"
+    " BEGIN IF v <> trunc(v) THEN"
+    " RAISE EXCEPTION 'invalid input syntax for type integer: \"%\"', v USING ERRCODE = '22P02';"
+    " END IF; RETURN v; END $$";
 
 /* ---- static statements ---- */
 

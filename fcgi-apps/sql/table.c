@@ -21,13 +21,14 @@ const db_stmt sql_table_get = {
 
 /* How a row value is taken out of the jsonb row _e._r, by type: %s is the
  * column's key as a literal ('sha'). Integers go through numeric, as jsonb
- * writes 1.0 for a whole number sent as 1.0 (C has checked it is whole).
+ * writes 1.0 for a whole number sent as 1.0, and sql__whole (the mode's
+ * schema) refuses a fraction C could not see in its double.
  * Every alias the statements use starts with "_", which no column name
  * can (ident.h): a column called r or x is never mistaken for one. */
 static const char *const row_cast[COL_TYPE_COUNT] = {
     [COL_TEXT] = "(_e._r ->> %s)",
-    [COL_INTEGER] = "(_e._r ->> %s)::numeric::integer",
-    [COL_BIGINT] = "(_e._r ->> %s)::numeric::bigint",
+    [COL_INTEGER] = "sql__whole((_e._r ->> %s)::numeric)::integer",
+    [COL_BIGINT] = "sql__whole((_e._r ->> %s)::numeric)::bigint",
     [COL_DOUBLE] = "(_e._r ->> %s)::double precision",
     [COL_NUMERIC] = "(_e._r ->> %s)::numeric",
     [COL_BOOLEAN] = "(_e._r ->> %s)::boolean",

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
 #include "table.h"
@@ -18,8 +19,8 @@
 #define ROW_CHECK(t, cast)                                                                          \
     const db_stmt sql_row_check_##t = {                                                             \
         "sql_row_check_" #t, "SELECT " cast " FROM " SQL_ROWS_OF("$1") " AS _e(_r)", 2};
-ROW_CHECK(integer, "(_e._r ->> $2)::numeric::integer")
-ROW_CHECK(bigint, "(_e._r ->> $2)::numeric::bigint")
+ROW_CHECK(integer, "sql__whole((_e._r ->> $2)::numeric)::integer")
+ROW_CHECK(bigint, "sql__whole((_e._r ->> $2)::numeric)::bigint")
 ROW_CHECK(double, "(_e._r ->> $2)::double precision")
 ROW_CHECK(numeric, "(_e._r ->> $2)::numeric")
 ROW_CHECK(timestamptz, "(_e._r ->> $2)::timestamptz")
@@ -51,6 +52,17 @@ static bool nul_free(json_t *v) {
     return true;
 }
 
+/* True when s spells PostgreSQL's infinite timestamp (blanks around it,
+ * any case, an optional sign). */
+static bool infinite(const char *s) {
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+    if (*s == '+' || *s == '-') s++;
+    if (strncasecmp(s, "infinity", 8) != 0) return false;
+    for (s += 8; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r') return false;
+    return true;
+}
+
 /* Checks one value against its column. `row` is the row's index for the
  * detail (-1: a patch). Returns false with a 422 naming the column. */
 static bool value_ok(const table_column *c, json_t *v, long row, api_error *err) {
@@ -62,8 +74,15 @@ static bool value_ok(const table_column *c, json_t *v, long row, api_error *err)
         return true;
     }
     switch (c->type) {
-    case COL_TEXT: case COL_UUID: case COL_DATE: case COL_TIMESTAMPTZ:
+    case COL_TEXT: case COL_UUID: case COL_DATE:
         if (!json_is_string(v)) want = "a string";
+        break;
+    case COL_TIMESTAMPTZ:
+        if (!json_is_string(v)) want = "a string";
+        /* PostgreSQL takes [+-]infinity, which has no ISO 8601 form to
+         * give back: a timestamp must be a point in time. */
+        else if (infinite(json_string_value(v)))
+            return API_INVALID(err, c->name, "%s%s must be a finite timestamp", where, c->name);
         break;
     case COL_INTEGER: case COL_BIGINT: {
         if (!json_is_number(v)) { want = "an integer"; break; }

@@ -175,12 +175,16 @@ fcgi_direct() {
     done
     # Values of the right JSON type that PostgreSQL refuses: still 422 naming the column.
     for case in 'u:"not-a-uuid"' 'd:"2024-02-30"' 'd:"soon"' 'at:"2024-13-01T00:00:00Z"' 'n:"abc"' \
-        'b:9223372036854775808'; do
+        'b:9223372036854775808' 'i:1.00000000000000000001' 'b:7.0000000000000000000001' 'at:"infinity"' \
+        'at:" -Infinity "'; do
         col=${case%%:*} val=${case#*:}
         insert types "[{\"t\":\"ok\"},{\"$col\":$val}]"
         expect_error 422 validation_failed "$col" || { echo "case $case"; return 1; }
     done
     [ "$(psql_q "SELECT count(*) FROM sql_types WHERE t = 'ok'")" = 0 ]
+    # a whole number written with a fraction part is still an integer
+    insert types '{"t":"whole","i":2.0,"b":3.000}'
+    expect 201 '.items[0].i == 2' '.items[0].b == 3'
 }
 
 @test "hostile values are stored and read back byte for byte, or refused with 422" {
