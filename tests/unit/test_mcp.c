@@ -53,6 +53,8 @@ int main(void) {
     g_config.token = "tok";
     g_config.token_len = 3;
     g_config.db_timeout_ms = 100;
+    /* Nothing listens there: a tool that reaches the database finds it down. */
+    g_config.database_url = "host=127.0.0.1 port=1 connect_timeout=1";
     g_config.body_max_bytes = 1 << 20;
     g_config.mcp_allowed_hosts = "mcp.example, other.example:8443";
     g_config.mcp_allowed_origins = "https://app.example";
@@ -151,6 +153,19 @@ int main(void) {
           "a missing path argument is a 422 naming it");
     CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":4,", sid, NULL, text) == 400 && has(text, "-32700"),
           "malformed JSON is -32700");
+    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"document_get\","
+               "\"arguments\":{\"namespace\":\"ns\",\"key\":\"k\"}}}",
+               sid, NULL, text) == 200 &&
+              has(text, "\"isError\":true") && has(text, "database_unavailable"),
+          "with the database down a tool call is an isError result with database_unavailable");
+    char *token = g_config.token;
+    g_config.token = NULL;
+    g_config.token_len = 0;
+    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"ping\"}", sid, NULL, text) == 503 &&
+              has(text, "auth_not_configured"),
+          "with no token configured /mcp fails closed: 503 auth_not_configured");
+    g_config.token = token;
+    g_config.token_len = 3;
 
     /* every tool: valid schemas, on a route of its own mode */
     size_t ntools = 0;
