@@ -39,7 +39,4 @@ void reply_items(reply *r, const PGresult *res);
  * (the cursor, as a JSON string), else null. */
 void reply_page(reply *r, const PGresult *res, long long limit);
 
-/* The reason phrase of a status ("Not Found"). */
-const char *reply_reason(int status);
-
 #endif

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "http_status.h"
 #include "log.h"
 #include "schema.h"
 
@@ -97,11 +98,17 @@ static long fcgi_body_read(void *ctx, char *buf, size_t n) {
 
 static void write_reply(FCGX_Request *fr, const request *req, const reply *out) {
     char head[640];
+    int status = out->status;
+    const char *reason = http_reason(status);
+    if (reason == NULL) { /* a bug: a status with no entry in http_statuses */
+        log_msg(LOG_ERROR, "status %d has no reason phrase (common/http_status.c); sent as 500", status);
+        status = 500;
+        reason = http_reason(status);
+    }
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
-                     out->status, reply_reason(out->status), out->body->len, req->request_id,
-                     out->headers);
+                     status, reason, out->body->len, req->request_id, out->headers);
     FCGX_PutStr(head, n, fr->out);
     if (strcmp(req->method, "HEAD") != 0) FCGX_PutStr(out->body->data, (int)out->body->len, fr->out);
 }
