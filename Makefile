@@ -4,13 +4,20 @@
 CC       ?= cc
 BUILD    ?= build
 BIN      ?= bin
-PKGS     := fcgi jansson libpq libcrypto
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmicrohttpd 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -ljansson -lpq -lcrypto)
-MHD_LIBS   := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+PKGS     := fcgi jansson libpq libcrypto libmicrohttpd
+# The packages' flags are asked of pkg-config the first time a compile or
+# link needs them, never while make parses this file: on a fresh machine
+# `make test` and `make run` install the packages (deps) before the build
+# runs, in a second make that asks only then. $(call pkg_once,VAR,ARGS)
+# runs `pkg-config ARGS` once and keeps the answer in VAR; a package still
+# missing stops the build with one line saying how to install it.
+pkg_once = $(eval $1 := $$(shell pkg-config $2 2>/dev/null || echo PKG_MISSING))$(if $(filter PKG_MISSING,$($1)),$(error missing build packages ($(PKGS)): run 'make deps' (make test and make run do it for you)),$($1))
+PKG_CFLAGS = $(call pkg_once,PKG_CFLAGS,--cflags $(PKGS))
+PKG_LIBS   = $(call pkg_once,PKG_LIBS,--libs $(filter-out libmicrohttpd,$(PKGS)))
+MHD_LIBS   = $(call pkg_once,MHD_LIBS,--libs libmicrohttpd)
 CFLAGS   ?= -O2 -g
 # The flags every object is built with, whatever CFLAGS the caller sets.
-ALL_CFLAGS := -std=c11 -Wall -Wextra -Werror -pthread -Icommon $(PKG_CFLAGS)
+ALL_CFLAGS = -std=c11 -Wall -Wextra -Werror -pthread -Icommon $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm -pthread
 
 COMMON_SRCS := $(wildcard common/*.c)
@@ -64,13 +71,19 @@ $(BUILD)/common $(BUILD)/modes $(BUILD)/mcp $(BUILD)/tests $(BUILD)/fuzz $(BIN):
 deps:
 	@deploy/install-deps.sh
 
-# The whole service on 127.0.0.1:4000, with a throwaway PostgreSQL when no
-# DATABASE_URL or PG* variable is set.
-run: deps all
+# The targets that install first build in a second make, started after deps
+# has run, so that the build sees what was just installed.
+BUILD_AFTER_DEPS = $(MAKE) --no-print-directory all
+
+# The whole service on 127.0.0.1:4000 (PORT=), with a throwaway PostgreSQL
+# when no DATABASE_URL or PG* variable is set.
+run: deps
+	@$(BUILD_AFTER_DEPS)
 	@deploy/dev-run.sh
 
 # Unit tests, then the integration suite through lighttpd; one summary line.
-test: deps all
+test: deps
+	@$(BUILD_AFTER_DEPS)
 	@tests/run.sh
 
 # The same suites against an ASan+UBSan build.
@@ -81,7 +94,8 @@ sanitize: deps
 	@BACKEND_BIN=$(CURDIR)/bin-asan UNIT_DIR=$(CURDIR)/build-asan/tests SANITIZER=asan tests/run.sh
 
 # The integration suite with every mode process under valgrind memcheck.
-valgrind: deps all
+valgrind: deps
+	@$(BUILD_AFTER_DEPS)
 	@SANITIZER=valgrind tests/run.sh
 
 # libFuzzer (with ASan+UBSan) on every tests/fuzz/fuzz_*.c target (request
@@ -97,7 +111,8 @@ fuzz: deps
 
 # Throughput and latency against pgbench, pg-boss and static lighttpd, in
 # one run: docs/benchmarks.md. QUICK=1 for a short run.
-bench: deps all
+bench: deps
+	@$(BUILD_AFTER_DEPS)
 	@QUICK=$(QUICK) tests/bench/run.sh
 
 clean:

@@ -352,6 +352,10 @@ bool db_unlisten(api_error *err) {
     return ok;
 }
 
+static int g_wake_fd = -1;
+
+void db_set_wake_fd(int fd) { g_wake_fd = fd; }
+
 int db_wait_notify(const char *payload, long timeout_ms, api_error *err) {
     if (g_conn == NULL) return fail_unavailable(err, "not connected"), -1;
     if (drop_notifies(payload)) return 1;
@@ -363,11 +367,11 @@ int db_wait_notify(const char *payload, long timeout_ms, api_error *err) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long left = end_ms - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
         if (left <= 0) return 0;
-        struct pollfd pfd = {.fd = PQsocket(g_conn), .events = POLLIN};
-        int n = poll(&pfd, 1, (int)left);
+        struct pollfd pfd[2] = {{.fd = PQsocket(g_conn), .events = POLLIN}, {.fd = g_wake_fd, .events = POLLIN}};
+        int n = poll(pfd, g_wake_fd >= 0 ? 2 : 1, (int)left);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return fail_unavailable(err, "waiting on the connection failed"), -1;
-        if (n == 0) return 0;
+        if (n == 0 || pfd[1].revents != 0) return 0;
         if (!PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK)
             return fail_unavailable(err, "the connection was lost while waiting"), -1;
         if (drop_notifies(payload)) return 1;

@@ -116,6 +116,11 @@ bool db_listening(void);
  * failed. Not bounded by db_begin's deadline: the caller sets the wait. */
 int db_wait_notify(const char *payload, long timeout_ms, api_error *err);
 
+/* Sets a descriptor (the process's stop pipe) whose readability ends every
+ * db_wait_notify at once, as if its time ran out: a stopping process does
+ * not keep its long-polls waiting. -1 (the default): none. */
+void db_set_wake_fd(int fd);
+
 /* Closes the connection (the next db_query opens a new one). */
 void db_disconnect(void);
 

@@ -2,6 +2,7 @@
 #include "serve.h"
 
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "config.h"
@@ -320,6 +322,16 @@ int serve_main(const char *mode_name, int argc, char **argv) {
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    /* The stop pipe: written once when the process stops, never read, so
+     * every long-poll waiting on it wakes at once (db_set_wake_fd). */
+    int stop_pipe[2];
+    if (pipe(stop_pipe) != 0) {
+        fprintf(stderr, "backend-%s: cannot make the stop pipe\n", m->name);
+        return 1;
+    }
+    fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC);
+    db_set_wake_fd(stop_pipe[0]);
     int nworkers = m->threads > 1 ? m->threads : 1;
     serve_set_worker_count(nworkers);
     pthread_t *workers = calloc((size_t)nworkers, sizeof *workers);
@@ -346,6 +358,7 @@ int serve_main(const char *mode_name, int argc, char **argv) {
      * accept (shutting the listening socket down makes accept fail), the
      * others see the flag when they come back to accept. */
     atomic_store(&g_stop, 1);
+    if (write(stop_pipe[1], "x", 1) != 1) log_msg(LOG_WARN, "cannot wake the long-polls; they end within a second");
     FCGX_ShutdownPending();
     shutdown(0, SHUT_RDWR);
     for (int i = 0; i < nworkers; i++) pthread_join(workers[i], NULL);

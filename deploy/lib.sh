@@ -16,6 +16,14 @@ free_port() {
     return 1
 }
 
+# port_in_use ADDR PORT: true when something accepts connections there
+# (0.0.0.0 is tried as 127.0.0.1).
+port_in_use() {
+    local addr=$1
+    [ "$addr" = 0.0.0.0 ] && addr=127.0.0.1
+    (exec 3<>"/dev/tcp/$addr/$2") 2>/dev/null
+}
+
 pg_bindir() {
     local d
     d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -93,14 +101,30 @@ service_start() {
     SERVICE_PID=$!
 }
 
-# wait_healthy URL [SECONDS]: waits for GET URL/health to answer 200.
+# wait_healthy URL [SECONDS [PID]]: waits for GET URL/health to answer 200;
+# gives up early when PID (lighttpd) has gone.
 wait_healthy() {
-    local url=$1 limit=${2:-10} i
-    for i in $(seq 1 $((limit * 20))); do
+    local url=$1 limit=${2:-10} pid=${3:-} deadline
+    deadline=$(($(date +%s) + limit))
+    while [ "$(date +%s)" -lt "$deadline" ]; do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health" 2>/dev/null)" = 200 ] && return 0
+        [ -n "$pid" ] && [ -z "$(pids_running "$pid")" ] && return 1
         sleep 0.05
     done
     return 1
+}
+
+# pids_running PID...: prints those of the PIDs whose process still runs.
+# A zombie does not: once lighttpd has gone, its mode processes are reaped by
+# PID 1, which may take its time, and kill -0 still succeeds on them.
+pids_running() {
+    local p state _
+    for p in "$@"; do
+        # /proc/PID/stat: "pid (comm) state ..."; no mode's comm has a blank.
+        read -r _ _ state _ 2>/dev/null <"/proc/$p/stat" || continue
+        [ -n "$state" ] && [ "$state" != Z ] && printf '%s ' "$p"
+    done
+    return 0
 }
 
 # service_stop PID: stops lighttpd and every mode process it started, by PID;
@@ -109,14 +133,14 @@ service_stop() {
     local pid=$1 kids i
     kids=$(pgrep -P "$pid" 2>/dev/null | tr '\n' ' ' || true) # none is fine
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do
-        local alive=""
-        for p in $pid $kids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+    for i in $(seq 1 200); do
+        local alive
+        alive=$(pids_running $pid $kids)
         [ -z "$alive" ] && break
-        [ "$i" -eq 100 ] && kill -KILL $alive 2>/dev/null
+        [ "$i" -eq 200 ] && kill -KILL $alive 2>/dev/null
         # lighttpd has gone: make sure its children go too.
         kill -0 "$pid" 2>/dev/null || kill -TERM $kids 2>/dev/null || true
-        sleep 0.1
+        sleep 0.05
     done
     wait "$pid" 2>/dev/null || true
 }

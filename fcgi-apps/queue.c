@@ -266,7 +266,8 @@ static bool wait_for_items(request *req, const char *ns, long long until_ms, api
         long long at = now_ms() + atoll(PQgetvalue(res, 0, 0)) + 5;
         if (at < until_ms) until_ms = at;
     }
-    /* In slices of a second, so a stopping process is noticed. */
+    /* A stopping process wakes the wait at once (db_set_wake_fd); the
+     * slices of a second are a second guard. */
     while (!serve_stopping()) {
         long long left = until_ms - now_ms();
         if (left <= 0) return true;

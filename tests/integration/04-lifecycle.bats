@@ -93,7 +93,7 @@ teardown_file() { stack_teardown; }
     for i in $(seq 1 50); do grep -q "export TOKEN=" "$STACK_DIR/devrun.log" && break; sleep 0.1; done
     token=$(sed -n 's/^  export TOKEN=//p' "$STACK_DIR/devrun.log")
     [ ${#token} -eq 32 ]
-    grep -q "throwaway PostgreSQL in $STACK_DIR/devrun/pg" "$STACK_DIR/devrun.log"
+    grep -q "^  PostgreSQL: throwaway, in $STACK_DIR/devrun/pg " "$STACK_DIR/devrun.log"
     code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" \
         -d '{"namespace":"demo","key":"hello","payload":{"hi":1}}' "http://127.0.0.1:$port/document")
     [ "$code" = 201 ]
