@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions shared by make run (deploy/dev-run.sh), the test harness
 # (tests/lib/stack.bash) and the container entrypoint: a throwaway
 # PostgreSQL, and lighttpd with the mode processes. Source it; set ROOT to
@@ -62,10 +63,8 @@ pg_start() {
     echo "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir/sock -c max_connections=200" \
         >"$dir/options"
     pg_restart "$dir" || { tail -n 20 "$dir/postgres.log" >&2; return 1; }
-    PG_DIR=$dir
-    PG_PORT=$port
-    PG_SOCK=$dir/sock
-    PG_URL="host=$dir/sock port=$port user=postgres dbname=postgres"
+    # shellcheck disable=SC2034 # set for the caller
+    PG_DIR=$dir PG_PORT=$port PG_SOCK=$dir/sock PG_URL="host=$dir/sock port=$port user=postgres dbname=postgres"
 }
 
 # pg_stop DIR [MODE]: stops the cluster in DIR (fast shutdown by default).
@@ -98,6 +97,7 @@ service_start() {
     mkdir -p "$BACKEND_SOCKETS"
     "$BACKEND_BIN/backend-health" --check-config || return 1
     lighttpd -D -f "$ROOT/lighttpd.conf" &
+    # shellcheck disable=SC2034 # set for the caller
     SERVICE_PID=$!
 }
 
@@ -105,8 +105,8 @@ service_start() {
 # gives up early when PID (lighttpd) has gone.
 wait_healthy() {
     local url=$1 limit=${2:-10} pid=${3:-} deadline
-    deadline=$(($(date +%s) + limit))
-    while [ "$(date +%s)" -lt "$deadline" ]; do
+    deadline=$((SECONDS + limit))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health" 2>/dev/null)" = 200 ] && return 0
         [ -n "$pid" ] && [ -z "$(pids_running "$pid")" ] && return 1
         sleep 0.05

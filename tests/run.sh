@@ -7,7 +7,7 @@
 #   TESTS      bats files or folders to run (default tests/integration)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 2
 UNIT_DIR=${UNIT_DIR:-$ROOT/build/tests}
 passed=0
 failed=0

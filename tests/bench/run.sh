@@ -43,7 +43,8 @@ PGSQL=(psql "$PG_URL" -XAtq -v ON_ERROR_STOP=1)
 
 export DATABASE_URL=$PG_URL DATASTORE_TOKEN=bench-token TOKEN=bench-token
 export FILE_TEMP_DIR=$WORK/files FILE_TTL_SECONDS=3600 LOG_LEVEL=info
-export PORT=$(free_port) LISTEN_ADDR=127.0.0.1
+PORT=$(free_port)
+export PORT LISTEN_ADDR=127.0.0.1
 URL=http://127.0.0.1:$PORT
 service_start "$WORK/run" >"$WORK/service.log" 2>&1
 wait_healthy "$URL" 15

@@ -138,7 +138,6 @@ put() { http POST /document -d "$1"; }
 }
 
 @test "pagination across 250 keys with limit=100 visits each key once" {
-    body=$(jq -nc '[range(250)]')
     for i in $(seq -w 0 249); do
         echo "{\"namespace\":\"page\",\"key\":\"k$i\",\"payload\":$((10#$i))}"
     done >"$BATS_TEST_TMPDIR/bodies"

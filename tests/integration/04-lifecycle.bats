@@ -45,7 +45,7 @@ teardown_file() { stack_teardown; }
     pg_restart "$PG_DIR"
     wait "$writer"
     # Only 201s and 503 database_unavailable.
-    ! grep -vE '^(201 |503 database_unavailable$)' "$BATS_TEST_TMPDIR/writes"
+    run ! grep -vE '^(201 |503 database_unavailable$)' "$BATS_TEST_TMPDIR/writes"
     grep -q '^503 database_unavailable$' "$BATS_TEST_TMPDIR/writes"
     [ "$(grep -c '^201 ' "$BATS_TEST_TMPDIR/writes")" -gt 100 ]
     # The last writes, after the restart, succeeded: the service healed.
@@ -98,8 +98,9 @@ teardown_file() { stack_teardown; }
         -d '{"namespace":"demo","key":"hello","payload":{"hi":1}}' "http://127.0.0.1:$port/document")
     [ "$code" = 201 ]
     kill -TERM "$runner"
-    for i in $(seq 1 100); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
-    ! kill -0 "$runner" 2>/dev/null
-    ! pgrep -f "$STACK_DIR/devrun" >/dev/null
+    for _ in $(seq 1 100); do [ -n "$(pids_running "$runner")" ] || break; sleep 0.1; done
+    [ -z "$(pids_running "$runner")" ]
+    read -ra left <<<"$(pgrep -f "$STACK_DIR/devrun" | tr '\n' ' ')"
+    [ -z "$(pids_running "${left[@]}")" ]
     ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }

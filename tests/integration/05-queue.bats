@@ -351,7 +351,7 @@ claim() { http POST "/queue/$1/claim" -d "${2:-}"; }
     [ "$(grep -c '^claim ' "$BATS_TEST_TMPDIR/events")" -eq 2000 ]
     [ "$(grep '^claim ' "$BATS_TEST_TMPDIR/events" | cut -d' ' -f2 | sort -u | wc -l)" -eq 2000 ]
     [ "$(grep -c '^ack .* 200$' "$BATS_TEST_TMPDIR/events")" -eq 2000 ]
-    ! grep -q '^ack .* [^2]..$' "$BATS_TEST_TMPDIR/events"
+    run ! grep -q '^ack .* [^2]..$' "$BATS_TEST_TMPDIR/events"
     http GET /queue/excl
     expect 200 '.ready == 0' '.in_flight == 0' '.delayed == 0' '.dead == 0'
     [ "$(psql_q "select count(*) from queue_items where namespace = 'excl'")" -eq 0 ]
@@ -375,7 +375,7 @@ claim() { http POST "/queue/$1/claim" -d "${2:-}"; }
     sleep 1
     pg_restart "$PG_DIR"
     wait "$writer"
-    ! grep -vE '^(201 [0-9]+ [0-9]+|503 database_unavailable)$' "$BATS_TEST_TMPDIR/enq"
+    run ! grep -vE '^(201 [0-9]+ [0-9]+|503 database_unavailable)$' "$BATS_TEST_TMPDIR/enq"
     grep -q '^503 ' "$BATS_TEST_TMPDIR/enq"
     [ "$(tail -n 10 "$BATS_TEST_TMPDIR/enq" | grep -c '^201 ')" -eq 10 ]
     acked=$(grep -c '^201 ' "$BATS_TEST_TMPDIR/enq")

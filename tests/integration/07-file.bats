@@ -19,6 +19,8 @@ upload() {
     http POST /files/temp --data-binary @"$f" "$@"
 }
 
+# listing [DIR]: the names in DIR (FILE_TEMP_DIR), dot files too, sorted.
+# shellcheck disable=SC2120 # callers may name another folder
 listing() { ls -A "${1:-$FILE_TEMP_DIR}" | sort; }
 
 @test "uploads of 0 bytes, 1 byte, 1 MiB and exactly FILE_MAX_BYTES: stored bytes and sha256 equal the sent ones" {
@@ -64,7 +66,9 @@ listing() { ls -A "${1:-$FILE_TEMP_DIR}" | sort; }
     upload "$BATS_TEST_TMPDIR/s"
     id=$(jq -r .id <<<"$BODY")
     for m in GET HEAD DELETE PUT POST; do
-        http "$m" "/files/temp/$id" $([ "$m" = POST ] && echo "-d x")
+        body=()
+        [ "$m" = POST ] && body=(-d x)
+        http "$m" "/files/temp/$id" "${body[@]}"
         [ "$CODE" = 405 ] || { echo "$m: $CODE"; return 1; }
     done
     http GET "/files/temp/$id"
@@ -82,10 +86,10 @@ listing() { ls -A "${1:-$FILE_TEMP_DIR}" | sort; }
     head -c 1000000 /dev/zero >&5
     sleep 0.7
     # Mid-upload: the bytes are already on disk under a temporary name.
-    partial=$(ls -A "$FILE_TEMP_DIR" | grep '^\.tmp-' || true)
+    partial=$(find "$FILE_TEMP_DIR" -maxdepth 1 -name '.tmp-*' -printf '%f\n')
     [ -n "$partial" ]
     exec 5>&-
-    for i in $(seq 1 50); do [ "$(listing)" = "$before" ] && break; sleep 0.1; done
+    for _ in $(seq 1 50); do [ "$(listing)" = "$before" ] && break; sleep 0.1; done
     [ "$(listing)" = "$before" ]
 }
 
@@ -108,7 +112,7 @@ listing() { ls -A "${1:-$FILE_TEMP_DIR}" | sort; }
     for w in $(seq 1 8); do
         (
             urls=()
-            for i in $(seq 1 "$per"); do urls+=("$URL/files/temp"); done
+            for _ in $(seq 1 "$per"); do urls+=("$URL/files/temp"); done
             curl -s -H "Authorization: Bearer $TOKEN" -d "w$w" "${urls[@]}" >"$BATS_TEST_TMPDIR/ids.$w"
         ) &
     done
@@ -143,7 +147,7 @@ listing() { ls -A "${1:-$FILE_TEMP_DIR}" | sort; }
     FILE_MAX_BYTES=67108864 FILE_TEMP_DIR=$STACK_DIR/bigfiles service_up big
     BASE=$(service_url big)
     printf 'warm' >"$BATS_TEST_TMPDIR/warm"
-    for i in $(seq 1 20); do BASE=$BASE upload "$BATS_TEST_TMPDIR/warm"; done
+    for _ in $(seq 1 20); do BASE=$BASE upload "$BATS_TEST_TMPDIR/warm"; done
     pids=$(pgrep -P "$(service_pid big)" -f backend-file)
     declare -A before
     for p in $pids; do before[$p]=$(awk '/VmHWM/ {print $2}' "/proc/$p/status"); done
@@ -174,7 +178,7 @@ listing() { ls -A "${1:-$FILE_TEMP_DIR}" | sort; }
     hostport=${BASE#http://}
     exec 6<>"/dev/tcp/${hostport%:*}/${hostport#*:}"
     printf 'POST /files/temp HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 11\r\nConnection: close\r\n\r\n' "$TOKEN" >&6
-    for i in $(seq 1 10); do printf 'x' >&6; sleep 0.4; done
+    for _ in $(seq 1 10); do printf 'x' >&6; sleep 0.4; done
     [ ! -f "$STACK_DIR/ttlfiles/$id" ]
     [ "$(psql_q "select count(*) from files where id = '$id'")" -eq 0 ]
     printf 'y' >&6

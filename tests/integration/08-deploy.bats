@@ -55,7 +55,7 @@ teardown_file() {
     [ "$(ls "$STACK_DIR/k8s-files" | wc -l)" -eq 1 ]
     kill -TERM "$runner"
     for i in $(seq 1 150); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
-    ! kill -0 "$runner" 2>/dev/null
+    [ -z "$(pids_running "$runner")" ]
     for k in $kids; do ! kill -0 "$k" 2>/dev/null; done
 }
 

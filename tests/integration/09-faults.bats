@@ -5,7 +5,7 @@ load ../lib/stack
 
 setup_file() { stack_setup; }
 teardown_file() {
-    [ -f "$STACK_DIR/slow.pids" ] && kill $(cat "$STACK_DIR/slow.pids") 2>/dev/null
+    [ -f "$STACK_DIR/slow.pids" ] && xargs -r kill <"$STACK_DIR/slow.pids" 2>/dev/null
     stack_teardown
 }
 
@@ -29,14 +29,14 @@ teardown_file() {
     done
     http_anon GET /health
     expect 200
-    kill $(cat "$STACK_DIR/slow.pids") 2>/dev/null || true
+    xargs -r kill <"$STACK_DIR/slow.pids" 2>/dev/null || true
 }
 
 @test "queue soak: 10,000 items, 8 workers, one killed every 500 ms: each acked once, never two live claims" {
     n=10000
     [ -n "${SANITIZER:-}" ] && n=2000   # instrumented builds are several times slower
     jq -nc --argjson n "$((n / 10))" '{items: [range($n) | {payload: ., max_attempts: 1000}]}' >"$BATS_TEST_TMPDIR/batch"
-    for b in $(seq 1 10); do
+    for _ in $(seq 1 10); do
         curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" --data-binary @"$BATS_TEST_TMPDIR/batch" "$URL/queue/soak"
     done
     http GET /queue/soak

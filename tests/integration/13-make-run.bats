@@ -52,8 +52,7 @@ make_run() {
 
 # wait_banner NAME: waits (30 s at most) for the banner in NAME's output.
 wait_banner() {
-    local i
-    for i in $(seq 1 300); do
+    for _ in $(seq 1 300); do
         grep -q "^make run: backend is up at" "$STACK_DIR/$1.log" && return 0
         sleep 0.1
     done
@@ -105,7 +104,7 @@ banner_pg() { sed -n 's/^  PostgreSQL: throwaway, in \([^ ]*\) .*/\1/p' "$STACK_
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]
     # The "kill PID" it names stops the instance.
     kill -TERM "$(sed -n 's/^  stop:       Ctrl-C, or kill //p' "$log")"
-    for i in $(seq 1 100); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.05; done
+    for _ in $(seq 1 100); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.05; done
     [ -z "$(pids_running "$RUN_GROUP")" ]
     [ ! -f "$pg/data/postmaster.pid" ]
 }
@@ -115,19 +114,19 @@ banner_pg() { sed -n 's/^  PostgreSQL: throwaway, in \([^ ]*\) .*/\1/p' "$STACK_
     secret=not-to-be-printed-$RANDOM$RANDOM
     make_run mine PORT="$port" DATASTORE_TOKEN="$secret"
     wait_banner mine
-    ! grep -qF "$secret" "$STACK_DIR/mine.log"
+    run ! grep -qF "$secret" "$STACK_DIR/mine.log"
     grep -q "^  token:      yours (DATASTORE_TOKEN from your environment; not shown)$" "$STACK_DIR/mine.log"
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $secret" "http://127.0.0.1:$port/document/demo")" = 200 ]
     kill -TERM -- "-$RUN_GROUP"
-    for i in $(seq 1 100); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.05; done
+    for _ in $(seq 1 100); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.05; done
 
     make_run none PORT="$port" DATASTORE_TOKEN=
     wait_banner none
     grep -q "^  token:      none: DATASTORE_TOKEN is empty, authenticated routes answer 503 auth_not_configured$" "$STACK_DIR/none.log"
-    ! grep -q "export TOKEN" "$STACK_DIR/none.log"
+    run ! grep -q "export TOKEN" "$STACK_DIR/none.log"
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/document/demo")" = 503 ]
     kill -TERM -- "-$RUN_GROUP"
-    for i in $(seq 1 100); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.05; done
+    for _ in $(seq 1 100); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.05; done
     [ -z "$(pids_running "$RUN_GROUP")" ]
 }
 
@@ -142,7 +141,7 @@ banner_pg() { sed -n 's/^  PostgreSQL: throwaway, in \([^ ]*\) .*/\1/p' "$STACK_
     script_pid=$(sed -n 's/^  stop:       Ctrl-C, or kill //p' "$STACK_DIR/first.log")
 
     make_run second PORT="$port"
-    for i in $(seq 1 200); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.1; done
+    for _ in $(seq 1 200); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.1; done
     [ -z "$(pids_running "$RUN_GROUP")" ]
     cat "$STACK_DIR/second.log" >&2
     [ "$(grep -c '^make run:' "$STACK_DIR/second.log")" -eq 1 ]
@@ -164,11 +163,11 @@ banner_pg() { sed -n 's/^  PostgreSQL: throwaway, in \([^ ]*\) .*/\1/p' "$STACK_
     [ -n "$pg3" ] && [ "$pg3" != "$pg" ]
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$other/health")" = 200 ]
     kill -TERM -- "-$RUN_GROUP"
-    for i in $(seq 1 100); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.05; done
+    for _ in $(seq 1 100); do [ -z "$(pids_running "$RUN_GROUP")" ] && break; sleep 0.05; done
     [ "$(instance_pids "$first" "$pg" | sort | tr '\n' ' ')" = "$before" ]
     [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" = 200 ]
     kill -TERM -- "-$first"
-    for i in $(seq 1 100); do [ -z "$(pids_running "$first")" ] && break; sleep 0.05; done
+    for _ in $(seq 1 100); do [ -z "$(pids_running "$first")" ] && break; sleep 0.05; done
     [ -z "$(pids_running "$first")" ]
 }
 
@@ -206,7 +205,7 @@ stop_with_requests_open() {
         sleep 0.1
         kill -"$second" -- "-$RUN_GROUP" 2>/dev/null || true
     fi
-    for i in $(seq 1 200); do [ -z "$(pids_running $pids)" ] && break; sleep 0.02; done
+    for _ in $(seq 1 200); do [ -z "$(pids_running $pids)" ] && break; sleep 0.02; done
     waited=$((($(date +%s%N) - started) / 1000000))
     echo "# stopped in $waited ms; left: $(pids_running $pids)" >&3
     kill "$poll" "$stream" 2>/dev/null || true

@@ -95,7 +95,7 @@ NEWCOMER=(-u DATABASE_URL -u PGHOST -u PGPORT -u PGUSER -u PGPASSWORD -u PGDATAB
         make -C "$STACK_DIR/run-clone" --no-print-directory run >"$STACK_DIR/run.log" 2>&1 3>&- &
     group=$!
     echo "$group" >"$STACK_DIR/group"
-    for i in $(seq 1 1200); do
+    for _ in $(seq 1 1200); do
         grep -q "^make run: backend is up at" "$STACK_DIR/run.log" && break
         [ -n "$(pids_running "$group")" ] || break
         sleep 0.1
@@ -106,6 +106,6 @@ NEWCOMER=(-u DATABASE_URL -u PGHOST -u PGPORT -u PGUSER -u PGPASSWORD -u PGDATAB
     grep -q '^apt-get update' "$FAKE_PKG_STATE/apt.log"
     grep -qx libpq-dev "$FAKE_PKG_STATE/installed"
     kill -TERM -- "-$group"
-    for i in $(seq 1 100); do [ -z "$(pids_running "$group")" ] && break; sleep 0.05; done
+    for _ in $(seq 1 100); do [ -z "$(pids_running "$group")" ] && break; sleep 0.05; done
     [ -z "$(pids_running "$group")" ]
 }

@@ -17,7 +17,8 @@ _service_env() {
         mkdir -p "$STACK_DIR/sanitizer" ;;
     valgrind)
         mkdir -p "$STACK_DIR/sanitizer"
-        export BACKEND_WRAP="$(command -v valgrind) --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$STACK_DIR/sanitizer/valgrind-%p.log "
+        BACKEND_WRAP="$(command -v valgrind) --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$STACK_DIR/sanitizer/valgrind-%p.log "
+        export BACKEND_WRAP
         export DB_TIMEOUT_MS=${DB_TIMEOUT_MS:-20000} ;;
     esac
 }
@@ -36,7 +37,8 @@ stack_setup() {
     # Never the shared default /tmp/backend-files.
     export FILE_TEMP_DIR=${FILE_TEMP_DIR:-$STACK_DIR/files}
     service_up main
-    export URL=$(service_url main)
+    URL=$(service_url main)
+    export URL
     export TOKEN=$DATASTORE_TOKEN
 }
 
