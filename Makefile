@@ -41,7 +41,7 @@ UNIT_EXES   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 # Keep the per-mode main objects: they are not throwaway intermediates.
 .SECONDARY:
-.PHONY: all deps run test unit integration sanitize valgrind bench fuzz fuzzers clean
+.PHONY: all deps run test unit integration sanitize valgrind bench fuzz fuzzers clean lint format coverage
 all: $(EXES) $(UNIT_EXES)
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
@@ -115,5 +115,41 @@ bench: deps
 	@$(BUILD_AFTER_DEPS)
 	@QUICK=$(QUICK) tests/bench/run.sh
 
+# The C sources make format and make lint read: every .c and .h of ours.
+C_SOURCES = $(wildcard common/*.[ch] fcgi-apps/*.[ch] fcgi-apps/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
+# Every shell script: the deploy scripts, the test harness, the bats files.
+SHELL_SCRIPTS = $(shell git ls-files '*.sh' '*.bash' '*.bats' .ci/run 'tests/fresh/*' 2>/dev/null)
+
+# Formats the C sources in place (.clang-format).
+format: deps
+	clang-format -i $(C_SOURCES)
+
+# Static checks, each failing on any finding: cppcheck on the C (warnings,
+# performance, portability; a finding is fixed, or suppressed inline with its
+# reason), shellcheck on every shell script (warnings and errors), and the C
+# formatted as make format leaves it.
+lint: deps
+	cppcheck --error-exitcode=1 --enable=warning,performance,portability --inline-suppr --quiet \
+	  --std=c11 -D_POSIX_C_SOURCE=200809L -Icommon -Ifcgi-apps -Ifcgi-apps/mcp \
+	  --suppress=missingIncludeSystem common fcgi-apps tests/unit tests/fuzz
+	shellcheck -x -S warning $(SHELL_SCRIPTS)
+	@clang-format --dry-run --Werror $(C_SOURCES) || { echo "lint: run make format" >&2; exit 1; }
+
+# compile_commands.json for editors and clang tools: a clean build under bear.
+compile_commands.json: deps
+	bear --output $@ -- $(MAKE) --no-print-directory -B all
+
+# Line and branch coverage of the unit and integration suites (gcovr):
+# an instrumented build in build-cov/, every suite against it, the summary
+# on stdout and an HTML report in run/coverage/.
+coverage: deps
+	$(MAKE) --no-print-directory BUILD=build-cov BIN=bin-cov CFLAGS="-O0 -g --coverage" LDFLAGS="--coverage" all
+	@find build-cov -name '*.gcda' -delete
+	@mkdir -p run
+	-@BACKEND_BIN=$(CURDIR)/bin-cov UNIT_DIR=$(CURDIR)/build-cov/tests tests/run.sh >run/coverage-tests.log 2>&1; tail -n 1 run/coverage-tests.log
+	@mkdir -p run/coverage
+	gcovr --root . --object-directory build-cov --exclude 'tests/.*' --print-summary \
+	  --html-details run/coverage/index.html build-cov
+
 clean:
-	rm -rf build build-asan build-fuzz bin bin-asan
+	rm -rf build build-asan build-fuzz build-cov bin bin-asan bin-cov
