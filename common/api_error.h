@@ -5,37 +5,83 @@
  * fills an api_error and returns false; the serve loop hands it to
  * reply_error (reply.h), the only place that turns an error into an HTTP
  * response, and the MCP layer turns the same value into an isError result.
- * Codes are the contract's stable strings (contract.md section 1).
+ * Codes are the contract's stable strings (contract.md section 1), each
+ * with its one status, in one table (API_ERRORS).
  */
 #ifndef BACKEND_API_ERROR_H
 #define BACKEND_API_ERROR_H
 
 #include <stdbool.h>
 
+/* The error table: every error the service answers, once. Each code has
+ * one status (and so one reason phrase: the status's, from the one
+ * status table) and says when it is used; a call adds the detail (and the
+ * field). Order: by status. */
+#define API_ERRORS(X)                                                                                      \
+    X(BAD_REQUEST, 400, "bad_request", "the request is malformed: a body shorter than its Content-Length")  \
+    X(INVALID_JSON, 400, "invalid_json", "the body is not JSON, not UTF-8, or nests deeper than 64 levels") \
+    X(UNAUTHORIZED, 401, "unauthorized", "missing or wrong bearer token")                                   \
+    X(FORBIDDEN_HOST, 403, "forbidden_host", "/mcp: a Host header that is not allowed")                      \
+    X(FORBIDDEN_ORIGIN, 403, "forbidden_origin", "/mcp: an Origin header that is not allowed")              \
+    X(NOT_FOUND, 404, "not_found", "no such route, or the named thing does not exist")                      \
+    X(METHOD_NOT_ALLOWED, 405, "method_not_allowed", "a known path, a method it does not take")             \
+    X(CONFLICT, 409, "conflict", "exists already, a unique value is taken, or a precondition no longer holds") \
+    X(LENGTH_REQUIRED, 411, "length_required", "an upload without Content-Length")                         \
+    X(PRECONDITION_FAILED, 412, "precondition_failed", "an If-Match or If-None-Match header does not hold") \
+    X(PAYLOAD_TOO_LARGE, 413, "payload_too_large", "a body over its limit")                                 \
+    X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "a PATCH that is not a merge patch")          \
+    X(VALIDATION_FAILED, 422, "validation_failed", "a missing, unknown or wrongly typed input")             \
+    X(RATE_LIMITED, 429, "rate_limited", "too many requests or failed tokens from one client")             \
+    X(INTERNAL, 500, "internal", "a bug: never expected")                                                  \
+    X(AUTH_NOT_CONFIGURED, 503, "auth_not_configured", "no token is configured: the service fails closed") \
+    X(DATABASE_UNAVAILABLE, 503, "database_unavailable", "PostgreSQL cannot be reached (or timed out)")    \
+    X(INSUFFICIENT_STORAGE, 507, "insufficient_storage", "a folder a mode writes is full or unusable")
+
+typedef enum api_code {
+#define API_CODE_ENUM_(name, status, code, when) API_E_##name,
+    API_ERRORS(API_CODE_ENUM_)
+#undef API_CODE_ENUM_
+    API_E_COUNT
+} api_code;
+
+typedef struct api_error_kind {
+    int status;       /* the HTTP status */
+    const char *code; /* the contract's stable string */
+    const char *when; /* when it is answered, for people */
+} api_error_kind;
+
+/* The table, indexed by api_code. */
+extern const api_error_kind api_error_kinds[API_E_COUNT];
+
 typedef struct api_error {
-    int status;         /* HTTP status: 400, 401, 404, ... */
+    int status;         /* HTTP status: 400, 401, 404, ... (the table's) */
     const char *code;   /* static string: "not_found", "validation_failed", ... */
     char detail[320];   /* a human sentence */
     char field[80];     /* the offending input, or "" when there is none */
     char allow[64];     /* 405 only: the Allow header value */
+    char sqlstate[6];   /* from the database (db_error_map): the server's
+                           SQLSTATE, "" when the error was not its answer;
+                           for a mode that tells apart errors db_error_map
+                           treats alike (a table that has gone, 42P01) */
+    char constraint[64]; /* from the database: the constraint a 23505 hit */
 } api_error;
 
-/* Fills err and returns false, so handlers can write
- *   return api_fail(err, 422, "validation_failed", "key", "key is too long");
+/* Fills err with the table's status and code for `code` and the detail,
+ * and returns false, so handlers can write
+ *   return api_fail(err, API_E_VALIDATION_FAILED, "key", "key is too long");
  * field may be NULL. */
-bool api_fail(api_error *err, int status, const char *code, const char *field,
-              const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+bool api_fail(api_error *err, api_code code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-/* The contract's error constructors, by status. Each returns false. */
-/* 400 for a request body that ended before its Content-Length. */
-#define API_BAD_REQUEST(err, ...) api_fail(err, 400, "bad_request", NULL, __VA_ARGS__)
-#define API_INVALID_JSON(err, ...) api_fail(err, 400, "invalid_json", NULL, __VA_ARGS__)
-#define API_UNAUTHORIZED(err, ...) api_fail(err, 401, "unauthorized", NULL, __VA_ARGS__)
-#define API_NOT_FOUND(err, field, ...) api_fail(err, 404, "not_found", field, __VA_ARGS__)
-#define API_CONFLICT(err, field, ...) api_fail(err, 409, "conflict", field, __VA_ARGS__)
-#define API_TOO_LARGE(err, ...) api_fail(err, 413, "payload_too_large", NULL, __VA_ARGS__)
-#define API_INVALID(err, field, ...) api_fail(err, 422, "validation_failed", field, __VA_ARGS__)
-#define API_DB_UNAVAILABLE(err, ...) api_fail(err, 503, "database_unavailable", NULL, __VA_ARGS__)
-#define API_INTERNAL(err, ...) api_fail(err, 500, "internal", NULL, __VA_ARGS__)
+/* The common ones, shorter. Each returns false. */
+#define API_BAD_REQUEST(err, ...) api_fail(err, API_E_BAD_REQUEST, NULL, __VA_ARGS__)
+#define API_INVALID_JSON(err, ...) api_fail(err, API_E_INVALID_JSON, NULL, __VA_ARGS__)
+#define API_UNAUTHORIZED(err, ...) api_fail(err, API_E_UNAUTHORIZED, NULL, __VA_ARGS__)
+#define API_NOT_FOUND(err, field, ...) api_fail(err, API_E_NOT_FOUND, field, __VA_ARGS__)
+#define API_CONFLICT(err, field, ...) api_fail(err, API_E_CONFLICT, field, __VA_ARGS__)
+#define API_TOO_LARGE(err, ...) api_fail(err, API_E_PAYLOAD_TOO_LARGE, NULL, __VA_ARGS__)
+#define API_INVALID(err, field, ...) api_fail(err, API_E_VALIDATION_FAILED, field, __VA_ARGS__)
+#define API_DB_UNAVAILABLE(err, ...) api_fail(err, API_E_DATABASE_UNAVAILABLE, NULL, __VA_ARGS__)
+#define API_INTERNAL(err, ...) api_fail(err, API_E_INTERNAL, NULL, __VA_ARGS__)
 
 #endif

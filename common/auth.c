@@ -21,7 +21,7 @@ bool auth_token_equal(const char *presented, size_t presented_len,
 
 bool auth_check(const char *authorization, api_error *err) {
     if (g_config.token == NULL)
-        return api_fail(err, 503, "auth_not_configured", NULL,
+        return api_fail(err, API_E_AUTH_NOT_CONFIGURED, NULL,
                         "no bearer token is configured (DATASTORE_TOKEN or DATASTORE_TOKEN_FILE)");
     if (authorization == NULL || authorization[0] == '\0')
         return API_UNAUTHORIZED(err, "missing bearer token");

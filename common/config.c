@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 config g_config;
 
@@ -109,11 +111,6 @@ void config_load(void) {
     g_config.database_url = url ? url : "";
     load_token();
     g_config.body_max_bytes = (size_t)env_positive("BODY_MAX_BYTES", 1 << 20, 1LL << 30);
-    g_config.file_max_bytes = (size_t)env_positive("FILE_MAX_BYTES", 64LL << 20, 1LL << 40);
-    g_config.file_ttl_seconds = (long)env_positive("FILE_TTL_SECONDS", 86400, 100LL * 365 * 86400);
-    g_config.file_temp_dir = env_or("FILE_TEMP_DIR", "/tmp/backend-files");
-    if (g_config.file_temp_dir[0] != '/')
-        die("FILE_TEMP_DIR", "must be an absolute path", g_config.file_temp_dir);
     g_config.listen_addr = env_or("LISTEN_ADDR", "127.0.0.1");
     if (g_config.listen_addr[0] == '\0' ||
         strspn(g_config.listen_addr, "0123456789abcdefABCDEF.:[]-_ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ") !=
@@ -125,10 +122,6 @@ void config_load(void) {
     if (strcmp(pooler, "transaction") == 0) g_config.pooled = true;
     else if (strcmp(pooler, "none") != 0 && pooler[0] != '\0')
         die("DATABASE_POOLER", "must be none or transaction", pooler);
-    g_config.mcp_allowed_hosts = env_or("MCP_ALLOWED_HOSTS", "");
-    g_config.mcp_allowed_origins = env_or("MCP_ALLOWED_ORIGINS", "");
-    g_config.mcp_keepalive_seconds = (long)env_positive("MCP_KEEPALIVE_SECONDS", 15, 15);
-    g_config.mcp_session_idle_seconds = (long)env_positive("MCP_SESSION_IDLE_SECONDS", 3600, 30LL * 86400);
     const char *lvl = env_or("LOG_LEVEL", "info");
     if (!config_parse_log_level(lvl, &g_config.log_level))
         die("LOG_LEVEL", "must be one of debug, info, warn, error", lvl);
@@ -145,4 +138,52 @@ bool config_list_has(const char *list, const char *item, size_t item_len) {
         p = end;
     }
     return false;
+}
+
+void settings_load(const setting *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const setting *st = &s[i];
+        const char *v = env_or(st->name, st->dflt);
+        switch (st->kind) {
+        case SETTING_NUMBER:
+            if (st->zero_ok && strcmp(v, "0") == 0) *st->number = 0;
+            else if (getenv(st->name) == NULL) {
+                long long out = 0;
+                if (!config_parse_positive(v, st->max, &out)) die(st->name, "has an invalid default", v);
+                *st->number = out;
+            } else {
+                *st->number = env_positive(st->name, 0, st->max);
+            }
+            break;
+        case SETTING_PATH:
+        case SETTING_FOLDER:
+            if (v[0] != '/') die(st->name, "must be an absolute path", v);
+            *st->text = v;
+            break;
+        case SETTING_TEXT:
+            *st->text = v;
+            break;
+        }
+    }
+}
+
+bool config_folder_ready(const char *var, const char *dir, api_error *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) break;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return api_fail(err, API_E_INSUFFICIENT_STORAGE, NULL, "%s %s cannot be created: %s", var, dir,
+                        strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return api_fail(err, API_E_INSUFFICIENT_STORAGE, NULL, "%s %s is not a folder", var, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return api_fail(err, API_E_INSUFFICIENT_STORAGE, NULL, "%s %s is not writable: %s", var, dir,
+                        strerror(errno));
+    return true;
 }

@@ -1,16 +1,22 @@
 /*
- * config: the service's configuration, read from the environment once at
- * start-up and validated there (contract.md section 8).
+ * config: the shared configuration (what every process reads: the database,
+ * the token, the JSON body limit, lighttpd's address, logging), read from
+ * the environment once at start-up and validated there (contract.md
+ * section 8), and the table form in which a mode declares settings of its
+ * own (`setting`, loaded by settings_load).
  *
  * An invalid value stops the process with one line on stderr naming the
- * variable: config_load never returns on error. After config_load the
- * configuration is read-only; `config` is the process-wide instance.
+ * variable: config_load and settings_load never return on error. After
+ * them the configuration is read-only; `g_config` is the process-wide
+ * instance of the shared part.
  */
 #ifndef BACKEND_CONFIG_H
 #define BACKEND_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "api_error.h"
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -19,9 +25,6 @@ typedef struct config {
     char *token;                /* owned; NULL when no token is configured */
     size_t token_len;
     size_t body_max_bytes;      /* BODY_MAX_BYTES */
-    size_t file_max_bytes;      /* FILE_MAX_BYTES */
-    long file_ttl_seconds;      /* FILE_TTL_SECONDS */
-    const char *file_temp_dir;  /* FILE_TEMP_DIR */
     const char *listen_addr;    /* LISTEN_ADDR (lighttpd's, checked here) */
     long port;                  /* PORT */
     long db_timeout_ms;         /* DB_TIMEOUT_MS: budget for one request's
@@ -31,13 +34,6 @@ typedef struct config {
                                    reached through a transaction-pooling
                                    PgBouncer (no named prepared statements,
                                    no LISTEN) */
-    const char *mcp_allowed_hosts;   /* MCP_ALLOWED_HOSTS: comma-separated
-                                        names beyond loopback; "" none */
-    const char *mcp_allowed_origins; /* MCP_ALLOWED_ORIGINS: comma-separated
-                                        Origin values; "" none */
-    long mcp_keepalive_seconds;      /* MCP_KEEPALIVE_SECONDS: 1-15, default
-                                        15: a comment on every idle stream */
-    long mcp_session_idle_seconds;   /* MCP_SESSION_IDLE_SECONDS: default 3600 */
 } config;
 
 extern config g_config;
@@ -45,6 +41,42 @@ extern config g_config;
 /* Reads and validates the environment into g_config. On an invalid value,
  * prints "backend: invalid configuration: VAR ..." and exits with status 2. */
 void config_load(void);
+
+/* A setting a mode (or backend-mcp) declares for itself, next to the code
+ * that uses it: the environment variable, its default, how it is checked,
+ * and where its value goes. Declare them as a static const array and point
+ * the mode's `settings` at it (mode.h). */
+typedef enum setting_kind {
+    SETTING_NUMBER, /* a positive integer no larger than max (0 too with
+                       zero_ok); into *number */
+    SETTING_TEXT,   /* any text; into *text */
+    SETTING_PATH,   /* an absolute path; into *text */
+    SETTING_FOLDER, /* an absolute path to a folder the mode creates (0700,
+                       with its parents) and writes; into *text. Its state
+                       is checked with config_folder_ready, and /health
+                       lists a folder that is not usable under "problems" */
+} setting_kind;
+
+typedef struct setting {
+    const char *name;     /* the environment variable, "FILE_MAX_BYTES" */
+    setting_kind kind;
+    const char *dflt;     /* what an unset variable means, as text */
+    long long max;        /* SETTING_NUMBER: the largest value taken */
+    bool zero_ok;         /* SETTING_NUMBER: 0 is taken too (0: off) */
+    long long *number;    /* SETTING_NUMBER: where the value goes */
+    const char **text;    /* the other kinds: where the value goes */
+    const char *meaning;  /* one line for the configuration table */
+} setting;
+
+/* Reads and validates n settings from the environment into their places.
+ * On an invalid value, prints "backend: invalid configuration: VAR ..." and
+ * exits with status 2. */
+void settings_load(const setting *s, size_t n);
+
+/* Creates the folder dir (0700, with missing parents) if need be, and
+ * checks that this process can write it. var names the setting it came
+ * from, for the message. Returns false with 507 insufficient_storage. */
+bool config_folder_ready(const char *var, const char *dir, api_error *err);
 
 /* Validation used by config_load, exposed for unit tests. Each returns true
  * and stores the value when text is a valid value. */

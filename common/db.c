@@ -23,8 +23,6 @@ static _Thread_local bool g_listening; /* g_conn has a LISTEN running */
  * built at run time knows whether it is prepared on the current one. */
 static _Thread_local unsigned long long g_conn_serial;
 static atomic_ullong g_serials; /* connections opened and statement names given */
-static _Thread_local char g_sqlstate[6]; /* of the last server error */
-static _Thread_local char g_constraint[64]; /* of the last server error */
 static char g_app_name[64] = "backend";
 static bool (*g_schema_hook)(api_error *err);
 static _Thread_local bool t_in_hook; /* the hook's own statements skip it */
@@ -262,7 +260,6 @@ static bool ensure_built(const db_stmt *st, unsigned long long *prepared_on, api
 /* db_query and db_query_built: prepared_on is NULL for a static statement. */
 static PGresult *run_stmt(pool *p, const db_stmt *st, unsigned long long *prepared_on,
                           const char *const *params, api_error *err) {
-    g_sqlstate[0] = g_constraint[0] = '\0';
     if (!schema_first(err) || !ensure_conn(err)) return NULL;
     /* Through a transaction-pooling PgBouncer the next statement may run on
      * another server connection, where a named statement does not exist:
@@ -304,9 +301,7 @@ void db_forget_built(const db_stmt *st, unsigned long long prepared_on) {
     PQclear(res);
 }
 
-const char *db_last_sqlstate(void) { return g_sqlstate; }
 
-const char *db_last_constraint(void) { return g_constraint; }
 
 void db_rollback(void) {
     if (g_conn == NULL) return;
@@ -323,7 +318,6 @@ void db_rollback(void) {
 }
 
 bool db_command(const char *sql, api_error *err) {
-    g_sqlstate[0] = g_constraint[0] = '\0';
     if (!schema_first(err) || !ensure_conn(err)) return false;
     if (!PQsendQuery(g_conn, sql)) return fail_unavailable(err, "the connection was lost while sending");
     PGresult *res = await_result(err);
@@ -383,8 +377,6 @@ void db_error_map(const PGresult *res, api_error *err) {
     const char *column = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
     const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
     const char *message = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    snprintf(g_sqlstate, sizeof g_sqlstate, "%s", state ? state : "");
-    snprintf(g_constraint, sizeof g_constraint, "%s", constraint ? constraint : "");
     if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
         strncmp(state, "57P0", 4) == 0) {
         fail_unavailable(err, message ? message : "the connection was lost");
@@ -403,4 +395,6 @@ void db_error_map(const PGresult *res, api_error *err) {
         log_msg(LOG_ERROR, "database error %s: %s", state, message ? message : "");
         API_INTERNAL(err, "internal error (database %s)", state);
     }
+    snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state ? state : "");
+    snprintf(err->constraint, sizeof err->constraint, "%s", constraint ? constraint : "");
 }

@@ -71,17 +71,6 @@ void db_stmt_name(char *buf, size_t size, const char *prefix);
  * connection). The caller frees st afterwards. */
 void db_forget_built(const db_stmt *st, unsigned long long prepared_on);
 
-/* The SQLSTATE of the last statement of this thread that failed on the
- * server ("" when the last failure was not the server's answer): for a mode
- * that must tell apart errors db_error_map treats alike (a table that has
- * gone, 42P01). Reset by every db_query, db_query_built and db_command. */
-const char *db_last_sqlstate(void);
-
-/* The constraint named by the last server error of this thread ("" when
- * none): tells which unique constraint a 23505 hit. Reset like
- * db_last_sqlstate. */
-const char *db_last_constraint(void);
-
 /* Ends this thread's open transaction, if there is one, with ROLLBACK (the
  * connection is dropped if that fails): for a handler whose transaction
  * (db_command("BEGIN") ... "COMMIT") failed half-way, so the next request
@@ -93,9 +82,12 @@ void db_rollback(void);
 bool db_command(const char *sql, api_error *err);
 
 /* The one place PostgreSQL errors become contract errors: SQLSTATE class 08,
- * 53, 57P0x, 57014 and a lost connection are 503 database_unavailable; 23505
+ * 53, 57P0x and a lost connection are 503 database_unavailable, and so are
+ * 57014, 40001, 40P01 and 55P03 (timed out, or lost a race: retry); 23505
  * is 409; 23502, 23514 and class 22 are 422; anything else is 500 (and the
- * server's message goes to the log, never to the client). res may be NULL. */
+ * server's message goes to the log, never to the client). The SQLSTATE and
+ * the constraint travel on err (err->sqlstate, err->constraint). res may be
+ * NULL. */
 void db_error_map(const PGresult *res, api_error *err);
 
 /* False when notifications cannot be relied on (DATABASE_POOLER=transaction:

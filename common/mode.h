@@ -1,11 +1,12 @@
 /*
- * mode: what a mode file declares, and the registry of all modes.
+ * mode: what a mode file declares about itself.
  *
- * A mode file (fcgi-apps/<name>.c) defines one `const mode mode_<name>`: its
- * schema, its sentinel, its routes. fcgi-apps/registry.c lists them all; the
- * Makefile builds one executable per mode file, the health report lists the
- * registry's names, and the lighttpd routing is printed from it
- * (docs/adding-a-mode.md).
+ * A mode file (fcgi-apps/<name>.c, its parts in fcgi-apps/<name>/) defines
+ * one `const mode mode_<name>`: its routes, its settings and limits, its
+ * schema and sentinel, its MCP tools, its routing needs (processes,
+ * threads, streamed bodies). common/ only knows this shape, never a mode:
+ * the list of modes is fcgi-apps/registry.c's (docs/architecture.md,
+ * docs/adding-a-mode.md).
  */
 #ifndef BACKEND_MODE_H
 #define BACKEND_MODE_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 
 #include "api_error.h"
+#include "config.h"
 #include "db.h"
 #include "reply.h"
 #include "request.h"
@@ -77,7 +79,12 @@ typedef struct mode {
                                    worker answers one request at a time and
                                    has its own database connection */
     long db_budget_ms;          /* 0: DB_TIMEOUT_MS; else this mode's own budget */
-    const char *schema_sql;     /* idempotent DDL run at start-up under the lock */
+    /* The mode's schema as numbered steps: step N is migrations[N-1], NULL
+     * ends the list. At start-up, under the schema lock, the steps the
+     * database has not recorded in schema_migrations are run in order and
+     * recorded (schema.h). A step, once released, is never changed: a
+     * change is a new step at the end. NULL: no schema of its own. */
+    const char *const *migrations;
     const char *sentinel_shape; /* JSON text: an example record of this mode */
     const char *sentinel_note;  /* one sentence on what the mode is for */
     const route *routes;
@@ -103,13 +110,18 @@ typedef struct mode {
     const tool *tools;          /* the MCP tools: tools/list is generated
                                    from these */
     size_t ntools;
+    /* The mode's own environment variables (config.h), loaded and checked
+     * at start-up by its executable, by backend-mcp and by
+     * `backend-registry --check-config` (deploy/lib.sh). */
+    const setting *settings;
+    size_t nsettings;
+    /* Optional, with streams_request_body: the loaded setting that bounds
+     * the bodies the mode streams (lighttpd's own cap sits above it). */
+    const long long *body_max;
+    /* What the mode offers, in a few words ("documents"), for the MCP
+     * server's instructions; NULL when it has nothing to add. */
+    const char *topic;
 } mode;
-
-/* The registry (fcgi-apps/registry.c): every mode compiled in, NULL-ended. */
-extern const mode *const mode_registry[];
-
-/* Returns the registered mode called name, or NULL. */
-const mode *mode_find(const char *name);
 
 /* Finds the route for req among m's routes, and stores its captures in
  * req->params. Returns NULL with 404 (no pattern matches) or 405 (a pattern

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "random_id.h"
 
 static int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
@@ -48,28 +49,12 @@ bool request_id_valid(const char *id) {
     return n >= 1;
 }
 
-/* A fresh id: 16 random bytes as hex. */
+/* A fresh id: 16 random bytes as hex (random_id.h). Should the random
+ * source fail, a per-thread counter still tells requests apart: the id is a
+ * correlation handle, not a secret. */
 static void request_id_generate(char *out) {
-    static const char hex[] = "0123456789abcdef";
     static _Thread_local unsigned long long counter;
-    static _Thread_local unsigned long long seed;
-    if (seed == 0) {
-        FILE *f = fopen("/dev/urandom", "rb");
-        /* &counter differs per thread: it mixes in when urandom is absent. */
-        if (f == NULL || fread(&seed, sizeof seed, 1, f) != 1) seed = (unsigned long long)(size_t)&counter;
-        if (f) fclose(f);
-        seed |= 1;
-    }
-    /* splitmix64 over seed+counter: unique per process and request; the id
-     * is a correlation handle, not a secret. */
-    for (int half = 0; half < 2; half++) {
-        unsigned long long z = seed + 0x9e3779b97f4a7c15ULL * (++counter);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        z ^= z >> 31;
-        for (int i = 0; i < 16; i++) out[half * 16 + i] = hex[(z >> (i * 4)) & 15];
-    }
-    out[32] = '\0';
+    if (!random_id_hex(out, 16)) snprintf(out, RANDOM_ID_HEX, "%032llx", ++counter);
 }
 
 static bool parse_path(request *req, const char *path, size_t len, api_error *err) {

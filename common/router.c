@@ -5,12 +5,6 @@
 
 #include "mode.h"
 
-const mode *mode_find(const char *name) {
-    for (const mode *const *m = mode_registry; *m; m++)
-        if (strcmp((*m)->name, name) == 0) return *m;
-    return NULL;
-}
-
 /* Matches the request's segments against pattern. Returns -1 when they do not
  * match, else the number of literal segments (more literals = more specific:
  * "/queue/{ns}/dead" beats "/queue/{ns}/{id}"). Captures go to caps. */
@@ -81,9 +75,9 @@ const route *mode_route(const mode *m, request *req, bool *public_path, api_erro
         snprintf(allow + used, sizeof allow - used, "%s%s", i ? ", " : "", methods[i]);
     }
     if (nmethods == 0)
-        api_fail(err, 405, "method_not_allowed", NULL, "%.200s takes no method at all", req->path);
+        api_fail(err, API_E_METHOD_NOT_ALLOWED, NULL, "%.200s takes no method at all", req->path);
     else
-        api_fail(err, 405, "method_not_allowed", NULL, "%s is not allowed on %.200s; use %s",
+        api_fail(err, API_E_METHOD_NOT_ALLOWED, NULL, "%s is not allowed on %.200s; use %s",
                  req->method, req->path, allow);
     snprintf(err->allow, sizeof err->allow, "%s", allow);
     return NULL;

@@ -3,8 +3,10 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "db.h"
+#include "log.h"
 
 static atomic_bool g_ready;
 
@@ -15,6 +17,35 @@ static const db_stmt upsert_sentinel = {
     "INSERT INTO sentinels (mode, shape, note) VALUES ($1, $2::jsonb, $3) "
     "ON CONFLICT (mode) DO UPDATE SET shape = EXCLUDED.shape, note = EXCLUDED.note",
     3};
+
+static const db_stmt steps_applied = {
+    "schema_steps_applied", "SELECT coalesce(max(step), 0) FROM schema_migrations WHERE mode = $1", 1};
+
+static const db_stmt step_record = {
+    "schema_step_record", "INSERT INTO schema_migrations (mode, step) VALUES ($1, $2::integer)", 2};
+
+/* Runs the steps of m's schema the database has not recorded, in order,
+ * recording each (inside the caller's transaction). Returns false with err
+ * set. */
+static bool migrate(pool *p, const mode *m, api_error *err) {
+    const char *name[] = {m->name};
+    PGresult *res = db_query(p, &steps_applied, name, err);
+    if (res == NULL) return false;
+    long applied = atol(PQgetvalue(res, 0, 0));
+    long known = 0;
+    while (m->migrations != NULL && m->migrations[known] != NULL) known++;
+    if (applied > known)
+        log_msg(LOG_WARN, "the database has schema step %ld of %s; this build knows %ld", applied, m->name, known);
+    for (long step = applied + 1; step <= known; step++) {
+        char step_text[24];
+        snprintf(step_text, sizeof step_text, "%ld", step);
+        const char *params[] = {m->name, step_text};
+        if (!db_command(m->migrations[step - 1], err) || db_query(p, &step_record, params, err) == NULL)
+            return false;
+        log_msg(LOG_INFO, "schema step %ld of %s applied", step, m->name);
+    }
+    return true;
+}
 
 bool schema_ensure(const mode *m, api_error *err) {
     char lock[96];
@@ -28,8 +59,14 @@ bool schema_ensure(const mode *m, api_error *err) {
                          " note text NOT NULL,"
                          " created_at timestamptz NOT NULL DEFAULT now())",
                          err) &&
-              (m->schema_sql == NULL || db_command(m->schema_sql, err)) &&
-              db_query(p, &upsert_sentinel, params, err) != NULL && db_command("COMMIT", err);
+              db_command("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                         " mode text NOT NULL,"
+                         " step integer NOT NULL,"
+                         " applied_at timestamptz NOT NULL DEFAULT now(),"
+                         " PRIMARY KEY (mode, step))",
+                         err) &&
+              migrate(p, m, err) && db_query(p, &upsert_sentinel, params, err) != NULL &&
+              db_command("COMMIT", err);
     pool_free(p);
     /* On failure the transaction is still open (or aborted): closing the
      * connection rolls it back and releases the lock. */

@@ -1,20 +1,18 @@
 /*
- * serve: the FastCGI loop every mode executable's main calls.
+ * serve: the FastCGI loop every mode executable's main calls (serve.c: one
+ * request; serve_main.c: the command line and the process's life).
  *
  *   backend-<mode>                  serve FastCGI on fd 0 (lighttpd spawns it)
- *   backend-<mode> --check-config   validate the environment and exit (0 or 2)
+ *   backend-<mode> --check-config   validate the shared settings and the
+ *                                   mode's own, and exit (0 or 2)
  *   backend-<mode> --init           create the mode's schema and sentinel, exit
- *   backend-<mode> --lighttpd-conf  print the fastcgi.server routing of every
- *                                   registered mode (lighttpd.conf includes it)
- *   backend-<mode> --routes         print "METHOD PATTERN public|auth" for
- *                                   every route of every registered mode
- *                                   ("-" for a route that takes no method);
- *                                   tests/integration/12-hostile.bats
- *                                   generates its matrix from it
- *   backend-<mode> --sql NAME       print the SQL of a registered statement
- *                                   (make bench feeds it to pgbench)
- *   backend-<mode> --sql NAME ARG   print one a mode builds at run time, e.g.
+ *   backend-<mode> --sql NAME       print the SQL of one of the mode's
+ *                                   statements (make bench feeds it to pgbench)
+ *   backend-<mode> --sql NAME ARG   print one the mode builds at run time, e.g.
  *                                   sql_rows_insert for a table definition
+ *
+ * What needs every mode (lighttpd's routing, the route list, the check of
+ * every mode's settings) is backend-registry's (fcgi-apps/generate.c).
  *
  * For each request: parse (request.h), route (mode.h), authenticate
  * (auth.h), read the body within BODY_MAX_BYTES, make sure the mode's schema
@@ -40,8 +38,15 @@ void serve_request_stop(void);
 int serve_worker_count(void);
 void serve_set_worker_count(int n);
 
-/* Runs the executable for the mode named mode_name; returns the exit status. */
-int serve_main(const char *mode_name, int argc, char **argv);
+/* Runs the executable of mode m; returns the exit status. */
+int serve_main(const mode *m, int argc, char **argv);
+
+/* The database budget of one of m's requests, in ms. */
+long serve_budget(const mode *m);
+
+/* One FastCGI worker thread of mode m (the argument): accepts and answers
+ * requests on fd 0 until serve_stopping(). Returns NULL. */
+void *serve_worker(void *m);
 
 /* Answers one parsed request whose body (if any) is already in req: what
  * the FastCGI loop does per request, without FastCGI (for the MCP layer).

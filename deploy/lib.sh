@@ -95,7 +95,7 @@ service_start() {
     export BACKEND_SOCKETS=$run/sockets
     export BACKEND_WRAP=${BACKEND_WRAP:-}
     mkdir -p "$BACKEND_SOCKETS"
-    "$BACKEND_BIN/backend-health" --check-config || return 1
+    "$BACKEND_BIN/backend-registry" --check-config || return 1
     lighttpd -D -f "$ROOT/lighttpd.conf" &
     # shellcheck disable=SC2034 # set for the caller
     SERVICE_PID=$!

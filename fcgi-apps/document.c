@@ -40,6 +40,9 @@ static const char document_schema[] =
     " created_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (namespace, key, version))";
 
+/* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
+static const char *const document_migrations[] = {document_schema, NULL};
+
 /* ---- statements ---- */
 
 #define DOC_JSON(ns, key)                                                                         \
@@ -300,7 +303,7 @@ const mode mode_document = {
     .name = "document",
     .url_prefix = "/document",
     .processes = 4,
-    .schema_sql = document_schema,
+    .migrations = document_migrations,
     .sentinel_shape = "{\"namespace\":\"ci-status\",\"key\":\"demo\",\"version\":1,"
                       "\"payload\":{\"ok\":true},\"created_at\":\"2026-11-24T10:00:00.000000Z\"}",
     .sentinel_note = "Append-only versioned JSON documents addressed by namespace and key.",
@@ -309,4 +312,5 @@ const mode mode_document = {
     .statements = document_statements,
     .tools = document_tools,
     .ntools = sizeof document_tools / sizeof document_tools[0],
+    .topic = "documents",
 };

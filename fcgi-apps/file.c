@@ -38,10 +38,25 @@
 #include "db.h"
 #include "log.h"
 #include "mode.h"
+#include "random_id.h"
 #include "schema.h"
 
 enum { CHUNK = 64 * 1024, CONTENT_TYPE_MAX = 255 };
 #define TMP_PREFIX ".tmp-"
+
+/* ---- settings: the file tier's own environment variables ---- */
+
+static const char *file_temp_dir;
+static long long file_max_bytes, file_ttl_seconds;
+
+static const setting file_settings[] = {
+    {.name = "FILE_TEMP_DIR", .kind = SETTING_FOLDER, .dflt = "/tmp/backend-files", .text = &file_temp_dir,
+     .meaning = "the file tier's folder (created 0700)"},
+    {.name = "FILE_MAX_BYTES", .kind = SETTING_NUMBER, .dflt = "67108864", .max = 1LL << 40,
+     .number = &file_max_bytes, .meaning = "upload limit in bytes (64 MiB)"},
+    {.name = "FILE_TTL_SECONDS", .kind = SETTING_NUMBER, .dflt = "86400", .max = 100LL * 365 * 86400,
+     .number = &file_ttl_seconds, .meaning = "age at which the sweep removes a file"},
+};
 
 /* ---- schema ---- */
 
@@ -54,6 +69,9 @@ static const char file_schema[] =
     " created_at timestamptz NOT NULL DEFAULT now(),"
     " expires_at timestamptz NOT NULL);"
     "CREATE INDEX IF NOT EXISTS files_expires_at ON files (expires_at)";
+
+/* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
+static const char *const file_migrations[] = {file_schema, NULL};
 
 /* ---- statements ---- */
 
@@ -73,60 +91,23 @@ static const db_stmt file_forget_expired = {
 
 /* Creates FILE_TEMP_DIR (0700, with missing parents) if need be and checks
  * that it is a folder this process can write. */
-static bool file_check(api_error *err) {
-    const char *dir = g_config.file_temp_dir;
-    char path[4096];
-    snprintf(path, sizeof path, "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST) break;
-        *p = '/';
-    }
-    if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return api_fail(err, 507, "insufficient_storage", NULL, "FILE_TEMP_DIR %s cannot be created: %s", dir,
-                        strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return api_fail(err, 507, "insufficient_storage", NULL, "FILE_TEMP_DIR %s is not a folder", dir);
-    if (access(dir, W_OK | X_OK) != 0)
-        return api_fail(err, 507, "insufficient_storage", NULL, "FILE_TEMP_DIR %s is not writable: %s", dir,
-                        strerror(errno));
-    return true;
-}
-
-/* 16 random bytes as 32 hex characters: no path character can appear. */
-static bool random_hex(char out[33]) {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char bytes[16];
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    ssize_t n = read(fd, bytes, sizeof bytes);
-    close(fd);
-    if (n != (ssize_t)sizeof bytes) return false;
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[bytes[i] >> 4];
-        out[2 * i + 1] = hex[bytes[i] & 15];
-    }
-    out[32] = '\0';
-    return true;
-}
+static bool file_check(api_error *err) { return config_folder_ready("FILE_TEMP_DIR", file_temp_dir, err); }
 
 /* ---- the sweep ---- */
 
 static long sweep_every(void) {
-    long half = g_config.file_ttl_seconds / 2;
+    long half = (long)(file_ttl_seconds / 2);
     return half < 1 ? 1 : half > 60 ? 60 : half;
 }
 
 /* Removes files (finished or abandoned temporaries) whose last write is
  * older than FILE_TTL_SECONDS, and forgets expired rows. */
 static void file_sweep(void) {
-    DIR *d = opendir(g_config.file_temp_dir);
+    DIR *d = opendir(file_temp_dir);
     if (d == NULL) return;
     /* mtime has whole seconds and precedes created_at: one second of slack
      * keeps the sweep from taking a file before its expires_at. */
-    time_t cutoff = time(NULL) - g_config.file_ttl_seconds - 1;
+    time_t cutoff = time(NULL) - file_ttl_seconds - 1;
     int removed = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -181,7 +162,7 @@ static bool write_all(int fd, const char *buf, size_t n) {
 
 static bool storage_error(api_error *err, const char *what) {
     if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
-        return api_fail(err, 507, "insufficient_storage", NULL, "the file tier is full (%s)", what);
+        return api_fail(err, API_E_INSUFFICIENT_STORAGE, NULL, "the file tier is full (%s)", what);
     log_msg(LOG_ERROR, "file: %s: %s", what, strerror(errno));
     return API_INTERNAL(err, "internal error while storing the file (%s)", what);
 }
@@ -203,20 +184,20 @@ static bool file_upload(request *req, reply *out, api_error *err) {
         return API_INVALID(err, "content_type", "Content-Type must be 1-%d printable ASCII characters",
                            CONTENT_TYPE_MAX);
     if (req->content_length < 0)
-        return api_fail(err, 411, "length_required", NULL, "an upload needs a Content-Length");
-    if ((unsigned long long)req->content_length > g_config.file_max_bytes)
-        return API_TOO_LARGE(err, "the upload is %lld bytes; the limit is %zu (FILE_MAX_BYTES)",
-                             req->content_length, g_config.file_max_bytes);
+        return api_fail(err, API_E_LENGTH_REQUIRED, NULL, "an upload needs a Content-Length");
+    if (req->content_length > file_max_bytes)
+        return API_TOO_LARGE(err, "the upload is %lld bytes; the limit is %lld (FILE_MAX_BYTES)",
+                             req->content_length, file_max_bytes);
 
     upload *u = pool_alloc(req->pool, sizeof *u);
     u->fd = -1;
     u->digest = EVP_MD_CTX_new();
     pool_defer(req->pool, upload_release, u);
     char id[33], tmp_name[40];
-    if (u->digest == NULL || !EVP_DigestInit_ex(u->digest, EVP_sha256(), NULL) || !random_hex(id))
+    if (u->digest == NULL || !EVP_DigestInit_ex(u->digest, EVP_sha256(), NULL) || !random_id_hex(id, 16))
         return API_INTERNAL(err, "internal error preparing the upload");
     snprintf(tmp_name, sizeof tmp_name, TMP_PREFIX "%.16s", id + 16);
-    snprintf(u->path, sizeof u->path, "%s/%s", g_config.file_temp_dir, tmp_name);
+    snprintf(u->path, sizeof u->path, "%s/%s", file_temp_dir, tmp_name);
     u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (u->fd < 0) {
         u->path[0] = '\0'; /* nothing of ours to unlink */
@@ -248,10 +229,10 @@ static bool file_upload(request *req, reply *out, api_error *err) {
     for (unsigned int i = 0; i < md_len; i++) snprintf(sha + 2 * i, 3, "%02x", md[i]);
 
     char final_path[4200];
-    snprintf(final_path, sizeof final_path, "%s/%s", g_config.file_temp_dir, id);
+    snprintf(final_path, sizeof final_path, "%s/%s", file_temp_dir, id);
     if (rename(u->path, final_path) != 0) return storage_error(err, "renaming the file");
     snprintf(u->path, sizeof u->path, "%s", final_path); /* from now on, unlink the final name on failure */
-    int dfd = open(g_config.file_temp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = open(file_temp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 || fsync(dfd) != 0) {
         if (dfd >= 0) close(dfd);
         return storage_error(err, "syncing the folder");
@@ -262,7 +243,7 @@ static bool file_upload(request *req, reply *out, api_error *err) {
 
     char size_text[24], ttl_text[24];
     snprintf(size_text, sizeof size_text, "%lld", total);
-    snprintf(ttl_text, sizeof ttl_text, "%ld", g_config.file_ttl_seconds);
+    snprintf(ttl_text, sizeof ttl_text, "%lld", file_ttl_seconds);
     const char *params[] = {id, size_text, sha, ct, ttl_text};
     /* The body took as long as the client needed: the database budget
      * starts now, not when the request arrived. */
@@ -306,7 +287,7 @@ const mode mode_file = {
     .url_prefix = "/files",
     .processes = 2,
     .threads = 4,
-    .schema_sql = file_schema,
+    .migrations = file_migrations,
     .sentinel_shape = "{\"id\":\"5f0c6d1e9b2a4c7d8e3f1a2b3c4d5e6f\",\"size\":5,\"sha256\":"
                       "\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\","
                       "\"content_type\":\"text/plain\",\"created_at\":\"2026-11-24T10:00:00.000000Z\","
@@ -321,4 +302,8 @@ const mode mode_file = {
     .streams_request_body = true,
     .tools = file_tools,
     .ntools = sizeof file_tools / sizeof file_tools[0],
+    .settings = file_settings,
+    .nsettings = sizeof file_settings / sizeof file_settings[0],
+    .body_max = &file_max_bytes,
+    .topic = "temporary files",
 };

@@ -10,10 +10,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
+#include "config.h"
 #include "db.h"
 #include "mode.h"
+#include "registry.h"
 #include "schema.h"
 
 /* ---- schema: health has no tables of its own, only its sentinel ---- */
@@ -32,11 +34,12 @@ static int by_name(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Appends the registry's mode names, sorted, as a JSON array. */
+/* Appends the registry's mode names, sorted, as a JSON array. This process
+ * carries no other mode: the names come from the briefs (registry.h). */
 static void append_modes(strbuf *sb) {
     const char *names[64];
     size_t n = 0;
-    for (const mode *const *m = mode_registry; *m && n < 64; m++) names[n++] = (*m)->name;
+    for (const mode_brief *b = mode_briefs(); b->name && n < 64; b++) names[n++] = b->name;
     qsort(names, n, sizeof names[0], by_name);
     strbuf_puts(sb, "[");
     for (size_t i = 0; i < n; i++) {
@@ -46,18 +49,21 @@ static void append_modes(strbuf *sb) {
     strbuf_puts(sb, "]");
 }
 
-/* Appends ,"problems":[{"mode","detail"}...]: what each mode's own check
- * (besides the database) reports, e.g. the file mode's folder. A problem
- * does not make the probe fail: restarting the pod would not fix a full
- * disk, and the other modes still serve. */
+/* Appends ,"problems":[{"mode","detail"}...]: what each mode needs besides
+ * the database and does not have: the folder a mode declares (its
+ * SETTING_FOLDER setting, e.g. the file tier's), checked here as the mode
+ * checks it. A problem does not make the probe fail: restarting the pod
+ * would not fix a full disk, and the other modes still serve. */
 static void append_problems(strbuf *sb) {
     strbuf_puts(sb, ",\"problems\":[");
     bool first = true;
-    for (const mode *const *m = mode_registry; *m; m++) {
+    for (const mode_brief *b = mode_briefs(); b->name; b++) {
         api_error problem;
-        if ((*m)->check == NULL || (*m)->check(&problem)) continue;
+        if (b->folder_var == NULL) continue;
+        const char *dir = getenv(b->folder_var);
+        if (config_folder_ready(b->folder_var, dir ? dir : b->folder_default, &problem)) continue;
         strbuf_printf(sb, "%s{\"mode\":", first ? "" : ",");
-        strbuf_json_string(sb, (*m)->name, strlen((*m)->name));
+        strbuf_json_string(sb, b->name, strlen(b->name));
         strbuf_puts(sb, ",\"detail\":");
         strbuf_json_string(sb, problem.detail, strlen(problem.detail));
         strbuf_puts(sb, "}");
@@ -68,13 +74,11 @@ static void append_problems(strbuf *sb) {
 
 static bool health_get(request *req, reply *out, api_error *err) {
     (void)err;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_ms();
     api_error db_err;
     /* db_query creates health's schema and sentinel first if need be. */
     PGresult *res = db_query(req->pool, &sentinels_all, NULL, &db_err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double latency = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    double latency = clock_ms() - t0;
     strbuf *b = out->body;
     if (res != NULL && PQntuples(res) == 1) {
         out->status = 200;
@@ -121,7 +125,7 @@ const mode mode_health = {
     .url_prefix = "/",
     .processes = 2,
     .db_budget_ms = 1500,
-    .schema_sql = NULL,
+    .migrations = NULL,
     .sentinel_shape = "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":0.4}}",
     .sentinel_note = "Liveness probe: answers within 2 s whether PostgreSQL is reachable.",
     .routes = health_routes,

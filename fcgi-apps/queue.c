@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "json.h"
@@ -70,6 +71,9 @@ static const char queue_schema[] =
     /* the dead list and the in-flight final attempts */
     "CREATE INDEX IF NOT EXISTS queue_items_exhausted ON queue_items (namespace, id)"
     " WHERE attempts >= max_attempts";
+
+/* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
+static const char *const queue_migrations[] = {queue_schema, NULL};
 
 /* ---- statements ---- */
 
@@ -248,12 +252,6 @@ static bool queue_post(request *req, reply *out, api_error *err) {
     return true;
 }
 
-static long long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps until a notification for ns, the namespace's next item becoming
  * visible, or until_ms, whichever is first (or the process stopping).
  * Returns false with err when the database failed. */
@@ -263,13 +261,13 @@ static bool wait_for_items(request *req, const char *ns, long long until_ms, api
     PGresult *res = db_query(req->pool, &queue_next_visible, params, err);
     if (res == NULL) return false;
     if (!PQgetisnull(res, 0, 0)) {
-        long long at = now_ms() + atoll(PQgetvalue(res, 0, 0)) + 5;
+        long long at = (long long)clock_ms() + atoll(PQgetvalue(res, 0, 0)) + 5;
         if (at < until_ms) until_ms = at;
     }
     /* A stopping process wakes the wait at once (db_set_wake_fd); the
      * slices of a second are a second guard. */
     while (!serve_stopping()) {
-        long long left = until_ms - now_ms();
+        long long left = until_ms - (long long)clock_ms();
         if (left <= 0) return true;
         int r = db_wait_notify(ns, left < 1000 ? left : 1000, err);
         if (r < 0) return false;
@@ -301,17 +299,17 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
         atomic_fetch_sub(&g_waiters, 1);
         wait = 0;
     }
-    long long until = now_ms() + wait * 1000;
+    long long until = (long long)clock_ms() + wait * 1000;
     PGresult *res;
     bool ok = true;
     for (;;) {
         db_begin(g_config.db_timeout_ms);
         res = db_query(req->pool, &queue_claim, params, err);
-        if (res == NULL || PQntuples(res) > 0 || now_ms() >= until || serve_stopping()) break;
+        if (res == NULL || PQntuples(res) > 0 || (long long)clock_ms() >= until || serve_stopping()) break;
         if (!db_can_listen()) {
             /* Through a transaction pooler no notification reaches us:
              * claim again every POOLED_POLL_MS instead. */
-            long long left = until - now_ms();
+            long long left = until - (long long)clock_ms();
             long long nap_ms = left < POOLED_POLL_MS ? (left > 0 ? left : 0) : POOLED_POLL_MS;
             struct timespec nap = {0, (long)(nap_ms * 1000000LL)};
             nanosleep(&nap, NULL);
@@ -501,7 +499,7 @@ const mode mode_queue = {
     .url_prefix = "/queue",
     .processes = 2,
     .threads = 32,
-    .schema_sql = queue_schema,
+    .migrations = queue_migrations,
     .sentinel_shape = "{\"id\":1,\"namespace\":\"jobs\",\"payload\":{\"task\":\"build\"},\"attempts\":0,"
                       "\"max_attempts\":5,\"visible_at\":\"2026-11-24T10:00:00.000000Z\","
                       "\"enqueued_at\":\"2026-11-24T10:00:00.000000Z\"}",
@@ -511,4 +509,5 @@ const mode mode_queue = {
     .statements = queue_statements,
     .tools = queue_tools,
     .ntools = sizeof queue_tools / sizeof queue_tools[0],
+    .topic = "a work queue",
 };

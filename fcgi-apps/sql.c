@@ -32,12 +32,12 @@
 #include <string.h>
 
 #include "db.h"
-#include "ident.h"
+#include "sql/ident.h"
 #include "json.h"
 #include "log.h"
 #include "mode.h"
 #include "schema.h"
-#include "tablespec.h"
+#include "sql/tablespec.h"
 #include "sql/table.h"
 #include "sql/values.h"
 #include "validate.h"
@@ -59,6 +59,9 @@ static const char sql_schema[] =
     " RAISE EXCEPTION 'invalid input syntax for type integer: \"%\"', v USING ERRCODE = '22P02';"
     " END IF; RETURN v; END $$";
 
+/* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
+static const char *const sql_migrations[] = {sql_schema, NULL};
+
 /* ---- static statements ---- */
 
 static const db_stmt sql_register = {
@@ -72,23 +75,13 @@ static const db_stmt sql_table_list = {
     "SELECT " SQL_TABLE_JSON ", name FROM sql__tables WHERE name > $1 ORDER BY name LIMIT $2::int",
     2};
 
-#define FILTER_CHECK(t, type) \
-    static const db_stmt filter_check_##t = {"sql_filter_check_" #t, "SELECT $1::" type, 1};
-FILTER_CHECK(integer, "integer")
-FILTER_CHECK(bigint, "bigint")
-FILTER_CHECK(double, "double precision")
-FILTER_CHECK(numeric, "numeric")
-FILTER_CHECK(boolean, "boolean")
-FILTER_CHECK(timestamptz, "timestamptz")
-FILTER_CHECK(date, "date")
-FILTER_CHECK(jsonb, "jsonb")
-FILTER_CHECK(uuid, "uuid")
-
-static const db_stmt *const filter_checks[COL_TYPE_COUNT] = {
-    [COL_INTEGER] = &filter_check_integer, [COL_BIGINT] = &filter_check_bigint,
-    [COL_DOUBLE] = &filter_check_double, [COL_NUMERIC] = &filter_check_numeric,
-    [COL_BOOLEAN] = &filter_check_boolean, [COL_TIMESTAMPTZ] = &filter_check_timestamptz,
-    [COL_DATE] = &filter_check_date, [COL_JSONB] = &filter_check_jsonb, [COL_UUID] = &filter_check_uuid,
+/* A filter value checked against its column's type, one per type
+ * (used for the types whose filter_check is set, tablespec.h). */
+static const db_stmt filter_checks[COL_TYPE_COUNT] = {
+#define FILTER_CHECK_(e, name, sql, pre, arrow, post, row_check, filter_check) \
+    [COL_##e] = {"sql_filter_check_" name, "SELECT $1::" sql, 1},
+    COL_TYPES(FILTER_CHECK_)
+#undef FILTER_CHECK_
 };
 
 /* ---- handlers: tables ---- */
@@ -107,7 +100,7 @@ static bool sql_create(request *req, reply *out, api_error *err) {
     bool ok = db_command("BEGIN", err) && (res = db_query(req->pool, &sql_register, params, err)) != NULL &&
               db_command(ddl, err) && db_command("COMMIT", err);
     if (!ok) {
-        const char *st = db_last_sqlstate();
+        const char *st = err->sqlstate;
         /* The registry's key (a concurrent create waited for the other to
          * commit), or a table of that name made out of band. */
         bool taken = strcmp(st, "23505") == 0 || strcmp(st, "42P07") == 0;
@@ -266,14 +259,14 @@ static bool list_rows(request *req, reply *out, sql_table *t, api_error *err) {
         if (!request_query(req, s->cols[i].name, &params[i + 2], err)) return false;
     PGresult *res = sql_run(req, t, desc ? ST_LIST_DESC : ST_LIST_ASC, params, err);
     if (res == NULL) {
-        if (err->status == 422 && strncmp(db_last_sqlstate(), "22", 2) == 0)
+        if (err->status == 422 && strncmp(err->sqlstate, "22", 2) == 0)
             for (size_t i = 0; i < s->ncols; i++) {
-                const db_stmt *check = filter_checks[s->cols[i].type];
+                const db_stmt *check = &filter_checks[s->cols[i].type];
                 api_error e;
                 const char *p1[] = {params[i + 2]};
-                if (check == NULL || params[i + 2] == NULL) continue;
+                if (!col_types[s->cols[i].type].filter_check || params[i + 2] == NULL) continue;
                 if (db_query(req->pool, check, p1, &e) == NULL && e.status == 422)
-                    return api_fail(err, 422, "validation_failed", s->cols[i].name, "filter %s: %s",
+                    return api_fail(err, API_E_VALIDATION_FAILED, s->cols[i].name, "filter %s: %s",
                                     s->cols[i].name, e.detail);
             }
         return false;
@@ -286,11 +279,11 @@ static bool sql_list_rows(request *req, reply *out, api_error *err) { return sql
 
 static const db_stmt *const sql_statements[] = {
     &sql_register, &sql_table_get, &sql_table_list,
-    &sql_row_check_integer, &sql_row_check_bigint, &sql_row_check_double, &sql_row_check_numeric,
-    &sql_row_check_timestamptz, &sql_row_check_date, &sql_row_check_uuid,
-    &filter_check_integer, &filter_check_bigint, &filter_check_double, &filter_check_numeric,
-    &filter_check_boolean, &filter_check_timestamptz, &filter_check_date, &filter_check_jsonb,
-    &filter_check_uuid, NULL,
+#define CHECKS_(e, name, sql, pre, arrow, post, row_check, filter_check) \
+    &sql_row_checks[COL_##e], &filter_checks[COL_##e],
+    COL_TYPES(CHECKS_)
+#undef CHECKS_
+    NULL,
 };
 
 /* `--sql sql_rows_<kind> DEF`: a table's built statements, for make bench. */
@@ -369,7 +362,7 @@ const mode mode_sql = {
     .name = "sql",
     .url_prefix = "/sql",
     .processes = 2,
-    .schema_sql = sql_schema,
+    .migrations = sql_migrations,
     .sentinel_shape = "{\"name\":\"builds\",\"table\":\"sql_builds\",\"columns\":[{\"name\":\"sha\","
                       "\"type\":\"text\",\"nullable\":false,\"unique\":true},{\"name\":\"ok\","
                       "\"type\":\"boolean\",\"nullable\":true,\"unique\":false}],"
@@ -381,4 +374,5 @@ const mode mode_sql = {
     .print_built_sql = sql_print_built,
     .tools = sql_tools,
     .ntools = sizeof sql_tools / sizeof sql_tools[0],
+    .topic = "typed tables",
 };

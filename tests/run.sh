@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The test suites: the C unit tests, then the bats integration suite through
-# lighttpd. Ends with one line "N passed, N failed" and exits non-zero when
-# anything failed (a sanitizer report counts as a failure).
+# The test suites: the C unit tests, the architecture check (tests/arch/),
+# then the bats integration suite through lighttpd. Ends with one line
+# "N passed, N failed" and exits non-zero when anything failed (a sanitizer
+# report counts as a failure).
 #   UNIT_DIR   where the unit test executables are (default build/tests)
 #   BACKEND_BIN, SANITIZER (asan | valgrind): see the Makefile
 #   TESTS      bats files or folders to run (default tests/integration)
+#   SUITES     which suites: any of unit, arch, integration (default all;
+#              make unit runs "unit arch", make integration "integration")
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
@@ -25,17 +28,29 @@ count() { # reads TAP on stdin, echoes it, adds to the totals
     done
 }
 
-echo "# unit tests"
-for t in "$UNIT_DIR"/test_*; do
-    [ -x "$t" ] || continue
-    echo "# $(basename "$t")"
-    count < <("$t" 2>&1; echo "# exit $?")
-done
+SUITES=${SUITES:-unit arch integration}
+wants() { [[ " $SUITES " == *" $1 "* ]]; }
 
-echo "# integration tests"
+if wants unit; then
+    echo "# unit tests"
+    for t in "$UNIT_DIR"/test_*; do
+        [ -x "$t" ] || continue
+        echo "# $(basename "$t")"
+        count < <("$t" 2>&1; echo "# exit $?")
+    done
+fi
+
+if wants arch; then
+    echo "# architecture: one direction, one mode per executable"
+    count < <(BUILD_DIR=$(dirname "$UNIT_DIR") tests/arch/check.sh 2>&1; echo "# exit $?")
+fi
+
 rm -rf "$ROOT/run/sanitizer-reports"
-# shellcheck disable=SC2086
-count < <(bats --tap ${TESTS:-tests/integration} 2>&1)
+if wants integration; then
+    echo "# integration tests"
+    # shellcheck disable=SC2086
+    count < <(bats --tap ${TESTS:-tests/integration} 2>&1)
+fi
 
 if [ -d "$ROOT/run/sanitizer-reports" ]; then
     echo "# sanitizer reports (each one is a failure):"

@@ -22,7 +22,6 @@
 #include <sys/un.h>
 
 #include <microhttpd.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,15 +31,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "random_id.h"
 #include "reply.h"
 #include "request.h"
+#include "registry.h"
 #include "rpc.h"
 #include "schema.h"
 #include "serve.h"
 #include "session.h"
+#include "settings.h"
 #include "workers.h"
 
 enum {
@@ -52,11 +55,6 @@ enum {
 
 static workers *g_workers;
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- one request ---- */
 
@@ -81,14 +79,12 @@ static exchange *exchange_new(const char *method, const char *request_id) {
     if (x == NULL) abort();
     x->body = strbuf_new();
     x->pending = strbuf_new();
-    x->start = now_ms();
+    x->start = clock_ms();
     snprintf(x->method, sizeof x->method, "%s", method);
     if (request_id != NULL && request_id_valid(request_id)) {
         snprintf(x->request_id, sizeof x->request_id, "%s", request_id);
     } else {
-        unsigned char raw[8];
-        if (RAND_bytes(raw, sizeof raw) != 1) memset(raw, 0, sizeof raw);
-        for (size_t i = 0; i < sizeof raw; i++) snprintf(x->request_id + 2 * i, 3, "%02x", raw[i]);
+        random_id_hex(x->request_id, 16);
     }
     rpc_out_init(&x->out);
     return x;
@@ -104,7 +100,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     if (x->stream_open) session_stream_close(x->stream_session);
     const char *detail = x->out.log_detail[0] ? x->out.log_detail : NULL;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
-    log_access(x->request_id, x->method, "/mcp", x->status, now_ms() - x->start, detail);
+    log_access(x->request_id, x->method, "/mcp", x->status, clock_ms() - x->start, detail);
     rpc_out_release(&x->out);
     strbuf_free(x->body);
     strbuf_free(x->pending);
@@ -183,7 +179,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
         strbuf_puts(x->pending, ": stream open\n\n");
         x->phase = 1;
     } else {
-        if (!session_stream_wait(x->stream_session, g_config.mcp_keepalive_seconds * 1000L))
+        if (!session_stream_wait(x->stream_session, g_mcp.keepalive_seconds * 1000L))
             return MHD_CONTENT_READER_END_OF_STREAM;
         strbuf_puts(x->pending, ": keepalive\n\n");
     }
@@ -243,7 +239,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         api_error err;
         reply r;
         reply_init(&r);
-        api_fail(&err, 404, "not_found", NULL, "no route for this path");
+        api_fail(&err, API_E_NOT_FOUND, NULL, "no route for this path");
         reply_error(&r, &err);
         enum MHD_Result ok = send_buffer(c, x, 404, r.body);
         reply_release(&r);
@@ -316,6 +312,8 @@ static int listen_unix(const char *path) {
 
 int main(int argc, char **argv) {
     config_load();
+    settings_load(mcp_settings, mcp_nsettings);
+    for (const mode *const *mp = mode_registry; *mp; mp++) settings_load((*mp)->settings, (*mp)->nsettings);
     log_set_mode("mcp");
     db_set_app_name("mcp");
     if (argc == 2 && strcmp(argv[1], "--check-config") == 0) return 0;
@@ -331,7 +329,7 @@ int main(int argc, char **argv) {
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL); /* every thread inherits it */
-    sessions_init(g_config.mcp_session_idle_seconds);
+    sessions_init((long)g_mcp.session_idle_seconds);
     serve_set_worker_count(MCP_WORKERS);
     api_error err;
     db_begin(g_config.db_timeout_ms);

@@ -12,6 +12,7 @@
 #include "jspan.h"
 #include "mode.h"
 #include "reply.h"
+#include "settings.h"
 #include "tools.h"
 
 /* JSON-RPC error codes (and the one MCP's SDKs use for transport errors). */
@@ -116,12 +117,12 @@ bool rpc_host_allowed(const char *host) {
     static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]", NULL};
     for (const char *const *l = loopback; *l; l++)
         if (strlen(*l) == name_len && strncasecmp(host, *l, name_len) == 0) return true;
-    const char *list = g_config.mcp_allowed_hosts ? g_config.mcp_allowed_hosts : "";
+    const char *list = g_mcp.allowed_hosts ? g_mcp.allowed_hosts : "";
     return config_list_has(list, host, name_len) || config_list_has(list, host, strlen(host));
 }
 
 bool rpc_origin_allowed(const char *origin) {
-    const char *list = g_config.mcp_allowed_origins ? g_config.mcp_allowed_origins : "";
+    const char *list = g_mcp.allowed_origins ? g_mcp.allowed_origins : "";
     return origin != NULL && config_list_has(list, origin, strlen(origin));
 }
 
@@ -180,10 +181,10 @@ static void initialize(const rpc_message *msg, rpc_out *out) {
     strbuf_printf(out->body,
                   ",\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":{\"tools\":{}},"
                   "\"serverInfo\":{\"name\":\"backend\",\"version\":\"%s\"},"
-                  "\"instructions\":\"Tools over a PostgreSQL data service: documents, a work queue, "
-                  "typed tables and temporary files. Errors come back as isError results with the "
-                  "HTTP API's error and detail.\"}}",
+                  "\"instructions\":\"Tools over a PostgreSQL data service: ",
                   version, BACKEND_VERSION);
+    tools_topics(out->body);
+    strbuf_puts(out->body, ". Errors come back as isError results with the HTTP API's error and detail.\"}}");
 }
 
 /* MCP-Protocol-Version, checked on every request but initialize (which
@@ -228,7 +229,7 @@ static rpc_message *message_new(const rpc_in *in, json_t *root) {
 static void admit_post(const rpc_in *in, rpc_out *out) {
     api_error err;
     if (in->body_too_large) {
-        api_fail(&err, 413, "payload_too_large", NULL, "the body is over the limit of %zu bytes (BODY_MAX_BYTES)",
+        api_fail(&err, API_E_PAYLOAD_TOO_LARGE, NULL, "the body is over the limit of %zu bytes (BODY_MAX_BYTES)",
                  g_config.body_max_bytes);
         http_error(out, &err);
         return;
@@ -299,13 +300,13 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
 void rpc_admit(const rpc_in *in, rpc_out *out) {
     api_error err;
     if (!rpc_host_allowed(in->host)) {
-        api_fail(&err, 403, "forbidden_host", NULL, "Host %.100s is not allowed (MCP_ALLOWED_HOSTS)",
+        api_fail(&err, API_E_FORBIDDEN_HOST, NULL, "Host %.100s is not allowed (MCP_ALLOWED_HOSTS)",
                  in->host ? in->host : "(none)");
         http_error(out, &err);
         return;
     }
     if (in->origin != NULL && !rpc_origin_allowed(in->origin)) {
-        api_fail(&err, 403, "forbidden_origin", NULL, "Origin %.100s is not allowed (MCP_ALLOWED_ORIGINS)",
+        api_fail(&err, API_E_FORBIDDEN_ORIGIN, NULL, "Origin %.100s is not allowed (MCP_ALLOWED_ORIGINS)",
                  in->origin);
         http_error(out, &err);
         return;
@@ -317,7 +318,7 @@ void rpc_admit(const rpc_in *in, rpc_out *out) {
     bool post = strcmp(in->method, "POST") == 0, get = strcmp(in->method, "GET") == 0,
          del = strcmp(in->method, "DELETE") == 0;
     if (!post && !get && !del) {
-        api_fail(&err, 405, "method_not_allowed", NULL, "/mcp takes GET, POST or DELETE, not %.20s", in->method);
+        api_fail(&err, API_E_METHOD_NOT_ALLOWED, NULL, "/mcp takes GET, POST or DELETE, not %.20s", in->method);
         http_error(out, &err);
         out->allow = "GET, POST, DELETE";
         return;

@@ -1,12 +1,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "session.h"
 
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "random_id.h"
 
 typedef struct session {
     char id[SESSION_ID_LEN + 1]; /* "" for a free slot */
@@ -59,9 +60,7 @@ static session *find(const char *id) {
 }
 
 bool session_create(char id[SESSION_ID_LEN + 1]) {
-    unsigned char raw[SESSION_ID_LEN / 2];
-    if (RAND_bytes(raw, sizeof raw) != 1) return false;
-    for (size_t i = 0; i < sizeof raw; i++) snprintf(id + 2 * i, 3, "%02x", raw[i]);
+    if (!random_id_hex(id, SESSION_ID_LEN / 2)) return false;
     pthread_mutex_lock(&g_lock);
     /* A free slot, else an expired one, else the least recently used one
      * without a stream. */

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "pool.h"
+#include "registry.h"
 #include "reply.h"
 #include "request.h"
 #include "serve.h"
@@ -19,6 +20,17 @@ bool tools_find(const char *name, tool_ref *out) {
                 return true;
             }
     return false;
+}
+
+void tools_topics(strbuf *out) {
+    size_t n = 0, i = 0;
+    for (const mode *const *mp = mode_registry; *mp; mp++) n += (*mp)->topic != NULL;
+    for (const mode *const *mp = mode_registry; *mp; mp++) {
+        if ((*mp)->topic == NULL) continue;
+        i++;
+        if (i > 1) strbuf_puts(out, i == n ? " and " : ", ");
+        strbuf_puts(out, (*mp)->topic); /* plain words: nothing to escape */
+    }
 }
 
 void tools_list(strbuf *out) {

@@ -22,6 +22,10 @@ typedef struct tool_ref {
 /* Finds the tool called name in the registry. */
 bool tools_find(const char *name, tool_ref *out);
 
+/* Appends what the registered modes offer, from their topics ("documents,
+ * temporary files and a work queue"), for the server's instructions. */
+void tools_topics(strbuf *out);
+
 /* Appends the tools/list result object ({"tools":[...]}) to out. */
 void tools_list(strbuf *out);
 

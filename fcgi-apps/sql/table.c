@@ -19,31 +19,10 @@ const db_stmt sql_table_get = {
     "SELECT " SQL_TABLE_JSON ", columns::text FROM sql__tables WHERE name = $1",
     1};
 
-/* How a row value is taken out of the jsonb row _e._r, by type: %s is the
- * column's key as a literal ('sha'). Integers go through numeric, as jsonb
- * writes 1.0 for a whole number sent as 1.0, and sql__whole (the mode's
- * schema) refuses a fraction C could not see in its double.
- * Every alias the statements use starts with "_", which no column name
- * can (ident.h): a column called r or x is never mistaken for one. */
-static const char *const row_cast[COL_TYPE_COUNT] = {
-    [COL_TEXT] = "(_e._r ->> %s)",
-    [COL_INTEGER] = "sql__whole((_e._r ->> %s)::numeric)::integer",
-    [COL_BIGINT] = "sql__whole((_e._r ->> %s)::numeric)::bigint",
-    [COL_DOUBLE] = "(_e._r ->> %s)::double precision",
-    [COL_NUMERIC] = "(_e._r ->> %s)::numeric",
-    [COL_BOOLEAN] = "(_e._r ->> %s)::boolean",
-    [COL_TIMESTAMPTZ] = "(_e._r ->> %s)::timestamptz",
-    [COL_DATE] = "(_e._r ->> %s)::date",
-    [COL_JSONB] = "nullif(_e._r -> %s, 'null'::jsonb)",
-    [COL_UUID] = "(_e._r ->> %s)::uuid",
-};
-
-/* A filter value (query text) as the column's type. */
-static const char *const filter_cast[COL_TYPE_COUNT] = {
-    [COL_TEXT] = "text", [COL_INTEGER] = "integer", [COL_BIGINT] = "bigint",
-    [COL_DOUBLE] = "double precision", [COL_NUMERIC] = "numeric", [COL_BOOLEAN] = "boolean",
-    [COL_TIMESTAMPTZ] = "timestamptz", [COL_DATE] = "date", [COL_JSONB] = "jsonb", [COL_UUID] = "uuid",
-};
+/* Every alias the statements use starts with "_", which no column name
+ * can (ident.h): a column called r or x is never mistaken for one. How a
+ * row value is taken out of the row _e._r, and how a filter's text becomes
+ * the column's type, are the type table's (tablespec.h). */
 
 /* ---- the per-thread cache ---- */
 
@@ -121,7 +100,7 @@ static void projection(pool *p, const table_spec *s, strbuf *b) {
 
 /* Appends to b how column c is taken out of the row _e._r. */
 static void cast_of(pool *p, const table_column *c, strbuf *b) {
-    strbuf_printf(b, row_cast[c->type], ident_literal(p, c->name));
+    strbuf_printf(b, col_types[c->type].row_cast, ident_literal(p, c->name));
 }
 
 /* Returns b's text as a malloc'd copy (the caller frees it) and empties b. */
@@ -180,7 +159,7 @@ static void build_statements(sql_table *t) {
                       proj->data, table, desc ? "<" : ">");
         for (size_t i = 0; i < s->ncols; i++)
             strbuf_printf(b, " AND ($%zu::text IS NULL OR _t.%s = $%zu::%s)", i + 3,
-                          ident_quote(p, s->cols[i].name), i + 3, filter_cast[s->cols[i].type]);
+                          ident_quote(p, s->cols[i].name), i + 3, col_types[s->cols[i].type].sql);
         strbuf_printf(b, " ORDER BY _t.id %s LIMIT $2::int) _x ORDER BY _x.id %s", desc ? "DESC" : "ASC",
                       desc ? "DESC" : "ASC");
         t->stmts[desc ? ST_LIST_DESC : ST_LIST_ASC].sql = take(b);
@@ -268,7 +247,7 @@ const table_column *sql_column_find(const table_spec *s, const char *name) {
  * thinks (dropped or changed out of band, or a statement the connection no
  * longer has): read the registry again. */
 static bool stale_error(const api_error *err) {
-    const char *st = db_last_sqlstate();
+    const char *st = err->sqlstate;
     return err->status == 500 && (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 ||
                                   strcmp(st, "42804") == 0 || strcmp(st, "0A000") == 0 ||
                                   strcmp(st, "26000") == 0);
@@ -282,12 +261,12 @@ bool sql_with_table(request *req, reply *out, api_error *err, sql_table_fn fn) {
     if (fn(req, out, t, err)) return true;
     if (!stale_error(err)) return false;
     log_msg(LOG_INFO, "table %s changed behind the cache (%s); reading the registry again", name,
-            db_last_sqlstate());
+            err->sqlstate);
     cache_drop(cache_get(), t);
     if ((t = sql_table_lookup(req, name, err)) == NULL) return false;
     if (fn(req, out, t, err)) return true;
     if (stale_error(err)) {
-        const char *st = db_last_sqlstate();
+        const char *st = err->sqlstate;
         if (strcmp(st, "42P01") == 0) {
             cache_drop(cache_get(), t);
             return API_NOT_FOUND(err, "name", "table %s does not exist", name);

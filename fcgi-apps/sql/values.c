@@ -15,23 +15,13 @@
 #include "table.h"
 
 /* Blame statements: after PostgreSQL refused a value (SQLSTATE class 22),
- * each cast of one column alone, the column's key as the parameter $2. */
-#define ROW_CHECK(t, cast)                                                                          \
-    const db_stmt sql_row_check_##t = {                                                             \
-        "sql_row_check_" #t, "SELECT " cast " FROM " SQL_ROWS_OF("$1") " AS _e(_r)", 2};
-ROW_CHECK(integer, "sql__whole((_e._r ->> $2)::numeric)::integer")
-ROW_CHECK(bigint, "sql__whole((_e._r ->> $2)::numeric)::bigint")
-ROW_CHECK(double, "(_e._r ->> $2)::double precision")
-ROW_CHECK(numeric, "(_e._r ->> $2)::numeric")
-ROW_CHECK(timestamptz, "(_e._r ->> $2)::timestamptz")
-ROW_CHECK(date, "(_e._r ->> $2)::date")
-ROW_CHECK(uuid, "(_e._r ->> $2)::uuid")
-
-static const db_stmt *const row_checks[COL_TYPE_COUNT] = {
-    [COL_INTEGER] = &sql_row_check_integer, [COL_BIGINT] = &sql_row_check_bigint,
-    [COL_DOUBLE] = &sql_row_check_double, [COL_NUMERIC] = &sql_row_check_numeric,
-    [COL_TIMESTAMPTZ] = &sql_row_check_timestamptz, [COL_DATE] = &sql_row_check_date,
-    [COL_UUID] = &sql_row_check_uuid,
+ * each cast of one column alone, the column's key as the parameter $2; one
+ * per type (used for the types whose row_check is set). */
+const db_stmt sql_row_checks[COL_TYPE_COUNT] = {
+#define ROW_CHECK_(e, name, sql, pre, arrow, post, row_check, filter_check) \
+    [COL_##e] = {"sql_row_check_" name, "SELECT " pre "(_e._r " arrow " $2)" post " FROM " SQL_ROWS_OF("$1") " AS _e(_r)", 2},
+    COL_TYPES(ROW_CHECK_)
+#undef ROW_CHECK_
 };
 
 /* ---- values: JSON types per column ---- */
@@ -104,6 +94,7 @@ static bool value_ok(const table_column *c, json_t *v, long row, api_error *err)
         if (!json_is_boolean(v)) want = "true or false";
         break;
     case COL_JSONB:
+    case COL_TYPE_COUNT: /* never a column's type */
         break;
     }
     if (want != NULL)
@@ -145,14 +136,14 @@ json_t *sql_body_json(request *req, api_error *err) {
 }
 
 void sql_blame_rows(request *req, const table_spec *s, api_error *err) {
-    if (err->status != 422 || strncmp(db_last_sqlstate(), "22", 2) != 0) return;
+    if (err->status != 422 || strncmp(err->sqlstate, "22", 2) != 0) return;
     for (size_t i = 0; i < s->ncols; i++) {
-        const db_stmt *check = row_checks[s->cols[i].type];
-        if (check == NULL) continue;
+        if (!col_types[s->cols[i].type].row_check) continue;
+        const db_stmt *check = &sql_row_checks[s->cols[i].type];
         api_error e;
         const char *params[] = {req->body, s->cols[i].name};
         if (db_query(req->pool, check, params, &e) == NULL && e.status == 422) {
-            api_fail(err, 422, "validation_failed", s->cols[i].name, "%s: %s", s->cols[i].name, e.detail);
+            api_fail(err, API_E_VALIDATION_FAILED, s->cols[i].name, "%s: %s", s->cols[i].name, e.detail);
             return;
         }
     }
@@ -160,15 +151,15 @@ void sql_blame_rows(request *req, const table_spec *s, api_error *err) {
 
 void sql_blame_unique(const table_spec *s, api_error *err) {
     if (err->status != 409) return;
-    const char *k = db_last_constraint();
+    const char *k = err->constraint;
     const char *u = strrchr(k, 'u');
     if (u == NULL || u == k || u[-1] != '_') return;
     long n = strtol(u + 1, NULL, 10);
     if (n < 1 || (size_t)n > s->ncols) return;
-    api_fail(err, 409, "conflict", s->cols[n - 1].name, "a row with this %s exists already", s->cols[n - 1].name);
+    api_fail(err, API_E_CONFLICT, s->cols[n - 1].name, "a row with this %s exists already", s->cols[n - 1].name);
 }
 
 void sql_blame_limits(api_error *err) {
-    if (err->status == 500 && strcmp(db_last_sqlstate(), "54000") == 0)
+    if (err->status == 500 && strcmp(err->sqlstate, "54000") == 0)
         API_INVALID(err, NULL, "a value is too large to store (a unique column's index takes at most about 2700 bytes)");
 }

@@ -40,8 +40,8 @@ void sql_blame_unique(const table_spec *s, api_error *err);
  * large for its unique index (54000) is 422. */
 void sql_blame_limits(api_error *err);
 
-/* The blame statements, for the mode's statement list. */
-extern const db_stmt sql_row_check_integer, sql_row_check_bigint, sql_row_check_double,
-    sql_row_check_numeric, sql_row_check_timestamptz, sql_row_check_date, sql_row_check_uuid;
+/* The blame statements, one per type (tablespec.h), for the mode's
+ * statement list. */
+extern const db_stmt sql_row_checks[COL_TYPE_COUNT];
 
 #endif

@@ -108,7 +108,7 @@ run_pgbench() {
 # variable, even inside a string literal, so the timestamp format's colons
 # are spelled chr(58) (constant-folded by the planner: same plan, same cost).
 sql() {
-    "$BACKEND_BIN/backend-health" --sql "$1" | sed "s/HH24:MI:SS/HH24' || chr(58) || 'MI' || chr(58) || 'SS/g"
+    "$BACKEND_BIN/backend-registry" --sql "$1" | sed "s/HH24:MI:SS/HH24' || chr(58) || 'MI' || chr(58) || 'SS/g"
 }
 
 # ---- memory ----------------------------------------------------------------
@@ -159,7 +159,7 @@ seq 1 1000 | jq -sc 'map({sha: "p\(.)", n: ., ok: true})' |
 # sql_built KIND: the statement the sql mode builds for the table (the same
 # function builds it for the service: backend-<mode> --sql KIND DEF).
 sql_built() {
-    "$BACKEND_BIN/backend-health" --sql "$1" "$SQL_DEF" | sed "s/HH24:MI:SS/HH24' || chr(58) || 'MI' || chr(58) || 'SS/g"
+    "$BACKEND_BIN/backend-registry" --sql "$1" "$SQL_DEF" | sed "s/HH24:MI:SS/HH24' || chr(58) || 'MI' || chr(58) || 'SS/g"
 }
 # pgbench takes ":word" as a variable even in a literal: the JSON has a
 # blank after each colon.

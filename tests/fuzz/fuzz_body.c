@@ -14,6 +14,7 @@
 #include "../unit/fake_env.h"
 #include "config.h"
 #include "db.h"
+#include "registry.h"
 #include "serve.h"
 
 static void one(const char *mode_name, const char *uri, const char *body, size_t len) {

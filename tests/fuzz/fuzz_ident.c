@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ident.h"
-#include "tablespec.h"
+#include "sql/ident.h"
+#include "sql/tablespec.h"
 
 static int oracle_valid(const char *s, size_t n) {
     if (n < 1 || n > 48 || !(s[0] >= 'a' && s[0] <= 'z')) return 0;

@@ -16,8 +16,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "registry.h"
 #include "rpc.h"
 #include "session.h"
+#include "settings.h"
 
 static void inline_runner(void (*fn)(void *), void *arg, void *ctx) {
     (void)ctx;
@@ -88,14 +90,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         g_config.db_timeout_ms = 50;
         g_config.log_level = LOG_ERROR + 1; /* quiet */
         g_config.body_max_bytes = 1 << 20;
-        g_config.file_max_bytes = 1 << 20;
-        g_config.mcp_allowed_hosts = "";
-        g_config.mcp_allowed_origins = "";
-        g_config.mcp_keepalive_seconds = 15;
-        g_config.mcp_session_idle_seconds = 3600;
+        g_mcp.allowed_hosts = "";
+        g_mcp.allowed_origins = "";
+        g_mcp.keepalive_seconds = 15;
+        g_mcp.session_idle_seconds = 3600;
         snprintf(g_files, sizeof g_files, "/tmp/fuzz-mcp-files.XXXXXX");
         if (mkdtemp(g_files) == NULL) abort();
-        g_config.file_temp_dir = g_files;
+        /* The modes' own settings, the file mode's among them. */
+        setenv("FILE_MAX_BYTES", "1048576", 1);
+        setenv("FILE_TEMP_DIR", g_files, 1);
+        for (const mode *const *mp = mode_registry; *mp; mp++) settings_load((*mp)->settings, (*mp)->nsettings);
         sessions_init(3600);
         if (!session_create(g_session)) abort();
         ready = 1;

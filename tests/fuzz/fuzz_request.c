@@ -11,6 +11,7 @@
 #include "../unit/fake_env.h"
 #include "config.h"
 #include "mode.h"
+#include "registry.h"
 #include "request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

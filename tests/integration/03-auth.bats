@@ -73,13 +73,28 @@ teardown_file() { stack_teardown; }
         LOG_LEVEL=loud FILE_TTL_SECONDS=0 DB_TIMEOUT_MS=x LISTEN_ADDR='a"b' FILE_TEMP_DIR=relative \
         DATASTORE_TOKEN_FILE=/nonexistent/token; do
         name=${v%%=*}
-        run env DATASTORE_TOKEN="" "$v" "$BACKEND_BIN/backend-document" --check-config
+        run env DATASTORE_TOKEN="" "$v" "$BACKEND_BIN/backend-registry" --check-config
         [ "$status" -eq 2 ] || { echo "$v: status $status"; return 1; }
         [ "${#lines[@]}" -eq 1 ]
         [[ "${lines[0]}" == "backend: invalid configuration: $name "* ]] || { echo "$v: ${lines[0]}"; return 1; }
     done
     run env DATASTORE_TOKEN=secret-value BODY_MAX_BYTES=abc "$BACKEND_BIN/backend-health" --check-config
     [[ "$output" != *secret-value* ]]
+}
+
+@test "each mode executable checks the shared settings and its own, and only those" {
+    run env FILE_TEMP_DIR=relative "$BACKEND_BIN/backend-file" --check-config
+    [ "$status" -eq 2 ]
+    [[ "${lines[0]}" == "backend: invalid configuration: FILE_TEMP_DIR "* ]]
+    run env BODY_MAX_BYTES=0 "$BACKEND_BIN/backend-document" --check-config
+    [ "$status" -eq 2 ]
+    [[ "${lines[0]}" == "backend: invalid configuration: BODY_MAX_BYTES "* ]]
+    # The document process carries no file mode, so no file setting.
+    run env FILE_TEMP_DIR=relative "$BACKEND_BIN/backend-document" --check-config
+    [ "$status" -eq 0 ]
+    run env MCP_SESSION_IDLE_SECONDS=0 "$BACKEND_BIN/backend-registry" --check-config
+    [ "$status" -eq 2 ]
+    [[ "${lines[0]}" == "backend: invalid configuration: MCP_SESSION_IDLE_SECONDS "* ]]
 }
 
 @test "a service started with an invalid value does not start" {

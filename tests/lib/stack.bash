@@ -196,4 +196,8 @@ slack() {
     esac
 }
 
+# registry_modes: the registered modes, sorted, as a JSON array (what
+# /health's modes must be: the contract's five, and any mode added since).
+registry_modes() { "$BACKEND_BIN/backend-registry" --modes | LC_ALL=C sort | jq -Rsc 'split("\n") | map(select(. != ""))'; }
+
 psql_q() { psql "$PG_URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }

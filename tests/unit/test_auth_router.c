@@ -8,6 +8,7 @@
 #include "fake_env.h"
 #include "config.h"
 #include "mode.h"
+#include "registry.h"
 
 static bool h(request *req, reply *out, api_error *err) {
     (void)req; (void)out; (void)err;

@@ -1,5 +1,5 @@
 /* Unit tests: a mode's handlers answer a request value with a reply value,
- * without FastCGI (serve_dispatch: the door the MCP layer will use). Only
+ * without FastCGI (serve_dispatch: the door backend-mcp's tools use). Only
  * paths that stop before the database are exercised here (validation comes
  * first, so they answer even with no database); the integration suite covers
  * the rest through lighttpd. */
@@ -7,6 +7,7 @@
 #include "check.h"
 #include "fake_env.h"
 #include "config.h"
+#include "registry.h"
 #include "serve.h"
 
 /* Dispatches METHOD URI with the body to the named mode; returns the status

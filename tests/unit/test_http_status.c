@@ -1,12 +1,13 @@
 /* Unit tests: every status the service can send has its standard reason
  * phrase, from the one table (common/http_status.c).
  *
- * "Every status the code can emit" is found by reading the sources, so a
+ * "Every status the code can emit": every error's, from the one error
+ * table (api_error.h), and the others found by reading the sources, so a
  * status added anywhere without a table entry fails here: the numbers given
- * to api_fail, to a status field, to the MCP transport's error and buffer
- * senders and to one_row_reply-style helpers in common/ and fcgi-apps/, and
- * lighttpd's own (deploy/errors/status-NNN.html, the magnet script's
- * return). Run from the repository's top folder (tests/run.sh does). */
+ * to a status field, to the MCP transport's error and buffer senders and to
+ * one_row_reply-style helpers in common/ and fcgi-apps/, and lighttpd's own
+ * (deploy/errors/status-NNN.html, the magnet script's return). Run from the
+ * repository's top folder (tests/run.sh does). */
 #define _POSIX_C_SOURCE 200809L
 #include <glob.h>
 #include <regex.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_error.h"
 #include "check.h"
 #include "http_status.h"
 
@@ -50,7 +52,6 @@ static const char *standard_reason(int code) {
 
 /* Where the code hands a literal status to something that sends it. */
 static const char *const emit_patterns[] = {
-    "api_fail\\([^,]+, *([1-5][0-9][0-9]) *,",        /* api_fail(err, 404, ...) */
     "status *= *([1-5][0-9][0-9]) *;",                /* out->status = 201; */
     "transport_error\\([^,]+, *([1-5][0-9][0-9]) *,", /* /mcp's JSON-RPC errors */
     "send_buffer\\([^,]+,[^,]+, *([1-5][0-9][0-9]) *,",
@@ -132,6 +133,9 @@ int main(void) {
     }
     for (size_t p = 0; p < nres; p++) regfree(&res[p]);
 
+    /* Every error of the error table. */
+    for (int i = 0; i < API_E_COUNT; i++) found[api_error_kinds[i].status]++, places++;
+
     /* A scan that finds nothing proves nothing: the tree has dozens. */
     CHECK(files > 20 && places > 40, "the sources were read (run from the repository's top folder)");
     int distinct = 0;
@@ -143,7 +147,8 @@ int main(void) {
                  found[code]);
         CHECK(http_reason(code) != NULL, name);
     }
-    CHECK(found[411] > 0 && found[201] > 0 && found[502] > 0, "the scan sees 411, 201 and lighttpd's 502");
+    CHECK(found[411] > 0 && found[201] > 0 && found[502] > 0 && found[202] > 0,
+          "the scan sees 411, 201, /mcp's 202 and lighttpd's 502");
     CHECK(distinct >= 15, "at least 15 distinct statuses are emitted");
     return CHECK_DONE();
 }

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "ident.h"
-#include "tablespec.h"
+#include "sql/ident.h"
+#include "sql/tablespec.h"
 
 /* The last definition parsed: spec's strings are borrowed from it. */
 static json_t *g_last;

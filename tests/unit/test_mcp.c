@@ -9,7 +9,9 @@
 #include "check.h"
 #include "config.h"
 #include "jspan.h"
+#include "registry.h"
 #include "rpc.h"
+#include "settings.h"
 #include "tools.h"
 
 static void inline_runner(void (*fn)(void *), void *arg, void *ctx) {
@@ -56,8 +58,8 @@ int main(void) {
     /* Nothing listens there: a tool that reaches the database finds it down. */
     g_config.database_url = "host=127.0.0.1 port=1 connect_timeout=1";
     g_config.body_max_bytes = 1 << 20;
-    g_config.mcp_allowed_hosts = "mcp.example, other.example:8443";
-    g_config.mcp_allowed_origins = "https://app.example";
+    g_mcp.allowed_hosts = "mcp.example, other.example:8443";
+    g_mcp.allowed_origins = "https://app.example";
     sessions_init(3600);
 
     /* Host and Origin */

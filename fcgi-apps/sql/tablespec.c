@@ -7,33 +7,31 @@
 #include "ident.h"
 #include "json.h"
 
-static const struct {
-    const char *name;
-    const char *sql;
-} types[COL_TYPE_COUNT] = {
-    [COL_TEXT] = {"text", "text"},
-    [COL_INTEGER] = {"integer", "integer"},
-    [COL_BIGINT] = {"bigint", "bigint"},
-    [COL_DOUBLE] = {"double", "double precision"},
-    [COL_NUMERIC] = {"numeric", "numeric"},
-    [COL_BOOLEAN] = {"boolean", "boolean"},
-    [COL_TIMESTAMPTZ] = {"timestamptz", "timestamptz"},
-    [COL_DATE] = {"date", "date"},
-    [COL_JSONB] = {"jsonb", "jsonb"},
-    [COL_UUID] = {"uuid", "uuid"},
+const col_type_info col_types[COL_TYPE_COUNT] = {
+#define COL_TYPE_ROW_(e, name, sql, pre, arrow, post, row_check, filter_check) \
+    [COL_##e] = {name, sql, pre "(_e._r " arrow " %s)" post, row_check, filter_check},
+    COL_TYPES(COL_TYPE_ROW_)
+#undef COL_TYPE_ROW_
 };
 
+/* "text, integer, ..., uuid": the allowlist for messages. */
+static const char type_list[] =
+#define COL_TYPE_LIST_(e, name, sql, pre, arrow, post, row_check, filter_check) name ", "
+    COL_TYPES(COL_TYPE_LIST_)
+#undef COL_TYPE_LIST_
+    ;
+
 const char *col_type_name(col_type t) {
-    return (unsigned)t < COL_TYPE_COUNT ? types[t].name : NULL;
+    return (unsigned)t < COL_TYPE_COUNT ? col_types[t].name : NULL;
 }
 
 const char *col_type_sql(col_type t) {
-    return (unsigned)t < COL_TYPE_COUNT ? types[t].sql : NULL;
+    return (unsigned)t < COL_TYPE_COUNT ? col_types[t].sql : NULL;
 }
 
 bool col_type_parse(const char *s, col_type *out) {
     for (int i = 0; i < COL_TYPE_COUNT; i++)
-        if (strcmp(types[i].name, s) == 0) {
+        if (strcmp(col_types[i].name, s) == 0) {
             *out = (col_type)i;
             return true;
         }
@@ -80,9 +78,7 @@ static bool parse_column(json_t *c, size_t i, table_column *out, api_error *err)
     if (type == NULL) return API_INVALID(err, field, "%s is required", field);
     if (!json_is_string(type) || strlen(json_string_value(type)) != json_string_length(type) ||
         !col_type_parse(json_string_value(type), &out->type))
-        return API_INVALID(err, field,
-                           "%s must be one of text, integer, bigint, double, numeric, boolean,"
-                           " timestamptz, date, jsonb, uuid", field);
+        return API_INVALID(err, field, "%s must be one of %.*s", field, (int)sizeof type_list - 3, type_list);
     snprintf(field, sizeof field, "columns[%zu].nullable", i);
     if (!get_bool(c, "nullable", true, &out->nullable, field, err)) return false;
     snprintf(field, sizeof field, "columns[%zu].unique", i);

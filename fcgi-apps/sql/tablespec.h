@@ -17,12 +17,45 @@
 
 enum { TABLE_COLUMNS_MAX = 64 };
 
-/* The closed allowlist of column types. */
+/* The column types, once: the closed allowlist (contract.md section 5) and
+ * every fact about a type the mode uses. Each row is
+ *   X(ENUM, api name, SQL type, PRE, ARROW, POST, ROW_CHECK, FILTER_CHECK)
+ * where a row's value is taken out of the jsonb row _e._r as
+ *   PRE "(_e._r " ARROW " <key>)" POST
+ * (integers go through numeric, as jsonb writes 1.0 for a whole number sent
+ * as 1.0, and sql__whole, the mode's schema, refuses a fraction C could not
+ * see in its double); ROW_CHECK: a refused value is blamed on its column
+ * with a statement that casts that column alone; FILTER_CHECK: a ?col=value
+ * filter is checked the same way. A type's SQL text never comes from a
+ * request. */
+#define COL_TYPES(X)                                                                                     \
+    X(TEXT, "text", "text", "", "->>", "", false, false)                                                 \
+    X(INTEGER, "integer", "integer", "sql__whole(", "->>", "::numeric)::integer", true, true)             \
+    X(BIGINT, "bigint", "bigint", "sql__whole(", "->>", "::numeric)::bigint", true, true)                \
+    X(DOUBLE, "double", "double precision", "", "->>", "::double precision", true, true)                 \
+    X(NUMERIC, "numeric", "numeric", "", "->>", "::numeric", true, true)                                  \
+    X(BOOLEAN, "boolean", "boolean", "", "->>", "::boolean", false, true)                                 \
+    X(TIMESTAMPTZ, "timestamptz", "timestamptz", "", "->>", "::timestamptz", true, true)                  \
+    X(DATE, "date", "date", "", "->>", "::date", true, true)                                              \
+    X(JSONB, "jsonb", "jsonb", "nullif(", "->", ", 'null'::jsonb)", false, true)                           \
+    X(UUID, "uuid", "uuid", "", "->>", "::uuid", true, true)
+
 typedef enum col_type {
-    COL_TEXT, COL_INTEGER, COL_BIGINT, COL_DOUBLE, COL_NUMERIC,
-    COL_BOOLEAN, COL_TIMESTAMPTZ, COL_DATE, COL_JSONB, COL_UUID,
+#define COL_TYPE_ENUM_(e, name, sql, pre, arrow, post, row_check, filter_check) COL_##e,
+    COL_TYPES(COL_TYPE_ENUM_)
+#undef COL_TYPE_ENUM_
+    COL_TYPE_COUNT
 } col_type;
-#define COL_TYPE_COUNT 10
+
+/* What the mode knows of a type, indexed by col_type (tablespec.c). */
+typedef struct col_type_info {
+    const char *name;      /* in the API: "double" */
+    const char *sql;       /* "double precision" */
+    const char *row_cast;  /* a printf format: %s is the key as a literal */
+    bool row_check;        /* see COL_TYPES */
+    bool filter_check;
+} col_type_info;
+extern const col_type_info col_types[COL_TYPE_COUNT];
 
 typedef struct table_column {
     const char *name;  /* valid by ident_column_ok */

@@ -1,0 +1,215 @@
+/*
+ * backend-registry: the one executable that links every mode's
+ * declarations (and backend-mcp's settings) without serving any, for what
+ * needs all of them at once. The mode executables carry only their own
+ * mode (registry.h).
+ *
+ *   backend-registry --check-config   load and check the shared settings,
+ *                                     every mode's and backend-mcp's; exit
+ *                                     0, or 2 with one line naming the
+ *                                     variable (deploy/lib.sh, at start-up)
+ *   backend-registry --lighttpd-conf  print lighttpd's routing of every
+ *                                     registered mode and of /mcp
+ *                                     (lighttpd.conf includes it)
+ *   backend-registry --routes         print "METHOD PATTERN public|auth" for
+ *                                     every route of every mode ("-" for a
+ *                                     route that takes no method);
+ *                                     tests/integration/12-hostile.bats
+ *                                     generates its matrix from it
+ *   backend-registry --sql NAME [ARG] print any mode's statement (make bench)
+ *   backend-registry --modes          print the registered modes' names
+ *   backend-registry --tools          print every mode's MCP tools' names
+ *   backend-registry --settings       print every mode's settings, one a
+ *                                     line: "NAME<TAB>OWNER<TAB>DEFAULT<TAB>
+ *                                     MEANING" (the docs' table, the
+ *                                     direction check of make test)
+ *   backend-registry --settings-md    the same as a markdown table
+ *                                     (docs/configuration.md holds it;
+ *                                     tests/arch/check.sh compares)
+ *   backend-registry --briefs-c       print build/gen/mode_briefs.c, the
+ *                                     table the mode executables link
+ *                                     instead of the registry
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "mcp/settings.h"
+#include "registry.h"
+
+/* Prints fastcgi.server entries for every registered mode. lighttpd takes
+ * the first prefix that matches, so the catch-all "/" (the mode whose
+ * url_prefix is "/") comes last. Paths are lighttpd variables that
+ * lighttpd.conf sets from the environment; LISTEN_ADDR and PORT were
+ * validated by config_load. */
+static void print_lighttpd_conf(void) {
+    printf("server.bind = \"%s\"\nserver.port = %ld\n", g_config.listen_addr, g_config.port);
+    /* lighttpd's own body cap (KiB) sits just above the largest body a
+     * route takes, so the modes' limits are the ones clients meet. */
+    long long largest = (long long)g_config.body_max_bytes;
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        if ((*mp)->body_max != NULL && *(*mp)->body_max > largest) largest = *(*mp)->body_max;
+    printf("server.max-request-size = %lld\n", largest / 1024 + 64);
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        if ((*mp)->streams_request_body)
+            printf("$HTTP[\"url\"] =~ \"^%s/\" {\n  server.stream-request-body = 2\n}\n", (*mp)->url_prefix);
+    /* /mcp: proxied, streamed both ways, to backend-mcp (its own HTTP
+     * server). lighttpd spawns and respawns it like a mode process: the
+     * fastcgi.server entry inside the block exists only for that (its
+     * prefix can never match inside this block), and it hands backend-mcp
+     * its listening socket on fd 0. Setting fastcgi.server here also
+     * replaces the catch-all "/" entry for /mcp. */
+    printf("$HTTP[\"url\"] == \"/mcp\" {\n"
+           "  server.stream-request-body = 2\n"
+           "  server.stream-response-body = 2\n"
+           "  magnet.attract-response-start-to = ()\n"
+           "  proxy.server = (\"\" => ((\"socket\" => var.backend_sockets + \"/mcp.sock-0\")))\n"
+           "  fastcgi.server = (\"/mcp/spawn-only/\" => ((\n"
+           "    \"bin-path\" => var.backend_wrap + var.backend_bin + \"/backend-mcp --listen-fd0\",\n"
+           "    \"socket\" => var.backend_sockets + \"/mcp.sock\",\n"
+           "    \"max-procs\" => 1,\n"
+           "    \"check-local\" => \"disable\",\n"
+           "  )))\n"
+           "}\n");
+    printf("fastcgi.server = (\n");
+    for (int pass = 0; pass < 2; pass++) {
+        for (const mode *const *mp = mode_registry; *mp; mp++) {
+            const mode *m = *mp;
+            bool catch_all = strcmp(m->url_prefix, "/") == 0;
+            if (catch_all != (pass == 1)) continue;
+            printf("  \"%s\" => ((\n"
+                   "    \"bin-path\" => var.backend_wrap + var.backend_bin + \"/backend-%s\",\n"
+                   "    \"socket\" => var.backend_sockets + \"/%s.sock\",\n"
+                   "    \"max-procs\" => %d,\n"
+                   "    \"check-local\" => \"disable\",\n"
+                   "    \"fix-root-scriptname\" => \"enable\",\n"
+                   "  )),\n",
+                   m->url_prefix, m->name, m->name, m->processes);
+        }
+    }
+    printf(")\n");
+}
+
+/* Prints "METHOD PATTERN PUBLIC" for every route of every registered mode,
+ * one a line (PUBLIC is "public" or "auth"; a route that takes no method
+ * prints "-"). The hostile-input matrix (tests/integration/12-hostile.bats)
+ * is generated from it, so a new route is covered the day it exists. */
+static void print_routes(void) {
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        for (size_t i = 0; i < (*mp)->nroutes; i++) {
+            const route *r = &(*mp)->routes[i];
+            printf("%s %s %s\n", r->method ? r->method : "-", r->pattern, r->is_public ? "public" : "auth");
+        }
+}
+
+/* Prints one line per setting of settings. */
+static void print_settings_of(const char *owner, const setting *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        printf("%s\t%s\t%s\t%s\n", s[i].name, owner, s[i].dflt, s[i].meaning ? s[i].meaning : "");
+}
+
+/* Prints one markdown table row per setting of settings. */
+static void print_settings_md_of(const char *owner, const setting *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        printf("| `%s` | %s | %s%s%s | %s |\n", s[i].name, owner, s[i].dflt[0] ? "`" : "",
+               s[i].dflt[0] ? s[i].dflt : "empty", s[i].dflt[0] ? "`" : "", s[i].meaning ? s[i].meaning : "");
+}
+
+/* Prints s as a C string literal (the briefs are plain ASCII). */
+static void print_c_string(const char *s) {
+    if (s == NULL) {
+        printf("NULL");
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') putchar('\\');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+/* Prints the C source of mode_briefs() for the mode executables. */
+static void print_briefs_c(void) {
+    printf("/* Generated by backend-registry --briefs-c from fcgi-apps/registry.c: do not edit. */\n"
+           "#include \"registry.h\"\n\n"
+           "static const mode_brief briefs[] = {\n");
+    for (const mode_brief *b = mode_briefs(); b->name; b++) {
+        printf("    {");
+        print_c_string(b->name);
+        printf(", ");
+        print_c_string(b->folder_var);
+        printf(", ");
+        print_c_string(b->folder_default);
+        printf("},\n");
+    }
+    printf("    {NULL, NULL, NULL},\n};\n\nconst mode_brief *mode_briefs(void) { return briefs; }\n");
+}
+
+/* backend-registry --sql NAME [ARG]: the statement NAME of any mode, or
+ * the one a mode builds from ARG. Returns the exit status. */
+static int print_sql(int argc, char **argv) {
+    if (argc > 3) {
+        for (const mode *const *mp = mode_registry; *mp; mp++)
+            if ((*mp)->print_built_sql && (*mp)->print_built_sql(argv[2], argv[3])) return 0;
+        fprintf(stderr, "backend: no statement %s for %s\n", argv[2], argv[3]);
+        return 2;
+    }
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        for (const db_stmt *const *st = (*mp)->statements; st && *st; st++)
+            if (strcmp((*st)->name, argv[2]) == 0) {
+                printf("%s\n", (*st)->sql);
+                return 0;
+            }
+    fprintf(stderr, "backend: no statement %s\n", argv[2]);
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    const char *cmd = argc > 1 ? argv[1] : "";
+    /* What comes from the declarations alone, whatever the environment. */
+    if (strcmp(cmd, "--briefs-c") == 0) {
+        print_briefs_c();
+        return 0;
+    }
+    if (strcmp(cmd, "--modes") == 0) {
+        for (const mode *const *mp = mode_registry; *mp; mp++) printf("%s\n", (*mp)->name);
+        return 0;
+    }
+    if (strcmp(cmd, "--routes") == 0) {
+        print_routes();
+        return 0;
+    }
+    if (strcmp(cmd, "--tools") == 0) {
+        for (const mode *const *mp = mode_registry; *mp; mp++)
+            for (size_t i = 0; i < (*mp)->ntools; i++) printf("%s\n", (*mp)->tools[i].name);
+        return 0;
+    }
+    if (strcmp(cmd, "--settings") == 0) {
+        for (const mode *const *mp = mode_registry; *mp; mp++)
+            print_settings_of((*mp)->name, (*mp)->settings, (*mp)->nsettings);
+        print_settings_of("mcp", mcp_settings, mcp_nsettings);
+        return 0;
+    }
+    if (strcmp(cmd, "--settings-md") == 0) {
+        printf("| variable | declared by | default | meaning |\n|---|---|---|---|\n");
+        for (const mode *const *mp = mode_registry; *mp; mp++)
+            print_settings_md_of((*mp)->name, (*mp)->settings, (*mp)->nsettings);
+        print_settings_md_of("backend-mcp", mcp_settings, mcp_nsettings);
+        return 0;
+    }
+    /* The rest checks every setting first. */
+    config_load();
+    for (const mode *const *mp = mode_registry; *mp; mp++) settings_load((*mp)->settings, (*mp)->nsettings);
+    settings_load(mcp_settings, mcp_nsettings);
+    if (strcmp(cmd, "--check-config") == 0) return 0;
+    if (strcmp(cmd, "--lighttpd-conf") == 0) {
+        print_lighttpd_conf();
+        return 0;
+    }
+    if (strcmp(cmd, "--sql") == 0 && argc > 2) return print_sql(argc, argv);
+    fprintf(stderr, "usage: backend-registry --check-config | --lighttpd-conf | --routes | --sql NAME [ARG] |"
+                    " --modes | --tools | --settings | --settings-md | --briefs-c\n");
+    return 2;
+}
