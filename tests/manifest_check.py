@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Checks deploy/k8s.yaml against the code: prints one line per problem and
 exits 1 if there is any. Run by tests/integration/08-deploy.bats."""
+import os
 import re
+import subprocess
 import sys
 
 import yaml
@@ -24,10 +26,14 @@ spec = dep["spec"]["template"]["spec"]
 backend = next(c for c in spec["containers"] if c["name"] == "backend")
 need(dep["spec"]["replicas"] == 2, "replicas is not 2")
 
-# What the service reads: every getenv/env_* name in common/config.c, plus
-# the PG* variables libpq reads itself.
+# What the service reads: every getenv/env_* name in common/config.c (the
+# shared settings), every setting a mode or backend-mcp declares (as the
+# registry lists them), and the PG* variables libpq reads itself.
 config_c = open(f"{root}/common/config.c").read()
+registry = os.path.join(os.environ.get("BACKEND_BIN", f"{root}/bin"), "backend-registry")
+declared = subprocess.run([registry, "--settings"], capture_output=True, text=True, check=True).stdout
 read = set(re.findall(r'(?:getenv|env_positive|env_or)\("([A-Z_]+)"', config_c)) | {
+    line.split("\t")[0] for line in declared.splitlines() if line} | {
     "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
 env = {e["name"]: e.get("value") for e in backend.get("env", [])}
 for name in env:
