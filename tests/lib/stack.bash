@@ -88,15 +88,21 @@ stack_teardown() {
     # Anything recorded that still runs (a lighttpd whose folder a test
     # removed, a respawned mode process) is stopped too, then reported.
     for pid in $(cat "$STACK_DIR/pids"); do
-        kill -0 "$pid" 2>/dev/null && service_stop "$pid"
+        [ -n "$(pids_running "$pid")" ] && service_stop "$pid"
     done
     pg_stop "$STACK_DIR/pg" immediate 3>&-
     # Whatever we started and still runs is a leak of the suite: lighttpd,
     # the mode processes it had, and PostgreSQL (its command line names
     # this file's folder).
-    sleep 0.2
-    for pid in $(cat "$STACK_DIR/pids") $(pgrep -f "$STACK_DIR" || true); do
-        kill -0 "$pid" 2>/dev/null && left="$left $pid"
+    # A zombie is not running (PID 1 reaps lighttpd's orphans when it
+    # gets to it); a process still on its way out gets two seconds.
+    local candidates
+    candidates="$(cat "$STACK_DIR/pids") $(pgrep -f "$STACK_DIR" || true)"
+    for _ in $(seq 1 20); do
+        # shellcheck disable=SC2086 # a list of PIDs
+        left=$(pids_running $candidates)
+        [ -z "$left" ] && break
+        sleep 0.1
     done
     if [ -n "$left" ]; then
         echo "# processes left running: $left" >&3
