@@ -69,7 +69,19 @@ typedef struct tool {
     const char *body_arg;      /* TOOL_JSON_ARG only */
     const char *input_schema;  /* JSON Schema text of the arguments */
     const char *output_schema; /* JSON Schema text of the route's 2xx body */
+    const char *title;         /* human-readable name ("Read a document") */
+    unsigned hints;            /* TOOL_READ_ONLY | TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT:
+                                  MCP's annotations (openWorldHint is always
+                                  false: a tool touches only this service) */
 } tool;
+
+/* A tool's annotations (tool.hints), each true to what the tool does:
+ * READ_ONLY: it changes nothing; DESTRUCTIVE: it may remove or overwrite
+ * what was there (meaningful when not READ_ONLY); IDEMPOTENT: calling it
+ * again with the same arguments has no further effect. */
+#define TOOL_READ_ONLY 1u
+#define TOOL_DESTRUCTIVE 2u
+#define TOOL_IDEMPOTENT 4u
 
 typedef struct mode {
     const char *name;           /* "document": the executable is backend-<name> */

@@ -279,7 +279,9 @@ static const tool file_tools[] = {
      SCHEMA({"type": "object", "required": ["id", "size", "sha256", "content_type", "created_at", "expires_at"],
              "properties": {"id": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
                             "content_type": {"type": "string"}, "created_at": {"type": "string"},
-                            "expires_at": {"type": "string"}}})},
+                            "expires_at": {"type": "string"}}}),
+     .title = "Write a temporary file",
+     .hints = 0},
 };
 
 const mode mode_file = {

@@ -117,7 +117,9 @@ static const tool health_tools[] = {
      SCHEMA({"type": "object", "required": ["status", "database", "modes"],
              "properties": {"status": {"type": "string"}, "database": {"type": "object"},
                             "modes": {"type": "array"}, "sentinels": {"type": "array"},
-                            "version": {"type": "string"}}})},
+                            "version": {"type": "string"}}}),
+     .title = "Service health",
+     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
 };
 
 const mode mode_health = {

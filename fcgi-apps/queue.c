@@ -472,7 +472,9 @@ static const tool queue_tools[] = {
                             "max_attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
                             "items": {"type": "array", "maxItems": 1000, "items": {"type": "object"}}}}),
      SCHEMA({"type": "object", "properties": {QUEUE_ITEM_PROPS,
-             "items": {"type": "array", "items": {"type": "object", "properties": {QUEUE_ITEM_PROPS}}}}})},
+             "items": {"type": "array", "items": {"type": "object", "properties": {QUEUE_ITEM_PROPS}}}}}),
+     .title = "Enqueue work items",
+     .hints = 0},
     {"queue_claim",
      "Claim up to max visible items of a namespace for visibility_timeout_seconds; wait_seconds long-polls. "
      "Ack each with its claim_token when done.",
@@ -484,14 +486,18 @@ static const tool queue_tools[] = {
      SCHEMA({"type": "object", "required": ["items"],
              "properties": {"items": {"type": "array", "items": {"type": "object",
                  "required": ["id", "claim_token"],
-                 "properties": {QUEUE_ITEM_PROPS, "claim_token": {"type": "string"}}}}}})},
+                 "properties": {QUEUE_ITEM_PROPS, "claim_token": {"type": "string"}}}}}}),
+     .title = "Claim work items",
+     .hints = 0},
     {"queue_ack", "Acknowledge (delete) a claimed item; with claim_token, only while that claim holds.",
      "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL,
      SCHEMA({"type": "object", "required": ["namespace", "id"],
              "properties": {"namespace": {"type": "string"}, "id": {"type": ["integer", "string"]},
                             "claim_token": {"type": "string"}}}),
      SCHEMA({"type": "object", "required": ["id", "acked"],
-             "properties": {"id": {"type": "integer"}, "acked": {"type": "boolean"}}})},
+             "properties": {"id": {"type": "integer"}, "acked": {"type": "boolean"}}}),
+     .title = "Acknowledge a work item",
+     .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
 };
 
 const mode mode_queue = {

@@ -44,16 +44,20 @@
 #include "serve.h"
 #include "session.h"
 #include "settings.h"
+#include "store.h"
 #include "workers.h"
 
 enum {
     MCP_WORKERS = 8,          /* tool calls at once (each with a database connection) */
+    MCP_SESSION_WORKERS = 2,  /* session store lookups at once (each with its own) */
     MCP_CONNECTIONS = 1000,   /* open connections (streams included) */
     MCP_IDLE_SECONDS = 60,    /* a connection that sends nothing for this long is closed */
     MCP_STACK_BYTES = 256 * 1024,
 };
 
 static workers *g_workers;
+static workers *g_session_workers;
+static session_store g_store;
 
 
 /* ---- one request ---- */
@@ -192,6 +196,8 @@ static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, stru
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Request-Id", x->request_id);
     if (x->out.session_id[0]) MHD_add_response_header(r, "Mcp-Session-Id", x->out.session_id);
+    if (content_type && strcmp(content_type, "text/event-stream") == 0)
+        MHD_add_response_header(r, "X-Accel-Buffering", "no");
     if (x->out.allow) MHD_add_response_header(r, "Allow", x->out.allow);
     if (x->out.www_authenticate) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
     if (x->out.retry_after) MHD_add_response_header(r, "Retry-After", "1");
@@ -252,6 +258,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .authorization = header(c, "Authorization"),
         .session_id = header(c, "Mcp-Session-Id"),
         .protocol_version = header(c, "MCP-Protocol-Version"),
+        .mcp_method = header(c, "Mcp-Method"),
+        .mcp_name = header(c, "Mcp-Name"),
         .accept = header(c, "Accept"),
         .request_id = x->request_id,
         .body = x->body->data,
@@ -282,14 +290,40 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 /* ---- start-up ---- */
 
 /* db's schema hook: every mode's schema and sentinel (a tool call may be
- * the first request of any mode). */
+ * the first request of any mode), and the session table. */
 static atomic_bool g_schemas_ready;
 static bool ensure_schemas(api_error *err) {
     if (atomic_load(&g_schemas_ready)) return true;
     for (const mode *const *mp = mode_registry; *mp; mp++)
         if (!schema_ensure(*mp, err)) return false;
+    if (!store_ensure_schema(err)) return false;
     atomic_store(&g_schemas_ready, true);
     return true;
+}
+
+/* The session checker: once a second, the sessions with a GET stream open
+ * here are looked up in the store (which keeps them from idling out there),
+ * and those ended elsewhere have their streams closed: a DELETE on another
+ * process closes a stream here within about a second. */
+static pthread_mutex_t g_check_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_check_stop_cond;
+static bool g_check_stop;
+
+static void *session_checker(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&g_check_lock);
+    while (!g_check_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&g_check_stop_cond, &g_check_lock, &until);
+        if (g_check_stop) break;
+        pthread_mutex_unlock(&g_check_lock);
+        sessions_recheck();
+        pthread_mutex_lock(&g_check_lock);
+    }
+    pthread_mutex_unlock(&g_check_lock);
+    return NULL;
 }
 
 static int listen_unix(const char *path) {
@@ -308,6 +342,16 @@ static int listen_unix(const char *path) {
         return -1;
     }
     return fd;
+}
+
+/* Stops the session checker (when it runs) and waits for it. */
+static void stop_checker(pthread_t *checker) {
+    if (checker == NULL) return;
+    pthread_mutex_lock(&g_check_lock);
+    g_check_stop = true;
+    pthread_cond_broadcast(&g_check_stop_cond);
+    pthread_mutex_unlock(&g_check_lock);
+    pthread_join(*checker, NULL);
 }
 
 int main(int argc, char **argv) {
@@ -329,8 +373,7 @@ int main(int argc, char **argv) {
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL); /* every thread inherits it */
-    sessions_init((long)g_mcp.session_idle_seconds);
-    serve_set_worker_count(MCP_WORKERS);
+    serve_set_worker_count(MCP_WORKERS); /* the tool workers: at most half may long-poll */
     api_error err;
     db_begin(g_config.db_timeout_ms);
     if (!ensure_schemas(&err)) log_msg(LOG_WARN, "schema not ready yet: %s", err.detail);
@@ -338,7 +381,17 @@ int main(int argc, char **argv) {
     db_set_schema_hook(ensure_schemas);
     int fd = fd0 ? 0 : listen_unix(argv[2]);
     g_workers = fd < 0 ? NULL : workers_new(MCP_WORKERS);
-    struct MHD_Daemon *d = g_workers == NULL ? NULL
+    g_session_workers = g_workers == NULL ? NULL : workers_new(MCP_SESSION_WORKERS);
+    store_init(&g_store, g_session_workers, (long)g_mcp.session_idle_seconds);
+    sessions_init((long)g_mcp.session_idle_seconds, &g_store);
+    pthread_condattr_t cattr;
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_check_stop_cond, &cattr);
+    pthread_condattr_destroy(&cattr);
+    pthread_t checker;
+    bool checking = g_session_workers != NULL && pthread_create(&checker, NULL, session_checker, NULL) == 0;
+    struct MHD_Daemon *d = !checking ? NULL
         : MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
                            NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)MCP_CONNECTIONS,
@@ -347,7 +400,9 @@ int main(int argc, char **argv) {
                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "backend-mcp: cannot serve on %s\n", where);
-        workers_free(g_workers);
+        stop_checker(checking ? &checker : NULL);
+        if (g_workers) workers_free(g_workers);
+        if (g_session_workers) workers_free(g_session_workers);
         sessions_free();
         return 1;
     }
@@ -359,7 +414,9 @@ int main(int argc, char **argv) {
     serve_request_stop();
     sessions_shutdown();
     MHD_stop_daemon(d);
+    stop_checker(&checker);
     workers_free(g_workers);
+    workers_free(g_session_workers);
     sessions_free();
     if (!fd0) unlink(argv[2]);
     log_msg(LOG_INFO, "stopping (signal %d)", sig);

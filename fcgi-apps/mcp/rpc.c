@@ -2,6 +2,7 @@
 #include "rpc.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -22,9 +23,20 @@ enum {
     RPC_METHOD_NOT_FOUND = -32601,
     RPC_INVALID_PARAMS = -32602,
     RPC_SERVER_ERROR = -32000,
+    RPC_HEADER_MISMATCH = -32020,     /* 2026-07-28: headers missing or not the body's */
+    RPC_UNSUPPORTED_VERSION = -32022, /* 2026-07-28: a version this server does not serve */
 };
 
+/* The session-era versions an initialize can negotiate. */
 static const char *const g_versions[] = {"2025-06-18", "2025-03-26", "2025-11-25", NULL};
+/* Every version served, newest first (the -32022 error's "supported"). */
+#define SUPPORTED_JSON "[\"" MCP_VERSION_STATELESS "\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\"]"
+/* How long a client may cache server/discover and tools/list (the tools
+ * change only with a new release of the service). */
+#define LIST_TTL_MS 300000
+
+#define META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define META_CAPABILITIES "io.modelcontextprotocol/clientCapabilities"
 
 /* What rpc_answer runs: the parsed body (one message or a batch). */
 typedef struct rpc_message {
@@ -35,6 +47,8 @@ typedef struct rpc_message {
     char *authorization; /* the request's header (owned copy): the tools'
                             routes check it as their own */
     char request_id[72];
+    char version[SESSION_VERSION_MAX]; /* the protocol version it is in */
+    bool stateless;                    /* 2026-07-28 */
 } rpc_message;
 
 void rpc_out_init(rpc_out *out) {
@@ -54,6 +68,15 @@ void rpc_out_release(rpc_out *out) {
     }
     out->body = NULL;
     out->message = NULL;
+}
+
+/* True when v names the stateless era: a version (YYYY-MM-DD, which
+ * compares in order as text) from 2026-07-28 on. */
+static bool stateless_version(const char *v) {
+    if (v == NULL || strlen(v) != 10) return false;
+    for (int i = 0; i < 10; i++)
+        if (i == 4 || i == 7 ? v[i] != '-' : (v[i] < '0' || v[i] > '9')) return false;
+    return strcmp(v, MCP_VERSION_STATELESS) >= 0;
 }
 
 static bool version_supported(const char *v) {
@@ -80,23 +103,47 @@ static void http_error(rpc_out *out, const api_error *err) {
 }
 
 /* Appends a JSON-RPC error response; id is the raw id text ("null" when
- * unknown). */
-static void put_rpc_error(strbuf *sb, const char *id, size_t id_len, int code, const char *message) {
+ * unknown); data, when not NULL, is JSON text. */
+static void put_rpc_error_data(strbuf *sb, const char *id, size_t id_len, int code, const char *message,
+                               const char *data) {
     strbuf_puts(sb, "{\"jsonrpc\":\"2.0\",\"id\":");
     strbuf_append(sb, id, id_len);
     strbuf_printf(sb, ",\"error\":{\"code\":%d,\"message\":", code);
     strbuf_json_string(sb, message, strlen(message));
+    if (data) {
+        strbuf_puts(sb, ",\"data\":");
+        strbuf_puts(sb, data);
+    }
     strbuf_puts(sb, "}}");
 }
 
+static void put_rpc_error(strbuf *sb, const char *id, size_t id_len, int code, const char *message) {
+    put_rpc_error_data(sb, id, id_len, code, message, NULL);
+}
+
 /* A transport-level refusal once the protocol has started: the HTTP status
- * with a JSON-RPC error (id null), as MCP clients expect. */
-static void transport_error(rpc_out *out, int status, int code, const char *message) {
+ * with a JSON-RPC error (id as given, "null" when unknown), as MCP clients
+ * expect. */
+static void transport_error_id(rpc_out *out, int status, const char *id, size_t id_len, int code,
+                               const char *message, const char *data) {
     out->action = RPC_REPLY;
     out->status = status;
     strbuf_reset(out->body);
-    put_rpc_error(out->body, "null", 4, code, message);
+    put_rpc_error_data(out->body, id, id_len, code, message, data);
     snprintf(out->log_detail, sizeof out->log_detail, "%.399s", message);
+}
+
+static void transport_error(rpc_out *out, int status, int code, const char *message) {
+    transport_error_id(out, status, "null", 4, code, message, NULL);
+}
+
+/* The answer when the session store cannot be reached: 503
+ * database_unavailable with Retry-After, as on the HTTP routes. */
+static void store_down(rpc_out *out) {
+    api_error err;
+    API_DB_UNAVAILABLE(&err, "the session store (PostgreSQL) cannot be reached");
+    http_error(out, &err);
+    out->action = RPC_REPLY;
 }
 
 /* ---- Host and Origin ---- */
@@ -122,8 +169,23 @@ bool rpc_host_allowed(const char *host) {
 }
 
 bool rpc_origin_allowed(const char *origin) {
+    if (origin == NULL) return false;
+    /* http:// or https://, a loopback host, then nothing or a port. */
+    const char *rest = strncasecmp(origin, "http://", 7) == 0    ? origin + 7
+                       : strncasecmp(origin, "https://", 8) == 0 ? origin + 8
+                                                                  : NULL;
+    static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]", NULL};
+    for (const char *const *l = loopback; rest && *l; l++) {
+        size_t n = strlen(*l);
+        if (strncasecmp(rest, *l, n) != 0) continue;
+        const char *port = rest + n;
+        if (*port == '\0') return true;
+        if (*port++ != ':' || *port == '\0' || strlen(port) > 5) continue;
+        while (*port >= '0' && *port <= '9') port++;
+        if (*port == '\0') return true;
+    }
     const char *list = g_mcp.allowed_origins ? g_mcp.allowed_origins : "";
-    return origin != NULL && config_list_has(list, origin, strlen(origin));
+    return config_list_has(list, origin, strlen(origin));
 }
 
 static bool accepts(const char *accept, const char *type) {
@@ -157,6 +219,15 @@ static bool is_method(json_t *m, const char *name) {
     return json_is_string(method) && strcmp(json_string_value(method), name) == 0;
 }
 
+/* The server's instructions (initialize, server/discover). */
+/* Appends the server's instructions (a JSON string's contents): what the
+ * registered modes offer, from their topics, and how errors come back. */
+static void put_instructions(strbuf *b) {
+    strbuf_puts(b, "Tools over a PostgreSQL data service: ");
+    tools_topics(b);
+    strbuf_puts(b, ". Errors come back as isError results with the HTTP API's error and detail.");
+}
+
 /* initialize: negotiates the version, makes the session. */
 static void initialize(const rpc_message *msg, rpc_out *out) {
     jspan id;
@@ -171,9 +242,11 @@ static void initialize(const rpc_message *msg, rpc_out *out) {
     }
     const char *version = version_supported(json_string_value(asked)) ? json_string_value(asked)
                                                                        : MCP_VERSION_PREFERRED;
-    if (!session_create(out->session_id)) {
+    session_status made = session_create(out->session_id, version);
+    if (made != SESSION_LIVE) {
         out->session_id[0] = '\0';
-        transport_error(out, 503, RPC_SERVER_ERROR, "too many sessions with open streams");
+        if (made == SESSION_STORE_DOWN) store_down(out);
+        else transport_error(out, 503, RPC_SERVER_ERROR, "too many sessions with open streams");
         return;
     }
     strbuf_puts(out->body, "{\"jsonrpc\":\"2.0\",\"id\":");
@@ -181,49 +254,188 @@ static void initialize(const rpc_message *msg, rpc_out *out) {
     strbuf_printf(out->body,
                   ",\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":{\"tools\":{}},"
                   "\"serverInfo\":{\"name\":\"backend\",\"version\":\"%s\"},"
-                  "\"instructions\":\"Tools over a PostgreSQL data service: ",
+                  "\"instructions\":\"",
                   version, BACKEND_VERSION);
-    tools_topics(out->body);
-    strbuf_puts(out->body, ". Errors come back as isError results with the HTTP API's error and detail.\"}}");
+    put_instructions(out->body);
+    strbuf_puts(out->body, "\"}}");
 }
 
-/* MCP-Protocol-Version, checked on every request but initialize (which
- * negotiates the version): a version this server does not speak is 400. */
+/* MCP-Protocol-Version in the session era, checked on every request but
+ * initialize (which negotiates the version): a version this server does
+ * not speak is 400. */
 static bool version_ok(const rpc_in *in, rpc_out *out) {
     if (in->protocol_version == NULL || version_supported(in->protocol_version)) return true;
-    char message[160];
+    char message[240];
     snprintf(message, sizeof message,
-             "Bad Request: unsupported MCP-Protocol-Version %.40s (supported: 2025-11-25, 2025-06-18, 2025-03-26)",
+             "Bad Request: unsupported MCP-Protocol-Version %.40s (supported: 2025-11-25, 2025-06-18, 2025-03-26, "
+             "and " MCP_VERSION_STATELESS " without a session)",
              in->protocol_version);
     transport_error(out, 400, RPC_SERVER_ERROR, message);
     return false;
 }
 
 /* The session a non-initialize message needs: 400 without the header, 404
- * for one that is unknown or has ended. */
-static bool session_ok(const rpc_in *in, rpc_out *out) {
+ * for one that is unknown or has ended, 503 when the store is down. A live
+ * one's negotiated version goes to version. */
+static bool session_ok(const rpc_in *in, rpc_out *out, char version[SESSION_VERSION_MAX]) {
     if (in->session_id == NULL || in->session_id[0] == '\0') {
         transport_error(out, 400, RPC_SERVER_ERROR, "Bad Request: the Mcp-Session-Id header is required");
         return false;
     }
-    if (!session_touch(in->session_id)) {
+    session_status st = session_touch(in->session_id, version);
+    if (st == SESSION_STORE_DOWN) store_down(out);
+    if (st == SESSION_GONE)
         transport_error(out, 404, -32001, "Session not found: it ended or never existed; initialize again");
-        return false;
-    }
-    return true;
+    return st == SESSION_LIVE;
 }
 
 /* The message rpc_answer runs: owns a copy of the body and root. */
-static rpc_message *message_new(const rpc_in *in, json_t *root) {
+static rpc_message *message_new(const rpc_in *in, json_t *root, const char *version, bool stateless) {
     rpc_message *m = calloc(1, sizeof *m);
     char *text = malloc(in->body_len + 1);
     if (m == NULL || text == NULL) abort();
     memcpy(text, in->body, in->body_len);
     text[in->body_len] = '\0';
-    *m = (rpc_message){text, in->body_len, root, jspan_root(text, in->body_len), NULL, ""};
+    m->text = text;
+    m->len = in->body_len;
+    m->root = root;
+    m->span = jspan_root(text, in->body_len);
     if (in->authorization && (m->authorization = strdup(in->authorization)) == NULL) abort();
     snprintf(m->request_id, sizeof m->request_id, "%s", in->request_id ? in->request_id : "");
+    snprintf(m->version, sizeof m->version, "%s", version);
+    m->stateless = stateless;
     return m;
+}
+
+/* Decodes an Mcp-Name header: a value "=?base64?...?=" is base64 of the
+ * name's UTF-8. Returns a malloc'd NUL-terminated string (the caller
+ * frees) and its length in *len, or NULL when the encoding is bad. */
+static char *header_name_decode(const char *h, size_t *len) {
+    size_t n = strlen(h);
+    if (n >= 11 && strncmp(h, "=?base64?", 9) == 0 && strcmp(h + n - 2, "?=") == 0) {
+        const char *b64 = h + 9;
+        size_t bn = n - 11;
+        if (bn % 4 != 0) return NULL;
+        unsigned char *raw = malloc(bn / 4 * 3 + 1);
+        if (raw == NULL) abort();
+        int got = bn ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)bn) : 0;
+        if (got < 0) {
+            free(raw);
+            return NULL;
+        }
+        if (bn >= 1 && b64[bn - 1] == '=') got--;
+        if (bn >= 2 && b64[bn - 2] == '=') got--;
+        raw[got] = '\0';
+        *len = (size_t)got;
+        return (char *)raw;
+    }
+    char *copy = strdup(h);
+    if (copy == NULL) abort();
+    *len = n;
+    return copy;
+}
+
+static bool is_served_stateless_method(const char *m) {
+    return strcmp(m, "server/discover") == 0 || strcmp(m, "tools/list") == 0 || strcmp(m, "tools/call") == 0;
+}
+
+/* A POST in the stateless era (2026-07-28): checks the message, its _meta
+ * and the headers against the body, then hands a request on to
+ * rpc_answer. Takes root. */
+static void admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
+    out->stateless = true;
+    kind k = classify(root);
+    if (json_is_array(root) || k == K_INVALID || k == K_RESPONSE) {
+        json_decref(root);
+        transport_error(out, 400, RPC_INVALID_REQUEST,
+                        "Invalid Request: the body must be one JSON-RPC request or notification");
+        return;
+    }
+    jspan span = jspan_root(in->body, in->body_len), id = {0, 4};
+    const char *id_text = "null";
+    if (k == K_REQUEST && jspan_member(in->body, span, "id", &id)) id_text = in->body + id.off;
+    const char *method = json_string_value(json_object_get(root, "method"));
+    json_t *params = json_object_get(root, "params");
+    json_t *meta = json_object_get(params, "_meta");
+    json_t *asked = json_object_get(meta, META_VERSION);
+    char message[300];
+    if (!json_is_string(asked)) {
+        transport_error_id(out, 400, id_text, id.len, RPC_INVALID_PARAMS,
+                           "Invalid params: params._meta needs " META_VERSION " (a string)", NULL);
+        json_decref(root);
+        return;
+    }
+    const char *version = json_string_value(asked);
+    if (in->protocol_version == NULL || strcmp(in->protocol_version, version) != 0) {
+        snprintf(message, sizeof message,
+                 "Header mismatch: MCP-Protocol-Version %.40s does not match the body's " META_VERSION " %.40s",
+                 in->protocol_version ? in->protocol_version : "(missing)", version);
+        transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
+        json_decref(root);
+        return;
+    }
+    if (strcmp(version, MCP_VERSION_STATELESS) != 0) {
+        strbuf *data = strbuf_new();
+        strbuf_puts(data, "{\"supported\":" SUPPORTED_JSON ",\"requested\":");
+        strbuf_json_string(data, version, strlen(version));
+        strbuf_puts(data, "}");
+        transport_error_id(out, 400, id_text, id.len, RPC_UNSUPPORTED_VERSION, "Unsupported protocol version",
+                           data->data);
+        strbuf_free(data);
+        json_decref(root);
+        return;
+    }
+    if (!json_is_object(json_object_get(meta, META_CAPABILITIES))) {
+        transport_error_id(out, 400, id_text, id.len, RPC_INVALID_PARAMS,
+                           "Invalid params: params._meta needs " META_CAPABILITIES " (an object)", NULL);
+        json_decref(root);
+        return;
+    }
+    if (k == K_NOTIFICATION) { /* none is defined over HTTP; accepted and ignored */
+        out->status = 202;
+        json_decref(root);
+        return;
+    }
+    if (in->mcp_method == NULL || strcmp(in->mcp_method, method) != 0) {
+        snprintf(message, sizeof message, "Header mismatch: Mcp-Method %.60s does not match the body's method %.60s",
+                 in->mcp_method ? in->mcp_method : "(missing)", method);
+        transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
+        json_decref(root);
+        return;
+    }
+    if (strcmp(method, "tools/call") == 0) {
+        json_t *name = json_object_get(params, "name");
+        size_t n = 0;
+        char *header = in->mcp_name ? header_name_decode(in->mcp_name, &n) : NULL;
+        bool same = header && json_is_string(name) && json_string_length(name) == n &&
+                    memcmp(json_string_value(name), header, n) == 0;
+        free(header);
+        if (!same) {
+            snprintf(message, sizeof message, "Header mismatch: Mcp-Name %.60s does not match the body's params.name",
+                     in->mcp_name ? in->mcp_name : "(missing)");
+            transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
+            json_decref(root);
+            return;
+        }
+    }
+    if (!is_served_stateless_method(method)) {
+        snprintf(message, sizeof message, "Method not found: %.100s", method);
+        transport_error_id(out, 404, id_text, id.len, RPC_METHOD_NOT_FOUND, message, NULL);
+        json_decref(root);
+        return;
+    }
+    out->action = RPC_ANSWER;
+    out->message = message_new(in, root, version, true);
+    out->sse = accepts(in->accept, "text/event-stream") && !accepts(in->accept, "application/json");
+}
+
+/* True when the POST is in the stateless era: its params._meta names a
+ * protocol version, or (not an initialize) its MCP-Protocol-Version header
+ * names the stateless era. */
+static bool is_stateless(const rpc_in *in, json_t *root) {
+    json_t *meta = json_object_get(json_object_get(root, "params"), "_meta");
+    if (json_object_get(meta, META_VERSION) != NULL) return true;
+    return stateless_version(in->protocol_version) && !(json_is_object(root) && is_method(root, "initialize"));
 }
 
 static void admit_post(const rpc_in *in, rpc_out *out) {
@@ -241,9 +453,33 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
         transport_error(out, 400, RPC_PARSE_ERROR, message);
         return;
     }
-    const char *version = in->protocol_version ? in->protocol_version : "2025-03-26";
+    if (is_stateless(in, root)) {
+        admit_stateless(in, out, root);
+        return;
+    }
     bool initializing = classify(root) == K_REQUEST && is_method(root, "initialize");
     if (!initializing && !version_ok(in, out)) {
+        json_decref(root);
+        return;
+    }
+    if (!json_is_array(root)) {
+        kind k = classify(root);
+        if (k == K_INVALID) {
+            json_decref(root);
+            transport_error(out, 400, RPC_INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message");
+            return;
+        }
+        if (initializing) {
+            rpc_message msg = {.text = (char *)in->body, .len = in->body_len, .root = root,
+                               .span = jspan_root(in->body, in->body_len)};
+            initialize(&msg, out);
+            json_decref(root);
+            return;
+        }
+    }
+    /* The session, and the version it negotiated: the message is in it. */
+    char version[SESSION_VERSION_MAX] = "";
+    if (!session_ok(in, out, version)) {
         json_decref(root);
         return;
     }
@@ -272,28 +508,15 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
             return;
         }
     } else {
-        kind k = classify(root);
-        if (k == K_INVALID) {
-            json_decref(root);
-            transport_error(out, 400, RPC_INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message");
-            return;
-        }
-        if (initializing) {
-            rpc_message msg = {(char *)in->body, in->body_len, root, jspan_root(in->body, in->body_len), NULL, ""};
-            initialize(&msg, out);
-            json_decref(root);
-            return;
-        }
-        needs_answer = k == K_REQUEST;
+        needs_answer = classify(root) == K_REQUEST;
     }
-    bool live = session_ok(in, out);
-    if (live && !needs_answer) out->status = 202;
-    if (!live || !needs_answer) {
+    if (!needs_answer) {
+        out->status = 202;
         json_decref(root);
         return;
     }
     out->action = RPC_ANSWER;
-    out->message = message_new(in, root);
+    out->message = message_new(in, root, version, false);
     out->sse = accepts(in->accept, "text/event-stream") && !accepts(in->accept, "application/json");
 }
 
@@ -306,8 +529,8 @@ void rpc_admit(const rpc_in *in, rpc_out *out) {
         return;
     }
     if (in->origin != NULL && !rpc_origin_allowed(in->origin)) {
-        api_fail(&err, API_E_FORBIDDEN_ORIGIN, NULL, "Origin %.100s is not allowed (MCP_ALLOWED_ORIGINS)",
-                 in->origin);
+        api_fail(&err, API_E_FORBIDDEN_ORIGIN, NULL,
+                 "Origin %.100s is not allowed (loopback origins and MCP_ALLOWED_ORIGINS are)", in->origin);
         http_error(out, &err);
         return;
     }
@@ -327,17 +550,30 @@ void rpc_admit(const rpc_in *in, rpc_out *out) {
         admit_post(in, out);
         return;
     }
+    /* The stateless era has no GET stream and no session to end. */
+    if (stateless_version(in->protocol_version)) {
+        api_fail(&err, API_E_METHOD_NOT_ALLOWED, NULL,
+                 "protocol version %.40s has no GET stream and no session: /mcp takes POST", in->protocol_version);
+        http_error(out, &err);
+        out->allow = "POST";
+        return;
+    }
     if (get && !accepts(in->accept, "text/event-stream")) {
         transport_error(out, 406, RPC_SERVER_ERROR, "Not Acceptable: GET /mcp needs Accept: text/event-stream");
         return;
     }
-    if (!version_ok(in, out) || !session_ok(in, out)) return;
+    char version[SESSION_VERSION_MAX];
+    if (!version_ok(in, out) || !session_ok(in, out, version)) return;
     if (get) {
         out->action = RPC_OPEN_STREAM;
         return;
     }
-    session_end(in->session_id); /* DELETE */
-    out->status = 200;
+    /* DELETE: ends the session on every process. */
+    session_status st = session_end(in->session_id);
+    if (st == SESSION_STORE_DOWN) store_down(out);
+    else if (st == SESSION_GONE)
+        transport_error(out, 404, -32001, "Session not found: it ended or never existed; initialize again");
+    else out->status = 200;
 }
 
 /* ---- step two ---- */
@@ -350,14 +586,33 @@ typedef struct call_job {
     json_t *args_value;
     const char *authorization;
     const char *request_id;
+    bool structured;
     strbuf *result;
     char detail[200];
 } call_job;
 
 static void run_call(void *arg) {
     call_job *j = arg;
-    tools_call(&j->ref, j->text, j->args, j->args_value, j->authorization, j->request_id, j->result, j->detail,
-               sizeof j->detail);
+    tools_call(&j->ref, j->text, j->args, j->args_value, j->authorization, j->request_id, j->structured, j->result,
+               j->detail, sizeof j->detail);
+}
+
+/* Appends the response's head, up to the result object's first member. */
+static void open_result(strbuf *body, const char *id_text, size_t id_len) {
+    strbuf_puts(body, "{\"jsonrpc\":\"2.0\",\"id\":");
+    strbuf_append(body, id_text, id_len);
+    strbuf_puts(body, ",\"result\":{");
+}
+
+/* Closes the result and the response; in the stateless era every result
+ * says it is complete and names the server. comma: a member came before. */
+static void close_result(strbuf *body, const rpc_message *msg, bool comma) {
+    if (msg->stateless)
+        strbuf_printf(body,
+                      "%s\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/serverInfo\":"
+                      "{\"name\":\"backend\",\"version\":\"%s\"}}",
+                      comma ? "," : "", BACKEND_VERSION);
+    strbuf_puts(body, "}}");
 }
 
 /* Answers one request (m, at span in msg->text) into body. */
@@ -376,13 +631,24 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
         put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS, "Invalid params: params must be an object");
         return;
     }
-    if (strcmp(method, "ping") == 0 || strcmp(method, "tools/list") == 0) {
-        strbuf_puts(body, "{\"jsonrpc\":\"2.0\",\"id\":");
-        strbuf_append(body, id_text, id.len);
-        strbuf_puts(body, ",\"result\":");
-        if (method[0] == 'p') strbuf_puts(body, "{}");
-        else tools_list(body);
-        strbuf_puts(body, "}");
+    if (strcmp(method, "ping") == 0 && !msg->stateless) {
+        open_result(body, id_text, id.len);
+        close_result(body, msg, false);
+        return;
+    }
+    if (strcmp(method, "tools/list") == 0) {
+        open_result(body, id_text, id.len);
+        tools_list(body, msg->version);
+        if (msg->stateless) strbuf_printf(body, ",\"ttlMs\":%d,\"cacheScope\":\"public\"", LIST_TTL_MS);
+        close_result(body, msg, true);
+        return;
+    }
+    if (strcmp(method, "server/discover") == 0 && msg->stateless) {
+        open_result(body, id_text, id.len);
+        strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON ",\"capabilities\":{\"tools\":{}},\"instructions\":\"");
+        put_instructions(body);
+        strbuf_printf(body, "\",\"ttlMs\":%d,\"cacheScope\":\"public\"", LIST_TTL_MS);
+        close_result(body, msg, true);
         return;
     }
     if (strcmp(method, "tools/call") != 0) {
@@ -393,7 +659,8 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
     }
     json_t *name = json_object_get(params, "name");
     json_t *args = json_object_get(params, "arguments");
-    call_job job = {.text = msg->text, .authorization = msg->authorization, .request_id = msg->request_id};
+    call_job job = {.text = msg->text, .authorization = msg->authorization, .request_id = msg->request_id,
+                    .structured = tools_structured(msg->version)};
     if (!json_is_string(name)) {
         put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS, "Invalid params: tools/call needs params.name");
         return;
@@ -405,7 +672,17 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
         return;
     }
     if (args != NULL && !json_is_object(args) && !json_is_null(args)) {
-        put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+        /* From 2025-11-25 on, arguments that do not fit the inputSchema
+         * are the tool's error, which a model can read and correct. */
+        if (strcmp(msg->version, "2025-11-25") < 0) {
+            put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+            return;
+        }
+        open_result(body, id_text, id.len);
+        tools_invalid_arguments(&job.ref, "arguments must be an object", body);
+        close_result(body, msg, true);
+        snprintf(out->log_detail, sizeof out->log_detail, "tool %s: arguments must be an object",
+                 job.ref.tool->name);
         return;
     }
     jspan params_span;
@@ -414,11 +691,9 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
     job.args_value = json_is_object(args) ? args : NULL;
     job.result = strbuf_new();
     runner(run_call, &job, ctx);
-    strbuf_puts(body, "{\"jsonrpc\":\"2.0\",\"id\":");
-    strbuf_append(body, id_text, id.len);
-    strbuf_puts(body, ",\"result\":");
+    open_result(body, id_text, id.len);
     strbuf_append(body, job.result->data, job.result->len);
-    strbuf_puts(body, "}");
+    close_result(body, msg, true);
     if (job.detail[0]) snprintf(out->log_detail, sizeof out->log_detail, "%s", job.detail);
     strbuf_free(job.result);
 }

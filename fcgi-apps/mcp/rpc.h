@@ -4,13 +4,23 @@
  * /mcp gets. Kept apart from the server (http.c) so the unit tests and the
  * fuzzer drive it directly.
  *
+ * Both eras of the protocol are served: the session era (2025-03-26 to
+ * 2025-11-25: initialize, Mcp-Session-Id, the GET stream) and the
+ * stateless era (2026-07-28: every request carries its version and the
+ * client's capabilities in params._meta, and the MCP-Protocol-Version,
+ * Mcp-Method and Mcp-Name headers). A POST whose params._meta names a
+ * protocol version, or whose MCP-Protocol-Version header names the
+ * stateless era, is in the stateless era; any other is in the session era.
+ *
  * A request is answered in two steps. rpc_admit applies everything decided
  * before a method runs, in this order: Host, Origin, bearer token, HTTP
- * method, Accept (GET), MCP-Protocol-Version, session, body size, JSON,
- * batch rules; it answers initialize, notifications and client responses
- * itself. What is left is a request to run (ping, tools/list, tools/call,
- * or a batch of them): rpc_answer runs it, maybe for long (a tool call), so
- * the server can stream an event first.
+ * method, era, then the era's rules (stateless: the _meta and the headers
+ * against the body, the method; session: Accept (GET),
+ * MCP-Protocol-Version, session, batch rules); it answers initialize,
+ * notifications and client responses itself. What is left is a request to
+ * run (server/discover, ping, tools/list, tools/call, or a batch of them):
+ * rpc_answer runs it, maybe for long (a tool call), so the server can
+ * stream an event first.
  */
 #ifndef BACKEND_MCP_RPC_H
 #define BACKEND_MCP_RPC_H
@@ -21,9 +31,10 @@
 #include "session.h"
 #include "strbuf.h"
 
-/* The protocol versions negotiated; the first is the one offered when the
- * client asks for another. */
-#define MCP_VERSION_PREFERRED "2025-06-18"
+/* The session-era version an initialize gets when it asks for one this
+ * server does not speak, and the stateless era's version. */
+#define MCP_VERSION_PREFERRED "2025-11-25"
+#define MCP_VERSION_STATELESS "2026-07-28"
 
 /* What the server read of one HTTP request to /mcp; all borrowed. */
 typedef struct rpc_in {
@@ -33,6 +44,8 @@ typedef struct rpc_in {
     const char *authorization;
     const char *session_id;       /* Mcp-Session-Id */
     const char *protocol_version; /* MCP-Protocol-Version */
+    const char *mcp_method;       /* Mcp-Method (stateless era) */
+    const char *mcp_name;         /* Mcp-Name (stateless era) */
     const char *accept;
     const char *request_id;       /* X-Request-Id of the response */
     const char *body;             /* POST: the whole body, NUL-terminated */
@@ -56,6 +69,7 @@ typedef struct rpc_out {
     bool www_authenticate;          /* send WWW-Authenticate: Bearer */
     bool retry_after;               /* send Retry-After: 1 */
     bool sse;                       /* RPC_ANSWER: the client accepts only text/event-stream */
+    bool stateless;                 /* the request is in the stateless era */
     char log_detail[400];           /* why it failed, for the access log */
     struct rpc_message *message;    /* RPC_ANSWER: what rpc_answer runs (owned) */
 } rpc_out;
@@ -84,7 +98,8 @@ bool rpc_progress_start(const rpc_out *out, strbuf *body);
  * 127.0.0.1 or [::1] with any port, or one of MCP_ALLOWED_HOSTS. */
 bool rpc_host_allowed(const char *host);
 
-/* True when origin is one of MCP_ALLOWED_ORIGINS. */
+/* True when origin is a loopback origin (http or https, host localhost,
+ * 127.0.0.1 or [::1], any port) or one of MCP_ALLOWED_ORIGINS. */
 bool rpc_origin_allowed(const char *origin);
 
 #endif

@@ -33,8 +33,11 @@ void tools_topics(strbuf *out) {
     }
 }
 
-void tools_list(strbuf *out) {
-    strbuf_puts(out, "{\"tools\":[");
+bool tools_structured(const char *version) { return strcmp(version, "2025-06-18") >= 0; }
+
+void tools_list(strbuf *out, const char *version) {
+    bool titled = tools_structured(version); /* title and outputSchema: 2025-06-18 on */
+    strbuf_puts(out, "\"tools\":[");
     bool first = true;
     for (const mode *const *mp = mode_registry; *mp; mp++)
         for (size_t i = 0; i < (*mp)->ntools; i++) {
@@ -43,13 +46,42 @@ void tools_list(strbuf *out) {
             first = false;
             strbuf_puts(out, "{\"name\":");
             strbuf_json_string(out, t->name, strlen(t->name));
+            if (titled && t->title) {
+                strbuf_puts(out, ",\"title\":");
+                strbuf_json_string(out, t->title, strlen(t->title));
+            }
             strbuf_puts(out, ",\"description\":");
             strbuf_json_string(out, t->description, strlen(t->description));
             /* The schemas are the mode files' own JSON text (checked by the
              * unit tests to parse), spliced in as written. */
-            strbuf_printf(out, ",\"inputSchema\":%s,\"outputSchema\":%s}", t->input_schema, t->output_schema);
+            strbuf_printf(out, ",\"inputSchema\":%s", t->input_schema);
+            if (titled) strbuf_printf(out, ",\"outputSchema\":%s", t->output_schema);
+            strbuf_puts(out, ",\"annotations\":{");
+            if (t->title) {
+                strbuf_puts(out, "\"title\":");
+                strbuf_json_string(out, t->title, strlen(t->title));
+                strbuf_puts(out, ",");
+            }
+            bool ro = t->hints & TOOL_READ_ONLY;
+            strbuf_printf(out,
+                          "\"readOnlyHint\":%s,\"destructiveHint\":%s,\"idempotentHint\":%s,"
+                          "\"openWorldHint\":false}}",
+                          ro ? "true" : "false", !ro && (t->hints & TOOL_DESTRUCTIVE) ? "true" : "false",
+                          t->hints & TOOL_IDEMPOTENT ? "true" : "false");
         }
-    strbuf_puts(out, "]}");
+    strbuf_puts(out, "]");
+}
+
+void tools_invalid_arguments(const tool_ref *ref, const char *detail, strbuf *out) {
+    api_error err;
+    reply r;
+    reply_init(&r);
+    api_fail(&err, API_E_VALIDATION_FAILED, "arguments", "tool %s: %s", ref->tool->name, detail);
+    reply_error(&r, &err);
+    strbuf_puts(out, "\"content\":[{\"type\":\"text\",\"text\":");
+    strbuf_json_string(out, r.body->data, r.body->len);
+    strbuf_puts(out, "}],\"isError\":true");
+    reply_release(&r);
 }
 
 /* ---- from arguments to the route's request ---- */
@@ -304,7 +336,8 @@ static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *a
 }
 
 int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_value, const char *authorization,
-               const char *request_id, strbuf *out, char *error_detail, size_t error_detail_size) {
+               const char *request_id, bool structured, strbuf *out, char *error_detail,
+               size_t error_detail_size) {
     pool *p = pool_new();
     reply r;
     reply_init(&r);
@@ -314,14 +347,14 @@ int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_va
      * (on success) structuredContent. A failure carries no
      * structuredContent: clients check it against the outputSchema, which
      * describes the success. */
-    strbuf_puts(out, "{\"content\":[{\"type\":\"text\",\"text\":");
+    strbuf_puts(out, "\"content\":[{\"type\":\"text\",\"text\":");
     strbuf_json_string(out, r.body->data, r.body->len);
     strbuf_puts(out, "}]");
-    if (!failed) {
+    if (!failed && structured) {
         strbuf_puts(out, ",\"structuredContent\":");
         strbuf_append(out, r.body->data, r.body->len);
     }
-    strbuf_printf(out, ",\"isError\":%s}", failed ? "true" : "false");
+    strbuf_printf(out, ",\"isError\":%s", failed ? "true" : "false");
     if (error_detail_size) error_detail[0] = '\0';
     if (failed && error_detail_size) snprintf(error_detail, error_detail_size, "tool %s: %d %.200s", ref->tool->name,
                                               r.status, r.body->data);

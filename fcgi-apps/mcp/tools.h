@@ -26,10 +26,18 @@ bool tools_find(const char *name, tool_ref *out);
  * temporary files and a work queue"), for the server's instructions. */
 void tools_topics(strbuf *out);
 
-/* Appends the tools/list result object ({"tools":[...]}) to out. */
-void tools_list(strbuf *out);
+/* Appends the members of the tools/list result object ("tools":[...],
+ * without the braces) to out, shaped for the protocol version: 2025-03-26
+ * knows no top-level title (it goes in annotations.title) and no
+ * outputSchema. */
+void tools_list(strbuf *out, const char *version);
 
-/* Appends the CallToolResult object for one call to out. msg is the whole
+/* True when results of this protocol version carry structuredContent
+ * (2025-06-18 on). */
+bool tools_structured(const char *version);
+
+/* Appends the members of the CallToolResult object for one call to out
+ * (without the braces: the caller may add its own). msg is the whole
  * JSON-RPC message text, args the span of params.arguments in it (len 0
  * when absent) and args_value jansson's reading of the same (NULL when
  * absent; must be an object otherwise). authorization and request_id are
@@ -37,7 +45,12 @@ void tools_list(strbuf *out);
  * status; *error_detail (borrowed until out is reset, or NULL) says why a
  * call failed, for the log. */
 int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_value,
-               const char *authorization, const char *request_id, strbuf *out, char *error_detail,
-               size_t error_detail_size);
+               const char *authorization, const char *request_id, bool structured, strbuf *out,
+               char *error_detail, size_t error_detail_size);
+
+/* Appends the members of a CallToolResult refusing arguments that do not
+ * fit the tool's inputSchema (from 2025-11-25 on: a validation_failed
+ * isError result, so a model can correct itself); detail says why. */
+void tools_invalid_arguments(const tool_ref *ref, const char *detail, strbuf *out);
 
 #endif

@@ -6,7 +6,8 @@
  * DATABASE_URL names a closed port, so a tool that needs it fails fast with
  * 503). Invariants: no crash, leak or sanitizer report; a status from the
  * transport's set (never 500); a non-empty body is valid JSON. Also the
- * same body as a batch under 2025-03-26 (arrays are allowed there). */
+ * same body in a 2025-03-26 session (batches are allowed there), and as a
+ * 2026-07-28 (stateless) request with that era's headers. */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <jansson.h>
@@ -36,7 +37,7 @@ static void check_json(const strbuf *b) {
     json_decref(v);
 }
 
-static char g_session[SESSION_ID_LEN + 1];
+static char g_session[SESSION_ID_LEN + 1], g_old_session[SESSION_ID_LEN + 1];
 static char g_files[64];
 
 /* The file tool found no database: nothing of its upload stays on disk. */
@@ -49,13 +50,15 @@ static void check_no_files(void) {
     closedir(d);
 }
 
-static void one(const char *body, size_t len, const char *version) {
+static void one(const char *body, size_t len, const char *version, const char *session, const char *mcp_method) {
     rpc_in in = {
         .method = "POST",
         .host = "127.0.0.1:4000",
         .authorization = "Bearer fuzz",
-        .session_id = g_session,
+        .session_id = session,
         .protocol_version = version,
+        .mcp_method = mcp_method,
+        .mcp_name = mcp_method ? "health" : NULL,
         .accept = "application/json, text/event-stream",
         .request_id = "fuzz",
         .body = body,
@@ -100,15 +103,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         setenv("FILE_MAX_BYTES", "1048576", 1);
         setenv("FILE_TEMP_DIR", g_files, 1);
         for (const mode *const *mp = mode_registry; *mp; mp++) settings_load((*mp)->settings, (*mp)->nsettings);
-        sessions_init(3600);
-        if (!session_create(g_session)) abort();
+        sessions_init(3600, NULL);
+        if (session_create(g_session, "2025-06-18") != SESSION_LIVE) abort();
+        if (session_create(g_old_session, "2025-03-26") != SESSION_LIVE) abort();
         ready = 1;
     }
     char *body = malloc(size + 1);
     memcpy(body, data, size);
     body[size] = '\0';
-    one(body, size, "2025-06-18");
-    one(body, size, "2025-03-26");
+    one(body, size, "2025-06-18", g_session, NULL);
+    one(body, size, "2025-03-26", g_old_session, NULL);
+    one(body, size, "2026-07-28", NULL, "tools/call");
     check_no_files();
     free(body);
     return 0;

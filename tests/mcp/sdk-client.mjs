@@ -1,16 +1,26 @@
-// The official MCP TypeScript SDK client against /mcp through lighttpd:
-// connect, list the tools, call every tool with valid input (the SDK checks
-// structuredContent against the tool's outputSchema) and with invalid input
-// (isError with the HTTP route's error and detail). Prints one line per
-// check and exits 1 when any failed.
-//   node sdk-client.mjs URL TOKEN
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
+// An official MCP TypeScript SDK client against /mcp through lighttpd:
+// connect, check the protocol version it settled on, list the tools (each
+// with a title and annotations), call every tool with valid input (the SDK
+// checks structuredContent against the tool's outputSchema) and with
+// invalid input (isError with the HTTP route's error and detail). Prints
+// one line per check and exits 1 when any failed.
+//   node sdk-client.mjs URL TOKEN sdk   the 1.x SDK (@modelcontextprotocol/sdk): the session era, 2025-11-25
+//   node sdk-client.mjs URL TOKEN v2    the 2.x client (@modelcontextprotocol/client): the stateless era, 2026-07-28
 import assert from 'node:assert/strict';
 
-const [url, token] = process.argv.slice(2);
-const client = new Client({ name: 'backend-test', version: '1.0.0' });
+const [url, token, which = 'sdk'] = process.argv.slice(2);
+const v2 = which === 'v2';
+const { Client, StreamableHTTPClientTransport } = v2
+  ? await import('@modelcontextprotocol/client')
+  : {
+    ...(await import('@modelcontextprotocol/sdk/client/index.js')),
+    ...(await import('@modelcontextprotocol/sdk/client/streamableHttp.js')),
+  };
+const expectedVersion = v2 ? '2026-07-28' : '2025-11-25';
+// The 2.x client probes with server/discover only when asked to ('auto'):
+// its default is the 2025 sequence.
+const client = new Client({ name: 'backend-test', version: '1.0.0' },
+  v2 ? { versionNegotiation: { mode: 'auto' } } : undefined);
 const transport = new StreamableHTTPClientTransport(new URL(url), {
   requestInit: { headers: { Authorization: `Bearer ${token}` } },
 });
@@ -42,6 +52,12 @@ const invalid = async (tool, args, error, field) => {
 };
 
 await client.connect(transport);
+await check(`the protocol version settled on is ${expectedVersion}`, async () => {
+  const v = v2 ? client.getNegotiatedProtocolVersion() : transport.protocolVersion;
+  console.log(`# ${which}: protocol version ${v}, session ${transport.sessionId ?? 'none'}`);
+  assert.equal(v, expectedVersion);
+  assert.equal(transport.sessionId === undefined, v2, 'a session in the session era, none in the stateless one');
+});
 const expected = ['health', 'document_put', 'document_get', 'document_list', 'document_delete', 'queue_enqueue',
   'queue_claim', 'queue_ack', 'sql_create_table', 'sql_list_tables', 'sql_insert_rows', 'sql_select_rows',
   'file_write_temp'];
@@ -52,6 +68,11 @@ await check('tools/list names the contract tools, each with input and output sch
     assert.equal(t.inputSchema.type, 'object', t.name);
     assert.equal(t.outputSchema.type, 'object', t.name);
     assert.ok(t.description.length > 10, t.name);
+    assert.ok(t.title && t.title.length > 3, `${t.name} has a title`);
+    for (const h of ['readOnlyHint', 'destructiveHint', 'idempotentHint']) {
+      assert.equal(typeof t.annotations[h], 'boolean', `${t.name} ${h}`);
+    }
+    assert.equal(t.annotations.openWorldHint, false, t.name);
   }
 });
 
@@ -60,9 +81,9 @@ const table = `sdk_${process.pid}`;
 const calls = {
   health: [async () => { const h = await valid('health', {}); assert.equal(h.status, 'ok'); },
     // health takes no input (like GET /health, it ignores what it does not
-    // know): the one invalid call is arguments that are not an object.
-    () => assert.rejects(client.request({ method: 'tools/call', params: { name: 'health', arguments: [1] } },
-      CallToolResultSchema), /-32602/)],
+    // know): the one invalid call is arguments that are not an object, an
+    // isError result from 2025-11-25 on.
+    () => invalid('health', [1], 'validation_failed', 'arguments')],
   document_put: [async () => {
     const d = await valid('document_put', { namespace: ns, key: 'k1', payload: { a: [1, 2], s: "quote ' and \\" } });
     assert.equal(d.version, 1);
@@ -118,7 +139,10 @@ for (const tool of expected) {
   await check(`${tool} with invalid input`, calls[tool][1]);
 }
 await check('an unknown tool is a JSON-RPC error -32602', async () => {
-  await assert.rejects(client.callTool({ name: 'nope', arguments: {} }), /-32602/);
+  await assert.rejects(client.callTool({ name: 'nope', arguments: {} }), (e) => {
+    assert.ok(e.code === -32602 || /-32602/.test(e.message), `${e.code} ${e.message}`);
+    return true;
+  });
 });
 await client.close();
 console.log(`sdk-client: ${failed === 0 ? 'all passed' : `${failed} failed`}`);

@@ -5,12 +5,14 @@
  * with real clients. */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
+#include <time.h>
 
 #include "check.h"
 #include "config.h"
 #include "jspan.h"
 #include "registry.h"
 #include "rpc.h"
+#include "session.h"
 #include "settings.h"
 #include "tools.h"
 
@@ -40,6 +42,72 @@ static int post(const char *body, const char *sid, const char *version, strbuf *
     return status;
 }
 
+/* A stateless-era POST (2026-07-28): body with the given headers (NULL:
+ * absent), sid as Mcp-Session-Id; like post. */
+static int post_stateless(const char *body, const char *version, const char *method, const char *name, const char *sid,
+                          strbuf *out_text) {
+    rpc_in in = {.method = "POST", .host = "localhost:4000", .authorization = "Bearer tok", .session_id = sid,
+                 .protocol_version = version, .mcp_method = method, .mcp_name = name,
+                 .accept = "application/json, text/event-stream", .request_id = "t", .body = body,
+                 .body_len = strlen(body)};
+    rpc_out out;
+    rpc_out_init(&out);
+    rpc_admit(&in, &out);
+    strbuf_reset(out_text);
+    if (out.action == RPC_ANSWER) rpc_answer(&out, out_text, inline_runner, NULL);
+    else strbuf_append(out_text, out.body->data, out.body->len);
+    if (out.session_id[0]) strbuf_puts(out_text, "\nSESSION");
+    int status = out.status;
+    rpc_out_release(&out);
+    return status;
+}
+
+/* A stateless request body: method, params members before _meta (may be
+ * ""), the _meta version, and whether _meta has clientCapabilities. */
+static const char *stateless_body(char *buf, size_t size, const char *method, const char *params, const char *version,
+                                  bool caps) {
+    snprintf(buf, size,
+             "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"%s\",\"params\":{%s\"_meta\":{"
+             "\"io.modelcontextprotocol/protocolVersion\":\"%s\"%s}}}",
+             method, params, version, caps ? ",\"io.modelcontextprotocol/clientCapabilities\":{}" : "");
+    return buf;
+}
+
+/* A session store in memory that counts its calls: what the cache in front
+ * of backend-mcp's PostgreSQL store spares. */
+static struct {
+    int inserts, lookups, removes;
+    char id[SESSION_ID_LEN + 1];
+    bool live, down;
+} g_fake;
+
+static bool fake_insert(void *ctx, const char *id, const char *version) {
+    (void)ctx;
+    (void)version;
+    g_fake.inserts++;
+    if (g_fake.down) return false;
+    snprintf(g_fake.id, sizeof g_fake.id, "%s", id);
+    g_fake.live = true;
+    return true;
+}
+
+static session_status fake_lookup(void *ctx, const char *id, char version[SESSION_VERSION_MAX]) {
+    (void)ctx;
+    g_fake.lookups++;
+    if (g_fake.down) return SESSION_STORE_DOWN;
+    if (!g_fake.live || strcmp(id, g_fake.id) != 0) return SESSION_GONE;
+    snprintf(version, SESSION_VERSION_MAX, "2025-11-25");
+    return SESSION_LIVE;
+}
+
+static session_status fake_remove(void *ctx, const char *id) {
+    (void)ctx;
+    g_fake.removes++;
+    bool was = g_fake.live && strcmp(id, g_fake.id) == 0;
+    g_fake.live = false;
+    return was ? SESSION_LIVE : SESSION_GONE;
+}
+
 static bool has(const strbuf *sb, const char *s) { return strstr(sb->data, s) != NULL; }
 
 /* True when m has a route with this method and pattern. */
@@ -60,7 +128,7 @@ int main(void) {
     g_config.body_max_bytes = 1 << 20;
     g_mcp.allowed_hosts = "mcp.example, other.example:8443";
     g_mcp.allowed_origins = "https://app.example";
-    sessions_init(3600);
+    sessions_init(3600, NULL);
 
     /* Host and Origin */
     CHECK(rpc_host_allowed("localhost") && rpc_host_allowed("localhost:4000") && rpc_host_allowed("127.0.0.1:1") &&
@@ -76,7 +144,16 @@ int main(void) {
     CHECK(rpc_origin_allowed("https://app.example") && rpc_origin_allowed("HTTPS://APP.EXAMPLE") &&
               !rpc_origin_allowed("https://app.example.evil") && !rpc_origin_allowed("null") &&
               !rpc_origin_allowed(NULL),
-          "only listed origins are allowed");
+          "listed origins are allowed");
+    CHECK(rpc_origin_allowed("http://localhost:6274") && rpc_origin_allowed("http://localhost") &&
+              rpc_origin_allowed("https://127.0.0.1:8443") && rpc_origin_allowed("http://[::1]:3000") &&
+              rpc_origin_allowed("HTTP://LOCALHOST:1"),
+          "loopback origins with any port are allowed");
+    CHECK(!rpc_origin_allowed("http://localhost.evil.example") && !rpc_origin_allowed("http://localhost:6274/x") &&
+              !rpc_origin_allowed("http://localhost:") && !rpc_origin_allowed("ftp://localhost") &&
+              !rpc_origin_allowed("http://127.0.0.1.evil:80") && !rpc_origin_allowed("http://localhost:123456") &&
+              !rpc_origin_allowed("https://evil.example"),
+          "lookalikes of loopback origins are refused");
 
     /* jspan */
     const char *doc = " {\"a\" : [1, {\"x\": \"]}\"}], \"b\":12345678901234567890123, \"c\\u0064\":\"v\"} ";
@@ -134,9 +211,15 @@ int main(void) {
     CHECK(post("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", sid, "2025-06-18", text) == 400 &&
               has(text, "-32600"),
           "a batch under 2025-06-18 is refused with -32600");
+    post("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\"}}",
+         NULL, NULL, text);
+    char old_sid[SESSION_ID_LEN + 1] = "";
+    if ((nl = strchr(text->data, '\n')) != NULL) snprintf(old_sid, sizeof old_sid, "%s", nl + 1);
+    CHECK(post("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", sid, NULL, text) == 400,
+          "a batch on a 2025-11-25 session is refused, whatever the header says");
     CHECK(post("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}, {\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":"
                "\"nope\"}]",
-               sid, NULL, text) == 200 &&
+               old_sid, NULL, text) == 200 &&
               has(text, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}},{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"error\":"
                         "{\"code\":-32601"),
           "a batch under 2025-03-26 is answered in order");
@@ -169,6 +252,103 @@ int main(void) {
     g_config.token = token;
     g_config.token_len = 3;
 
+    /* the stateless era (2026-07-28) */
+    char b[600];
+    const char *sv = "2026-07-28";
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, "tools/list", NULL, sid, text) ==
+                  200 &&
+              has(text, "\"id\":9,\"result\":{\"tools\":[") && has(text, "\"resultType\":\"complete\"") &&
+              has(text, "\"cacheScope\":\"public\"") && has(text, "\"ttlMs\":") &&
+              has(text, "\"io.modelcontextprotocol/serverInfo\":{\"name\":\"backend\"") && !has(text, "SESSION"),
+          "stateless tools/list: resultType, ttlMs, cacheScope, serverInfo; a session header is ignored, none minted");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "server/discover", "", sv, true), sv, "server/discover", NULL,
+                         NULL, text) == 200 &&
+              has(text, "\"supportedVersions\":[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\"]") &&
+              has(text, "\"capabilities\":{\"tools\":{}}") && has(text, "\"resultType\":\"complete\""),
+          "server/discover lists every version served and the tools capability");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), "2025-11-25", "tools/list", NULL, NULL,
+                         text) == 400 &&
+              has(text, "-32020") && has(text, "\"id\":9"),
+          "an MCP-Protocol-Version unlike the _meta one is 400 -32020");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), NULL, "tools/list", NULL, NULL, text) ==
+                  400 &&
+              has(text, "-32020"),
+          "a missing MCP-Protocol-Version is 400 -32020");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, NULL, NULL, NULL, text) == 400 &&
+              has(text, "-32020"),
+          "a missing Mcp-Method is 400 -32020");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, "tools/call", NULL, NULL, text) ==
+                  400 &&
+              has(text, "-32020"),
+          "an Mcp-Method unlike the body's is 400 -32020");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv, "tools/call",
+                         NULL, NULL, text) == 400 &&
+              has(text, "-32020"),
+          "tools/call without Mcp-Name is 400 -32020");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv, "tools/call",
+                         "document_get", NULL, text) == 400 &&
+              has(text, "-32020"),
+          "an Mcp-Name unlike params.name is 400 -32020");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"document_get\",\"arguments\":{},", sv,
+                                        true),
+                         sv, "tools/call", "=?base64?ZG9jdW1lbnRfZ2V0?=", NULL, text) == 200 &&
+              has(text, "\"isError\":true") && has(text, "validation_failed") && has(text, "\"resultType\""),
+          "a base64 Mcp-Name is decoded before the comparison");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv, "tools/call",
+                         "=?base64?!!!!?=", NULL, text) == 400 &&
+              has(text, "-32020"),
+          "a bad base64 Mcp-Name is 400 -32020");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", "2099-01-01", true), "2099-01-01", "tools/list",
+                         NULL, NULL, text) == 400 &&
+              has(text, "-32022") && has(text, "\"requested\":\"2099-01-01\"") &&
+              has(text, "\"supported\":[\"2026-07-28\""),
+          "an unsupported version is 400 -32022 with supported and requested");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, false), sv, "tools/list", NULL, NULL, text) ==
+                  400 &&
+              has(text, "-32602"),
+          "_meta without clientCapabilities is 400 -32602");
+    CHECK(post_stateless("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/list\"}", sv, "tools/list", NULL, NULL,
+                         text) == 400 &&
+              has(text, "-32602"),
+          "a 2026-07-28 header with no _meta version is 400 -32602");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "ping", "", sv, true), sv, "ping", NULL, NULL, text) == 404 &&
+              has(text, "-32601"),
+          "ping in the stateless era is 404 -32601");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",\"arguments\":[1],", sv,
+                                        true),
+                         sv, "tools/call", "health", NULL, text) == 200 &&
+              has(text, "\"isError\":true") && has(text, "validation_failed"),
+          "stateless: arguments that are not an object are an isError validation_failed result");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"nope\",", sv, true), sv, "tools/call",
+                         "nope", NULL, text) == 200 &&
+              has(text, "-32602"),
+          "stateless: an unknown tool stays -32602");
+    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"health\","
+               "\"arguments\":[1]}}",
+               sid, NULL, text) == 200 &&
+              has(text, "\"isError\":true") && has(text, "validation_failed"),
+          "2025-11-25: arguments that are not an object are an isError validation_failed result");
+    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"health\","
+               "\"arguments\":[1]}}",
+               old_sid, NULL, text) == 200 &&
+              has(text, "-32602"),
+          "2025-03-26: the same is -32602");
+    {
+        rpc_in get = {.method = "GET", .host = "localhost", .authorization = "Bearer tok", .protocol_version = sv,
+                      .accept = "text/event-stream"};
+        rpc_out o;
+        rpc_out_init(&o);
+        rpc_admit(&get, &o);
+        CHECK(o.status == 405 && o.allow && strcmp(o.allow, "POST") == 0, "GET naming 2026-07-28 is 405 (Allow: POST)");
+        rpc_out_release(&o);
+        rpc_out_init(&o);
+        get.method = "DELETE";
+        get.session_id = sid;
+        rpc_admit(&get, &o);
+        CHECK(o.status == 405, "DELETE naming 2026-07-28 is 405");
+        rpc_out_release(&o);
+    }
+
     /* every tool: valid schemas, on a route of its own mode */
     size_t ntools = 0;
     bool all_ok = true;
@@ -186,12 +366,65 @@ int main(void) {
         }
     CHECK(all_ok && ntools == 13, "13 tools, each with JSON schemas, each on an existing route of its mode");
     strbuf_reset(text);
-    tools_list(text);
+    strbuf_puts(text, "{");
+    tools_list(text, "2025-11-25");
+    strbuf_puts(text, "}");
     json_t *list = json_loads(text->data, 0, NULL);
-    CHECK(json_array_size(json_object_get(list, "tools")) == 13, "tools/list is valid JSON listing them");
+    json_t *tools = json_object_get(list, "tools");
+    bool annotated = json_array_size(tools) == 13;
+    size_t ti;
+    json_t *t;
+    json_array_foreach(tools, ti, t) {
+        json_t *a = json_object_get(t, "annotations");
+        annotated = annotated && json_is_string(json_object_get(t, "title")) && json_is_object(a) &&
+                    json_is_boolean(json_object_get(a, "readOnlyHint")) &&
+                    json_is_boolean(json_object_get(a, "destructiveHint")) &&
+                    json_is_boolean(json_object_get(a, "idempotentHint")) &&
+                    json_is_false(json_object_get(a, "openWorldHint")) && json_object_get(t, "outputSchema");
+    }
+    CHECK(annotated, "tools/list (2025-11-25) is valid JSON listing them, each with a title and annotations");
+    json_decref(list);
+    strbuf_reset(text);
+    strbuf_puts(text, "{");
+    tools_list(text, "2025-03-26");
+    strbuf_puts(text, "}");
+    list = json_loads(text->data, 0, NULL);
+    tools = json_object_get(list, "tools");
+    bool old_shape = json_array_size(tools) == 13;
+    json_array_foreach(tools, ti, t) {
+        old_shape = old_shape && !json_object_get(t, "title") && !json_object_get(t, "outputSchema") &&
+                    json_is_string(json_object_get(json_object_get(t, "annotations"), "title"));
+    }
+    CHECK(old_shape, "under 2025-03-26 a tool has no title (annotations.title instead) and no outputSchema");
     json_decref(list);
 
     strbuf_free(text);
+    sessions_free();
+
+    /* sessions in front of a shared store */
+    session_store fake = {fake_insert, fake_lookup, fake_remove, NULL};
+    sessions_init(3600, &fake);
+    char fid[SESSION_ID_LEN + 1], fv[SESSION_VERSION_MAX];
+    CHECK(session_create(fid, "2025-11-25") == SESSION_LIVE && g_fake.inserts == 1, "a new session is stored");
+    bool all_live = true;
+    for (int i = 0; i < 1000; i++) all_live = all_live && session_touch(fid, fv) == SESSION_LIVE;
+    CHECK(all_live && g_fake.lookups == 0, "1000 requests within a second of the last check cost no store lookup");
+    struct timespec pause = {1, 50 * 1000000L};
+    nanosleep(&pause, NULL);
+    CHECK(session_touch(fid, fv) == SESSION_LIVE && g_fake.lookups == 1 && strcmp(fv, "2025-11-25") == 0,
+          "after a second the store is asked again, once");
+    char other[SESSION_ID_LEN + 1] = "0123456789abcdef0123456789abcdef";
+    CHECK(session_touch(other, fv) == SESSION_GONE && g_fake.lookups == 2,
+          "a session unknown here is looked up in the store (another replica may have made it)");
+    CHECK(session_stream_open(fid), "a stream opens on a live session");
+    g_fake.live = false; /* ended on another replica */
+    CHECK(sessions_recheck() == 1 && !session_stream_wait(fid, 10),
+          "the periodic check ends here a session ended elsewhere: its streams close");
+    session_stream_close(fid);
+    CHECK(session_touch(fid, fv) == SESSION_GONE, "and it is gone here");
+    g_fake.down = true;
+    CHECK(session_touch(other, fv) == SESSION_STORE_DOWN && session_create(fid, "2025-11-25") == SESSION_STORE_DOWN,
+          "the store down is told apart from a session that is gone");
     sessions_free();
     return CHECK_DONE();
 }
