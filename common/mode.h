@@ -89,10 +89,12 @@ typedef struct mode {
     const char *sentinel_note;  /* one sentence on what the mode is for */
     const route *routes;
     size_t nroutes;
-    /* Optional: checks what the mode needs besides the database (the file
-     * mode's folder). Called at start-up, where a failure is logged in one
-     * line and the mode answers its routes with the error; health calls it
-     * too and lists failures under "problems". Returns false with err set. */
+    /* Optional: checks what the mode needs besides the database (a
+     * folder: config_folder_ready). Called at start-up, where a failure is
+     * logged in one line, and before each of the mode's routes, which then
+     * answer with the error. /health lists the folder of a SETTING_FOLDER
+     * setting under "problems" (it carries no other mode's check). Returns
+     * false with err set. */
     bool (*check)(api_error *err);
     /* Optional: periodic work (the file mode's TTL sweep), run by the
      * process's main thread every tick_seconds() seconds. */
