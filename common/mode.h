@@ -17,6 +17,7 @@
 #include "api_error.h"
 #include "config.h"
 #include "db.h"
+#include "input.h"
 #include "reply.h"
 #include "request.h"
 
@@ -38,6 +39,10 @@ typedef struct route {
     bool streams_body;     /* true: the handler reads the body itself, in
                               chunks, through req->body_read (no
                               BODY_MAX_BYTES; the handler sets its limit) */
+    const input_field *input; /* optional: the route's input, declared once
+                                 (input.h): the handler reads its body with
+                                 it, and the route's tool publishes it */
+    size_t ninput;
 } route;
 
 /* How an MCP tool's arguments become the HTTP request of its route: the
