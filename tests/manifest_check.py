@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Checks deploy/k8s.yaml against the code: prints one line per problem and
 exits 1 if there is any. Run by tests/integration/08-deploy.bats."""
+import glob
 import re
 import sys
 
@@ -24,11 +25,14 @@ spec = dep["spec"]["template"]["spec"]
 backend = next(c for c in spec["containers"] if c["name"] == "backend")
 need(dep["spec"]["replicas"] == 2, "replicas is not 2")
 
-# What the service reads: every getenv/env_* name in common/config.c, plus
-# the PG* variables libpq reads itself.
+# What the service reads: every getenv/env_* name in common/config.c (the
+# shared settings), every setting a mode or backend-mcp declares (the
+# `setting` tables in fcgi-apps/), plus the PG* variables libpq reads itself.
 config_c = open(f"{root}/common/config.c").read()
 read = set(re.findall(r'(?:getenv|env_positive|env_or)\("([A-Z_]+)"', config_c)) | {
     "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
+for path in glob.glob(f"{root}/fcgi-apps/**/*.c", recursive=True):
+    read |= set(re.findall(r'\.name = "([A-Z][A-Z0-9_]*)",\s*\.kind = SETTING_', open(path).read()))
 env = {e["name"]: e.get("value") for e in backend.get("env", [])}
 for name in env:
     need(name in read, f"the manifest sets {name}, which the service does not read")
