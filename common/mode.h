@@ -17,6 +17,7 @@
 #include "api_error.h"
 #include "config.h"
 #include "db.h"
+#include "input.h"
 #include "reply.h"
 #include "request.h"
 
@@ -38,6 +39,10 @@ typedef struct route {
     bool streams_body;     /* true: the handler reads the body itself, in
                               chunks, through req->body_read (no
                               BODY_MAX_BYTES; the handler sets its limit) */
+    const input_field *input; /* optional: the route's input, declared once
+                                 (input.h): the handler reads its body with
+                                 it, and the route's tool publishes it */
+    size_t ninput;
 } route;
 
 /* How an MCP tool's arguments become the HTTP request of its route: the
@@ -101,10 +106,12 @@ typedef struct mode {
     const char *sentinel_note;  /* one sentence on what the mode is for */
     const route *routes;
     size_t nroutes;
-    /* Optional: checks what the mode needs besides the database (the file
-     * mode's folder). Called at start-up, where a failure is logged in one
-     * line and the mode answers its routes with the error; health calls it
-     * too and lists failures under "problems". Returns false with err set. */
+    /* Optional: checks what the mode needs besides the database (a
+     * folder: config_folder_ready). Called at start-up, where a failure is
+     * logged in one line, and before each of the mode's routes, which then
+     * answer with the error. /health lists the folder of a SETTING_FOLDER
+     * setting under "problems" (it carries no other mode's check). Returns
+     * false with err set. */
     bool (*check)(api_error *err);
     /* Optional: periodic work (the file mode's TTL sweep), run by the
      * process's main thread every tick_seconds() seconds. */

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "config.h"
 #include "db.h"
+#include "input.h"
 #include "json.h"
 #include "mode.h"
 #include "schema.h"
@@ -276,18 +277,31 @@ static bool wait_for_items(request *req, const char *ns, long long until_ms, api
     return true;
 }
 
+/* POST /queue/{namespace}/claim's input, declared once (input.h): it reads
+ * the body here and is queue_claim's inputSchema. */
+enum { CLAIM_NS, CLAIM_VISIBILITY, CLAIM_MAX, CLAIM_WAIT, CLAIM_NFIELDS };
+static const input_field claim_input[CLAIM_NFIELDS] = {
+    [CLAIM_NS] = {.name = "namespace", .type = INPUT_STRING, .in_path = true},
+    [CLAIM_VISIBILITY] = {.name = "visibility_timeout_seconds", .type = INPUT_INTEGER, .min = 1,
+                          .max = VISIBILITY_MAX, .dflt = VISIBILITY_DEFAULT},
+    [CLAIM_MAX] = {.name = "max", .type = INPUT_INTEGER, .min = 1, .max = QUEUE_BATCH_MAX, .dflt = 1},
+    [CLAIM_WAIT] = {.name = "wait_seconds", .type = INPUT_INTEGER, .min = 0, .max = WAIT_MAX, .dflt = 0},
+};
+
+/* The declared inputs as JSON Schema, written before main runs. */
+static char claim_schema[512];
+__attribute__((constructor)) static void queue_declare_inputs(void) {
+    if (!input_schema_write(claim_schema, sizeof claim_schema, claim_input, CLAIM_NFIELDS)) abort();
+}
+
 static bool queue_claim_items(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {"visibility_timeout_seconds", "max", "wait_seconds", NULL};
     const char *ns;
-    long long visibility, max, wait;
+    long long in[CLAIM_NFIELDS];
     json_t *body;
     if (!path_ns(req, &ns, err) || (body = request_json_object(req, true, err)) == NULL ||
-        !json_fields_known(body, known, err) ||
-        !json_get_int(body, "visibility_timeout_seconds", 1, VISIBILITY_MAX, VISIBILITY_DEFAULT, &visibility,
-                      NULL, err) ||
-        !json_get_int(body, "max", 1, QUEUE_BATCH_MAX, 1, &max, NULL, err) ||
-        !json_get_int(body, "wait_seconds", 0, WAIT_MAX, 0, &wait, NULL, err))
+        !input_read(body, claim_input, CLAIM_NFIELDS, in, err))
         return false;
+    long long visibility = in[CLAIM_VISIBILITY], max = in[CLAIM_MAX], wait = in[CLAIM_WAIT];
     char max_text[24], vis_text[24];
     snprintf(max_text, sizeof max_text, "%lld", max);
     snprintf(vis_text, sizeof vis_text, "%lld", visibility);
@@ -447,7 +461,8 @@ static const db_stmt *const queue_statements[] = {
 static const route queue_routes[] = {
     {"POST", "/queue/{namespace}", queue_post, .is_public = false},
     {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false},
-    {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false},
+    {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false, .input = claim_input,
+     .ninput = CLAIM_NFIELDS},
     {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false},
     {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false},
     {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, .is_public = false},
@@ -478,11 +493,7 @@ static const tool queue_tools[] = {
     {"queue_claim",
      "Claim up to max visible items of a namespace for visibility_timeout_seconds; wait_seconds long-polls. "
      "Ack each with its claim_token when done.",
-     "POST", "/queue/{namespace}/claim", TOOL_JSON, NULL,
-     SCHEMA({"type": "object", "required": ["namespace"],
-             "properties": {"namespace": {"type": "string"}, "max": {"type": "integer", "minimum": 1, "maximum": 1000},
-                            "visibility_timeout_seconds": {"type": "integer", "minimum": 1, "maximum": 43200},
-                            "wait_seconds": {"type": "integer", "minimum": 0, "maximum": 20}}}),
+     "POST", "/queue/{namespace}/claim", TOOL_JSON, NULL, claim_schema /* the route's declared input */,
      SCHEMA({"type": "object", "required": ["items"],
              "properties": {"items": {"type": "array", "items": {"type": "object",
                  "required": ["id", "claim_token"],

@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 """Checks deploy/k8s.yaml against the code: prints one line per problem and
 exits 1 if there is any. Run by tests/integration/08-deploy.bats."""
-import os
+import glob
 import re
-import subprocess
 import sys
 
 import yaml
@@ -27,14 +26,13 @@ backend = next(c for c in spec["containers"] if c["name"] == "backend")
 need(dep["spec"]["replicas"] == 2, "replicas is not 2")
 
 # What the service reads: every getenv/env_* name in common/config.c (the
-# shared settings), every setting a mode or backend-mcp declares (as the
-# registry lists them), and the PG* variables libpq reads itself.
+# shared settings), every setting a mode or backend-mcp declares (the
+# `setting` tables in fcgi-apps/), plus the PG* variables libpq reads itself.
 config_c = open(f"{root}/common/config.c").read()
-registry = os.path.join(os.environ.get("BACKEND_BIN", f"{root}/bin"), "backend-registry")
-declared = subprocess.run([registry, "--settings"], capture_output=True, text=True, check=True).stdout
 read = set(re.findall(r'(?:getenv|env_positive|env_or)\("([A-Z_]+)"', config_c)) | {
-    line.split("\t")[0] for line in declared.splitlines() if line} | {
     "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE"}
+for path in glob.glob(f"{root}/fcgi-apps/**/*.c", recursive=True):
+    read |= set(re.findall(r'\.name = "([A-Z][A-Z0-9_]*)",\s*\.kind = SETTING_', open(path).read()))
 env = {e["name"]: e.get("value") for e in backend.get("env", [])}
 for name in env:
     need(name in read, f"the manifest sets {name}, which the service does not read")
