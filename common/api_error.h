@@ -17,31 +17,32 @@
  * one status (and so one reason phrase: the status's, from the one
  * status table) and says when it is used; a call adds the detail (and the
  * field). Order: by status. */
-#define API_ERRORS(X)                                                                                      \
+#define API_ERRORS(X)                                                                                       \
     X(BAD_REQUEST, 400, "bad_request", "the request is malformed: a body shorter than its Content-Length")  \
     X(INVALID_JSON, 400, "invalid_json", "the body is not JSON, not UTF-8, or nests deeper than 64 levels") \
     X(UNAUTHORIZED, 401, "unauthorized", "missing or wrong bearer token")                                   \
-    X(FORBIDDEN_HOST, 403, "forbidden_host", "/mcp: a Host header that is not allowed")                      \
+    X(FORBIDDEN_HOST, 403, "forbidden_host", "/mcp: a Host header that is not allowed")                     \
     X(FORBIDDEN_ORIGIN, 403, "forbidden_origin", "/mcp: an Origin header that is not allowed")              \
     X(NOT_FOUND, 404, "not_found", "no such route, or the named thing does not exist")                      \
     X(METHOD_NOT_ALLOWED, 405, "method_not_allowed", "a known path, a method it does not take")             \
-    X(CONFLICT, 409, "conflict", "exists already, a unique value is taken, or a precondition no longer holds") \
-    X(LENGTH_REQUIRED, 411, "length_required", "an upload without Content-Length")                         \
+    X(CONFLICT, 409, "conflict",                                                                            \
+      "exists already, a unique value is taken, or a precondition no longer holds")                         \
+    X(LENGTH_REQUIRED, 411, "length_required", "an upload without Content-Length")                          \
     X(PRECONDITION_FAILED, 412, "precondition_failed", "an If-Match or If-None-Match header does not hold") \
     X(PAYLOAD_TOO_LARGE, 413, "payload_too_large", "a body over its limit")                                 \
-    X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "a PATCH that is not a merge patch")          \
+    X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "a PATCH that is not a merge patch")           \
     X(VALIDATION_FAILED, 422, "validation_failed", "a missing, unknown or wrongly typed input")             \
-    X(RATE_LIMITED, 429, "rate_limited", "too many requests or failed tokens from one client")             \
-    X(INTERNAL, 500, "internal", "a bug: never expected")                                                  \
-    X(AUTH_NOT_CONFIGURED, 503, "auth_not_configured", "no token is configured: the service fails closed") \
-    X(DATABASE_UNAVAILABLE, 503, "database_unavailable", "PostgreSQL cannot be reached (or timed out)")    \
+    X(RATE_LIMITED, 429, "rate_limited", "too many requests or failed tokens from one client")              \
+    X(INTERNAL, 500, "internal", "a bug: never expected")                                                   \
+    X(AUTH_NOT_CONFIGURED, 503, "auth_not_configured", "no token is configured: the service fails closed")  \
+    X(DATABASE_UNAVAILABLE, 503, "database_unavailable", "PostgreSQL cannot be reached (or timed out)")     \
     X(INSUFFICIENT_STORAGE, 507, "insufficient_storage", "a folder a mode writes is full or unusable")
 
 typedef enum api_code {
 #define API_CODE_ENUM_(name, status, code, when) API_E_##name,
     API_ERRORS(API_CODE_ENUM_)
 #undef API_CODE_ENUM_
-    API_E_COUNT
+        API_E_COUNT
 } api_code;
 
 typedef struct api_error_kind {
@@ -54,12 +55,12 @@ typedef struct api_error_kind {
 extern const api_error_kind api_error_kinds[API_E_COUNT];
 
 typedef struct api_error {
-    int status;         /* HTTP status: 400, 401, 404, ... (the table's) */
-    const char *code;   /* static string: "not_found", "validation_failed", ... */
-    char detail[320];   /* a human sentence */
-    char field[80];     /* the offending input, or "" when there is none */
-    char allow[64];     /* 405 only: the Allow header value */
-    char sqlstate[6];   /* from the database (db_error_map): the server's
+    int status;          /* HTTP status: 400, 401, 404, ... (the table's) */
+    const char *code;    /* static string: "not_found", "validation_failed", ... */
+    char detail[320];    /* a human sentence */
+    char field[80];      /* the offending input, or "" when there is none */
+    char allow[64];      /* 405 only: the Allow header value */
+    char sqlstate[6];    /* from the database (db_error_map): the server's
                            SQLSTATE, "" when the error was not its answer;
                            for a mode that tells apart errors db_error_map
                            treats alike (a table that has gone, 42P01) */
@@ -74,14 +75,14 @@ bool api_fail(api_error *err, api_code code, const char *field, const char *fmt,
     __attribute__((format(printf, 4, 5)));
 
 /* The common ones, shorter. Each returns false. */
-#define API_BAD_REQUEST(err, ...) api_fail(err, API_E_BAD_REQUEST, NULL, __VA_ARGS__)
-#define API_INVALID_JSON(err, ...) api_fail(err, API_E_INVALID_JSON, NULL, __VA_ARGS__)
-#define API_UNAUTHORIZED(err, ...) api_fail(err, API_E_UNAUTHORIZED, NULL, __VA_ARGS__)
+#define API_BAD_REQUEST(err, ...)      api_fail(err, API_E_BAD_REQUEST, NULL, __VA_ARGS__)
+#define API_INVALID_JSON(err, ...)     api_fail(err, API_E_INVALID_JSON, NULL, __VA_ARGS__)
+#define API_UNAUTHORIZED(err, ...)     api_fail(err, API_E_UNAUTHORIZED, NULL, __VA_ARGS__)
 #define API_NOT_FOUND(err, field, ...) api_fail(err, API_E_NOT_FOUND, field, __VA_ARGS__)
-#define API_CONFLICT(err, field, ...) api_fail(err, API_E_CONFLICT, field, __VA_ARGS__)
-#define API_TOO_LARGE(err, ...) api_fail(err, API_E_PAYLOAD_TOO_LARGE, NULL, __VA_ARGS__)
-#define API_INVALID(err, field, ...) api_fail(err, API_E_VALIDATION_FAILED, field, __VA_ARGS__)
-#define API_DB_UNAVAILABLE(err, ...) api_fail(err, API_E_DATABASE_UNAVAILABLE, NULL, __VA_ARGS__)
-#define API_INTERNAL(err, ...) api_fail(err, API_E_INTERNAL, NULL, __VA_ARGS__)
+#define API_CONFLICT(err, field, ...)  api_fail(err, API_E_CONFLICT, field, __VA_ARGS__)
+#define API_TOO_LARGE(err, ...)        api_fail(err, API_E_PAYLOAD_TOO_LARGE, NULL, __VA_ARGS__)
+#define API_INVALID(err, field, ...)   api_fail(err, API_E_VALIDATION_FAILED, field, __VA_ARGS__)
+#define API_DB_UNAVAILABLE(err, ...)   api_fail(err, API_E_DATABASE_UNAVAILABLE, NULL, __VA_ARGS__)
+#define API_INTERNAL(err, ...)         api_fail(err, API_E_INTERNAL, NULL, __VA_ARGS__)
 
 #endif

@@ -6,8 +6,8 @@
 
 #include "config.h"
 
-bool auth_token_equal(const char *presented, size_t presented_len,
-                      const char *expected, size_t expected_len) {
+bool auth_token_equal(const char *presented, size_t presented_len, const char *expected,
+                      size_t expected_len) {
     /* Walk the expected token's length whatever was presented; reading the
      * presented bytes modulo their length keeps the loop free of branches on
      * secret data. */

@@ -21,7 +21,6 @@ bool auth_check(const char *authorization, api_error *err);
 
 /* Constant-time equality of a presented token with the expected one: the
  * time depends only on the expected token's length. */
-bool auth_token_equal(const char *presented, size_t presented_len,
-                      const char *expected, size_t expected_len);
+bool auth_token_equal(const char *presented, size_t presented_len, const char *expected, size_t expected_len);
 
 #endif

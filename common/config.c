@@ -89,7 +89,8 @@ static void load_token(void) {
         size_t n = fread(tok, 1, TOKEN_FILE_MAX + 1, f);
         fclose(f);
         if (n > TOKEN_FILE_MAX) die("DATASTORE_TOKEN_FILE", "names a file larger than 4096 bytes", file);
-        if (memchr(tok, '\0', n) != NULL) die("DATASTORE_TOKEN_FILE", "names a file holding a NUL byte", file);
+        if (memchr(tok, '\0', n) != NULL)
+            die("DATASTORE_TOKEN_FILE", "names a file holding a NUL byte", file);
         tok[n] = '\0';
     }
     if (tok != NULL && config_trim(tok) == 0) {
@@ -113,13 +114,15 @@ void config_load(void) {
     g_config.body_max_bytes = (size_t)env_positive("BODY_MAX_BYTES", 1 << 20, 1LL << 30);
     g_config.listen_addr = env_or("LISTEN_ADDR", "127.0.0.1");
     if (g_config.listen_addr[0] == '\0' ||
-        strspn(g_config.listen_addr, "0123456789abcdefABCDEF.:[]-_ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ") !=
+        strspn(g_config.listen_addr,
+               "0123456789abcdefABCDEF.:[]-_ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ") !=
             strlen(g_config.listen_addr))
         die("LISTEN_ADDR", "must be an IP address or host name", g_config.listen_addr);
     g_config.port = (long)env_positive("PORT", 4000, 65535);
     g_config.db_timeout_ms = (long)env_positive("DB_TIMEOUT_MS", 5000, 600000);
     const char *pooler = env_or("DATABASE_POOLER", "none");
-    if (strcmp(pooler, "transaction") == 0) g_config.pooled = true;
+    if (strcmp(pooler, "transaction") == 0)
+        g_config.pooled = true;
     else if (strcmp(pooler, "none") != 0 && pooler[0] != '\0')
         die("DATABASE_POOLER", "must be none or transaction", pooler);
     const char *lvl = env_or("LOG_LEVEL", "info");
@@ -134,7 +137,8 @@ bool config_list_has(const char *list, const char *item, size_t item_len) {
         if (end == NULL) end = p + strlen(p);
         const char *last = end;
         while (last > p && (last[-1] == ' ' || last[-1] == '\t')) last--;
-        if ((size_t)(last - p) == item_len && item_len > 0 && strncasecmp(p, item, item_len) == 0) return true;
+        if ((size_t)(last - p) == item_len && item_len > 0 && strncasecmp(p, item, item_len) == 0)
+            return true;
         p = end;
     }
     return false;
@@ -146,7 +150,8 @@ void settings_load(const setting *s, size_t n) {
         const char *v = env_or(st->name, st->dflt);
         switch (st->kind) {
         case SETTING_NUMBER:
-            if (st->zero_ok && strcmp(v, "0") == 0) *st->number = 0;
+            if (st->zero_ok && strcmp(v, "0") == 0)
+                *st->number = 0;
             else if (getenv(st->name) == NULL) {
                 long long out = 0;
                 if (!config_parse_positive(v, st->max, &out)) die(st->name, "has an invalid default", v);
@@ -160,9 +165,7 @@ void settings_load(const setting *s, size_t n) {
             if (v[0] != '/') die(st->name, "must be an absolute path", v);
             *st->text = v;
             break;
-        case SETTING_TEXT:
-            *st->text = v;
-            break;
+        case SETTING_TEXT: *st->text = v; break;
         }
     }
 }

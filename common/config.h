@@ -21,16 +21,16 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 typedef struct config {
-    const char *database_url;   /* libpq conninfo; "" lets libpq read PG* */
-    char *token;                /* owned; NULL when no token is configured */
+    const char *database_url; /* libpq conninfo; "" lets libpq read PG* */
+    char *token;              /* owned; NULL when no token is configured */
     size_t token_len;
-    size_t body_max_bytes;      /* BODY_MAX_BYTES */
-    const char *listen_addr;    /* LISTEN_ADDR (lighttpd's, checked here) */
-    long port;                  /* PORT */
-    long db_timeout_ms;         /* DB_TIMEOUT_MS: budget for one request's
+    size_t body_max_bytes;    /* BODY_MAX_BYTES */
+    const char *listen_addr;  /* LISTEN_ADDR (lighttpd's, checked here) */
+    long port;                /* PORT */
+    long db_timeout_ms;       /* DB_TIMEOUT_MS: budget for one request's
                                    database work, connect included */
-    enum log_level log_level;   /* LOG_LEVEL */
-    bool pooled;                /* DATABASE_POOLER=transaction: PostgreSQL is
+    enum log_level log_level; /* LOG_LEVEL */
+    bool pooled;              /* DATABASE_POOLER=transaction: PostgreSQL is
                                    reached through a transaction-pooling
                                    PgBouncer (no named prepared statements,
                                    no LISTEN) */
@@ -58,14 +58,14 @@ typedef enum setting_kind {
 } setting_kind;
 
 typedef struct setting {
-    const char *name;     /* the environment variable, "FILE_MAX_BYTES" */
+    const char *name; /* the environment variable, "FILE_MAX_BYTES" */
     setting_kind kind;
-    const char *dflt;     /* what an unset variable means, as text */
-    long long max;        /* SETTING_NUMBER: the largest value taken */
-    bool zero_ok;         /* SETTING_NUMBER: 0 is taken too (0: off) */
-    long long *number;    /* SETTING_NUMBER: where the value goes */
-    const char **text;    /* the other kinds: where the value goes */
-    const char *meaning;  /* one line for the configuration table */
+    const char *dflt;    /* what an unset variable means, as text */
+    long long max;       /* SETTING_NUMBER: the largest value taken */
+    bool zero_ok;        /* SETTING_NUMBER: 0 is taken too (0: off) */
+    long long *number;   /* SETTING_NUMBER: where the value goes */
+    const char **text;   /* the other kinds: where the value goes */
+    const char *meaning; /* one line for the configuration table */
 } setting;
 
 /* Reads and validates n settings from the environment into their places.

@@ -104,7 +104,8 @@ static bool connect_db(api_error *err) {
     snprintf(options, sizeof options, "-c statement_timeout=%ld", server_ms > 0 ? server_ms : 1);
     /* PgBouncer refuses the "options" startup parameter: through it the
      * server-side statement_timeout is the role's (docs/operations.md). */
-    const char *keys[] = {"dbname", "application_name", "client_encoding", g_config.pooled ? NULL : "options", NULL};
+    const char *keys[] = {"dbname", "application_name", "client_encoding", g_config.pooled ? NULL : "options",
+                          NULL};
     const char *vals[] = {g_config.database_url, g_app_name, "UTF8", options, NULL};
     g_conn = PQconnectStartParams(keys, vals, 1);
     if (g_conn == NULL) return fail_unavailable(err, "out of memory starting a connection");
@@ -127,7 +128,8 @@ static bool connect_db(api_error *err) {
         st = PQconnectPoll(g_conn);
     }
     PQsetNoticeProcessor(g_conn, notice_to_log, NULL);
-    if (PQsetnonblocking(g_conn, 1) != 0) return fail_unavailable(err, "cannot make the connection non-blocking");
+    if (PQsetnonblocking(g_conn, 1) != 0)
+        return fail_unavailable(err, "cannot make the connection non-blocking");
     g_conn_serial = atomic_fetch_add(&g_serials, 1) + 1;
     log_msg(LOG_INFO, "connected to the database");
     return true;
@@ -154,8 +156,8 @@ static bool ensure_conn(api_error *err) {
         /* INTRANS is a caller's open transaction (schema.c); INERROR or
          * ACTIVE means an earlier request stopped half-way. */
         PGTransactionStatusType tx = PQtransactionStatus(g_conn);
-        bool stale = PQstatus(g_conn) != CONNECTION_OK || pfd.fd < 0 ||
-                     (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS);
+        bool stale =
+            PQstatus(g_conn) != CONNECTION_OK || pfd.fd < 0 || (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS);
         /* Data on an idle connection that is not listening can only be the
          * server's goodbye (a FATAL "terminating connection" arrives before
          * the EOF, which may not have been read yet): replace it now rather
@@ -301,8 +303,6 @@ void db_forget_built(const db_stmt *st, unsigned long long prepared_on) {
     PQclear(res);
 }
 
-
-
 void db_rollback(void) {
     if (g_conn == NULL) return;
     PGTransactionStatusType tx = PQtransactionStatus(g_conn);
@@ -361,7 +361,8 @@ int db_wait_notify(const char *payload, long timeout_ms, api_error *err) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long left = end_ms - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
         if (left <= 0) return 0;
-        struct pollfd pfd[2] = {{.fd = PQsocket(g_conn), .events = POLLIN}, {.fd = g_wake_fd, .events = POLLIN}};
+        struct pollfd pfd[2] = {{.fd = PQsocket(g_conn), .events = POLLIN},
+                                {.fd = g_wake_fd, .events = POLLIN}};
         int n = poll(pfd, g_wake_fd >= 0 ? 2 : 1, (int)left);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return fail_unavailable(err, "waiting on the connection failed"), -1;
@@ -380,8 +381,8 @@ void db_error_map(const PGresult *res, api_error *err) {
     if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
         strncmp(state, "57P0", 4) == 0) {
         fail_unavailable(err, message ? message : "the connection was lost");
-    } else if (strcmp(state, "57014") == 0 || strcmp(state, "40001") == 0 ||
-               strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0) {
+    } else if (strcmp(state, "57014") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+               strcmp(state, "55P03") == 0) {
         /* Timed out or lost a race the client can simply retry. */
         log_msg(LOG_WARN, "database: %s (%s)", message ? message : "", state);
         API_DB_UNAVAILABLE(err, "the database could not finish the request in time; retry");

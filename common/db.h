@@ -29,8 +29,8 @@
 
 /* A statement a mode prepares: define them as static consts. */
 typedef struct db_stmt {
-    const char *name;   /* unique per process, e.g. "document_put" */
-    const char *sql;    /* $1..$n placeholders, never request text */
+    const char *name; /* unique per process, e.g. "document_put" */
+    const char *sql;  /* $1..$n placeholders, never request text */
     int nparams;
 } db_stmt;
 

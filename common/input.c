@@ -36,8 +36,9 @@ bool input_schema_write(char *buf, size_t size, const input_field *f, size_t n) 
     for (size_t i = 0; w >= 0 && (size_t)w < size - used && i < n; i++) {
         used += (size_t)w;
         if (f[i].type == INPUT_INTEGER)
-            w = snprintf(buf + used, size - used, "%s\"%s\":{\"type\":\"integer\",\"minimum\":%lld,\"maximum\":%lld}",
-                         i ? "," : "", f[i].name, f[i].min, f[i].max);
+            w = snprintf(buf + used, size - used,
+                         "%s\"%s\":{\"type\":\"integer\",\"minimum\":%lld,\"maximum\":%lld}", i ? "," : "",
+                         f[i].name, f[i].min, f[i].max);
         else
             w = snprintf(buf + used, size - used, "%s\"%s\":{\"type\":\"string\"}", i ? "," : "", f[i].name);
     }

@@ -24,7 +24,7 @@ typedef enum input_type {
 typedef struct input_field {
     const char *name;
     input_type type;
-    bool in_path;      /* a {capture} of the route's pattern: a required
+    bool in_path; /* a {capture} of the route's pattern: a required
                           tool argument, not a body field */
     long long min, max, dflt;
 } input_field;

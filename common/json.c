@@ -10,14 +10,18 @@ bool json_depth_ok(const char *text, size_t len, int max) {
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
         if (in_string) {
-            if (c == '\\') i++;
-            else if (c == '"') in_string = false;
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
             continue;
         }
-        if (c == '"') in_string = true;
+        if (c == '"')
+            in_string = true;
         else if (c == '[' || c == '{') {
             if (++depth > max) return false;
-        } else if (c == ']' || c == '}') depth--;
+        } else if (c == ']' || c == '}')
+            depth--;
     }
     return true;
 }
@@ -32,11 +36,11 @@ static json_t *parse(const char *text, size_t len, size_t extra_flags, api_error
         return NULL;
     }
     json_error_t jerr;
-    json_t *v = json_loadb(text, len,
-                           JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | extra_flags, &jerr);
+    json_t *v = json_loadb(
+        text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | extra_flags, &jerr);
     if (v == NULL)
-        API_INVALID_JSON(err, "the body is not valid JSON: %s at line %d column %d", jerr.text,
-                         jerr.line, jerr.column);
+        API_INVALID_JSON(err, "the body is not valid JSON: %s at line %d column %d", jerr.text, jerr.line,
+                         jerr.column);
     return v;
 }
 
@@ -57,8 +61,8 @@ bool json_fields_known(json_t *obj, const char *const *known, api_error *err) {
     return true;
 }
 
-bool json_get_int(json_t *obj, const char *name, long long min, long long max,
-                  long long dflt, long long *out, bool *present, api_error *err) {
+bool json_get_int(json_t *obj, const char *name, long long min, long long max, long long dflt, long long *out,
+                  bool *present, api_error *err) {
     json_t *v = json_object_get(obj, name);
     if (present) *present = false;
     if (v == NULL || json_is_null(v)) {
@@ -66,9 +70,12 @@ bool json_get_int(json_t *obj, const char *name, long long min, long long max,
         return true;
     }
     double d;
-    if (json_is_integer(v)) d = (double)json_integer_value(v);
-    else if (json_is_real(v)) d = json_real_value(v);
-    else return API_INVALID(err, name, "%s must be an integer", name);
+    if (json_is_integer(v))
+        d = (double)json_integer_value(v);
+    else if (json_is_real(v))
+        d = json_real_value(v);
+    else
+        return API_INVALID(err, name, "%s must be an integer", name);
     if (d != floor(d)) return API_INVALID(err, name, "%s must be an integer", name);
     if (d < (double)min || d > (double)max)
         return API_INVALID(err, name, "%s must be between %lld and %lld", name, min, max);
@@ -77,8 +84,7 @@ bool json_get_int(json_t *obj, const char *name, long long min, long long max,
     return true;
 }
 
-bool json_get_string(json_t *obj, const char *name, bool required, const char **out,
-                     api_error *err) {
+bool json_get_string(json_t *obj, const char *name, bool required, const char **out, api_error *err) {
     json_t *v = json_object_get(obj, name);
     *out = NULL;
     if (v == NULL) return required ? API_INVALID(err, name, "%s is required", name) : true;

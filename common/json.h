@@ -42,12 +42,11 @@ bool json_fields_known(json_t *obj, const char *const *known, api_error *err);
 /* Reads obj[name] as a whole number in [min, max] into *out. Absent or null:
  * *out = dflt and *present = false (present may be NULL). Anything else out of
  * place is a 422 naming the field. */
-bool json_get_int(json_t *obj, const char *name, long long min, long long max,
-                  long long dflt, long long *out, bool *present, api_error *err);
+bool json_get_int(json_t *obj, const char *name, long long min, long long max, long long dflt, long long *out,
+                  bool *present, api_error *err);
 
 /* Reads obj[name] as a string into *out (borrowed from obj). Absent: *out =
  * NULL, and a 422 when required. Not a string: a 422. */
-bool json_get_string(json_t *obj, const char *name, bool required, const char **out,
-                     api_error *err);
+bool json_get_string(json_t *obj, const char *name, bool required, const char **out, api_error *err);
 
 #endif

@@ -22,8 +22,8 @@ static void line_start(strbuf *sb, enum log_level level) {
     gmtime_r(&ts.tv_sec, &tm);
     char when[40];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    strbuf_printf(sb, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"mode\":", when,
-                  ts.tv_nsec / 1000000, level_names[level]);
+    strbuf_printf(sb, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"mode\":", when, ts.tv_nsec / 1000000,
+                  level_names[level]);
     strbuf_json_string(sb, g_mode, strlen(g_mode));
 }
 
@@ -54,8 +54,8 @@ void log_msg(enum log_level level, const char *fmt, ...) {
     strbuf_free(sb);
 }
 
-void log_access(const char *request_id, const char *method, const char *path,
-                int status, double duration_ms, const char *error_detail) {
+void log_access(const char *request_id, const char *method, const char *path, int status, double duration_ms,
+                const char *error_detail) {
     enum log_level level = status >= 500 ? LOG_ERROR : LOG_INFO;
     if (level < g_config.log_level) return;
     strbuf *sb = strbuf_new();

@@ -30,13 +30,13 @@
 typedef bool (*handler_fn)(request *req, reply *out, api_error *err);
 
 typedef struct route {
-    const char *method;    /* "GET", "POST", "DELETE", ...; GET also answers HEAD;
+    const char *method;  /* "GET", "POST", "DELETE", ...; GET also answers HEAD;
                               NULL: the path exists but takes no method (405
                               with an empty Allow, e.g. the file tier's ids) */
-    const char *pattern;   /* "/document/{namespace}/{key}": {x} captures a segment */
+    const char *pattern; /* "/document/{namespace}/{key}": {x} captures a segment */
     handler_fn handler;
-    bool is_public;        /* true: no bearer token needed (GET /health only) */
-    bool streams_body;     /* true: the handler reads the body itself, in
+    bool is_public;           /* true: no bearer token needed (GET /health only) */
+    bool streams_body;        /* true: the handler reads the body itself, in
                               chunks, through req->body_read (no
                               BODY_MAX_BYTES; the handler sets its limit) */
     const input_field *input; /* optional: the route's input, declared once
@@ -62,13 +62,13 @@ typedef enum tool_body {
  * limits and errors are the route's own. */
 /* Writes a JSON Schema as JSON in C source: SCHEMA({"type": "object"}) is
  * the string "{\"type\": \"object\"}" (macros inside are expanded first). */
-#define SCHEMA(...) SCHEMA_TEXT_(__VA_ARGS__)
+#define SCHEMA(...)       SCHEMA_TEXT_(__VA_ARGS__)
 #define SCHEMA_TEXT_(...) #__VA_ARGS__
 
 typedef struct tool {
-    const char *name;          /* "document_get" */
+    const char *name; /* "document_get" */
     const char *description;
-    const char *method;        /* the route's method and pattern */
+    const char *method; /* the route's method and pattern */
     const char *pattern;
     tool_body body;
     const char *body_arg;      /* TOOL_JSON_ARG only */
@@ -84,18 +84,18 @@ typedef struct tool {
  * READ_ONLY: it changes nothing; DESTRUCTIVE: it may remove or overwrite
  * what was there (meaningful when not READ_ONLY); IDEMPOTENT: calling it
  * again with the same arguments has no further effect. */
-#define TOOL_READ_ONLY 1u
+#define TOOL_READ_ONLY   1u
 #define TOOL_DESTRUCTIVE 2u
-#define TOOL_IDEMPOTENT 4u
+#define TOOL_IDEMPOTENT  4u
 
 typedef struct mode {
-    const char *name;           /* "document": the executable is backend-<name> */
-    const char *url_prefix;     /* lighttpd routes paths under it to this mode */
-    int processes;              /* FastCGI processes lighttpd starts for it */
-    int threads;                /* workers per process (0 or 1: one); each
+    const char *name;       /* "document": the executable is backend-<name> */
+    const char *url_prefix; /* lighttpd routes paths under it to this mode */
+    int processes;          /* FastCGI processes lighttpd starts for it */
+    int threads;            /* workers per process (0 or 1: one); each
                                    worker answers one request at a time and
                                    has its own database connection */
-    long db_budget_ms;          /* 0: DB_TIMEOUT_MS; else this mode's own budget */
+    long db_budget_ms;      /* 0: DB_TIMEOUT_MS; else this mode's own budget */
     /* The mode's schema as numbered steps: step N is migrations[N-1], NULL
      * ends the list. At start-up, under the schema lock, the steps the
      * database has not recorded in schema_migrations are run in order and
@@ -124,9 +124,9 @@ typedef struct mode {
      * mode's per-table ones), `backend-<mode> --sql NAME ARG`; returns
      * false when it has no statement NAME or ARG does not fit it. */
     bool (*print_built_sql)(const char *name, const char *arg);
-    bool streams_request_body;  /* lighttpd passes bodies through as they
+    bool streams_request_body; /* lighttpd passes bodies through as they
                                    arrive (server.stream-request-body = 2) */
-    const tool *tools;          /* the MCP tools: tools/list is generated
+    const tool *tools;         /* the MCP tools: tools/list is generated
                                    from these */
     size_t ntools;
     /* The mode's own environment variables (config.h), loaded and checked

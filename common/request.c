@@ -42,8 +42,8 @@ bool request_id_valid(const char *id) {
     size_t n = 0;
     for (; id[n]; n++) {
         char c = id[n];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                  c == '_' || c == '-';
         if (!ok || n >= REQUEST_ID_MAX) return false;
     }
     return n >= 1;
@@ -71,8 +71,7 @@ static bool parse_path(request *req, const char *path, size_t len, api_error *er
         if (j == len && j == i && req->nsegs == 0) break; /* "/" alone */
         if (req->nsegs == PATH_MAX_SEGMENTS) return API_NOT_FOUND(err, NULL, "no such route");
         char *seg = request_decode(req->pool, path + i, j - i, false);
-        if (seg == NULL)
-            return API_INVALID(err, "path", "the path holds a malformed or NUL percent-escape");
+        if (seg == NULL) return API_INVALID(err, "path", "the path holds a malformed or NUL percent-escape");
         req->segs[req->nsegs++] = seg;
         i = j + 1;
     }
@@ -94,8 +93,8 @@ static bool parse_query(request *req, const char *qs, api_error *err) {
             const char *eq = memchr(p, '=', n);
             size_t nlen = eq ? (size_t)(eq - p) : n;
             char *name = request_decode(req->pool, p, nlen, true);
-            char *value = eq ? request_decode(req->pool, eq + 1, n - nlen - 1, true)
-                             : pool_strdup(req->pool, "");
+            char *value =
+                eq ? request_decode(req->pool, eq + 1, n - nlen - 1, true) : pool_strdup(req->pool, "");
             if (name == NULL || value == NULL)
                 return API_INVALID(err, name ? name : "query",
                                    "the query string holds a malformed or NUL percent-escape");
@@ -157,7 +156,8 @@ bool request_query_known(const request *req, const char *const *known, api_error
     for (size_t i = 0; i < req->nquery; i++) {
         bool ok = false;
         for (const char *const *k = known; *k && !ok; k++) ok = strcmp(*k, req->query[i].name) == 0;
-        if (!ok) return API_INVALID(err, req->query[i].name, "unknown query parameter %.64s", req->query[i].name);
+        if (!ok)
+            return API_INVALID(err, req->query[i].name, "unknown query parameter %.64s", req->query[i].name);
     }
     return true;
 }

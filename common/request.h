@@ -19,35 +19,35 @@
 enum { REQUEST_ID_MAX = 64, PATH_MAX_BYTES = 4096, PATH_MAX_SEGMENTS = 16 };
 
 typedef struct query_param {
-    const char *name;   /* percent-decoded, NUL-free */
-    const char *value;  /* percent-decoded, NUL-free; "" for "?a" or "?a=" */
+    const char *name;  /* percent-decoded, NUL-free */
+    const char *value; /* percent-decoded, NUL-free; "" for "?a" or "?a=" */
 } query_param;
 
 struct mode;
 
 typedef struct request {
-    pool *pool;                   /* owns everything below */
-    const char *method;           /* "GET", "POST", ... */
-    const char *path;             /* as sent, without the query string */
-    const char **segs;            /* percent-decoded path segments */
+    pool *pool;         /* owns everything below */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* as sent, without the query string */
+    const char **segs;  /* percent-decoded path segments */
     size_t nsegs;
     query_param *query;
     size_t nquery;
-    const char *authorization;    /* the header, or NULL; borrowed from the
+    const char *authorization; /* the header, or NULL; borrowed from the
                                      FastCGI request: valid until it finishes */
     char request_id[REQUEST_ID_MAX + 1];
-    long long content_length;     /* -1 when absent */
-    const char *content_type;     /* the header, or NULL */
-    const char *body;             /* NUL-terminated; NULL until read */
+    long long content_length; /* -1 when absent */
+    const char *content_type; /* the header, or NULL */
+    const char *body;         /* NUL-terminated; NULL until read */
     size_t body_len;
     /* For a route that streams its body (route.streams_body) the body is not
      * read before the handler: it reads it through this, in chunks. Returns
      * the bytes read, 0 at the end, -1 when the client went away. */
     long (*body_read)(void *ctx, char *buf, size_t n);
     void *body_ctx;
-    const char **params;          /* route captures, in pattern order */
+    const char **params; /* route captures, in pattern order */
     size_t nparams;
-    const struct mode *mode;      /* borrowed: the mode serving it */
+    const struct mode *mode; /* borrowed: the mode serving it */
 } request;
 
 /* Looks a FastCGI parameter up ("REQUEST_URI", "HTTP_AUTHORIZATION", ...);

@@ -51,7 +51,7 @@ const route *mode_route(const mode *m, request *req, bool *public_path, api_erro
         return NULL;
     }
     bool head = strcmp(req->method, "HEAD") == 0;
-    const char *methods[16];
+    const char *methods[16] = {NULL};
     size_t nmethods = 0;
     for (size_t i = 0; i < m->nroutes; i++) {
         const route *r = &m->routes[i];
@@ -77,8 +77,8 @@ const route *mode_route(const mode *m, request *req, bool *public_path, api_erro
     if (nmethods == 0)
         api_fail(err, API_E_METHOD_NOT_ALLOWED, NULL, "%.200s takes no method at all", req->path);
     else
-        api_fail(err, API_E_METHOD_NOT_ALLOWED, NULL, "%s is not allowed on %.200s; use %s",
-                 req->method, req->path, allow);
+        api_fail(err, API_E_METHOD_NOT_ALLOWED, NULL, "%s is not allowed on %.200s; use %s", req->method,
+                 req->path, allow);
     snprintf(err->allow, sizeof err->allow, "%s", allow);
     return NULL;
 }

@@ -21,8 +21,8 @@ static const db_stmt upsert_sentinel = {
 static const db_stmt steps_applied = {
     "schema_steps_applied", "SELECT coalesce(max(step), 0) FROM schema_migrations WHERE mode = $1", 1};
 
-static const db_stmt step_record = {
-    "schema_step_record", "INSERT INTO schema_migrations (mode, step) VALUES ($1, $2::integer)", 2};
+static const db_stmt step_record = {"schema_step_record",
+                                    "INSERT INTO schema_migrations (mode, step) VALUES ($1, $2::integer)", 2};
 
 /* Runs the steps of m's schema the database has not recorded, in order,
  * recording each (inside the caller's transaction). Returns false with err
@@ -35,7 +35,8 @@ static bool migrate(pool *p, const mode *m, api_error *err) {
     long known = 0;
     while (m->migrations != NULL && m->migrations[known] != NULL) known++;
     if (applied > known)
-        log_msg(LOG_WARN, "the database has schema step %ld of %s; this build knows %ld", applied, m->name, known);
+        log_msg(LOG_WARN, "the database has schema step %ld of %s; this build knows %ld", applied, m->name,
+                known);
     for (long step = applied + 1; step <= known; step++) {
         char step_text[24];
         snprintf(step_text, sizeof step_text, "%ld", step);
@@ -53,24 +54,28 @@ bool schema_ensure(const mode *m, api_error *err) {
     pool *p = pool_new();
     const char *params[] = {m->name, m->sentinel_shape, m->sentinel_note};
     bool ok = db_command("BEGIN", err) && db_command(lock, err) &&
-              db_command("CREATE TABLE IF NOT EXISTS sentinels ("
-                         " mode text PRIMARY KEY,"
-                         " shape jsonb NOT NULL,"
-                         " note text NOT NULL,"
-                         " created_at timestamptz NOT NULL DEFAULT now())",
-                         err) &&
-              db_command("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                         " mode text NOT NULL,"
-                         " step integer NOT NULL,"
-                         " applied_at timestamptz NOT NULL DEFAULT now(),"
-                         " PRIMARY KEY (mode, step))",
-                         err) &&
+              db_command(
+                  "CREATE TABLE IF NOT EXISTS sentinels ("
+                  " mode text PRIMARY KEY,"
+                  " shape jsonb NOT NULL,"
+                  " note text NOT NULL,"
+                  " created_at timestamptz NOT NULL DEFAULT now())",
+                  err) &&
+              db_command(
+                  "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                  " mode text NOT NULL,"
+                  " step integer NOT NULL,"
+                  " applied_at timestamptz NOT NULL DEFAULT now(),"
+                  " PRIMARY KEY (mode, step))",
+                  err) &&
               migrate(p, m, err) && db_query(p, &upsert_sentinel, params, err) != NULL &&
               db_command("COMMIT", err);
     pool_free(p);
     /* On failure the transaction is still open (or aborted): closing the
      * connection rolls it back and releases the lock. */
-    if (ok) atomic_store(&g_ready, true);
-    else db_disconnect();
+    if (ok)
+        atomic_store(&g_ready, true);
+    else
+        db_disconnect();
     return ok;
 }

@@ -170,4 +170,3 @@ void *serve_worker(void *arg) {
     db_disconnect();
     return NULL;
 }
-

@@ -129,7 +129,8 @@ static int serve_fcgi(const mode *m) {
      * accept (shutting the listening socket down makes accept fail), the
      * others see the flag when they come back to accept. */
     serve_request_stop();
-    if (write(stop_pipe[1], "x", 1) != 1) log_msg(LOG_WARN, "cannot wake the long-polls; they end within a second");
+    if (write(stop_pipe[1], "x", 1) != 1)
+        log_msg(LOG_WARN, "cannot wake the long-polls; they end within a second");
     FCGX_ShutdownPending();
     shutdown(0, SHUT_RDWR);
     for (int i = 0; i < nworkers; i++) pthread_join(workers[i], NULL);

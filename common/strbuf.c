@@ -78,10 +78,14 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
     size_t len;
     unsigned int min;
     if (s[0] < 0x80) return 1;
-    if ((s[0] & 0xe0) == 0xc0) len = 2, min = 0x80;
-    else if ((s[0] & 0xf0) == 0xe0) len = 3, min = 0x800;
-    else if ((s[0] & 0xf8) == 0xf0) len = 4, min = 0x10000;
-    else return 0;
+    if ((s[0] & 0xe0) == 0xc0)
+        len = 2, min = 0x80;
+    else if ((s[0] & 0xf0) == 0xe0)
+        len = 3, min = 0x800;
+    else if ((s[0] & 0xf8) == 0xf0)
+        len = 4, min = 0x10000;
+    else
+        return 0;
     if (len > n) return 0;
     unsigned int cp = s[0] & (0x7f >> len);
     for (size_t i = 1; i < len; i++) {

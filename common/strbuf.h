@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 typedef struct strbuf {
-    char *data;   /* owned; NUL-terminated; never NULL after strbuf_new */
-    size_t len;   /* bytes used, excluding the terminating NUL */
-    size_t cap;   /* bytes allocated */
+    char *data; /* owned; NUL-terminated; never NULL after strbuf_new */
+    size_t len; /* bytes used, excluding the terminating NUL */
+    size_t cap; /* bytes allocated */
 } strbuf;
 
 /* Returns an empty buffer; release it with strbuf_free. */
@@ -26,8 +26,7 @@ void strbuf_reset(strbuf *sb);
 void strbuf_append(strbuf *sb, const char *bytes, size_t n);
 void strbuf_puts(strbuf *sb, const char *s);
 /* printf into the buffer. */
-void strbuf_printf(strbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void strbuf_printf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s (n bytes) as a quoted JSON string, escaping as RFC 8259 says;
  * bytes that are not valid UTF-8 become U+FFFD, so the result is always
  * valid JSON whatever s holds (client text, a truncated message). */

@@ -22,13 +22,15 @@ static bool charset_ok(const char *s, size_t max, const char *extra, bool allow_
 
 bool validate_namespace(const char *s, const char *field, api_error *err) {
     if (charset_ok(s, NAMESPACE_MAX, "._-", false)) return true;
-    return API_INVALID(err, field, "%s must be 1-%d characters of [A-Za-z0-9._-], starting with a letter or digit",
-                       field, NAMESPACE_MAX);
+    return API_INVALID(err, field,
+                       "%s must be 1-%d characters of [A-Za-z0-9._-], starting with a letter or digit", field,
+                       NAMESPACE_MAX);
 }
 
 bool validate_key(const char *s, const char *field, api_error *err) {
     if (charset_ok(s, KEY_MAX, "._:@~-", false)) return true;
-    return API_INVALID(err, field, "%s must be 1-%d characters of [A-Za-z0-9._:@~-], starting with a letter or digit",
+    return API_INVALID(err, field,
+                       "%s must be 1-%d characters of [A-Za-z0-9._:@~-], starting with a letter or digit",
                        field, KEY_MAX);
 }
 
@@ -37,8 +39,8 @@ bool validate_key_prefix(const char *s, const char *field, api_error *err) {
     return API_INVALID(err, field, "%s must be the start of a valid key", field);
 }
 
-bool validate_int_text(const char *text, long long min, long long max, const char *field,
-                       long long *out, api_error *err) {
+bool validate_int_text(const char *text, long long min, long long max, const char *field, long long *out,
+                       api_error *err) {
     long long v = 0;
     size_t n = 0;
     for (; text[n]; n++) {
@@ -55,7 +57,7 @@ bad:
 
 bool validate_uuid(const char *s, const char *field, api_error *err) {
     size_t n = 0;
-    for (; s[n] && n < 36; n++) {
+    for (; n < 36 && s[n]; n++) {
         bool dash = n == 8 || n == 13 || n == 18 || n == 23;
         char c = s[n];
         bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');

@@ -20,8 +20,8 @@ bool validate_key(const char *s, const char *field, api_error *err);
 bool validate_key_prefix(const char *s, const char *field, api_error *err);
 
 /* Parses decimal text (no sign, no spaces) in [min, max]. */
-bool validate_int_text(const char *text, long long min, long long max, const char *field,
-                       long long *out, api_error *err);
+bool validate_int_text(const char *text, long long min, long long max, const char *field, long long *out,
+                       api_error *err);
 
 /* A UUID in its canonical text form (8-4-4-4-12 hex digits). */
 bool validate_uuid(const char *s, const char *field, api_error *err);

@@ -45,16 +45,17 @@ static const char *const document_migrations[] = {document_schema, NULL};
 
 /* ---- statements ---- */
 
-#define DOC_JSON(ns, key)                                                                         \
-    "json_build_object('namespace', " ns ", 'key', " key ", 'version', d.version, 'payload', "    \
+#define DOC_JSON(ns, key)                                \
+    "json_build_object('namespace', " ns ", 'key', " key \
+    ", 'version', d.version, 'payload', "                \
     "d.payload, 'created_at', " SQL_UTC("d.created_at") ")::text"
 
 /* The version row a bumped head points at, and the response. $3 is the
  * whole request body; its "payload" member is stored. */
-#define DOC_APPEND                                                                                \
-    " doc AS (INSERT INTO documents (namespace, key, version, payload)"                           \
-    " SELECT $1, $2, head.version, ($3::jsonb) -> 'payload' FROM head"                            \
-    " RETURNING version, payload, created_at)"                                                    \
+#define DOC_APPEND                                                      \
+    " doc AS (INSERT INTO documents (namespace, key, version, payload)" \
+    " SELECT $1, $2, head.version, ($3::jsonb) -> 'payload' FROM head"  \
+    " RETURNING version, payload, created_at)"                          \
     " SELECT " DOC_JSON("$1::text", "$2::text") " FROM doc d"
 
 /* $4 true: append unconditionally; false (if_version 0): only when the key
@@ -63,16 +64,14 @@ static const db_stmt doc_put = {
     "document_put",
     "WITH head AS (INSERT INTO document_heads AS h (namespace, key, version) VALUES ($1, $2, 1)"
     " ON CONFLICT (namespace, key) DO UPDATE SET version = h.version + 1, deleted = false"
-    " WHERE $4::boolean OR h.deleted RETURNING h.version),"
-    DOC_APPEND,
+    " WHERE $4::boolean OR h.deleted RETURNING h.version)," DOC_APPEND,
     4};
 
 /* if_version N > 0: only when the latest version (tombstones count) is N. */
 static const db_stmt doc_put_if = {
     "document_put_if",
     "WITH head AS (UPDATE document_heads h SET version = h.version + 1, deleted = false"
-    " WHERE h.namespace = $1 AND h.key = $2 AND h.version = $4::bigint RETURNING h.version),"
-    DOC_APPEND,
+    " WHERE h.namespace = $1 AND h.key = $2 AND h.version = $4::bigint RETURNING h.version)," DOC_APPEND,
     4};
 
 static const db_stmt doc_get = {
@@ -202,7 +201,8 @@ static bool document_get(request *req, reply *out, api_error *err) {
     PGresult *res = db_query(req->pool, version ? &doc_get_version : &doc_get, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) == 0) {
-        if (version) return API_NOT_FOUND(err, "version", "document %s/%s has no live version %s", ns, key, version);
+        if (version)
+            return API_NOT_FOUND(err, "version", "document %s/%s has no live version %s", ns, key, version);
         return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
     }
     return one_row_reply(out, res, 200);
@@ -255,56 +255,91 @@ static const route document_routes[] = {
 
 /* ---- MCP tools ---- */
 
-#define DOC_OUT                                                                                   \
-    SCHEMA({"type": "object", "required": ["namespace", "key", "version", "created_at"],          \
-            "properties": {"namespace": {"type": "string"}, "key": {"type": "string"},            \
-                           "version": {"type": "integer"}, "payload": {},                         \
-                           "created_at": {"type": "string"}}})
+#define DOC_OUT                                                       \
+    SCHEMA({                                                          \
+        "type" : "object",                                            \
+        "required" : [ "namespace", "key", "version", "created_at" ], \
+        "properties" : {                                              \
+            "namespace" : {"type" : "string"},                        \
+            "key" : {"type" : "string"},                              \
+            "version" : {"type" : "integer"},                         \
+            "payload" : {},                                           \
+            "created_at" : {"type" : "string"}                        \
+        }                                                             \
+    })
 /* Namespace and key, as the routes validate them. */
-#define DOC_NS_KEY                                                                                \
-    "namespace": {"type": "string", "description": "1-128 characters, [A-Za-z0-9][A-Za-z0-9._-]*"}, \
-    "key": {"type": "string", "description": "1-256 characters, [A-Za-z0-9][A-Za-z0-9._:@~-]*"}
+#define DOC_NS_KEY                                                                                     \
+    "namespace" : {"type" : "string", "description" : "1-128 characters, [A-Za-z0-9][A-Za-z0-9._-]*"}, \
+                  "key" : {                                                                            \
+        "type" : "string", "description" : "1-256 characters, [A-Za-z0-9][A-Za-z0-9._:@~-]*"           \
+    }
 
 static const tool document_tools[] = {
     {"document_put",
      "Append a new version of a JSON document (namespace/key); if_version makes it conditional "
      "(0: the key must not exist yet).",
-     "POST", "/document", TOOL_JSON, NULL,
-     SCHEMA({"type": "object", "required": ["namespace", "key", "payload"],
-             "properties": {DOC_NS_KEY, "payload": {"description": "any JSON value"},
-                            "if_version": {"type": "integer", "minimum": 0}}}),
-     DOC_OUT,
-     .title = "Write a document version",
-     .hints = 0},
+     "POST", "/document", TOOL_JSON, NULL, SCHEMA({
+         "type" : "object",
+         "required" : [ "namespace", "key", "payload" ],
+         "properties" : {
+             DOC_NS_KEY,
+             "payload" : {"description" : "any JSON value"},
+             "if_version" : {"type" : "integer", "minimum" : 0}
+         }
+     }),
+     DOC_OUT, .title = "Write a document version", .hints = 0},
     {"document_get", "Read the latest version of a document, or a given version.", "GET",
-     "/document/{namespace}/{key}", TOOL_QUERY, NULL,
-     SCHEMA({"type": "object", "required": ["namespace", "key"],
-             "properties": {DOC_NS_KEY, "version": {"type": "integer", "minimum": 1}}}),
-     DOC_OUT,
-     .title = "Read a document",
-     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+     "/document/{namespace}/{key}", TOOL_QUERY, NULL, SCHEMA({
+         "type" : "object",
+         "required" : [ "namespace", "key" ],
+         "properties" : {DOC_NS_KEY, "version" : {"type" : "integer", "minimum" : 1}}
+     }),
+     DOC_OUT, .title = "Read a document", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
     {"document_list", "List the latest version of each live key of a namespace, ordered by key (paginated).",
-     "GET", "/document/{namespace}", TOOL_QUERY, NULL,
-     SCHEMA({"type": "object", "required": ["namespace"],
-             "properties": {"namespace": {"type": "string"}, "prefix": {"type": "string"},
-                            "after": {"type": "string", "description": "next, from the previous page"},
-                            "limit": {"type": "integer", "minimum": 1, "maximum": 1000}}}),
-     SCHEMA({"type": "object", "required": ["items", "next"],
-             "properties": {"items": {"type": "array", "items": {"type": "object",
-                 "required": ["key", "version", "created_at"],
-                 "properties": {"key": {"type": "string"}, "version": {"type": "integer"}, "payload": {},
-                                "created_at": {"type": "string"}}}},
-                            "next": {"type": ["string", "null"]}}}),
-     .title = "List documents",
-     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+     "GET", "/document/{namespace}", TOOL_QUERY, NULL, SCHEMA({
+         "type" : "object",
+         "required" : ["namespace"],
+         "properties" : {
+             "namespace" : {"type" : "string"},
+             "prefix" : {"type" : "string"},
+             "after" : {"type" : "string", "description" : "next, from the previous page"},
+             "limit" : {"type" : "integer", "minimum" : 1, "maximum" : 1000}
+         }
+     }),
+     SCHEMA({
+         "type" : "object",
+         "required" : [ "items", "next" ],
+         "properties" : {
+             "items" : {
+                 "type" : "array",
+                 "items" : {
+                     "type" : "object",
+                     "required" : [ "key", "version", "created_at" ],
+                     "properties" : {
+                         "key" : {"type" : "string"},
+                         "version" : {"type" : "integer"},
+                         "payload" : {},
+                         "created_at" : {"type" : "string"}
+                     }
+                 }
+             },
+             "next" : {"type" : [ "string", "null" ]}
+         }
+     }),
+     .title = "List documents", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
     {"document_delete", "Delete a document: appends a tombstone version (the history stays).", "DELETE",
      "/document/{namespace}/{key}", TOOL_QUERY, NULL,
-     SCHEMA({"type": "object", "required": ["namespace", "key"], "properties": {DOC_NS_KEY}}),
-     SCHEMA({"type": "object", "required": ["namespace", "key", "version", "deleted"],
-             "properties": {"namespace": {"type": "string"}, "key": {"type": "string"},
-                            "version": {"type": "integer"}, "deleted": {"type": "boolean"}}}),
-     .title = "Delete a document",
-     .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
+     SCHEMA({"type" : "object", "required" : [ "namespace", "key" ], "properties" : {DOC_NS_KEY}}), SCHEMA({
+         "type" : "object",
+         "required" : [ "namespace", "key", "version", "deleted" ],
+         "properties" : {
+             "namespace" : {"type" : "string"},
+             "key" : {"type" : "string"},
+             "version" : {"type" : "integer"},
+             "deleted" : {"type" : "boolean"}
+         }
+     }),
+     .title = "Delete a document", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
 };
 
 const mode mode_document = {
@@ -312,8 +347,9 @@ const mode mode_document = {
     .url_prefix = "/document",
     .processes = 4,
     .migrations = document_migrations,
-    .sentinel_shape = "{\"namespace\":\"ci-status\",\"key\":\"demo\",\"version\":1,"
-                      "\"payload\":{\"ok\":true},\"created_at\":\"2026-11-24T10:00:00.000000Z\"}",
+    .sentinel_shape =
+        "{\"namespace\":\"ci-status\",\"key\":\"demo\",\"version\":1,"
+        "\"payload\":{\"ok\":true},\"created_at\":\"2026-11-24T10:00:00.000000Z\"}",
     .sentinel_note = "Append-only versioned JSON documents addressed by namespace and key.",
     .routes = document_routes,
     .nroutes = sizeof document_routes / sizeof document_routes[0],

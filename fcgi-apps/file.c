@@ -50,12 +50,23 @@ static const char *file_temp_dir;
 static long long file_max_bytes, file_ttl_seconds;
 
 static const setting file_settings[] = {
-    {.name = "FILE_TEMP_DIR", .kind = SETTING_FOLDER, .dflt = "/tmp/backend-files", .text = &file_temp_dir,
+    {.name = "FILE_TEMP_DIR",
+     .kind = SETTING_FOLDER,
+     .dflt = "/tmp/backend-files",
+     .text = &file_temp_dir,
      .meaning = "the file tier's folder (created 0700)"},
-    {.name = "FILE_MAX_BYTES", .kind = SETTING_NUMBER, .dflt = "67108864", .max = 1LL << 40,
-     .number = &file_max_bytes, .meaning = "upload limit in bytes (64 MiB)"},
-    {.name = "FILE_TTL_SECONDS", .kind = SETTING_NUMBER, .dflt = "86400", .max = 100LL * 365 * 86400,
-     .number = &file_ttl_seconds, .meaning = "age at which the sweep removes a file"},
+    {.name = "FILE_MAX_BYTES",
+     .kind = SETTING_NUMBER,
+     .dflt = "67108864",
+     .max = 1LL << 40,
+     .number = &file_max_bytes,
+     .meaning = "upload limit in bytes (64 MiB)"},
+    {.name = "FILE_TTL_SECONDS",
+     .kind = SETTING_NUMBER,
+     .dflt = "86400",
+     .max = 100LL * 365 * 86400,
+     .number = &file_ttl_seconds,
+     .meaning = "age at which the sweep removes a file"},
 };
 
 /* ---- schema ---- */
@@ -80,12 +91,12 @@ static const db_stmt file_record = {
     "INSERT INTO files AS f (id, size, sha256, content_type, expires_at)"
     " VALUES ($1, $2::bigint, $3, $4, now() + make_interval(secs => $5::bigint))"
     " RETURNING json_build_object('id', f.id, 'size', f.size, 'sha256', f.sha256, 'content_type',"
-    " f.content_type, 'created_at', " SQL_UTC("f.created_at") ", 'expires_at', "
-    SQL_UTC("f.expires_at") ")::text",
+    " f.content_type, 'created_at', " SQL_UTC("f.created_at") ", 'expires_at', " SQL_UTC(
+        "f.expires_at") ")::text",
     5};
 
-static const db_stmt file_forget_expired = {
-    "file_forget_expired", "DELETE FROM files WHERE expires_at <= now()", 0};
+static const db_stmt file_forget_expired = {"file_forget_expired",
+                                            "DELETE FROM files WHERE expires_at <= now()", 0};
 
 /* ---- the folder ---- */
 
@@ -179,7 +190,8 @@ static bool content_type_ok(const char *ct) {
 static bool file_upload(request *req, reply *out, api_error *err) {
     static const char *const known[] = {NULL};
     if (!request_query_known(req, known, err)) return false;
-    const char *ct = req->content_type && req->content_type[0] ? req->content_type : "application/octet-stream";
+    const char *ct =
+        req->content_type && req->content_type[0] ? req->content_type : "application/octet-stream";
     if (!content_type_ok(ct))
         return API_INVALID(err, "content_type", "Content-Type must be 1-%d printable ASCII characters",
                            CONTENT_TYPE_MAX);
@@ -212,12 +224,15 @@ static bool file_upload(request *req, reply *out, api_error *err) {
     for (;;) {
         long n = req->body_read(req->body_ctx, buf, CHUNK);
         if (n < 0 || (n == 0 && total < req->content_length))
-            return API_BAD_REQUEST(err, "the upload ended after %lld of %lld bytes", total, req->content_length);
+            return API_BAD_REQUEST(err, "the upload ended after %lld of %lld bytes", total,
+                                   req->content_length);
         if (n == 0) break;
         total += n;
-        if (total > req->content_length) return API_TOO_LARGE(err, "the body is longer than its Content-Length");
+        if (total > req->content_length)
+            return API_TOO_LARGE(err, "the body is longer than its Content-Length");
         if (!write_all(u->fd, buf, (size_t)n)) return storage_error(err, "writing");
-        if (!EVP_DigestUpdate(u->digest, buf, (size_t)n)) return API_INTERNAL(err, "internal error hashing the file");
+        if (!EVP_DigestUpdate(u->digest, buf, (size_t)n))
+            return API_INTERNAL(err, "internal error hashing the file");
     }
     if (fsync(u->fd) != 0) return storage_error(err, "syncing the file");
 
@@ -272,16 +287,28 @@ static const tool file_tools[] = {
     {"file_write_temp",
      "Write a temporary file (write-only; removed after FILE_TTL_SECONDS): content as text, or base64 with "
      "encoding \"base64\".",
-     "POST", "/files/temp", TOOL_CONTENT, NULL,
-     SCHEMA({"type": "object", "required": ["content"],
-             "properties": {"content": {"type": "string"}, "encoding": {"type": "string", "enum": ["text", "base64"]},
-                            "content_type": {"type": "string"}}}),
-     SCHEMA({"type": "object", "required": ["id", "size", "sha256", "content_type", "created_at", "expires_at"],
-             "properties": {"id": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
-                            "content_type": {"type": "string"}, "created_at": {"type": "string"},
-                            "expires_at": {"type": "string"}}}),
-     .title = "Write a temporary file",
-     .hints = 0},
+     "POST", "/files/temp", TOOL_CONTENT, NULL, SCHEMA({
+         "type" : "object",
+         "required" : ["content"],
+         "properties" : {
+             "content" : {"type" : "string"},
+             "encoding" : {"type" : "string", "enum" : [ "text", "base64" ]},
+             "content_type" : {"type" : "string"}
+         }
+     }),
+     SCHEMA({
+         "type" : "object",
+         "required" : [ "id", "size", "sha256", "content_type", "created_at", "expires_at" ],
+         "properties" : {
+             "id" : {"type" : "string"},
+             "size" : {"type" : "integer"},
+             "sha256" : {"type" : "string"},
+             "content_type" : {"type" : "string"},
+             "created_at" : {"type" : "string"},
+             "expires_at" : {"type" : "string"}
+         }
+     }),
+     .title = "Write a temporary file", .hints = 0},
 };
 
 const mode mode_file = {
@@ -290,10 +317,11 @@ const mode mode_file = {
     .processes = 2,
     .threads = 4,
     .migrations = file_migrations,
-    .sentinel_shape = "{\"id\":\"5f0c6d1e9b2a4c7d8e3f1a2b3c4d5e6f\",\"size\":5,\"sha256\":"
-                      "\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\","
-                      "\"content_type\":\"text/plain\",\"created_at\":\"2026-11-24T10:00:00.000000Z\","
-                      "\"expires_at\":\"2026-11-25T10:00:00.000000Z\"}",
+    .sentinel_shape =
+        "{\"id\":\"5f0c6d1e9b2a4c7d8e3f1a2b3c4d5e6f\",\"size\":5,\"sha256\":"
+        "\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\","
+        "\"content_type\":\"text/plain\",\"created_at\":\"2026-11-24T10:00:00.000000Z\","
+        "\"expires_at\":\"2026-11-25T10:00:00.000000Z\"}",
     .sentinel_note = "Write-only temporary uploads, streamed to disk, swept after FILE_TTL_SECONDS.",
     .routes = file_routes,
     .nroutes = sizeof file_routes / sizeof file_routes[0],

@@ -37,7 +37,7 @@ static int by_name(const void *a, const void *b) {
 /* Appends the registry's mode names, sorted, as a JSON array. This process
  * carries no other mode: the names come from the briefs (registry.h). */
 static void append_modes(strbuf *sb) {
-    const char *names[64];
+    const char *names[64] = {NULL};
     size_t n = 0;
     for (const mode_brief *b = mode_briefs(); b->name && n < 64; b++) names[n++] = b->name;
     qsort(names, n, sizeof names[0], by_name);
@@ -82,8 +82,8 @@ static bool health_get(request *req, reply *out, api_error *err) {
     strbuf *b = out->body;
     if (res != NULL && PQntuples(res) == 1) {
         out->status = 200;
-        strbuf_printf(b, "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":%.2f},\"modes\":",
-                      latency);
+        strbuf_printf(
+            b, "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":%.2f},\"modes\":", latency);
         append_modes(b);
         strbuf_puts(b, ",\"sentinels\":");
         strbuf_puts(b, PQgetvalue(res, 0, 0));
@@ -113,13 +113,18 @@ static const route health_routes[] = {
 
 static const tool health_tools[] = {
     {"health", "Whether the service and its database are up, with each mode's sentinel.", "GET", "/health",
-     TOOL_QUERY, NULL, SCHEMA({"type": "object", "properties": {}}),
-     SCHEMA({"type": "object", "required": ["status", "database", "modes"],
-             "properties": {"status": {"type": "string"}, "database": {"type": "object"},
-                            "modes": {"type": "array"}, "sentinels": {"type": "array"},
-                            "version": {"type": "string"}}}),
-     .title = "Service health",
-     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+     TOOL_QUERY, NULL, SCHEMA({"type" : "object", "properties" : {}}), SCHEMA({
+         "type" : "object",
+         "required" : [ "status", "database", "modes" ],
+         "properties" : {
+             "status" : {"type" : "string"},
+             "database" : {"type" : "object"},
+             "modes" : {"type" : "array"},
+             "sentinels" : {"type" : "array"},
+             "version" : {"type" : "string"}
+         }
+     }),
+     .title = "Service health", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
 };
 
 const mode mode_health = {

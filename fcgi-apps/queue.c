@@ -78,10 +78,10 @@ static const char *const queue_migrations[] = {queue_schema, NULL};
 
 /* ---- statements ---- */
 
-#define ITEM_JSON(extra)                                                                            \
-    "json_build_object('id', q.id, 'namespace', q.namespace, 'payload', q.payload, 'attempts',"    \
-    " q.attempts, 'max_attempts', q.max_attempts, " extra "'visible_at', " SQL_UTC("q.visible_at")  \
-    ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text"
+#define ITEM_JSON(extra)                                                                        \
+    "json_build_object('id', q.id, 'namespace', q.namespace, 'payload', q.payload, 'attempts'," \
+    " q.attempts, 'max_attempts', q.max_attempts, " extra                                       \
+    "'visible_at', " SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text"
 
 /* $2 is the whole request body: with $3 true its "items" array, else the
  * body itself as the one item. Fields were validated before. */
@@ -120,14 +120,13 @@ static const db_stmt queue_next_visible = {
     " FROM queue_items WHERE namespace = $1 AND attempts < max_attempts",
     1};
 
-static const db_stmt queue_ack = {
-    "queue_ack",
-    "DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
-    " AND ($3::uuid IS NULL OR claim_token = $3::uuid) RETURNING id",
-    3};
+static const db_stmt queue_ack = {"queue_ack",
+                                  "DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
+                                  " AND ($3::uuid IS NULL OR claim_token = $3::uuid) RETURNING id",
+                                  3};
 
-static const db_stmt queue_exists = {
-    "queue_exists", "SELECT 1 FROM queue_items WHERE namespace = $1 AND id = $2::bigint", 2};
+static const db_stmt queue_exists = {"queue_exists",
+                                     "SELECT 1 FROM queue_items WHERE namespace = $1 AND id = $2::bigint", 2};
 
 /* Release and extend need the caller's claim to be the item's current one.
  * Releasing the final attempt makes the item dead at once (no delay: its
@@ -138,8 +137,8 @@ static const db_stmt queue_release = {
     " visible_at = CASE WHEN q.attempts >= q.max_attempts THEN now()"
     " ELSE now() + make_interval(secs => $4::integer) END"
     " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
-    " RETURNING json_build_object('id', q.id, 'released', true, 'visible_at', "
-    SQL_UTC("q.visible_at") ")::text",
+    " RETURNING json_build_object('id', q.id, 'released', true, 'visible_at', " SQL_UTC(
+        "q.visible_at") ")::text",
     4};
 
 static const db_stmt queue_extend = {
@@ -147,8 +146,8 @@ static const db_stmt queue_extend = {
     "UPDATE queue_items q SET visible_at = now() + make_interval(secs => $4::integer)"
     " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
     " AND (q.attempts < q.max_attempts OR q.visible_at > now())"
-    " RETURNING json_build_object('id', q.id, 'claim_token', q.claim_token, 'visible_at', "
-    SQL_UTC("q.visible_at") ")::text",
+    " RETURNING json_build_object('id', q.id, 'claim_token', q.claim_token, 'visible_at', " SQL_UTC(
+        "q.visible_at") ")::text",
     4};
 
 static const db_stmt queue_dead_list = {
@@ -197,7 +196,8 @@ static bool path_id(request *req, size_t index, long long *id, api_error *err) {
 static bool item_valid(json_t *item, const char *prefix, api_error *err) {
     static const char *const known[] = {"payload", "delay_seconds", "max_attempts", NULL};
     long long v;
-    if (!json_is_object(item)) return API_INVALID(err, prefix[0] ? prefix : "body", "an item must be a JSON object");
+    if (!json_is_object(item))
+        return API_INVALID(err, prefix[0] ? prefix : "body", "an item must be a JSON object");
     if (!json_fields_known(item, known, err) ||
         !json_get_int(item, "delay_seconds", 0, DELAY_MAX, 0, &v, NULL, err) ||
         !json_get_int(item, "max_attempts", 1, MAX_ATTEMPTS_MAX, MAX_ATTEMPTS_DEFAULT, &v, NULL, err))
@@ -282,8 +282,11 @@ static bool wait_for_items(request *req, const char *ns, long long until_ms, api
 enum { CLAIM_NS, CLAIM_VISIBILITY, CLAIM_MAX, CLAIM_WAIT, CLAIM_NFIELDS };
 static const input_field claim_input[CLAIM_NFIELDS] = {
     [CLAIM_NS] = {.name = "namespace", .type = INPUT_STRING, .in_path = true},
-    [CLAIM_VISIBILITY] = {.name = "visibility_timeout_seconds", .type = INPUT_INTEGER, .min = 1,
-                          .max = VISIBILITY_MAX, .dflt = VISIBILITY_DEFAULT},
+    [CLAIM_VISIBILITY] = {.name = "visibility_timeout_seconds",
+                          .type = INPUT_INTEGER,
+                          .min = 1,
+                          .max = VISIBILITY_MAX,
+                          .dflt = VISIBILITY_DEFAULT},
     [CLAIM_MAX] = {.name = "max", .type = INPUT_INTEGER, .min = 1, .max = QUEUE_BATCH_MAX, .dflt = 1},
     [CLAIM_WAIT] = {.name = "wait_seconds", .type = INPUT_INTEGER, .min = 0, .max = WAIT_MAX, .dflt = 0},
 };
@@ -385,9 +388,11 @@ static bool claim_update(request *req, reply *out, api_error *err, const db_stmt
     const char *ns, *token;
     long long id, seconds;
     json_t *body;
-    if (!path_ns(req, &ns, err) || !path_id(req, 1, &id, err) || (body = request_json_object(req, false, err)) == NULL ||
+    if (!path_ns(req, &ns, err) || !path_id(req, 1, &id, err) ||
+        (body = request_json_object(req, false, err)) == NULL ||
         !json_fields_known(body, st == &queue_release ? release_known : extend_known, err) ||
-        !json_get_string(body, "claim_token", true, &token, err) || !validate_uuid(token, "claim_token", err) ||
+        !json_get_string(body, "claim_token", true, &token, err) ||
+        !validate_uuid(token, "claim_token", err) ||
         !json_get_int(body, seconds_field, min, max, dflt, &seconds, NULL, err))
         return false;
     char seconds_text[24];
@@ -413,8 +418,8 @@ static bool queue_dead(request *req, reply *out, api_error *err) {
     static const char *const known[] = {"limit", "after", NULL};
     const char *ns, *after;
     long long limit, after_id = 0;
-    if (!path_ns(req, &ns, err) || !request_query_known(req, known, err) || !validate_limit(req, &limit, err) ||
-        !request_query(req, "after", &after, err))
+    if (!path_ns(req, &ns, err) || !request_query_known(req, known, err) ||
+        !validate_limit(req, &limit, err) || !request_query(req, "after", &after, err))
         return false;
     if (after != NULL && !validate_int_text(after, 0, ID_MAX, "after", &after_id, err)) return false;
     char after_text[24], fetch[24];
@@ -452,8 +457,8 @@ static bool queue_stats_get(request *req, reply *out, api_error *err) {
 }
 
 static const db_stmt *const queue_statements[] = {
-    &queue_enqueue, &queue_claim, &queue_next_visible, &queue_ack, &queue_exists, &queue_release,
-    &queue_extend, &queue_dead_list, &queue_dead_retry, &queue_stats, NULL,
+    &queue_enqueue, &queue_claim,     &queue_next_visible, &queue_ack,   &queue_exists, &queue_release,
+    &queue_extend,  &queue_dead_list, &queue_dead_retry,   &queue_stats, NULL,
 };
 
 /* ---- routes ---- */
@@ -472,43 +477,74 @@ static const route queue_routes[] = {
 
 /* ---- MCP tools ---- */
 
-#define QUEUE_ITEM_PROPS                                                                          \
-    "id": {"type": "integer"}, "namespace": {"type": "string"}, "payload": {},                    \
-    "attempts": {"type": "integer"}, "max_attempts": {"type": "integer"},                         \
-    "visible_at": {"type": "string"}, "enqueued_at": {"type": "string"}
+#define QUEUE_ITEM_PROPS                                                                               \
+    "id" : {"type" : "integer"},                                                                       \
+           "namespace" : {"type" : "string"},                                                          \
+                         "payload" : {},                                                               \
+                                     "attempts" : {"type" : "integer"},                                \
+                                                  "max_attempts" : {"type" : "integer"},               \
+                                                                   "visible_at" : {"type" : "string"}, \
+                                                                                  "enqueued_at" : {    \
+        "type" : "string"                                                                              \
+    }
 
 static const tool queue_tools[] = {
     {"queue_enqueue",
      "Enqueue one work item (payload), or up to 1000 at once (items: [{payload, ...}]), in a namespace.",
-     "POST", "/queue/{namespace}", TOOL_JSON, NULL,
-     SCHEMA({"type": "object", "required": ["namespace"],
-             "properties": {"namespace": {"type": "string"}, "payload": {"description": "any JSON value"},
-                            "delay_seconds": {"type": "integer", "minimum": 0, "maximum": 604800},
-                            "max_attempts": {"type": "integer", "minimum": 1, "maximum": 1000},
-                            "items": {"type": "array", "maxItems": 1000, "items": {"type": "object"}}}}),
-     SCHEMA({"type": "object", "properties": {QUEUE_ITEM_PROPS,
-             "items": {"type": "array", "items": {"type": "object", "properties": {QUEUE_ITEM_PROPS}}}}}),
-     .title = "Enqueue work items",
-     .hints = 0},
+     "POST", "/queue/{namespace}", TOOL_JSON, NULL, SCHEMA({
+         "type" : "object",
+         "required" : ["namespace"],
+         "properties" : {
+             "namespace" : {"type" : "string"},
+             "payload" : {"description" : "any JSON value"},
+             "delay_seconds" : {"type" : "integer", "minimum" : 0, "maximum" : 604800},
+             "max_attempts" : {"type" : "integer", "minimum" : 1, "maximum" : 1000},
+             "items" : {"type" : "array", "maxItems" : 1000, "items" : {"type" : "object"}}
+         }
+     }),
+     SCHEMA({
+         "type" : "object",
+         "properties" : {
+             QUEUE_ITEM_PROPS,
+             "items" : {"type" : "array", "items" : {"type" : "object", "properties" : {QUEUE_ITEM_PROPS}}}
+         }
+     }),
+     .title = "Enqueue work items", .hints = 0},
     {"queue_claim",
      "Claim up to max visible items of a namespace for visibility_timeout_seconds; wait_seconds long-polls. "
      "Ack each with its claim_token when done.",
      "POST", "/queue/{namespace}/claim", TOOL_JSON, NULL, claim_schema /* the route's declared input */,
-     SCHEMA({"type": "object", "required": ["items"],
-             "properties": {"items": {"type": "array", "items": {"type": "object",
-                 "required": ["id", "claim_token"],
-                 "properties": {QUEUE_ITEM_PROPS, "claim_token": {"type": "string"}}}}}}),
-     .title = "Claim work items",
-     .hints = 0},
+     SCHEMA({
+         "type" : "object",
+         "required" : ["items"],
+         "properties" : {
+             "items" : {
+                 "type" : "array",
+                 "items" : {
+                     "type" : "object",
+                     "required" : [ "id", "claim_token" ],
+                     "properties" : {QUEUE_ITEM_PROPS, "claim_token" : {"type" : "string"}}
+                 }
+             }
+         }
+     }),
+     .title = "Claim work items", .hints = 0},
     {"queue_ack", "Acknowledge (delete) a claimed item; with claim_token, only while that claim holds.",
-     "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL,
-     SCHEMA({"type": "object", "required": ["namespace", "id"],
-             "properties": {"namespace": {"type": "string"}, "id": {"type": ["integer", "string"]},
-                            "claim_token": {"type": "string"}}}),
-     SCHEMA({"type": "object", "required": ["id", "acked"],
-             "properties": {"id": {"type": "integer"}, "acked": {"type": "boolean"}}}),
-     .title = "Acknowledge a work item",
-     .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
+     "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL, SCHEMA({
+         "type" : "object",
+         "required" : [ "namespace", "id" ],
+         "properties" : {
+             "namespace" : {"type" : "string"},
+             "id" : {"type" : [ "integer", "string" ]},
+             "claim_token" : {"type" : "string"}
+         }
+     }),
+     SCHEMA({
+         "type" : "object",
+         "required" : [ "id", "acked" ],
+         "properties" : {"id" : {"type" : "integer"}, "acked" : {"type" : "boolean"}}
+     }),
+     .title = "Acknowledge a work item", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
 };
 
 const mode mode_queue = {
@@ -517,10 +553,12 @@ const mode mode_queue = {
     .processes = 2,
     .threads = 32,
     .migrations = queue_migrations,
-    .sentinel_shape = "{\"id\":1,\"namespace\":\"jobs\",\"payload\":{\"task\":\"build\"},\"attempts\":0,"
-                      "\"max_attempts\":5,\"visible_at\":\"2026-11-24T10:00:00.000000Z\","
-                      "\"enqueued_at\":\"2026-11-24T10:00:00.000000Z\"}",
-    .sentinel_note = "A work queue: enqueue, claim with a visibility timeout, ack; dead letters after max_attempts.",
+    .sentinel_shape =
+        "{\"id\":1,\"namespace\":\"jobs\",\"payload\":{\"task\":\"build\"},\"attempts\":0,"
+        "\"max_attempts\":5,\"visible_at\":\"2026-11-24T10:00:00.000000Z\","
+        "\"enqueued_at\":\"2026-11-24T10:00:00.000000Z\"}",
+    .sentinel_note =
+        "A work queue: enqueue, claim with a visibility timeout, ack; dead letters after max_attempts.",
     .routes = queue_routes,
     .nroutes = sizeof queue_routes / sizeof queue_routes[0],
     .statements = queue_statements,

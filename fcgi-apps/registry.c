@@ -19,12 +19,7 @@ extern const mode mode_queue;
 extern const mode mode_sql;
 
 const mode *const mode_registry[] = {
-    &mode_document,
-    &mode_file,
-    &mode_health,
-    &mode_queue,
-    &mode_sql,
-    NULL,
+    &mode_document, &mode_file, &mode_health, &mode_queue, &mode_sql, NULL,
 };
 
 const mode *mode_find(const char *name) {

@@ -25,7 +25,7 @@ const mode *mode_find(const char *name);
  * it needs (its SETTING_FOLDER setting, if any), for /health's problems. */
 typedef struct mode_brief {
     const char *name;
-    const char *folder_var;     /* NULL when the mode needs no folder */
+    const char *folder_var; /* NULL when the mode needs no folder */
     const char *folder_default;
 } mode_brief;
 

@@ -72,8 +72,7 @@ static const db_stmt sql_register = {
 
 static const db_stmt sql_table_list = {
     "sql_table_list",
-    "SELECT " SQL_TABLE_JSON ", name FROM sql__tables WHERE name > $1 ORDER BY name LIMIT $2::int",
-    2};
+    "SELECT " SQL_TABLE_JSON ", name FROM sql__tables WHERE name > $1 ORDER BY name LIMIT $2::int", 2};
 
 /* A filter value checked against its column's type, one per type
  * (used for the types whose filter_check is set, tablespec.h). */
@@ -150,7 +149,8 @@ static bool insert_rows(request *req, reply *out, sql_table *t, api_error *err) 
     if (body == NULL) return false;
     if (json_is_array(body)) {
         size_t n = json_array_size(body);
-        if (n > ROWS_MAX) return API_INVALID(err, "body", "at most %d rows in one request (got %zu)", ROWS_MAX, n);
+        if (n > ROWS_MAX)
+            return API_INVALID(err, "body", "at most %d rows in one request (got %zu)", ROWS_MAX, n);
         for (size_t i = 0; i < n; i++)
             if (!sql_row_ok(&t->spec, json_array_get(body, i), (long)i, true, err)) return false;
     } else if (!sql_row_ok(&t->spec, body, 0, true, err)) {
@@ -169,7 +169,9 @@ static bool insert_rows(request *req, reply *out, sql_table *t, api_error *err) 
     return true;
 }
 
-static bool sql_insert(request *req, reply *out, api_error *err) { return sql_with_table(req, out, err, insert_rows); }
+static bool sql_insert(request *req, reply *out, api_error *err) {
+    return sql_with_table(req, out, err, insert_rows);
+}
 
 /* The {id} capture: a positive integer, else the row cannot exist (404). */
 static bool path_id(request *req, const char **id, api_error *err) {
@@ -195,7 +197,9 @@ static bool get_row(request *req, reply *out, sql_table *t, api_error *err) {
     return res != NULL && one_row(out, res, t, id, err);
 }
 
-static bool sql_get_row(request *req, reply *out, api_error *err) { return sql_with_table(req, out, err, get_row); }
+static bool sql_get_row(request *req, reply *out, api_error *err) {
+    return sql_with_table(req, out, err, get_row);
+}
 
 static bool patch_row(request *req, reply *out, sql_table *t, api_error *err) {
     static const char *const known[] = {NULL};
@@ -216,7 +220,9 @@ static bool patch_row(request *req, reply *out, sql_table *t, api_error *err) {
     return one_row(out, res, t, id, err);
 }
 
-static bool sql_patch_row(request *req, reply *out, api_error *err) { return sql_with_table(req, out, err, patch_row); }
+static bool sql_patch_row(request *req, reply *out, api_error *err) {
+    return sql_with_table(req, out, err, patch_row);
+}
 
 static bool delete_row(request *req, reply *out, sql_table *t, api_error *err) {
     static const char *const known[] = {NULL};
@@ -227,7 +233,9 @@ static bool delete_row(request *req, reply *out, sql_table *t, api_error *err) {
     return res != NULL && one_row(out, res, t, id, err);
 }
 
-static bool sql_delete_row(request *req, reply *out, api_error *err) { return sql_with_table(req, out, err, delete_row); }
+static bool sql_delete_row(request *req, reply *out, api_error *err) {
+    return sql_with_table(req, out, err, delete_row);
+}
 
 static bool list_rows(request *req, reply *out, sql_table *t, api_error *err) {
     const table_spec *s = &t->spec;
@@ -238,15 +246,18 @@ static bool list_rows(request *req, reply *out, sql_table *t, api_error *err) {
         const char *q = req->query[i].name;
         if (strcmp(q, "limit") != 0 && strcmp(q, "after") != 0 && strcmp(q, "order") != 0 &&
             sql_column_find(s, q) == NULL)
-            return API_INVALID(err, q, "unknown query parameter %.64s (not a column of table %s)", q, s->name);
+            return API_INVALID(err, q, "unknown query parameter %.64s (not a column of table %s)", q,
+                               s->name);
     }
     if (!validate_limit(req, &limit, err) || !request_query(req, "after", &after, err) ||
         !request_query(req, "order", &order, err))
         return false;
     bool desc = false;
     if (order != NULL) {
-        if (strcmp(order, "desc") == 0) desc = true;
-        else if (strcmp(order, "asc") != 0) return API_INVALID(err, "order", "order must be asc or desc");
+        if (strcmp(order, "desc") == 0)
+            desc = true;
+        else if (strcmp(order, "asc") != 0)
+            return API_INVALID(err, "order", "order must be asc or desc");
     }
     if (after != NULL && !validate_int_text(after, 0, SQL_ID_MAX, "after", &after_v, err)) return false;
     char after_text[24], fetch[24];
@@ -275,21 +286,28 @@ static bool list_rows(request *req, reply *out, sql_table *t, api_error *err) {
     return true;
 }
 
-static bool sql_list_rows(request *req, reply *out, api_error *err) { return sql_with_table(req, out, err, list_rows); }
+static bool sql_list_rows(request *req, reply *out, api_error *err) {
+    return sql_with_table(req, out, err, list_rows);
+}
 
 static const db_stmt *const sql_statements[] = {
-    &sql_register, &sql_table_get, &sql_table_list,
+    &sql_register,
+    &sql_table_get,
+    &sql_table_list,
 #define CHECKS_(e, name, sql, pre, arrow, post, row_check, filter_check) \
     &sql_row_checks[COL_##e], &filter_checks[COL_##e],
     COL_TYPES(CHECKS_)
 #undef CHECKS_
-    NULL,
+        NULL,
 };
 
 /* `--sql sql_rows_<kind> DEF`: a table's built statements, for make bench. */
 static bool sql_print_built(const char *name, const char *def_json) {
-    static const struct { const char *name; int which; } kinds[] = {
-        {"sql_rows_insert", ST_INSERT}, {"sql_rows_get", ST_GET}, {"sql_rows_patch", ST_PATCH},
+    static const struct {
+        const char *name;
+        int which;
+    } kinds[] = {
+        {"sql_rows_insert", ST_INSERT}, {"sql_rows_get", ST_GET},       {"sql_rows_patch", ST_PATCH},
         {"sql_rows_delete", ST_DELETE}, {"sql_rows_list", ST_LIST_ASC}, {"sql_rows_list_desc", ST_LIST_DESC},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
@@ -312,58 +330,104 @@ static const route sql_routes[] = {
 
 /* ---- MCP tools ---- */
 
-#define SQL_TABLE_OUT                                                                             \
-    {"type": "object", "required": ["name", "table", "columns", "created_at"],                    \
-     "properties": {"name": {"type": "string"}, "table": {"type": "string"},                      \
-                    "columns": {"type": "array"}, "created_at": {"type": "string"}}}
-#define SQL_ROW {"type": "object", "required": ["id", "created_at"]}
+#define SQL_TABLE_OUT                                                                                  \
+    {                                                                                                  \
+        "type" : "object", "required" : [ "name", "table", "columns", "created_at" ], "properties" : { \
+            "name" : {"type" : "string"},                                                              \
+                     "table" : {"type" : "string"},                                                    \
+                               "columns" : {"type" : "array"},                                         \
+                                           "created_at" : {                                            \
+                "type" : "string"                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+    }
+#define SQL_ROW \
+    { "type" : "object", "required" : [ "id", "created_at" ] }
 
 static const tool sql_tools[] = {
     {"sql_create_table",
      "Create a typed table: columns [{name, type, nullable, unique}], types text, integer, bigint, double, "
      "numeric, boolean, timestamptz, date, jsonb, uuid. Every table also has id and created_at.",
-     "POST", "/sql/tables", TOOL_JSON, NULL,
-     SCHEMA({"type": "object", "required": ["name", "columns"],
-             "properties": {"name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,47}$"},
-                            "columns": {"type": "array", "minItems": 1, "maxItems": 64, "items": {"type": "object",
-                                "required": ["name", "type"],
-                                "properties": {"name": {"type": "string"},
-                                               "type": {"type": "string", "enum": ["text", "integer", "bigint",
-                                                   "double", "numeric", "boolean", "timestamptz", "date",
-                                                   "jsonb", "uuid"]},
-                                               "nullable": {"type": "boolean"}, "unique": {"type": "boolean"}}}}}}),
-     SCHEMA(SQL_TABLE_OUT),
-     .title = "Create a table",
-     .hints = TOOL_IDEMPOTENT},
+     "POST", "/sql/tables", TOOL_JSON, NULL, SCHEMA({
+         "type" : "object",
+         "required" : [ "name", "columns" ],
+         "properties" : {
+             "name" : {"type" : "string", "pattern" : "^[a-z][a-z0-9_]{0,47}$"},
+             "columns" : {
+                 "type" : "array",
+                 "minItems" : 1,
+                 "maxItems" : 64,
+                 "items" : {
+                     "type" : "object",
+                     "required" : [ "name", "type" ],
+                     "properties" : {
+                         "name" : {"type" : "string"},
+                         "type" : {
+                             "type" : "string",
+                             "enum" : [
+                                 "text", "integer", "bigint", "double", "numeric", "boolean", "timestamptz",
+                                 "date", "jsonb", "uuid"
+                             ]
+                         },
+                         "nullable" : {"type" : "boolean"},
+                         "unique" : {"type" : "boolean"}
+                     }
+                 }
+             }
+         }
+     }),
+     SCHEMA(SQL_TABLE_OUT), .title = "Create a table", .hints = TOOL_IDEMPOTENT},
     {"sql_list_tables", "List the typed tables (paginated by name).", "GET", "/sql/tables", TOOL_QUERY, NULL,
-     SCHEMA({"type": "object", "properties": {"after": {"type": "string"},
-                                              "limit": {"type": "integer", "minimum": 1, "maximum": 1000}}}),
-     SCHEMA({"type": "object", "required": ["items", "next"],
-             "properties": {"items": {"type": "array", "items": SQL_TABLE_OUT},
-                            "next": {"type": ["string", "null"]}}}),
-     .title = "List tables",
-     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
-    {"sql_insert_rows", "Insert one row (an object) or up to 1000 (an array) into a table, all or none.", "POST",
-     "/sql/tables/{name}/rows", TOOL_JSON_ARG, "rows",
-     SCHEMA({"type": "object", "required": ["name", "rows"],
-             "properties": {"name": {"type": "string"},
-                            "rows": {"type": ["object", "array"], "description": "column name to value"}}}),
-     SCHEMA({"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": SQL_ROW}}}),
-     .title = "Insert rows",
-     .hints = 0},
+     SCHEMA({
+         "type" : "object",
+         "properties" :
+             {"after" : {"type" : "string"}, "limit" : {"type" : "integer", "minimum" : 1, "maximum" : 1000}}
+     }),
+     SCHEMA({
+         "type" : "object",
+         "required" : [ "items", "next" ],
+         "properties" :
+             {"items" : {"type" : "array", "items" : SQL_TABLE_OUT},
+              "next" : {"type" : [ "string", "null" ]}}
+     }),
+     .title = "List tables", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+    {"sql_insert_rows", "Insert one row (an object) or up to 1000 (an array) into a table, all or none.",
+     "POST", "/sql/tables/{name}/rows", TOOL_JSON_ARG, "rows", SCHEMA({
+         "type" : "object",
+         "required" : [ "name", "rows" ],
+         "properties" : {
+             "name" : {"type" : "string"},
+             "rows" : {"type" : [ "object", "array" ], "description" : "column name to value"}
+         }
+     }),
+     SCHEMA({
+         "type" : "object",
+         "required" : ["items"],
+         "properties" : {"items" : {"type" : "array", "items" : SQL_ROW}}
+     }),
+     .title = "Insert rows", .hints = 0},
     {"sql_select_rows",
      "Read rows ordered by id (paginated): after, limit, order (asc or desc), and equality filters in where "
      "(column name to value).",
-     "GET", "/sql/tables/{name}/rows", TOOL_QUERY, NULL,
-     SCHEMA({"type": "object", "required": ["name"],
-             "properties": {"name": {"type": "string"}, "after": {"type": ["integer", "string"]},
-                            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
-                            "order": {"type": "string", "enum": ["asc", "desc"]},
-                            "where": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}}}),
-     SCHEMA({"type": "object", "required": ["items", "next"],
-             "properties": {"items": {"type": "array", "items": SQL_ROW}, "next": {"type": ["string", "null"]}}}),
-     .title = "Select rows",
-     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+     "GET", "/sql/tables/{name}/rows", TOOL_QUERY, NULL, SCHEMA({
+         "type" : "object",
+         "required" : ["name"],
+         "properties" : {
+             "name" : {"type" : "string"},
+             "after" : {"type" : [ "integer", "string" ]},
+             "limit" : {"type" : "integer", "minimum" : 1, "maximum" : 1000},
+             "order" : {"type" : "string", "enum" : [ "asc", "desc" ]},
+             "where" :
+                 {"type" : "object", "additionalProperties" : {"type" : [ "string", "number", "boolean" ]}}
+         }
+     }),
+     SCHEMA({
+         "type" : "object",
+         "required" : [ "items", "next" ],
+         "properties" :
+             {"items" : {"type" : "array", "items" : SQL_ROW}, "next" : {"type" : [ "string", "null" ]}}
+     }),
+     .title = "Select rows", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
 };
 
 const mode mode_sql = {
@@ -371,10 +435,11 @@ const mode mode_sql = {
     .url_prefix = "/sql",
     .processes = 2,
     .migrations = sql_migrations,
-    .sentinel_shape = "{\"name\":\"builds\",\"table\":\"sql_builds\",\"columns\":[{\"name\":\"sha\","
-                      "\"type\":\"text\",\"nullable\":false,\"unique\":true},{\"name\":\"ok\","
-                      "\"type\":\"boolean\",\"nullable\":true,\"unique\":false}],"
-                      "\"created_at\":\"2026-11-24T10:00:00.000000Z\"}",
+    .sentinel_shape =
+        "{\"name\":\"builds\",\"table\":\"sql_builds\",\"columns\":[{\"name\":\"sha\","
+        "\"type\":\"text\",\"nullable\":false,\"unique\":true},{\"name\":\"ok\","
+        "\"type\":\"boolean\",\"nullable\":true,\"unique\":false}],"
+        "\"created_at\":\"2026-11-24T10:00:00.000000Z\"}",
     .sentinel_note = "Typed tables on demand: each a real PostgreSQL table, rows as JSON.",
     .routes = sql_routes,
     .nroutes = sizeof sql_routes / sizeof sql_routes[0],

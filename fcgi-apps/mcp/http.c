@@ -48,10 +48,10 @@
 #include "workers.h"
 
 enum {
-    MCP_WORKERS = 8,          /* tool calls at once (each with a database connection) */
-    MCP_SESSION_WORKERS = 2,  /* session store lookups at once (each with its own) */
-    MCP_CONNECTIONS = 1000,   /* open connections (streams included) */
-    MCP_IDLE_SECONDS = 60,    /* a connection that sends nothing for this long is closed */
+    MCP_WORKERS = 8,         /* tool calls at once (each with a database connection) */
+    MCP_SESSION_WORKERS = 2, /* session store lookups at once (each with its own) */
+    MCP_CONNECTIONS = 1000,  /* open connections (streams included) */
+    MCP_IDLE_SECONDS = 60,   /* a connection that sends nothing for this long is closed */
     MCP_STACK_BYTES = 256 * 1024,
 };
 
@@ -59,17 +59,16 @@ static workers *g_workers;
 static workers *g_session_workers;
 static session_store g_store;
 
-
 /* ---- one request ---- */
 
 typedef struct exchange {
-    strbuf *body;          /* the request body read so far */
+    strbuf *body; /* the request body read so far */
     bool too_large;
     double start;
     char method[16];
     char request_id[REQUEST_ID_MAX + 1];
-    rpc_out out;           /* what rpc_admit decided */
-    int status;            /* for the log */
+    rpc_out out; /* what rpc_admit decided */
+    int status;  /* for the log */
     /* A streamed response (SSE): what is left to send, and where it is. */
     strbuf *pending;
     size_t pending_at;
@@ -96,7 +95,8 @@ static exchange *exchange_new(const char *method, const char *request_id) {
 
 /* libmicrohttpd's completion callback: the request is over (sent, or the
  * client went away); log it and free everything it held. */
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
     (void)cls;
     (void)c;
     exchange *x = *con_cls;
@@ -190,8 +190,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     return drain(x, buf, max);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, struct MHD_Response *r, int status,
-                                     const char *content_type) {
+static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, struct MHD_Response *r,
+                                     int status, const char *content_type) {
     if (content_type) MHD_add_response_header(r, "Content-Type", content_type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Request-Id", x->request_id);
@@ -224,7 +224,8 @@ static const char *header(struct MHD_Connection *c, const char *name) {
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+                                  const char *version, const char *upload, size_t *upload_size,
+                                  void **con_cls) {
     (void)cls;
     (void)version;
     exchange *x = *con_cls;
@@ -271,8 +272,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case RPC_OPEN_STREAM:
         snprintf(x->stream_session, sizeof x->stream_session, "%s", in.session_id);
         if (!session_stream_open(x->stream_session)) {
-            strbuf_puts(x->out.body, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32001,\"message\":"
-                                     "\"Session not found\"}}");
+            strbuf_puts(x->out.body,
+                        "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32001,\"message\":"
+                        "\"Session not found\"}}");
             return send_buffer(c, x, 404, x->out.body);
         }
         x->stream_open = true;
@@ -282,8 +284,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         rpc_answer(&x->out, x->pending, run_on_workers, g_workers);
         return send_buffer(c, x, 200, x->pending);
     case RPC_REPLY:
-    default:
-        return send_buffer(c, x, x->out.status, x->out.body);
+    default: return send_buffer(c, x, x->out.status, x->out.body);
     }
 }
 
@@ -336,7 +337,8 @@ static int listen_unix(const char *path) {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     unlink(path);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || chmod(path, 0600) != 0 || listen(fd, 256) != 0) {
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || chmod(path, 0600) != 0 ||
+        listen(fd, 256) != 0) {
         perror("backend-mcp: listen");
         close(fd);
         return -1;
@@ -373,7 +375,7 @@ int main(int argc, char **argv) {
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL); /* every thread inherits it */
-    serve_set_worker_count(MCP_WORKERS); /* the tool workers: at most half may long-poll */
+    serve_set_worker_count(MCP_WORKERS);             /* the tool workers: at most half may long-poll */
     api_error err;
     db_begin(g_config.db_timeout_ms);
     if (!ensure_schemas(&err)) log_msg(LOG_WARN, "schema not ready yet: %s", err.detail);
@@ -391,13 +393,14 @@ int main(int argc, char **argv) {
     pthread_condattr_destroy(&cattr);
     pthread_t checker;
     bool checking = g_session_workers != NULL && pthread_create(&checker, NULL, session_checker, NULL) == 0;
-    struct MHD_Daemon *d = !checking ? NULL
-        : MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
-                           NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)MCP_CONNECTIONS,
-                           MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)MCP_IDLE_SECONDS,
-                           MHD_OPTION_THREAD_STACK_SIZE, (size_t)MCP_STACK_BYTES,
-                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        !checking ? NULL
+                  : MHD_start_daemon(
+                        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
+                        NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MCP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+                        (unsigned)MCP_IDLE_SECONDS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)MCP_STACK_BYTES,
+                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "backend-mcp: cannot serve on %s\n", where);
         stop_checker(checking ? &checker : NULL);

@@ -12,8 +12,10 @@ static size_t skip_ws(const char *t, size_t i, size_t end) {
 /* Returns the index just past the string starting at t[i] (a quote). */
 static size_t skip_string(const char *t, size_t i, size_t end) {
     for (i++; i < end; i++) {
-        if (t[i] == '\\') i++;
-        else if (t[i] == '"') return i + 1;
+        if (t[i] == '\\')
+            i++;
+        else if (t[i] == '"')
+            return i + 1;
     }
     return end;
 }

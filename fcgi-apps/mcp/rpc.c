@@ -35,12 +35,12 @@ static const char *const g_versions[] = {"2025-06-18", "2025-03-26", "2025-11-25
  * change only with a new release of the service). */
 #define LIST_TTL_MS 300000
 
-#define META_VERSION "io.modelcontextprotocol/protocolVersion"
+#define META_VERSION      "io.modelcontextprotocol/protocolVersion"
 #define META_CAPABILITIES "io.modelcontextprotocol/clientCapabilities"
 
 /* What rpc_answer runs: the parsed body (one message or a batch). */
 typedef struct rpc_message {
-    char *text;          /* the body, owned */
+    char *text; /* the body, owned */
     size_t len;
     json_t *root;        /* jansson's reading of it, owned */
     jspan span;          /* the root value in text */
@@ -173,7 +173,7 @@ bool rpc_origin_allowed(const char *origin) {
     /* http:// or https://, a loopback host, then nothing or a port. */
     const char *rest = strncasecmp(origin, "http://", 7) == 0    ? origin + 7
                        : strncasecmp(origin, "https://", 8) == 0 ? origin + 8
-                                                                  : NULL;
+                                                                 : NULL;
     static const char *const loopback[] = {"localhost", "127.0.0.1", "[::1]", NULL};
     for (const char *const *l = loopback; rest && *l; l++) {
         size_t n = strlen(*l);
@@ -210,7 +210,8 @@ static kind classify(json_t *m) {
         if (id == NULL) return K_NOTIFICATION;
         return id_ok ? K_REQUEST : K_INVALID;
     }
-    if (method == NULL && id_ok && (json_object_get(m, "result") || json_object_get(m, "error"))) return K_RESPONSE;
+    if (method == NULL && id_ok && (json_object_get(m, "result") || json_object_get(m, "error")))
+        return K_RESPONSE;
     return K_INVALID;
 }
 
@@ -240,13 +241,15 @@ static void initialize(const rpc_message *msg, rpc_out *out) {
                       "initialize needs params.protocolVersion (a string)");
         return;
     }
-    const char *version = version_supported(json_string_value(asked)) ? json_string_value(asked)
-                                                                       : MCP_VERSION_PREFERRED;
+    const char *version =
+        version_supported(json_string_value(asked)) ? json_string_value(asked) : MCP_VERSION_PREFERRED;
     session_status made = session_create(out->session_id, version);
     if (made != SESSION_LIVE) {
         out->session_id[0] = '\0';
-        if (made == SESSION_STORE_DOWN) store_down(out);
-        else transport_error(out, 503, RPC_SERVER_ERROR, "too many sessions with open streams");
+        if (made == SESSION_STORE_DOWN)
+            store_down(out);
+        else
+            transport_error(out, 503, RPC_SERVER_ERROR, "too many sessions with open streams");
         return;
     }
     strbuf_puts(out->body, "{\"jsonrpc\":\"2.0\",\"id\":");
@@ -266,10 +269,11 @@ static void initialize(const rpc_message *msg, rpc_out *out) {
 static bool version_ok(const rpc_in *in, rpc_out *out) {
     if (in->protocol_version == NULL || version_supported(in->protocol_version)) return true;
     char message[240];
-    snprintf(message, sizeof message,
-             "Bad Request: unsupported MCP-Protocol-Version %.40s (supported: 2025-11-25, 2025-06-18, 2025-03-26, "
-             "and " MCP_VERSION_STATELESS " without a session)",
-             in->protocol_version);
+    snprintf(
+        message, sizeof message,
+        "Bad Request: unsupported MCP-Protocol-Version %.40s (supported: 2025-11-25, 2025-06-18, 2025-03-26, "
+        "and " MCP_VERSION_STATELESS " without a session)",
+        in->protocol_version);
     transport_error(out, 400, RPC_SERVER_ERROR, message);
     return false;
 }
@@ -368,7 +372,8 @@ static void admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
     const char *version = json_string_value(asked);
     if (in->protocol_version == NULL || strcmp(in->protocol_version, version) != 0) {
         snprintf(message, sizeof message,
-                 "Header mismatch: MCP-Protocol-Version %.40s does not match the body's " META_VERSION " %.40s",
+                 "Header mismatch: MCP-Protocol-Version %.40s does not match the body's " META_VERSION
+                 " %.40s",
                  in->protocol_version ? in->protocol_version : "(missing)", version);
         transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
         json_decref(root);
@@ -397,7 +402,8 @@ static void admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
         return;
     }
     if (in->mcp_method == NULL || strcmp(in->mcp_method, method) != 0) {
-        snprintf(message, sizeof message, "Header mismatch: Mcp-Method %.60s does not match the body's method %.60s",
+        snprintf(message, sizeof message,
+                 "Header mismatch: Mcp-Method %.60s does not match the body's method %.60s",
                  in->mcp_method ? in->mcp_method : "(missing)", method);
         transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
         json_decref(root);
@@ -411,7 +417,8 @@ static void admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
                     memcmp(json_string_value(name), header, n) == 0;
         free(header);
         if (!same) {
-            snprintf(message, sizeof message, "Header mismatch: Mcp-Name %.60s does not match the body's params.name",
+            snprintf(message, sizeof message,
+                     "Header mismatch: Mcp-Name %.60s does not match the body's params.name",
                      in->mcp_name ? in->mcp_name : "(missing)");
             transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
             json_decref(root);
@@ -435,14 +442,15 @@ static void admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
 static bool is_stateless(const rpc_in *in, json_t *root) {
     json_t *meta = json_object_get(json_object_get(root, "params"), "_meta");
     if (json_object_get(meta, META_VERSION) != NULL) return true;
-    return stateless_version(in->protocol_version) && !(json_is_object(root) && is_method(root, "initialize"));
+    return stateless_version(in->protocol_version) &&
+           !(json_is_object(root) && is_method(root, "initialize"));
 }
 
 static void admit_post(const rpc_in *in, rpc_out *out) {
     api_error err;
     if (in->body_too_large) {
-        api_fail(&err, API_E_PAYLOAD_TOO_LARGE, NULL, "the body is over the limit of %zu bytes (BODY_MAX_BYTES)",
-                 g_config.body_max_bytes);
+        api_fail(&err, API_E_PAYLOAD_TOO_LARGE, NULL,
+                 "the body is over the limit of %zu bytes (BODY_MAX_BYTES)", g_config.body_max_bytes);
         http_error(out, &err);
         return;
     }
@@ -470,7 +478,9 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
             return;
         }
         if (initializing) {
-            rpc_message msg = {.text = (char *)in->body, .len = in->body_len, .root = root,
+            rpc_message msg = {.text = (char *)in->body,
+                               .len = in->body_len,
+                               .root = root,
                                .span = jspan_root(in->body, in->body_len)};
             initialize(&msg, out);
             json_decref(root);
@@ -502,9 +512,10 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
         if (refuse || json_array_size(root) == 0 || has_initialize) {
             json_decref(root);
             transport_error(out, 400, RPC_INVALID_REQUEST,
-                            refuse ? "Invalid Request: JSON-RPC batches are not supported from protocol version "
-                                     "2025-06-18 on"
-                                   : "Invalid Request: an empty batch, or initialize inside a batch");
+                            refuse
+                                ? "Invalid Request: JSON-RPC batches are not supported from protocol version "
+                                  "2025-06-18 on"
+                                : "Invalid Request: an empty batch, or initialize inside a batch");
             return;
         }
     } else {
@@ -541,7 +552,8 @@ void rpc_admit(const rpc_in *in, rpc_out *out) {
     bool post = strcmp(in->method, "POST") == 0, get = strcmp(in->method, "GET") == 0,
          del = strcmp(in->method, "DELETE") == 0;
     if (!post && !get && !del) {
-        api_fail(&err, API_E_METHOD_NOT_ALLOWED, NULL, "/mcp takes GET, POST or DELETE, not %.20s", in->method);
+        api_fail(&err, API_E_METHOD_NOT_ALLOWED, NULL, "/mcp takes GET, POST or DELETE, not %.20s",
+                 in->method);
         http_error(out, &err);
         out->allow = "GET, POST, DELETE";
         return;
@@ -553,13 +565,15 @@ void rpc_admit(const rpc_in *in, rpc_out *out) {
     /* The stateless era has no GET stream and no session to end. */
     if (stateless_version(in->protocol_version)) {
         api_fail(&err, API_E_METHOD_NOT_ALLOWED, NULL,
-                 "protocol version %.40s has no GET stream and no session: /mcp takes POST", in->protocol_version);
+                 "protocol version %.40s has no GET stream and no session: /mcp takes POST",
+                 in->protocol_version);
         http_error(out, &err);
         out->allow = "POST";
         return;
     }
     if (get && !accepts(in->accept, "text/event-stream")) {
-        transport_error(out, 406, RPC_SERVER_ERROR, "Not Acceptable: GET /mcp needs Accept: text/event-stream");
+        transport_error(out, 406, RPC_SERVER_ERROR,
+                        "Not Acceptable: GET /mcp needs Accept: text/event-stream");
         return;
     }
     char version[SESSION_VERSION_MAX];
@@ -570,10 +584,12 @@ void rpc_admit(const rpc_in *in, rpc_out *out) {
     }
     /* DELETE: ends the session on every process. */
     session_status st = session_end(in->session_id);
-    if (st == SESSION_STORE_DOWN) store_down(out);
+    if (st == SESSION_STORE_DOWN)
+        store_down(out);
     else if (st == SESSION_GONE)
         transport_error(out, 404, -32001, "Session not found: it ended or never existed; initialize again");
-    else out->status = 200;
+    else
+        out->status = 200;
 }
 
 /* ---- step two ---- */
@@ -593,8 +609,8 @@ typedef struct call_job {
 
 static void run_call(void *arg) {
     call_job *j = arg;
-    tools_call(&j->ref, j->text, j->args, j->args_value, j->authorization, j->request_id, j->structured, j->result,
-               j->detail, sizeof j->detail);
+    tools_call(&j->ref, j->text, j->args, j->args_value, j->authorization, j->request_id, j->structured,
+               j->result, j->detail, sizeof j->detail);
 }
 
 /* Appends the response's head, up to the result object's first member. */
@@ -645,7 +661,8 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
     }
     if (strcmp(method, "server/discover") == 0 && msg->stateless) {
         open_result(body, id_text, id.len);
-        strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON ",\"capabilities\":{\"tools\":{}},\"instructions\":\"");
+        strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON
+                          ",\"capabilities\":{\"tools\":{}},\"instructions\":\"");
         put_instructions(body);
         strbuf_printf(body, "\",\"ttlMs\":%d,\"cacheScope\":\"public\"", LIST_TTL_MS);
         close_result(body, msg, true);
@@ -659,10 +676,13 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
     }
     json_t *name = json_object_get(params, "name");
     json_t *args = json_object_get(params, "arguments");
-    call_job job = {.text = msg->text, .authorization = msg->authorization, .request_id = msg->request_id,
+    call_job job = {.text = msg->text,
+                    .authorization = msg->authorization,
+                    .request_id = msg->request_id,
                     .structured = tools_structured(msg->version)};
     if (!json_is_string(name)) {
-        put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS, "Invalid params: tools/call needs params.name");
+        put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS,
+                      "Invalid params: tools/call needs params.name");
         return;
     }
     if (!tools_find(json_string_value(name), &job.ref)) {
@@ -675,7 +695,8 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
         /* From 2025-11-25 on, arguments that do not fit the inputSchema
          * are the tool's error, which a model can read and correct. */
         if (strcmp(msg->version, "2025-11-25") < 0) {
-            put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS, "Invalid params: arguments must be an object");
+            put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS,
+                          "Invalid params: arguments must be an object");
             return;
         }
         open_result(body, id_text, id.len);
@@ -730,11 +751,14 @@ bool rpc_progress_start(const rpc_out *out, strbuf *body) {
     if (msg == NULL || !json_is_object(msg->root) || !is_method(msg->root, "tools/call")) return false;
     jspan params, meta, token;
     if (!jspan_member(msg->text, msg->span, "params", &params) ||
-        !jspan_member(msg->text, params, "_meta", &meta) || !jspan_member(msg->text, meta, "progressToken", &token))
+        !jspan_member(msg->text, params, "_meta", &meta) ||
+        !jspan_member(msg->text, meta, "progressToken", &token))
         return false;
-    json_t *t = json_object_get(json_object_get(json_object_get(msg->root, "params"), "_meta"), "progressToken");
+    json_t *t =
+        json_object_get(json_object_get(json_object_get(msg->root, "params"), "_meta"), "progressToken");
     if (!json_is_string(t) && !json_is_number(t)) return false;
-    strbuf_puts(body, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":");
+    strbuf_puts(body,
+                "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":");
     strbuf_append(body, msg->text + token.off, token.len);
     strbuf_puts(body, ",\"progress\":0,\"message\":\"started\"}}");
     return true;

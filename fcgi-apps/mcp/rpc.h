@@ -38,8 +38,8 @@
 
 /* What the server read of one HTTP request to /mcp; all borrowed. */
 typedef struct rpc_in {
-    const char *method;           /* HTTP method */
-    const char *host;             /* headers, NULL when absent */
+    const char *method; /* HTTP method */
+    const char *host;   /* headers, NULL when absent */
     const char *origin;
     const char *authorization;
     const char *session_id;       /* Mcp-Session-Id */
@@ -47,10 +47,10 @@ typedef struct rpc_in {
     const char *mcp_method;       /* Mcp-Method (stateless era) */
     const char *mcp_name;         /* Mcp-Name (stateless era) */
     const char *accept;
-    const char *request_id;       /* X-Request-Id of the response */
-    const char *body;             /* POST: the whole body, NUL-terminated */
+    const char *request_id; /* X-Request-Id of the response */
+    const char *body;       /* POST: the whole body, NUL-terminated */
     size_t body_len;
-    bool body_too_large;          /* over BODY_MAX_BYTES: body is empty */
+    bool body_too_large; /* over BODY_MAX_BYTES: body is empty */
 } rpc_in;
 
 typedef enum rpc_action {
@@ -63,15 +63,15 @@ typedef enum rpc_action {
 typedef struct rpc_out {
     rpc_action action;
     int status;
-    strbuf *body;                   /* JSON, or empty (202) */
+    strbuf *body;                        /* JSON, or empty (202) */
     char session_id[SESSION_ID_LEN + 1]; /* set: send Mcp-Session-Id (initialize) */
-    const char *allow;              /* set: send Allow */
-    bool www_authenticate;          /* send WWW-Authenticate: Bearer */
-    bool retry_after;               /* send Retry-After: 1 */
-    bool sse;                       /* RPC_ANSWER: the client accepts only text/event-stream */
-    bool stateless;                 /* the request is in the stateless era */
-    char log_detail[400];           /* why it failed, for the access log */
-    struct rpc_message *message;    /* RPC_ANSWER: what rpc_answer runs (owned) */
+    const char *allow;                   /* set: send Allow */
+    bool www_authenticate;               /* send WWW-Authenticate: Bearer */
+    bool retry_after;                    /* send Retry-After: 1 */
+    bool sse;                            /* RPC_ANSWER: the client accepts only text/event-stream */
+    bool stateless;                      /* the request is in the stateless era */
+    char log_detail[400];                /* why it failed, for the access log */
+    struct rpc_message *message;         /* RPC_ANSWER: what rpc_answer runs (owned) */
 } rpc_out;
 
 /* Runs fn(arg) where tool calls may use the database (the workers), and

@@ -13,9 +13,9 @@
 typedef struct session {
     char id[SESSION_ID_LEN + 1]; /* "" for a free slot */
     char version[SESSION_VERSION_MAX];
-    double last_used;            /* monotonic seconds */
-    double validated;            /* when the store last said it is live */
-    int streams;                 /* open GET streams */
+    double last_used; /* monotonic seconds */
+    double validated; /* when the store last said it is live */
+    int streams;      /* open GET streams */
 } session;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -126,8 +126,10 @@ session_status session_touch(const char *id, char version[SESSION_VERSION_MAX]) 
     char v[SESSION_VERSION_MAX] = "";
     session_status st = g_store->lookup(g_store->ctx, id, v);
     pthread_mutex_lock(&g_lock);
-    if (st == SESSION_LIVE) hold(id, v, now_s());
-    else if (st == SESSION_GONE) drop(id);
+    if (st == SESSION_LIVE)
+        hold(id, v, now_s());
+    else if (st == SESSION_GONE)
+        drop(id);
     pthread_mutex_unlock(&g_lock);
     if (st == SESSION_LIVE && version) memcpy(version, v, SESSION_VERSION_MAX);
     return st;
@@ -186,20 +188,23 @@ int sessions_recheck(void) {
     if (g_store == NULL) return 0;
     /* The ids first (under the lock), then the store (without it). */
     enum { BATCH = 256 };
-    char (*ids)[SESSION_ID_LEN + 1] = malloc(BATCH * sizeof *ids);
+    char(*ids)[SESSION_ID_LEN + 1] = malloc(BATCH * sizeof *ids);
     if (ids == NULL) abort();
     int n = 0;
     pthread_mutex_lock(&g_lock);
     for (size_t i = 0; i < SESSIONS_MAX && n < BATCH; i++)
-        if (g_sessions[i].id[0] && g_sessions[i].streams > 0) memcpy(ids[n++], g_sessions[i].id, SESSION_ID_LEN + 1);
+        if (g_sessions[i].id[0] && g_sessions[i].streams > 0)
+            memcpy(ids[n++], g_sessions[i].id, SESSION_ID_LEN + 1);
     pthread_mutex_unlock(&g_lock);
     for (int i = 0; i < n; i++) {
         char v[SESSION_VERSION_MAX];
         session_status st = g_store->lookup(g_store->ctx, ids[i], v);
         pthread_mutex_lock(&g_lock);
         session *s = find(ids[i]);
-        if (st == SESSION_GONE) drop(ids[i]);
-        else if (st == SESSION_LIVE && s) s->validated = now_s();
+        if (st == SESSION_GONE)
+            drop(ids[i]);
+        else if (st == SESSION_LIVE && s)
+            s->validated = now_s();
         pthread_mutex_unlock(&g_lock);
     }
     free(ids);

@@ -11,11 +11,11 @@
 #include "config.h"
 
 typedef struct mcp_config {
-    const char *allowed_hosts;   /* MCP_ALLOWED_HOSTS: comma-separated names
+    const char *allowed_hosts;      /* MCP_ALLOWED_HOSTS: comma-separated names
                                     beyond loopback; "" none */
-    const char *allowed_origins; /* MCP_ALLOWED_ORIGINS: comma-separated
+    const char *allowed_origins;    /* MCP_ALLOWED_ORIGINS: comma-separated
                                     Origin values; "" none */
-    long long keepalive_seconds; /* MCP_KEEPALIVE_SECONDS: 1-15, default 15:
+    long long keepalive_seconds;    /* MCP_KEEPALIVE_SECONDS: 1-15, default 15:
                                     a comment on every idle stream */
     long long session_idle_seconds; /* MCP_SESSION_IDLE_SECONDS: default 3600 */
 } mcp_config;

@@ -21,21 +21,23 @@ static const char *const schema_sql =
     " last_seen_at timestamptz NOT NULL DEFAULT now());"
     "CREATE INDEX IF NOT EXISTS mcp_sessions_last_seen ON mcp_sessions (last_seen_at)";
 
-static const db_stmt insert_stmt = {
-    "mcp_session_insert", "INSERT INTO mcp_sessions (id, protocol_version) VALUES ($1, $2)", 2};
+static const db_stmt insert_stmt = {"mcp_session_insert",
+                                    "INSERT INTO mcp_sessions (id, protocol_version) VALUES ($1, $2)", 2};
 /* Live, and whether last_seen_at is old enough to be written again. */
 static const db_stmt lookup_stmt = {
     "mcp_session_lookup",
     "SELECT protocol_version, last_seen_at < now() - make_interval(secs => $3::int) FROM mcp_sessions"
     " WHERE id = $1 AND last_seen_at > now() - make_interval(secs => $2::int)",
     3};
-static const db_stmt touch_stmt = {"mcp_session_touch", "UPDATE mcp_sessions SET last_seen_at = now() WHERE id = $1",
-                                   1};
+static const db_stmt touch_stmt = {"mcp_session_touch",
+                                   "UPDATE mcp_sessions SET last_seen_at = now() WHERE id = $1", 1};
 static const db_stmt remove_stmt = {
     "mcp_session_remove",
-    "DELETE FROM mcp_sessions WHERE id = $1 RETURNING last_seen_at > now() - make_interval(secs => $2::int)", 2};
+    "DELETE FROM mcp_sessions WHERE id = $1 RETURNING last_seen_at > now() - make_interval(secs => $2::int)",
+    2};
 static const db_stmt sweep_stmt = {
-    "mcp_session_sweep", "DELETE FROM mcp_sessions WHERE last_seen_at < now() - make_interval(secs => $1::int)", 1};
+    "mcp_session_sweep",
+    "DELETE FROM mcp_sessions WHERE last_seen_at < now() - make_interval(secs => $1::int)", 1};
 
 bool store_ensure_schema(api_error *err) {
     char lock[96];
@@ -93,8 +95,9 @@ static void run_op(void *arg) {
     } else {
         const char *params[] = {o->id, g_idle_text};
         PGresult *res = db_query(p, &remove_stmt, params, &err);
-        if (res) o->status = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? SESSION_LIVE
-                                                                                          : SESSION_GONE;
+        if (res)
+            o->status =
+                PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? SESSION_LIVE : SESSION_GONE;
     }
     pool_free(p);
 }

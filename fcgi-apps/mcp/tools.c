@@ -161,7 +161,8 @@ static bool build_query(const tool *t, const char *msg, jspan args, strbuf *uri,
     char sep = '?';
     while (jspan_next(msg, args, &pos, &k, &v)) {
         json_t *key = json_loadb(msg + k.off, k.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-        json_t *value = json_loadb(msg + v.off, v.len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+        json_t *value =
+            json_loadb(msg + v.off, v.len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
         bool ok = true;
         const char *name = json_string_value(key);
         if (!is_capture(t->pattern, name) && !json_is_null(value)) {
@@ -175,7 +176,8 @@ static bool build_query(const tool *t, const char *msg, jspan args, strbuf *uri,
                     put_encoded(uri, json_string_value(ikey), json_string_length(ikey));
                     strbuf_puts(uri, "=");
                     if (!put_scalar(uri, msg, iv, ivalue))
-                        ok = API_INVALID(err, name, "the members of %s must be strings, numbers or booleans", name);
+                        ok = API_INVALID(err, name, "the members of %s must be strings, numbers or booleans",
+                                         name);
                     json_decref(ikey);
                 }
             } else {
@@ -232,7 +234,8 @@ static bool build_content(json_t *av, pool *p, call_request *cr, api_error *err)
     if (!json_is_string(content)) return API_INVALID(err, "content", "content must be a string");
     if (encoding != NULL && !json_is_string(encoding))
         return API_INVALID(err, "encoding", "encoding must be \"text\" or \"base64\"");
-    if (type != NULL && !json_is_string(type)) return API_INVALID(err, "content_type", "content_type must be a string");
+    if (type != NULL && !json_is_string(type))
+        return API_INVALID(err, "content_type", "content_type must be a string");
     if (type != NULL) cr->content_type = pool_strdup(p, json_string_value(type));
     const char *text = json_string_value(content);
     size_t n = json_string_length(content);
@@ -241,7 +244,8 @@ static bool build_content(json_t *av, pool *p, call_request *cr, api_error *err)
         strbuf_append(cr->body, text, n);
         return true;
     }
-    if (strcmp(how, "base64") != 0) return API_INVALID(err, "encoding", "encoding must be \"text\" or \"base64\"");
+    if (strcmp(how, "base64") != 0)
+        return API_INVALID(err, "encoding", "encoding must be \"text\" or \"base64\"");
     /* Standard base64 with padding; white space is not allowed. */
     if (n % 4 != 0) return API_INVALID(err, "content", "content is not valid base64");
     unsigned char *raw = pool_alloc(p, n / 4 * 3 + 1);
@@ -292,7 +296,8 @@ static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *a
     if (ok && t->body == TOOL_JSON) build_json_body(t, msg, args.len ? args : (jspan){0, 0}, cr.body);
     if (ok && t->body == TOOL_JSON_ARG) {
         jspan v;
-        if (args.len && jspan_member(msg, args, t->body_arg, &v) && !json_is_null(json_object_get(av, t->body_arg)))
+        if (args.len && jspan_member(msg, args, t->body_arg, &v) &&
+            !json_is_null(json_object_get(av, t->body_arg)))
             strbuf_append(cr.body, msg + v.off, v.len);
         else
             ok = API_INVALID(&err, t->body_arg, "%s is required", t->body_arg);
@@ -305,9 +310,10 @@ static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *a
     if (ok) {
         char length[24];
         snprintf(length, sizeof length, "%zu", cr.body->len);
-        const char *pairs[] = {"REQUEST_METHOD", t->method, "REQUEST_URI", cr.uri->data,
-                               "HTTP_AUTHORIZATION", authorization, "HTTP_X_REQUEST_ID", request_id,
-                               "CONTENT_LENGTH", length, "CONTENT_TYPE", cr.content_type, NULL};
+        const char *pairs[] = {
+            "REQUEST_METHOD", t->method,           "REQUEST_URI", cr.uri->data,     "HTTP_AUTHORIZATION",
+            authorization,    "HTTP_X_REQUEST_ID", request_id,    "CONTENT_LENGTH", length,
+            "CONTENT_TYPE",   cr.content_type,     NULL};
         /* An absent header ends the list early: keep the ones after it. */
         const char *kept[sizeof pairs / sizeof pairs[0]];
         size_t n = 0;
@@ -335,9 +341,9 @@ static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *a
     strbuf_free(cr.body);
 }
 
-int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_value, const char *authorization,
-               const char *request_id, bool structured, strbuf *out, char *error_detail,
-               size_t error_detail_size) {
+int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_value,
+               const char *authorization, const char *request_id, bool structured, strbuf *out,
+               char *error_detail, size_t error_detail_size) {
     pool *p = pool_new();
     reply r;
     reply_init(&r);
@@ -356,8 +362,9 @@ int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_va
     }
     strbuf_printf(out, ",\"isError\":%s", failed ? "true" : "false");
     if (error_detail_size) error_detail[0] = '\0';
-    if (failed && error_detail_size) snprintf(error_detail, error_detail_size, "tool %s: %d %.200s", ref->tool->name,
-                                              r.status, r.body->data);
+    if (failed && error_detail_size)
+        snprintf(error_detail, error_detail_size, "tool %s: %d %.200s", ref->tool->name, r.status,
+                 r.body->data);
     int status = r.status;
     reply_release(&r);
     pool_free(p);

@@ -15,9 +15,7 @@
 #include "schema.h"
 
 const db_stmt sql_table_get = {
-    "sql_table_get",
-    "SELECT " SQL_TABLE_JSON ", columns::text FROM sql__tables WHERE name = $1",
-    1};
+    "sql_table_get", "SELECT " SQL_TABLE_JSON ", columns::text FROM sql__tables WHERE name = $1", 1};
 
 /* Every alias the statements use starts with "_", which no column name
  * can (ident.h): a column called r or x is never mistaken for one. How a
@@ -88,12 +86,14 @@ static void projection(pool *p, const table_spec *s, strbuf *b) {
     strbuf_puts(b, "_t.id");
     for (size_t i = 0; i < s->ncols; i++) {
         const char *q = ident_quote(p, s->cols[i].name);
-        if (s->cols[i].type == COL_NUMERIC) strbuf_printf(b, ", _t.%s::text AS %s", q, q);
+        if (s->cols[i].type == COL_NUMERIC)
+            strbuf_printf(b, ", _t.%s::text AS %s", q, q);
         else if (s->cols[i].type == COL_TIMESTAMPTZ) {
             char col[64];
             snprintf(col, sizeof col, "_t.%s", q);
             strbuf_printf(b, ", " SQL_UTC("%s") " AS %s", col, q);
-        } else strbuf_printf(b, ", _t.%s", q);
+        } else
+            strbuf_printf(b, ", _t.%s", q);
     }
     strbuf_puts(b, ", " SQL_UTC("_t.created_at") " AS created_at");
 }
@@ -121,7 +121,8 @@ static void build_statements(sql_table *t) {
     projection(p, s, proj);
     /* insert: $1 the body (one row or an array of rows) */
     strbuf_printf(b, "WITH _t AS (INSERT INTO %s (", table);
-    for (size_t i = 0; i < s->ncols; i++) strbuf_printf(b, "%s%s", i ? ", " : "", ident_quote(p, s->cols[i].name));
+    for (size_t i = 0; i < s->ncols; i++)
+        strbuf_printf(b, "%s%s", i ? ", " : "", ident_quote(p, s->cols[i].name));
     strbuf_puts(b, ") SELECT ");
     for (size_t i = 0; i < s->ncols; i++) {
         if (i) strbuf_puts(b, ", ");
@@ -140,23 +141,29 @@ static void build_statements(sql_table *t) {
     strbuf_printf(b, "WITH _t AS (UPDATE %s _u SET ", table);
     for (size_t i = 0; i < s->ncols; i++) {
         const char *q = ident_quote(p, s->cols[i].name);
-        strbuf_printf(b, "%s%s = CASE WHEN _e._r ? %s THEN ", i ? ", " : "", q, ident_literal(p, s->cols[i].name));
+        strbuf_printf(b, "%s%s = CASE WHEN _e._r ? %s THEN ", i ? ", " : "", q,
+                      ident_literal(p, s->cols[i].name));
         cast_of(p, &s->cols[i], b);
         strbuf_printf(b, " ELSE _u.%s END", q);
     }
-    strbuf_printf(b, " FROM (SELECT $2::jsonb AS _r) _e WHERE _u.id = $1::bigint RETURNING _u.*)"
-                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x", proj->data);
+    strbuf_printf(b,
+                  " FROM (SELECT $2::jsonb AS _r) _e WHERE _u.id = $1::bigint RETURNING _u.*)"
+                  " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x",
+                  proj->data);
     t->stmts[ST_PATCH].sql = take(b);
     t->stmts[ST_PATCH].st.nparams = 2;
     /* delete: $1 the id */
-    strbuf_printf(b, "WITH _t AS (DELETE FROM %s WHERE id = $1::bigint RETURNING *)"
-                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x", table, proj->data);
+    strbuf_printf(b,
+                  "WITH _t AS (DELETE FROM %s WHERE id = $1::bigint RETURNING *)"
+                  " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x",
+                  table, proj->data);
     t->stmts[ST_DELETE].sql = take(b);
     t->stmts[ST_DELETE].st.nparams = 1;
     /* list: $1 after, $2 how many, $3.. one equality filter per column (NULL: none) */
     for (int desc = 0; desc < 2; desc++) {
-        strbuf_printf(b, "SELECT to_json(_x)::text, _x.id::text FROM (SELECT %s FROM %s _t WHERE _t.id %s $1::bigint",
-                      proj->data, table, desc ? "<" : ">");
+        strbuf_printf(
+            b, "SELECT to_json(_x)::text, _x.id::text FROM (SELECT %s FROM %s _t WHERE _t.id %s $1::bigint",
+            proj->data, table, desc ? "<" : ">");
         for (size_t i = 0; i < s->ncols; i++)
             strbuf_printf(b, " AND ($%zu::text IS NULL OR _t.%s = $%zu::%s)", i + 3,
                           ident_quote(p, s->cols[i].name), i + 3, col_types[s->cols[i].type].sql);
@@ -248,9 +255,9 @@ const table_column *sql_column_find(const table_spec *s, const char *name) {
  * longer has): read the registry again. */
 static bool stale_error(const api_error *err) {
     const char *st = err->sqlstate;
-    return err->status == 500 && (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 ||
-                                  strcmp(st, "42804") == 0 || strcmp(st, "0A000") == 0 ||
-                                  strcmp(st, "26000") == 0);
+    return err->status == 500 &&
+           (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 || strcmp(st, "42804") == 0 ||
+            strcmp(st, "0A000") == 0 || strcmp(st, "26000") == 0);
 }
 
 bool sql_with_table(request *req, reply *out, api_error *err, sql_table_fn fn) {

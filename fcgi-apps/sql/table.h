@@ -26,13 +26,14 @@ enum { SQL_CACHE_MAX = 64 };
 
 /* A registry row as the API shows it (column 0 of the registry's
  * statements). */
-#define SQL_TABLE_JSON                                                                             \
-    "json_build_object('name', name, 'table', table_name, 'columns', columns, 'created_at', "     \
-    SQL_UTC("created_at") ")::text"
+#define SQL_TABLE_JSON                                                                                 \
+    "json_build_object('name', name, 'table', table_name, 'columns', columns, 'created_at', " SQL_UTC( \
+        "created_at") ")::text"
 
 /* The body's rows: an array as it is, one object as an array of one. */
-#define SQL_ROWS_OF(p)                                                                             \
-    "jsonb_array_elements(CASE jsonb_typeof(" p "::jsonb) WHEN 'array' THEN " p "::jsonb"         \
+#define SQL_ROWS_OF(p)                                                          \
+    "jsonb_array_elements(CASE jsonb_typeof(" p "::jsonb) WHEN 'array' THEN " p \
+    "::jsonb"                                                                   \
     " ELSE jsonb_build_array(" p "::jsonb) END)"
 
 /* A table's statements. */
@@ -41,16 +42,16 @@ enum { ST_INSERT, ST_GET, ST_PATCH, ST_DELETE, ST_LIST_ASC, ST_LIST_DESC, ST_COU
 typedef struct built_stmt {
     db_stmt st;
     char name[32];
-    char *sql;                        /* malloc */
-    unsigned long long prepared_on;   /* db_query_built's record */
+    char *sql;                      /* malloc */
+    unsigned long long prepared_on; /* db_query_built's record */
 } built_stmt;
 
 typedef struct sql_table {
-    char *name;                       /* malloc */
-    json_t *def;                      /* owns spec's strings */
+    char *name;  /* malloc */
+    json_t *def; /* owns spec's strings */
     table_spec spec;
     built_stmt stmts[ST_COUNT];
-    unsigned long long used;          /* for eviction: larger is more recent */
+    unsigned long long used; /* for eviction: larger is more recent */
 } sql_table;
 
 /* The registry's row of one table: its answer and its columns ($1 the name). */

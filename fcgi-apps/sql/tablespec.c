@@ -21,13 +21,9 @@ static const char type_list[] =
 #undef COL_TYPE_LIST_
     ;
 
-const char *col_type_name(col_type t) {
-    return (unsigned)t < COL_TYPE_COUNT ? col_types[t].name : NULL;
-}
+const char *col_type_name(col_type t) { return (unsigned)t < COL_TYPE_COUNT ? col_types[t].name : NULL; }
 
-const char *col_type_sql(col_type t) {
-    return (unsigned)t < COL_TYPE_COUNT ? col_types[t].sql : NULL;
-}
+const char *col_type_sql(col_type t) { return (unsigned)t < COL_TYPE_COUNT ? col_types[t].sql : NULL; }
 
 bool col_type_parse(const char *s, col_type *out) {
     for (int i = 0; i < COL_TYPE_COUNT; i++)
@@ -39,8 +35,7 @@ bool col_type_parse(const char *s, col_type *out) {
 }
 
 /* obj[name] as a boolean, dflt when absent. */
-static bool get_bool(json_t *obj, const char *name, bool dflt, bool *out, const char *field,
-                     api_error *err) {
+static bool get_bool(json_t *obj, const char *name, bool dflt, bool *out, const char *field, api_error *err) {
     json_t *v = json_object_get(obj, name);
     *out = dflt;
     if (v == NULL) return true;
@@ -133,8 +128,10 @@ char *table_spec_ddl(pool *p, const table_spec *spec) {
     const char *seq = ident_quote_affixed(p, "sql__", spec->name, "_id");
     if (table == NULL || pk == NULL || seq == NULL) return NULL;
     strbuf *b = strbuf_new();
-    strbuf_printf(b, "CREATE TABLE %s (id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME %s)"
-                     " CONSTRAINT %s PRIMARY KEY", table, seq, pk);
+    strbuf_printf(b,
+                  "CREATE TABLE %s (id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME %s)"
+                  " CONSTRAINT %s PRIMARY KEY",
+                  table, seq, pk);
     for (size_t i = 0; i < spec->ncols; i++) {
         const table_column *c = &spec->cols[i];
         char suffix[16];

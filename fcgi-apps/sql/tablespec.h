@@ -28,46 +28,46 @@ enum { TABLE_COLUMNS_MAX = 64 };
  * with a statement that casts that column alone; FILTER_CHECK: a ?col=value
  * filter is checked the same way. A type's SQL text never comes from a
  * request. */
-#define COL_TYPES(X)                                                                                     \
-    X(TEXT, "text", "text", "", "->>", "", false, false)                                                 \
-    X(INTEGER, "integer", "integer", "sql__whole(", "->>", "::numeric)::integer", true, true)             \
-    X(BIGINT, "bigint", "bigint", "sql__whole(", "->>", "::numeric)::bigint", true, true)                \
-    X(DOUBLE, "double", "double precision", "", "->>", "::double precision", true, true)                 \
-    X(NUMERIC, "numeric", "numeric", "", "->>", "::numeric", true, true)                                  \
-    X(BOOLEAN, "boolean", "boolean", "", "->>", "::boolean", false, true)                                 \
-    X(TIMESTAMPTZ, "timestamptz", "timestamptz", "", "->>", "::timestamptz", true, true)                  \
-    X(DATE, "date", "date", "", "->>", "::date", true, true)                                              \
-    X(JSONB, "jsonb", "jsonb", "nullif(", "->", ", 'null'::jsonb)", false, true)                           \
+#define COL_TYPES(X)                                                                          \
+    X(TEXT, "text", "text", "", "->>", "", false, false)                                      \
+    X(INTEGER, "integer", "integer", "sql__whole(", "->>", "::numeric)::integer", true, true) \
+    X(BIGINT, "bigint", "bigint", "sql__whole(", "->>", "::numeric)::bigint", true, true)     \
+    X(DOUBLE, "double", "double precision", "", "->>", "::double precision", true, true)      \
+    X(NUMERIC, "numeric", "numeric", "", "->>", "::numeric", true, true)                      \
+    X(BOOLEAN, "boolean", "boolean", "", "->>", "::boolean", false, true)                     \
+    X(TIMESTAMPTZ, "timestamptz", "timestamptz", "", "->>", "::timestamptz", true, true)      \
+    X(DATE, "date", "date", "", "->>", "::date", true, true)                                  \
+    X(JSONB, "jsonb", "jsonb", "nullif(", "->", ", 'null'::jsonb)", false, true)              \
     X(UUID, "uuid", "uuid", "", "->>", "::uuid", true, true)
 
 typedef enum col_type {
 #define COL_TYPE_ENUM_(e, name, sql, pre, arrow, post, row_check, filter_check) COL_##e,
     COL_TYPES(COL_TYPE_ENUM_)
 #undef COL_TYPE_ENUM_
-    COL_TYPE_COUNT
+        COL_TYPE_COUNT
 } col_type;
 
 /* What the mode knows of a type, indexed by col_type (tablespec.c). */
 typedef struct col_type_info {
-    const char *name;      /* in the API: "double" */
-    const char *sql;       /* "double precision" */
-    const char *row_cast;  /* a printf format: %s is the key as a literal */
-    bool row_check;        /* see COL_TYPES */
+    const char *name;     /* in the API: "double" */
+    const char *sql;      /* "double precision" */
+    const char *row_cast; /* a printf format: %s is the key as a literal */
+    bool row_check;       /* see COL_TYPES */
     bool filter_check;
 } col_type_info;
 extern const col_type_info col_types[COL_TYPE_COUNT];
 
 typedef struct table_column {
-    const char *name;  /* valid by ident_column_ok */
+    const char *name; /* valid by ident_column_ok */
     col_type type;
-    bool nullable;     /* default true */
-    bool unique;       /* default false */
+    bool nullable; /* default true */
+    bool unique;   /* default false */
 } table_column;
 
 typedef struct table_spec {
-    const char *name;  /* valid by ident_table_ok; the table is sql_<name> */
+    const char *name; /* valid by ident_table_ok; the table is sql_<name> */
     table_column cols[TABLE_COLUMNS_MAX];
-    size_t ncols;      /* 1..TABLE_COLUMNS_MAX */
+    size_t ncols; /* 1..TABLE_COLUMNS_MAX */
 } table_spec;
 
 /* The type's name in the API ("double"), or NULL for a value out of range. */

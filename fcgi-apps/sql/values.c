@@ -19,7 +19,8 @@
  * per type (used for the types whose row_check is set). */
 const db_stmt sql_row_checks[COL_TYPE_COUNT] = {
 #define ROW_CHECK_(e, name, sql, pre, arrow, post, row_check, filter_check) \
-    [COL_##e] = {"sql_row_check_" name, "SELECT " pre "(_e._r " arrow " $2)" post " FROM " SQL_ROWS_OF("$1") " AS _e(_r)", 2},
+    [COL_##e] = {"sql_row_check_" name,                                     \
+                 "SELECT " pre "(_e._r " arrow " $2)" post " FROM " SQL_ROWS_OF("$1") " AS _e(_r)", 2},
     COL_TYPES(ROW_CHECK_)
 #undef ROW_CHECK_
 };
@@ -64,7 +65,9 @@ static bool value_ok(const table_column *c, json_t *v, long row, api_error *err)
         return true;
     }
     switch (c->type) {
-    case COL_TEXT: case COL_UUID: case COL_DATE:
+    case COL_TEXT:
+    case COL_UUID:
+    case COL_DATE:
         if (!json_is_string(v)) want = "a string";
         break;
     case COL_TIMESTAMPTZ:
@@ -74,11 +77,16 @@ static bool value_ok(const table_column *c, json_t *v, long row, api_error *err)
         else if (infinite(json_string_value(v)))
             return API_INVALID(err, c->name, "%s%s must be a finite timestamp", where, c->name);
         break;
-    case COL_INTEGER: case COL_BIGINT: {
-        if (!json_is_number(v)) { want = "an integer"; break; }
+    case COL_INTEGER:
+    case COL_BIGINT: {
+        if (!json_is_number(v)) {
+            want = "an integer";
+            break;
+        }
         double d = json_number_value(v);
         double lim = c->type == COL_INTEGER ? 2147483648.0 : 9223372036854775808.0;
-        if (d != floor(d)) want = "an integer";
+        if (d != floor(d))
+            want = "an integer";
         else if (d < -lim || d > lim) /* the exact bound is PostgreSQL's */
             return API_INVALID(err, c->name, "%s%s is out of range for %s", where, c->name,
                                col_type_name(c->type));
@@ -94,15 +102,15 @@ static bool value_ok(const table_column *c, json_t *v, long row, api_error *err)
         if (!json_is_boolean(v)) want = "true or false";
         break;
     case COL_JSONB:
-    case COL_TYPE_COUNT: /* never a column's type */
-        break;
+    case COL_TYPE_COUNT: /* never a column's type */ break;
     }
     if (want != NULL)
         return API_INVALID(err, c->name, "%s%s must be %s (column type %s)", where, c->name, want,
                            col_type_name(c->type));
     if (!nul_free(v))
-        return API_INVALID(err, c->name, "%s%s holds a NUL character (\\u0000), which PostgreSQL cannot store",
-                           where, c->name);
+        return API_INVALID(err, c->name,
+                           "%s%s holds a NUL character (\\u0000), which PostgreSQL cannot store", where,
+                           c->name);
     return true;
 }
 
@@ -156,10 +164,12 @@ void sql_blame_unique(const table_spec *s, api_error *err) {
     if (u == NULL || u == k || u[-1] != '_') return;
     long n = strtol(u + 1, NULL, 10);
     if (n < 1 || (size_t)n > s->ncols) return;
-    api_fail(err, API_E_CONFLICT, s->cols[n - 1].name, "a row with this %s exists already", s->cols[n - 1].name);
+    api_fail(err, API_E_CONFLICT, s->cols[n - 1].name, "a row with this %s exists already",
+             s->cols[n - 1].name);
 }
 
 void sql_blame_limits(api_error *err) {
     if (err->status == 500 && strcmp(err->sqlstate, "54000") == 0)
-        API_INVALID(err, NULL, "a value is too large to store (a unique column's index takes at most about 2700 bytes)");
+        API_INVALID(err, NULL,
+                    "a value is too large to store (a unique column's index takes at most about 2700 bytes)");
 }

@@ -6,7 +6,7 @@
 #   BUILD_DIR    the objects (default build)
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 2
 BIN=${BACKEND_BIN:-$ROOT/bin}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 # The size of every mode executable before each carried only its own mode

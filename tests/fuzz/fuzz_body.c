@@ -18,7 +18,8 @@
 #include "serve.h"
 
 static void one(const char *mode_name, const char *uri, const char *body, size_t len) {
-    const char *env[] = {"REQUEST_METHOD", "POST", "REQUEST_URI", uri, "HTTP_AUTHORIZATION", "Bearer fuzz", NULL};
+    const char *env[] = {"REQUEST_METHOD",     "POST",        "REQUEST_URI", uri,
+                         "HTTP_AUTHORIZATION", "Bearer fuzz", NULL};
     pool *pl = pool_new();
     request req;
     api_error err;

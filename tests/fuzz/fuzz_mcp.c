@@ -50,7 +50,8 @@ static void check_no_files(void) {
     closedir(d);
 }
 
-static void one(const char *body, size_t len, const char *version, const char *session, const char *mcp_method) {
+static void one(const char *body, size_t len, const char *version, const char *session,
+                const char *mcp_method) {
     rpc_in in = {
         .method = "POST",
         .host = "127.0.0.1:4000",
@@ -102,7 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* The modes' own settings, the file mode's among them. */
         setenv("FILE_MAX_BYTES", "1048576", 1);
         setenv("FILE_TEMP_DIR", g_files, 1);
-        for (const mode *const *mp = mode_registry; *mp; mp++) settings_load((*mp)->settings, (*mp)->nsettings);
+        for (const mode *const *mp = mode_registry; *mp; mp++)
+            settings_load((*mp)->settings, (*mp)->nsettings);
         sessions_init(3600, NULL);
         if (session_create(g_session, "2025-06-18") != SESSION_LIVE) abort();
         if (session_create(g_old_session, "2025-03-26") != SESSION_LIVE) abort();

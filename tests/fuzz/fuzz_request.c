@@ -25,8 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         p = strchr(p, '\n');
         if (p) *p++ = '\0';
     }
-    const char *env[] = {"REQUEST_URI", fields[0], "REQUEST_METHOD", fields[1], "HTTP_X_REQUEST_ID",
-                         fields[2] ? fields[2] : "", "CONTENT_LENGTH", fields[3] ? fields[3] : "", NULL};
+    const char *env[] = {"REQUEST_URI",
+                         fields[0],
+                         "REQUEST_METHOD",
+                         fields[1],
+                         "HTTP_X_REQUEST_ID",
+                         fields[2] ? fields[2] : "",
+                         "CONTENT_LENGTH",
+                         fields[3] ? fields[3] : "",
+                         NULL};
     pool *pl = pool_new();
     request req;
     api_error err;

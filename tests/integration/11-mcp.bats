@@ -10,7 +10,8 @@ load ../lib/stack
 
 setup_file() {
     "$ROOT/tests/mcp/install.sh"
-    export PROXY_PORT=$(free_port)
+    PROXY_PORT=$(free_port)
+    export PROXY_PORT
     # Loopback origins need no listing (the conformance suite's own is one).
     export MCP_ALLOWED_ORIGINS="https://app.example"
     export MCP_ALLOWED_HOSTS="backend.tailnet.example"
@@ -26,7 +27,8 @@ setup_file() {
     echo $! >>"$STACK_DIR/pids"
     # One session's GET stream stays open through the whole file (checked
     # by the last tests), while a tool call on that session runs every 5 s.
-    export LONG_SID=$(mcp_init)
+    LONG_SID=$(mcp_init)
+    export LONG_SID
     date +%s >"$STACK_DIR/long.start"
     (curl -sN --max-time 1800 -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $LONG_SID" \
         -H 'Accept: text/event-stream' "$MCP" | while IFS= read -r line; do

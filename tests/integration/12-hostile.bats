@@ -176,12 +176,16 @@ done_category() {
             for c in $caps; do
                 p=${pattern/$c/$seg}
                 [[ "$p" == */ ]] && continue # a trailing slash: the parent route
+                # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
                 hcase paths "400 404 405 414 422" "$method" "$(fill "$p")" -H "$(AUTH)" $(body "$method")
             done
             # (one trailing slash is ignored by design, request.c: not a tail)
+            # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
             [ -n "$seg" ] && hcase paths "400 404 405 414 422" "$method" "$(fill "$pattern")/$seg" -H "$(AUTH)" $(body "$method")
         done
+        # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
         hcase paths "400 404 405 414 422" "$method" "$(fill "$pattern")/../../../etc/passwd" -H "$(AUTH)" $(body "$method")
+        # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
         hcase paths "400 404 405 414 422" "$method" "$(fill "$pattern")$(printf '/s%.0s' $(seq 17))" -H "$(AUTH)" $(body "$method")
     done < <(routes)
     # Nothing hostile was stored.
@@ -198,6 +202,7 @@ done_category() {
             [[ " $allowed " == *" $method "* ]] && continue
             # A path without methods gets an empty Allow, which lighttpd drops.
             [ -n "$allowed" ] && export HCASE_HEADER="Allow:"
+            # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
             hcase methods 405 "$method" "$(fill "$pattern")" -H "$(AUTH)" $(body "$method")
             unset HCASE_HEADER
             [ "$CODE" = 405 ] || continue
@@ -220,9 +225,11 @@ done_category() {
         [ "$method" = - ] && method=GET
         path=$(fill "$pattern")
         export HCASE_HEADER="WWW-Authenticate: Bearer"
+        # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
         hcase auth 401 "$method" "$path" $(body "$method")
         for h in "Bearer" "Bearer " "Bearer ${TOKEN}x" "Bearer ${TOKEN%?}" "Bearer $wrong_same" \
             "Bearer x" "$TOKEN" "Basic $TOKEN" "Token $TOKEN" "Bearer$TOKEN" "Bearer  $TOKEN x"; do
+            # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
             hcase auth 401 "$method" "$path" -H "Authorization: $h" $(body "$method")
         done
         unset HCASE_HEADER
@@ -240,12 +247,14 @@ done_category() {
         [ "$method" = - ] && method=GET
         path=$(fill "$pattern")
         for h in "Authorization: Bearer $big" "X-Request-Id: $big" "X-Junk: $big" "Cookie: $big"; do
+            # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
             hcase headers 431 "$method" "$path" -H "$(AUTH)" -H "$h" $(body "$method")
             grep -q '"error":"headers_too_large"' <<<"$BODY" ||
                 echo "headers: 431 body $BODY" >>"$BATS_FILE_TMPDIR/failures.headers"
         done
         # A 6 KiB token: 401 (/health is public: its answer is no error).
         if [ "$access" = auth ]; then
+            # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
             hcase headers 401 "$method" "$path" -H "Authorization: Bearer $mid" $(body "$method")
         fi
         # A 6 KiB request id on a wrong method: 405, the id replaced.
@@ -286,6 +295,7 @@ done_category() {
         [ "$p" != - ] && qs+=("$p=1&$p=1" "$p=1&$p=2" "$p=" "$p" "$p=&$p=" "$p=%00" "$p=1&zzz=")
         [ "$pattern" = "/sql/tables/{name}/rows" ] && qs+=("v=a&v=b" "v=a&v=" "order=desc&order=asc" "nosuchcolumn=1")
         for q in "${qs[@]}"; do
+            # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
             hcase query 422 "$method" "$path?$q" -H "$(AUTH)" $(body "$method")
         done
     done < <(routes)
@@ -355,7 +365,7 @@ PY
     [ "$CODE" = 414 ] || [ "$CODE" = 431 ]
     jq -e '(.error == "uri_too_long" or .error == "headers_too_large") and (.detail | type == "string")' <<<"$BODY"
     echo . >"$BATS_FILE_TMPDIR/count.lighttpd"
-    for i in $(seq 2 $n); do echo . >>"$BATS_FILE_TMPDIR/count.lighttpd"; done
+    for _ in $(seq 2 "$n"); do echo . >>"$BATS_FILE_TMPDIR/count.lighttpd"; done
     echo "# lighttpd: $n cases" >&3
 }
 

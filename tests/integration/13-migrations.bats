@@ -34,7 +34,8 @@ INSERT INTO files (id, size, sha256, content_type, expires_at)
     VALUES ('0123456789abcdef0123456789abcdef', 1, 'x', 'text/plain', now() + interval '1 day');
 SQL
     service_up main
-    export URL=$(service_url main)
+    URL=$(service_url main)
+    export URL
 }
 teardown_file() { stack_teardown; }
 
@@ -69,6 +70,6 @@ teardown_file() { stack_teardown; }
     service_down main
     service_up again
     [ "$(psql_q "select count(*) from schema_migrations")" -eq "$before" ]
-    ! grep -q "schema step" "$STACK_DIR/again/lighttpd.log"
+    run ! grep -q "schema step" "$STACK_DIR/again/lighttpd.log"
     grep -q "schema step 1 of document applied" "$STACK_DIR/main/lighttpd.log"
 }

@@ -10,15 +10,15 @@
 
 static int check_count, check_failed;
 
-#define CHECK(cond, name)                                                                      \
-    do {                                                                                       \
-        check_count++;                                                                         \
-        if (cond) {                                                                            \
-            printf("ok %d - %s\n", check_count, name);                                         \
-        } else {                                                                               \
-            check_failed++;                                                                    \
+#define CHECK(cond, name)                                                                         \
+    do {                                                                                          \
+        check_count++;                                                                            \
+        if (cond) {                                                                               \
+            printf("ok %d - %s\n", check_count, name);                                            \
+        } else {                                                                                  \
+            check_failed++;                                                                       \
             printf("not ok %d - %s (%s:%d: %s)\n", check_count, name, __FILE__, __LINE__, #cond); \
-        }                                                                                      \
+        }                                                                                         \
     } while (0)
 
 #define CHECK_STR(got, want, name) CHECK((got) != NULL && strcmp((got), (want)) == 0, name)

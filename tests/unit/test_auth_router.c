@@ -11,7 +11,9 @@
 #include "registry.h"
 
 static bool h(request *req, reply *out, api_error *err) {
-    (void)req; (void)out; (void)err;
+    (void)req;
+    (void)out;
+    (void)err;
     return true;
 }
 
@@ -77,7 +79,8 @@ int main(void) {
     r = route_of("HEAD", "/queue/ns", &req, p, &pub, &err);
     CHECK(r == &test_routes[0], "HEAD uses the GET route");
     r = route_of("PUT", "/queue/ns", &req, p, &pub, &err);
-    CHECK(r == NULL && err.status == 405 && strcmp(err.allow, "GET, HEAD, POST") == 0, "405 lists Allow, sorted");
+    CHECK(r == NULL && err.status == 405 && strcmp(err.allow, "GET, HEAD, POST") == 0,
+          "405 lists Allow, sorted");
     r = route_of("GET", "/queue/ns/1/x", &req, p, &pub, &err);
     CHECK(r == NULL && err.status == 404, "too many segments: 404");
     r = route_of("GET", "/queue", &req, p, &pub, &err);

@@ -36,7 +36,8 @@ int main(void) {
     pool *p = pool_new();
     reply out;
 
-    CHECK(dispatch("queue", "POST", "/queue/jobs", "Bearer tok", "{\"payload\":1,\"max_attempts\":0}", p, &out) == 422 &&
+    CHECK(dispatch("queue", "POST", "/queue/jobs", "Bearer tok", "{\"payload\":1,\"max_attempts\":0}", p,
+                   &out) == 422 &&
               strstr(out.body->data, "\"field\":\"max_attempts\"") != NULL,
           "queue enqueue validation answers 422 naming the field");
     reply_release(&out);
@@ -56,8 +57,8 @@ int main(void) {
           "queue claim: max 1001 is 422");
     reply_release(&out);
     CHECK(dispatch("sql", "POST", "/sql/tables", "Bearer tok",
-                   "{\"name\":\"x; drop table sentinels\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}", p,
-                   &out) == 422 &&
+                   "{\"name\":\"x; drop table sentinels\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}]}",
+                   p, &out) == 422 &&
               strstr(out.body->data, "\"field\":\"name\"") != NULL,
           "sql create: a hostile name is 422 naming the field, before the database");
     reply_release(&out);

@@ -31,12 +31,25 @@ int main(void) {
     CHECK(unique, "no code appears twice in the error table");
     CHECK(ordered, "the error table is ordered by status");
     /* The contract's table (section 1), code by code. */
-    static const struct { const char *code; int status; } contract[] = {
-        {"invalid_json", 400},           {"unauthorized", 401},        {"forbidden_host", 403},
-        {"forbidden_origin", 403},       {"not_found", 404},           {"method_not_allowed", 405},
-        {"conflict", 409},               {"precondition_failed", 412}, {"payload_too_large", 413},
-        {"unsupported_media_type", 415}, {"validation_failed", 422},   {"rate_limited", 429},
-        {"auth_not_configured", 503},    {"database_unavailable", 503}, {"insufficient_storage", 507},
+    static const struct {
+        const char *code;
+        int status;
+    } contract[] = {
+        {"invalid_json", 400},
+        {"unauthorized", 401},
+        {"forbidden_host", 403},
+        {"forbidden_origin", 403},
+        {"not_found", 404},
+        {"method_not_allowed", 405},
+        {"conflict", 409},
+        {"precondition_failed", 412},
+        {"payload_too_large", 413},
+        {"unsupported_media_type", 415},
+        {"validation_failed", 422},
+        {"rate_limited", 429},
+        {"auth_not_configured", 503},
+        {"database_unavailable", 503},
+        {"insufficient_storage", 507},
         {"internal", 500},
     };
     for (size_t i = 0; i < sizeof contract / sizeof contract[0]; i++) {
@@ -48,13 +61,15 @@ int main(void) {
     }
     api_error err;
     CHECK(!api_fail(&err, API_E_CONFLICT, "key", "taken %d", 7) && err.status == 409 &&
-              strcmp(err.code, "conflict") == 0 && strcmp(err.detail, "taken 7") == 0 && strcmp(err.field, "key") == 0,
+              strcmp(err.code, "conflict") == 0 && strcmp(err.detail, "taken 7") == 0 &&
+              strcmp(err.field, "key") == 0,
           "api_fail takes status and code from the table, detail and field from the call");
-    CHECK(!API_INVALID(&err, NULL, "x") && err.status == 422 && err.field[0] == '\0', "API_INVALID is 422, no field");
+    CHECK(!API_INVALID(&err, NULL, "x") && err.status == 422 && err.field[0] == '\0',
+          "API_INVALID is 422, no field");
 
     char a[RANDOM_ID_HEX], b[RANDOM_ID_HEX];
-    CHECK(random_id_hex(a, 16) && random_id_hex(b, 16) && strlen(a) == 32 && strspn(a, "0123456789abcdef") == 32 &&
-              strcmp(a, b) != 0,
+    CHECK(random_id_hex(a, 16) && random_id_hex(b, 16) && strlen(a) == 32 &&
+              strspn(a, "0123456789abcdef") == 32 && strcmp(a, b) != 0,
           "random ids: 32 lowercase hex characters, never the same twice");
     double t0 = clock_ms(), t1 = clock_ms();
     CHECK(t0 > 0 && t1 >= t0, "the clock is monotonic");

@@ -25,22 +25,56 @@ static const struct {
     int code;
     const char *reason;
 } standard[] = {
-    {100, "Continue"}, {101, "Switching Protocols"}, {200, "OK"}, {201, "Created"},
-    {202, "Accepted"}, {203, "Non-Authoritative Information"}, {204, "No Content"},
-    {205, "Reset Content"}, {206, "Partial Content"}, {207, "Multi-Status"},
-    {300, "Multiple Choices"}, {301, "Moved Permanently"}, {302, "Found"}, {303, "See Other"},
-    {304, "Not Modified"}, {307, "Temporary Redirect"}, {308, "Permanent Redirect"},
-    {400, "Bad Request"}, {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"},
-    {404, "Not Found"}, {405, "Method Not Allowed"}, {406, "Not Acceptable"},
-    {407, "Proxy Authentication Required"}, {408, "Request Timeout"}, {409, "Conflict"},
-    {410, "Gone"}, {411, "Length Required"}, {412, "Precondition Failed"},
-    {413, "Payload Too Large"}, {414, "URI Too Long"}, {415, "Unsupported Media Type"},
-    {416, "Range Not Satisfiable"}, {417, "Expectation Failed"}, {421, "Misdirected Request"},
-    {422, "Unprocessable Entity"}, {423, "Locked"}, {424, "Failed Dependency"},
-    {426, "Upgrade Required"}, {428, "Precondition Required"}, {429, "Too Many Requests"},
-    {431, "Request Header Fields Too Large"}, {500, "Internal Server Error"},
-    {501, "Not Implemented"}, {502, "Bad Gateway"}, {503, "Service Unavailable"},
-    {504, "Gateway Timeout"}, {505, "HTTP Version Not Supported"}, {507, "Insufficient Storage"},
+    {100, "Continue"},
+    {101, "Switching Protocols"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {203, "Non-Authoritative Information"},
+    {204, "No Content"},
+    {205, "Reset Content"},
+    {206, "Partial Content"},
+    {207, "Multi-Status"},
+    {300, "Multiple Choices"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {402, "Payment Required"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {407, "Proxy Authentication Required"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Payload Too Large"},
+    {414, "URI Too Long"},
+    {415, "Unsupported Media Type"},
+    {416, "Range Not Satisfiable"},
+    {417, "Expectation Failed"},
+    {421, "Misdirected Request"},
+    {422, "Unprocessable Entity"},
+    {423, "Locked"},
+    {424, "Failed Dependency"},
+    {426, "Upgrade Required"},
+    {428, "Precondition Required"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
+    {507, "Insufficient Storage"},
     {511, "Network Authentication Required"},
 };
 
@@ -56,7 +90,7 @@ static const char *const emit_patterns[] = {
     "transport_error\\([^,]+, *([1-5][0-9][0-9]) *,", /* /mcp's JSON-RPC errors */
     "send_buffer\\([^,]+,[^,]+, *([1-5][0-9][0-9]) *,",
     "_reply\\([^,()]+,[^,()]+, *([1-5][0-9][0-9]) *\\)", /* one_row_reply(out, res, 201) */
-    "return ([1-5][0-9][0-9])$",                      /* the magnet script */
+    "return ([1-5][0-9][0-9])$",                         /* the magnet script */
 };
 
 static char *read_file(const char *path) {
@@ -72,7 +106,7 @@ static char *read_file(const char *path) {
     return s;
 }
 
-static int found[600];  /* found[code]: how many places emit it */
+static int found[600]; /* found[code]: how many places emit it */
 static int places;
 
 /* Adds every status emitted in text (the file's contents) to found[]. */
@@ -95,7 +129,8 @@ int main(void) {
         char name[96];
         int code = http_statuses[i].code;
         snprintf(name, sizeof name, "%d %s is the standard phrase", code, http_statuses[i].reason);
-        CHECK(standard_reason(code) != NULL && strcmp(standard_reason(code), http_statuses[i].reason) == 0, name);
+        CHECK(standard_reason(code) != NULL && strcmp(standard_reason(code), http_statuses[i].reason) == 0,
+              name);
         snprintf(name, sizeof name, "%d is listed once, in order", code);
         CHECK(i == 0 || http_statuses[i - 1].code < code, name);
         CHECK(http_reason(code) == http_statuses[i].reason, "http_reason finds it");

@@ -51,8 +51,12 @@ int main(void) {
     CHECK(!ident_valid("a\"b"), "a double quote is not");
     CHECK(!ident_valid("a'b"), "a single quote is not");
     CHECK(!ident_valid("x; drop table sentinels"), "SQL is not");
-    CHECK(!ident_valid("\xd0\xb0" "bc"), "a Cyrillic look-alike is not");
-    CHECK(!ident_valid("caf\xc3" "\xa9"), "a non-ASCII letter is not");
+    CHECK(!ident_valid("\xd0\xb0"
+                       "bc"),
+          "a Cyrillic look-alike is not");
+    CHECK(!ident_valid("caf\xc3"
+                       "\xa9"),
+          "a non-ASCII letter is not");
 
     CHECK_STR(ident_quote(p, "sha"), "\"sha\"", "quoting wraps in double quotes");
     CHECK_STR(ident_quote(p, "select"), "\"select\"", "a keyword is quoted like any name");
@@ -82,10 +86,11 @@ int main(void) {
     col_type t;
     CHECK(col_type_parse("double", &t) && t == COL_DOUBLE && strcmp(col_type_sql(t), "double precision") == 0,
           "double is double precision");
-    const char *types[] = {"text", "integer", "bigint", "double", "numeric", "boolean", "timestamptz",
-                           "date", "jsonb", "uuid"};
+    const char *types[] = {"text",    "integer",     "bigint", "double", "numeric",
+                           "boolean", "timestamptz", "date",   "jsonb",  "uuid"};
     bool all = true;
-    for (size_t i = 0; i < 10; i++) all = all && col_type_parse(types[i], &t) && strcmp(col_type_name(t), types[i]) == 0;
+    for (size_t i = 0; i < 10; i++)
+        all = all && col_type_parse(types[i], &t) && strcmp(col_type_name(t), types[i]) == 0;
     CHECK(all, "every allowlisted type parses and names itself");
     CHECK(!col_type_parse("TEXT", &t) && !col_type_parse("varchar", &t) && !col_type_parse("text ", &t) &&
               !col_type_parse("", &t),
@@ -93,9 +98,10 @@ int main(void) {
 
     table_spec spec;
     char field[80];
-    CHECK(spec_status("{\"name\":\"builds\",\"columns\":[{\"name\":\"sha\",\"type\":\"text\",\"nullable\":false,"
-                      "\"unique\":true},{\"name\":\"ok\",\"type\":\"boolean\"}]}",
-                      &spec, field, sizeof field) == 0 &&
+    CHECK(spec_status(
+              "{\"name\":\"builds\",\"columns\":[{\"name\":\"sha\",\"type\":\"text\",\"nullable\":false,"
+              "\"unique\":true},{\"name\":\"ok\",\"type\":\"boolean\"}]}",
+              &spec, field, sizeof field) == 0 &&
               spec.ncols == 2 && !spec.cols[0].nullable && spec.cols[0].unique && spec.cols[1].nullable &&
               !spec.cols[1].unique,
           "a definition parses, defaults nullable true and unique false");
@@ -128,25 +134,35 @@ int main(void) {
         {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"}],\"x\":1}", "x", "unknown field"},
         {"{\"name\":\"t\",\"columns\":[1]}", "columns[0]", "a column not an object"},
         {"{\"name\":\"t\",\"columns\":[{\"type\":\"text\"}]}", "columns[0].name", "a column without a name"},
-        {"{\"name\":\"t\",\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}", "columns[0].name", "column id"},
-        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\\u0000\",\"type\":\"text\"}]}", "columns[0].name", "NUL in a column"},
+        {"{\"name\":\"t\",\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}", "columns[0].name",
+         "column id"},
+        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\\u0000\",\"type\":\"text\"}]}", "columns[0].name",
+         "NUL in a column"},
         {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\"}]}", "columns[0].type", "a column without a type"},
-        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\\u0000x\"}]}", "columns[0].type", "NUL in a type"},
-        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"serial\"}]}", "columns[0].type", "a type not allowed"},
-        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\",\"unique\":1}]}", "columns[0].unique", "unique not a boolean"},
-        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\",\"check\":\"1\"}]}", "columns[0].check", "unknown column field"},
-        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"},{\"name\":\"a\",\"type\":\"text\"}]}", "columns[1].name", "duplicate column"},
+        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\\u0000x\"}]}", "columns[0].type",
+         "NUL in a type"},
+        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"serial\"}]}", "columns[0].type",
+         "a type not allowed"},
+        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\",\"unique\":1}]}",
+         "columns[0].unique", "unique not a boolean"},
+        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\",\"check\":\"1\"}]}",
+         "columns[0].check", "unknown column field"},
+        {"{\"name\":\"t\",\"columns\":[{\"name\":\"a\",\"type\":\"text\"},{\"name\":\"a\",\"type\":\"text\"}]"
+         "}",
+         "columns[1].name", "duplicate column"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char name[96];
         snprintf(name, sizeof name, "422 naming %s: %s", bad[i].field, bad[i].name);
-        CHECK(spec_status(bad[i].json, &spec, field, sizeof field) == 422 && strcmp(field, bad[i].field) == 0, name);
+        CHECK(spec_status(bad[i].json, &spec, field, sizeof field) == 422 && strcmp(field, bad[i].field) == 0,
+              name);
     }
 
     /* 64 columns pass, 65 fail */
     strbuf *cols = strbuf_new();
     strbuf_puts(cols, "{\"name\":\"wide\",\"columns\":[");
-    for (int i = 1; i <= 65; i++) strbuf_printf(cols, "%s{\"name\":\"c%d\",\"type\":\"integer\"}", i > 1 ? "," : "", i);
+    for (int i = 1; i <= 65; i++)
+        strbuf_printf(cols, "%s{\"name\":\"c%d\",\"type\":\"integer\"}", i > 1 ? "," : "", i);
     strbuf_puts(cols, "]}");
     CHECK(spec_status(cols->data, &spec, field, sizeof field) == 422 && strcmp(field, "columns") == 0,
           "65 columns are refused");

@@ -28,7 +28,8 @@ static int send(const mode *m, const route *r, const char *body, char *field, si
         }
     }
     uri[u] = '\0';
-    const char *env[] = {"REQUEST_METHOD", r->method, "REQUEST_URI", uri, "HTTP_AUTHORIZATION", "Bearer tok", NULL};
+    const char *env[] = {"REQUEST_METHOD",     r->method,    "REQUEST_URI", uri,
+                         "HTTP_AUTHORIZATION", "Bearer tok", NULL};
     pool *p = pool_new();
     request req;
     reply out;
@@ -68,8 +69,10 @@ int main(void) {
             for (size_t j = 0; j < r->ninput; j++) {
                 const input_field *f = &r->input[j];
                 if (f->in_path || f->type != INPUT_INTEGER) continue;
-                const struct { long long v; bool ok; } edges[] = {
-                    {f->min, true}, {f->max, true}, {f->min - 1, false}, {f->max + 1, false}};
+                const struct {
+                    long long v;
+                    bool ok;
+                } edges[] = {{f->min, true}, {f->max, true}, {f->min - 1, false}, {f->max + 1, false}};
                 for (size_t e = 0; e < 4; e++) {
                     snprintf(body, sizeof body, "{\"%s\":%lld}", f->name, edges[e].v);
                     int st = send(*mp, r, body, field, sizeof field);
@@ -81,7 +84,8 @@ int main(void) {
                 for (size_t w = 0; w < 4; w++) {
                     snprintf(body, sizeof body, "{\"%s\":%s}", f->name, wrong[w]);
                     int st = send(*mp, r, body, field, sizeof field);
-                    snprintf(name, sizeof name, "%s %s %s: 422 naming the field", r->method, r->pattern, body);
+                    snprintf(name, sizeof name, "%s %s %s: 422 naming the field", r->method, r->pattern,
+                             body);
                     CHECK(st == 422 && strcmp(field, f->name) == 0, name);
                 }
                 snprintf(body, sizeof body, "{\"%s\":null}", f->name);
@@ -90,7 +94,8 @@ int main(void) {
             }
             snprintf(name, sizeof name, "%s %s: an undeclared field is 422 naming it", r->method, r->pattern);
             CHECK(send(*mp, r, "{\"undeclared\":1}", field, sizeof field) == 422 &&
-                      strcmp(field, "undeclared") == 0, name);
+                      strcmp(field, "undeclared") == 0,
+                  name);
             /* The route's tool publishes the same declaration. */
             char schema[2048];
             bool same = input_schema_write(schema, sizeof schema, r->input, r->ninput), found = false;
@@ -100,7 +105,8 @@ int main(void) {
                 found = true;
                 same = same && strcmp(tl->input_schema, schema) == 0;
             }
-            snprintf(name, sizeof name, "%s %s: its tool's inputSchema is the declaration", r->method, r->pattern);
+            snprintf(name, sizeof name, "%s %s: its tool's inputSchema is the declaration", r->method,
+                     r->pattern);
             CHECK(found && same, name);
         }
     CHECK(routes >= 1, "at least one route declares its input");

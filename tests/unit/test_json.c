@@ -39,7 +39,8 @@ int main(void) {
     CHECK(!parses("{} x"), "trailing text refused");
     CHECK(!parses(""), "empty refused");
     json_t *v = json_parse("{", 1, &err);
-    CHECK(v == NULL && err.status == 400 && strcmp(err.code, "invalid_json") == 0, "bad JSON is 400 invalid_json");
+    CHECK(v == NULL && err.status == 400 && strcmp(err.code, "invalid_json") == 0,
+          "bad JSON is 400 invalid_json");
 
     const char *fields = "{\"i\":5,\"f\":1.5,\"s\":\"x\",\"big\":1e20,\"neg\":-1}";
     json_t *obj = json_parse(fields, strlen(fields), &err);
@@ -55,7 +56,8 @@ int main(void) {
     const char *s;
     CHECK(json_get_string(obj, "s", true, &s, &err) && strcmp(s, "x") == 0, "string read");
     CHECK(!json_get_string(obj, "missing", true, &s, &err) && err.status == 422, "required string missing");
-    CHECK(!json_get_string(obj, "i", true, &s, &err) && strcmp(err.field, "i") == 0, "a number is not a string");
+    CHECK(!json_get_string(obj, "i", true, &s, &err) && strcmp(err.field, "i") == 0,
+          "a number is not a string");
     static const char *const known[] = {"i", "f", "s", "big", NULL};
     CHECK(!json_fields_known(obj, known, &err) && strcmp(err.field, "neg") == 0, "unknown field named");
     json_decref(obj);

@@ -24,15 +24,23 @@ static void inline_runner(void (*fn)(void *), void *arg, void *ctx) {
 /* POSTs body with the token on session sid (NULL: none); returns the status
  * and leaves the answer (or the reply) in out_text. */
 static int post(const char *body, const char *sid, const char *version, strbuf *out_text) {
-    rpc_in in = {.method = "POST", .host = "localhost:4000", .authorization = "Bearer tok", .session_id = sid,
-                 .protocol_version = version, .accept = "application/json, text/event-stream", .request_id = "t",
-                 .body = body, .body_len = strlen(body)};
+    rpc_in in = {.method = "POST",
+                 .host = "localhost:4000",
+                 .authorization = "Bearer tok",
+                 .session_id = sid,
+                 .protocol_version = version,
+                 .accept = "application/json, text/event-stream",
+                 .request_id = "t",
+                 .body = body,
+                 .body_len = strlen(body)};
     rpc_out out;
     rpc_out_init(&out);
     rpc_admit(&in, &out);
     strbuf_reset(out_text);
-    if (out.action == RPC_ANSWER) rpc_answer(&out, out_text, inline_runner, NULL);
-    else strbuf_append(out_text, out.body->data, out.body->len);
+    if (out.action == RPC_ANSWER)
+        rpc_answer(&out, out_text, inline_runner, NULL);
+    else
+        strbuf_append(out_text, out.body->data, out.body->len);
     if (out.session_id[0]) {
         strbuf_puts(out_text, "\n");
         strbuf_puts(out_text, out.session_id);
@@ -44,18 +52,27 @@ static int post(const char *body, const char *sid, const char *version, strbuf *
 
 /* A stateless-era POST (2026-07-28): body with the given headers (NULL:
  * absent), sid as Mcp-Session-Id; like post. */
-static int post_stateless(const char *body, const char *version, const char *method, const char *name, const char *sid,
-                          strbuf *out_text) {
-    rpc_in in = {.method = "POST", .host = "localhost:4000", .authorization = "Bearer tok", .session_id = sid,
-                 .protocol_version = version, .mcp_method = method, .mcp_name = name,
-                 .accept = "application/json, text/event-stream", .request_id = "t", .body = body,
+static int post_stateless(const char *body, const char *version, const char *method, const char *name,
+                          const char *sid, strbuf *out_text) {
+    rpc_in in = {.method = "POST",
+                 .host = "localhost:4000",
+                 .authorization = "Bearer tok",
+                 .session_id = sid,
+                 .protocol_version = version,
+                 .mcp_method = method,
+                 .mcp_name = name,
+                 .accept = "application/json, text/event-stream",
+                 .request_id = "t",
+                 .body = body,
                  .body_len = strlen(body)};
     rpc_out out;
     rpc_out_init(&out);
     rpc_admit(&in, &out);
     strbuf_reset(out_text);
-    if (out.action == RPC_ANSWER) rpc_answer(&out, out_text, inline_runner, NULL);
-    else strbuf_append(out_text, out.body->data, out.body->len);
+    if (out.action == RPC_ANSWER)
+        rpc_answer(&out, out_text, inline_runner, NULL);
+    else
+        strbuf_append(out_text, out.body->data, out.body->len);
     if (out.session_id[0]) strbuf_puts(out_text, "\nSESSION");
     int status = out.status;
     rpc_out_release(&out);
@@ -64,8 +81,8 @@ static int post_stateless(const char *body, const char *version, const char *met
 
 /* A stateless request body: method, params members before _meta (may be
  * ""), the _meta version, and whether _meta has clientCapabilities. */
-static const char *stateless_body(char *buf, size_t size, const char *method, const char *params, const char *version,
-                                  bool caps) {
+static const char *stateless_body(char *buf, size_t size, const char *method, const char *params,
+                                  const char *version, bool caps) {
     snprintf(buf, size,
              "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"%s\",\"params\":{%s\"_meta\":{"
              "\"io.modelcontextprotocol/protocolVersion\":\"%s\"%s}}}",
@@ -131,8 +148,9 @@ int main(void) {
     sessions_init(3600, NULL);
 
     /* Host and Origin */
-    CHECK(rpc_host_allowed("localhost") && rpc_host_allowed("localhost:4000") && rpc_host_allowed("127.0.0.1:1") &&
-              rpc_host_allowed("[::1]") && rpc_host_allowed("[::1]:4000") && rpc_host_allowed("LocalHost:9"),
+    CHECK(rpc_host_allowed("localhost") && rpc_host_allowed("localhost:4000") &&
+              rpc_host_allowed("127.0.0.1:1") && rpc_host_allowed("[::1]") &&
+              rpc_host_allowed("[::1]:4000") && rpc_host_allowed("LocalHost:9"),
           "loopback hosts with any port are allowed");
     CHECK(rpc_host_allowed("mcp.example") && rpc_host_allowed("mcp.example:443") &&
               rpc_host_allowed("other.example:8443"),
@@ -149,17 +167,18 @@ int main(void) {
               rpc_origin_allowed("https://127.0.0.1:8443") && rpc_origin_allowed("http://[::1]:3000") &&
               rpc_origin_allowed("HTTP://LOCALHOST:1"),
           "loopback origins with any port are allowed");
-    CHECK(!rpc_origin_allowed("http://localhost.evil.example") && !rpc_origin_allowed("http://localhost:6274/x") &&
-              !rpc_origin_allowed("http://localhost:") && !rpc_origin_allowed("ftp://localhost") &&
-              !rpc_origin_allowed("http://127.0.0.1.evil:80") && !rpc_origin_allowed("http://localhost:123456") &&
-              !rpc_origin_allowed("https://evil.example"),
+    CHECK(!rpc_origin_allowed("http://localhost.evil.example") &&
+              !rpc_origin_allowed("http://localhost:6274/x") && !rpc_origin_allowed("http://localhost:") &&
+              !rpc_origin_allowed("ftp://localhost") && !rpc_origin_allowed("http://127.0.0.1.evil:80") &&
+              !rpc_origin_allowed("http://localhost:123456") && !rpc_origin_allowed("https://evil.example"),
           "lookalikes of loopback origins are refused");
 
     /* jspan */
     const char *doc = " {\"a\" : [1, {\"x\": \"]}\"}], \"b\":12345678901234567890123, \"c\\u0064\":\"v\"} ";
     jspan root = jspan_root(doc, strlen(doc)), v;
     CHECK(root.off == 1 && doc[root.off + root.len - 1] == '}', "jspan_root spans the object without blanks");
-    CHECK(jspan_member(doc, root, "b", &v) && v.len == 23 && strncmp(doc + v.off, "12345678901234567890123", 23) == 0,
+    CHECK(jspan_member(doc, root, "b", &v) && v.len == 23 &&
+              strncmp(doc + v.off, "12345678901234567890123", 23) == 0,
           "a number's span is its text, every digit");
     CHECK(jspan_member(doc, root, "a", &v) && doc[v.off] == '[' && doc[v.off + v.len - 1] == ']',
           "an array holding a string with brackets is spanned whole");
@@ -173,7 +192,8 @@ int main(void) {
     rpc_out out;
     rpc_out_init(&out);
     rpc_admit(&in, &out);
-    CHECK(out.status == 403 && strstr(out.body->data, "forbidden_host"), "a foreign Host is 403 before the token");
+    CHECK(out.status == 403 && strstr(out.body->data, "forbidden_host"),
+          "a foreign Host is 403 before the token");
     rpc_out_release(&out);
     rpc_out_init(&out);
     in.host = "localhost";
@@ -184,12 +204,14 @@ int main(void) {
     in.authorization = "Bearer tok";
     in.method = "PUT";
     rpc_admit(&in, &out);
-    CHECK(out.status == 405 && out.allow && strcmp(out.allow, "GET, POST, DELETE") == 0, "PUT is 405 with Allow");
+    CHECK(out.status == 405 && out.allow && strcmp(out.allow, "GET, POST, DELETE") == 0,
+          "PUT is 405 with Allow");
     rpc_out_release(&out);
 
-    int status = post("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
-                      "\"2025-11-25\"}}",
-                      NULL, NULL, text);
+    int status = post(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+        "\"2025-11-25\"}}",
+        NULL, NULL, text);
     char sid[SESSION_ID_LEN + 1] = "";
     const char *nl = strchr(text->data, '\n');
     if (nl) snprintf(sid, sizeof sid, "%s", nl + 1);
@@ -197,8 +219,8 @@ int main(void) {
           "initialize negotiates 2025-11-25 and makes a session");
     CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", NULL, NULL, text) == 400,
           "a message without a session is 400");
-    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", "ffffffffffffffffffffffffffffffff", NULL, text) ==
-              404,
+    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", "ffffffffffffffffffffffffffffffff", NULL,
+               text) == 404,
           "an unknown session is 404");
     CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}", sid, NULL, text) == 200 &&
               has(text, "\"id\":2,\"result\":{}"),
@@ -211,38 +233,47 @@ int main(void) {
     CHECK(post("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", sid, "2025-06-18", text) == 400 &&
               has(text, "-32600"),
           "a batch under 2025-06-18 is refused with -32600");
-    post("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\"}}",
-         NULL, NULL, text);
+    post(
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-"
+        "26\"}}",
+        NULL, NULL, text);
     char old_sid[SESSION_ID_LEN + 1] = "";
     if ((nl = strchr(text->data, '\n')) != NULL) snprintf(old_sid, sizeof old_sid, "%s", nl + 1);
     CHECK(post("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", sid, NULL, text) == 400,
           "a batch on a 2025-11-25 session is refused, whatever the header says");
-    CHECK(post("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}, {\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":"
+    CHECK(post("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}, "
+               "{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":"
                "\"nope\"}]",
                old_sid, NULL, text) == 200 &&
-              has(text, "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}},{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"error\":"
-                        "{\"code\":-32601"),
+              has(text,
+                  "[{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}},{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"error\":"
+                  "{\"code\":-32601"),
           "a batch under 2025-03-26 is answered in order");
-    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":12345678901234567890123,\"method\":\"ping\"}", sid, NULL, text) == 200 &&
+    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":12345678901234567890123,\"method\":\"ping\"}", sid, NULL, text) ==
+                  200 &&
               has(text, "\"id\":12345678901234567890123,"),
           "the request id is echoed as the client wrote it");
-    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"document_get\","
-               "\"arguments\":{\"namespace\":\"bad ns\",\"key\":\"k\"}}}",
-               sid, NULL, text) == 200 &&
-              has(text, "\"isError\":true") && has(text, "validation_failed") && !has(text, "structuredContent"),
-          "a tool's validation failure is an isError result with the route's error, no structuredContent");
-    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"document_get\","
-               "\"arguments\":{\"namespace\":\"ns\"}}}",
-               sid, NULL, text) == 200 &&
-              has(text, "\\\"field\\\":\\\"key\\\""),
-          "a missing path argument is a 422 naming it");
+    CHECK(
+        post("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"document_get\","
+             "\"arguments\":{\"namespace\":\"bad ns\",\"key\":\"k\"}}}",
+             sid, NULL, text) == 200 &&
+            has(text, "\"isError\":true") && has(text, "validation_failed") &&
+            !has(text, "structuredContent"),
+        "a tool's validation failure is an isError result with the route's error, no structuredContent");
+    CHECK(
+        post("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"document_get\","
+             "\"arguments\":{\"namespace\":\"ns\"}}}",
+             sid, NULL, text) == 200 &&
+            has(text, "\\\"field\\\":\\\"key\\\""),
+        "a missing path argument is a 422 naming it");
     CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":4,", sid, NULL, text) == 400 && has(text, "-32700"),
           "malformed JSON is -32700");
-    CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"document_get\","
-               "\"arguments\":{\"namespace\":\"ns\",\"key\":\"k\"}}}",
-               sid, NULL, text) == 200 &&
-              has(text, "\"isError\":true") && has(text, "database_unavailable"),
-          "with the database down a tool call is an isError result with database_unavailable");
+    CHECK(
+        post("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"document_get\","
+             "\"arguments\":{\"namespace\":\"ns\",\"key\":\"k\"}}}",
+             sid, NULL, text) == 200 &&
+            has(text, "\"isError\":true") && has(text, "database_unavailable"),
+        "with the database down a tool call is an isError result with database_unavailable");
     char *token = g_config.token;
     g_config.token = NULL;
     g_config.token_len = 0;
@@ -255,72 +286,77 @@ int main(void) {
     /* the stateless era (2026-07-28) */
     char b[600];
     const char *sv = "2026-07-28";
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, "tools/list", NULL, sid, text) ==
-                  200 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, "tools/list", NULL, sid,
+                         text) == 200 &&
               has(text, "\"id\":9,\"result\":{\"tools\":[") && has(text, "\"resultType\":\"complete\"") &&
               has(text, "\"cacheScope\":\"public\"") && has(text, "\"ttlMs\":") &&
-              has(text, "\"io.modelcontextprotocol/serverInfo\":{\"name\":\"backend\"") && !has(text, "SESSION"),
-          "stateless tools/list: resultType, ttlMs, cacheScope, serverInfo; a session header is ignored, none minted");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "server/discover", "", sv, true), sv, "server/discover", NULL,
-                         NULL, text) == 200 &&
-              has(text, "\"supportedVersions\":[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\"]") &&
+              has(text, "\"io.modelcontextprotocol/serverInfo\":{\"name\":\"backend\"") &&
+              !has(text, "SESSION"),
+          "stateless tools/list: resultType, ttlMs, cacheScope, serverInfo; a session header is ignored, "
+          "none minted");
+    CHECK(post_stateless(stateless_body(b, sizeof b, "server/discover", "", sv, true), sv, "server/discover",
+                         NULL, NULL, text) == 200 &&
+              has(text,
+                  "\"supportedVersions\":[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\"]") &&
               has(text, "\"capabilities\":{\"tools\":{}}") && has(text, "\"resultType\":\"complete\""),
           "server/discover lists every version served and the tools capability");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), "2025-11-25", "tools/list", NULL, NULL,
-                         text) == 400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), "2025-11-25", "tools/list",
+                         NULL, NULL, text) == 400 &&
               has(text, "-32020") && has(text, "\"id\":9"),
           "an MCP-Protocol-Version unlike the _meta one is 400 -32020");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), NULL, "tools/list", NULL, NULL, text) ==
-                  400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), NULL, "tools/list", NULL,
+                         NULL, text) == 400 &&
               has(text, "-32020"),
           "a missing MCP-Protocol-Version is 400 -32020");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, NULL, NULL, NULL, text) == 400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, NULL, NULL, NULL,
+                         text) == 400 &&
               has(text, "-32020"),
           "a missing Mcp-Method is 400 -32020");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, "tools/call", NULL, NULL, text) ==
-                  400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, "tools/call", NULL,
+                         NULL, text) == 400 &&
               has(text, "-32020"),
           "an Mcp-Method unlike the body's is 400 -32020");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv, "tools/call",
-                         NULL, NULL, text) == 400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv,
+                         "tools/call", NULL, NULL, text) == 400 &&
               has(text, "-32020"),
           "tools/call without Mcp-Name is 400 -32020");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv, "tools/call",
-                         "document_get", NULL, text) == 400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv,
+                         "tools/call", "document_get", NULL, text) == 400 &&
               has(text, "-32020"),
           "an Mcp-Name unlike params.name is 400 -32020");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"document_get\",\"arguments\":{},", sv,
-                                        true),
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call",
+                                        "\"name\":\"document_get\",\"arguments\":{},", sv, true),
                          sv, "tools/call", "=?base64?ZG9jdW1lbnRfZ2V0?=", NULL, text) == 200 &&
               has(text, "\"isError\":true") && has(text, "validation_failed") && has(text, "\"resultType\""),
           "a base64 Mcp-Name is decoded before the comparison");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv, "tools/call",
-                         "=?base64?!!!!?=", NULL, text) == 400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",", sv, true), sv,
+                         "tools/call", "=?base64?!!!!?=", NULL, text) == 400 &&
               has(text, "-32020"),
           "a bad base64 Mcp-Name is 400 -32020");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", "2099-01-01", true), "2099-01-01", "tools/list",
-                         NULL, NULL, text) == 400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", "2099-01-01", true), "2099-01-01",
+                         "tools/list", NULL, NULL, text) == 400 &&
               has(text, "-32022") && has(text, "\"requested\":\"2099-01-01\"") &&
               has(text, "\"supported\":[\"2026-07-28\""),
           "an unsupported version is 400 -32022 with supported and requested");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, false), sv, "tools/list", NULL, NULL, text) ==
-                  400 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, false), sv, "tools/list", NULL,
+                         NULL, text) == 400 &&
               has(text, "-32602"),
           "_meta without clientCapabilities is 400 -32602");
-    CHECK(post_stateless("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/list\"}", sv, "tools/list", NULL, NULL,
-                         text) == 400 &&
+    CHECK(post_stateless("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/list\"}", sv, "tools/list", NULL,
+                         NULL, text) == 400 &&
               has(text, "-32602"),
           "a 2026-07-28 header with no _meta version is 400 -32602");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "ping", "", sv, true), sv, "ping", NULL, NULL, text) == 404 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "ping", "", sv, true), sv, "ping", NULL, NULL, text) ==
+                  404 &&
               has(text, "-32601"),
           "ping in the stateless era is 404 -32601");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",\"arguments\":[1],", sv,
-                                        true),
-                         sv, "tools/call", "health", NULL, text) == 200 &&
+    CHECK(post_stateless(
+              stateless_body(b, sizeof b, "tools/call", "\"name\":\"health\",\"arguments\":[1],", sv, true),
+              sv, "tools/call", "health", NULL, text) == 200 &&
               has(text, "\"isError\":true") && has(text, "validation_failed"),
           "stateless: arguments that are not an object are an isError validation_failed result");
-    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"nope\",", sv, true), sv, "tools/call",
-                         "nope", NULL, text) == 200 &&
+    CHECK(post_stateless(stateless_body(b, sizeof b, "tools/call", "\"name\":\"nope\",", sv, true), sv,
+                         "tools/call", "nope", NULL, text) == 200 &&
               has(text, "-32602"),
           "stateless: an unknown tool stays -32602");
     CHECK(post("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"health\","
@@ -334,12 +370,16 @@ int main(void) {
               has(text, "-32602"),
           "2025-03-26: the same is -32602");
     {
-        rpc_in get = {.method = "GET", .host = "localhost", .authorization = "Bearer tok", .protocol_version = sv,
+        rpc_in get = {.method = "GET",
+                      .host = "localhost",
+                      .authorization = "Bearer tok",
+                      .protocol_version = sv,
                       .accept = "text/event-stream"};
         rpc_out o;
         rpc_out_init(&o);
         rpc_admit(&get, &o);
-        CHECK(o.status == 405 && o.allow && strcmp(o.allow, "POST") == 0, "GET naming 2026-07-28 is 405 (Allow: POST)");
+        CHECK(o.status == 405 && o.allow && strcmp(o.allow, "POST") == 0,
+              "GET naming 2026-07-28 is 405 (Allow: POST)");
         rpc_out_release(&o);
         rpc_out_init(&o);
         get.method = "DELETE";
@@ -405,10 +445,12 @@ int main(void) {
     session_store fake = {fake_insert, fake_lookup, fake_remove, NULL};
     sessions_init(3600, &fake);
     char fid[SESSION_ID_LEN + 1], fv[SESSION_VERSION_MAX];
-    CHECK(session_create(fid, "2025-11-25") == SESSION_LIVE && g_fake.inserts == 1, "a new session is stored");
+    CHECK(session_create(fid, "2025-11-25") == SESSION_LIVE && g_fake.inserts == 1,
+          "a new session is stored");
     bool all_live = true;
     for (int i = 0; i < 1000; i++) all_live = all_live && session_touch(fid, fv) == SESSION_LIVE;
-    CHECK(all_live && g_fake.lookups == 0, "1000 requests within a second of the last check cost no store lookup");
+    CHECK(all_live && g_fake.lookups == 0,
+          "1000 requests within a second of the last check cost no store lookup");
     struct timespec pause = {1, 50 * 1000000L};
     nanosleep(&pause, NULL);
     CHECK(session_touch(fid, fv) == SESSION_LIVE && g_fake.lookups == 1 && strcmp(fv, "2025-11-25") == 0,
@@ -423,7 +465,8 @@ int main(void) {
     session_stream_close(fid);
     CHECK(session_touch(fid, fv) == SESSION_GONE, "and it is gone here");
     g_fake.down = true;
-    CHECK(session_touch(other, fv) == SESSION_STORE_DOWN && session_create(fid, "2025-11-25") == SESSION_STORE_DOWN,
+    CHECK(session_touch(other, fv) == SESSION_STORE_DOWN &&
+              session_create(fid, "2025-11-25") == SESSION_STORE_DOWN,
           "the store down is told apart from a session that is gone");
     sessions_free();
     return CHECK_DONE();

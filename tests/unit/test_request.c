@@ -28,8 +28,10 @@ int main(void) {
               strcmp(req.segs[1], "a:b/c") == 0,
           "percent-escapes decode within a segment; %2F stays in it");
     CHECK(!parse("GET", "/document/a%00b", &req, p, &err) && err.status == 422, "%00 is refused");
-    CHECK(!parse("GET", "/document/a%zz", &req, p, &err) && err.status == 422, "a malformed escape is refused");
-    CHECK(!parse("GET", "/document/a%4", &req, p, &err) && err.status == 422, "a truncated escape is refused");
+    CHECK(!parse("GET", "/document/a%zz", &req, p, &err) && err.status == 422,
+          "a malformed escape is refused");
+    CHECK(!parse("GET", "/document/a%4", &req, p, &err) && err.status == 422,
+          "a truncated escape is refused");
     CHECK(!parse("GET", "relative", &req, p, &err) && err.status == 404, "a path without / is 404");
     CHECK(!parse("GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q", &req, p, &err) && err.status == 404,
           "more than 16 segments is 404");
@@ -61,8 +63,10 @@ int main(void) {
     CHECK(request_id_valid("abc-DEF_1.2"), "request id charset");
     CHECK(!request_id_valid(""), "empty request id refused");
     CHECK(!request_id_valid("a b"), "space refused");
-    CHECK(request_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "64 chars accepted");
-    CHECK(!request_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "65 chars refused");
+    CHECK(request_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+          "64 chars accepted");
+    CHECK(!request_id_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+          "65 chars refused");
     {
         const char *env[] = {"REQUEST_URI", "/", "HTTP_X_REQUEST_ID", "bad id", NULL};
         request r2;
@@ -74,7 +78,8 @@ int main(void) {
     }
     {
         const char *env[] = {"REQUEST_URI", "/", "CONTENT_LENGTH", "12", NULL};
-        CHECK(request_parse(&req, p, fake_env_lookup, (void *)env, &err) && req.content_length == 12, "content length");
+        CHECK(request_parse(&req, p, fake_env_lookup, (void *)env, &err) && req.content_length == 12,
+              "content length");
         const char *env2[] = {"REQUEST_URI", "/", "CONTENT_LENGTH", "-3", NULL};
         CHECK(request_parse(&req, p, fake_env_lookup, (void *)env2, &err) && req.content_length == -1,
               "a negative content length reads as absent");

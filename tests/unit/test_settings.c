@@ -15,7 +15,11 @@ static const char *n_text, *n_folder;
 
 static const setting declared[] = {
     {.name = "TEST_SETTING_NUMBER", .kind = SETTING_NUMBER, .dflt = "42", .max = 100, .number = &n_number},
-    {.name = "TEST_SETTING_ZERO", .kind = SETTING_NUMBER, .dflt = "0", .max = 10, .zero_ok = true,
+    {.name = "TEST_SETTING_ZERO",
+     .kind = SETTING_NUMBER,
+     .dflt = "0",
+     .max = 10,
+     .zero_ok = true,
      .number = &n_zero},
     {.name = "TEST_SETTING_TEXT", .kind = SETTING_TEXT, .dflt = "", .text = &n_text},
     {.name = "TEST_SETTING_FOLDER", .kind = SETTING_FOLDER, .dflt = "/tmp/x", .text = &n_folder},
@@ -64,8 +68,9 @@ int main(void) {
         for (size_t i = 0; i < (*mp)->nsettings; i++) {
             const setting *s = &(*mp)->settings[i];
             bool number = s->kind == SETTING_NUMBER;
-            if (s->name == NULL || s->dflt == NULL || s->meaning == NULL || (number ? !s->number : !s->text) ||
-                (number && s->max < 1) || (s->kind >= SETTING_PATH && s->dflt[0] != '/'))
+            if (s->name == NULL || s->dflt == NULL || s->meaning == NULL ||
+                (number ? !s->number : !s->text) || (number && s->max < 1) ||
+                (s->kind >= SETTING_PATH && s->dflt[0] != '/'))
                 ok = false;
         }
     CHECK(ok, "every mode's settings are declared whole");
