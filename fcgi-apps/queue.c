@@ -116,7 +116,9 @@ static const db_stmt queue_claim = {
  * there is none. */
 static const db_stmt queue_next_visible = {
     "queue_next_visible",
-    "SELECT greatest(ceil(extract(epoch FROM min(visible_at) - now()) * 1000), 0)::bigint"
+    /* NULL when nothing can become visible: not greatest(..., 0), which
+     * ignores a NULL and made a waiter on an empty namespace poll every 5 ms. */
+    "SELECT ceil(extract(epoch FROM min(visible_at) - now()) * 1000)::bigint"
     " FROM queue_items WHERE namespace = $1 AND attempts < max_attempts",
     1};
 
@@ -262,7 +264,8 @@ static bool wait_for_items(request *req, const char *ns, long long until_ms, api
     PGresult *res = db_query(req->pool, &queue_next_visible, params, err);
     if (res == NULL) return false;
     if (!PQgetisnull(res, 0, 0)) {
-        long long at = (long long)clock_ms() + atoll(PQgetvalue(res, 0, 0)) + 5;
+        long long due = atoll(PQgetvalue(res, 0, 0)); /* ms; below 0: visible already */
+        long long at = (long long)clock_ms() + (due > 0 ? due : 0) + 5;
         if (at < until_ms) until_ms = at;
     }
     /* A stopping process wakes the wait at once (db_set_wake_fd); the

@@ -299,6 +299,21 @@ claim() { http POST "/queue/$1/claim" -d "${2:-}"; }
     [ "$elapsed" -lt $((1000 + $(slack 600))) ]
 }
 
+@test "a long-poll on an empty namespace waits for a notification, not in a query loop" {
+    # Transactions the database counts while one claimer waits 3 s on a
+    # namespace with nothing in it (a waiter that polled every 5 ms ran
+    # about 400 a second; a quiet one runs a handful in all).
+    xacts() { psql_q "SELECT pg_stat_force_next_flush(); SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()" | tail -n 1; }
+    curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -d '{"wait_seconds":3}' "$URL/queue/empty-ns/claim" &
+    sleep 0.5
+    before=$(xacts)
+    sleep 2
+    after=$(xacts)
+    wait
+    echo "# transactions during 2 s of one waiter: $((after - before))" >&3
+    [ $((after - before)) -lt 40 ]
+}
+
 @test "32 waiting claimers do not starve an enqueue or a document GET" {
     for i in $(seq 1 32); do
         curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -d '{"wait_seconds":6}' "$URL/queue/idle-$i/claim" &
