@@ -18,9 +18,18 @@ extern const mode mode_health;
 extern const mode mode_queue;
 extern const mode mode_sql;
 
+/* One line per mode: make mode (tools/new-mode.sh) adds its line before
+ * NULL, so clang-format must not join them. */
+// clang-format off
 const mode *const mode_registry[] = {
-    &mode_document, &mode_file, &mode_health, &mode_queue, &mode_sql, NULL,
+    &mode_document,
+    &mode_file,
+    &mode_health,
+    &mode_queue,
+    &mode_sql,
+    NULL,
 };
+// clang-format on
 
 const mode *mode_find(const char *name) {
     for (const mode *const *m = mode_registry; *m; m++)
