@@ -8,15 +8,8 @@
 load ../lib/stack
 
 setup_file() {
-    STACK_DIR=$(mktemp -d /tmp/backend-test.XXXXXX)
-    chmod 711 "$STACK_DIR"
-    export STACK_DIR
-    echo "" >"$STACK_DIR/pids"
-    pg_start "$STACK_DIR/pg" "$(free_port)" 3>&-
-    export PG_DIR PG_PORT PG_SOCK PG_URL
-    export DATABASE_URL=$PG_URL
     export DATASTORE_TOKEN=test-token-0123456789 TOKEN=test-token-0123456789
-    export FILE_TEMP_DIR=$STACK_DIR/files
+    stack_db_setup
     psql "$PG_URL" -Xq -v ON_ERROR_STOP=1 -f "$ROOT/tests/fixtures/schema-0.1.0.sql" >/dev/null
     # Data, as release 0.1.0 wrote it.
     psql "$PG_URL" -Xq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'

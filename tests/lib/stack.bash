@@ -26,6 +26,18 @@ _service_env() {
 # stack_setup: a fresh PostgreSQL and one lighttpd (the "main" service) with
 # the current environment. Exports URL, TOKEN, STACK_DIR, PG_*.
 stack_setup() {
+    stack_db_setup
+    service_up main
+    URL=$(service_url main)
+    export URL
+    export TOKEN=$DATASTORE_TOKEN
+}
+
+# stack_db_setup: stack_setup's first half, the folder and a fresh
+# PostgreSQL, for a file that prepares the database before any service
+# starts (13-migrations). Exports STACK_DIR, PG_*, DATABASE_URL,
+# DATASTORE_TOKEN, FILE_TEMP_DIR.
+stack_db_setup() {
     STACK_DIR=$(mktemp -d /tmp/backend-test.XXXXXX)
     chmod 711 "$STACK_DIR"
     export STACK_DIR
@@ -36,10 +48,6 @@ stack_setup() {
     export DATASTORE_TOKEN=${DATASTORE_TOKEN-test-token-0123456789}
     # Never the shared default /tmp/backend-files.
     export FILE_TEMP_DIR=${FILE_TEMP_DIR:-$STACK_DIR/files}
-    service_up main
-    URL=$(service_url main)
-    export URL
-    export TOKEN=$DATASTORE_TOKEN
 }
 
 # service_up NAME: starts a lighttpd with its mode processes in
