@@ -20,15 +20,23 @@ teardown_file() {
         echo $! >>"$STACK_DIR/slow.pids"
     done
     sleep 2
+    # Served means answered while the slow clients still hold their
+    # connections (each needs 11 s to send its line): a starved request
+    # would wait for them. The bound per request is seconds, not a latency
+    # target, so a loaded machine cannot fail it (latency is make bench's).
     for i in $(seq 1 20); do
         start=$(date +%s%N)
         http GET "/document/slow/k$i"
         elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
         [ "$CODE" = 404 ] || { echo "status $CODE"; return 1; }
-        [ "$elapsed" -lt "$(slack 500)" ] || { echo "took $elapsed ms"; return 1; }
+        [ "$elapsed" -lt "$(slack 3000)" ] || { echo "took $elapsed ms"; return 1; }
     done
     http_anon GET /health
     expect 200
+    alive=0
+    while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done <"$STACK_DIR/slow.pids"
+    echo "# slow clients still connected after the 20 requests: $alive of 200" >&3
+    [ "$alive" -gt 0 ] || [ -n "${SANITIZER:-}" ]
     xargs -r kill <"$STACK_DIR/slow.pids" 2>/dev/null || true
 }
 
