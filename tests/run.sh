@@ -48,8 +48,16 @@ fi
 rm -rf "$ROOT/run/sanitizer-reports"
 if wants integration; then
     echo "# integration tests"
-    # shellcheck disable=SC2086
-    count < <(bats --tap ${TESTS:-tests/integration} 2>&1)
+    # One bats run per file, each timed, so a slow file shows in the log.
+    files=()
+    for t in ${TESTS:-tests/integration}; do
+        if [ -d "$t" ]; then files+=("$t"/*.bats); else files+=("$t"); fi
+    done
+    for f in "${files[@]}"; do
+        started=$SECONDS
+        count < <(bats --tap "$f" 2>&1)
+        echo "# $(basename "$f"): $((SECONDS - started)) s"
+    done
 fi
 
 if [ -d "$ROOT/run/sanitizer-reports" ]; then
