@@ -2,6 +2,7 @@
 # sql mode (contract section 5) through lighttpd: typed tables on demand.
 
 load ../lib/stack
+bats_require_minimum_version 1.5.0
 
 setup_file() { stack_setup; }
 teardown_file() { stack_teardown; }

@@ -6,6 +6,7 @@
 # there, and every mode's steps are recorded in schema_migrations.
 
 load ../lib/stack
+bats_require_minimum_version 1.5.0
 
 setup_file() {
     export DATASTORE_TOKEN=test-token-0123456789 TOKEN=test-token-0123456789

@@ -6,6 +6,7 @@
 # checkout, the folder a person's `make run` would use.
 
 load ../lib/stack
+bats_require_minimum_version 1.5.0
 
 setup_file() {
     # These test the scripts around the executables, not the executables:
