@@ -134,7 +134,7 @@ char *table_spec_ddl(pool *p, const table_spec *spec) {
                   table, seq, pk);
     for (size_t i = 0; i < spec->ncols; i++) {
         const table_column *c = &spec->cols[i];
-        char suffix[16];
+        char suffix[24]; /* "_u" and any size_t */
         snprintf(suffix, sizeof suffix, "_u%zu", i + 1);
         const char *col = ident_quote(p, c->name);
         const char *uq = ident_quote_affixed(p, "sql__", spec->name, suffix);
