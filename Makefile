@@ -151,10 +151,11 @@ fuzz: deps
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # Throughput and latency against pgbench, pg-boss and static lighttpd, in
-# one run: docs/benchmarks.md. QUICK=1 for a short run.
+# one run: docs/benchmarks.md. QUICK=1 for a short run; ONLY=mcp for the MCP
+# scenarios alone (merged into the last results).
 bench: deps
 	@$(BUILD_AFTER_DEPS)
-	@QUICK=$(QUICK) tests/bench/run.sh
+	@QUICK=$(QUICK) ONLY=$(ONLY) tests/bench/run.sh
 
 # The C sources make format and make lint read: every .c and .h of ours.
 C_SOURCES = $(wildcard common/*.[ch] fcgi-apps/*.[ch] fcgi-apps/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)

@@ -35,6 +35,13 @@
  * set (and nothing of it done). */
 bool schema_ensure(const mode *m, api_error *err);
 
+/* The same for a component that is not a mode and has no sentinel (an
+ * executable's own tables): runs the steps of steps (step N is
+ * steps[N-1], NULL ends the list) not yet recorded under component's name
+ * in schema_migrations, in one transaction under the lock. component must
+ * be no mode's name. Returns false with err set (and nothing of it done). */
+bool schema_migrate(const char *component, const char *const *steps, api_error *err);
+
 /* True once schema_ensure has succeeded in this process. */
 bool schema_ready(void);
 

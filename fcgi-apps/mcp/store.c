@@ -13,13 +13,20 @@
 static char g_idle_text[24];
 static char g_touch_text[24]; /* seconds between two writes of last_seen_at */
 
-static const char *const schema_sql =
+/* backend-mcp's schema steps, recorded in schema_migrations under the
+ * component name "mcp" (no mode has that name). A step, once released, is
+ * never changed: a change is a new step at the end. Step 1 is the table
+ * the previous release created at start-up outside the migrations, hence
+ * IF NOT EXISTS: on a database that has it, the step records it and keeps
+ * its rows (tests/integration/13-migrations.bats). */
+static const char *const migrations[] = {
     "CREATE TABLE IF NOT EXISTS mcp_sessions ("
     " id text PRIMARY KEY,"
     " protocol_version text NOT NULL,"
     " created_at timestamptz NOT NULL DEFAULT now(),"
     " last_seen_at timestamptz NOT NULL DEFAULT now());"
-    "CREATE INDEX IF NOT EXISTS mcp_sessions_last_seen ON mcp_sessions (last_seen_at)";
+    "CREATE INDEX IF NOT EXISTS mcp_sessions_last_seen ON mcp_sessions (last_seen_at)",
+    NULL};
 
 static const db_stmt insert_stmt = {"mcp_session_insert",
                                     "INSERT INTO mcp_sessions (id, protocol_version) VALUES ($1, $2)", 2};
@@ -39,14 +46,7 @@ static const db_stmt sweep_stmt = {
     "mcp_session_sweep",
     "DELETE FROM mcp_sessions WHERE last_seen_at < now() - make_interval(secs => $1::int)", 1};
 
-bool store_ensure_schema(api_error *err) {
-    char lock[96];
-    snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%lld)", SCHEMA_LOCK_KEY);
-    bool ok = db_command("BEGIN", err) && db_command(lock, err) && db_command(schema_sql, err) &&
-              db_command("COMMIT", err);
-    if (!ok) db_disconnect(); /* rolls back, releases the lock */
-    return ok;
-}
+bool store_ensure_schema(api_error *err) { return schema_migrate(STORE_COMPONENT, migrations, err); }
 
 /* One store operation, run on a worker. */
 typedef struct op {

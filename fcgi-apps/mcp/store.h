@@ -22,8 +22,12 @@
 
 enum { STORE_TOUCH_SECONDS = 5 };
 
-/* The table's DDL (idempotent), run at start-up under the schema lock
- * with every mode's schema: returns false with err set. */
+/* The name backend-mcp's schema steps are recorded under in
+ * schema_migrations (schema_migrate in common/schema.h). */
+#define STORE_COMPONENT "mcp"
+
+/* The table's schema steps not yet run (schema_migrate), at start-up under
+ * the schema lock after every mode's schema: returns false with err set. */
 bool store_ensure_schema(api_error *err);
 
 /* Fills store with the PostgreSQL store: its statements run on w (threads

@@ -3,6 +3,8 @@
 # run, on the same PostgreSQL, at the same client counts, and writes
 # docs/benchmarks.md, docs/benchmarks.png and tests/bench/results.json.
 #   QUICK=1   short runs (1 s per measurement instead of 5)
+#   ONLY=mcp  the MCP scenarios alone, merged into the last results.json
+#             (the other scenarios' numbers are kept, with their date)
 # References: pgbench running the statements the service runs (printed by
 # `backend-<mode> --sql NAME`, so they cannot drift from the code), pg-boss
 # for the queue cycle, and lighttpd serving a static file (the HTTP ceiling).
@@ -14,11 +16,13 @@ BENCH=$ROOT/tests/bench
 DUR=5
 [ "${QUICK:-}" = 1 ] && DUR=1
 CLIENTS="1 8 32"
+ONLY=${ONLY:-}
+case "$ONLY" in "" | mcp) ;; *) echo "ONLY=$ONLY: only ONLY=mcp is known" >&2; exit 2 ;; esac
 
 # ---- what it needs -------------------------------------------------------
 deploy/install-deps.sh --bench
 command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench needs node and npm (for pg-boss)" >&2; exit 1; }
-if [ ! -d "$BENCH/node_modules/pg-boss" ]; then
+if [ -z "$ONLY" ] && [ ! -d "$BENCH/node_modules/pg-boss" ]; then
     (cd "$BENCH" && npm install --silent --no-audit --no-fund --prefix "$BENCH" pg-boss@10 >/dev/null)
 fi
 PGBIN=$(pg_bindir)
@@ -78,12 +82,26 @@ record() {
     printf '%-14s %-10s c=%-3s %10.0f/s  p50 %7.3f ms  p99 %7.3f ms\n' "$1" "$2" "$3" "$4" "$5" "$6"
 }
 
+# wrk_measure CLIENTS URL [LUA]: prints "RATE P50_MS P99_MS"; fails on any
+# answer other than 2xx.
+wrk_measure() {
+    local threads=$(($1 < 2 ? 1 : 2)) out
+    out=$(wrk -t"$threads" -c"$1" -d"${DUR}s" --latency ${3:+-s "$3"} "$2")
+    if grep -q "Non-2xx" <<<"$out"; then
+        echo "c=$1 $2 ${3:-}: answers other than 2xx:" >&2
+        echo "$out" >&2
+        return 1
+    fi
+    echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")" \
+        "$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")" "$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+}
+
 # run_wrk SCENARIO SUBJECT CLIENTS URL [LUA]
 run_wrk() {
-    local threads=$(($3 < 2 ? 1 : 2)) out
-    out=$(wrk -t"$threads" -c"$3" -d"${DUR}s" --latency ${5:+-s "$5"} "$4")
-    record "$1" "$2" "$3" "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")" \
-        "$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")" "$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+    local m
+    m=$(wrk_measure "$3" "$4" ${5:+"$5"})
+    # shellcheck disable=SC2086 # three numbers
+    record "$1" "$2" "$3" $m
 }
 
 # run_pgbench SCENARIO CLIENTS SCRIPT: pgbench -M prepared over the unix
@@ -171,6 +189,79 @@ printf '\\set k random(1, 1000000)\n%s;\n' \
 printf '%s;\n' "$(sql_built sql_rows_list | sed -e 's/\$1::bigint/CAST(0 AS bigint)/' -e 's/\$2::int/101/' \
     -e 's/\$[0-9][0-9]*::/NULL::/g')" >"$WORK/sql-list.pgb"
 
+# MCP: one session for the busy client, and for the cold lookups a fresh
+# block of MCP_BLOCK sessions per measurement (ids as mcp-call.lua spells
+# them), made directly in the table backend-mcp reads, idle since they were
+# made, so each first use is a lookup and a write of last_seen_at.
+mcp_post() {
+    curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+        -H 'Accept: application/json, text/event-stream' "$@" "$URL/mcp"
+}
+MCP_SESSION=$(mcp_post -D - -o /dev/null \
+    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' |
+    tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
+[ -n "$MCP_SESSION" ] || { echo "initialize gave no Mcp-Session-Id" >&2; exit 1; }
+MCP_REPS=3 # each shape measured MCP_REPS times, interleaved; the median rate's run is kept
+MCP_BLOCK=25000
+MCP_BLOCKS=$(($(wc -w <<<"$CLIENTS") * MCP_REPS))
+"${PGSQL[@]}" -c "INSERT INTO mcp_sessions (id, protocol_version)
+    SELECT lpad(to_hex(g), 32, '0'), '2025-11-25' FROM generate_series(1, $((MCP_BLOCK * MCP_BLOCKS))) g"
+export MCP_SESSION MCP_BLOCK
+# Each shape once by hand: a tool result, not an error, before it is timed.
+for era in stateless session cold; do
+    hdr=(-H 'MCP-Protocol-Version: 2025-11-25' -H "Mcp-Session-Id: $MCP_SESSION")
+    meta=""
+    [ "$era" = cold ] && hdr=(-H 'MCP-Protocol-Version: 2025-11-25' -H "Mcp-Session-Id: $(printf '%032x' $((MCP_BLOCK * MCP_BLOCKS)))")
+    if [ "$era" = stateless ]; then
+        hdr=(-H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: document_get')
+        meta=',"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
+    fi
+    mcp_post "${hdr[@]}" \
+        -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"document_get","arguments":{"namespace":"bench","key":"k7"}'"$meta"'}}' |
+        jq -e '.result.isError == false and .result.structuredContent.payload.n == 7' >/dev/null ||
+        { echo "MCP $era: document_get did not answer as expected" >&2; exit 1; }
+done
+# A warm-up, not recorded: backend-mcp's workers and connections, wrk.
+MCP_ERA=stateless wrk_measure 8 "$URL" "$BENCH/mcp-call.lua" >/dev/null
+MCP_NEXT_BLOCK=0
+# run_mcp CLIENTS: the three shapes of mcp-call.lua at CLIENTS and, as
+# their reference, the same read through the HTTP route (doc-get.lua), in
+# MCP_REPS rounds of the four in turn (so a slower moment of the machine
+# falls on all four), each recorded by its median-rate round.
+run_mcp() {
+    local era
+    local -A runs=([stateless]="" [session]="" [cold]="" [http]="")
+    for _ in $(seq 1 "$MCP_REPS"); do
+        for era in stateless session cold; do
+            runs[$era]+="$(MCP_ERA=$era MCP_BASE=$((MCP_NEXT_BLOCK * MCP_BLOCK)) \
+                wrk_measure "$1" "$URL" "$BENCH/mcp-call.lua")"$'\n'
+        done
+        runs[http]+="$(wrk_measure "$1" "$URL" "$BENCH/doc-get.lua")"$'\n'
+        MCP_NEXT_BLOCK=$((MCP_NEXT_BLOCK + 1))
+    done
+    for era in stateless session cold http; do
+        local name=mcp_$era m
+        [ "$era" = cold ] && name=mcp_session_cold
+        m=$(sed '/^$/d' <<<"${runs[$era]}" | sort -n -k1,1 | sed -n "$(((MCP_REPS + 1) / 2))p")
+        # shellcheck disable=SC2086 # three numbers
+        record "$name" service "$1" $m
+    done
+}
+
+if [ "$ONLY" = mcp ]; then
+    for c in $CLIENTS; do run_mcp "$c"; done
+    # Merged into the last full run's results: its MCP rows replaced, the
+    # rest kept; mcp_run says when these were measured and for how long.
+    jq --slurpfile new "$RESULTS" --arg dur "$DUR" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        '.results = ([.results[] | select(.scenario | startswith("mcp_") | not)] + $new)
+         | .mcp_run = {date: $date, seconds_per_measurement: ($dur | tonumber)}' \
+        "$BENCH/results.json" >"$WORK/merged.json"
+    cp "$WORK/merged.json" "$BENCH/results.json"
+    "$BENCH/report.sh" "$BENCH/results.json" "$ROOT/docs"
+    echo "wrote docs/benchmarks.md, docs/benchmarks.png, tests/bench/results.json (MCP scenarios only)"
+    exit 0
+fi
+
 # ---- the runs --------------------------------------------------------------
 for c in $CLIENTS; do
     run_wrk static lighttpd "$c" "http://127.0.0.1:$STATIC_PORT/hello.txt"
@@ -189,6 +280,7 @@ for c in $CLIENTS; do
     run_wrk sql_list service "$c" "$URL" "$BENCH/sql-list.lua"
     run_pgbench sql_list "$c" "$WORK/sql-list.pgb"
     run_wrk file_post service "$c" "$URL" "$BENCH/file-post.lua"
+    run_mcp "$c"
 done
 
 MEM_AFTER=$(pss_total)
@@ -222,6 +314,7 @@ jq -s --argjson rest "$MEM_REST" --argjson after "$MEM_AFTER" --argjson hb "$HWM
     --argjson start "$START_MEDIAN" --arg dur "$DUR" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     '{date: $date, seconds_per_measurement: ($dur | tonumber), results: .,
       memory_kib: {at_rest_pss: $rest, after_run_pss: $after, file_peak_before_64mib: $hb, file_peak_after_64mib: $ha},
-      startup_median_ms: $start}' "$RESULTS" >"$BENCH/results.json"
+      startup_median_ms: $start, mcp_run: {date: $date, seconds_per_measurement: ($dur | tonumber)}}' \
+    "$RESULTS" >"$BENCH/results.json"
 "$BENCH/report.sh" "$BENCH/results.json" "$ROOT/docs"
 echo "wrote docs/benchmarks.md, docs/benchmarks.png, tests/bench/results.json"

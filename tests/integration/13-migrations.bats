@@ -3,7 +3,11 @@
 # release 0.1.0 (tests/fixtures/schema-0.1.0.sql: its schema and sentinels,
 # dumped from a database that release created) with data written the 0.1.0
 # way is brought forward in place by the current code: the data is all
-# there, and every mode's steps are recorded in schema_migrations.
+# there, and every mode's steps are recorded in schema_migrations. The same
+# for backend-mcp's session table, which the release before migrations
+# existed for it created at start-up (the same DDL, outside
+# schema_migrations): its sessions survive, and its step is recorded as
+# "mcp".
 
 load ../lib/stack
 bats_require_minimum_version 1.5.0
@@ -26,6 +30,14 @@ CREATE TABLE "sql_oldt" (id bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME "
 INSERT INTO "sql_oldt" (v) VALUES ('kept');
 INSERT INTO files (id, size, sha256, content_type, expires_at)
     VALUES ('0123456789abcdef0123456789abcdef', 1, 'x', 'text/plain', now() + interval '1 day');
+SQL
+    # backend-mcp's session table as the previous release made it, with a
+    # live session.
+    psql "$PG_URL" -Xq -v ON_ERROR_STOP=1 >/dev/null <<'SQL'
+CREATE TABLE IF NOT EXISTS mcp_sessions (id text PRIMARY KEY, protocol_version text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(), last_seen_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX IF NOT EXISTS mcp_sessions_last_seen ON mcp_sessions (last_seen_at);
+INSERT INTO mcp_sessions (id, protocol_version) VALUES ('00112233445566778899aabbccddeeff', '2025-06-18');
 SQL
     service_up main
     URL=$(service_url main)
@@ -57,6 +69,19 @@ teardown_file() { stack_teardown; }
     [ "$(psql_q "select string_agg(mode || ':' || step, ',' order by mode, step) from schema_migrations
         where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,file:1,queue:1,sql:1" ]
     [ "$(psql_q "select count(*) from schema_migrations where applied_at > now() - interval '10 minutes'")" -ge 4 ]
+}
+
+@test "the previous release's MCP session is still valid after the upgrade, and the table's step is recorded" {
+    for _ in $(seq 50); do
+        http POST /mcp -H 'Mcp-Session-Id: 00112233445566778899aabbccddeeff' -H 'MCP-Protocol-Version: 2025-06-18' \
+            -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+        [ "$CODE" = 503 ] || break
+        sleep 0.1
+    done
+    expect 200 '.result.tools | length > 0'
+    [ "$(psql_q "select string_agg(mode || ':' || step, ',') from schema_migrations where mode = 'mcp'")" = "mcp:1" ]
+    [ "$(psql_q "select count(*) from mcp_sessions where id = '00112233445566778899aabbccddeeff'")" -eq 1 ]
+    grep -q "schema step 1 of mcp applied" "$STACK_DIR/main/lighttpd.log"
 }
 
 @test "a second start runs no step again" {

@@ -13,6 +13,7 @@
 #include "registry.h"
 #include "rpc.h"
 #include "session.h"
+#include "store.h"
 #include "settings.h"
 #include "tools.h"
 
@@ -146,6 +147,11 @@ int main(void) {
     g_mcp.allowed_hosts = "mcp.example, other.example:8443";
     g_mcp.allowed_origins = "https://app.example";
     sessions_init(3600, NULL);
+
+    /* backend-mcp's schema steps are recorded under a name no mode has */
+    bool clash = false;
+    for (const mode *const *mp = mode_registry; *mp; mp++) clash |= strcmp((*mp)->name, STORE_COMPONENT) == 0;
+    CHECK(!clash, "no mode is named " STORE_COMPONENT " (backend-mcp's schema_migrations name)");
 
     /* Host and Origin */
     CHECK(rpc_host_allowed("localhost") && rpc_host_allowed("localhost:4000") &&
