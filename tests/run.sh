@@ -55,7 +55,7 @@ if wants integration; then
     done
     for f in "${files[@]}"; do
         started=$SECONDS
-        count < <(bats --tap "$f" 2>&1)
+        count < <(bats --tap --timing "$f" 2>&1)
         echo "# $(basename "$f"): $((SECONDS - started)) s"
     done
 fi
