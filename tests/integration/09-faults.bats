@@ -11,32 +11,30 @@ teardown_file() {
 
 @test "200 slow clients sending their headers a byte a second: other clients are still served" {
     hostport=${URL#http://}
-    : >"$STACK_DIR/slow.pids"
-    for i in $(seq 1 200); do
-        (
-            exec 3<>"/dev/tcp/${hostport%:*}/${hostport#*:}"
-            for ch in G E T ' ' / h e a l t h; do printf '%s' "$ch" >&3; sleep 1; done
-        ) 2>/dev/null &
-        echo $! >>"$STACK_DIR/slow.pids"
-    done
-    sleep 2
-    # Served means answered while the slow clients still hold their
-    # connections (each needs 11 s to send its line): a starved request
-    # would wait for them. The bound per request is seconds, not a latency
-    # target, so a loaded machine cannot fail it (latency is make bench's).
+    "$ROOT/tests/lib/slow-clients.py" "${hostport%:*}" "${hostport#*:}" 200 "$STACK_DIR/slow.status" &
+    echo $! >"$STACK_DIR/slow.pids"
+    for _ in $(seq 1 100); do grep -qs '^open 200 sent [3-9]' "$STACK_DIR/slow.status" && break; sleep 0.1; done
+    grep '^open 200' "$STACK_DIR/slow.status"
+    # Served means answered while every slow client still holds its
+    # connection, unfinished (they never finish: a starved request would
+    # wait for ever). The bound per request only stops a hang; it is not a
+    # latency target, which a loaded machine could fail (latency is make
+    # bench's).
     for i in $(seq 1 20); do
         start=$(date +%s%N)
         http GET "/document/slow/k$i"
         elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
         [ "$CODE" = 404 ] || { echo "status $CODE"; return 1; }
-        [ "$elapsed" -lt "$(slack 3000)" ] || { echo "took $elapsed ms"; return 1; }
+        [ "$elapsed" -lt 10000 ] || { echo "took $elapsed ms"; return 1; }
+        times="${times:-} $elapsed"
     done
+    echo "# each of the 20 requests, ms:$times" >&3
     http_anon GET /health
     expect 200
-    alive=0
-    while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=$((alive + 1)); done <"$STACK_DIR/slow.pids"
-    echo "# slow clients still connected after the 20 requests: $alive of 200" >&3
-    [ "$alive" -gt 0 ] || [ -n "${SANITIZER:-}" ]
+    sleep 1.5
+    status=$(cat "$STACK_DIR/slow.status")
+    echo "# slow clients after the 20 requests: $status" >&3
+    [[ "$status" == "open 200 "* ]]
     xargs -r kill <"$STACK_DIR/slow.pids" 2>/dev/null || true
 }
 
