@@ -39,7 +39,10 @@ static bool choice_ok(const input_field *f, const char *s, api_error *err) {
     for (; f->choices[k]; k++)
         if (strcmp(f->choices[k], s) == 0) return true;
     for (size_t i = 0; i < k && used < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i == 0 ? "" : i + 1 == k ? " or " : ", ",
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                                 i == 0       ? ""
+                                 : i + 1 == k ? " or "
+                                              : ", ",
                                  f->choices[i]);
     return API_INVALID(err, f->name, "%s must be %s", f->name, list);
 }
@@ -79,7 +82,8 @@ bool input_query(const request *req, const input_field *f, size_t n, input_value
         if (!request_query(req, f[i].name, &s, err)) return false;
         if (s == NULL) continue;
         if (!text_ok(&f[i], s, &out[i], err)) return false;
-        if (f[i].type == INPUT_STRING && (!choice_ok(&f[i], s, err) || !length_ok(&f[i], s, err))) return false;
+        if (f[i].type == INPUT_STRING && (!choice_ok(&f[i], s, err) || !length_ok(&f[i], s, err)))
+            return false;
     }
     return true;
 }
@@ -96,7 +100,8 @@ bool input_body(json_t *body, const input_field *f, size_t n, input_value *out, 
         json_t *v = json_object_get(body, fi->name);
         switch (fi->type) {
         case INPUT_INTEGER:
-            if (!json_get_int(body, fi->name, fi->min, fi->max, fi->dflt, &o->i, &o->present, err)) return false;
+            if (!json_get_int(body, fi->name, fi->min, fi->max, fi->dflt, &o->i, &o->present, err))
+                return false;
             break;
         case INPUT_STRING:
             if (!json_get_string(body, fi->name, fi->required, &o->s, err)) return false;
@@ -114,8 +119,8 @@ bool input_body(json_t *body, const input_field *f, size_t n, input_value *out, 
             }
             if (fi->type == INPUT_ARRAY && (!json_is_array(v) || (long long)json_array_size(v) < fi->min ||
                                             (long long)json_array_size(v) > fi->max))
-                return API_INVALID(err, fi->name, "%s must be an array of %lld to %lld items", fi->name, fi->min,
-                                   fi->max);
+                return API_INVALID(err, fi->name, "%s must be an array of %lld to %lld items", fi->name,
+                                   fi->min, fi->max);
             if (fi->type == INPUT_OBJECT && !json_is_object(v))
                 return API_INVALID(err, fi->name, "%s must be a JSON object", fi->name);
             o->present = !json_is_null(v);
@@ -135,11 +140,13 @@ static json_t *field_schema(const input_field *f) {
     bool text = f->in != INPUT_BODY; /* a path or query value may come as its text */
     switch (f->type) {
     case INPUT_INTEGER:
-        json_object_set_new(s, "type", text ? json_pack("[ss]", "integer", "string") : json_string("integer"));
+        json_object_set_new(s, "type",
+                            text ? json_pack("[ss]", "integer", "string") : json_string("integer"));
         json_object_set_new(s, "minimum", json_integer(f->min));
         json_object_set_new(s, "maximum", json_integer(f->max));
         if (text) json_object_set_new(s, "pattern", json_string("^[0-9]+$"));
-        if (f->in != INPUT_PATH && f->dflt >= f->min) json_object_set_new(s, "default", json_integer(f->dflt));
+        if (f->in != INPUT_PATH && f->dflt >= f->min)
+            json_object_set_new(s, "default", json_integer(f->dflt));
         break;
     case INPUT_STRING:
         json_object_set_new(s, "type", json_string("string"));
@@ -152,8 +159,7 @@ static json_t *field_schema(const input_field *f) {
             json_object_set_new(s, "enum", e);
         }
         break;
-    case INPUT_ANY:
-        break;
+    case INPUT_ANY: break;
     case INPUT_ARRAY:
         json_object_set_new(s, "type", json_string("array"));
         json_object_set_new(s, "minItems", json_integer(f->min));
@@ -162,7 +168,8 @@ static json_t *field_schema(const input_field *f) {
         break;
     case INPUT_OBJECT:
         json_object_set_new(s, "type", json_string("object"));
-        json_object_set_new(s, "additionalProperties", json_pack("{s[sss]}", "type", "string", "number", "boolean"));
+        json_object_set_new(s, "additionalProperties",
+                            json_pack("{s[sss]}", "type", "string", "number", "boolean"));
         break;
     }
     if (f->description) json_object_set_new(s, "description", json_string(f->description));

@@ -53,21 +53,21 @@ typedef struct input_field {
     const char *name;
     input_type type;
     input_place in;
-    bool required;        /* body: absent is a 422 "<name> is required"
+    bool required;                   /* body: absent is a 422 "<name> is required"
                              (path fields always are) */
-    bool unchecked;       /* a path field its handler checks itself (the
+    bool unchecked;                  /* a path field its handler checks itself (the
                              sql mode's, which answer 404): declared for the
                              schema, skipped by input_path */
-    long long min, max;   /* INPUT_INTEGER: the range; INPUT_STRING: the
+    long long min, max;              /* INPUT_INTEGER: the range; INPUT_STRING: the
                              length (max 0: none); INPUT_ARRAY: the count */
-    long long dflt;       /* INPUT_INTEGER: the value when absent */
-    input_check_fn check; /* INPUT_STRING: the rule */
-    const char *pattern;  /* INPUT_STRING: the rule as a JSON Schema pattern */
-    const char *const *choices;        /* INPUT_STRING: NULL-ended, or NULL */
-    const char *description;           /* for the schema, or NULL */
-    const char *example;               /* INPUT_STRING: a value taken, as text
+    long long dflt;                  /* INPUT_INTEGER: the value when absent */
+    input_check_fn check;            /* INPUT_STRING: the rule */
+    const char *pattern;             /* INPUT_STRING: the rule as a JSON Schema pattern */
+    const char *const *choices;      /* INPUT_STRING: NULL-ended, or NULL */
+    const char *description;         /* for the schema, or NULL */
+    const char *example;             /* INPUT_STRING: a value taken, as text
                                           (for the schema and the edge test) */
-    const struct input_field *items;   /* INPUT_ARRAY: each element's fields */
+    const struct input_field *items; /* INPUT_ARRAY: each element's fields */
     size_t nitems;
 } input_field;
 

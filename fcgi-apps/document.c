@@ -156,7 +156,8 @@ enum { GET_NS, GET_KEY, GET_VERSION, GET_N };
 static const input_field get_input[GET_N] = {
     [GET_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
     [GET_KEY] = INPUT_KEY("key", INPUT_PATH, true),
-    [GET_VERSION] = {.name = "version", .type = INPUT_INTEGER, .in = INPUT_QUERY, .min = 1, .max = VERSION_MAX},
+    [GET_VERSION] =
+        {.name = "version", .type = INPUT_INTEGER, .in = INPUT_QUERY, .min = 1, .max = VERSION_MAX},
 };
 
 enum { VERSIONS_NS, VERSIONS_KEY, VERSIONS_LIMIT, VERSIONS_AFTER, VERSIONS_N };
@@ -265,7 +266,8 @@ static bool document_versions(request *req, reply *out, api_error *err) {
 
 static bool document_delete(request *req, reply *out, api_error *err) {
     input_value in[DELETE_N];
-    if (!input_path(req, delete_input, DELETE_N, in, err) || !input_query(req, delete_input, DELETE_N, in, err))
+    if (!input_path(req, delete_input, DELETE_N, in, err) ||
+        !input_query(req, delete_input, DELETE_N, in, err))
         return false;
     const char *ns = in[DELETE_NS].s, *key = in[DELETE_KEY].s;
     const char *params[] = {ns, key};
@@ -283,8 +285,10 @@ static const db_stmt *const document_statements[] = {
 
 static const route document_routes[] = {
     {"POST", "/document", document_put, .is_public = false, .input = put_input, .ninput = PUT_N},
-    {"GET", "/document/{namespace}", document_list, .is_public = false, .input = list_input, .ninput = LIST_N},
-    {"GET", "/document/{namespace}/{key}", document_get, .is_public = false, .input = get_input, .ninput = GET_N},
+    {"GET", "/document/{namespace}", document_list, .is_public = false, .input = list_input,
+     .ninput = LIST_N},
+    {"GET", "/document/{namespace}/{key}", document_get, .is_public = false, .input = get_input,
+     .ninput = GET_N},
     {"DELETE", "/document/{namespace}/{key}", document_delete, .is_public = false, .input = delete_input,
      .ninput = DELETE_N},
     {"GET", "/document/{namespace}/{key}/versions", document_versions, .is_public = false,
@@ -309,14 +313,13 @@ static const tool document_tools[] = {
     {"document_put",
      "Append a new version of a JSON document (namespace/key); if_version makes it conditional "
      "(0: the key must not exist yet).",
-     "POST", "/document", TOOL_JSON, NULL, put_schema /* the route's declared input */,
-     DOC_OUT, .title = "Write a document version", .hints = 0},
+     "POST", "/document", TOOL_JSON, NULL, put_schema /* the route's declared input */, DOC_OUT,
+     .title = "Write a document version", .hints = 0},
     {"document_get", "Read the latest version of a document, or a given version.", "GET",
-     "/document/{namespace}/{key}", TOOL_QUERY, NULL, get_schema,
-     DOC_OUT, .title = "Read a document", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+     "/document/{namespace}/{key}", TOOL_QUERY, NULL, get_schema, DOC_OUT, .title = "Read a document",
+     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
     {"document_list", "List the latest version of each live key of a namespace, ordered by key (paginated).",
-     "GET", "/document/{namespace}", TOOL_QUERY, NULL, list_schema,
-     SCHEMA({
+     "GET", "/document/{namespace}", TOOL_QUERY, NULL, list_schema, SCHEMA({
          "type" : "object",
          "required" : [ "items", "next" ],
          "properties" : {
@@ -338,8 +341,7 @@ static const tool document_tools[] = {
      }),
      .title = "List documents", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
     {"document_delete", "Delete a document: appends a tombstone version (the history stays).", "DELETE",
-     "/document/{namespace}/{key}", TOOL_QUERY, NULL,
-     delete_schema, SCHEMA({
+     "/document/{namespace}/{key}", TOOL_QUERY, NULL, delete_schema, SCHEMA({
          "type" : "object",
          "required" : [ "namespace", "key", "version", "deleted" ],
          "properties" : {

@@ -184,23 +184,33 @@ static const db_stmt queue_stats = {
 /* ---- inputs: each route's, declared once (input.h) ---- */
 
 #define IN_NS INPUT_NAMESPACE("namespace", INPUT_PATH)
-#define IN_ID {.name = "id", .type = INPUT_INTEGER, .in = INPUT_PATH, .min = 1, .max = ID_MAX}
-#define IN_DELAY                                                                                   \
-    {.name = "delay_seconds", .type = INPUT_INTEGER, .max = DELAY_MAX,                             \
-     .description = "seconds before the item can be claimed"}
-#define IN_MAX_ATTEMPTS                                                                            \
-    {.name = "max_attempts", .type = INPUT_INTEGER, .min = 1, .max = MAX_ATTEMPTS_MAX,             \
-     .dflt = MAX_ATTEMPTS_DEFAULT}
-#define IN_VISIBILITY                                                                              \
-    {.name = "visibility_timeout_seconds", .type = INPUT_INTEGER, .min = 1, .max = VISIBILITY_MAX, \
-     .dflt = VISIBILITY_DEFAULT}
+#define IN_ID \
+    { .name = "id", .type = INPUT_INTEGER, .in = INPUT_PATH, .min = 1, .max = ID_MAX }
+#define IN_DELAY                                                          \
+    {                                                                     \
+        .name = "delay_seconds", .type = INPUT_INTEGER, .max = DELAY_MAX, \
+        .description = "seconds before the item can be claimed"           \
+    }
+#define IN_MAX_ATTEMPTS                                                                   \
+    {                                                                                     \
+        .name = "max_attempts", .type = INPUT_INTEGER, .min = 1, .max = MAX_ATTEMPTS_MAX, \
+        .dflt = MAX_ATTEMPTS_DEFAULT                                                      \
+    }
+#define IN_VISIBILITY                                                                                 \
+    {                                                                                                 \
+        .name = "visibility_timeout_seconds", .type = INPUT_INTEGER, .min = 1, .max = VISIBILITY_MAX, \
+        .dflt = VISIBILITY_DEFAULT                                                                    \
+    }
 
 /* One item to enqueue, alone as the body or in a batch's items. */
 enum { ITEM_DELAY, ITEM_MAX_ATTEMPTS, ITEM_PAYLOAD, ITEM_N };
 static const input_field item_input[ITEM_N] = {
     [ITEM_DELAY] = IN_DELAY,
     [ITEM_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
-    [ITEM_PAYLOAD] = {.name = "payload", .type = INPUT_ANY, .required = true, .description = "any JSON value"},
+    [ITEM_PAYLOAD] = {.name = "payload",
+                      .type = INPUT_ANY,
+                      .required = true,
+                      .description = "any JSON value"},
 };
 
 /* POST /queue/{namespace}: one item (payload, ...) or a batch (items
@@ -352,7 +362,8 @@ static bool wait_for_items(request *req, const char *ns, long long until_ms, api
 static bool queue_claim_items(request *req, reply *out, api_error *err) {
     input_value in[CLAIM_N];
     json_t *body;
-    if (!input_path(req, claim_input, CLAIM_N, in, err) || (body = request_json_object(req, true, err)) == NULL ||
+    if (!input_path(req, claim_input, CLAIM_N, in, err) ||
+        (body = request_json_object(req, true, err)) == NULL ||
         !input_body(body, claim_input, CLAIM_N, in, err))
         return false;
     const char *ns = in[CLAIM_NS].s;
@@ -507,12 +518,14 @@ static const db_stmt *const queue_statements[] = {
 
 static const route queue_routes[] = {
     {"POST", "/queue/{namespace}", queue_post, .is_public = false, .input = enqueue_input, .ninput = ENQ_N},
-    {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false, .input = stats_input, .ninput = STATS_N},
+    {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false, .input = stats_input,
+     .ninput = STATS_N},
     {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false, .input = claim_input,
      .ninput = CLAIM_N},
-    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false, .input = ack_input, .ninput = ACK_N},
-    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false, .input = release_input,
-     .ninput = UPDATE_N},
+    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false, .input = ack_input,
+     .ninput = ACK_N},
+    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false,
+     .input = release_input, .ninput = UPDATE_N},
     {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, .is_public = false, .input = extend_input,
      .ninput = UPDATE_N},
     {"GET", "/queue/{namespace}/dead", queue_dead, .is_public = false, .input = dead_input, .ninput = DEAD_N},
@@ -536,8 +549,7 @@ static const route queue_routes[] = {
 static const tool queue_tools[] = {
     {"queue_enqueue",
      "Enqueue one work item (payload), or up to 1000 at once (items: [{payload, ...}]), in a namespace.",
-     "POST", "/queue/{namespace}", TOOL_JSON, NULL, enqueue_schema /* the route's declared input */,
-     SCHEMA({
+     "POST", "/queue/{namespace}", TOOL_JSON, NULL, enqueue_schema /* the route's declared input */, SCHEMA({
          "type" : "object",
          "properties" : {
              QUEUE_ITEM_PROPS,
@@ -565,8 +577,7 @@ static const tool queue_tools[] = {
      }),
      .title = "Claim work items", .hints = 0},
     {"queue_ack", "Acknowledge (delete) a claimed item; with claim_token, only while that claim holds.",
-     "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL, ack_schema,
-     SCHEMA({
+     "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL, ack_schema, SCHEMA({
          "type" : "object",
          "required" : [ "id", "acked" ],
          "properties" : {"id" : {"type" : "integer"}, "acked" : {"type" : "boolean"}}

@@ -28,7 +28,8 @@ static json_t *value_of(const input_field *f);
 static json_t *valid_object(const input_field *items, size_t n) {
     json_t *o = json_object();
     for (size_t i = 0; i < n; i++)
-        if (items[i].required || items[i].type == INPUT_ANY) json_object_set_new(o, items[i].name, value_of(&items[i]));
+        if (items[i].required || items[i].type == INPUT_ANY)
+            json_object_set_new(o, items[i].name, value_of(&items[i]));
     return o;
 }
 
@@ -51,17 +52,14 @@ static json_t *repeat(char c, long long count) {
 /* A value f takes. */
 static json_t *value_of(const input_field *f) {
     switch (f->type) {
-    case INPUT_INTEGER:
-        return json_integer(f->min);
+    case INPUT_INTEGER: return json_integer(f->min);
     case INPUT_STRING:
         if (f->choices) return json_string(f->choices[0]);
         if (f->example) return json_string(f->example);
         return repeat('a', f->min > 0 ? f->min : 1);
-    case INPUT_ARRAY:
-        return array_of(f, f->min);
+    case INPUT_ARRAY: return array_of(f, f->min);
     case INPUT_ANY:
-    case INPUT_OBJECT:
-        break;
+    case INPUT_OBJECT: break;
     }
     return json_object();
 }
@@ -203,7 +201,8 @@ static void edge(const mode *m, const route *r, const input_field *f, json_t *v,
     json_t *args = base_args(r);
     if (f->type == INPUT_ARRAY)
         for (size_t i = 0; i < r->ninput; i++)
-            if (r->input[i].in == INPUT_BODY && !r->input[i].required) json_object_del(args, r->input[i].name);
+            if (r->input[i].in == INPUT_BODY && !r->input[i].required)
+                json_object_del(args, r->input[i].name);
     if (v)
         json_object_set(args, f->name, v);
     else
@@ -216,8 +215,8 @@ static void edge(const mode *m, const route *r, const input_field *f, json_t *v,
     const tool *t = tool_of(m, r);
     if (t) {
         answer a = over_mcp(m, t, args);
-        snprintf(name, sizeof name, "%s %s %s %s (MCP %s): %s (got %d %s)", r->method, r->pattern, f->name, what,
-                 t->name, ok ? "taken" : "422 naming it", a.status, a.field);
+        snprintf(name, sizeof name, "%s %s %s %s (MCP %s): %s (got %d %s)", r->method, r->pattern, f->name,
+                 what, t->name, ok ? "taken" : "422 naming it", a.status, a.field);
         CHECK(ok ? a.status != 422 && a.status != 400 : a.status == 422 && strcmp(a.field, f->name) == 0,
               name);
     }
@@ -249,13 +248,13 @@ static void walk_field(const mode *m, const route *r, const input_field *f) {
     char what[96];
     json_t *v;
     long long over;
-#define EDGE(VALUE, OK, ...)                             \
-    do {                                                 \
-        v = (VALUE);                                     \
-        snprintf(what, sizeof what, __VA_ARGS__);        \
-        edge(m, r, f, v, OK, what);                      \
-        schema_agrees(f, v, OK, what);                   \
-        json_decref(v);                                  \
+#define EDGE(VALUE, OK, ...)                      \
+    do {                                          \
+        v = (VALUE);                              \
+        snprintf(what, sizeof what, __VA_ARGS__); \
+        edge(m, r, f, v, OK, what);               \
+        schema_agrees(f, v, OK, what);            \
+        json_decref(v);                           \
     } while (0)
     switch (f->type) {
     case INPUT_INTEGER:
@@ -286,7 +285,8 @@ static void walk_field(const mode *m, const route *r, const input_field *f) {
             EDGE(repeat('a', f->max), true, "of %lld characters (its maximum)", f->max);
             EDGE(repeat('a', f->max + 1), false, "of %lld characters (one over)", f->max + 1);
         }
-        if (f->min > 0 && f->in != INPUT_PATH) EDGE(repeat('a', f->min - 1), false, "of %lld characters (one under)", f->min - 1);
+        if (f->min > 0 && f->in != INPUT_PATH)
+            EDGE(repeat('a', f->min - 1), false, "of %lld characters (one under)", f->min - 1);
         if (f->example) {
             EDGE(json_string(f->example), true, "= its example");
             EDGE(json_sprintf("%s0", f->example), false, "= its example and one character more");
@@ -306,8 +306,7 @@ static void walk_field(const mode *m, const route *r, const input_field *f) {
         EDGE(json_pack("{s:[i]}", "any", 1), true, "= a JSON value");
         if (f->required) EDGE(NULL, false, "absent (required)");
         break;
-    case INPUT_OBJECT:
-        break;
+    case INPUT_OBJECT: break;
     }
 #undef EDGE
 }
@@ -348,8 +347,8 @@ int main(void) {
             char schema[4096];
             bool same = input_schema_write(schema, sizeof schema, r->input, r->ninput) &&
                         strcmp(t->input_schema, schema) == 0;
-            snprintf(name, sizeof name, "%s %s: tool %s's inputSchema is the declaration", r->method, r->pattern,
-                     t->name);
+            snprintf(name, sizeof name, "%s %s: tool %s's inputSchema is the declaration", r->method,
+                     r->pattern, t->name);
             CHECK(same, name);
         }
     }
