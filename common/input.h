@@ -60,7 +60,8 @@ typedef struct input_field {
                              schema, skipped by input_path */
     long long min, max;              /* INPUT_INTEGER: the range; INPUT_STRING: the
                              length (max 0: none); INPUT_ARRAY: the count */
-    long long dflt;                  /* INPUT_INTEGER: the value when absent */
+    long long dflt;                  /* INPUT_INTEGER: the value when absent (below
+                                        min: none, and the schema names none) */
     input_check_fn check;            /* INPUT_STRING: the rule */
     const char *pattern;             /* INPUT_STRING: the rule as a JSON Schema pattern */
     const char *const *choices;      /* INPUT_STRING: NULL-ended, or NULL */

@@ -140,6 +140,7 @@ static const input_field put_input[PUT_N] = {
     [PUT_IF_VERSION] = {.name = "if_version",
                         .type = INPUT_INTEGER,
                         .max = VERSION_MAX,
+                        .dflt = -1, /* none: absent is unconditional, not 0 */
                         .description = "0: the key must not exist yet; N: its latest version must be N"},
     [PUT_PAYLOAD] = {.name = "payload", .type = INPUT_ANY, .required = true, .description = "any JSON value"},
 };
