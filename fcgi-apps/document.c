@@ -14,6 +14,8 @@
  * through a C double, so numbers keep every digit.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
@@ -126,21 +128,73 @@ static bool one_row_reply(reply *out, PGresult *res, int status) {
     return true;
 }
 
+/* ---- inputs: each route's, declared once (input.h) ---- */
+
+/* The largest version number: a JSON number stays exact up to 2^53. */
+#define VERSION_MAX (1LL << 53)
+
+enum { PUT_NS, PUT_KEY, PUT_IF_VERSION, PUT_PAYLOAD, PUT_N };
+static const input_field put_input[PUT_N] = {
+    [PUT_NS] = INPUT_NAMESPACE("namespace", INPUT_BODY),
+    [PUT_KEY] = INPUT_KEY("key", INPUT_BODY, true),
+    [PUT_IF_VERSION] = {.name = "if_version",
+                        .type = INPUT_INTEGER,
+                        .max = VERSION_MAX,
+                        .dflt = -1, /* none: absent is unconditional, not 0 */
+                        .description = "0: the key must not exist yet; N: its latest version must be N"},
+    [PUT_PAYLOAD] = {.name = "payload", .type = INPUT_ANY, .required = true, .description = "any JSON value"},
+};
+
+enum { LIST_NS, LIST_LIMIT, LIST_AFTER, LIST_PREFIX, LIST_N };
+static const input_field list_input[LIST_N] = {
+    [LIST_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
+    [LIST_LIMIT] = INPUT_LIMIT,
+    [LIST_AFTER] = INPUT_KEY("after", INPUT_QUERY, false),
+    [LIST_PREFIX] = INPUT_KEY_PREFIX("prefix", INPUT_QUERY),
+};
+
+enum { GET_NS, GET_KEY, GET_VERSION, GET_N };
+static const input_field get_input[GET_N] = {
+    [GET_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
+    [GET_KEY] = INPUT_KEY("key", INPUT_PATH, true),
+    [GET_VERSION] =
+        {.name = "version", .type = INPUT_INTEGER, .in = INPUT_QUERY, .min = 1, .max = VERSION_MAX},
+};
+
+enum { VERSIONS_NS, VERSIONS_KEY, VERSIONS_LIMIT, VERSIONS_AFTER, VERSIONS_N };
+static const input_field versions_input[VERSIONS_N] = {
+    [VERSIONS_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
+    [VERSIONS_KEY] = INPUT_KEY("key", INPUT_PATH, true),
+    [VERSIONS_LIMIT] = INPUT_LIMIT,
+    [VERSIONS_AFTER] = {.name = "after", .type = INPUT_INTEGER, .in = INPUT_QUERY, .max = VERSION_MAX},
+};
+
+/* DELETE /document/{namespace}/{key}: the path only, no query parameter. */
+enum { DELETE_NS, DELETE_KEY, DELETE_N };
+static const input_field delete_input[DELETE_N] = {
+    [DELETE_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
+    [DELETE_KEY] = INPUT_KEY("key", INPUT_PATH, true),
+};
+
+/* The declarations as the tools' JSON Schemas, written before main runs. */
+static char put_schema[2048], list_schema[2048], get_schema[2048], delete_schema[2048];
+__attribute__((constructor)) static void document_declare_inputs(void) {
+    if (!input_schema_write(put_schema, sizeof put_schema, put_input, PUT_N) ||
+        !input_schema_write(list_schema, sizeof list_schema, list_input, LIST_N) ||
+        !input_schema_write(get_schema, sizeof get_schema, get_input, GET_N) ||
+        !input_schema_write(delete_schema, sizeof delete_schema, delete_input, DELETE_N))
+        abort();
+}
+
 /* ---- handlers ---- */
 
 static bool document_put(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {"namespace", "key", "payload", "if_version", NULL};
+    input_value in[PUT_N];
     json_t *body = request_json_object(req, false, err);
-    if (body == NULL) return false;
-    const char *ns, *key;
-    long long if_version;
-    bool conditional;
-    if (!json_fields_known(body, known, err) || !json_get_string(body, "namespace", true, &ns, err) ||
-        !validate_namespace(ns, "namespace", err) || !json_get_string(body, "key", true, &key, err) ||
-        !validate_key(key, "key", err) ||
-        !json_get_int(body, "if_version", 0, (1LL << 53), 0, &if_version, &conditional, err))
-        return false;
-    if (json_object_get(body, "payload") == NULL) return API_INVALID(err, "payload", "payload is required");
+    if (body == NULL || !input_body(body, put_input, PUT_N, in, err)) return false;
+    const char *ns = in[PUT_NS].s, *key = in[PUT_KEY].s;
+    long long if_version = in[PUT_IF_VERSION].i;
+    bool conditional = in[PUT_IF_VERSION].present;
     char version_text[24];
     snprintf(version_text, sizeof version_text, "%lld", if_version);
     const char *params[] = {ns, key, req->body, conditional ? "f" : "t"};
@@ -152,25 +206,12 @@ static bool document_put(request *req, reply *out, api_error *err) {
     return one_row_reply(out, res, 201);
 }
 
-/* The {namespace} and {key} captures, validated. */
-static bool path_doc(request *req, const char **ns, const char **key, api_error *err) {
-    *ns = req->params[0];
-    if (!validate_namespace(*ns, "namespace", err)) return false;
-    if (key == NULL) return true;
-    *key = req->params[1];
-    return validate_key(*key, "key", err);
-}
-
 static bool document_list(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {"limit", "after", "prefix", NULL};
-    const char *ns, *after, *prefix;
-    long long limit;
-    if (!path_doc(req, &ns, NULL, err) || !request_query_known(req, known, err) ||
-        !validate_limit(req, &limit, err) || !request_query(req, "after", &after, err) ||
-        !request_query(req, "prefix", &prefix, err))
+    input_value in[LIST_N];
+    if (!input_path(req, list_input, LIST_N, in, err) || !input_query(req, list_input, LIST_N, in, err))
         return false;
-    if (after != NULL && !validate_key(after, "after", err)) return false;
-    if (prefix != NULL && !validate_key_prefix(prefix, "prefix", err)) return false;
+    const char *ns = in[LIST_NS].s, *after = in[LIST_AFTER].s, *prefix = in[LIST_PREFIX].s;
+    long long limit = in[LIST_LIMIT].i;
     /* Upper bound of the range: the prefix with its last byte raised by one
      * (keys are ASCII, compared bytewise); without a prefix, DEL (0x7f),
      * above every character a key may hold. */
@@ -190,13 +231,10 @@ static bool document_list(request *req, reply *out, api_error *err) {
 }
 
 static bool document_get(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {"version", NULL};
-    const char *ns, *key, *version;
-    long long v;
-    if (!path_doc(req, &ns, &key, err) || !request_query_known(req, known, err) ||
-        !request_query(req, "version", &version, err))
+    input_value in[GET_N];
+    if (!input_path(req, get_input, GET_N, in, err) || !input_query(req, get_input, GET_N, in, err))
         return false;
-    if (version != NULL && !validate_int_text(version, 1, (1LL << 53), "version", &v, err)) return false;
+    const char *ns = in[GET_NS].s, *key = in[GET_KEY].s, *version = in[GET_VERSION].s;
     const char *params[] = {ns, key, version};
     PGresult *res = db_query(req->pool, version ? &doc_get_version : &doc_get, params, err);
     if (res == NULL) return false;
@@ -209,13 +247,12 @@ static bool document_get(request *req, reply *out, api_error *err) {
 }
 
 static bool document_versions(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {"limit", "after", NULL};
-    const char *ns, *key, *after;
-    long long limit, after_v = 0;
-    if (!path_doc(req, &ns, &key, err) || !request_query_known(req, known, err) ||
-        !validate_limit(req, &limit, err) || !request_query(req, "after", &after, err))
+    input_value in[VERSIONS_N];
+    if (!input_path(req, versions_input, VERSIONS_N, in, err) ||
+        !input_query(req, versions_input, VERSIONS_N, in, err))
         return false;
-    if (after != NULL && !validate_int_text(after, 0, (1LL << 53), "after", &after_v, err)) return false;
+    const char *ns = in[VERSIONS_NS].s, *key = in[VERSIONS_KEY].s;
+    long long limit = in[VERSIONS_LIMIT].i, after_v = in[VERSIONS_AFTER].i;
     char after_text[24], fetch[24];
     snprintf(after_text, sizeof after_text, "%lld", after_v);
     snprintf(fetch, sizeof fetch, "%lld", limit + 1);
@@ -229,9 +266,11 @@ static bool document_versions(request *req, reply *out, api_error *err) {
 }
 
 static bool document_delete(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {NULL};
-    const char *ns, *key;
-    if (!path_doc(req, &ns, &key, err) || !request_query_known(req, known, err)) return false;
+    input_value in[DELETE_N];
+    if (!input_path(req, delete_input, DELETE_N, in, err) ||
+        !input_query(req, delete_input, DELETE_N, in, err))
+        return false;
+    const char *ns = in[DELETE_NS].s, *key = in[DELETE_KEY].s;
     const char *params[] = {ns, key};
     PGresult *res = db_query(req->pool, &doc_delete, params, err);
     if (res == NULL) return false;
@@ -246,11 +285,15 @@ static const db_stmt *const document_statements[] = {
 /* ---- routes ---- */
 
 static const route document_routes[] = {
-    {"POST", "/document", document_put, .is_public = false},
-    {"GET", "/document/{namespace}", document_list, .is_public = false},
-    {"GET", "/document/{namespace}/{key}", document_get, .is_public = false},
-    {"DELETE", "/document/{namespace}/{key}", document_delete, .is_public = false},
-    {"GET", "/document/{namespace}/{key}/versions", document_versions, .is_public = false},
+    {"POST", "/document", document_put, .is_public = false, .input = put_input, .ninput = PUT_N},
+    {"GET", "/document/{namespace}", document_list, .is_public = false, .input = list_input,
+     .ninput = LIST_N},
+    {"GET", "/document/{namespace}/{key}", document_get, .is_public = false, .input = get_input,
+     .ninput = GET_N},
+    {"DELETE", "/document/{namespace}/{key}", document_delete, .is_public = false, .input = delete_input,
+     .ninput = DELETE_N},
+    {"GET", "/document/{namespace}/{key}/versions", document_versions, .is_public = false,
+     .input = versions_input, .ninput = VERSIONS_N},
 };
 
 /* ---- MCP tools ---- */
@@ -267,46 +310,17 @@ static const route document_routes[] = {
             "created_at" : {"type" : "string"}                        \
         }                                                             \
     })
-/* Namespace and key, as the routes validate them. */
-#define DOC_NS_KEY                                                                                     \
-    "namespace" : {"type" : "string", "description" : "1-128 characters, [A-Za-z0-9][A-Za-z0-9._-]*"}, \
-                  "key" : {                                                                            \
-        "type" : "string", "description" : "1-256 characters, [A-Za-z0-9][A-Za-z0-9._:@~-]*"           \
-    }
-
 static const tool document_tools[] = {
     {"document_put",
      "Append a new version of a JSON document (namespace/key); if_version makes it conditional "
      "(0: the key must not exist yet).",
-     "POST", "/document", TOOL_JSON, NULL, SCHEMA({
-         "type" : "object",
-         "required" : [ "namespace", "key", "payload" ],
-         "properties" : {
-             DOC_NS_KEY,
-             "payload" : {"description" : "any JSON value"},
-             "if_version" : {"type" : "integer", "minimum" : 0}
-         }
-     }),
-     DOC_OUT, .title = "Write a document version", .hints = 0},
+     "POST", "/document", TOOL_JSON, NULL, put_schema /* the route's declared input */, DOC_OUT,
+     .title = "Write a document version", .hints = 0},
     {"document_get", "Read the latest version of a document, or a given version.", "GET",
-     "/document/{namespace}/{key}", TOOL_QUERY, NULL, SCHEMA({
-         "type" : "object",
-         "required" : [ "namespace", "key" ],
-         "properties" : {DOC_NS_KEY, "version" : {"type" : "integer", "minimum" : 1}}
-     }),
-     DOC_OUT, .title = "Read a document", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+     "/document/{namespace}/{key}", TOOL_QUERY, NULL, get_schema, DOC_OUT, .title = "Read a document",
+     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
     {"document_list", "List the latest version of each live key of a namespace, ordered by key (paginated).",
-     "GET", "/document/{namespace}", TOOL_QUERY, NULL, SCHEMA({
-         "type" : "object",
-         "required" : ["namespace"],
-         "properties" : {
-             "namespace" : {"type" : "string"},
-             "prefix" : {"type" : "string"},
-             "after" : {"type" : "string", "description" : "next, from the previous page"},
-             "limit" : {"type" : "integer", "minimum" : 1, "maximum" : 1000}
-         }
-     }),
-     SCHEMA({
+     "GET", "/document/{namespace}", TOOL_QUERY, NULL, list_schema, SCHEMA({
          "type" : "object",
          "required" : [ "items", "next" ],
          "properties" : {
@@ -328,8 +342,7 @@ static const tool document_tools[] = {
      }),
      .title = "List documents", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
     {"document_delete", "Delete a document: appends a tombstone version (the history stays).", "DELETE",
-     "/document/{namespace}/{key}", TOOL_QUERY, NULL,
-     SCHEMA({"type" : "object", "required" : [ "namespace", "key" ], "properties" : {DOC_NS_KEY}}), SCHEMA({
+     "/document/{namespace}/{key}", TOOL_QUERY, NULL, delete_schema, SCHEMA({
          "type" : "object",
          "required" : [ "namespace", "key", "version", "deleted" ],
          "properties" : {

@@ -181,35 +181,114 @@ static const db_stmt queue_stats = {
     " FROM queue_items WHERE namespace = $1",
     1};
 
-/* ---- request fields ---- */
+/* ---- inputs: each route's, declared once (input.h) ---- */
 
-/* The {namespace} capture, validated. */
-static bool path_ns(request *req, const char **ns, api_error *err) {
-    *ns = req->params[0];
-    return validate_namespace(*ns, "namespace", err);
-}
+#define IN_NS INPUT_NAMESPACE("namespace", INPUT_PATH)
+#define IN_ID \
+    { .name = "id", .type = INPUT_INTEGER, .in = INPUT_PATH, .min = 1, .max = ID_MAX }
+#define IN_DELAY                                                          \
+    {                                                                     \
+        .name = "delay_seconds", .type = INPUT_INTEGER, .max = DELAY_MAX, \
+        .description = "seconds before the item can be claimed"           \
+    }
+#define IN_MAX_ATTEMPTS                                                                   \
+    {                                                                                     \
+        .name = "max_attempts", .type = INPUT_INTEGER, .min = 1, .max = MAX_ATTEMPTS_MAX, \
+        .dflt = MAX_ATTEMPTS_DEFAULT                                                      \
+    }
+#define IN_VISIBILITY                                                                                 \
+    {                                                                                                 \
+        .name = "visibility_timeout_seconds", .type = INPUT_INTEGER, .min = 1, .max = VISIBILITY_MAX, \
+        .dflt = VISIBILITY_DEFAULT                                                                    \
+    }
 
-/* The {id} capture: a positive integer. */
-static bool path_id(request *req, size_t index, long long *id, api_error *err) {
-    return validate_int_text(req->params[index], 1, ID_MAX, "id", id, err);
+/* One item to enqueue, alone as the body or in a batch's items. */
+enum { ITEM_DELAY, ITEM_MAX_ATTEMPTS, ITEM_PAYLOAD, ITEM_N };
+static const input_field item_input[ITEM_N] = {
+    [ITEM_DELAY] = IN_DELAY,
+    [ITEM_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
+    [ITEM_PAYLOAD] = {.name = "payload",
+                      .type = INPUT_ANY,
+                      .required = true,
+                      .description = "any JSON value"},
+};
+
+/* POST /queue/{namespace}: one item (payload, ...) or a batch (items
+ * alone); each item is read with item_input. */
+enum { ENQ_NS, ENQ_PAYLOAD, ENQ_DELAY, ENQ_MAX_ATTEMPTS, ENQ_ITEMS, ENQ_N };
+static const input_field enqueue_input[ENQ_N] = {
+    [ENQ_NS] = IN_NS,
+    [ENQ_PAYLOAD] = {.name = "payload", .type = INPUT_ANY, .description = "any JSON value (one item)"},
+    [ENQ_DELAY] = IN_DELAY,
+    [ENQ_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
+    [ENQ_ITEMS] = {.name = "items",
+                   .type = INPUT_ARRAY,
+                   .min = 1,
+                   .max = QUEUE_BATCH_MAX,
+                   .items = item_input,
+                   .nitems = ITEM_N,
+                   .description = "a batch, alone in the body"},
+};
+
+enum { STATS_NS, STATS_N };
+static const input_field stats_input[STATS_N] = {[STATS_NS] = IN_NS};
+
+enum { CLAIM_NS, CLAIM_VISIBILITY, CLAIM_MAX, CLAIM_WAIT, CLAIM_N };
+static const input_field claim_input[CLAIM_N] = {
+    [CLAIM_NS] = IN_NS,
+    [CLAIM_VISIBILITY] = IN_VISIBILITY,
+    [CLAIM_MAX] = {.name = "max", .type = INPUT_INTEGER, .min = 1, .max = QUEUE_BATCH_MAX, .dflt = 1},
+    [CLAIM_WAIT] = {.name = "wait_seconds", .type = INPUT_INTEGER, .min = 0, .max = WAIT_MAX, .dflt = 0},
+};
+
+enum { ACK_NS, ACK_ID, ACK_TOKEN, ACK_N };
+static const input_field ack_input[ACK_N] = {
+    [ACK_NS] = IN_NS,
+    [ACK_ID] = IN_ID,
+    [ACK_TOKEN] = INPUT_UUID("claim_token", INPUT_QUERY, false),
+};
+
+/* release and extend: the current claim's token and a number of seconds. */
+enum { UPDATE_NS, UPDATE_ID, UPDATE_TOKEN, UPDATE_SECONDS, UPDATE_N };
+static const input_field release_input[UPDATE_N] = {
+    [UPDATE_NS] = IN_NS,
+    [UPDATE_ID] = IN_ID,
+    [UPDATE_TOKEN] = INPUT_UUID("claim_token", INPUT_BODY, true),
+    [UPDATE_SECONDS] = IN_DELAY,
+};
+static const input_field extend_input[UPDATE_N] = {
+    [UPDATE_NS] = IN_NS,
+    [UPDATE_ID] = IN_ID,
+    [UPDATE_TOKEN] = INPUT_UUID("claim_token", INPUT_BODY, true),
+    [UPDATE_SECONDS] = IN_VISIBILITY,
+};
+
+enum { DEAD_NS, DEAD_LIMIT, DEAD_AFTER, DEAD_N };
+static const input_field dead_input[DEAD_N] = {
+    [DEAD_NS] = IN_NS,
+    [DEAD_LIMIT] = INPUT_LIMIT,
+    [DEAD_AFTER] = {.name = "after", .type = INPUT_INTEGER, .in = INPUT_QUERY, .max = ID_MAX},
+};
+
+/* POST /queue/{namespace}/dead/{id}/retry: the path only. */
+enum { RETRY_NS, RETRY_ID, RETRY_N };
+static const input_field retry_input[RETRY_N] = {[RETRY_NS] = IN_NS, [RETRY_ID] = IN_ID};
+
+/* The declarations as the tools' JSON Schemas, written before main runs. */
+static char enqueue_schema[2048], claim_schema[1024], ack_schema[1024];
+__attribute__((constructor)) static void queue_declare_inputs(void) {
+    if (!input_schema_write(enqueue_schema, sizeof enqueue_schema, enqueue_input, ENQ_N) ||
+        !input_schema_write(claim_schema, sizeof claim_schema, claim_input, CLAIM_N) ||
+        !input_schema_write(ack_schema, sizeof ack_schema, ack_input, ACK_N))
+        abort();
 }
 
 /* Validates one item to enqueue; prefix names its place in a batch. */
 static bool item_valid(json_t *item, const char *prefix, api_error *err) {
-    static const char *const known[] = {"payload", "delay_seconds", "max_attempts", NULL};
-    long long v;
+    input_value in[ITEM_N];
     if (!json_is_object(item))
         return API_INVALID(err, prefix[0] ? prefix : "body", "an item must be a JSON object");
-    if (!json_fields_known(item, known, err) ||
-        !json_get_int(item, "delay_seconds", 0, DELAY_MAX, 0, &v, NULL, err) ||
-        !json_get_int(item, "max_attempts", 1, MAX_ATTEMPTS_MAX, MAX_ATTEMPTS_DEFAULT, &v, NULL, err))
-        goto named;
-    if (json_object_get(item, "payload") == NULL) {
-        API_INVALID(err, "payload", "payload is required");
-        goto named;
-    }
-    return true;
-named:
+    if (input_body(item, item_input, ITEM_N, in, err)) return true;
     /* In a batch, say which item: items[3].delay_seconds. */
     if (prefix[0]) {
         char field[sizeof err->field + 48];
@@ -222,8 +301,9 @@ named:
 /* ---- handlers ---- */
 
 static bool queue_post(request *req, reply *out, api_error *err) {
-    const char *ns;
-    if (!path_ns(req, &ns, err)) return false;
+    input_value in[ENQ_N];
+    if (!input_path(req, enqueue_input, ENQ_N, in, err)) return false;
+    const char *ns = in[ENQ_NS].s;
     json_t *body = request_json_object(req, false, err);
     if (body == NULL) return false;
     json_t *items = json_object_get(body, "items");
@@ -231,8 +311,7 @@ static bool queue_post(request *req, reply *out, api_error *err) {
     if (batch) {
         if (json_object_size(body) != 1)
             return API_INVALID(err, "items", "a batch body holds only \"items\"");
-        if (!json_is_array(items) || json_array_size(items) == 0 || json_array_size(items) > QUEUE_BATCH_MAX)
-            return API_INVALID(err, "items", "items must be an array of 1 to %d items", QUEUE_BATCH_MAX);
+        if (!input_body(body, enqueue_input, ENQ_N, in, err)) return false;
         size_t i;
         json_t *item;
         json_array_foreach(items, i, item) {
@@ -280,34 +359,15 @@ static bool wait_for_items(request *req, const char *ns, long long until_ms, api
     return true;
 }
 
-/* POST /queue/{namespace}/claim's input, declared once (input.h): it reads
- * the body here and is queue_claim's inputSchema. */
-enum { CLAIM_NS, CLAIM_VISIBILITY, CLAIM_MAX, CLAIM_WAIT, CLAIM_NFIELDS };
-static const input_field claim_input[CLAIM_NFIELDS] = {
-    [CLAIM_NS] = {.name = "namespace", .type = INPUT_STRING, .in_path = true},
-    [CLAIM_VISIBILITY] = {.name = "visibility_timeout_seconds",
-                          .type = INPUT_INTEGER,
-                          .min = 1,
-                          .max = VISIBILITY_MAX,
-                          .dflt = VISIBILITY_DEFAULT},
-    [CLAIM_MAX] = {.name = "max", .type = INPUT_INTEGER, .min = 1, .max = QUEUE_BATCH_MAX, .dflt = 1},
-    [CLAIM_WAIT] = {.name = "wait_seconds", .type = INPUT_INTEGER, .min = 0, .max = WAIT_MAX, .dflt = 0},
-};
-
-/* The declared inputs as JSON Schema, written before main runs. */
-static char claim_schema[512];
-__attribute__((constructor)) static void queue_declare_inputs(void) {
-    if (!input_schema_write(claim_schema, sizeof claim_schema, claim_input, CLAIM_NFIELDS)) abort();
-}
-
 static bool queue_claim_items(request *req, reply *out, api_error *err) {
-    const char *ns;
-    long long in[CLAIM_NFIELDS];
+    input_value in[CLAIM_N];
     json_t *body;
-    if (!path_ns(req, &ns, err) || (body = request_json_object(req, true, err)) == NULL ||
-        !input_read(body, claim_input, CLAIM_NFIELDS, in, err))
+    if (!input_path(req, claim_input, CLAIM_N, in, err) ||
+        (body = request_json_object(req, true, err)) == NULL ||
+        !input_body(body, claim_input, CLAIM_N, in, err))
         return false;
-    long long visibility = in[CLAIM_VISIBILITY], max = in[CLAIM_MAX], wait = in[CLAIM_WAIT];
+    const char *ns = in[CLAIM_NS].s;
+    long long visibility = in[CLAIM_VISIBILITY].i, max = in[CLAIM_MAX].i, wait = in[CLAIM_WAIT].i;
     char max_text[24], vis_text[24];
     snprintf(max_text, sizeof max_text, "%lld", max);
     snprintf(vis_text, sizeof vis_text, "%lld", visibility);
@@ -365,13 +425,11 @@ static bool missing_or_stale(request *req, const char *ns, const char *id_text, 
 }
 
 static bool queue_ack_item(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {"claim_token", NULL};
-    const char *ns, *token;
-    long long id;
-    if (!path_ns(req, &ns, err) || !path_id(req, 1, &id, err) || !request_query_known(req, known, err) ||
-        !request_query(req, "claim_token", &token, err))
+    input_value in[ACK_N];
+    if (!input_path(req, ack_input, ACK_N, in, err) || !input_query(req, ack_input, ACK_N, in, err))
         return false;
-    if (token != NULL && !validate_uuid(token, "claim_token", err)) return false;
+    const char *ns = in[ACK_NS].s, *token = in[ACK_TOKEN].s;
+    long long id = in[ACK_ID].i;
     const char *params[] = {ns, req->params[1], token};
     PGresult *res = db_query(req->pool, &queue_ack, params, err);
     if (res == NULL) return false;
@@ -383,21 +441,16 @@ static bool queue_ack_item(request *req, reply *out, api_error *err) {
     return true;
 }
 
-/* release and extend: {claim_token, <seconds field>} against the current claim. */
-static bool claim_update(request *req, reply *out, api_error *err, const db_stmt *st,
-                         const char *seconds_field, long long min, long long max, long long dflt) {
-    static const char *const release_known[] = {"claim_token", "delay_seconds", NULL};
-    static const char *const extend_known[] = {"claim_token", "visibility_timeout_seconds", NULL};
-    const char *ns, *token;
-    long long id, seconds;
+/* release and extend: {claim_token, <seconds field>} against the current
+ * claim; f is the route's declaration (release_input or extend_input). */
+static bool claim_update(request *req, reply *out, api_error *err, const db_stmt *st, const input_field *f) {
+    input_value in[UPDATE_N];
     json_t *body;
-    if (!path_ns(req, &ns, err) || !path_id(req, 1, &id, err) ||
-        (body = request_json_object(req, false, err)) == NULL ||
-        !json_fields_known(body, st == &queue_release ? release_known : extend_known, err) ||
-        !json_get_string(body, "claim_token", true, &token, err) ||
-        !validate_uuid(token, "claim_token", err) ||
-        !json_get_int(body, seconds_field, min, max, dflt, &seconds, NULL, err))
+    if (!input_path(req, f, UPDATE_N, in, err) || (body = request_json_object(req, false, err)) == NULL ||
+        !input_body(body, f, UPDATE_N, in, err))
         return false;
+    const char *ns = in[UPDATE_NS].s, *token = in[UPDATE_TOKEN].s;
+    long long seconds = in[UPDATE_SECONDS].i;
     char seconds_text[24];
     snprintf(seconds_text, sizeof seconds_text, "%lld", seconds);
     const char *params[] = {ns, req->params[1], token, seconds_text};
@@ -409,22 +462,19 @@ static bool claim_update(request *req, reply *out, api_error *err, const db_stmt
 }
 
 static bool queue_release_item(request *req, reply *out, api_error *err) {
-    return claim_update(req, out, err, &queue_release, "delay_seconds", 0, DELAY_MAX, 0);
+    return claim_update(req, out, err, &queue_release, release_input);
 }
 
 static bool queue_extend_item(request *req, reply *out, api_error *err) {
-    return claim_update(req, out, err, &queue_extend, "visibility_timeout_seconds", 1, VISIBILITY_MAX,
-                        VISIBILITY_DEFAULT);
+    return claim_update(req, out, err, &queue_extend, extend_input);
 }
 
 static bool queue_dead(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {"limit", "after", NULL};
-    const char *ns, *after;
-    long long limit, after_id = 0;
-    if (!path_ns(req, &ns, err) || !request_query_known(req, known, err) ||
-        !validate_limit(req, &limit, err) || !request_query(req, "after", &after, err))
+    input_value in[DEAD_N];
+    if (!input_path(req, dead_input, DEAD_N, in, err) || !input_query(req, dead_input, DEAD_N, in, err))
         return false;
-    if (after != NULL && !validate_int_text(after, 0, ID_MAX, "after", &after_id, err)) return false;
+    const char *ns = in[DEAD_NS].s;
+    long long limit = in[DEAD_LIMIT].i, after_id = in[DEAD_AFTER].i;
     char after_text[24], fetch[24];
     snprintf(after_text, sizeof after_text, "%lld", after_id);
     snprintf(fetch, sizeof fetch, "%lld", limit + 1);
@@ -436,9 +486,9 @@ static bool queue_dead(request *req, reply *out, api_error *err) {
 }
 
 static bool queue_retry(request *req, reply *out, api_error *err) {
-    const char *ns;
-    long long id;
-    if (!path_ns(req, &ns, err) || !path_id(req, 1, &id, err)) return false;
+    input_value in[RETRY_N];
+    if (!input_path(req, retry_input, RETRY_N, in, err)) return false;
+    const char *ns = in[RETRY_NS].s;
     const char *params[] = {ns, req->params[1]};
     PGresult *res = db_query(req->pool, &queue_dead_retry, params, err);
     if (res == NULL) return false;
@@ -449,10 +499,10 @@ static bool queue_retry(request *req, reply *out, api_error *err) {
 }
 
 static bool queue_stats_get(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {NULL};
-    const char *ns;
-    if (!path_ns(req, &ns, err) || !request_query_known(req, known, err)) return false;
-    const char *params[] = {ns};
+    input_value in[STATS_N];
+    if (!input_path(req, stats_input, STATS_N, in, err) || !input_query(req, stats_input, STATS_N, in, err))
+        return false;
+    const char *params[] = {in[STATS_NS].s};
     PGresult *res = db_query(req->pool, &queue_stats, params, err);
     if (res == NULL) return false;
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
@@ -467,15 +517,20 @@ static const db_stmt *const queue_statements[] = {
 /* ---- routes ---- */
 
 static const route queue_routes[] = {
-    {"POST", "/queue/{namespace}", queue_post, .is_public = false},
-    {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false},
+    {"POST", "/queue/{namespace}", queue_post, .is_public = false, .input = enqueue_input, .ninput = ENQ_N},
+    {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false, .input = stats_input,
+     .ninput = STATS_N},
     {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false, .input = claim_input,
-     .ninput = CLAIM_NFIELDS},
-    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false},
-    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false},
-    {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, .is_public = false},
-    {"GET", "/queue/{namespace}/dead", queue_dead, .is_public = false},
-    {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .is_public = false},
+     .ninput = CLAIM_N},
+    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false, .input = ack_input,
+     .ninput = ACK_N},
+    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false,
+     .input = release_input, .ninput = UPDATE_N},
+    {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, .is_public = false, .input = extend_input,
+     .ninput = UPDATE_N},
+    {"GET", "/queue/{namespace}/dead", queue_dead, .is_public = false, .input = dead_input, .ninput = DEAD_N},
+    {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .is_public = false, .input = retry_input,
+     .ninput = RETRY_N},
 };
 
 /* ---- MCP tools ---- */
@@ -494,18 +549,7 @@ static const route queue_routes[] = {
 static const tool queue_tools[] = {
     {"queue_enqueue",
      "Enqueue one work item (payload), or up to 1000 at once (items: [{payload, ...}]), in a namespace.",
-     "POST", "/queue/{namespace}", TOOL_JSON, NULL, SCHEMA({
-         "type" : "object",
-         "required" : ["namespace"],
-         "properties" : {
-             "namespace" : {"type" : "string"},
-             "payload" : {"description" : "any JSON value"},
-             "delay_seconds" : {"type" : "integer", "minimum" : 0, "maximum" : 604800},
-             "max_attempts" : {"type" : "integer", "minimum" : 1, "maximum" : 1000},
-             "items" : {"type" : "array", "maxItems" : 1000, "items" : {"type" : "object"}}
-         }
-     }),
-     SCHEMA({
+     "POST", "/queue/{namespace}", TOOL_JSON, NULL, enqueue_schema /* the route's declared input */, SCHEMA({
          "type" : "object",
          "properties" : {
              QUEUE_ITEM_PROPS,
@@ -533,16 +577,7 @@ static const tool queue_tools[] = {
      }),
      .title = "Claim work items", .hints = 0},
     {"queue_ack", "Acknowledge (delete) a claimed item; with claim_token, only while that claim holds.",
-     "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL, SCHEMA({
-         "type" : "object",
-         "required" : [ "namespace", "id" ],
-         "properties" : {
-             "namespace" : {"type" : "string"},
-             "id" : {"type" : [ "integer", "string" ]},
-             "claim_token" : {"type" : "string"}
-         }
-     }),
-     SCHEMA({
+     "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL, ack_schema, SCHEMA({
          "type" : "object",
          "required" : [ "id", "acked" ],
          "properties" : {"id" : {"type" : "integer"}, "acked" : {"type" : "boolean"}}

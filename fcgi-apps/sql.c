@@ -112,15 +112,50 @@ static bool sql_create(request *req, reply *out, api_error *err) {
     return true;
 }
 
+/* ?after= of the table list: "" or a table name, as next gives it. */
+static bool table_after_ok(const char *s, const char *field, api_error *err) {
+    if (s[0] == '\0' || ident_valid(s)) return true;
+    return API_INVALID(err, field, "%s must be a table name from next", field);
+}
+
+/* The inputs of the table routes, declared once (input.h). The row routes
+ * read their table first (a database round trip) and check their fields
+ * against its columns: their input is not declared yet. */
+enum { TABLES_LIMIT, TABLES_AFTER, TABLES_N };
+static const input_field list_tables_input[TABLES_N] = {
+    [TABLES_LIMIT] = INPUT_LIMIT,
+    [TABLES_AFTER] = {.name = "after",
+                      .type = INPUT_STRING,
+                      .in = INPUT_QUERY,
+                      .max = IDENT_MAX,
+                      .check = table_after_ok,
+                      .pattern = "^([a-z][a-z0-9_]*)?$",
+                      .description = "next, from the previous page"},
+};
+
+enum { TABLE_NAME, TABLE_N };
+static const input_field get_table_input[TABLE_N] = {
+    [TABLE_NAME] = {.name = "name",
+                    .type = INPUT_STRING,
+                    .in = INPUT_PATH,
+                    .min = 1,
+                    .max = IDENT_MAX,
+                    .check = ident_table_ok,
+                    .pattern = "^[a-z][a-z0-9_]{0,47}$"},
+};
+
+/* The declarations as the tools' JSON Schemas, written before main runs. */
+static char list_tables_schema[1024];
+__attribute__((constructor)) static void sql_declare_inputs(void) {
+    if (!input_schema_write(list_tables_schema, sizeof list_tables_schema, list_tables_input, TABLES_N))
+        abort();
+}
+
 static bool sql_list_tables(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {"limit", "after", NULL};
-    const char *after;
-    long long limit;
-    if (!request_query_known(req, known, err) || !validate_limit(req, &limit, err) ||
-        !request_query(req, "after", &after, err))
-        return false;
-    if (after != NULL && after[0] != '\0' && !ident_valid(after))
-        return API_INVALID(err, "after", "after must be a table name from next");
+    input_value in[TABLES_N];
+    if (!input_query(req, list_tables_input, TABLES_N, in, err)) return false;
+    const char *after = in[TABLES_AFTER].s;
+    long long limit = in[TABLES_LIMIT].i;
     char fetch[24];
     snprintf(fetch, sizeof fetch, "%lld", limit + 1);
     const char *params[] = {after ? after : "", fetch};
@@ -131,9 +166,11 @@ static bool sql_list_tables(request *req, reply *out, api_error *err) {
 }
 
 static bool sql_get_table(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {NULL};
-    const char *name = sql_path_name(req, err);
-    if (name == NULL || !request_query_known(req, known, err)) return false;
+    input_value in[TABLE_N];
+    if (!input_path(req, get_table_input, TABLE_N, in, err) ||
+        !input_query(req, get_table_input, TABLE_N, in, err))
+        return false;
+    const char *name = in[TABLE_NAME].s;
     const char *params[] = {name};
     PGresult *res = db_query(req->pool, &sql_table_get, params, err);
     if (res == NULL) return false;
@@ -319,8 +356,10 @@ static bool sql_print_built(const char *name, const char *def_json) {
 
 static const route sql_routes[] = {
     {"POST", "/sql/tables", sql_create, .is_public = false},
-    {"GET", "/sql/tables", sql_list_tables, .is_public = false},
-    {"GET", "/sql/tables/{name}", sql_get_table, .is_public = false},
+    {"GET", "/sql/tables", sql_list_tables, .is_public = false, .input = list_tables_input,
+     .ninput = TABLES_N},
+    {"GET", "/sql/tables/{name}", sql_get_table, .is_public = false, .input = get_table_input,
+     .ninput = TABLE_N},
     {"POST", "/sql/tables/{name}/rows", sql_insert, .is_public = false},
     {"GET", "/sql/tables/{name}/rows", sql_list_rows, .is_public = false},
     {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .is_public = false},
@@ -378,12 +417,7 @@ static const tool sql_tools[] = {
      }),
      SCHEMA(SQL_TABLE_OUT), .title = "Create a table", .hints = TOOL_IDEMPOTENT},
     {"sql_list_tables", "List the typed tables (paginated by name).", "GET", "/sql/tables", TOOL_QUERY, NULL,
-     SCHEMA({
-         "type" : "object",
-         "properties" :
-             {"after" : {"type" : "string"}, "limit" : {"type" : "integer", "minimum" : 1, "maximum" : 1000}}
-     }),
-     SCHEMA({
+     list_tables_schema /* the route's declared input */, SCHEMA({
          "type" : "object",
          "required" : [ "items", "next" ],
          "properties" :

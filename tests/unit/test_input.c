@@ -1,34 +1,137 @@
 /* Unit tests: declared inputs (input.h). For every route of every mode
- * that declares its input, each field's edges go through the route
- * (serve_dispatch, no database: a request that passes validation answers
- * 503) and must be refused or taken as declared; and the route's MCP tool
- * publishes the declaration as its inputSchema. */
+ * that declares its input, each field's edges (at the limit, one over) go
+ * through both doors, the route over HTTP (serve_dispatch) and its MCP tool
+ * (tools_call), with no database: a request that passes validation
+ * answers 503, one that does not is a 422 naming the field. The route's
+ * tool publishes the declaration as its inputSchema, and every value the
+ * test finds taken matches the field's published pattern and length. */
 #define _POSIX_C_SOURCE 200809L
+#include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "config.h"
 #include "fake_env.h"
 #include "input.h"
+#include "jspan.h"
 #include "registry.h"
 #include "serve.h"
+#include "strbuf.h"
+#include "tools.h"
 
-/* Sends body to m's route r (its captures filled with "edge"); returns the
- * status and copies the error's field into field. */
-static int send(const mode *m, const route *r, const char *body, char *field, size_t field_size) {
-    char uri[256] = "";
-    size_t u = 0;
-    for (const char *p = r->pattern; *p && u < sizeof uri - 8;) {
-        if (*p == '{') {
-            u += (size_t)snprintf(uri + u, sizeof uri - u, "edge");
-            while (*p && *p != '}') p++;
-            if (*p) p++;
+/* A request's arguments: JSON values by field, as a tool's arguments are. */
+static json_t *value_of(const input_field *f);
+
+/* An object the declaration items (n) takes: its required and ANY fields. */
+static json_t *valid_object(const input_field *items, size_t n) {
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++)
+        if (items[i].required || items[i].type == INPUT_ANY)
+            json_object_set_new(o, items[i].name, value_of(&items[i]));
+    return o;
+}
+
+/* n copies of a valid element of f's array. */
+static json_t *array_of(const input_field *f, long long n) {
+    json_t *a = json_array();
+    for (long long i = 0; i < n; i++) json_array_append_new(a, valid_object(f->items, f->nitems));
+    return a;
+}
+
+/* count characters c. */
+static json_t *repeat(char c, long long count) {
+    char s[1024];
+    if (count > (long long)sizeof s - 1) count = sizeof s - 1;
+    memset(s, c, (size_t)count);
+    s[count] = '\0';
+    return json_string(s);
+}
+
+/* A value f takes. */
+static json_t *value_of(const input_field *f) {
+    switch (f->type) {
+    case INPUT_INTEGER: return json_integer(f->min);
+    case INPUT_STRING:
+        if (f->choices) return json_string(f->choices[0]);
+        if (f->example) return json_string(f->example);
+        return repeat('a', f->min > 0 ? f->min : 1);
+    case INPUT_ARRAY: return array_of(f, f->min);
+    case INPUT_ANY:
+    case INPUT_OBJECT: break;
+    }
+    return json_object();
+}
+
+/* What a door answered: the status and the error's field. */
+typedef struct answer {
+    int status;
+    char field[80];
+} answer;
+
+static void field_of(const char *body, answer *a) {
+    json_t *v = json_loads(body, 0, NULL);
+    const char *f = v ? json_string_value(json_object_get(v, "field")) : NULL;
+    snprintf(a->field, sizeof a->field, "%s", f ? f : "");
+    json_decref(v);
+}
+
+/* Appends s percent-encoded enough for the test's values. */
+static void put_text(strbuf *sb, json_t *v) {
+    if (json_is_string(v)) {
+        for (const char *p = json_string_value(v); *p; p++)
+            if (strchr("?&=#%/ +", *p))
+                strbuf_printf(sb, "%%%02X", (unsigned char)*p);
+            else
+                strbuf_append(sb, p, 1);
+    } else {
+        char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        strbuf_puts(sb, t);
+        free(t);
+    }
+}
+
+/* The HTTP door: args become r's path, query and body as declared. */
+static answer over_http(const mode *m, const route *r, json_t *args) {
+    strbuf *uri = strbuf_new();
+    for (const char *p = r->pattern; *p;) {
+        if (*p != '{') {
+            strbuf_append(uri, p++, 1);
+            continue;
+        }
+        const char *close = strchr(p, '}');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(close - p - 1), p + 1);
+        put_text(uri, json_object_get(args, name));
+        p = close + 1;
+    }
+    json_t *body = json_object();
+    bool has_body = false;
+    char sep = '?';
+    for (size_t i = 0; i < r->ninput; i++) {
+        const input_field *f = &r->input[i];
+        json_t *v = json_object_get(args, f->name);
+        if (f->in == INPUT_BODY) has_body = true;
+        if (v == NULL || f->in == INPUT_PATH) continue;
+        if (f->in == INPUT_BODY) {
+            json_object_set(body, f->name, v);
         } else {
-            uri[u++] = *p++;
+            strbuf_printf(uri, "%c%s=", sep, f->name);
+            sep = '&';
+            put_text(uri, v);
         }
     }
-    uri[u] = '\0';
-    const char *env[] = {"REQUEST_METHOD",     r->method,    "REQUEST_URI", uri,
+    /* An argument the route does not declare goes in the body. */
+    const char *k;
+    json_t *v;
+    json_object_foreach(args, k, v) {
+        bool declared = false;
+        for (size_t i = 0; i < r->ninput; i++) declared = declared || strcmp(r->input[i].name, k) == 0;
+        if (!declared) json_object_set(body, k, v);
+    }
+    char *text = has_body ? json_dumps(body, JSON_COMPACT) : NULL;
+    const char *env[] = {"REQUEST_METHOD",     r->method,    "REQUEST_URI", uri->data,
                          "HTTP_AUTHORIZATION", "Bearer tok", NULL};
     pool *p = pool_new();
     request req;
@@ -36,20 +139,176 @@ static int send(const mode *m, const route *r, const char *body, char *field, si
     api_error err;
     reply_init(&out);
     if (request_parse(&req, p, fake_env_lookup, (void *)env, &err)) {
-        req.body = body;
-        req.body_len = strlen(body);
+        req.body = text ? text : "";
+        req.body_len = strlen(req.body);
         serve_dispatch(m, &req, &out);
     } else {
         reply_error(&out, &err);
     }
-    json_t *v = json_loads(out.body->data, 0, NULL);
-    const char *f = v ? json_string_value(json_object_get(v, "field")) : NULL;
-    snprintf(field, field_size, "%s", f ? f : "");
-    json_decref(v);
-    int status = out.status;
+    answer a = {.status = out.status};
+    field_of(out.body->data, &a);
     reply_release(&out);
     pool_free(p);
-    return status;
+    free(text);
+    json_decref(body);
+    strbuf_free(uri);
+    return a;
+}
+
+/* The MCP door: args are the arguments of r's tool. */
+static answer over_mcp(const mode *m, const tool *t, json_t *args) {
+    tool_ref ref = {m, t};
+    char *msg = json_dumps(args, JSON_COMPACT);
+    strbuf *out = strbuf_new();
+    char detail[256];
+    strbuf_puts(out, "{");
+    answer a = {.status = tools_call(&ref, msg, jspan_root(msg, strlen(msg)), args, "Bearer tok", NULL, true,
+                                     out, detail, sizeof detail)};
+    strbuf_puts(out, "}");
+    json_t *result = json_loads(out->data, 0, NULL);
+    json_t *content = json_array_get(json_object_get(result, "content"), 0);
+    field_of(content ? json_string_value(json_object_get(content, "text")) : "", &a);
+    json_decref(result);
+    strbuf_free(out);
+    free(msg);
+    return a;
+}
+
+/* The tool on r, or NULL. */
+static const tool *tool_of(const mode *m, const route *r) {
+    for (size_t t = 0; t < m->ntools; t++)
+        if (strcmp(m->tools[t].method, r->method) == 0 && strcmp(m->tools[t].pattern, r->pattern) == 0)
+            return &m->tools[t];
+    return NULL;
+}
+
+/* The arguments every edge of r starts from: each path field, each
+ * required field and each ANY field, taken values. */
+static json_t *base_args(const route *r) {
+    json_t *args = json_object();
+    for (size_t i = 0; i < r->ninput; i++) {
+        const input_field *f = &r->input[i];
+        if (f->in == INPUT_PATH || f->required || f->type == INPUT_ANY)
+            json_object_set_new(args, f->name, value_of(f));
+    }
+    return args;
+}
+
+/* Sends base with f set to v (NULL: absent) through both doors; checks it
+ * is taken (ok) or refused with a 422 naming f. An array is sent without
+ * the route's optional fields (a batch stands alone). */
+static void edge(const mode *m, const route *r, const input_field *f, json_t *v, bool ok, const char *what) {
+    json_t *args = base_args(r);
+    if (f->type == INPUT_ARRAY)
+        for (size_t i = 0; i < r->ninput; i++)
+            if (r->input[i].in == INPUT_BODY && !r->input[i].required)
+                json_object_del(args, r->input[i].name);
+    if (v)
+        json_object_set(args, f->name, v);
+    else
+        json_object_del(args, f->name);
+    char name[512];
+    answer h = over_http(m, r, args);
+    snprintf(name, sizeof name, "%s %s %s %s (HTTP): %s (got %d %s)", r->method, r->pattern, f->name, what,
+             ok ? "taken" : "422 naming it", h.status, h.field);
+    CHECK(ok ? h.status != 422 && h.status != 400 : h.status == 422 && strcmp(h.field, f->name) == 0, name);
+    const tool *t = tool_of(m, r);
+    if (t) {
+        answer a = over_mcp(m, t, args);
+        snprintf(name, sizeof name, "%s %s %s %s (MCP %s): %s (got %d %s)", r->method, r->pattern, f->name,
+                 what, t->name, ok ? "taken" : "422 naming it", a.status, a.field);
+        CHECK(ok ? a.status != 422 && a.status != 400 : a.status == 422 && strcmp(a.field, f->name) == 0,
+              name);
+    }
+    json_decref(args);
+}
+
+/* Checks a string taken (or refused) matches (or breaks) f's published
+ * pattern and length, the schema's half of the rule. */
+static void schema_agrees(const input_field *f, json_t *v, bool ok, const char *what) {
+    if (f->type != INPUT_STRING || !json_is_string(v)) return;
+    const char *s = json_string_value(v);
+    bool fits = f->max <= 0 || (long long)strlen(s) <= f->max;
+    fits = fits && (long long)strlen(s) >= f->min;
+    if (f->pattern) {
+        regex_t re;
+        if (regcomp(&re, f->pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+            CHECK(false, f->pattern);
+            return;
+        }
+        fits = fits && regexec(&re, s, 0, NULL, 0) == 0;
+        regfree(&re);
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%s %s: the published schema %s it", f->name, what, ok ? "takes" : "refuses");
+    CHECK(fits == ok, name);
+}
+
+static void walk_field(const mode *m, const route *r, const input_field *f) {
+    char what[96];
+    json_t *v;
+    long long over;
+#define EDGE(VALUE, OK, ...)                      \
+    do {                                          \
+        v = (VALUE);                              \
+        snprintf(what, sizeof what, __VA_ARGS__); \
+        edge(m, r, f, v, OK, what);               \
+        schema_agrees(f, v, OK, what);            \
+        json_decref(v);                           \
+    } while (0)
+    switch (f->type) {
+    case INPUT_INTEGER:
+        EDGE(json_integer(f->min), true, "= %lld (its minimum)", f->min);
+        EDGE(json_integer(f->max), true, "= %lld (its maximum)", f->max);
+        EDGE(json_integer(f->min - 1), false, "= %lld (one under)", f->min - 1);
+        /* A body's numbers are doubles (json.h): past 2^53 the next one
+         * is 2 away. */
+        over = f->max + (f->in == INPUT_BODY && f->max >= (1LL << 53) ? 2 : 1);
+        EDGE(json_integer(over), false, "= %lld (one over)", over);
+        if (f->in == INPUT_BODY) {
+            EDGE(json_real(1.5), false, "= 1.5");
+            EDGE(json_string("1"), false, "= \"1\"");
+            EDGE(json_true(), false, "= true");
+            EDGE(json_array(), false, "= []");
+            if (!f->required) EDGE(json_null(), true, "= null (its default)");
+        } else {
+            EDGE(json_string("1.5"), false, "= \"1.5\"");
+            EDGE(json_string("x"), false, "= \"x\"");
+        }
+        break;
+    case INPUT_STRING:
+        if (f->choices) {
+            for (const char *const *c = f->choices; *c; c++) EDGE(json_string(*c), true, "= %s", *c);
+            EDGE(json_sprintf("x%s", f->choices[0]), false, "= x%s (not a choice)", f->choices[0]);
+        }
+        if (f->max > 0) {
+            EDGE(repeat('a', f->max), true, "of %lld characters (its maximum)", f->max);
+            EDGE(repeat('a', f->max + 1), false, "of %lld characters (one over)", f->max + 1);
+        }
+        if (f->min > 0 && f->in != INPUT_PATH)
+            EDGE(repeat('a', f->min - 1), false, "of %lld characters (one under)", f->min - 1);
+        if (f->example) {
+            EDGE(json_string(f->example), true, "= its example");
+            EDGE(json_sprintf("%s0", f->example), false, "= its example and one character more");
+        }
+        if (f->pattern && f->in != INPUT_PATH) EDGE(json_string("-"), false, "= \"-\" (off its pattern)");
+        if (f->in == INPUT_BODY) EDGE(json_integer(1), false, "= 1 (not a string)");
+        if (f->in == INPUT_BODY && f->required) EDGE(NULL, false, "absent (required)");
+        break;
+    case INPUT_ARRAY:
+        EDGE(array_of(f, f->min), true, "of %lld items (its minimum)", f->min);
+        EDGE(array_of(f, f->max), true, "of %lld items (its maximum)", f->max);
+        if (f->min > 0) EDGE(array_of(f, f->min - 1), false, "of %lld items (one under)", f->min - 1);
+        EDGE(array_of(f, f->max + 1), false, "of %lld items (one over)", f->max + 1);
+        EDGE(json_object(), false, "= {} (not an array)");
+        break;
+    case INPUT_ANY:
+        EDGE(json_pack("{s:[i]}", "any", 1), true, "= a JSON value");
+        if (f->required) EDGE(NULL, false, "absent (required)");
+        break;
+    case INPUT_OBJECT: break;
+    }
+#undef EDGE
 }
 
 int main(void) {
@@ -59,56 +318,42 @@ int main(void) {
     g_config.database_url = "host=127.0.0.1 port=1 connect_timeout=1";
     g_config.body_max_bytes = 1 << 20;
     g_config.log_level = LOG_ERROR + 1; /* quiet */
-    int routes = 0;
-    for (const mode *const *mp = mode_registry; *mp; mp++)
+    int routes = 0, tools = 0, declared_tools = 0;
+    for (const mode *const *mp = mode_registry; *mp; mp++) {
+        tools += (int)(*mp)->ntools;
         for (size_t i = 0; i < (*mp)->nroutes; i++) {
             const route *r = &(*mp)->routes[i];
             if (r->input == NULL) continue;
             routes++;
-            char body[128], field[80], name[512];
-            for (size_t j = 0; j < r->ninput; j++) {
-                const input_field *f = &r->input[j];
-                if (f->in_path || f->type != INPUT_INTEGER) continue;
-                const struct {
-                    long long v;
-                    bool ok;
-                } edges[] = {{f->min, true}, {f->max, true}, {f->min - 1, false}, {f->max + 1, false}};
-                for (size_t e = 0; e < 4; e++) {
-                    snprintf(body, sizeof body, "{\"%s\":%lld}", f->name, edges[e].v);
-                    int st = send(*mp, r, body, field, sizeof field);
-                    snprintf(name, sizeof name, "%s %s %s: %s", r->method, r->pattern, body,
-                             edges[e].ok ? "taken" : "422 naming the field");
-                    CHECK(edges[e].ok ? st != 422 : st == 422 && strcmp(field, f->name) == 0, name);
-                }
-                static const char *const wrong[] = {"1.5", "\"1\"", "true", "[]"};
-                for (size_t w = 0; w < 4; w++) {
-                    snprintf(body, sizeof body, "{\"%s\":%s}", f->name, wrong[w]);
-                    int st = send(*mp, r, body, field, sizeof field);
-                    snprintf(name, sizeof name, "%s %s %s: 422 naming the field", r->method, r->pattern,
-                             body);
-                    CHECK(st == 422 && strcmp(field, f->name) == 0, name);
-                }
-                snprintf(body, sizeof body, "{\"%s\":null}", f->name);
-                snprintf(name, sizeof name, "%s %s %s: the default", r->method, r->pattern, body);
-                CHECK(send(*mp, r, body, field, sizeof field) != 422, name);
+            for (size_t j = 0; j < r->ninput; j++)
+                if (!r->input[j].unchecked) walk_field(*mp, r, &r->input[j]);
+            bool has_body = false;
+            for (size_t j = 0; j < r->ninput; j++) has_body = has_body || r->input[j].in == INPUT_BODY;
+            char name[512];
+            if (has_body) {
+                static const input_field undeclared = {.name = "undeclared", .type = INPUT_ANY};
+                json_t *args = base_args(r);
+                json_object_set_new(args, "undeclared", json_integer(1));
+                answer h = over_http(*mp, r, args);
+                snprintf(name, sizeof name, "%s %s: an undeclared body field is 422 naming it", r->method,
+                         r->pattern);
+                CHECK(h.status == 422 && strcmp(h.field, undeclared.name) == 0, name);
+                json_decref(args);
             }
-            snprintf(name, sizeof name, "%s %s: an undeclared field is 422 naming it", r->method, r->pattern);
-            CHECK(send(*mp, r, "{\"undeclared\":1}", field, sizeof field) == 422 &&
-                      strcmp(field, "undeclared") == 0,
-                  name);
             /* The route's tool publishes the same declaration. */
-            char schema[2048];
-            bool same = input_schema_write(schema, sizeof schema, r->input, r->ninput), found = false;
-            for (size_t t = 0; t < (*mp)->ntools; t++) {
-                const tool *tl = &(*mp)->tools[t];
-                if (strcmp(tl->method, r->method) != 0 || strcmp(tl->pattern, r->pattern) != 0) continue;
-                found = true;
-                same = same && strcmp(tl->input_schema, schema) == 0;
-            }
-            snprintf(name, sizeof name, "%s %s: its tool's inputSchema is the declaration", r->method,
-                     r->pattern);
-            CHECK(found && same, name);
+            const tool *t = tool_of(*mp, r);
+            if (t == NULL) continue;
+            declared_tools++;
+            char schema[4096];
+            bool same = input_schema_write(schema, sizeof schema, r->input, r->ninput) &&
+                        strcmp(t->input_schema, schema) == 0;
+            snprintf(name, sizeof name, "%s %s: tool %s's inputSchema is the declaration", r->method,
+                     r->pattern, t->name);
+            CHECK(same, name);
         }
-    CHECK(routes >= 1, "at least one route declares its input");
+    }
+    printf("# %d routes declare their input; %d of %d tools publish a declaration\n", routes, declared_tools,
+           tools);
+    CHECK(routes >= 13, "the document and queue routes declare their input");
     return CHECK_DONE();
 }
