@@ -8,6 +8,7 @@ void reply_init(reply *r) {
     r->status = 200;
     r->body = strbuf_new();
     r->headers[0] = '\0';
+    r->content_type = NULL;
 }
 
 void reply_release(reply *r) {
@@ -23,6 +24,7 @@ void reply_header(reply *r, const char *name, const char *value) {
 
 void reply_error(reply *r, const api_error *err) {
     r->status = err->status;
+    r->content_type = NULL;
     r->headers[0] = '\0';
     strbuf_reset(r->body);
     strbuf_puts(r->body, "{\"error\":");

@@ -18,6 +18,7 @@
 #include "db.h"
 #include "http_status.h"
 #include "log.h"
+#include "metrics.h"
 
 long serve_budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_config.db_timeout_ms; }
 
@@ -95,9 +96,9 @@ static void write_reply(FCGX_Request *fr, const request *req, const reply *out) 
         reason = http_reason(status);
     }
     int n = snprintf(head, sizeof head,
-                     "Status: %d %s\r\nContent-Type: application/json\r\n"
+                     "Status: %d %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
-                     status, reason, out->body->len, req->request_id, out->headers);
+                     status, reason, out->content_type ? out->content_type : "application/json", out->body->len, req->request_id, out->headers);
     FCGX_PutStr(head, n, fr->out);
     if (strcmp(req->method, "HEAD") != 0) FCGX_PutStr(out->body->data, (int)out->body->len, fr->out);
 }
@@ -118,6 +119,9 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
     }
     ok = r != NULL && (r->streams_body || read_body(fr, &req, &err)) && run(m, r, &req, &out, &err);
     if (!ok) reply_error(&out, &err);
+    /* Counted before the answer leaves: a client that has its answer
+     * finds it in the next scrape, whichever process takes that. */
+    metrics_observe(req.method, out.status, clock_ms() - start);
     write_reply(fr, &req, &out);
     /* Finish without libfcgi's lingering close: by default it shuts the
      * socket down and then waits (poll, up to 2 s) for lighttpd to close

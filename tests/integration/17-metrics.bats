@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# GET /metrics (contract section 10): the whole replica's metrics, every
+# process of every mode summed (common/metrics.h, docs/operations.md).
+
+load ../lib/stack
+
+setup_file() { stack_setup; }
+teardown_file() { stack_teardown; }
+
+# scrape: GET /metrics with the token; its text is in $BODY.
+scrape() {
+    http GET /metrics
+    [ "$CODE" = 200 ] || { echo "GET /metrics: $CODE $BODY" >&2; return 1; }
+}
+
+# value SERIES: the value of one series (name and labels as written) in
+# $BODY; 0 when it is not there (a counter not yet incremented).
+value() { awk -v s="$1" '$1 == s {print $2; found = 1} END {if (!found) print 0}' <<<"$BODY"; }
+
+# burst N PATH: N GET requests with the token, 8 at a time, so that several
+# processes of the mode serve them; prints each status, one a line.
+burst() {
+    seq 1 "$1" | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 \
+        -H "Authorization: Bearer $TOKEN" "$URL$2"
+}
+
+DOC404='backend_http_requests_total{mode="document",method="GET",status="404"}'
+
+@test "GET /metrics without a token, or with a wrong one: 401" {
+    http_anon GET /metrics
+    expect_error 401 unauthorized
+    header_has WWW-Authenticate Bearer
+    TOKEN=wrong http GET /metrics
+    expect_error 401 unauthorized
+}
+
+@test "POST /metrics: 405 with Allow" {
+    http POST /metrics -d '{}'
+    expect_error 405 method_not_allowed
+    header_has Allow "GET, HEAD"
+}
+
+@test "GET /metrics: Prometheus text that promtool check metrics finds nothing to complain about" {
+    http GET /document/m/k1
+    scrape
+    header_has Content-Type "text/plain; version=0.0.4; charset=utf-8"
+    run promtool check metrics <<<"$BODY"
+    [ "$status" -eq 0 ] || { echo "promtool: $output" >&2; return 1; }
+    [ -z "$output" ] || { echo "promtool: $output" >&2; return 1; }
+    [ "$(value backend_database_up)" = 1 ]
+    [ "$(value 'backend_build_info{version="0.1.0"}')" = 1 ]
+    grep -q '^backend_database_rtt_seconds [0-9.]*$' <<<"$BODY"
+    grep -q '^backend_http_request_duration_seconds_bucket{mode="document",le="0.0005"} ' <<<"$BODY"
+    grep -q '^backend_http_request_duration_seconds_bucket{mode="document",le="10"} ' <<<"$BODY"
+    [ "$(value 'backend_processes{mode="document"}')" = 4 ]
+    [ "$(value 'backend_processes{mode="health"}')" = 2 ]
+    [ "$(value 'backend_db_connections{mode="document"}')" -ge 1 ]
+    # the +Inf bucket is the count
+    [ "$(value 'backend_http_request_duration_seconds_bucket{mode="document",le="+Inf"}')" = \
+        "$(value 'backend_http_request_duration_seconds_count{mode="document"}')" ]
+}
+
+@test "after N requests the counter has risen by exactly N, whichever processes served them" {
+    scrape
+    before=$(value "$DOC404")
+    count_before=$(value 'backend_http_request_duration_seconds_count{mode="document"}')
+    statuses=$(burst 60 /document/m/never-written)
+    [ "$(grep -c '^404$' <<<"$statuses")" -eq 60 ]
+    scrape
+    [ "$(value "$DOC404")" -eq $((before + 60)) ]
+    [ "$(value 'backend_http_request_duration_seconds_count{mode="document"}')" -eq $((count_before + 60)) ]
+    # requests of another kind counted apart
+    http GET /document/m/k2
+    [ "$CODE" = 404 ]
+    http_anon GET /document/m/k2
+    scrape
+    [ "$(value "$DOC404")" -eq $((before + 61)) ]
+    [ "$(value 'backend_http_requests_total{mode="document",method="GET",status="401"}')" -ge 1 ]
+}
+
+@test "kill -9 of a mode process: no counter goes backwards, and the next requests are counted exactly" {
+    burst 40 /document/m/never-written >/dev/null
+    scrape
+    before=$(value "$DOC404")
+    [ "$before" -ge 40 ]
+    for pid in $(pgrep -P "$(service_pid main)" -f backend-document); do
+        kill -9 "$pid"
+        break
+    done
+    scrape
+    [ "$(value "$DOC404")" -ge "$before" ]
+    # lighttpd starts the process again; answers of a dead process (502)
+    # are lighttpd's, not a mode's: only the 404s are counted.
+    statuses=$(burst 60 /document/m/never-written)
+    got=$(grep -c '^404$' <<<"$statuses" || true)
+    [ "$got" -ge 1 ]
+    scrape
+    [ "$(value "$DOC404")" -eq $((before + got)) ]
+    pgrep -P "$(service_pid main)" >>"$STACK_DIR/pids"
+}
+
+@test "kill -9 of the process that took the scrape: the next scrape still sees every count" {
+    scrape
+    before=$(value "$DOC404")
+    hbefore=$(value 'backend_http_requests_total{mode="health",method="GET",status="200"}')
+    for pid in $(pgrep -P "$(service_pid main)" -f backend-health); do kill -9 "$pid"; done
+    for _ in $(seq 1 50); do
+        http GET /metrics
+        [ "$CODE" = 200 ] && break
+        sleep 0.1
+    done
+    [ "$CODE" = 200 ]
+    [ "$(value "$DOC404")" -eq "$before" ]
+    [ "$(value 'backend_http_requests_total{mode="health",method="GET",status="200"}')" -ge "$hbefore" ]
+    pgrep -P "$(service_pid main)" >>"$STACK_DIR/pids"
+}
