@@ -123,6 +123,7 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
         memcpy(req->request_id, id, strlen(id) + 1);
     else
         request_id_generate(req->request_id);
+    trace_start(&req->trace, get(ctx, "HTTP_TRACEPARENT"));
     req->authorization = get(ctx, "HTTP_AUTHORIZATION");
     const char *ct = get(ctx, "CONTENT_TYPE");
     req->content_type = ct ? pool_strdup(p, ct) : NULL;

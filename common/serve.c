@@ -132,7 +132,7 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
      * A detached request is closed without it. */
     FCGX_Detach(fr);
     FCGX_Finish_r(fr);
-    log_access(req.request_id, req.method, req.path ? req.path : "", out.status, clock_ms() - start,
+    log_access(req.request_id, &req.trace, req.method, req.path ? req.path : "", out.status, clock_ms() - start,
                ok ? NULL : err.detail);
     reply_release(&out);
     pool_free(p);

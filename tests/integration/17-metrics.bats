@@ -114,3 +114,57 @@ DOC404='backend_http_requests_total{mode="document",method="GET",status="404"}'
     [ "$(value 'backend_http_requests_total{mode="health",method="GET",status="200"}')" -ge "$hbefore" ]
     pgrep -P "$(service_pid main)" >>"$STACK_DIR/pids"
 }
+
+# access_line ID: the access log line of the request with X-Request-Id ID
+# (written just after the answer: waited for).
+access_line() {
+    local line=""
+    for _ in $(seq 1 100); do
+        line=$(grep -F "\"request_id\":\"$1\"" "$STACK_DIR/main/lighttpd.log" | grep '"status"' | tail -n 1)
+        [ -n "$line" ] && break
+        sleep 0.05
+    done
+    [ -n "$line" ] || { echo "no access line for $1" >&2; return 1; }
+    echo "$line"
+}
+
+TP_TRACE=4bf92f3577b34da6a3ce929d0e0e4736
+TP_PARENT=00f067aa0ba902b7
+
+@test "traceparent: a valid one is honoured: its trace_id, a span_id of our own, its span as parent" {
+    for path in /health /document/t/k; do
+        id=tp-valid-${path//\//-}
+        http GET "$path" -H "X-Request-Id: $id" -H "traceparent: 00-$TP_TRACE-$TP_PARENT-01"
+        line=$(access_line "$id")
+        jq -e --arg t "$TP_TRACE" --arg p "$TP_PARENT" \
+            '.trace_id == $t and .parent_span_id == $p and (.span_id | test("^[0-9a-f]{16}$")) and .span_id != $p' \
+            <<<"$line" || { echo "$line" >&2; return 1; }
+    done
+}
+
+@test "traceparent: malformed ones are ignored and a trace is started" {
+    n=0
+    for bad in "00-$TP_TRACE-$TP_PARENT" "ff-$TP_TRACE-$TP_PARENT-01" "00-${TP_TRACE^^}-$TP_PARENT-01" \
+        "00-00000000000000000000000000000000-$TP_PARENT-01" "00-$TP_TRACE-0000000000000000-01" \
+        "00-$TP_TRACE-$TP_PARENT-01-extra" "garbage"; do
+        n=$((n + 1))
+        http GET /health -H "X-Request-Id: tp-bad-$n" -H "traceparent: $bad"
+        [ "$CODE" = 200 ]
+        line=$(access_line "tp-bad-$n")
+        jq -e --arg t "$TP_TRACE" \
+            '(.trace_id | test("^[0-9a-f]{32}$")) and .trace_id != $t and (.span_id | test("^[0-9a-f]{16}$")) and (has("parent_span_id") | not)' \
+            <<<"$line" || { echo "traceparent $bad: $line" >&2; return 1; }
+    done
+}
+
+@test "traceparent: absent, a new trace per request, in every access line" {
+    http GET /document/t/k -H "X-Request-Id: tp-none-1"
+    http_anon GET /nope -H "X-Request-Id: tp-none-2"
+    a=$(access_line tp-none-1)
+    b=$(access_line tp-none-2)
+    for line in "$a" "$b"; do
+        jq -e '(.trace_id | test("^[0-9a-f]{32}$")) and (.span_id | test("^[0-9a-f]{16}$"))' <<<"$line" ||
+            { echo "$line" >&2; return 1; }
+    done
+    [ "$(jq -r .trace_id <<<"$a")" != "$(jq -r .trace_id <<<"$b")" ]
+}
