@@ -74,8 +74,8 @@ static shared *map_file(int *fd_out) {
     flock(fd, LOCK_EX);
     struct stat st;
     uint64_t magic = 0;
-    if (fstat(fd, &st) != 0 || st.st_size != (off_t)sizeof(shared) || pread(fd, &magic, sizeof magic, 0) != 8 ||
-        magic != MX_MAGIC) {
+    if (fstat(fd, &st) != 0 || st.st_size != (off_t)sizeof(shared) ||
+        pread(fd, &magic, sizeof magic, 0) != 8 || magic != MX_MAGIC) {
         /* New, or another build's layout: start from zero. */
         magic = MX_MAGIC;
         if (ftruncate(fd, 0) != 0 || ftruncate(fd, sizeof(shared)) != 0 || pwrite(fd, &magic, 8, 0) != 8) {
@@ -128,7 +128,8 @@ void metrics_init(const char *mode_name) {
         s = claim(sh, mode_name);
         flock(fd, LOCK_UN);
         close(fd);
-        if (s == NULL) log_msg(LOG_WARN, "metrics: all %d slots are taken; this process counts alone", MX_SLOTS);
+        if (s == NULL)
+            log_msg(LOG_WARN, "metrics: all %d slots are taken; this process counts alone", MX_SLOTS);
         g_shared = sh;
     }
     if (s == NULL) {
@@ -163,7 +164,8 @@ static size_t status_index(int status) {
 
 void metrics_observe(const char *method, int status, double duration_ms) {
     slot *s = my_slot();
-    atomic_fetch_add_explicit(&s->requests[method_index(method)][status_index(status)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->requests[method_index(method)][status_index(status)], 1,
+                              memory_order_relaxed);
     uint64_t us = duration_ms > 0 ? (uint64_t)(duration_ms * 1000.0) : 0;
     size_t b = 0;
     while (b < MX_BUCKETS - 1 && us > bucket_us[b]) b++;
@@ -192,7 +194,8 @@ static void add_slot(by_mode *m, slot *s) {
     for (size_t i = 0; i < MX_METHODS; i++)
         for (size_t j = 0; j < MX_STATUSES; j++)
             m->requests[i][j] += atomic_load_explicit(&s->requests[i][j], memory_order_relaxed);
-    for (size_t b = 0; b < MX_BUCKETS; b++) m->buckets[b] += atomic_load_explicit(&s->buckets[b], memory_order_relaxed);
+    for (size_t b = 0; b < MX_BUCKETS; b++)
+        m->buckets[b] += atomic_load_explicit(&s->buckets[b], memory_order_relaxed);
     m->sum_us += atomic_load(&s->sum_us);
     m->count += atomic_load(&s->count);
     if (owner_alive(atomic_load(&s->pid))) {
@@ -218,7 +221,8 @@ void metrics_render(strbuf *sb) {
     size_t n = 0;
     slot *mine = my_slot();
     for (int i = 0; i <= MX_SLOTS; i++) {
-        slot *s = i < MX_SLOTS ? (g_shared ? &g_shared->slots[i] : NULL) : (mine == &g_local ? &g_local : NULL);
+        slot *s =
+            i < MX_SLOTS ? (g_shared ? &g_shared->slots[i] : NULL) : (mine == &g_local ? &g_local : NULL);
         if (s == NULL || !label_safe(s->mode)) continue;
         size_t k = 0;
         while (k < n && strcmp(modes[k].name, s->mode) != 0) k++;
@@ -238,7 +242,8 @@ void metrics_render(strbuf *sb) {
                     snprintf(status, sizeof status, "%d", http_statuses[j].code);
                 else
                     snprintf(status, sizeof status, "other");
-                strbuf_printf(sb, "backend_http_requests_total{mode=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
+                strbuf_printf(sb,
+                              "backend_http_requests_total{mode=\"%s\",method=\"%s\",status=\"%s\"} %llu\n",
                               modes[k].name, methods[i], status, (unsigned long long)modes[k].requests[i][j]);
             }
     help(sb, "backend_http_request_duration_seconds", "histogram",
@@ -260,7 +265,8 @@ void metrics_render(strbuf *sb) {
         strbuf_printf(sb, "backend_processes{mode=\"%s\"} %ld\n", modes[k].name, modes[k].processes);
     help(sb, "backend_db_connections", "gauge", "PostgreSQL connections open now, by mode.");
     for (size_t k = 0; k < n; k++)
-        strbuf_printf(sb, "backend_db_connections{mode=\"%s\"} %ld\n", modes[k].name, modes[k].db_connections);
+        strbuf_printf(sb, "backend_db_connections{mode=\"%s\"} %ld\n", modes[k].name,
+                      modes[k].db_connections);
     help(sb, "backend_sessions", "gauge", "Client sessions held now, by mode (the MCP endpoint's).");
     for (size_t k = 0; k < n; k++)
         strbuf_printf(sb, "backend_sessions{mode=\"%s\"} %ld\n", modes[k].name, modes[k].sessions);

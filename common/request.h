@@ -37,7 +37,7 @@ typedef struct request {
     const char *authorization; /* the header, or NULL; borrowed from the
                                      FastCGI request: valid until it finishes */
     char request_id[REQUEST_ID_MAX + 1];
-    trace_context trace; /* from traceparent, or started here (trace.h) */
+    trace_context trace;      /* from traceparent, or started here (trace.h) */
     long long content_length; /* -1 when absent */
     const char *content_type; /* the header, or NULL */
     const char *body;         /* NUL-terminated; NULL until read */

@@ -98,7 +98,8 @@ static void write_reply(FCGX_Request *fr, const request *req, const reply *out) 
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
-                     status, reason, out->content_type ? out->content_type : "application/json", out->body->len, req->request_id, out->headers);
+                     status, reason, out->content_type ? out->content_type : "application/json",
+                     out->body->len, req->request_id, out->headers);
     FCGX_PutStr(head, n, fr->out);
     if (strcmp(req->method, "HEAD") != 0) FCGX_PutStr(out->body->data, (int)out->body->len, fr->out);
 }
@@ -132,8 +133,8 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
      * A detached request is closed without it. */
     FCGX_Detach(fr);
     FCGX_Finish_r(fr);
-    log_access(req.request_id, &req.trace, req.method, req.path ? req.path : "", out.status, clock_ms() - start,
-               ok ? NULL : err.detail);
+    log_access(req.request_id, &req.trace, req.method, req.path ? req.path : "", out.status,
+               clock_ms() - start, ok ? NULL : err.detail);
     reply_release(&out);
     pool_free(p);
 }

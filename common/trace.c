@@ -25,7 +25,8 @@ bool trace_parse(const char *h, char trace_id[TRACE_ID_CHARS + 1], char parent_i
      * fields after another dash, which this version does not read. */
     if (memcmp(h, "00", 2) == 0 ? n != 55 : (n > 55 && h[55] != '-')) return false;
     if (h[2] != '-' || h[35] != '-' || h[52] != '-') return false;
-    if (!hex_run(h + 3, TRACE_ID_CHARS, true) || !hex_run(h + 36, SPAN_ID_CHARS, true) || !hex_run(h + 53, 2, false))
+    if (!hex_run(h + 3, TRACE_ID_CHARS, true) || !hex_run(h + 36, SPAN_ID_CHARS, true) ||
+        !hex_run(h + 53, 2, false))
         return false;
     if (trace_id != NULL) {
         memcpy(trace_id, h + 3, TRACE_ID_CHARS);

@@ -117,16 +117,19 @@ static bool metrics_get(request *req, reply *out, api_error *err) {
     bool up = res != NULL && PQntuples(res) == 1;
     strbuf *b = out->body;
     out->content_type = METRICS_CONTENT_TYPE;
-    strbuf_puts(b, "# HELP backend_database_up Whether a round trip to PostgreSQL worked during this scrape.\n"
-                   "# TYPE backend_database_up gauge\n");
+    strbuf_puts(b,
+                "# HELP backend_database_up Whether a round trip to PostgreSQL worked during this scrape.\n"
+                "# TYPE backend_database_up gauge\n");
     strbuf_printf(b, "backend_database_up %d\n", up ? 1 : 0);
-    strbuf_puts(b, "# HELP backend_database_rtt_seconds Time of this scrape's round trip to PostgreSQL"
-                   " (connecting included when there was no connection; the budget when it failed).\n"
-                   "# TYPE backend_database_rtt_seconds gauge\n");
+    strbuf_puts(b,
+                "# HELP backend_database_rtt_seconds Time of this scrape's round trip to PostgreSQL"
+                " (connecting included when there was no connection; the budget when it failed).\n"
+                "# TYPE backend_database_rtt_seconds gauge\n");
     strbuf_printf(b, "backend_database_rtt_seconds %.6f\n", rtt / 1000.0);
-    strbuf_puts(b, "# HELP backend_build_info The running build; always 1.\n"
-                   "# TYPE backend_build_info gauge\n"
-                   "backend_build_info{version=\"" BACKEND_VERSION "\"} 1\n");
+    strbuf_puts(b,
+                "# HELP backend_build_info The running build; always 1.\n"
+                "# TYPE backend_build_info gauge\n"
+                "backend_build_info{version=\"" BACKEND_VERSION "\"} 1\n");
     metrics_render(b);
     return true;
 }

@@ -69,8 +69,8 @@ typedef struct exchange {
     char method[16];
     char request_id[REQUEST_ID_MAX + 1];
     trace_context trace; /* from the traceparent header, or started here */
-    rpc_out out; /* what rpc_admit decided */
-    int status;  /* for the log */
+    rpc_out out;         /* what rpc_admit decided */
+    int status;          /* for the log */
     /* A streamed response (SSE): what is left to send, and where it is. */
     strbuf *pending;
     size_t pending_at;

@@ -168,3 +168,12 @@ TP_PARENT=00f067aa0ba902b7
     done
     [ "$(jq -r .trace_id <<<"$a")" != "$(jq -r .trace_id <<<"$b")" ]
 }
+
+@test "deploy/alerts.yaml: promtool check rules passes, and its rules name metrics /metrics serves" {
+    run promtool check rules "$ROOT/deploy/alerts.yaml"
+    [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+    scrape
+    for m in $(grep -o 'backend_[a-z_]*' "$ROOT/deploy/alerts.yaml" | sort -u); do
+        grep -q "^${m}[{ ]" <<<"$BODY" || { echo "alerts.yaml names $m, which /metrics does not serve" >&2; return 1; }
+    done
+}

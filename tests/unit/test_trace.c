@@ -19,15 +19,17 @@ int main(void) {
     CHECK(trace_parse("01-" TID "-" PID "-01", NULL, NULL), "a later version with no more fields");
     static const char *const bad[] = {
         "",
-        "00-" TID "-" PID "-0",                     /* short */
-        "00-" TID "-" PID "-01-x",                  /* version 00 has nothing more */
-        "ff-" TID "-" PID "-01",                    /* version ff is invalid */
-        "00-" "4BF92F3577B34DA6A3CE929D0E0E4736" "-" PID "-01", /* uppercase */
-        "00-00000000000000000000000000000000-" PID "-01",    /* zero trace id */
-        "00-" TID "-0000000000000000-01",           /* zero parent id */
-        "00_" TID "-" PID "-01",                    /* separator */
-        "00-" TID "-" PID "-0g",                    /* not hex */
-        "01-" TID "-" PID "-01x",                   /* later version, no dash */
+        "00-" TID "-" PID "-0",    /* short */
+        "00-" TID "-" PID "-01-x", /* version 00 has nothing more */
+        "ff-" TID "-" PID "-01",   /* version ff is invalid */
+        "00-"
+        "4BF92F3577B34DA6A3CE929D0E0E4736"
+        "-" PID "-01",                                    /* uppercase */
+        "00-00000000000000000000000000000000-" PID "-01", /* zero trace id */
+        "00-" TID "-0000000000000000-01",                 /* zero parent id */
+        "00_" TID "-" PID "-01",                          /* separator */
+        "00-" TID "-" PID "-0g",                          /* not hex */
+        "01-" TID "-" PID "-01x",                         /* later version, no dash */
         "zz-" TID "-" PID "-01",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -39,7 +41,8 @@ int main(void) {
 
     trace_context t, u;
     trace_start(&t, "00-" TID "-" PID "-01");
-    CHECK(strcmp(t.trace_id, TID) == 0 && strcmp(t.parent_id, PID) == 0, "a valid header: its trace, its parent");
+    CHECK(strcmp(t.trace_id, TID) == 0 && strcmp(t.parent_id, PID) == 0,
+          "a valid header: its trace, its parent");
     CHECK(strlen(t.span_id) == 16 && strcmp(t.span_id, PID) != 0, "a span of our own");
     trace_start(&t, "garbage");
     trace_start(&u, NULL);
