@@ -34,6 +34,7 @@ typedef struct request {
     size_t nsegs;
     query_param *query;
     size_t nquery;
+    const char *remote_addr;   /* the client's address (REMOTE_ADDR), or NULL */
     const char *authorization; /* the header, or NULL; borrowed from the
                                      FastCGI request: valid until it finishes */
     char request_id[REQUEST_ID_MAX + 1];

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abuse.h"
 #include "auth.h"
 #include "clock.h"
 #include "config.h"
@@ -28,7 +29,16 @@ long serve_budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_
 static const route *admit(const mode *m, request *req, api_error *err) {
     bool public_path;
     const route *r = mode_route(m, req, &public_path, err);
-    if (!public_path && !auth_check(req->authorization, err)) return NULL;
+    if (public_path) return r;
+    /* The abuse limits (contract section 10) come first: an address over
+     * them is refused even with the right token. */
+    if (!abuse_admit(req->remote_addr, err)) return NULL;
+    if (!auth_check(req->authorization, err)) {
+        /* a wrong token counts, a missing one does not */
+        if (err->status == 401 && req->authorization != NULL && req->authorization[0] != '\0')
+            abuse_auth_failed(req->remote_addr);
+        return NULL;
+    }
     return r;
 }
 

@@ -177,3 +177,59 @@ TP_PARENT=00f067aa0ba902b7
         grep -q "^${m}[{ ]" <<<"$BODY" || { echo "alerts.yaml names $m, which /metrics does not serve" >&2; return 1; }
     done
 }
+
+# ---- abuse limits (contract section 10), each on a service of its own ----
+
+@test "AUTH_FAILURES_MAX: more wrong tokens than the limit: 429 with Retry-After even with the right token; /health and a missing token are not limited" {
+    AUTH_FAILURES_MAX=3 RATE_LIMIT_RPS=0 service_up failures
+    BASE=$(service_url failures)
+    # missing tokens do not count
+    for _ in 1 2 3 4 5 6; do
+        BASE=$BASE http_anon GET /document/a/b
+        expect_error 401 unauthorized
+    done
+    BASE=$BASE http GET /document/a/b
+    [ "$CODE" = 404 ]
+    for _ in 1 2 3 4; do
+        BASE=$BASE TOKEN=wrong http GET /document/a/b
+        expect_error 401 unauthorized
+    done
+    BASE=$BASE http GET /document/a/b
+    expect_error 429 rate_limited
+    secs=$(grep -i '^Retry-After:' <<<"$HEADERS" | tr -d '\r' | awk '{print $2}')
+    [ "$secs" -ge 1 ] && [ "$secs" -le 60 ]
+    BASE=$BASE http GET /metrics
+    expect_error 429 rate_limited
+    BASE=$BASE http_anon GET /health
+    [ "$CODE" = 200 ]
+    # counted whichever process served them
+    BASE=$BASE TOKEN=wrong http GET /sql/tables
+    expect_error 429 rate_limited
+    service_down failures
+}
+
+@test "RATE_LIMIT_RPS: requests over the rate get 429 with Retry-After: 1; /health is never limited" {
+    RATE_LIMIT_RPS=2 service_up rps
+    BASE=$(service_url rps)
+    # curl's options hold for every URL: one -H, one -w
+    args=()
+    for i in $(seq 1 60); do args+=(-o /dev/null "$BASE/document/r/k$i"); done
+    codes=$(curl -s --no-progress-meter -Z --parallel-max 20 -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" "${args[@]}" 2>/dev/null | grep -oE '^[0-9]{3}')
+    [ "$(wc -l <<<"$codes")" -eq 60 ]
+    [ "$(grep -c '^429$' <<<"$codes")" -ge 1 ]
+    [ -z "$(grep -v '^404$' <<<"$codes" | grep -v '^429$')" ] || { sort <<<"$codes" | uniq -c >&2; return 1; }
+    hargs=()
+    for _ in $(seq 1 30); do hargs+=(-o /dev/null "$BASE/health"); done
+    hcodes=$(curl -s --no-progress-meter -Z --parallel-max 20 -w '%{http_code}\n' "${hargs[@]}" 2>/dev/null | grep -oE '^[0-9]{3}')
+    [ "$(wc -l <<<"$hcodes")" -eq 30 ]
+    [ -z "$(grep -v '^200$' <<<"$hcodes")" ]
+    # a 429 says when to come back
+    for _ in $(seq 1 20); do
+        BASE=$BASE http GET /document/r/x
+        [ "$CODE" = 429 ] && break
+    done
+    [ "$CODE" = 429 ] || skip "no 429 in 20 sequential requests (a very slow machine)"
+    expect_error 429 rate_limited
+    header_has Retry-After 1
+    service_down rps
+}
