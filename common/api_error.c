@@ -20,5 +20,6 @@ bool api_fail(api_error *err, api_code code, const char *field, const char *fmt,
     va_end(ap);
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     err->allow[0] = err->sqlstate[0] = err->constraint[0] = '\0';
+    err->retry_after = 0;
     return false;
 }

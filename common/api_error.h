@@ -65,6 +65,7 @@ typedef struct api_error {
                            for a mode that tells apart errors db_error_map
                            treats alike (a table that has gone, 42P01) */
     char constraint[64]; /* from the database: the constraint a 23505 hit */
+    long retry_after;    /* 429 only: the Retry-After seconds (>= 1) */
 } api_error;
 
 /* Fills err with the table's status and code for `code` and the detail,

@@ -120,6 +120,10 @@ void config_load(void) {
         die("LISTEN_ADDR", "must be an IP address or host name", g_config.listen_addr);
     g_config.port = (long)env_positive("PORT", 4000, 65535);
     g_config.db_timeout_ms = (long)env_positive("DB_TIMEOUT_MS", 5000, 600000);
+    g_config.auth_failures_max = (long)env_positive("AUTH_FAILURES_MAX", 20, 1000000);
+    const char *rps = getenv("RATE_LIMIT_RPS");
+    g_config.rate_limit_rps =
+        rps != NULL && strcmp(rps, "0") == 0 ? 0 : (long)env_positive("RATE_LIMIT_RPS", 0, 1000000);
     const char *pooler = env_or("DATABASE_POOLER", "none");
     if (strcmp(pooler, "transaction") == 0)
         g_config.pooled = true;

@@ -30,6 +30,10 @@ typedef struct config {
     long db_timeout_ms;       /* DB_TIMEOUT_MS: budget for one request's
                                    database work, connect included */
     enum log_level log_level; /* LOG_LEVEL */
+    long auth_failures_max;   /* AUTH_FAILURES_MAX: wrong tokens per address
+                                   in 60 s before 429 (abuse.h) */
+    long rate_limit_rps;      /* RATE_LIMIT_RPS: requests per second per
+                                   address on authenticated routes; 0: off */
     bool pooled;              /* DATABASE_POOLER=transaction: PostgreSQL is
                                    reached through a transaction-pooling
                                    PgBouncer (no named prepared statements,

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 
 enum { MAX_PREPARED = 128 };
 
@@ -59,6 +60,7 @@ static long ms_left(void) {
 
 void db_disconnect(void) {
     if (g_conn != NULL) PQfinish(g_conn);
+    if (g_conn_serial != 0) metrics_db_connections_add(-1);
     g_conn = NULL;
     g_conn_serial = 0;
     g_nprepared = 0;
@@ -131,6 +133,7 @@ static bool connect_db(api_error *err) {
     if (PQsetnonblocking(g_conn, 1) != 0)
         return fail_unavailable(err, "cannot make the connection non-blocking");
     g_conn_serial = atomic_fetch_add(&g_serials, 1) + 1;
+    metrics_db_connections_add(1);
     log_msg(LOG_INFO, "connected to the database");
     return true;
 }

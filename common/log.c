@@ -54,14 +54,17 @@ void log_msg(enum log_level level, const char *fmt, ...) {
     strbuf_free(sb);
 }
 
-void log_access(const char *request_id, const char *method, const char *path, int status, double duration_ms,
-                const char *error_detail) {
+void log_access(const char *request_id, const trace_context *trace, const char *method, const char *path,
+                int status, double duration_ms, const char *error_detail) {
     enum log_level level = status >= 500 ? LOG_ERROR : LOG_INFO;
     if (level < g_config.log_level) return;
     strbuf *sb = strbuf_new();
     line_start(sb, level);
     strbuf_puts(sb, ",\"request_id\":");
     strbuf_json_string(sb, request_id, strlen(request_id));
+    /* The ids are hex the service wrote (trace.h): no escaping needed. */
+    strbuf_printf(sb, ",\"trace_id\":\"%s\",\"span_id\":\"%s\"", trace->trace_id, trace->span_id);
+    if (trace->parent_id[0] != '\0') strbuf_printf(sb, ",\"parent_span_id\":\"%s\"", trace->parent_id);
     strbuf_puts(sb, ",\"method\":");
     strbuf_json_string(sb, method, strlen(method));
     strbuf_puts(sb, ",\"path\":");

@@ -8,6 +8,7 @@ void reply_init(reply *r) {
     r->status = 200;
     r->body = strbuf_new();
     r->headers[0] = '\0';
+    r->content_type = NULL;
 }
 
 void reply_release(reply *r) {
@@ -23,6 +24,7 @@ void reply_header(reply *r, const char *name, const char *value) {
 
 void reply_error(reply *r, const api_error *err) {
     r->status = err->status;
+    r->content_type = NULL;
     r->headers[0] = '\0';
     strbuf_reset(r->body);
     strbuf_puts(r->body, "{\"error\":");
@@ -37,6 +39,11 @@ void reply_error(reply *r, const api_error *err) {
     if (err->status == 401) reply_header(r, "WWW-Authenticate", "Bearer");
     if (err->status == 405) reply_header(r, "Allow", err->allow); /* may be empty: no method */
     if (err->status == 503) reply_header(r, "Retry-After", "1");
+    if (err->status == 429) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%ld", err->retry_after > 0 ? err->retry_after : 1);
+        reply_header(r, "Retry-After", secs);
+    }
 }
 
 static void append_rows(strbuf *b, const PGresult *res, int nrows) {

@@ -15,9 +15,10 @@
 #include "strbuf.h"
 
 typedef struct reply {
-    int status;        /* 200 unless the handler says otherwise */
-    strbuf *body;      /* owned by the reply; the JSON body */
-    char headers[256]; /* extra header lines, each ending "\r\n" */
+    int status;               /* 200 unless the handler says otherwise */
+    strbuf *body;             /* owned by the reply; the JSON body */
+    char headers[256];        /* extra header lines, each ending "\r\n" */
+    const char *content_type; /* NULL: application/json (a static string) */
 } reply;
 
 /* Initialises r with status 200 and an empty body; release with reply_release. */

@@ -15,6 +15,7 @@
 
 #include "api_error.h"
 #include "pool.h"
+#include "trace.h"
 
 enum { REQUEST_ID_MAX = 64, PATH_MAX_BYTES = 4096, PATH_MAX_SEGMENTS = 16 };
 
@@ -33,9 +34,11 @@ typedef struct request {
     size_t nsegs;
     query_param *query;
     size_t nquery;
+    const char *remote_addr;   /* the client's address (REMOTE_ADDR), or NULL */
     const char *authorization; /* the header, or NULL; borrowed from the
                                      FastCGI request: valid until it finishes */
     char request_id[REQUEST_ID_MAX + 1];
+    trace_context trace;      /* from traceparent, or started here (trace.h) */
     long long content_length; /* -1 when absent */
     const char *content_type; /* the header, or NULL */
     const char *body;         /* NUL-terminated; NULL until read */

@@ -12,12 +12,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "abuse.h"
 #include "auth.h"
 #include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "http_status.h"
 #include "log.h"
+#include "metrics.h"
 
 long serve_budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_config.db_timeout_ms; }
 
@@ -27,7 +29,16 @@ long serve_budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_
 static const route *admit(const mode *m, request *req, api_error *err) {
     bool public_path;
     const route *r = mode_route(m, req, &public_path, err);
-    if (!public_path && !auth_check(req->authorization, err)) return NULL;
+    if (public_path) return r;
+    /* The abuse limits (contract section 10) come first: an address over
+     * them is refused even with the right token. */
+    if (!abuse_admit(req->remote_addr, err)) return NULL;
+    if (!auth_check(req->authorization, err)) {
+        /* a wrong token counts, a missing one does not */
+        if (err->status == 401 && req->authorization != NULL && req->authorization[0] != '\0')
+            abuse_auth_failed(req->remote_addr);
+        return NULL;
+    }
     return r;
 }
 
@@ -95,9 +106,10 @@ static void write_reply(FCGX_Request *fr, const request *req, const reply *out) 
         reason = http_reason(status);
     }
     int n = snprintf(head, sizeof head,
-                     "Status: %d %s\r\nContent-Type: application/json\r\n"
+                     "Status: %d %s\r\nContent-Type: %s\r\n"
                      "Content-Length: %zu\r\nCache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
-                     status, reason, out->body->len, req->request_id, out->headers);
+                     status, reason, out->content_type ? out->content_type : "application/json",
+                     out->body->len, req->request_id, out->headers);
     FCGX_PutStr(head, n, fr->out);
     if (strcmp(req->method, "HEAD") != 0) FCGX_PutStr(out->body->data, (int)out->body->len, fr->out);
 }
@@ -118,6 +130,9 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
     }
     ok = r != NULL && (r->streams_body || read_body(fr, &req, &err)) && run(m, r, &req, &out, &err);
     if (!ok) reply_error(&out, &err);
+    /* Counted before the answer leaves: a client that has its answer
+     * finds it in the next scrape, whichever process takes that. */
+    metrics_observe(req.method, out.status, clock_ms() - start);
     write_reply(fr, &req, &out);
     /* Finish without libfcgi's lingering close: by default it shuts the
      * socket down and then waits (poll, up to 2 s) for lighttpd to close
@@ -128,8 +143,8 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
      * A detached request is closed without it. */
     FCGX_Detach(fr);
     FCGX_Finish_r(fr);
-    log_access(req.request_id, req.method, req.path ? req.path : "", out.status, clock_ms() - start,
-               ok ? NULL : err.detail);
+    log_access(req.request_id, &req.trace, req.method, req.path ? req.path : "", out.status,
+               clock_ms() - start, ok ? NULL : err.detail);
     reply_release(&out);
     pool_free(p);
 }

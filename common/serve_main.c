@@ -20,6 +20,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "schema.h"
 
 /* The mode this process serves, for the schema hook. */
@@ -93,6 +94,7 @@ static int wait_for_stop(const mode *m, const sigset_t *stop_signals) {
  * finishes the requests in hand. Returns the exit status. */
 static int serve_fcgi(const mode *m) {
     signal(SIGPIPE, SIG_IGN);
+    metrics_init(m->name);
     start_up(m);
     if (FCGX_Init() != 0) {
         fprintf(stderr, "backend-%s: FCGX_Init failed\n", m->name);
@@ -135,6 +137,7 @@ static int serve_fcgi(const mode *m) {
     shutdown(0, SHUT_RDWR);
     for (int i = 0; i < nworkers; i++) pthread_join(workers[i], NULL);
     free(workers);
+    metrics_release();
     log_msg(LOG_INFO, "stopping (signal %d)", sig);
     return 0;
 }

@@ -11,7 +11,8 @@ set -euo pipefail
 runtime=(lighttpd lighttpd-modules-lua libfcgi0ldbl libjansson4 libpq5 libssl3 libmicrohttpd12 ca-certificates curl)
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev libmicrohttpd-dev)
 test=(postgresql pgbouncer bats curl jq procps clang libclang-rt-14-dev valgrind libfcgi-bin python3-yaml
-    cppcheck shellcheck clang-format gcovr bear) # make lint, format, coverage, compile_commands.json
+    cppcheck shellcheck clang-format gcovr bear # make lint, format, coverage, compile_commands.json
+    prometheus) # promtool check metrics (17-metrics)
 
 bench=(wrk gnuplot-nox postgresql postgresql-contrib jq curl) # and node + npm (below)
 

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "config.h"
 #include "db.h"
+#include "metrics.h"
 #include "mode.h"
 #include "registry.h"
 #include "schema.h"
@@ -101,12 +102,45 @@ static bool health_get(request *req, reply *out, api_error *err) {
     return true;
 }
 
-static const db_stmt *const health_statements[] = {&sentinels_all, NULL};
+/* The database round trip /metrics times. */
+static const db_stmt round_trip = {"health_round_trip", "SELECT 1", 0};
+
+/* GET /metrics: the replica's metrics (common/metrics.h: every process of
+ * every mode, summed), with the database's state as this process sees it
+ * now and the build. Prometheus text, not JSON (contract section 10). */
+static bool metrics_get(request *req, reply *out, api_error *err) {
+    (void)err;
+    double t0 = clock_ms();
+    api_error db_err;
+    PGresult *res = db_query(req->pool, &round_trip, NULL, &db_err);
+    double rtt = clock_ms() - t0;
+    bool up = res != NULL && PQntuples(res) == 1;
+    strbuf *b = out->body;
+    out->content_type = METRICS_CONTENT_TYPE;
+    strbuf_puts(b,
+                "# HELP backend_database_up Whether a round trip to PostgreSQL worked during this scrape.\n"
+                "# TYPE backend_database_up gauge\n");
+    strbuf_printf(b, "backend_database_up %d\n", up ? 1 : 0);
+    strbuf_puts(b,
+                "# HELP backend_database_rtt_seconds Time of this scrape's round trip to PostgreSQL"
+                " (connecting included when there was no connection; the budget when it failed).\n"
+                "# TYPE backend_database_rtt_seconds gauge\n");
+    strbuf_printf(b, "backend_database_rtt_seconds %.6f\n", rtt / 1000.0);
+    strbuf_puts(b,
+                "# HELP backend_build_info The running build; always 1.\n"
+                "# TYPE backend_build_info gauge\n"
+                "backend_build_info{version=\"" BACKEND_VERSION "\"} 1\n");
+    metrics_render(b);
+    return true;
+}
+
+static const db_stmt *const health_statements[] = {&sentinels_all, &round_trip, NULL};
 
 /* ---- routes ---- */
 
 static const route health_routes[] = {
     {"GET", "/health", health_get, .is_public = true},
+    {"GET", "/metrics", metrics_get, .is_public = false},
 };
 
 /* ---- MCP tools ---- */

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "random_id.h"
 #include "reply.h"
 #include "request.h"
@@ -67,8 +68,9 @@ typedef struct exchange {
     double start;
     char method[16];
     char request_id[REQUEST_ID_MAX + 1];
-    rpc_out out; /* what rpc_admit decided */
-    int status;  /* for the log */
+    trace_context trace; /* from the traceparent header, or started here */
+    rpc_out out;         /* what rpc_admit decided */
+    int status;          /* for the log */
     /* A streamed response (SSE): what is left to send, and where it is. */
     strbuf *pending;
     size_t pending_at;
@@ -77,7 +79,7 @@ typedef struct exchange {
     bool stream_open;
 } exchange;
 
-static exchange *exchange_new(const char *method, const char *request_id) {
+static exchange *exchange_new(const char *method, const char *request_id, const char *traceparent) {
     exchange *x = calloc(1, sizeof *x);
     if (x == NULL) abort();
     x->body = strbuf_new();
@@ -89,6 +91,7 @@ static exchange *exchange_new(const char *method, const char *request_id) {
     } else {
         random_id_hex(x->request_id, 16);
     }
+    trace_start(&x->trace, traceparent);
     rpc_out_init(&x->out);
     return x;
 }
@@ -104,7 +107,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (x->stream_open) session_stream_close(x->stream_session);
     const char *detail = x->out.log_detail[0] ? x->out.log_detail : NULL;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
-    log_access(x->request_id, x->method, "/mcp", x->status, clock_ms() - x->start, detail);
+    metrics_observe(x->method, x->status, clock_ms() - x->start);
+    metrics_sessions_set(sessions_live());
+    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail);
     rpc_out_release(&x->out);
     strbuf_free(x->body);
     strbuf_free(x->pending);
@@ -230,7 +235,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     exchange *x = *con_cls;
     if (x == NULL) { /* the headers are in; the body (if any) follows */
-        *con_cls = exchange_new(method, header(c, "X-Request-Id"));
+        *con_cls = exchange_new(method, header(c, "X-Request-Id"), header(c, "traceparent"));
         return MHD_YES;
     }
     if (*upload_size != 0) { /* a piece of the body: keep it within the limit */
@@ -321,6 +326,7 @@ static void *session_checker(void *arg) {
         if (g_check_stop) break;
         pthread_mutex_unlock(&g_check_lock);
         sessions_recheck();
+        metrics_sessions_set(sessions_live());
         pthread_mutex_lock(&g_check_lock);
     }
     pthread_mutex_unlock(&g_check_lock);
@@ -370,6 +376,7 @@ int main(int argc, char **argv) {
     }
     const char *where = fd0 ? "the socket lighttpd made" : argv[2];
     signal(SIGPIPE, SIG_IGN);
+    metrics_init("mcp");
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
@@ -422,6 +429,7 @@ int main(int argc, char **argv) {
     workers_free(g_session_workers);
     sessions_free();
     if (!fd0) unlink(argv[2]);
+    metrics_release();
     log_msg(LOG_INFO, "stopping (signal %d)", sig);
     return 0;
 }

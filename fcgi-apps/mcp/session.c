@@ -217,3 +217,15 @@ void sessions_shutdown(void) {
     pthread_cond_broadcast(&g_changed);
     pthread_mutex_unlock(&g_lock);
 }
+
+long sessions_live(void) {
+    long n = 0;
+    pthread_mutex_lock(&g_lock);
+    double now = now_s();
+    for (size_t i = 0; g_sessions != NULL && i < SESSIONS_MAX; i++) {
+        const session *s = &g_sessions[i];
+        if (s->id[0] != '\0' && (s->streams > 0 || now - s->last_used <= (double)g_idle_seconds)) n++;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}

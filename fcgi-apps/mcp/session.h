@@ -75,6 +75,10 @@ bool session_stream_wait(const char *id, long timeout_ms);
  * ended elsewhere. Returns how many were checked. */
 int sessions_recheck(void);
 
+/* The sessions this process holds now (not idle past their expiry), for
+ * the metrics' sessions gauge. */
+long sessions_live(void);
+
 /* Wakes every waiting stream for the process to stop. */
 void sessions_shutdown(void);
 
