@@ -58,6 +58,11 @@ typedef struct input_field {
     bool unchecked;                  /* a path field its handler checks itself (the
                              sql mode's, which answer 404): declared for the
                              schema, skipped by input_path */
+    bool late;                       /* checked by its handler only after it reads the
+                                        database (the sql row routes: their table first,
+                                        then the fields against its columns): declared for
+                                        the schema, not read by input_*, and skipped by the
+                                        edge test, which has no database */
     long long min, max;              /* INPUT_INTEGER: the range; INPUT_STRING: the
                              length (max 0: none); INPUT_ARRAY: the count */
     long long dflt;                  /* INPUT_INTEGER: the value when absent (below

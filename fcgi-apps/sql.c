@@ -118,9 +118,18 @@ static bool table_after_ok(const char *s, const char *field, api_error *err) {
     return API_INVALID(err, field, "%s must be a table name from next", field);
 }
 
-/* The inputs of the table routes, declared once (input.h). The row routes
- * read their table first (a database round trip) and check their fields
- * against its columns: their input is not declared yet. */
+/* The inputs of the sql routes, declared once (input.h). A declaration
+ * says only what is checked before the route reads the database: the row
+ * routes read their table first (an unknown table is 404 before any field
+ * is 422), then check their query, id and row values against its columns,
+ * so those fields are declared late (for the schema; their handlers check
+ * them as before). */
+#define IN_TABLE_NAME(PLACE)                                                                             \
+    {                                                                                                    \
+        .name = "name", .type = INPUT_STRING, .in = PLACE, .required = true, .min = 1, .max = IDENT_MAX, \
+        .check = ident_table_ok, .pattern = "^[a-z][a-z0-9_]{0,47}$"                                     \
+    }
+
 enum { TABLES_LIMIT, TABLES_AFTER, TABLES_N };
 static const input_field list_tables_input[TABLES_N] = {
     [TABLES_LIMIT] = INPUT_LIMIT,
@@ -134,20 +143,109 @@ static const input_field list_tables_input[TABLES_N] = {
 };
 
 enum { TABLE_NAME, TABLE_N };
-static const input_field get_table_input[TABLE_N] = {
-    [TABLE_NAME] = {.name = "name",
-                    .type = INPUT_STRING,
-                    .in = INPUT_PATH,
+static const input_field get_table_input[TABLE_N] = {[TABLE_NAME] = IN_TABLE_NAME(INPUT_PATH)};
+
+/* POST /sql/tables: the envelope. Each column's own members (and the
+ * column names' uniqueness) are table_spec_parse's, which reads the whole
+ * body with today's messages; the declaration says the same rules. */
+static const char *const col_type_names[] = {
+#define COL_TYPE_NAME_(e, name, sql, pre, arrow, post, row_check, filter_check) name,
+    COL_TYPES(COL_TYPE_NAME_)
+#undef COL_TYPE_NAME_
+        NULL,
+};
+enum { COLUMN_NAME, COLUMN_TYPE, COLUMN_N };
+static const input_field column_input[COLUMN_N] = {
+    [COLUMN_NAME] = {.name = "name",
+                     .type = INPUT_STRING,
+                     .required = true,
+                     .min = 1,
+                     .max = IDENT_MAX,
+                     .check = ident_column_ok,
+                     .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                     .description = "not id or created_at, which every table has"},
+    [COLUMN_TYPE] = {.name = "type",
+                     .type = INPUT_STRING,
+                     .required = true,
+                     .choices = col_type_names,
+                     .description = "also nullable (true or false, default true) and unique (default false)"},
+};
+enum { CREATE_NAME, CREATE_COLUMNS, CREATE_N };
+static const input_field create_table_input[CREATE_N] = {
+    [CREATE_NAME] = IN_TABLE_NAME(INPUT_BODY),
+    [CREATE_COLUMNS] = {.name = "columns",
+                        .type = INPUT_ARRAY,
+                        .in = INPUT_BODY,
+                        .required = true,
+                        .min = 1,
+                        .max = TABLE_COLUMNS_MAX,
+                        .items = column_input,
+                        .nitems = COLUMN_N,
+                        .description = "the columns, names distinct"},
+};
+
+/* POST /sql/tables/{name}/rows: the body is the rows themselves, one
+ * object or an array of up to ROWS_MAX, checked against the table's
+ * columns (the tool passes its rows argument as the body). */
+enum { INSERT_NAME, INSERT_ROWS, INSERT_N };
+static const input_field insert_rows_input[INSERT_N] = {
+    [INSERT_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [INSERT_ROWS] = {.name = "rows",
+                     .type = INPUT_ANY,
+                     .in = INPUT_BODY,
+                     .required = true,
+                     .late = true,
+                     .description = "one row (an object: column name to value) or an array of up to 1000"},
+};
+
+/* GET /sql/tables/{name}/rows: the equality filters are query parameters
+ * named by the table's columns (the tool's where object). */
+enum { ROWS_NAME, ROWS_LIMIT, ROWS_AFTER, ROWS_ORDER, ROWS_WHERE, ROWS_N };
+static const char *const order_choices[] = {"asc", "desc", NULL};
+static const input_field list_rows_input[ROWS_N] = {
+    [ROWS_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [ROWS_LIMIT] = {.name = "limit",
+                    .type = INPUT_INTEGER,
+                    .in = INPUT_QUERY,
+                    .late = true,
                     .min = 1,
-                    .max = IDENT_MAX,
-                    .check = ident_table_ok,
-                    .pattern = "^[a-z][a-z0-9_]{0,47}$"},
+                    .max = LIST_LIMIT_MAX,
+                    .dflt = LIST_LIMIT_DEFAULT},
+    [ROWS_AFTER] = {.name = "after",
+                    .type = INPUT_INTEGER,
+                    .in = INPUT_QUERY,
+                    .late = true,
+                    .min = 0,
+                    .max = SQL_ID_MAX,
+                    .dflt = -1,
+                    .description = "next, from the previous page"},
+    [ROWS_ORDER] =
+        {.name = "order", .type = INPUT_STRING, .in = INPUT_QUERY, .late = true, .choices = order_choices},
+    [ROWS_WHERE] = {.name = "where",
+                    .type = INPUT_OBJECT,
+                    .in = INPUT_QUERY,
+                    .late = true,
+                    .description = "equality filters: column name to value"},
+};
+
+/* GET, PATCH and DELETE /sql/tables/{name}/rows/{id}: an id that is not a
+ * positive integer names no row (404, after the table). PATCH's body is
+ * the row's columns, checked against the table. */
+enum { ROW_NAME, ROW_ID, ROW_N };
+static const input_field row_input[ROW_N] = {
+    [ROW_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [ROW_ID] =
+        {.name = "id", .type = INPUT_INTEGER, .in = INPUT_PATH, .late = true, .min = 1, .max = SQL_ID_MAX},
 };
 
 /* The declarations as the tools' JSON Schemas, written before main runs. */
-static char list_tables_schema[1024];
+static char list_tables_schema[1024], create_table_schema[2048], insert_rows_schema[1024],
+    list_rows_schema[2048];
 __attribute__((constructor)) static void sql_declare_inputs(void) {
-    if (!input_schema_write(list_tables_schema, sizeof list_tables_schema, list_tables_input, TABLES_N))
+    if (!input_schema_write(list_tables_schema, sizeof list_tables_schema, list_tables_input, TABLES_N) ||
+        !input_schema_write(create_table_schema, sizeof create_table_schema, create_table_input, CREATE_N) ||
+        !input_schema_write(insert_rows_schema, sizeof insert_rows_schema, insert_rows_input, INSERT_N) ||
+        !input_schema_write(list_rows_schema, sizeof list_rows_schema, list_rows_input, ROWS_N))
         abort();
 }
 
@@ -355,16 +453,21 @@ static bool sql_print_built(const char *name, const char *def_json) {
 /* ---- routes ---- */
 
 static const route sql_routes[] = {
-    {"POST", "/sql/tables", sql_create, .is_public = false},
+    {"POST", "/sql/tables", sql_create, .is_public = false, .input = create_table_input, .ninput = CREATE_N},
     {"GET", "/sql/tables", sql_list_tables, .is_public = false, .input = list_tables_input,
      .ninput = TABLES_N},
     {"GET", "/sql/tables/{name}", sql_get_table, .is_public = false, .input = get_table_input,
      .ninput = TABLE_N},
-    {"POST", "/sql/tables/{name}/rows", sql_insert, .is_public = false},
-    {"GET", "/sql/tables/{name}/rows", sql_list_rows, .is_public = false},
-    {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .is_public = false},
-    {"PATCH", "/sql/tables/{name}/rows/{id}", sql_patch_row, .is_public = false},
-    {"DELETE", "/sql/tables/{name}/rows/{id}", sql_delete_row, .is_public = false},
+    {"POST", "/sql/tables/{name}/rows", sql_insert, .is_public = false, .input = insert_rows_input,
+     .ninput = INSERT_N},
+    {"GET", "/sql/tables/{name}/rows", sql_list_rows, .is_public = false, .input = list_rows_input,
+     .ninput = ROWS_N},
+    {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .is_public = false, .input = row_input,
+     .ninput = ROW_N},
+    {"PATCH", "/sql/tables/{name}/rows/{id}", sql_patch_row, .is_public = false, .input = row_input,
+     .ninput = ROW_N},
+    {"DELETE", "/sql/tables/{name}/rows/{id}", sql_delete_row, .is_public = false, .input = row_input,
+     .ninput = ROW_N},
 };
 
 /* ---- MCP tools ---- */
@@ -387,34 +490,7 @@ static const tool sql_tools[] = {
     {"sql_create_table",
      "Create a typed table: columns [{name, type, nullable, unique}], types text, integer, bigint, double, "
      "numeric, boolean, timestamptz, date, jsonb, uuid. Every table also has id and created_at.",
-     "POST", "/sql/tables", TOOL_JSON, NULL, SCHEMA({
-         "type" : "object",
-         "required" : [ "name", "columns" ],
-         "properties" : {
-             "name" : {"type" : "string", "pattern" : "^[a-z][a-z0-9_]{0,47}$"},
-             "columns" : {
-                 "type" : "array",
-                 "minItems" : 1,
-                 "maxItems" : 64,
-                 "items" : {
-                     "type" : "object",
-                     "required" : [ "name", "type" ],
-                     "properties" : {
-                         "name" : {"type" : "string"},
-                         "type" : {
-                             "type" : "string",
-                             "enum" : [
-                                 "text", "integer", "bigint", "double", "numeric", "boolean", "timestamptz",
-                                 "date", "jsonb", "uuid"
-                             ]
-                         },
-                         "nullable" : {"type" : "boolean"},
-                         "unique" : {"type" : "boolean"}
-                     }
-                 }
-             }
-         }
-     }),
+     "POST", "/sql/tables", TOOL_JSON, NULL, create_table_schema /* the route's declared input */,
      SCHEMA(SQL_TABLE_OUT), .title = "Create a table", .hints = TOOL_IDEMPOTENT},
     {"sql_list_tables", "List the typed tables (paginated by name).", "GET", "/sql/tables", TOOL_QUERY, NULL,
      list_tables_schema /* the route's declared input */, SCHEMA({
@@ -426,15 +502,8 @@ static const tool sql_tools[] = {
      }),
      .title = "List tables", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
     {"sql_insert_rows", "Insert one row (an object) or up to 1000 (an array) into a table, all or none.",
-     "POST", "/sql/tables/{name}/rows", TOOL_JSON_ARG, "rows", SCHEMA({
-         "type" : "object",
-         "required" : [ "name", "rows" ],
-         "properties" : {
-             "name" : {"type" : "string"},
-             "rows" : {"type" : [ "object", "array" ], "description" : "column name to value"}
-         }
-     }),
-     SCHEMA({
+     "POST", "/sql/tables/{name}/rows", TOOL_JSON_ARG, "rows",
+     insert_rows_schema /* the route's declared input */, SCHEMA({
          "type" : "object",
          "required" : ["items"],
          "properties" : {"items" : {"type" : "array", "items" : SQL_ROW}}
@@ -443,18 +512,7 @@ static const tool sql_tools[] = {
     {"sql_select_rows",
      "Read rows ordered by id (paginated): after, limit, order (asc or desc), and equality filters in where "
      "(column name to value).",
-     "GET", "/sql/tables/{name}/rows", TOOL_QUERY, NULL, SCHEMA({
-         "type" : "object",
-         "required" : ["name"],
-         "properties" : {
-             "name" : {"type" : "string"},
-             "after" : {"type" : [ "integer", "string" ]},
-             "limit" : {"type" : "integer", "minimum" : 1, "maximum" : 1000},
-             "order" : {"type" : "string", "enum" : [ "asc", "desc" ]},
-             "where" :
-                 {"type" : "object", "additionalProperties" : {"type" : [ "string", "number", "boolean" ]}}
-         }
-     }),
+     "GET", "/sql/tables/{name}/rows", TOOL_QUERY, NULL, list_rows_schema /* the route's declared input */,
      SCHEMA({
          "type" : "object",
          "required" : [ "items", "next" ],

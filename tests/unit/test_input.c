@@ -24,19 +24,40 @@
 /* A request's arguments: JSON values by field, as a tool's arguments are. */
 static json_t *value_of(const input_field *f);
 
-/* An object the declaration items (n) takes: its required and ANY fields. */
-static json_t *valid_object(const input_field *items, size_t n) {
+/* The k-th of distinct strings of at least min letters ("a", "b", ...,
+ * "ba", ...): element k of an array, for items whose names must differ
+ * (the sql mode's columns). */
+static json_t *distinct_text(long long k, long long min) {
+    char s[64], r[64];
+    size_t n = 0;
+    do {
+        r[n++] = (char)('a' + k % 26);
+        k /= 26;
+    } while (k > 0 && n < 20);
+    size_t len = 0;
+    for (; (long long)len + (long long)n < min && len < 40; len++) s[len] = 'a';
+    while (n > 0) s[len++] = r[--n];
+    s[len] = '\0';
+    return json_string(s);
+}
+
+/* The k-th object the declaration items (n) takes: its required and ANY
+ * fields, plain strings distinct from the other elements'. */
+static json_t *valid_object(const input_field *items, size_t n, long long k) {
     json_t *o = json_object();
-    for (size_t i = 0; i < n; i++)
-        if (items[i].required || items[i].type == INPUT_ANY)
-            json_object_set_new(o, items[i].name, value_of(&items[i]));
+    for (size_t i = 0; i < n; i++) {
+        const input_field *f = &items[i];
+        if (!f->required && f->type != INPUT_ANY) continue;
+        bool plain = f->type == INPUT_STRING && f->choices == NULL && f->example == NULL;
+        json_object_set_new(o, f->name, plain ? distinct_text(k, f->min) : value_of(f));
+    }
     return o;
 }
 
-/* n copies of a valid element of f's array. */
+/* n valid elements of f's array. */
 static json_t *array_of(const input_field *f, long long n) {
     json_t *a = json_array();
-    for (long long i = 0; i < n; i++) json_array_append_new(a, valid_object(f->items, f->nitems));
+    for (long long i = 0; i < n; i++) json_array_append_new(a, valid_object(f->items, f->nitems, i));
     return a;
 }
 
@@ -325,10 +346,12 @@ int main(void) {
             const route *r = &(*mp)->routes[i];
             if (r->input == NULL) continue;
             routes++;
+            /* A late field is checked after the database is read: not here. */
             for (size_t j = 0; j < r->ninput; j++)
-                if (!r->input[j].unchecked) walk_field(*mp, r, &r->input[j]);
+                if (!r->input[j].unchecked && !r->input[j].late) walk_field(*mp, r, &r->input[j]);
             bool has_body = false;
-            for (size_t j = 0; j < r->ninput; j++) has_body = has_body || r->input[j].in == INPUT_BODY;
+            for (size_t j = 0; j < r->ninput; j++)
+                has_body = has_body || (r->input[j].in == INPUT_BODY && !r->input[j].late);
             char name[512];
             if (has_body) {
                 static const input_field undeclared = {.name = "undeclared", .type = INPUT_ANY};
