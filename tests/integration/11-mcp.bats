@@ -51,11 +51,15 @@ teardown_file() { stack_teardown; }
 
 # mcp_init [VERSION [curl args]]: initializes a session; prints its id.
 mcp_init() {
-    local version=${1:-2025-06-18}
+    local version=${1:-2025-06-18} headers sid
     shift || true
-    curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "$@" \
+    headers=$(curl -s -D - -o "$BATS_TEST_TMPDIR/init.body" -H "Authorization: Bearer $TOKEN" "$@" \
         -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"'"$version"'","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}' \
-        "$MCP" | tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p'
+        "$MCP" | tr -d '\r')
+    sid=$(sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p' <<<"$headers")
+    # No session: say why here, not as a 404 at the next request.
+    [ -n "$sid" ] || { echo "initialize made no session: $(head -n 1 <<<"$headers") $(cat "$BATS_TEST_TMPDIR/init.body")" >&2; return 1; }
+    printf '%s\n' "$sid"
 }
 
 # rpc JSON [curl args]: POST one message on session $SID with the version
@@ -771,7 +775,7 @@ JSON
     [ -n "$pid" ]
     kill -KILL "$pid"
     for _ in $(seq 1 "$(slack 100)"); do
-        SID=$(mcp_init 2025-06-18 --max-time 2)
+        SID=$(mcp_init 2025-06-18 --max-time 2 2>/dev/null) || true
         [ -n "$SID" ] && break
         sleep 0.1
     done
