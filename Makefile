@@ -1,6 +1,6 @@
 # backend: see README.md. The mode executables are derived from the mode
-# files in fcgi-apps/ (every .c there but registry.c, main.c and
-# generate.c): backend-<mode> links its own mode and common/ only.
+# files in fcgi-apps/ (every .c there but registry.c, main.c, generate.c
+# and openapi.c): backend-<mode> links its own mode and common/ only.
 
 CC       ?= cc
 BUILD    ?= build
@@ -23,7 +23,7 @@ LDLIBS   += $(PKG_LIBS) -lm -pthread
 
 COMMON_SRCS := $(wildcard common/*.c)
 # Every fcgi-apps/*.c but these is a mode file.
-NOT_MODES   := fcgi-apps/registry.c fcgi-apps/main.c fcgi-apps/generate.c
+NOT_MODES   := fcgi-apps/registry.c fcgi-apps/main.c fcgi-apps/generate.c fcgi-apps/openapi.c
 MODE_SRCS   := $(filter-out $(NOT_MODES),$(wildcard fcgi-apps/*.c))
 MODES       := $(basename $(notdir $(MODE_SRCS)))
 COMMON_OBJS := $(patsubst common/%.c,$(BUILD)/common/%.o,$(COMMON_SRCS))
@@ -33,7 +33,8 @@ MODE_PART_SRCS := $(filter-out fcgi-apps/mcp/%,$(wildcard fcgi-apps/*/*.c))
 # mode_objs(name): a mode's own objects, its file and its parts.
 mode_objs = $(BUILD)/modes/$(1).o $(patsubst fcgi-apps/%.c,$(BUILD)/modes/%.o,$(wildcard fcgi-apps/$(1)/*.c))
 # Every mode with the registry: for the executables that carry them all.
-MODE_OBJS   := $(patsubst fcgi-apps/%.c,$(BUILD)/modes/%.o,$(MODE_SRCS) $(MODE_PART_SRCS)) $(BUILD)/modes/registry.o
+MODE_OBJS   := $(patsubst fcgi-apps/%.c,$(BUILD)/modes/%.o,$(MODE_SRCS) $(MODE_PART_SRCS)) $(BUILD)/modes/registry.o \
+               $(BUILD)/modes/openapi.o
 # backend-mcp: the /mcp server (fcgi-apps/mcp/), every mode's tools in one
 # executable; http.c holds its main, the rest is shared with tests/fuzzers.
 MCP_SRCS    := $(wildcard fcgi-apps/mcp/*.c)
@@ -44,6 +45,10 @@ MCP_LIB_OBJS := $(filter-out $(BUILD)/mcp/http.o,$(MCP_OBJS))
 # mode briefs the mode executables link: fcgi-apps/generate.c).
 GEN_OBJS    := $(BUILD)/modes/generate.o $(MODE_OBJS) $(BUILD)/mcp/settings.o
 BRIEFS_OBJ  := $(BUILD)/gen/mode_briefs.o
+# The OpenAPI document (fcgi-apps/openapi.c), as a constant for the mode
+# executables, in an archive: only the one that serves /openapi.json
+# (health) names it, so only that one links it.
+OPENAPI_LIB := $(BUILD)/gen/libopenapi.a
 EXES        := $(addprefix $(BIN)/backend-,$(MODES)) $(BIN)/backend-mcp $(BIN)/backend-registry
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_EXES   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
@@ -80,13 +85,21 @@ docs/configuration.md: $(BIN)/backend-registry
 	@awk -v table=$(BUILD)/settings.md '/^<!-- end of settings/ {skip = 0} !skip {print} \
 	  /^<!-- settings: generated/ {while ((getline l < table) > 0) print l; skip = 1}' $@ >$(BUILD)/configuration.md
 	@if cmp -s $(BUILD)/configuration.md $@; then touch $@; else cp $(BUILD)/configuration.md $@; fi
+$(BUILD)/gen/openapi_doc.c: $(BIN)/backend-registry | $(BUILD)/gen
+	$< --openapi-c >$@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/gen/openapi_doc.o: $(BUILD)/gen/openapi_doc.c fcgi-apps/registry.h $(wildcard common/*.h)
+	$(CC) $(ALL_CFLAGS) -Ifcgi-apps $(CFLAGS) -c -o $@ $<
+$(OPENAPI_LIB): $(BUILD)/gen/openapi_doc.o
+	$(AR) rcs $@ $^
 $(BRIEFS_OBJ): $(BUILD)/gen/mode_briefs.c fcgi-apps/registry.h $(wildcard common/*.h)
 	$(CC) $(ALL_CFLAGS) -Ifcgi-apps $(CFLAGS) -c -o $@ $<
 $(BUILD)/libcommon.a: $(COMMON_OBJS)
 	$(AR) rcs $@ $^
-# A mode executable: its main, its own mode, the briefs, common/. Nothing
-# of another mode (tests/arch/check.sh checks it with nm).
-$(BIN)/backend-%: $(BUILD)/modes/main-%.o $$(call mode_objs,$$*) $(BRIEFS_OBJ) $(BUILD)/libcommon.a | $(BIN)
+# A mode executable: its main, its own mode, the briefs, the OpenAPI
+# document if it serves it, common/. Nothing of another mode (tests/arch/check.sh checks
+# it with nm).
+$(BIN)/backend-%: $(BUILD)/modes/main-%.o $$(call mode_objs,$$*) $(BRIEFS_OBJ) $(OPENAPI_LIB) $(BUILD)/libcommon.a | $(BIN)
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(MCP_LIB_OBJS) $(MODE_OBJS) $(BUILD)/libcommon.a | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -Itests/unit -Ifcgi-apps/mcp -Ifcgi-apps $(LDFLAGS) -o $@ $< $(MCP_LIB_OBJS) $(MODE_OBJS) $(BUILD)/libcommon.a $(LDLIBS)

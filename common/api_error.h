@@ -51,6 +51,10 @@ typedef struct api_error_kind {
     const char *when; /* when it is answered, for people */
 } api_error_kind;
 
+/* One code as a bit of a set (a route's declared errors, mode.h):
+ * API_BIT(CONFLICT) | API_BIT(NOT_FOUND). */
+#define API_BIT(name) (1ull << API_E_##name)
+
 /* The table, indexed by api_code. */
 extern const api_error_kind api_error_kinds[API_E_COUNT];
 

@@ -177,14 +177,19 @@ static json_t *field_schema(const input_field *f) {
     return s;
 }
 
-static json_t *schema_of(const input_field *f, size_t n) {
+json_t *input_field_schema(const input_field *f) { return field_schema(f); }
+
+json_t *input_place_schema(const input_field *f, size_t n, int place) {
     json_t *required = json_array(), *props = json_object();
     for (size_t i = 0; i < n; i++) {
+        if (place >= 0 && f[i].in != (input_place)place) continue;
         if (f[i].in == INPUT_PATH || f[i].required) json_array_append_new(required, json_string(f[i].name));
         json_object_set_new(props, f[i].name, field_schema(&f[i]));
     }
     return json_pack("{s:s, s:o, s:o}", "type", "object", "required", required, "properties", props);
 }
+
+static json_t *schema_of(const input_field *f, size_t n) { return input_place_schema(f, n, -1); }
 
 bool input_schema_write(char *buf, size_t size, const input_field *f, size_t n) {
     json_t *s = schema_of(f, n);

@@ -108,4 +108,12 @@ bool input_body(json_t *body, const input_field *f, size_t n, input_value *out, 
  * Returns false when it does not fit. */
 bool input_schema_write(char *buf, size_t size, const input_field *f, size_t n);
 
+/* The same schema as a JSON value, of the fields in place only (place < 0:
+ * every field), for /openapi.json's parameters and request bodies. A new
+ * reference. */
+json_t *input_place_schema(const input_field *f, size_t n, int place);
+
+/* One field's JSON Schema (a new reference). */
+json_t *input_field_schema(const input_field *f);
+
 #endif

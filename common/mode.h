@@ -43,6 +43,17 @@ typedef struct route {
                                  (input.h): the handler reads its body with
                                  it, and the route's tool publishes it */
     size_t ninput;
+    /* The errors the handler itself answers (API_BIT set), beyond those
+     * every route can meet, which /openapi.json derives from the route's
+     * declaration: auth (401, 429, 503 auth_not_configured) unless public,
+     * a JSON body's (400, 413) for a POST or PATCH that does not stream, a
+     * bad path or query (404 for an over-long path, 422), the database
+     * (503) when the mode has statements, 500. Declared beside the route so
+     * the document says what the handler does. */
+    unsigned long long errors;
+    int created; /* true: success is 201 Created (a create, contract
+                    section 1), else 200; for the document, and
+                    checked against the handler by 18-openapi.bats */
 } route;
 
 /* How an MCP tool's arguments become the HTTP request of its route: the
@@ -140,6 +151,13 @@ typedef struct mode {
     /* What the mode offers, in a few words ("documents"), for the MCP
      * server's instructions; NULL when it has nothing to add. */
     const char *topic;
+    /* Optional: one statement answering one row, one column: a JSON
+     * object of JSON Schemas (name -> schema) describing the data the mode
+     * stores (the sql mode's tables' rows). /openapi.json adds them to its
+     * components for a request with a valid token. It reaches the process
+     * that serves the document through the mode briefs (registry.h), so
+     * that process runs it without carrying the mode. */
+    const char *describe_sql;
 } mode;
 
 /* Finds the route for req among m's routes, and stores its captures in

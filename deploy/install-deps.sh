@@ -12,7 +12,8 @@ runtime=(lighttpd lighttpd-modules-lua libfcgi0ldbl libjansson4 libpq5 libssl3 l
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev libmicrohttpd-dev)
 test=(postgresql pgbouncer bats curl jq procps clang libclang-rt-14-dev valgrind libfcgi-bin python3-yaml
     cppcheck shellcheck clang-format gcovr bear # make lint, format, coverage, compile_commands.json
-    prometheus) # promtool check metrics (17-metrics)
+    prometheus # promtool check metrics (17-metrics)
+    chromium) # /docs in a real browser (18-openapi, with puppeteer-core)
 
 bench=(wrk gnuplot-nox postgresql postgresql-contrib jq curl) # and node + npm (below)
 

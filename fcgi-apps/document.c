@@ -285,7 +285,8 @@ static const db_stmt *const document_statements[] = {
 /* ---- routes ---- */
 
 static const route document_routes[] = {
-    {"POST", "/document", document_put, .is_public = false, .input = put_input, .ninput = PUT_N},
+    {"POST", "/document", document_put, .is_public = false, .input = put_input, .ninput = PUT_N,
+     .errors = API_BIT(CONFLICT), .created = true},
     {"GET", "/document/{namespace}", document_list, .is_public = false, .input = list_input,
      .ninput = LIST_N},
     {"GET", "/document/{namespace}/{key}", document_get, .is_public = false, .input = get_input,

@@ -276,7 +276,9 @@ static const db_stmt *const file_statements[] = {&file_record, &file_forget_expi
 /* ---- routes ---- */
 
 static const route file_routes[] = {
-    {"POST", "/files/temp", file_upload, .streams_body = true},
+    {"POST", "/files/temp", file_upload, .streams_body = true, .created = true,
+     .errors = API_BIT(BAD_REQUEST) | API_BIT(LENGTH_REQUIRED) | API_BIT(PAYLOAD_TOO_LARGE) |
+               API_BIT(INSUFFICIENT_STORAGE)},
     /* Write-only by design: an id is a path, but no method reads it. */
     {NULL, "/files/temp/{id}", NULL, .is_public = false},
 };

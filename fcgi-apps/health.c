@@ -8,9 +8,13 @@
  * the answer is the contract's JSON 404, never a server page.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "clock.h"
 #include "config.h"
 #include "db.h"
@@ -134,6 +138,56 @@ static bool metrics_get(request *req, reply *out, api_error *err) {
     return true;
 }
 
+/* The describe statements of every mode that has one (mode.h,
+ * describe_sql), from the briefs: this process carries no other mode. */
+enum { DESCRIBE_MAX = 16 };
+static db_stmt g_describe[DESCRIBE_MAX];
+static char g_describe_names[DESCRIBE_MAX][48];
+static size_t g_ndescribe;
+static pthread_once_t g_describe_once = PTHREAD_ONCE_INIT;
+
+static void describe_build(void) {
+    for (const mode_brief *b = mode_briefs(); b->name && g_ndescribe < DESCRIBE_MAX; b++) {
+        if (b->describe_sql == NULL) continue;
+        snprintf(g_describe_names[g_ndescribe], sizeof g_describe_names[0], "describe_%s", b->name);
+        g_describe[g_ndescribe] = (db_stmt){g_describe_names[g_ndescribe], b->describe_sql, 0};
+        g_ndescribe++;
+    }
+}
+
+/* GET /openapi.json: the document generated from every mode's
+ * declarations (fcgi-apps/openapi.c, compiled in as build/gen/
+ * openapi_doc.c). Public, and then it names no stored data; with the
+ * valid token each mode's describe statement adds the schemas of what it
+ * stores (the sql tables' rows) to components.schemas. A mode whose
+ * statement fails (its tables not created yet) adds nothing: the document
+ * still answers. */
+static bool openapi_get(request *req, reply *out, api_error *err) {
+    (void)err;
+    api_error auth_err;
+    if (req->authorization == NULL || !auth_check(req->authorization, &auth_err)) {
+        strbuf_puts(out->body, openapi_document());
+        return true;
+    }
+    json_t *doc = json_loads(openapi_document(), 0, NULL);
+    json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+    pthread_once(&g_describe_once, describe_build);
+    for (size_t i = 0; i < g_ndescribe && schemas != NULL; i++) {
+        api_error db_err;
+        PGresult *res = db_query(req->pool, &g_describe[i], NULL, &db_err);
+        if (res == NULL || PQntuples(res) != 1) continue;
+        json_t *more = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+        if (json_is_object(more)) json_object_update(schemas, more);
+        json_decref(more);
+    }
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (text == NULL) return API_INTERNAL(err, "the document could not be written");
+    strbuf_puts(out->body, text);
+    free(text);
+    return true;
+}
+
 static const db_stmt *const health_statements[] = {&sentinels_all, &round_trip, NULL};
 
 /* ---- routes ---- */
@@ -141,6 +195,7 @@ static const db_stmt *const health_statements[] = {&sentinels_all, &round_trip, 
 static const route health_routes[] = {
     {"GET", "/health", health_get, .is_public = true},
     {"GET", "/metrics", metrics_get, .is_public = false},
+    {"GET", "/openapi.json", openapi_get, .is_public = true},
 };
 
 /* ---- MCP tools ---- */

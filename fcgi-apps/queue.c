@@ -517,17 +517,18 @@ static const db_stmt *const queue_statements[] = {
 /* ---- routes ---- */
 
 static const route queue_routes[] = {
-    {"POST", "/queue/{namespace}", queue_post, .is_public = false, .input = enqueue_input, .ninput = ENQ_N},
+    {"POST", "/queue/{namespace}", queue_post, .is_public = false, .input = enqueue_input, .ninput = ENQ_N,
+     .created = true},
     {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false, .input = stats_input,
      .ninput = STATS_N},
     {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false, .input = claim_input,
      .ninput = CLAIM_N},
     {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false, .input = ack_input,
-     .ninput = ACK_N},
+     .ninput = ACK_N, .errors = API_BIT(CONFLICT)},
     {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false,
-     .input = release_input, .ninput = UPDATE_N},
+     .input = release_input, .ninput = UPDATE_N, .errors = API_BIT(CONFLICT)},
     {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, .is_public = false, .input = extend_input,
-     .ninput = UPDATE_N},
+     .ninput = UPDATE_N, .errors = API_BIT(CONFLICT)},
     {"GET", "/queue/{namespace}/dead", queue_dead, .is_public = false, .input = dead_input, .ninput = DEAD_N},
     {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .is_public = false, .input = retry_input,
      .ninput = RETRY_N},

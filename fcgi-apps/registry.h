@@ -27,6 +27,7 @@ typedef struct mode_brief {
     const char *name;
     const char *folder_var; /* NULL when the mode needs no folder */
     const char *folder_default;
+    const char *describe_sql; /* the mode's describe_sql (mode.h), or NULL */
 } mode_brief;
 
 /* Returns the briefs of every registered mode, in registry order, ended by
@@ -34,5 +35,17 @@ typedef struct mode_brief {
  * from the registry; build/gen/mode_briefs.c (backend-registry
  * --briefs-c) holds the same as constants for the mode executables. */
 const mode_brief *mode_briefs(void);
+
+/* Paths lighttpd answers beside the modes' (generate.c routes them; the
+ * OpenAPI document describes them): the MCP endpoint and the reference
+ * page over /openapi.json. */
+#define MCP_PATH  "/mcp"
+#define DOCS_PATH "/docs"
+
+/* The OpenAPI document of every registered mode's routes (JSON text,
+ * static: nobody frees it). fcgi-apps/openapi.c builds it from the
+ * registry; build/gen/openapi_doc.c (backend-registry --openapi-c) holds
+ * the same text as a constant for the mode executables, as the briefs. */
+const char *openapi_document(void);
 
 #endif

@@ -62,6 +62,27 @@ static const char sql_schema[] =
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
 static const char *const sql_migrations[] = {sql_schema, NULL};
 
+/* /openapi.json with the token (mode.h, describe_sql): each table's row
+ * as a JSON Schema, "sql_row_<name>", from the registry rows. A column's
+ * JSON type follows its API type (tablespec.h's COL_TYPES; jsonb takes any
+ * value); a nullable column also takes null. */
+static const char sql_describe[] =
+    "SELECT coalesce(jsonb_object_agg('sql_row_' || t.name, jsonb_build_object("
+    " 'title', 'A row of table ' || t.name, 'type', 'object', 'required', jsonb_build_array('id', "
+    "'created_at'),"
+    " 'properties', jsonb_build_object('id', jsonb_build_object('type', 'integer'),"
+    " 'created_at', jsonb_build_object('type', 'string', 'format', 'date-time'))"
+    " || coalesce((SELECT jsonb_object_agg(c->>'name', CASE WHEN m.js IS NULL THEN '{}'::jsonb"
+    " ELSE jsonb_build_object('type', CASE WHEN (c->>'nullable')::boolean THEN jsonb_build_array(m.js, "
+    "'null')"
+    " ELSE to_jsonb(m.js) END) || m.extra END)"
+    " FROM jsonb_array_elements(t.columns) c LEFT JOIN (VALUES ('text', 'string', '{}'::jsonb),"
+    " ('integer', 'integer', '{}'), ('bigint', 'integer', '{}'), ('double', 'number', '{}'),"
+    " ('numeric', 'number', '{}'), ('boolean', 'boolean', '{}'),"
+    " ('timestamptz', 'string', '{\"format\": \"date-time\"}'), ('date', 'string', '{\"format\": \"date\"}'),"
+    " ('uuid', 'string', '{\"format\": \"uuid\"}')) m(name, js, extra) ON m.name = c->>'type'), '{}'))),"
+    " '{}')::text FROM sql__tables t";
+
 /* ---- static statements ---- */
 
 static const db_stmt sql_register = {
@@ -453,19 +474,20 @@ static bool sql_print_built(const char *name, const char *def_json) {
 /* ---- routes ---- */
 
 static const route sql_routes[] = {
-    {"POST", "/sql/tables", sql_create, .is_public = false, .input = create_table_input, .ninput = CREATE_N},
+    {"POST", "/sql/tables", sql_create, .is_public = false, .input = create_table_input, .ninput = CREATE_N,
+     .errors = API_BIT(CONFLICT), .created = true},
     {"GET", "/sql/tables", sql_list_tables, .is_public = false, .input = list_tables_input,
      .ninput = TABLES_N},
     {"GET", "/sql/tables/{name}", sql_get_table, .is_public = false, .input = get_table_input,
      .ninput = TABLE_N},
     {"POST", "/sql/tables/{name}/rows", sql_insert, .is_public = false, .input = insert_rows_input,
-     .ninput = INSERT_N},
+     .ninput = INSERT_N, .errors = API_BIT(CONFLICT), .created = true},
     {"GET", "/sql/tables/{name}/rows", sql_list_rows, .is_public = false, .input = list_rows_input,
      .ninput = ROWS_N},
     {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .is_public = false, .input = row_input,
      .ninput = ROW_N},
     {"PATCH", "/sql/tables/{name}/rows/{id}", sql_patch_row, .is_public = false, .input = row_input,
-     .ninput = ROW_N},
+     .ninput = ROW_N, .errors = API_BIT(CONFLICT)},
     {"DELETE", "/sql/tables/{name}/rows/{id}", sql_delete_row, .is_public = false, .input = row_input,
      .ninput = ROW_N},
 };
@@ -527,6 +549,7 @@ const mode mode_sql = {
     .url_prefix = "/sql",
     .processes = 2,
     .migrations = sql_migrations,
+    .describe_sql = sql_describe,
     .sentinel_shape =
         "{\"name\":\"builds\",\"table\":\"sql_builds\",\"columns\":[{\"name\":\"sha\","
         "\"type\":\"text\",\"nullable\":false,\"unique\":true},{\"name\":\"ok\","
