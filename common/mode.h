@@ -51,7 +51,9 @@ typedef struct route {
      * (503) when the mode has statements, 500. Declared beside the route so
      * the document says what the handler does. */
     unsigned long long errors;
-    int created; /* true: success is 201 Created (a create, contract
+    const char *content_type; /* the success body's type when it is not
+                                 JSON (GET /metrics), for the document */
+    int created;              /* true: success is 201 Created (a create, contract
                     section 1), else 200; for the document, and
                     checked against the handler by 18-openapi.bats */
 } route;

@@ -35,12 +35,26 @@ if [ "${1:-}" = "" ] || [ "${1:-}" = "--bench" ]; then
     command -v node >/dev/null || missing+=(nodejs)
     command -v npm >/dev/null || missing+=(npm)
 fi
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-# shellcheck disable=SC2086
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# npm packages, at the versions their package-lock.json pins, into
+# node_modules folders git ignores: Swagger UI's files, which lighttpd serves
+# at /docs (deploy/api-docs), and what tests/integration/18-openapi.bats runs
+# (tests/openapi: redocly, ajv, puppeteer-core). A folder whose install is
+# newer than its lock file is left alone.
+if [ "${1:-}" = "" ]; then
+    root=$(cd "$(dirname "$0")/.." && pwd)
+    for dir in "$root/deploy/api-docs" "$root/tests/openapi"; do
+        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
+        echo "install-deps: npm ci in ${dir#"$root"/}" >&2
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    done
+fi

@@ -86,7 +86,7 @@ static void print_lighttpd_conf(void) {
     printf(
         "$HTTP[\"url\"] =~ \"^%s(/ui/[A-Za-z0-9._-]+)?$\" {\n"
         "  fastcgi.server = ()\n"
-        "  magnet.attract-response-start-to = ()\n"
+        "  magnet.attract-response-start-to = (var.backend_root + \"/deploy/api-docs/request-id.lua\")\n"
         "  alias.url = (\"%s/ui/\" => var.backend_root + "
         "\"/deploy/api-docs/node_modules/swagger-ui-dist/\",\n"
         "    \"%s\" => var.backend_root + \"/deploy/api-docs/index.html\")\n"

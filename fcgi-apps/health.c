@@ -194,7 +194,7 @@ static const db_stmt *const health_statements[] = {&sentinels_all, &round_trip, 
 
 static const route health_routes[] = {
     {"GET", "/health", health_get, .is_public = true},
-    {"GET", "/metrics", metrics_get, .is_public = false},
+    {"GET", "/metrics", metrics_get, .is_public = false, .content_type = METRICS_CONTENT_TYPE},
     {"GET", "/openapi.json", openapi_get, .is_public = true},
 };
 

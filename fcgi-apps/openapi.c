@@ -147,6 +147,12 @@ static json_t *request_body(const route *r, const tool *t) {
 
 /* The 2xx response: the tool's outputSchema when the route has a tool. */
 static json_t *success(const route *r, const tool *t) {
+    if (r->content_type != NULL) { /* its media type, without parameters */
+        char type[64];
+        snprintf(type, sizeof type, "%.*s", (int)strcspn(r->content_type, ";"), r->content_type);
+        return json_pack("{s:s, s:o, s:{s:{s:{s:s}}}}", "description", "OK", "headers", response_headers(200),
+                         "content", type, "schema", "type", "string");
+    }
     json_t *schema = NULL;
     if (t != NULL && t->output_schema != NULL) schema = json_loads(t->output_schema, 0, NULL);
     if (schema == NULL) schema = json_pack("{s:s}", "type", "object");
@@ -222,10 +228,21 @@ static void add_extra(json_t *paths) {
         "{s:{s:s, s:o, s:{s:{s:{s:s}}, s:{s:{s:s}}}}, s:{s:s, s:o}}", "200", "description", "OK", "headers",
         response_headers(200), "content", "application/json", "schema", "type", "object", "text/event-stream",
         "schema", "type", "string", "202", "description", "Accepted", "headers", response_headers(202));
-    add_errors(mcp_responses, API_BIT(INVALID_JSON) | API_BIT(BAD_REQUEST) | API_BIT(UNAUTHORIZED) |
-                                  API_BIT(FORBIDDEN_HOST) | API_BIT(FORBIDDEN_ORIGIN) | API_BIT(NOT_FOUND) |
+    /* What the HTTP layer refuses has the contract's shape; what the
+     * protocol refuses (a malformed message, a missing or unknown session)
+     * is a JSON-RPC error, as MCP clients expect (docs/mcp.md). */
+    add_errors(mcp_responses, API_BIT(UNAUTHORIZED) | API_BIT(FORBIDDEN_HOST) | API_BIT(FORBIDDEN_ORIGIN) |
                                   API_BIT(PAYLOAD_TOO_LARGE) | API_BIT(RATE_LIMITED) | API_BIT(INTERNAL) |
                                   API_BIT(AUTH_NOT_CONFIGURED));
+    for (int i = 0; i < 2; i++)
+        json_object_set_new(
+            mcp_responses, i ? "404" : "400",
+            json_pack("{s:s, s:o, s:{s:{s:{s:s, s:[ss], s:{s:{s:s}, s:{s:s, s:[ss]}}}}}}", "description",
+                      i ? "Not Found: an unknown or ended session (a JSON-RPC error)"
+                        : "Bad Request: a malformed message or a missing session (a JSON-RPC error)",
+                      "headers", response_headers(i ? 404 : 400), "content", "application/json", "schema",
+                      "type", "object", "required", "jsonrpc", "error", "properties", "jsonrpc", "const",
+                      "2.0", "error", "type", "object", "required", "code", "message"));
     json_object_set_new(mcp, "responses", mcp_responses);
     json_object_set_new(path_item(paths, MCP_PATH), "post", mcp);
 }

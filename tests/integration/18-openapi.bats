@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# Self-description (contract section 9): GET /openapi.json, generated from
+# the registry (fcgi-apps/openapi.c), and GET /docs, Swagger UI over it
+# served by lighttpd from local files. Tools from npm, pinned in
+# tests/openapi/package-lock.json (redocly, ajv, puppeteer-core) and
+# Debian's chromium, all installed by deploy/install-deps.sh.
+
+load ../lib/stack
+
+setup_file() {
+    "$ROOT/deploy/install-deps.sh"
+    # The contract test sends wrong tokens on purpose, more than the abuse
+    # limit's default (contract section 10) allows.
+    export AUTH_FAILURES_MAX=100000
+    stack_setup
+    # A table, so that the token-only part has something to describe.
+    curl -sf -H "Authorization: Bearer $TOKEN" "$URL/sql/tables" \
+        -d '{"name":"secret_builds","columns":[{"name":"sha","type":"text"},{"name":"n","type":"integer","nullable":true}]}' >/dev/null
+}
+teardown_file() { stack_teardown; }
+
+OPENAPI_BIN=$ROOT/tests/openapi/node_modules/.bin
+
+@test "GET /openapi.json: public, OpenAPI 3.1, the generated document, no stored data named" {
+    http_anon GET /openapi.json
+    expect 200 '.openapi == "3.1.0"' '.components.securitySchemes.bearer.scheme == "bearer"' \
+        '.paths["/health"].get.security == []' '.paths["/openapi.json"].get.security == []' \
+        '.paths["/docs"].get.security == []' '.security == [{"bearer": []}]' \
+        '.components.schemas | keys == ["Error"]'
+    header_has X-Request-Id
+    [[ "$BODY" != *secret_builds* ]]
+    # The same document backend-registry generates from the declarations.
+    diff <(jq -S . <<<"$BODY") <("$BACKEND_BIN/backend-registry" --openapi | jq -S .)
+    # A wrong token is no token.
+    TOKEN=wrong http GET /openapi.json
+    [ "$CODE" = 200 ]
+    [[ "$BODY" != *secret_builds* ]]
+}
+
+@test "GET /openapi.json with the token: each sql table's row schema" {
+    http GET /openapi.json
+    expect 200 '.components.schemas.sql_row_secret_builds.properties.sha.type == ["string", "null"]' \
+        '.components.schemas.sql_row_secret_builds.properties.n.type == ["integer", "null"]' \
+        '.components.schemas.sql_row_secret_builds.required == ["id", "created_at"]'
+}
+
+@test "every operation lists its statuses with the one error shape, codes from the error table" {
+    local doc
+    doc=$("$BACKEND_BIN/backend-registry" --openapi)
+    # Every authenticated operation answers 401 unauthorized and 503
+    # auth_not_configured; every error response is the Error shape.
+    jq -e '[.paths[][] | select(.security != []) | .responses["401"].content["application/json"].schema.allOf[1].properties.error.enum
+        | index("unauthorized")] | all' <<<"$doc"
+    jq -e '[.paths[][] | select(.security != []) | .responses["503"].content["application/json"].schema.allOf[1].properties.error.enum
+        | index("auth_not_configured")] | all' <<<"$doc"
+    jq -e '[.paths[][].responses | to_entries[] | select(.key | startswith("4") or startswith("5")) | .value.headers["X-Request-Id"]] | all' <<<"$doc"
+    # A create answers 201 (contract section 1).
+    jq -e '.paths["/document"].post.responses["201"] and .paths["/sql/tables"].post.responses["201"]
+        and .paths["/files/temp"].post.responses["201"] and .paths["/queue/{namespace}"].post.responses["201"]' <<<"$doc"
+    jq -e '.paths["/document/{namespace}/{key}"].get.parameters[] | select(.name == "namespace") | .schema.pattern and .schema.maxLength == 128' <<<"$doc"
+}
+
+@test "redocly lint: no error, with and without the token" {
+    http_anon GET /openapi.json
+    echo "$BODY" >"$BATS_TEST_TMPDIR/public.json"
+    http GET /openapi.json
+    echo "$BODY" >"$BATS_TEST_TMPDIR/token.json"
+    for f in public token; do
+        run "$OPENAPI_BIN/redocly" lint "$BATS_TEST_TMPDIR/$f.json"
+        echo "$output" | tail -n 5
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"Your API description is valid"* ]]
+    done
+}
+
+@test "every route lighttpd routes is in the document, and every path in it answers" {
+    local doc missing=() method pattern
+    doc=$("$BACKEND_BIN/backend-registry" --openapi)
+    while read -r method pattern _; do
+        [ "$method" = - ] && continue
+        jq -e --arg p "$pattern" --arg m "${method,,}" '.paths[$p][$m]' <<<"$doc" >/dev/null || missing+=("$method $pattern")
+    done < <("$BACKEND_BIN/backend-registry" --routes)
+    # What lighttpd routes besides the modes: its exact paths (/mcp) and
+    # /docs, from the generated routing.
+    local conf
+    conf=$("$BACKEND_BIN/backend-registry" --lighttpd-conf)
+    for p in $(grep -oE '"url"\] == "[^"]+"' <<<"$conf" | grep -oE '/[^"]+') \
+        $(grep -oE '"url"\] =~ "\^/[a-z]+\(' <<<"$conf" | grep -oE '/[a-z]+'); do
+        jq -e --arg p "$p" '.paths[$p]' <<<"$doc" >/dev/null || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] || { echo "not in the document: ${missing[*]}"; return 1; }
+    # Each operation of the document reaches a handler: neither lighttpd's
+    # nor the router's 404 "no such route", nor a 405.
+    local path
+    while read -r method pattern; do
+        path=$(sed -E 's/\{id\}/1/g; s/\{[a-z_]+\}/x1/g' <<<"$pattern")
+        case $method in
+        get | delete) http "${method^^}" "$path" ;;
+        *) http "${method^^}" "$path" -d '{}' ;;
+        esac
+        if [ "$CODE" = 405 ] || [[ "$BODY" == *"no such route"* ]]; then
+            echo "${method^^} $path: $CODE $BODY"
+            return 1
+        fi
+    done < <(jq -r '.paths | to_entries[] | .key as $p | .value | keys[] | "\(.) \($p)"' <<<"$doc")
+}
+
+@test "contract: real requests for every operation, each response as the document describes it (ajv)" {
+    run node "$ROOT/tests/openapi/contract.mjs" "$URL" "$TOKEN"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}
+
+@test "/docs in headless Chromium: every mode's routes, nothing from another host, Try it out of GET /health shows 200" {
+    http_anon GET /docs
+    [ "$CODE" = 200 ]
+    header_has Content-Type "text/html; charset=utf-8"
+    header_has X-Request-Id
+    grep -q '<meta charset="utf-8">' <<<"$BODY"
+    # Nothing from another host: no absolute or scheme-relative URL.
+    if grep -qE '(src|href)="(https?:)?//' <<<"$BODY"; then return 1; fi
+    mkdir -p "$ROOT/run"
+    run timeout 90 node "$ROOT/tests/openapi/docs.mjs" "$URL" "$TOKEN" "$ROOT/run/openapi-docs.png"
+    echo "$output"
+    [ "$status" -eq 0 ]
+}

@@ -1,0 +1,74 @@
+// /docs in a real browser (tests/integration/18-openapi.bats): Debian's
+// chromium, headless, every host but 127.0.0.1 unreachable. The page must
+// render an operation for every operation of /openapi.json (so every
+// mode's routes), request nothing from another host, take the token under
+// "Authorize", and a "Try it out" of GET /health must show 200.
+//
+//   node docs.mjs URL TOKEN SCREENSHOT.png
+import puppeteer from "puppeteer-core";
+
+const [url, token, screenshot] = process.argv.slice(2);
+const failures = [];
+const doc = await (await fetch(`${url}/openapi.json`)).json();
+const origin = new URL(url).origin;
+
+const browser = await puppeteer.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--window-size=1280,900"],
+});
+try {
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 900 });
+    const elsewhere = [];
+    page.on("request", (req) => {
+        const u = req.url();
+        if (!u.startsWith(origin) && !u.startsWith("data:")) elsewhere.push(u);
+    });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${url}/docs`, { waitUntil: "networkidle0", timeout: 30000 });
+    await page.waitForSelector(".opblock", { timeout: 20000 });
+
+    // Every operation of the document, under its tag (the mode): Swagger
+    // UI gives each the id operations-<tag>-<operationId>.
+    const ids = await page.$$eval(".opblock", (els) => els.map((e) => e.id));
+    let operations = 0;
+    for (const item of Object.values(doc.paths))
+        for (const op of Object.values(item)) {
+            operations++;
+            const id = `operations-${op.tags[0]}-${op.operationId}`;
+            if (!ids.includes(id)) failures.push(`/docs does not show ${id}`);
+        }
+    const modes = await (await fetch(`${url}/health`)).json();
+    const tags = await page.$$eval(".opblock-tag", (els) => els.map((e) => e.getAttribute("data-tag")));
+    for (const m of modes.modes)
+        if (doc.tags.some((t) => t.name === m) && !tags.includes(m)) failures.push(`/docs has no section for mode ${m}`);
+
+    // Authorize: the bearer token, as a person pastes it.
+    await page.click(".auth-wrapper .authorize");
+    await page.waitForSelector(".modal-ux input", { timeout: 5000 });
+    await page.type(".modal-ux input", token);
+    await page.click(".modal-ux .auth-btn-wrapper .authorize");
+    await page.click(".modal-ux .btn-done");
+
+    // Try it out: GET /health, 200 in the page.
+    const health = `#operations-health-${doc.paths["/health"].get.operationId}`;
+    await page.click(`${health} .opblock-summary-control`);
+    await page.waitForSelector(`${health} .try-out__btn`, { timeout: 5000 });
+    await page.click(`${health} .try-out__btn`);
+    await page.click(`${health} .execute`);
+    await page.waitForSelector(`${health} .live-responses-table .response .response-col_status`, { timeout: 10000 });
+    const status = await page.$eval(`${health} .live-responses-table .response .response-col_status`, (e) => e.textContent.trim());
+    if (!status.startsWith("200")) failures.push(`Try it out of GET /health shows ${status}`);
+    await page.$eval(health, (e) => e.scrollIntoView());
+    await page.screenshot({ path: screenshot, fullPage: false });
+
+    if (elsewhere.length) failures.push(`requests to other hosts: ${[...new Set(elsewhere)].join(" ")}`);
+    if (errors.length) failures.push(`page errors: ${errors.join("; ")}`);
+    console.log(`${ids.length} operations shown of ${operations}; Try it out of GET /health: ${status}`);
+} finally {
+    await browser.close();
+}
+for (const f of failures) console.log(`FAIL ${f}`);
+process.exit(failures.length ? 1 : 0);
