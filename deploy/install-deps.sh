@@ -4,6 +4,8 @@
 #   deploy/install-deps.sh --build    what building the executables needs
 #   deploy/install-deps.sh --runtime  what the container's runtime stage needs
 #   deploy/install-deps.sh --bench    what make bench adds (wrk, gnuplot, node)
+#   deploy/install-deps.sh --docs     Swagger UI's files for /docs (node, npm;
+#                                     the image's build stage)
 # Used by the Makefile, .ci/run and the Dockerfile, so CI proves what the
 # image does.
 set -euo pipefail
@@ -21,8 +23,9 @@ case "${1:-}" in
 --runtime) wanted=("${runtime[@]}") ;;
 --bench) wanted=("${bench[@]}") ;;
 --build) wanted=("${build[@]}") ;;
+--docs) wanted=() ;;
 "") wanted=("${runtime[@]}" "${build[@]}" "${test[@]}") ;;
-*) echo "usage: $0 [--build | --runtime | --bench]" >&2; exit 2 ;;
+*) echo "usage: $0 [--build | --runtime | --bench | --docs]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -31,7 +34,7 @@ for p in "${wanted[@]}"; do
 done
 # The MCP tests (and make bench) run clients from the npm registry: Node and
 # npm, from Debian when the machine has none of its own.
-if [ "${1:-}" = "" ] || [ "${1:-}" = "--bench" ]; then
+if [ "${1:-}" = "" ] || [ "${1:-}" = "--bench" ] || [ "${1:-}" = "--docs" ]; then
     command -v node >/dev/null || missing+=(nodejs)
     command -v npm >/dev/null || missing+=(npm)
 fi
@@ -50,9 +53,11 @@ fi
 # at /docs (deploy/api-docs), and what tests/integration/18-openapi.bats runs
 # (tests/openapi: redocly, ajv, puppeteer-core). A folder whose install is
 # newer than its lock file is left alone.
-if [ "${1:-}" = "" ]; then
+if [ "${1:-}" = "" ] || [ "${1:-}" = "--docs" ]; then
     root=$(cd "$(dirname "$0")/.." && pwd)
-    for dir in "$root/deploy/api-docs" "$root/tests/openapi"; do
+    dirs=("$root/deploy/api-docs")
+    [ "${1:-}" = "" ] && dirs+=("$root/tests/openapi")
+    for dir in "${dirs[@]}"; do
         [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
         echo "install-deps: npm ci in ${dir#"$root"/}" >&2
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
