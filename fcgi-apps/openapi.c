@@ -87,6 +87,18 @@ static void add_errors(json_t *responses, unsigned long long errors) {
     json_decref(codes);
 }
 
+/* A parameter's schema from its field's: the field's takes an integer as
+ * its text too (an MCP argument may come as either), but a parameter is
+ * always text that OpenAPI tools parse by its type: plain "integer". */
+static json_t *param_schema(json_t *s) {
+    json_t *type = json_object_get(s, "type");
+    if (json_is_array(type)) {
+        json_object_set_new(s, "type", json_string("integer"));
+        json_object_del(s, "pattern");
+    }
+    return s;
+}
+
 /* The parameters of r: X-Request-Id, its path captures (as declared, or
  * any segment when undeclared) and its query parameters. */
 static json_t *parameters(const route *r) {
@@ -99,7 +111,7 @@ static json_t *parameters(const route *r) {
         json_t *schema = NULL;
         for (size_t i = 0; i < r->ninput; i++)
             if (r->input[i].in == INPUT_PATH && strcmp(r->input[i].name, name) == 0)
-                schema = input_field_schema(&r->input[i]);
+                schema = param_schema(input_field_schema(&r->input[i]));
         if (schema == NULL) schema = json_pack("{s:s, s:i}", "type", "string", "minLength", 1);
         json_t *desc = json_object_get(schema, "description");
         json_t *param = json_pack("{s:s, s:s, s:b}", "name", name, "in", "path", "required", 1);
@@ -110,7 +122,7 @@ static json_t *parameters(const route *r) {
     for (size_t i = 0; i < r->ninput; i++) {
         const input_field *f = &r->input[i];
         if (f->in != INPUT_QUERY) continue;
-        json_t *schema = input_field_schema(f);
+        json_t *schema = param_schema(input_field_schema(f));
         json_t *param = json_pack("{s:s, s:s, s:b}", "name", f->name, "in", "query", "required", 0);
         if (f->description) json_object_set_new(param, "description", json_string(f->description));
         /* An object parameter is its members, each a ?name=value. */
