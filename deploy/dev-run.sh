@@ -103,6 +103,7 @@ make run: backend is up at $url
   token:      $token_note
   PostgreSQL: $pg_note
   MCP:        $url/mcp (same token; docs/mcp.md)
+  API docs:   $url/docs (paste the token under Authorize; $url/openapi.json)
   stop:       Ctrl-C, or kill $$
 ${token_line}${token_line:+
 }  curl -s $url/health
