@@ -48,18 +48,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm packages, at the versions their package-lock.json pins, into
-# node_modules folders git ignores: Swagger UI's files, which lighttpd serves
-# at /docs (deploy/api-docs), and what tests/integration/18-openapi.bats runs
-# (tests/openapi: redocly, ajv, puppeteer-core). A folder whose install is
-# newer than its lock file is left alone.
+# Swagger UI's files, which lighttpd serves at /docs (deploy/api-docs), at
+# the version its package-lock.json pins, into a node_modules folder git
+# ignores; left alone when its install is newer than its lock file. (The
+# test suites' npm tools are installed by the suites themselves:
+# tests/mcp/install.sh, tests/openapi/install.sh.)
 if [ "${1:-}" = "" ] || [ "${1:-}" = "--docs" ]; then
-    root=$(cd "$(dirname "$0")/.." && pwd)
-    dirs=("$root/deploy/api-docs")
-    [ "${1:-}" = "" ] && dirs+=("$root/tests/openapi")
-    for dir in "${dirs[@]}"; do
-        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
-        echo "install-deps: npm ci in ${dir#"$root"/}" >&2
+    dir=$(cd "$(dirname "$0")" && pwd)/api-docs
+    if [ ! "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+        echo "install-deps: npm ci in deploy/api-docs" >&2
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
-    done
+    fi
 fi

@@ -3,12 +3,13 @@
 # the registry (fcgi-apps/openapi.c), and GET /docs, Swagger UI over it
 # served by lighttpd from local files. Tools from npm, pinned in
 # tests/openapi/package-lock.json (redocly, ajv, puppeteer-core) and
-# Debian's chromium, all installed by deploy/install-deps.sh.
+# Debian's chromium (deploy/install-deps.sh), installed by
+# tests/openapi/install.sh.
 
 load ../lib/stack
 
 setup_file() {
-    "$ROOT/deploy/install-deps.sh"
+    "$ROOT/tests/openapi/install.sh"
     # The contract test sends wrong tokens on purpose, more than the abuse
     # limit's default (contract section 10) allows.
     export AUTH_FAILURES_MAX=100000
