@@ -3,6 +3,8 @@
 # run, on the same PostgreSQL, at the same client counts, and writes
 # docs/benchmarks.md, docs/benchmarks.png and tests/bench/results.json.
 #   QUICK=1   short runs (1 s per measurement instead of 5)
+#   REPS=N    each figure the median of N runs (default 3)
+#   CLIENTS="1 8"  other client counts (default 1 8 32 128 512)
 #   ONLY=mcp  the MCP scenarios alone, merged into the last results.json
 #             (the other scenarios' numbers are kept, with their date)
 # References: pgbench running the statements the service runs (printed by
