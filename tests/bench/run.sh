@@ -3,6 +3,8 @@
 # run, on the same PostgreSQL, at the same client counts, and writes
 # docs/benchmarks.md, docs/benchmarks.png and tests/bench/results.json.
 #   QUICK=1   short runs (1 s per measurement instead of 5)
+#   REPS=N    each figure the median of N runs (default 3)
+#   CLIENTS="1 8"  other client counts (default 1 8 32 128 512)
 #   ONLY=mcp  the MCP scenarios alone, merged into the last results.json
 #             (the other scenarios' numbers are kept, with their date)
 # References: pgbench running the statements the service runs (printed by
@@ -15,7 +17,17 @@ cd "$ROOT"
 BENCH=$ROOT/tests/bench
 DUR=5
 [ "${QUICK:-}" = 1 ] && DUR=1
-CLIENTS="1 8 32"
+# Client counts: what a front proxy sends. The references that hold one
+# PostgreSQL connection per client (pgbench, pg-boss) run up to REF_MAX:
+# the benchmark's PostgreSQL allows PG_MAX_CONNECTIONS, of which the
+# service's own processes hold about a hundred. The MCP shapes (what a
+# session costs) run at 1, 8 and 32.
+CLIENTS=${CLIENTS:-1 8 32 128 512}
+REF_MAX=128
+PG_MAX_CONNECTIONS=400
+MCP_CLIENTS="1 8 32"
+REPS=${REPS:-3} # each figure is the median of REPS runs; the rate's spread is kept
+ref() { [ "$1" -le "$REF_MAX" ]; }
 ONLY=${ONLY:-}
 case "$ONLY" in "" | mcp) ;; *) echo "ONLY=$ONLY: only ONLY=mcp is known" >&2; exit 2 ;; esac
 
@@ -43,6 +55,10 @@ cleanup() {
 trap cleanup EXIT
 
 pg_start "$WORK/pg" "$(free_port)"
+# Room for the service's connections and the references' at REF_MAX.
+pg_stop "$WORK/pg"
+sed -i "s/max_connections=[0-9]*/max_connections=$PG_MAX_CONNECTIONS/" "$WORK/pg/options"
+pg_restart "$WORK/pg"
 PGSQL=(psql "$PG_URL" -XAtq -v ON_ERROR_STOP=1)
 
 export DATABASE_URL=$PG_URL DATASTORE_TOKEN=bench-token TOKEN=bench-token
@@ -69,57 +85,126 @@ for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$STATIC_PORT/he
 # ---- helpers ---------------------------------------------------------------
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
+PG_PID=$(head -n 1 "$WORK/pg/data/postmaster.pid")
 
 # to_ms VALUE-WITH-UNIT: wrk's "1.23ms", "850.00us", "1.02s" in ms.
 to_ms() {
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
 }
 
-# record SCENARIO SUBJECT CLIENTS RATE P50 P99
-record() {
-    jq -nc --arg s "$1" --arg who "$2" --argjson c "$3" --argjson r "$4" --argjson p50 "$5" --argjson p99 "$6" \
-        '{scenario: $s, subject: $who, clients: $c, rate: $r, p50_ms: $p50, p99_ms: $p99}' >>"$RESULTS"
-    printf '%-14s %-10s c=%-3s %10.0f/s  p50 %7.3f ms  p99 %7.3f ms\n' "$1" "$2" "$3" "$4" "$5" "$6"
+# ---- CPU per request ---------------------------------------------------------
+# ticks PID: the CPU time, in clock ticks, of PID and of the children it has
+# waited for (a PostgreSQL backend that ended, a mode process respawned):
+# utime + stime + cutime + cstime. 0 when PID has gone.
+ticks() {
+    local v
+    v=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
+    echo "${v:-0}"
+}
+# cpu_snapshot LIGHTTPD_PID: "LIGHTTPD MODES MCP POSTGRES", CPU ticks so far:
+# lighttpd's own; its children but backend-mcp (the mode processes, with
+# those it reaped); backend-mcp; the postmaster and every PostgreSQL
+# process under it (the backends, and those that ended: pgbench's).
+cpu_snapshot() {
+    local l=$1 own modes mcp=0 pg p t
+    read -r own modes < <(sed 's/^.*) //' "/proc/$l/stat" | awk '{ print $12 + $13, $14 + $15 }')
+    for p in $(pgrep -P "$l"); do
+        t=$(ticks "$p")
+        if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = backend-mcp ]; then mcp=$((mcp + t)); else modes=$((modes + t)); fi
+    done
+    pg=$(ticks "$PG_PID")
+    for p in $(pgrep -P "$PG_PID"); do pg=$((pg + $(ticks "$p"))); done
+    echo "$own $modes $mcp $pg"
+}
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# measure LIGHTTPD_PID COMMAND...: runs COMMAND (a client that prints
+# "RATE P50 P99 P999 ERRORS REQUESTS") and prints that line followed by the
+# CPU each process kind spent per request over the run, in µs: "CLIENT
+# LIGHTTPD MODES MCP POSTGRES". The client's own CPU comes from the
+# subshell's children times (bash's times), the rest from /proc.
+measure() {
+    local l=$1 before after line client
+    shift
+    before=$(cpu_snapshot "$l")
+    {
+        read -r line
+        read -r client
+    } < <(
+        "$@"
+        # times runs in this subshell, not in a pipeline's: its second line
+        # is this subshell's children, the client alone.
+        times >"$WORK/times.$BASHPID"
+        awk 'NR == 2 { split($1, u, "m"); split($2, s, "m"); printf "%.0f\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1e6 }' "$WORK/times.$BASHPID"
+        rm -f "$WORK/times.$BASHPID"
+    )
+    after=$(cpu_snapshot "$l")
+    [ -n "$line" ] || return 1
+    awk -v line="$line" -v client="$client" -v b="$before" -v a="$after" -v tick="$TICK_US" 'BEGIN {
+        split(line, m, " "); split(b, x, " "); split(a, y, " "); n = m[6] > 0 ? m[6] : 1
+        printf "%s %.1f", line, client / n
+        for (i = 1; i <= 4; i++) printf " %.1f", (y[i] - x[i]) * tick / n
+        printf "\n" }'
 }
 
-# wrk_measure CLIENTS URL [LUA]: prints "RATE P50_MS P99_MS"; fails on any
-# answer other than 2xx.
-wrk_measure() {
-    local threads=$(($1 < 2 ? 1 : 2)) out
-    out=$(wrk -t"$threads" -c"$1" -d"${DUR}s" --latency ${3:+-s "$3"} "$2")
-    if grep -q "Non-2xx" <<<"$out"; then
-        echo "c=$1 $2 ${3:-}: answers other than 2xx:" >&2
-        echo "$out" >&2
-        return 1
-    fi
-    echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")" \
-        "$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")" "$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+# wrk_once CLIENTS URL [LUA]: one wrk run, "RATE P50 P99 P999 ERRORS REQUESTS"
+# (done.lua's line; errors: non-2xx/3xx answers, socket errors, timeouts of
+# 10 s).
+wrk_once() {
+    local threads=$(($1 < 2 ? 1 : 2)) script
+    script=$(mktemp "$WORK/wrk.XXXXXX.lua")
+    cat ${3:+"$3"} "$BENCH/done.lua" >"$script"
+    wrk -t"$threads" -c"$1" -d"${DUR}s" --timeout 10s -s "$script" "$2" |
+        awk '$1 == "BENCH" { printf "%.1f %s %s %s %s %s\n", $2 / ($3 / 1e6), $4, $5, $6, $7, $2 }'
+    rm -f "$script"
 }
 
-# run_wrk SCENARIO SUBJECT CLIENTS URL [LUA]
-run_wrk() {
-    local m
-    m=$(wrk_measure "$3" "$4" ${5:+"$5"})
-    # shellcheck disable=SC2086 # three numbers
-    record "$1" "$2" "$3" $m
-}
-
-# run_pgbench SCENARIO CLIENTS SCRIPT: pgbench -M prepared over the unix
-# socket; percentiles from its per-transaction log.
-run_pgbench() {
-    local threads=$(($2 < 2 ? 1 : 2)) logdir=$WORK/pgbench-$1-$2 out
-    mkdir -p "$logdir"
-    out=$(cd "$logdir" && "$PGBIN/pgbench" -n -M prepared -c "$2" -j "$threads" -T "$DUR" -f "$3" \
+# pgbench_once CLIENTS SCRIPT: pgbench -M prepared over the unix socket,
+# percentiles from its per-transaction log; the same six numbers.
+pgbench_once() {
+    local threads=$(($1 < 2 ? 1 : 2)) logdir out tps n
+    logdir=$(mktemp -d "$WORK/pgbench.XXXXXX")
+    out=$(cd "$logdir" && "$PGBIN/pgbench" -n -M prepared -c "$1" -j "$threads" -T "$DUR" -f "$2" \
         -h "$PG_SOCK" -p "$PG_PORT" -U postgres --log --log-prefix=tx postgres 2>&1) || true
-    local tps
-    tps=$(awk '/^tps = / {print $3; exit}' <<<"$out")
+    tps=$(awk '/^tps = / { print $3; exit }' <<<"$out")
     [ -n "$tps" ] || { echo "$out" >&2; return 1; }
-    cat "$logdir"/tx* | awk '{print $3 / 1000}' | sort -n >"$logdir/lat"
-    local n p50 p99
+    cat "$logdir"/tx* | awk '{ print $3 / 1000 }' | sort -n >"$logdir/lat"
     n=$(wc -l <"$logdir/lat")
-    p50=$(sed -n "$(((n + 1) / 2))p" "$logdir/lat")
-    p99=$(sed -n "$(((n * 99 + 99) / 100))p" "$logdir/lat")
-    record "$1" pgbench "$2" "$tps" "$p50" "$p99"
+    echo "$tps" "$(sed -n "$(((n + 1) / 2))p" "$logdir/lat")" "$(sed -n "$(((n * 99 + 99) / 100))p" "$logdir/lat")" \
+        "$(sed -n "$(((n * 999 + 999) / 1000))p" "$logdir/lat")" \
+        "$(awk '/number of failed transactions/ { print $5 + 0; f = 1 } END { if (!f) print 0 }' <<<"$out")" "$n"
+    rm -rf "$logdir"
+}
+
+# node_once SCRIPT ARGS...: a Node client's JSON as the same six numbers.
+node_once() {
+    NODE_PATH=$BENCH/node_modules node "$@" | jq -r '"\(.rate) \(.p50_ms) \(.p99_ms) \(.p999_ms) \(.errors) \(.count)"'
+}
+
+# run SCENARIO SUBJECT CLIENTS LIGHTTPD_PID COMMAND...: measures COMMAND
+# REPS times in a row and records the median of each figure, the spread of
+# the rate (min and max) and the errors summed over the repetitions.
+run() {
+    local s=$1 who=$2 c=$3 l=$4 lines="" i
+    shift 4
+    for i in $(seq 1 "$REPS"); do
+        lines+="$(measure "$l" "$@")"$'\n'
+    done
+    record "$s" "$who" "$c" "$lines"
+}
+
+# record SCENARIO SUBJECT CLIENTS LINES: LINES are measure's, one per
+# repetition.
+record() {
+    local json
+    json=$(sed '/^$/d' <<<"$4" | jq -R 'split(" ") | map(tonumber)' | jq -sc --arg s "$1" --arg who "$2" --argjson c "$3" '
+        def med(i): map(.[i]) | sort | .[(length - 1) / 2 | floor];
+        {scenario: $s, subject: $who, clients: $c, reps: length,
+         rate: med(0), rate_min: (map(.[0]) | min), rate_max: (map(.[0]) | max),
+         p50_ms: med(1), p99_ms: med(2), p999_ms: med(3), errors: (map(.[4]) | add), requests: (map(.[5]) | add),
+         cpu_us: {client: med(6), lighttpd: med(7), modes: med(8), mcp: med(9), postgres: med(10)}}')
+    echo "$json" >>"$RESULTS"
+    jq -r '"\(.scenario | .[0:16] | . + " " * (16 - length)) \(.subject | . + " " * (9 - length)) c=\(.clients)\t\(.rate | floor)/s (\(.rate_min | floor)-\(.rate_max | floor))  p50 \(.p50_ms)  p99 \(.p99_ms)  p99.9 \(.p999_ms) ms  errors \(.errors)  cpu µs/req: client \(.cpu_us.client) lighttpd \(.cpu_us.lighttpd) modes \(.cpu_us.modes) pg \(.cpu_us.postgres)"' <<<"$json"
 }
 
 # sql NAME: the service's statement. pgbench takes every ":word" for a
@@ -201,9 +286,9 @@ MCP_SESSION=$(mcp_post -D - -o /dev/null \
     -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}' |
     tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p')
 [ -n "$MCP_SESSION" ] || { echo "initialize gave no Mcp-Session-Id" >&2; exit 1; }
-MCP_REPS=3 # each shape measured MCP_REPS times, interleaved; the median rate's run is kept
+MCP_REPS=$REPS # each shape measured MCP_REPS times, interleaved
 MCP_BLOCK=25000
-MCP_BLOCKS=$(($(wc -w <<<"$CLIENTS") * MCP_REPS))
+MCP_BLOCKS=$(($(wc -w <<<"$MCP_CLIENTS") * MCP_REPS))
 "${PGSQL[@]}" -c "INSERT INTO mcp_sessions (id, protocol_version)
     SELECT lpad(to_hex(g), 32, '0'), '2025-11-25' FROM generate_series(1, $((MCP_BLOCK * MCP_BLOCKS))) g"
 export MCP_SESSION MCP_BLOCK
@@ -222,34 +307,32 @@ for era in stateless session cold; do
         { echo "MCP $era: document_get did not answer as expected" >&2; exit 1; }
 done
 # A warm-up, not recorded: backend-mcp's workers and connections, wrk.
-MCP_ERA=stateless wrk_measure 8 "$URL" "$BENCH/mcp-call.lua" >/dev/null
+MCP_ERA=stateless wrk_once 8 "$URL" "$BENCH/mcp-call.lua" >/dev/null
 MCP_NEXT_BLOCK=0
 # run_mcp CLIENTS: the three shapes of mcp-call.lua at CLIENTS and, as
 # their reference, the same read through the HTTP route (doc-get.lua), in
 # MCP_REPS rounds of the four in turn (so a slower moment of the machine
-# falls on all four), each recorded by its median-rate round.
+# falls on all four), each recorded by the medians over its rounds.
 run_mcp() {
     local era
     local -A runs=([stateless]="" [session]="" [cold]="" [http]="")
     for _ in $(seq 1 "$MCP_REPS"); do
         for era in stateless session cold; do
             runs[$era]+="$(MCP_ERA=$era MCP_BASE=$((MCP_NEXT_BLOCK * MCP_BLOCK)) \
-                wrk_measure "$1" "$URL" "$BENCH/mcp-call.lua")"$'\n'
+                measure "$SERVICE_PID" wrk_once "$1" "$URL" "$BENCH/mcp-call.lua")"$'\n'
         done
-        runs[http]+="$(wrk_measure "$1" "$URL" "$BENCH/doc-get.lua")"$'\n'
+        runs[http]+="$(measure "$SERVICE_PID" wrk_once "$1" "$URL" "$BENCH/doc-get.lua")"$'\n'
         MCP_NEXT_BLOCK=$((MCP_NEXT_BLOCK + 1))
     done
     for era in stateless session cold http; do
-        local name=mcp_$era m
+        local name=mcp_$era
         [ "$era" = cold ] && name=mcp_session_cold
-        m=$(sed '/^$/d' <<<"${runs[$era]}" | sort -n -k1,1 | sed -n "$(((MCP_REPS + 1) / 2))p")
-        # shellcheck disable=SC2086 # three numbers
-        record "$name" service "$1" $m
+        record "$name" service "$1" "${runs[$era]}"
     done
 }
 
 if [ "$ONLY" = mcp ]; then
-    for c in $CLIENTS; do run_mcp "$c"; done
+    for c in $MCP_CLIENTS; do run_mcp "$c"; done
     # Merged into the last full run's results: its MCP rows replaced, the
     # rest kept; mcp_run says when these were measured and for how long.
     jq --slurpfile new "$RESULTS" --arg dur "$DUR" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -264,23 +347,22 @@ fi
 
 # ---- the runs --------------------------------------------------------------
 for c in $CLIENTS; do
-    run_wrk static lighttpd "$c" "http://127.0.0.1:$STATIC_PORT/hello.txt"
-    run_wrk health service "$c" "$URL/health"
-    run_wrk doc_get service "$c" "$URL" "$BENCH/doc-get.lua"
-    run_pgbench doc_get "$c" "$WORK/get.pgb"
-    run_wrk doc_post service "$c" "$URL" "$BENCH/doc-post.lua"
-    run_pgbench doc_post "$c" "$WORK/put.pgb"
-    out=$(node "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$c" "$DUR")
-    record queue_cycle service "$c" "$(jq .rate <<<"$out")" "$(jq .p50_ms <<<"$out")" "$(jq .p99_ms <<<"$out")"
-    run_pgbench queue_cycle "$c" "$WORK/queue.pgb"
-    out=$(NODE_PATH=$BENCH/node_modules node "$BENCH/pgboss-cycle.js" "postgres://postgres@127.0.0.1:$PG_PORT/postgres" "$c" "$DUR")
-    record queue_cycle pg-boss "$c" "$(jq .rate <<<"$out")" "$(jq .p50_ms <<<"$out")" "$(jq .p99_ms <<<"$out")"
-    run_wrk sql_insert service "$c" "$URL" "$BENCH/sql-insert.lua"
-    run_pgbench sql_insert "$c" "$WORK/sql-insert.pgb"
-    run_wrk sql_list service "$c" "$URL" "$BENCH/sql-list.lua"
-    run_pgbench sql_list "$c" "$WORK/sql-list.pgb"
-    run_wrk file_post service "$c" "$URL" "$BENCH/file-post.lua"
-    run_mcp "$c"
+    S=$SERVICE_PID
+    run static lighttpd "$c" "$STATIC_PID" wrk_once "$c" "http://127.0.0.1:$STATIC_PORT/hello.txt"
+    run health service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/health.lua"
+    run doc_get service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/doc-get.lua"
+    ref "$c" && run doc_get pgbench "$c" "$S" pgbench_once "$c" "$WORK/get.pgb"
+    run doc_post service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/doc-post.lua"
+    ref "$c" && run doc_post pgbench "$c" "$S" pgbench_once "$c" "$WORK/put.pgb"
+    run queue_cycle service "$c" "$S" node_once "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$c" "$DUR"
+    ref "$c" && run queue_cycle pgbench "$c" "$S" pgbench_once "$c" "$WORK/queue.pgb"
+    ref "$c" && run queue_cycle pg-boss "$c" "$S" node_once "$BENCH/pgboss-cycle.js" "postgres://postgres@127.0.0.1:$PG_PORT/postgres" "$c" "$DUR"
+    run sql_insert service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/sql-insert.lua"
+    ref "$c" && run sql_insert pgbench "$c" "$S" pgbench_once "$c" "$WORK/sql-insert.pgb"
+    run sql_list service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/sql-list.lua"
+    ref "$c" && run sql_list pgbench "$c" "$S" pgbench_once "$c" "$WORK/sql-list.pgb"
+    run file_post service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/file-post.lua"
+    case " $MCP_CLIENTS " in *" $c "*) run_mcp "$c" ;; esac
 done
 
 MEM_AFTER=$(pss_total)
