@@ -680,7 +680,7 @@ db_rows() {
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"sdk-client: all passed"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 29 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 35 ]
     [[ "$output" == *"protocol version 2025-11-25, session "* ]]
 }
 
@@ -690,7 +690,7 @@ db_rows() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"sdk-client: all passed"* ]]
     [[ "$output" == *"protocol version 2026-07-28, session none"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 29 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 35 ]
 }
 
 @test "MCP Inspector 2.x, CLI mode: tools/list and tools/call" {
@@ -704,7 +704,7 @@ db_rows() {
     # q FILTER: jq on the last output, which is shown when the filter fails
     q() { jq -er "$1" "$BATS_TEST_TMPDIR/out" || { cat "$BATS_TEST_TMPDIR/out" >&2; return 1; }; }
     inspector --method tools/list
-    [ "$(q '.tools | length')" = 13 ]
+    [ "$(q '.tools | length')" = 16 ]
     [ "$(q '.tools[] | select(.name == "document_get") | .annotations.readOnlyHint')" = true ]
     inspector --method tools/call --tool-name document_put --tool-arg namespace=inspector --tool-arg key=k \
         --tool-arg 'payload={"by":"inspector"}'
