@@ -231,10 +231,10 @@ static const db_stmt queue_ack = {
  * token, says conflict for that one). */
 static const db_stmt queue_ack_many = {
     "queue_ack_many",
-    "WITH r AS (SELECT x.id, x.tok, x.ord FROM unnest($2::bigint[], $3::uuid[]) WITH ORDINALITY AS x(id, "
-    "tok, ord)),"
-    " d AS (DELETE FROM queue_items q USING r WHERE q.namespace = $1 AND q.id = r.id AND q.claim_token = "
-    "r.tok"
+    "WITH r AS (SELECT x.id, x.tok, x.ord"
+    " FROM unnest($2::bigint[], $3::uuid[]) WITH ORDINALITY AS x(id, tok, ord)),"
+    " d AS (DELETE FROM queue_items q USING r"
+    " WHERE q.namespace = $1 AND q.id = r.id AND q.claim_token = r.tok"
     " RETURNING q.id, q.claim_token AS tok, q.grp),"
     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
     "', $1) FROM (SELECT 1 FROM d WHERE d.grp IS NOT NULL LIMIT 1) g)"
