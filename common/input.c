@@ -49,7 +49,13 @@ static bool choice_ok(const input_field *f, const char *s, api_error *err) {
 
 /* A string with no rule of its own but a length. */
 static bool length_ok(const input_field *f, const char *s, api_error *err) {
-    if (f->check != NULL || f->max <= 0 || strlen(s) <= (size_t)f->max) return true;
+    if (f->check != NULL) return true;
+    /* Characters, as the contract counts them: UTF-8 code points (the body
+     * parser has checked the encoding), not bytes. */
+    long long n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += (*p & 0xC0) != 0x80;
+    if (n < f->min) return API_INVALID(err, f->name, "%s must be at least %lld characters", f->name, f->min);
+    if (f->max <= 0 || n <= f->max) return true;
     return API_INVALID(err, f->name, "%s must be at most %lld characters", f->name, f->max);
 }
 

@@ -44,6 +44,9 @@ enum {
     VISIBILITY_DEFAULT = 30,
     MAX_ATTEMPTS_MAX = 1000,
     MAX_ATTEMPTS_DEFAULT = 5,
+    PRIORITY_MAX = 1000,
+    DEDUP_KEY_MAX = 256,
+    GROUP_MAX = 128,
     WAIT_MAX = 20,
     POOLED_POLL_MS = 250,
 };
@@ -73,59 +76,186 @@ static const char queue_schema[] =
     "CREATE INDEX IF NOT EXISTS queue_items_exhausted ON queue_items (namespace, id)"
     " WHERE attempts >= max_attempts";
 
-/* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
-static const char *const queue_migrations[] = {queue_schema, NULL};
+/* Step 2 (issue #20): priority, dedup_key, group and pause.
+ * - The claim index leads with priority (descending), so the claim's ORDER
+ *   BY priority DESC, visible_at, id is the index order: still one range
+ *   scan with LIMIT, no sort; it stays partial on attempts < max_attempts,
+ *   so dead and acked (deleted) items are not in it.
+ * - dedup_key: unique among the namespace's items that carry one. A dead
+ *   item's key is cleared by the next enqueue that names it (dead is
+ *   derived from the clock, which a partial index cannot test), and an ack
+ *   deletes the row, so the key is free again exactly when the contract
+ *   says.
+ * - group: group_seq orders a group (taken from a sequence at enqueue, and
+ *   again when a dead item is retried: the end of its group); the index on
+ *   (namespace, grp, group_seq) answers the claim's "is there an earlier
+ *   live item of my group" with one index probe.
+ * - queue_paused: one row per paused namespace. */
+static const char queue_step2[] =
+    "ALTER TABLE queue_items ADD COLUMN priority smallint NOT NULL DEFAULT 0,"
+    " ADD COLUMN dedup_key text COLLATE \"C\", ADD COLUMN grp text COLLATE \"C\","
+    " ADD COLUMN group_seq bigint;"
+    "CREATE SEQUENCE queue_items_group_seq;"
+    "DROP INDEX queue_items_claimable;"
+    "CREATE INDEX queue_items_claim ON queue_items (namespace, priority DESC, visible_at, id)"
+    " WHERE attempts < max_attempts;"
+    "CREATE UNIQUE INDEX queue_items_dedup ON queue_items (namespace, dedup_key)"
+    " WHERE dedup_key IS NOT NULL;"
+    "CREATE INDEX queue_items_group ON queue_items (namespace, grp, group_seq)"
+    " INCLUDE (attempts, max_attempts, visible_at) WHERE grp IS NOT NULL;"
+    "CREATE TABLE queue_paused (namespace text COLLATE \"C\" PRIMARY KEY,"
+    " paused_at timestamptz NOT NULL DEFAULT now())";
+
+/* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema;
+ * released steps are never edited. */
+static const char *const queue_migrations[] = {queue_schema, queue_step2, NULL};
 
 /* ---- statements ---- */
 
 #define ITEM_JSON(extra)                                                                        \
     "json_build_object('id', q.id, 'namespace', q.namespace, 'payload', q.payload, 'attempts'," \
-    " q.attempts, 'max_attempts', q.max_attempts, " extra                                       \
+    " q.attempts, 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key',"         \
+    " q.dedup_key, 'group', q.grp, " extra                                                      \
     "'visible_at', " SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text"
 
-/* $2 is the whole request body: with $3 true its "items" array, else the
- * body itself as the one item. Fields were validated before. */
+/* The enqueue's items: $2 is the whole request body, with $3 true its
+ * "items" array, else the body itself as the one item. */
+#define ENQ_ITEMS_SQL                                                        \
+    "jsonb_array_elements(CASE WHEN $3::boolean THEN ($2::jsonb) -> 'items'" \
+    " ELSE jsonb_build_array($2::jsonb) END)"
+
+/* Frees the dedup keys the request names that dead items still hold (dead
+ * is a matter of the clock, so no index predicate can drop them by
+ * itself). Run before queue_enqueue, only when an item has a key; on its
+ * own it is harmless: a dead item's key serves nothing. */
+static const db_stmt queue_free_keys = {
+    "queue_free_keys",
+    "UPDATE queue_items SET dedup_key = NULL WHERE namespace = $1 AND dedup_key IN"
+    " (SELECT e ->> 'dedup_key' FROM " ENQ_ITEMS_SQL
+    " AS e)"
+    " AND attempts >= max_attempts AND visible_at <= now()",
+    3};
+
+/* Fields were validated before. One row per item, in order: the item's
+ * JSON and whether it was a duplicate. An item whose dedup_key a live item
+ * holds (the unique index queue_items_dedup) is not inserted: ON CONFLICT
+ * DO UPDATE (a no-op update) returns that item instead, and it waits for a
+ * concurrent enqueue of the same key to commit, so exactly one wins. Only
+ * the first item of a key repeated in the batch is inserted (the statement
+ * may not touch a row twice); the later ones answer with it. xmax is 0 on
+ * a row this statement inserted, set on one it updated. The rows without a
+ * key are matched to their items by rank: ids are taken in ord order. */
 static const db_stmt queue_enqueue = {
     "queue_enqueue",
-    "WITH items AS (SELECT e.item, e.ord FROM jsonb_array_elements(CASE WHEN $3::boolean"
-    " THEN ($2::jsonb) -> 'items' ELSE jsonb_build_array($2::jsonb) END) WITH ORDINALITY AS e(item, ord)),"
-    " ins AS (INSERT INTO queue_items AS q (namespace, payload, max_attempts, visible_at)"
+    "WITH items AS (SELECT e.item, e.ord, e.item ->> 'dedup_key' AS k,"
+    " row_number() OVER (PARTITION BY e.item ->> 'dedup_key' ORDER BY e.ord) AS rn"
+    " FROM " ENQ_ITEMS_SQL " WITH ORDINALITY AS e(item, ord)),"
+    " ins AS (INSERT INTO queue_items AS q (namespace, payload, max_attempts, visible_at, priority,"
+    " dedup_key, grp, group_seq)"
     " SELECT $1, item -> 'payload',"
-     " coalesce((item ->> 'max_attempts')::numeric::integer, 5),"
-    " now() + make_interval(secs => coalesce((item ->> 'delay_seconds')::numeric::integer, 0))"
-    " FROM items ORDER BY ord RETURNING " ITEM_JSON("") " AS j, q.id),"
+    " coalesce((item ->> 'max_attempts')::numeric::integer, 5),"
+    " now() + make_interval(secs => coalesce((item ->> 'delay_seconds')::numeric::integer, 0)),"
+    " coalesce((item ->> 'priority')::numeric::smallint, 0), k, item ->> 'group',"
+    " CASE WHEN item ->> 'group' IS NOT NULL THEN nextval('queue_items_group_seq') END"
+    " FROM items WHERE k IS NULL OR rn = 1 ORDER BY ord"
+    " ON CONFLICT (namespace, dedup_key) WHERE dedup_key IS NOT NULL"
+    " DO UPDATE SET dedup_key = excluded.dedup_key"
+    " RETURNING " ITEM_JSON("") " AS j, q.id, q.dedup_key AS k, NOT (q.xmax = 0) AS dup),"
+    " keyed AS (SELECT i.ord, ins.j, ins.dup OR i.rn > 1 AS dup FROM items i JOIN ins ON ins.k = i.k),"
+    " plain AS (SELECT i.ord, row_number() OVER (ORDER BY i.ord) AS r FROM items i WHERE i.k IS NULL),"
+    " plain_ins AS (SELECT ins.j, row_number() OVER (ORDER BY ins.id) AS r FROM ins WHERE ins.k IS NULL),"
+    " res AS (SELECT ord, j, dup FROM keyed UNION ALL"
+    " SELECT p.ord, pi.j, false FROM plain p JOIN plain_ins pi ON pi.r = p.r),"
     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1))"
-    " SELECT ins.j FROM ins, wake ORDER BY ins.id",
+    " SELECT CASE WHEN res.dup THEN left(res.j, -1) || ', \"duplicate\" : true}' ELSE res.j END, res.dup"
+    " FROM res, wake ORDER BY res.ord",
     3};
+
+/* Whether the namespace is paused: a claim finds nothing then. */
+#define NOT_PAUSED "NOT EXISTS (SELECT 1 FROM queue_paused p WHERE p.namespace = $1)"
+/* Whether item q may be delivered as far as its group goes: it has none, or
+ * no earlier item of its group is live (not acked, not dead). One probe of
+ * queue_items_group. */
+#define GROUP_HEAD                                                                              \
+    "(q.grp IS NULL OR NOT EXISTS (SELECT 1 FROM queue_items e WHERE e.namespace = q.namespace" \
+    " AND e.grp = q.grp AND e.group_seq < q.group_seq"                                          \
+    " AND (e.attempts < e.max_attempts OR e.visible_at > now())))"
 
 static const db_stmt queue_claim = {
     "queue_claim",
-    "WITH c AS (SELECT id FROM queue_items WHERE namespace = $1 AND attempts < max_attempts"
-    " AND visible_at <= now() ORDER BY visible_at, id LIMIT $2::integer FOR UPDATE SKIP LOCKED),"
+    "WITH c AS (SELECT q.id FROM queue_items q WHERE q.namespace = $1 AND q.attempts < q.max_attempts"
+    " AND q.visible_at <= now() AND " NOT_PAUSED " AND " GROUP_HEAD
+    " ORDER BY q.priority DESC, q.visible_at, q.id LIMIT $2::integer FOR UPDATE OF q SKIP LOCKED),"
     " u AS (UPDATE queue_items q SET attempts = q.attempts + 1, claim_token = gen_random_uuid(),"
     " visible_at = now() + make_interval(secs => $3::integer) FROM c WHERE q.id = c.id"
     " RETURNING json_build_object('id', q.id, 'payload', q.payload, 'attempts', q.attempts,"
-    " 'max_attempts', q.max_attempts, 'claim_token', q.claim_token, 'visible_at', "
-    SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text AS j, q.id)"
-    " SELECT j FROM u ORDER BY id",
+    " 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key', q.dedup_key, 'group', q.grp,"
+    " 'claim_token', q.claim_token, 'visible_at', "
+    SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text AS j, q.id, q.priority)"
+    /* in claim order, near enough: priority, then id */
+    " SELECT j FROM u ORDER BY priority DESC, id",
     3};
 
 /* Milliseconds until the namespace's next item with attempts left becomes
  * visible (a delayed item or a running claim), at most 0 when one is
  * visible already (another claimer held its lock a moment ago); NULL when
- * there is none. */
+ * there is none. Items held back by their group do not count (they would
+ * wake the waiter at once, again and again), but a group head's last claim
+ * does: when it runs out, the item behind it is free. A paused namespace
+ * has none: its waiters wait for the resume's notification. */
 static const db_stmt queue_next_visible = {
     "queue_next_visible",
     /* NULL when nothing can become visible: not greatest(..., 0), which
      * ignores a NULL and made a waiter on an empty namespace poll every 5 ms. */
-    "SELECT ceil(extract(epoch FROM min(visible_at) - now()) * 1000)::bigint"
-    " FROM queue_items WHERE namespace = $1 AND attempts < max_attempts",
+    "SELECT ceil(extract(epoch FROM min(q.visible_at) - now()) * 1000)::bigint"
+    " FROM queue_items q WHERE q.namespace = $1 AND " NOT_PAUSED
+    " AND ((q.attempts < q.max_attempts AND " GROUP_HEAD
+    ")"
+    " OR (q.grp IS NOT NULL AND q.attempts >= q.max_attempts AND q.visible_at > now()))",
     1};
 
-static const db_stmt queue_ack = {"queue_ack",
-                                  "DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
-                                  " AND ($3::uuid IS NULL OR claim_token = $3::uuid) RETURNING id",
-                                  3};
+/* Acking a group's item frees the next one: waiters are told. */
+static const db_stmt queue_ack = {
+    "queue_ack",
+    "WITH d AS (DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
+    " AND ($3::uuid IS NULL OR claim_token = $3::uuid) RETURNING id, grp),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
+    "', $1) FROM d WHERE d.grp IS NOT NULL)"
+    " SELECT d.id FROM d LEFT JOIN wake ON true",
+    3};
+
+/* Batch ack, one statement: $2 the ids, $3 their claim tokens (arrays of
+ * the same length, in request order). An item is deleted when its token is
+ * the current claim's; the others are told apart by whether the id exists
+ * (in the statement's snapshot, so an id given twice, once with a stale
+ * token, says conflict for that one). */
+static const db_stmt queue_ack_many = {
+    "queue_ack_many",
+    "WITH r AS (SELECT x.id, x.tok, x.ord"
+    " FROM unnest($2::bigint[], $3::uuid[]) WITH ORDINALITY AS x(id, tok, ord)),"
+    " d AS (DELETE FROM queue_items q USING r"
+    " WHERE q.namespace = $1 AND q.id = r.id AND q.claim_token = r.tok"
+    " RETURNING q.id, q.claim_token AS tok, q.grp),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
+    "', $1) FROM (SELECT 1 FROM d WHERE d.grp IS NOT NULL LIMIT 1) g)"
+    " SELECT CASE WHEN EXISTS (SELECT 1 FROM d WHERE d.id = r.id AND d.tok = r.tok)"
+    " THEN json_build_object('id', r.id, 'acked', true)"
+    " WHEN EXISTS (SELECT 1 FROM queue_items q WHERE q.namespace = $1 AND q.id = r.id)"
+    " THEN json_build_object('id', r.id, 'error', 'conflict')"
+    " ELSE json_build_object('id', r.id, 'error', 'not_found') END::text"
+    " FROM r LEFT JOIN wake ON true ORDER BY r.ord",
+    3};
+
+static const db_stmt queue_pause = {
+    "queue_pause", "INSERT INTO queue_paused (namespace) VALUES ($1) ON CONFLICT DO NOTHING", 1};
+
+/* Resuming wakes the namespace's long-polls. */
+static const db_stmt queue_resume = {"queue_resume",
+                                     "WITH d AS (DELETE FROM queue_paused WHERE namespace = $1),"
+                                     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
+                                     "', $1))"
+                                     " SELECT 1 FROM wake",
+                                     1};
 
 static const db_stmt queue_exists = {"queue_exists",
                                      "SELECT 1 FROM queue_items WHERE namespace = $1 AND id = $2::bigint", 2};
@@ -161,7 +291,9 @@ static const db_stmt queue_dead_list = {
 
 static const db_stmt queue_dead_retry = {
     "queue_dead_retry",
-    "WITH u AS (UPDATE queue_items q SET attempts = 0, claim_token = NULL, visible_at = now()"
+    "WITH u AS (UPDATE queue_items q SET attempts = 0, claim_token = NULL, visible_at = now(),"
+    /* a retried item goes to the end of its group */
+    " group_seq = CASE WHEN q.grp IS NOT NULL THEN nextval('queue_items_group_seq') END"
     " WHERE q.namespace = $1 AND q.id = $2::bigint AND q.attempts >= q.max_attempts"
     " AND q.visible_at <= now() RETURNING " ITEM_JSON("") " AS j),"
     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1))"
@@ -177,7 +309,9 @@ static const db_stmt queue_stats = {
     " 'in_flight', count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL),"
     " 'dead', count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()),"
     " 'oldest_ready_age_seconds', coalesce(round(extract(epoch FROM now() - min(enqueued_at)"
-    " FILTER (WHERE attempts < max_attempts AND visible_at <= now())), 3), 0))::text"
+    " FILTER (WHERE attempts < max_attempts AND visible_at <= now())), 3), 0),"
+    " 'paused', NOT " NOT_PAUSED
+    ")::text"
     " FROM queue_items WHERE namespace = $1",
     1};
 
@@ -202,11 +336,30 @@ static const db_stmt queue_stats = {
         .dflt = VISIBILITY_DEFAULT                                                                    \
     }
 
+#define IN_PRIORITY                                                                           \
+    {                                                                                         \
+        .name = "priority", .type = INPUT_INTEGER, .min = -PRIORITY_MAX, .max = PRIORITY_MAX, \
+        .description = "higher is claimed first (default 0)"                                  \
+    }
+#define IN_DEDUP_KEY                                                                        \
+    {                                                                                       \
+        .name = "dedup_key", .type = INPUT_STRING, .min = 1, .max = DEDUP_KEY_MAX,          \
+        .description = "while an item with this key is live, an enqueue returns it instead" \
+    }
+#define IN_GROUP                                                                \
+    {                                                                           \
+        .name = "group", .type = INPUT_STRING, .min = 1, .max = GROUP_MAX,      \
+        .description = "items of a group are delivered one at a time, in order" \
+    }
+
 /* One item to enqueue, alone as the body or in a batch's items. */
-enum { ITEM_DELAY, ITEM_MAX_ATTEMPTS, ITEM_PAYLOAD, ITEM_N };
+enum { ITEM_DELAY, ITEM_MAX_ATTEMPTS, ITEM_PRIORITY, ITEM_DEDUP_KEY, ITEM_GROUP, ITEM_PAYLOAD, ITEM_N };
 static const input_field item_input[ITEM_N] = {
     [ITEM_DELAY] = IN_DELAY,
     [ITEM_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
+    [ITEM_PRIORITY] = IN_PRIORITY,
+    [ITEM_DEDUP_KEY] = IN_DEDUP_KEY,
+    [ITEM_GROUP] = IN_GROUP,
     [ITEM_PAYLOAD] = {.name = "payload",
                       .type = INPUT_ANY,
                       .required = true,
@@ -215,12 +368,25 @@ static const input_field item_input[ITEM_N] = {
 
 /* POST /queue/{namespace}: one item (payload, ...) or a batch (items
  * alone); each item is read with item_input. */
-enum { ENQ_NS, ENQ_PAYLOAD, ENQ_DELAY, ENQ_MAX_ATTEMPTS, ENQ_ITEMS, ENQ_N };
+enum {
+    ENQ_NS,
+    ENQ_PAYLOAD,
+    ENQ_DELAY,
+    ENQ_MAX_ATTEMPTS,
+    ENQ_PRIORITY,
+    ENQ_DEDUP_KEY,
+    ENQ_GROUP,
+    ENQ_ITEMS,
+    ENQ_N
+};
 static const input_field enqueue_input[ENQ_N] = {
     [ENQ_NS] = IN_NS,
     [ENQ_PAYLOAD] = {.name = "payload", .type = INPUT_ANY, .description = "any JSON value (one item)"},
     [ENQ_DELAY] = IN_DELAY,
     [ENQ_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
+    [ENQ_PRIORITY] = IN_PRIORITY,
+    [ENQ_DEDUP_KEY] = IN_DEDUP_KEY,
+    [ENQ_GROUP] = IN_GROUP,
     [ENQ_ITEMS] = {.name = "items",
                    .type = INPUT_ARRAY,
                    .min = 1,
@@ -246,6 +412,25 @@ static const input_field ack_input[ACK_N] = {
     [ACK_NS] = IN_NS,
     [ACK_ID] = IN_ID,
     [ACK_TOKEN] = INPUT_UUID("claim_token", INPUT_QUERY, false),
+};
+
+/* POST /queue/{namespace}/ack: {"items": [{id, claim_token}, ...]}. */
+enum { ACKB_ID, ACKB_TOKEN, ACKB_ITEM_N };
+static const input_field ack_item_input[ACKB_ITEM_N] = {
+    [ACKB_ID] = {.name = "id", .type = INPUT_INTEGER, .required = true, .min = 1, .max = ID_MAX},
+    [ACKB_TOKEN] = INPUT_UUID("claim_token", INPUT_BODY, true),
+};
+enum { ACKB_NS, ACKB_ITEMS, ACKB_N };
+static const input_field ack_many_input[ACKB_N] = {
+    [ACKB_NS] = IN_NS,
+    [ACKB_ITEMS] = {.name = "items",
+                    .type = INPUT_ARRAY,
+                    .required = true,
+                    .min = 1,
+                    .max = QUEUE_BATCH_MAX,
+                    .items = ack_item_input,
+                    .nitems = ACKB_ITEM_N,
+                    .description = "the claimed items to ack: id and claim_token each"},
 };
 
 /* release and extend: the current claim's token and a number of seconds. */
@@ -275,20 +460,26 @@ enum { RETRY_NS, RETRY_ID, RETRY_N };
 static const input_field retry_input[RETRY_N] = {[RETRY_NS] = IN_NS, [RETRY_ID] = IN_ID};
 
 /* The declarations as the tools' JSON Schemas, written before main runs. */
-static char enqueue_schema[2048], claim_schema[1024], ack_schema[1024];
+static char enqueue_schema[4096], claim_schema[1024], ack_schema[1024], ack_many_schema[1024],
+    stats_schema[512];
 __attribute__((constructor)) static void queue_declare_inputs(void) {
     if (!input_schema_write(enqueue_schema, sizeof enqueue_schema, enqueue_input, ENQ_N) ||
         !input_schema_write(claim_schema, sizeof claim_schema, claim_input, CLAIM_N) ||
-        !input_schema_write(ack_schema, sizeof ack_schema, ack_input, ACK_N))
+        !input_schema_write(ack_schema, sizeof ack_schema, ack_input, ACK_N) ||
+        !input_schema_write(ack_many_schema, sizeof ack_many_schema, ack_many_input, ACKB_N) ||
+        !input_schema_write(stats_schema, sizeof stats_schema, stats_input, STATS_N))
         abort();
 }
 
 /* Validates one item to enqueue; prefix names its place in a batch. */
-static bool item_valid(json_t *item, const char *prefix, api_error *err) {
+static bool item_valid(json_t *item, const char *prefix, bool *keyed, api_error *err) {
     input_value in[ITEM_N];
     if (!json_is_object(item))
         return API_INVALID(err, prefix[0] ? prefix : "body", "an item must be a JSON object");
-    if (input_body(item, item_input, ITEM_N, in, err)) return true;
+    if (input_body(item, item_input, ITEM_N, in, err)) {
+        *keyed = *keyed || in[ITEM_DEDUP_KEY].present;
+        return true;
+    }
     /* In a batch, say which item: items[3].delay_seconds. */
     if (prefix[0]) {
         char field[sizeof err->field + 48];
@@ -307,7 +498,7 @@ static bool queue_post(request *req, reply *out, api_error *err) {
     json_t *body = request_json_object(req, false, err);
     if (body == NULL) return false;
     json_t *items = json_object_get(body, "items");
-    bool batch = items != NULL;
+    bool batch = items != NULL, keyed = false;
     if (batch) {
         if (json_object_size(body) != 1)
             return API_INVALID(err, "items", "a batch body holds only \"items\"");
@@ -317,16 +508,19 @@ static bool queue_post(request *req, reply *out, api_error *err) {
         json_array_foreach(items, i, item) {
             char prefix[32];
             snprintf(prefix, sizeof prefix, "items[%zu]", i);
-            if (!item_valid(item, prefix, err)) return false;
+            if (!item_valid(item, prefix, &keyed, err)) return false;
         }
-    } else if (!item_valid(body, "", err)) {
+    } else if (!item_valid(body, "", &keyed, err)) {
         return false;
     }
     const char *params[] = {ns, req->body, batch ? "t" : "f"};
+    if (keyed && db_query(req->pool, &queue_free_keys, params, err) == NULL) return false;
     PGresult *res = db_query(req->pool, &queue_enqueue, params, err);
     if (res == NULL) return false;
     out->status = 201;
     if (!batch) {
+        /* A duplicate created nothing: 200 with the live item. */
+        if (PQgetvalue(res, 0, 1)[0] == 't') out->status = 200;
         strbuf_puts(out->body, PQgetvalue(res, 0, 0));
         return true;
     }
@@ -441,6 +635,56 @@ static bool queue_ack_item(request *req, reply *out, api_error *err) {
     return true;
 }
 
+/* POST /queue/{namespace}/ack: many acks in one statement. The ids and
+ * tokens travel as two array parameters, written here from validated
+ * values (integers and UUIDs), never as SQL. */
+static bool queue_ack_items(request *req, reply *out, api_error *err) {
+    input_value in[ACKB_N];
+    json_t *body;
+    if (!input_path(req, ack_many_input, ACKB_N, in, err) ||
+        (body = request_json_object(req, false, err)) == NULL ||
+        !input_body(body, ack_many_input, ACKB_N, in, err))
+        return false;
+    json_t *items = in[ACKB_ITEMS].json;
+    size_t n = json_array_size(items);
+    strbuf *ids = strbuf_new(), *tokens = strbuf_new();
+    strbuf_puts(ids, "{");
+    strbuf_puts(tokens, "{");
+    size_t i;
+    json_t *item;
+    bool ok = true;
+    json_array_foreach(items, i, item) {
+        input_value v[ACKB_ITEM_N];
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "items[%zu]", i);
+        if (!json_is_object(item)) {
+            ok = API_INVALID(err, prefix, "an item must be a JSON object");
+            break;
+        }
+        if (!input_body(item, ack_item_input, ACKB_ITEM_N, v, err)) {
+            char field[sizeof err->field + 48];
+            snprintf(field, sizeof field, "%s.%s", prefix, err->field);
+            snprintf(err->field, sizeof err->field, "%.79s", field);
+            ok = false;
+            break;
+        }
+        strbuf_printf(ids, "%s%lld", i ? "," : "", v[ACKB_ID].i);
+        strbuf_printf(tokens, "%s%s", i ? "," : "", v[ACKB_TOKEN].s);
+    }
+    strbuf_puts(ids, "}");
+    strbuf_puts(tokens, "}");
+    PGresult *res = NULL;
+    if (ok && n > 0) {
+        const char *params[] = {in[ACKB_NS].s, ids->data, tokens->data};
+        res = db_query(req->pool, &queue_ack_many, params, err);
+    }
+    strbuf_free(ids);
+    strbuf_free(tokens);
+    if (res == NULL) return false;
+    reply_items(out, res);
+    return true;
+}
+
 /* release and extend: {claim_token, <seconds field>} against the current
  * claim; f is the route's declaration (release_input or extend_input). */
 static bool claim_update(request *req, reply *out, api_error *err, const db_stmt *st, const input_field *f) {
@@ -498,20 +742,47 @@ static bool queue_retry(request *req, reply *out, api_error *err) {
     return true;
 }
 
-static bool queue_stats_get(request *req, reply *out, api_error *err) {
-    input_value in[STATS_N];
-    if (!input_path(req, stats_input, STATS_N, in, err) || !input_query(req, stats_input, STATS_N, in, err))
-        return false;
-    const char *params[] = {in[STATS_NS].s};
+/* The namespace's counts, as GET /queue/{namespace} answers them. */
+static bool stats_reply(request *req, const char *ns, reply *out, api_error *err) {
+    const char *params[] = {ns};
     PGresult *res = db_query(req->pool, &queue_stats, params, err);
     if (res == NULL) return false;
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
     return true;
 }
 
+/* pause and resume: the path, and an empty body or {}. */
+static bool pause_or_resume(request *req, reply *out, api_error *err, const db_stmt *st) {
+    input_value in[STATS_N];
+    json_t *body;
+    if (!input_path(req, stats_input, STATS_N, in, err) ||
+        (body = request_json_object(req, true, err)) == NULL ||
+        !input_body(body, stats_input, STATS_N, in, err))
+        return false;
+    const char *params[] = {in[STATS_NS].s};
+    if (db_query(req->pool, st, params, err) == NULL) return false;
+    return stats_reply(req, in[STATS_NS].s, out, err);
+}
+
+static bool queue_pause_ns(request *req, reply *out, api_error *err) {
+    return pause_or_resume(req, out, err, &queue_pause);
+}
+
+static bool queue_resume_ns(request *req, reply *out, api_error *err) {
+    return pause_or_resume(req, out, err, &queue_resume);
+}
+
+static bool queue_stats_get(request *req, reply *out, api_error *err) {
+    input_value in[STATS_N];
+    if (!input_path(req, stats_input, STATS_N, in, err) || !input_query(req, stats_input, STATS_N, in, err))
+        return false;
+    return stats_reply(req, in[STATS_NS].s, out, err);
+}
+
 static const db_stmt *const queue_statements[] = {
-    &queue_enqueue, &queue_claim,     &queue_next_visible, &queue_ack,   &queue_exists, &queue_release,
-    &queue_extend,  &queue_dead_list, &queue_dead_retry,   &queue_stats, NULL,
+    &queue_free_keys, &queue_enqueue,   &queue_claim,      &queue_next_visible, &queue_ack,
+    &queue_ack_many,  &queue_pause,     &queue_resume,     &queue_exists,       &queue_release,
+    &queue_extend,    &queue_dead_list, &queue_dead_retry, &queue_stats,        NULL,
 };
 
 /* ---- routes ---- */
@@ -523,6 +794,12 @@ static const route queue_routes[] = {
      .ninput = STATS_N},
     {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false, .input = claim_input,
      .ninput = CLAIM_N},
+    {"POST", "/queue/{namespace}/ack", queue_ack_items, .is_public = false, .input = ack_many_input,
+     .ninput = ACKB_N},
+    {"POST", "/queue/{namespace}/pause", queue_pause_ns, .is_public = false, .input = stats_input,
+     .ninput = STATS_N},
+    {"POST", "/queue/{namespace}/resume", queue_resume_ns, .is_public = false, .input = stats_input,
+     .ninput = STATS_N},
     {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false, .input = ack_input,
      .ninput = ACK_N, .errors = API_BIT(CONFLICT)},
     {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false,
@@ -543,9 +820,29 @@ static const route queue_routes[] = {
                                      "attempts" : {"type" : "integer"},                                \
                                                   "max_attempts" : {"type" : "integer"},               \
                                                                    "visible_at" : {"type" : "string"}, \
-                                                                                  "enqueued_at" : {    \
-        "type" : "string"                                                                              \
+                                                                                  "enqueued_at"        \
+        : {"type" : "string"},                                                                         \
+          "priority" : {"type" : "integer"},                                                           \
+                       "dedup_key" : {"type" : [ "string", "null" ]},                                  \
+                                     "group" : {"type" : [ "string", "null" ]},                        \
+                                               "duplicate" : {                                         \
+        "type" : "boolean"                                                                             \
     }
+
+#define QUEUE_STATS_SCHEMA                                    \
+    SCHEMA({                                                  \
+        "type" : "object",                                    \
+        "required" : [ "namespace", "paused" ],               \
+        "properties" : {                                      \
+            "namespace" : {"type" : "string"},                \
+            "ready" : {"type" : "integer"},                   \
+            "delayed" : {"type" : "integer"},                 \
+            "in_flight" : {"type" : "integer"},               \
+            "dead" : {"type" : "integer"},                    \
+            "oldest_ready_age_seconds" : {"type" : "number"}, \
+            "paused" : {"type" : "boolean"}                   \
+        }                                                     \
+    })
 
 static const tool queue_tools[] = {
     {"queue_enqueue",
@@ -584,6 +881,35 @@ static const tool queue_tools[] = {
          "properties" : {"id" : {"type" : "integer"}, "acked" : {"type" : "boolean"}}
      }),
      .title = "Acknowledge a work item", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
+    {"queue_ack_many",
+     "Acknowledge up to 1000 claimed items at once (items: [{id, claim_token}]); each result says acked, "
+     "or error conflict (the claim is no longer current) or not_found.",
+     "POST", "/queue/{namespace}/ack", TOOL_JSON, NULL, ack_many_schema, SCHEMA({
+         "type" : "object",
+         "required" : ["items"],
+         "properties" : {
+             "items" : {
+                 "type" : "array",
+                 "items" : {
+                     "type" : "object",
+                     "required" : ["id"],
+                     "properties" : {
+                         "id" : {"type" : "integer"},
+                         "acked" : {"type" : "boolean"},
+                         "error" : {"type" : "string", "enum" : [ "conflict", "not_found" ]}
+                     }
+                 }
+             }
+         }
+     }),
+     .title = "Acknowledge many work items", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
+    {"queue_pause",
+     "Pause a namespace: enqueues are still accepted, claims get no items until it is resumed.", "POST",
+     "/queue/{namespace}/pause", TOOL_JSON, NULL, stats_schema, QUEUE_STATS_SCHEMA, .title = "Pause a queue",
+     .hints = TOOL_IDEMPOTENT},
+    {"queue_resume", "Resume a paused namespace: claims get items again and waiting claimers wake.", "POST",
+     "/queue/{namespace}/resume", TOOL_JSON, NULL, stats_schema, QUEUE_STATS_SCHEMA,
+     .title = "Resume a queue", .hints = TOOL_IDEMPOTENT},
 };
 
 const mode mode_queue = {

@@ -59,7 +59,7 @@ await check(`the protocol version settled on is ${expectedVersion}`, async () =>
   assert.equal(transport.sessionId === undefined, v2, 'a session in the session era, none in the stateless one');
 });
 const expected = ['health', 'document_put', 'document_get', 'document_list', 'document_delete', 'queue_enqueue',
-  'queue_claim', 'queue_ack', 'sql_create_table', 'sql_list_tables', 'sql_insert_rows', 'sql_select_rows',
+  'queue_claim', 'queue_ack', 'queue_ack_many', 'queue_pause', 'queue_resume', 'sql_create_table', 'sql_list_tables', 'sql_insert_rows', 'sql_select_rows',
   'file_write_temp'];
 await check('tools/list names the contract tools, each with input and output schemas', async () => {
   const { tools } = await client.listTools();
@@ -111,6 +111,23 @@ const calls = {
     const a = await valid('queue_ack', { namespace: ns, id: calls.claimed.id, claim_token: calls.claimed.claim_token });
     assert.equal(a.acked, true);
   }, () => invalid('queue_ack', { namespace: ns, id: 999999999 }, 'not_found')],
+  queue_ack_many: [async () => {
+    await valid('queue_enqueue', { namespace: ns, payload: { job: 2 }, priority: 1000, dedup_key: 'k', group: 'g' });
+    const c = await valid('queue_claim', { namespace: ns, max: 1 });
+    const [item] = c.items;
+    assert.equal(item.priority, 1000);
+    const a = await valid('queue_ack_many', { namespace: ns, items: [{ id: item.id, claim_token: item.claim_token },
+      { id: 999999999, claim_token: item.claim_token }] });
+    assert.deepEqual(a.items, [{ id: item.id, acked: true }, { id: 999999999, error: 'not_found' }]);
+  }, () => invalid('queue_ack_many', { namespace: ns, items: [] }, 'validation_failed', 'items')],
+  queue_pause: [async () => {
+    const p = await valid('queue_pause', { namespace: ns });
+    assert.equal(p.paused, true);
+  }, () => invalid('queue_pause', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
+  queue_resume: [async () => {
+    const p = await valid('queue_resume', { namespace: ns });
+    assert.equal(p.paused, false);
+  }, () => invalid('queue_resume', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
   sql_create_table: [async () => {
     const t = await valid('sql_create_table', { name: table, columns: [{ name: 'n', type: 'numeric' },
       { name: 's', type: 'text', nullable: false }] });
