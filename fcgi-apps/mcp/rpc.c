@@ -4,9 +4,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "abuse.h"
 #include "auth.h"
 #include "config.h"
 #include "json.h"
@@ -97,7 +99,8 @@ static void http_error(rpc_out *out, const api_error *err) {
     strbuf_append(out->body, r.body->data, r.body->len);
     out->status = r.status;
     out->www_authenticate = strstr(r.headers, "WWW-Authenticate") != NULL;
-    out->retry_after = strstr(r.headers, "Retry-After") != NULL;
+    const char *ra = strstr(r.headers, "Retry-After: ");
+    out->retry_after = ra ? strtol(ra + strlen("Retry-After: "), NULL, 10) : 0;
     snprintf(out->log_detail, sizeof out->log_detail, "%s", err->detail);
     reply_release(&r);
 }
@@ -545,7 +548,18 @@ void rpc_admit(const rpc_in *in, rpc_out *out) {
         http_error(out, &err);
         return;
     }
+    /* The abuse limits as on the FastCGI routes (contract section 10), in
+     * the same shared table: after Host and Origin (a request refused
+     * there never reaches the token), before the token, so an address
+     * over them is refused even with the right one. */
+    if (!abuse_admit(in->client_addr, &err)) {
+        http_error(out, &err);
+        return;
+    }
     if (!auth_check(in->authorization, &err)) {
+        /* a wrong token counts, a missing one does not */
+        if (err.status == 401 && in->authorization != NULL && in->authorization[0] != '\0')
+            abuse_auth_failed(in->client_addr);
         http_error(out, &err);
         return;
     }

@@ -233,3 +233,122 @@ TP_PARENT=00f067aa0ba902b7
     header_has Retry-After 1
     service_down rps
 }
+
+# mcp_post [curl args...]: an initialize on ${BASE:-$URL}/mcp with $TOKEN
+# (session era: no session needed, the cheapest request that reaches the
+# token check).
+MCP_INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}'
+mcp_post() { http POST /mcp -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$MCP_INIT" "$@"; }
+
+# retry_after_in LO HI: the last response's Retry-After is within [LO, HI].
+retry_after_in() {
+    local secs
+    secs=$(grep -i '^Retry-After:' <<<"$HEADERS" | tr -d '\r' | awk '{print $2}')
+    [ -n "$secs" ] && [ "$secs" -ge "$1" ] && [ "$secs" -le "$2" ] || { echo "Retry-After: '$secs'" >&2; return 1; }
+}
+
+@test "/mcp: AUTH_FAILURES_MAX as on the FastCGI routes, counted in the same table: the limit is not multiplied by process count" {
+    AUTH_FAILURES_MAX=3 RATE_LIMIT_RPS=0 service_up mcpfail
+    BASE=$(service_url mcpfail)
+    # missing tokens do not count
+    for _ in 1 2 3 4 5; do
+        BASE=$BASE http_anon POST /mcp -H 'Content-Type: application/json' -d "$MCP_INIT"
+        expect_error 401 unauthorized
+    done
+    # three wrong tokens on /mcp: at the limit, not over it
+    for _ in 1 2 3; do
+        BASE=$BASE TOKEN=wrong mcp_post
+        expect_error 401 unauthorized
+    done
+    BASE=$BASE mcp_post
+    expect 200 '.result.serverInfo.name == "backend"'
+    BASE=$BASE http GET /document/a/b
+    [ "$CODE" = 404 ]
+    # one more, on a FastCGI route: over it, on both servers
+    BASE=$BASE TOKEN=wrong http GET /document/a/b
+    expect_error 401 unauthorized
+    BASE=$BASE mcp_post
+    expect_error 429 rate_limited
+    retry_after_in 1 60
+    header_has X-Request-Id
+    BASE=$BASE http GET /document/a/b
+    expect_error 429 rate_limited
+    # /health is never limited
+    BASE=$BASE http_anon GET /health
+    [ "$CODE" = 200 ]
+    service_down mcpfail
+}
+
+@test "/mcp: RATE_LIMIT_RPS: requests over the rate get 429 rate_limited with Retry-After: 1" {
+    RATE_LIMIT_RPS=2 service_up mcprps
+    BASE=$(service_url mcprps)
+    args=()
+    # curl's -d, like -H, holds for every URL (given twice, it would join them)
+    for _ in $(seq 1 30); do args+=(-o /dev/null "$BASE/mcp"); done
+    codes=$(curl -s --no-progress-meter -Z --parallel-max 15 -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" -d "$MCP_INIT" \
+        -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' "${args[@]}" 2>/dev/null |
+        grep -oE '^[0-9]{3}')
+    [ "$(wc -l <<<"$codes")" -eq 30 ]
+    [ "$(grep -c '^429$' <<<"$codes")" -ge 1 ]
+    [ -z "$(grep -v '^200$' <<<"$codes" | grep -v '^429$')" ] || { sort <<<"$codes" | uniq -c >&2; return 1; }
+    for _ in $(seq 1 20); do
+        BASE=$BASE mcp_post
+        [ "$CODE" = 429 ] && break
+    done
+    [ "$CODE" = 429 ] || skip "no 429 in 20 sequential requests (a very slow machine)"
+    expect_error 429 rate_limited
+    header_has Retry-After 1
+    service_down mcprps
+}
+
+@test "TRUSTED_PROXIES unset: a forged X-Forwarded-For is ignored, on the FastCGI routes and on /mcp" {
+    AUTH_FAILURES_MAX=2 RATE_LIMIT_RPS=0 service_up untrusted
+    BASE=$(service_url untrusted)
+    for xff in 10.0.0.1 10.0.0.2 10.0.0.3; do
+        BASE=$BASE TOKEN=wrong http GET /document/a/b -H "X-Forwarded-For: $xff"
+        expect_error 401 unauthorized
+    done
+    # every failure was 127.0.0.1's: over the limit, whatever the header
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.9"
+    expect_error 429 rate_limited
+    BASE=$BASE mcp_post -H "X-Forwarded-For: 10.0.0.9"
+    expect_error 429 rate_limited
+    service_down untrusted
+}
+
+@test "TRUSTED_PROXIES: from a trusted peer the right-most untrusted X-Forwarded-For entry is the client; two clients, two counts" {
+    AUTH_FAILURES_MAX=2 RATE_LIMIT_RPS=0 TRUSTED_PROXIES="127.0.0.0/8, ::1" service_up trusted
+    BASE=$(service_url trusted)
+    for _ in 1 2 3; do
+        BASE=$BASE TOKEN=wrong http GET /document/a/b -H "X-Forwarded-For: 10.0.0.1"
+        expect_error 401 unauthorized
+    done
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.1"
+    expect_error 429 rate_limited
+    # a trusted hop is skipped; the client's own entries left of it are not read
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.7, 10.0.0.1, 127.0.0.5"
+    expect_error 429 rate_limited
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.1, 10.0.0.2"
+    [ "$CODE" = 404 ]
+    # 10.0.0.2 has a count of its own: two wrong tokens are at the limit, a third is over
+    for _ in 1 2; do
+        BASE=$BASE TOKEN=wrong http GET /document/a/b -H "X-Forwarded-For: 10.0.0.2"
+        expect_error 401 unauthorized
+    done
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.2"
+    [ "$CODE" = 404 ]
+    BASE=$BASE TOKEN=wrong mcp_post -H "X-Forwarded-For: 10.0.0.2"
+    expect_error 401 unauthorized
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.2"
+    expect_error 429 rate_limited
+    # /mcp: lighttpd appends its peer (trusted) to the header; backend-mcp
+    # reads the same client from it, in the same table
+    BASE=$BASE mcp_post -H "X-Forwarded-For: 10.0.0.1"
+    expect_error 429 rate_limited
+    BASE=$BASE mcp_post -H "X-Forwarded-For: 10.0.0.3"
+    expect 200 '.result.serverInfo.name == "backend"'
+    # without the header, the peer itself: not limited
+    BASE=$BASE http GET /document/a/b
+    [ "$CODE" = 404 ]
+    service_down trusted
+}
