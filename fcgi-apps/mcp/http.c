@@ -234,8 +234,10 @@ static const char *header(struct MHD_Connection *c, const char *name) {
 }
 
 /* The client's address, for the abuse limits. backend-mcp's connection is
- * lighttpd's, on a unix socket only lighttpd can reach (0600, in the run
- * folder), so what lighttpd says is trusted by construction: its mod_proxy
+ * lighttpd's, on a unix socket in the run folder that lighttpd made and
+ * only the service's own processes use (a process that can reach it can
+ * reach the FastCGI sockets too, whose REMOTE_ADDR is taken on the same
+ * word), so what lighttpd says is trusted by construction: its mod_proxy
  * (1.4.69, with or without proxy.forwarded) appends the address of the
  * peer it served to X-Forwarded-For, so the header's right-most entry is
  * what REMOTE_ADDR is to the FastCGI processes. The entries left of it
@@ -304,6 +306,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .accept = header(c, "Accept"),
         .request_id = x->request_id,
         .client_addr = client_addr(c, client),
+        .trace = &x->trace,
         .body = x->body->data,
         .body_len = x->body->len,
         .body_too_large = x->too_large,

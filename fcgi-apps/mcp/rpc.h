@@ -31,6 +31,7 @@
 
 #include "session.h"
 #include "strbuf.h"
+#include "trace.h"
 
 /* The session-era version an initialize gets when it asks for one this
  * server does not speak, and the stateless era's version. */
@@ -50,6 +51,13 @@ typedef struct rpc_in {
     const char *accept;
     const char *request_id;  /* X-Request-Id of the response */
     const char *client_addr; /* for the abuse limits (abuse.h); NULL: none */
+    trace_context *trace;    /* the request's trace (from the traceparent
+                                header); a POST whose params._meta carries
+                                traceparent has it replaced from that: a
+                                valid one is joined, any other value starts
+                                a new trace (contract section 10). The tool
+                                calls' routes run as its child spans. NULL:
+                                none */
     const char *body;        /* POST: the whole body, NUL-terminated */
     size_t body_len;
     bool body_too_large; /* over BODY_MAX_BYTES: body is empty */

@@ -169,6 +169,53 @@ TP_PARENT=00f067aa0ba902b7
     [ "$(jq -r .trace_id <<<"$a")" != "$(jq -r .trace_id <<<"$b")" ]
 }
 
+# mcp_call_meta ID META [curl args...]: a stateless-era tools/call of the
+# health tool on /mcp with X-Request-Id ID; META is more of params._meta
+# (",\"traceparent\":..." or "").
+mcp_call_meta() {
+    local id=$1 meta=$2
+    shift 2
+    http POST /mcp -H "X-Request-Id: $id" -H 'Content-Type: application/json' \
+        -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
+        -H 'Mcp-Method: tools/call' -H 'Mcp-Name: health' "$@" \
+        -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"health","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}'"$meta"'}}}'
+    expect 200 '.result.isError == false' || return 1
+}
+
+@test "_meta.traceparent on /mcp: a valid one is honoured (over the header), in backend-mcp's access line" {
+    mcp_call_meta mtp-valid ",\"traceparent\":\"00-$TP_TRACE-$TP_PARENT-01\""
+    line=$(access_line mtp-valid)
+    jq -e --arg t "$TP_TRACE" --arg p "$TP_PARENT" \
+        '.path == "/mcp" and .trace_id == $t and .parent_span_id == $p and (.span_id | test("^[0-9a-f]{16}$")) and .span_id != $p' \
+        <<<"$line" || { echo "$line" >&2; return 1; }
+    mcp_call_meta mtp-over ",\"traceparent\":\"00-$TP_TRACE-$TP_PARENT-01\"" \
+        -H "traceparent: 00-11111111111111111111111111111111-$TP_PARENT-01"
+    jq -e --arg t "$TP_TRACE" '.trace_id == $t' <<<"$(access_line mtp-over)"
+}
+
+@test "_meta.traceparent on /mcp: a malformed one starts a new trace, even with a valid header" {
+    n=0
+    for bad in "\"00-$TP_TRACE-$TP_PARENT\"" "\"00-${TP_TRACE^^}-$TP_PARENT-01\"" "\"garbage\"" 7 null; do
+        n=$((n + 1))
+        mcp_call_meta "mtp-bad-$n" ",\"traceparent\":$bad" -H "traceparent: 00-$TP_TRACE-$TP_PARENT-01"
+        line=$(access_line "mtp-bad-$n")
+        jq -e --arg t "$TP_TRACE" \
+            '(.trace_id | test("^[0-9a-f]{32}$")) and .trace_id != $t and (.span_id | test("^[0-9a-f]{16}$")) and (has("parent_span_id") | not)' \
+            <<<"$line" || { echo "_meta.traceparent $bad: $line" >&2; return 1; }
+    done
+}
+
+@test "_meta.traceparent on /mcp: absent, the header's trace, or a new one without it" {
+    mcp_call_meta mtp-header "" -H "traceparent: 00-$TP_TRACE-$TP_PARENT-01"
+    jq -e --arg t "$TP_TRACE" --arg p "$TP_PARENT" '.trace_id == $t and .parent_span_id == $p' <<<"$(access_line mtp-header)"
+    mcp_call_meta mtp-none-1 ""
+    mcp_call_meta mtp-none-2 ""
+    a=$(access_line mtp-none-1)
+    b=$(access_line mtp-none-2)
+    jq -e '(.trace_id | test("^[0-9a-f]{32}$")) and (has("parent_span_id") | not)' <<<"$a"
+    [ "$(jq -r .trace_id <<<"$a")" != "$(jq -r .trace_id <<<"$b")" ]
+}
+
 @test "deploy/alerts.yaml: promtool check rules passes, and its rules name metrics /metrics serves" {
     run promtool check rules "$ROOT/deploy/alerts.yaml"
     [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
