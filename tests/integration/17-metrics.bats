@@ -216,6 +216,59 @@ mcp_call_meta() {
     [ "$(jq -r .trace_id <<<"$a")" != "$(jq -r .trace_id <<<"$b")" ]
 }
 
+# queue_scrape_until JQ-ISH: scrapes until the series $1 has the value $2
+# (the queue mode publishes its gauges every 5 s), at most 20 s.
+queue_scrape_until() {
+    for _ in $(seq 1 40); do
+        scrape
+        [ "$(value "$1")" = "$2" ] && return 0
+        sleep 0.5
+    done
+    echo "$1 is $(value "$1"), not $2" >&2
+    return 1
+}
+
+@test "backend_queue_items by queue namespace and state, the oldest ready age; 10 namespaces at most, the rest as _other" {
+    # gq: 3 ready, of which 1 is then claimed (in flight), 1 delayed, 1 dead
+    http POST /queue/gq -d '{"items":[{"payload":1},{"payload":2},{"payload":3},{"payload":4,"delay_seconds":600}]}'
+    [ "$CODE" = 201 ]
+    http POST /queue/gq -d '{"payload":5,"max_attempts":1}'
+    dead_id=$(jq -r .id <<<"$BODY")
+    # a claim takes the oldest ready items first: the batch's three, then the
+    # max_attempts 1 one; all but the first are released, and that one, its
+    # attempts used up, is dead at once
+    http POST /queue/gq/claim -d '{"max":4}'
+    [ "$(jq '.items | length' <<<"$BODY")" = 4 ]
+    [ "$(jq -r '.items[3].id' <<<"$BODY")" = "$dead_id" ]
+    while read -r id tok; do
+        http POST "/queue/gq/$id/release" -d "{\"claim_token\":\"$tok\"}"
+        [ "$CODE" = 200 ]
+    done < <(jq -r '.items[1:][] | "\(.id) \(.claim_token)"' <<<"$BODY")
+    # 12 more namespaces, q01 with 1 item ... q12 with 12: by size, then
+    # name, gq (5 items) ranks 8th, q05 9th, q04 10th; q01..q03 are _other
+    for i in $(seq 1 12); do
+        items=$(jq -nc --argjson n "$i" '{items: [range($n) | {payload: .}]}')
+        http POST "/queue/q$(printf %02d "$i")" -d "$items"
+        [ "$CODE" = 201 ]
+    done
+    queue_scrape_until 'backend_queue_items{queue="_other",state="ready"}' 6
+    [ "$(value 'backend_queue_items{queue="gq",state="ready"}')" = 2 ]
+    [ "$(value 'backend_queue_items{queue="gq",state="in_flight"}')" = 1 ]
+    [ "$(value 'backend_queue_items{queue="gq",state="delayed"}')" = 1 ]
+    [ "$(value 'backend_queue_items{queue="gq",state="dead"}')" = 1 ]
+    [ "$(value 'backend_queue_items{queue="q12",state="ready"}')" = 12 ]
+    [ "$(value 'backend_queue_items{queue="q05",state="ready"}')" = 5 ]
+    [ "$(value 'backend_queue_items{queue="q04",state="ready"}')" = 4 ]
+    [ "$(grep -c 'queue="q03"' <<<"$BODY")" -eq 0 ]
+    # the label set is bounded: 10 namespaces and _other, 4 states each
+    [ "$(grep -c '^backend_queue_items{' <<<"$BODY")" -eq 44 ]
+    [ "$(grep -c '^backend_queue_oldest_ready_age_seconds{' <<<"$BODY")" -eq 11 ]
+    age=$(value 'backend_queue_oldest_ready_age_seconds{queue="gq"}')
+    awk -v a="$age" 'BEGIN {exit !(a > 0 && a < 120)}'
+    run promtool check metrics <<<"$BODY"
+    [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+}
+
 @test "deploy/alerts.yaml: promtool check rules passes, and its rules name metrics /metrics serves" {
     run promtool check rules "$ROOT/deploy/alerts.yaml"
     [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
