@@ -18,10 +18,10 @@
 #include "log.h"
 
 enum {
-    AB_ENTRIES = 2048, /* addresses tracked at once */
-    AB_PROBE = 64,     /* slots looked at per address */
-    AB_ADDR = 48,      /* an IPv6 address's text fits */
-    AB_WINDOW = 60,    /* seconds of failed tokens remembered */
+    AB_ENTRIES = 2048,        /* addresses tracked at once */
+    AB_PROBE = 64,            /* slots looked at per address */
+    AB_ADDR = ABUSE_ADDR_MAX, /* an IPv6 address's text fits */
+    AB_WINDOW = 60,           /* seconds of failed tokens remembered */
 };
 
 typedef struct entry {
@@ -151,6 +151,26 @@ static long failures(const entry *e, int64_t now, long max, long *retry) {
     }
     if (*retry < 1) *retry = 1;
     return total;
+}
+
+const char *abuse_client_addr(const char *remote, const char *forwarded_for, char buf[ABUSE_ADDR_MAX]) {
+    if (remote == NULL) return NULL;
+    snprintf(buf, ABUSE_ADDR_MAX, "%s", remote);
+    if (forwarded_for == NULL || !config_proxy_trusted(remote, strlen(remote))) return buf;
+    const char *end = forwarded_for + strlen(forwarded_for);
+    while (end > forwarded_for) {
+        const char *start = end;
+        while (start > forwarded_for && start[-1] != ',') start--;
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t')) a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t')) b--;
+        config_ip ip;
+        if (b - a >= ABUSE_ADDR_MAX || !config_parse_ip(a, (size_t)(b - a), &ip)) break;
+        snprintf(buf, ABUSE_ADDR_MAX, "%.*s", (int)(b - a), a);
+        if (!config_proxy_trusted(a, (size_t)(b - a))) break;
+        end = start > forwarded_for ? start - 1 : start;
+    }
+    return buf;
 }
 
 static bool usable(const char *addr) { return addr != NULL && addr[0] != '\0' && strlen(addr) < AB_ADDR; }

@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,9 +131,139 @@ void config_load(void) {
         g_config.pooled = true;
     else if (strcmp(pooler, "none") != 0 && pooler[0] != '\0')
         die("DATABASE_POOLER", "must be none or transaction", pooler);
+    g_config.trusted_proxies = env_or("TRUSTED_PROXIES", "");
+    char why[160];
+    if (!config_parse_proxies(g_config.trusted_proxies, why, sizeof why))
+        die("TRUSTED_PROXIES", why, g_config.trusted_proxies);
     const char *lvl = env_or("LOG_LEVEL", "info");
     if (!config_parse_log_level(lvl, &g_config.log_level))
         die("LOG_LEVEL", "must be one of debug, info, warn, error", lvl);
+}
+
+bool config_parse_ip(const char *text, size_t len, config_ip *out) {
+    char buf[64];
+    if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
+        text++;
+        len -= 2;
+    }
+    if (len == 0 || len >= sizeof buf) return false;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, buf, out->b + 12) == 1) {
+        out->v4 = true;
+        return true;
+    }
+    if (inet_pton(AF_INET6, buf, out->b) != 1) return false;
+    /* ::ffff:a.b.c.d is a.b.c.d: a dual-stack listener reports IPv4
+     * clients so, and a list naming 10.0.0.0/8 must still match them. */
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    out->v4 = memcmp(out->b, mapped, 12) == 0;
+    if (out->v4) memset(out->b, 0, 12); /* compared as IPv4 is */
+    return true;
+}
+
+/* One item of a proxy list, "addr" or "addr/bits": its network and prefix
+ * length (counted in the 16 bytes). */
+static bool parse_block(const char *item, size_t len, config_ip *net, int *bits) {
+    const char *slash = memchr(item, '/', len);
+    size_t alen = slash ? (size_t)(slash - item) : len;
+    if (!config_parse_ip(item, alen, net)) return false;
+    /* The prefix length counts bits of the address as written: an
+     * IPv4-mapped block ("::ffff:10.0.0.0/104") counts IPv6 bits. */
+    bool written_v6 = memchr(item, ':', alen) != NULL;
+    int max = written_v6 ? 128 : 32;
+    *bits = max;
+    if (slash != NULL) {
+        size_t blen = len - alen - 1;
+        if (blen == 0 || blen > 3) return false;
+        int v = 0;
+        for (size_t i = 0; i < blen; i++) {
+            if (slash[1 + i] < '0' || slash[1 + i] > '9') return false;
+            v = v * 10 + (slash[1 + i] - '0');
+        }
+        if (v > max) return false;
+        *bits = v;
+    }
+    if (!written_v6) *bits += 96;
+    if (net->v4 && *bits < 96) *bits = 96; /* the mapped prefix itself */
+    return true;
+}
+
+/* Calls fn for each item of list (trimmed, non-empty); stops when it
+ * returns false and returns false then. */
+static bool each_item(const char *list, bool (*fn)(const char *, size_t, void *), void *ctx) {
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (*p == '\0') break;
+        const char *end = strchr(p, ',');
+        if (end == NULL) end = p + strlen(p);
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t')) last--;
+        if (!fn(p, (size_t)(last - p), ctx)) return false;
+        p = end;
+    }
+    return true;
+}
+
+typedef struct check_ctx {
+    char *why;
+    size_t why_size;
+    int n;
+} check_ctx;
+
+static bool check_item(const char *item, size_t len, void *v) {
+    check_ctx *c = v;
+    config_ip net;
+    int bits;
+    if (!parse_block(item, len, &net, &bits)) {
+        snprintf(c->why, c->why_size,
+                 "must be addresses or CIDR blocks, comma-separated: \"%.*s\" is not one",
+                 (int)(len > 60 ? 60 : len), item);
+        return false;
+    }
+    if (++c->n > CONFIG_PROXIES_MAX) {
+        snprintf(c->why, c->why_size, "names more than %d addresses or blocks", CONFIG_PROXIES_MAX);
+        return false;
+    }
+    return true;
+}
+
+bool config_parse_proxies(const char *list, char *why, size_t why_size) {
+    check_ctx c = {why, why_size, 0};
+    return each_item(list, check_item, &c);
+}
+
+typedef struct match_ctx {
+    config_ip addr;
+    bool found;
+} match_ctx;
+
+/* Returns false (stopping the walk) once an item holds the address. */
+static bool match_item(const char *item, size_t len, void *v) {
+    match_ctx *m = v;
+    config_ip net;
+    int bits;
+    if (!parse_block(item, len, &net, &bits) || net.v4 != m->addr.v4) return true;
+    int whole = bits / 8, rest = bits % 8;
+    if (memcmp(net.b, m->addr.b, (size_t)whole) != 0) return true;
+    if (rest != 0) {
+        unsigned char mask = (unsigned char)(0xff << (8 - rest));
+        if ((net.b[whole] & mask) != (m->addr.b[whole] & mask)) return true;
+    }
+    m->found = true;
+    return false;
+}
+
+bool config_proxy_in(const char *list, const char *addr, size_t addr_len) {
+    match_ctx m = {.found = false};
+    if (list == NULL || addr == NULL || !config_parse_ip(addr, addr_len, &m.addr)) return false;
+    each_item(list, match_item, &m);
+    return m.found;
+}
+
+bool config_proxy_trusted(const char *addr, size_t addr_len) {
+    return config_proxy_in(g_config.trusted_proxies, addr, addr_len);
 }
 
 bool config_list_has(const char *list, const char *item, size_t item_len) {

@@ -24,17 +24,20 @@ typedef struct config {
     const char *database_url; /* libpq conninfo; "" lets libpq read PG* */
     char *token;              /* owned; NULL when no token is configured */
     size_t token_len;
-    size_t body_max_bytes;    /* BODY_MAX_BYTES */
-    const char *listen_addr;  /* LISTEN_ADDR (lighttpd's, checked here) */
-    long port;                /* PORT */
-    long db_timeout_ms;       /* DB_TIMEOUT_MS: budget for one request's
+    size_t body_max_bytes;       /* BODY_MAX_BYTES */
+    const char *listen_addr;     /* LISTEN_ADDR (lighttpd's, checked here) */
+    long port;                   /* PORT */
+    long db_timeout_ms;          /* DB_TIMEOUT_MS: budget for one request's
                                    database work, connect included */
-    enum log_level log_level; /* LOG_LEVEL */
-    long auth_failures_max;   /* AUTH_FAILURES_MAX: wrong tokens per address
+    enum log_level log_level;    /* LOG_LEVEL */
+    long auth_failures_max;      /* AUTH_FAILURES_MAX: wrong tokens per address
                                    in 60 s before 429 (abuse.h) */
-    long rate_limit_rps;      /* RATE_LIMIT_RPS: requests per second per
+    long rate_limit_rps;         /* RATE_LIMIT_RPS: requests per second per
                                    address on authenticated routes; 0: off */
-    bool pooled;              /* DATABASE_POOLER=transaction: PostgreSQL is
+    const char *trusted_proxies; /* TRUSTED_PROXIES as given ("" by default):
+                                    checked here, matched by
+                                    config_proxy_trusted */
+    bool pooled;                 /* DATABASE_POOLER=transaction: PostgreSQL is
                                    reached through a transaction-pooling
                                    PgBouncer (no named prepared statements,
                                    no LISTEN) */
@@ -86,6 +89,23 @@ bool config_folder_ready(const char *var, const char *dir, api_error *err);
  * and stores the value when text is a valid value. */
 bool config_parse_positive(const char *text, long long max, long long *out);
 bool config_parse_log_level(const char *text, enum log_level *out);
+/* An IP address (IPv4, or IPv6; an IPv4-mapped IPv6 address counts as its
+ * IPv4 address) in 16 bytes, IPv4 in the last 4 with v4 set. */
+typedef struct config_ip {
+    unsigned char b[16];
+    bool v4;
+} config_ip;
+/* Parses an address as text ("10.0.0.1", "::1", "[::1]"). */
+bool config_parse_ip(const char *text, size_t len, config_ip *out);
+/* Checks TRUSTED_PROXIES's form: a comma-separated list of addresses and
+ * CIDR blocks (blanks around items ignored; "" is the empty list), at most
+ * CONFIG_PROXIES_MAX of them. Returns false naming the bad item in why. */
+enum { CONFIG_PROXIES_MAX = 64 };
+bool config_parse_proxies(const char *list, char *why, size_t why_size);
+/* True when addr (text) is in list (a checked TRUSTED_PROXIES value). */
+bool config_proxy_in(const char *list, const char *addr, size_t addr_len);
+/* True when addr is in this process's TRUSTED_PROXIES. */
+bool config_proxy_trusted(const char *addr, size_t addr_len);
 /* Trims surrounding ASCII whitespace in place; returns the new length. */
 size_t config_trim(char *s);
 /* True when list (comma-separated, blanks around items ignored) holds

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http_status.h"
@@ -44,6 +45,14 @@ typedef struct slot {
     _Atomic uint64_t count;
     _Atomic int64_t db_connections; /* gauges: the owner's, counted while it runs */
     _Atomic int64_t sessions;
+    /* The mode's published gauges (metrics_publish), under a sequence
+     * lock: the owner alone writes (seq odd meanwhile), a scrape copies
+     * and retries when seq moved. */
+    _Atomic uint64_t board_seq;
+    _Atomic int64_t board_at;  /* CLOCK_MONOTONIC seconds of the publish; 0: none */
+    _Atomic int64_t board_ttl; /* seconds it stays valid */
+    _Atomic uint32_t board_len;
+    char board[METRICS_BOARD_BYTES];
 } slot;
 
 typedef struct shared {
@@ -109,6 +118,10 @@ static slot *claim(shared *sh, const char *mode_name) {
         if (strncmp(s->mode, mode_name, MX_MODE_NAME - 1) == 0 && !owner_alive(atomic_load(&s->pid))) {
             atomic_store(&s->db_connections, 0);
             atomic_store(&s->sessions, 0);
+            /* An owner killed mid-publish left seq odd and the text torn:
+             * the board is dropped, and the new owner publishes afresh. */
+            atomic_store(&s->board_at, 0);
+            atomic_store(&s->board_seq, (atomic_load(&s->board_seq) | 1) + 1);
             atomic_store(&s->pid, (int)getpid());
             return s;
         }
@@ -180,6 +193,78 @@ void metrics_db_connections_add(int delta) {
 
 void metrics_sessions_set(long n) { atomic_store_explicit(&my_slot()->sessions, n, memory_order_relaxed); }
 
+/* ---- gauges a mode publishes ---- */
+
+static int64_t now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* one clock for every process */
+    return (int64_t)ts.tv_sec + 1;       /* never 0, which means none */
+}
+
+void metrics_publish(const char *text, size_t len, long ttl_seconds) {
+    slot *s = my_slot();
+    if (len > METRICS_BOARD_BYTES) {
+        log_msg(LOG_WARN, "metrics: %zu bytes of gauges to publish, over %d: not published", len,
+                METRICS_BOARD_BYTES);
+        return;
+    }
+    uint64_t seq = atomic_load(&s->board_seq);
+    atomic_store(&s->board_seq, seq | 1);
+    atomic_thread_fence(memory_order_release);
+    memcpy(s->board, text, len);
+    atomic_store(&s->board_len, (uint32_t)len);
+    atomic_store(&s->board_ttl, ttl_seconds);
+    atomic_store(&s->board_at, now_s());
+    atomic_store_explicit(&s->board_seq, (seq | 1) + 1, memory_order_release);
+}
+
+bool metrics_publish_due(long every_seconds) {
+    slot *mine = my_slot();
+    int64_t last = atomic_load(&mine->board_at);
+    for (int i = 0; g_shared != NULL && i < MX_SLOTS; i++) {
+        slot *s = &g_shared->slots[i];
+        if (s == mine || strncmp(s->mode, mine->mode, MX_MODE_NAME) != 0) continue;
+        int64_t at = atomic_load(&s->board_at);
+        if (at > last) last = at;
+    }
+    return last == 0 || now_s() - last >= every_seconds;
+}
+
+void metrics_label_value(strbuf *sb, const char *v) {
+    strbuf_puts(sb, "\"");
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            strbuf_printf(sb, "\\%c", *v);
+        else if (*v == '\n')
+            strbuf_puts(sb, "\\n");
+        else
+            strbuf_append(sb, v, 1);
+    }
+    strbuf_puts(sb, "\"");
+}
+
+/* Appends s's board when it is whole and still valid; false when not. */
+static bool append_board(strbuf *sb, slot *s) {
+    char *copy = malloc(METRICS_BOARD_BYTES);
+    if (copy == NULL) abort();
+    bool ok = false;
+    for (int tries = 0; tries < 8 && !ok; tries++) {
+        uint64_t before = atomic_load_explicit(&s->board_seq, memory_order_acquire);
+        if (before & 1) continue;
+        int64_t at = atomic_load(&s->board_at), ttl = atomic_load(&s->board_ttl);
+        uint32_t len = atomic_load(&s->board_len);
+        if (at == 0 || now_s() - at > ttl || len > METRICS_BOARD_BYTES) break;
+        memcpy(copy, s->board, len);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load(&s->board_seq) != before) continue;
+        strbuf_append(sb, copy, len);
+        if (len > 0 && copy[len - 1] != '\n') strbuf_puts(sb, "\n");
+        ok = true;
+    }
+    free(copy);
+    return ok;
+}
+
 /* ---- the exposition: every slot, summed by mode ---- */
 
 typedef struct by_mode {
@@ -188,6 +273,8 @@ typedef struct by_mode {
     uint64_t buckets[MX_BUCKETS];
     uint64_t sum_us, count;
     long processes, db_connections, sessions;
+    slot *board; /* the slot that published last, if any did */
+    int64_t board_at;
 } by_mode;
 
 static void add_slot(by_mode *m, slot *s) {
@@ -198,6 +285,11 @@ static void add_slot(by_mode *m, slot *s) {
         m->buckets[b] += atomic_load_explicit(&s->buckets[b], memory_order_relaxed);
     m->sum_us += atomic_load(&s->sum_us);
     m->count += atomic_load(&s->count);
+    int64_t at = atomic_load(&s->board_at);
+    if (at > m->board_at) {
+        m->board_at = at;
+        m->board = s;
+    }
     if (owner_alive(atomic_load(&s->pid))) {
         m->processes++;
         m->db_connections += (long)atomic_load(&s->db_connections);
@@ -270,5 +362,7 @@ void metrics_render(strbuf *sb) {
     help(sb, "backend_sessions", "gauge", "Client sessions held now, by mode (the MCP endpoint's).");
     for (size_t k = 0; k < n; k++)
         strbuf_printf(sb, "backend_sessions{mode=\"%s\"} %ld\n", modes[k].name, modes[k].sessions);
+    for (size_t k = 0; k < n; k++)
+        if (modes[k].board != NULL) append_board(sb, modes[k].board);
     free(modes);
 }

@@ -16,6 +16,7 @@
 #define BACKEND_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "strbuf.h"
 
@@ -33,8 +34,30 @@ void metrics_observe(const char *method, int status, double duration_ms);
 void metrics_db_connections_add(int delta);
 void metrics_sessions_set(long n);
 
+/* Gauges of the whole replica that a mode computes itself, in its periodic
+ * tick (mode.h), from state common/ knows nothing of: the mode writes them
+ * as exposition text (# HELP and # TYPE lines, then samples, with names of
+ * its own starting "backend_" and bounded label sets) into its process's
+ * slot, and a scrape, whichever mode serves it, appends for each mode the
+ * text one of its processes published last, while that is under its
+ * ttl_seconds old (a mode whose processes stopped publishing drops out
+ * rather than showing stale values). Text over METRICS_BOARD_BYTES is not
+ * published (a warning says so). */
+enum { METRICS_BOARD_BYTES = 6144 };
+void metrics_publish(const char *text, size_t len, long ttl_seconds);
+
+/* True when no process of this one's mode has published within
+ * every_seconds: with several processes of a mode ticking, one of them
+ * does the work each period (a race may let two). */
+bool metrics_publish_due(long every_seconds);
+
+/* Appends v as a label value, quoted and escaped (backslash, quote,
+ * newline), for text to publish. */
+void metrics_label_value(strbuf *sb, const char *v);
+
 /* Appends the Prometheus text exposition (format 0.0.4) of every slot:
- * requests, durations, processes, connections, sessions. */
+ * requests, durations, processes, connections, sessions, and the modes'
+ * published gauges. */
 void metrics_render(strbuf *sb);
 
 /* The Content-Type of that text. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abuse.h"
 #include "json.h"
 #include "random_id.h"
 
@@ -125,7 +126,10 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
         request_id_generate(req->request_id);
     trace_start(&req->trace, get(ctx, "HTTP_TRACEPARENT"));
     req->authorization = get(ctx, "HTTP_AUTHORIZATION");
-    const char *addr = get(ctx, "REMOTE_ADDR");
+    /* The client's address, for the abuse limits: REMOTE_ADDR, or what a
+     * trusted proxy in front of lighttpd says (TRUSTED_PROXIES, abuse.h). */
+    char client[ABUSE_ADDR_MAX];
+    const char *addr = abuse_client_addr(get(ctx, "REMOTE_ADDR"), get(ctx, "HTTP_X_FORWARDED_FOR"), client);
     req->remote_addr = addr ? pool_strdup(p, addr) : NULL;
     const char *ct = get(ctx, "CONTENT_TYPE");
     req->content_type = ct ? pool_strdup(p, ct) : NULL;

@@ -34,7 +34,8 @@ typedef struct request {
     size_t nsegs;
     query_param *query;
     size_t nquery;
-    const char *remote_addr;   /* the client's address (REMOTE_ADDR), or NULL */
+    const char *remote_addr;   /* the client's address (REMOTE_ADDR, or a
+                                  trusted proxy's word: abuse.h), or NULL */
     const char *authorization; /* the header, or NULL; borrowed from the
                                      FastCGI request: valid until it finishes */
     char request_id[REQUEST_ID_MAX + 1];

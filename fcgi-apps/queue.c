@@ -32,6 +32,8 @@
 #include "db.h"
 #include "input.h"
 #include "json.h"
+#include "log.h"
+#include "metrics.h"
 #include "mode.h"
 #include "schema.h"
 #include "serve.h"
@@ -314,6 +316,81 @@ static const db_stmt queue_stats = {
     ")::text"
     " FROM queue_items WHERE namespace = $1",
     1};
+
+/* The replica's queue gauges (GET /metrics): items by namespace and
+ * state, as queue_stats defines the states, and the oldest ready item's
+ * age. The QUEUE_GAUGE_TOP namespaces with the most items are labelled
+ * (label "queue": "namespace" is the Kubernetes namespace that
+ * deploy/prometheus.yaml puts on every series, and a clash would rename
+ * ours exported_namespace);
+ * the rest are summed into namespace "_other" (no namespace can be named
+ * so: they start with a letter or digit), always present, so the label
+ * set is bounded whatever clients name their queues. One scan of the
+ * table (the planner's choice; it is a count of every row), by one
+ * process of the mode per period. */
+enum { QUEUE_GAUGE_TOP = 10, QUEUE_GAUGE_SECONDS = 5 };
+static const db_stmt queue_gauges = {
+    "queue_gauges",
+    "WITH g AS (SELECT namespace,"
+    " count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()) AS ready,"
+    " count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now() AND claim_token IS NULL)"
+    " AS delayed,"
+    " count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL) AS in_flight,"
+    " count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()) AS dead,"
+    " extract(epoch FROM now() - min(enqueued_at) FILTER (WHERE attempts < max_attempts"
+    " AND visible_at <= now())) AS oldest, count(*) AS total FROM queue_items GROUP BY namespace),"
+    " r AS (SELECT g.*, row_number() OVER (ORDER BY total DESC, namespace) AS rn FROM g),"
+    " t AS (SELECT CASE WHEN rn <= $1::integer THEN namespace ELSE '_other' END AS ns,"
+    " ready, delayed, in_flight, dead, oldest FROM r"
+    " UNION ALL SELECT '_other', 0, 0, 0, 0, NULL)"
+    " SELECT ns, sum(ready)::bigint, sum(delayed)::bigint, sum(in_flight)::bigint, sum(dead)::bigint,"
+    " round(coalesce(max(oldest), 0)::numeric, 3)::text FROM t GROUP BY ns ORDER BY ns",
+    1};
+
+/* The mode's tick: publishes the gauges (metrics.h) when no other queue
+ * process has within the period. With the database down nothing is
+ * published, and the last values drop out of /metrics after three
+ * periods: an alert on the age then sees no data rather than old data. */
+static void queue_publish_gauges(void) {
+    if (!metrics_publish_due(QUEUE_GAUGE_SECONDS)) return;
+    pool *p = pool_new();
+    api_error err;
+    char top[16];
+    snprintf(top, sizeof top, "%d", QUEUE_GAUGE_TOP);
+    const char *params[] = {top};
+    db_begin(g_config.db_timeout_ms);
+    PGresult *res = db_query(p, &queue_gauges, params, &err);
+    if (res == NULL) {
+        log_msg(LOG_WARN, "queue gauges not published: %s", err.detail);
+        pool_free(p);
+        return;
+    }
+    static const char *const states[] = {"ready", "delayed", "in_flight", "dead"};
+    strbuf *sb = strbuf_new();
+    strbuf_puts(sb,
+                "# HELP backend_queue_items Queue items now, by queue namespace (the largest "
+                "10; the rest summed as _other) and state.\n# TYPE backend_queue_items gauge\n");
+    for (int i = 0; i < PQntuples(res); i++)
+        for (int st = 0; st < 4; st++) {
+            strbuf_puts(sb, "backend_queue_items{queue=");
+            metrics_label_value(sb, PQgetvalue(res, i, 0));
+            strbuf_printf(sb, ",state=\"%s\"} %s\n", states[st], PQgetvalue(res, i, 1 + st));
+        }
+    strbuf_puts(sb,
+                "# HELP backend_queue_oldest_ready_age_seconds Age of the oldest ready item (since "
+                "enqueued), by queue namespace as backend_queue_items; 0 when none is ready.\n"
+                "# TYPE backend_queue_oldest_ready_age_seconds gauge\n");
+    for (int i = 0; i < PQntuples(res); i++) {
+        strbuf_puts(sb, "backend_queue_oldest_ready_age_seconds{queue=");
+        metrics_label_value(sb, PQgetvalue(res, i, 0));
+        strbuf_printf(sb, "} %s\n", PQgetvalue(res, i, 5));
+    }
+    metrics_publish(sb->data, sb->len, 3 * QUEUE_GAUGE_SECONDS);
+    strbuf_free(sb);
+    pool_free(p);
+}
+
+static long queue_gauge_seconds(void) { return QUEUE_GAUGE_SECONDS; }
 
 /* ---- inputs: each route's, declared once (input.h) ---- */
 
@@ -780,9 +857,10 @@ static bool queue_stats_get(request *req, reply *out, api_error *err) {
 }
 
 static const db_stmt *const queue_statements[] = {
-    &queue_free_keys, &queue_enqueue,   &queue_claim,      &queue_next_visible, &queue_ack,
-    &queue_ack_many,  &queue_pause,     &queue_resume,     &queue_exists,       &queue_release,
-    &queue_extend,    &queue_dead_list, &queue_dead_retry, &queue_stats,        NULL,
+    &queue_free_keys,  &queue_enqueue,  &queue_claim,  &queue_next_visible,
+    &queue_ack,        &queue_ack_many, &queue_pause,  &queue_resume,
+    &queue_exists,     &queue_release,  &queue_extend, &queue_dead_list,
+    &queue_dead_retry, &queue_stats,    &queue_gauges, NULL,
 };
 
 /* ---- routes ---- */
@@ -927,6 +1005,8 @@ const mode mode_queue = {
     .routes = queue_routes,
     .nroutes = sizeof queue_routes / sizeof queue_routes[0],
     .statements = queue_statements,
+    .tick = queue_publish_gauges,
+    .tick_seconds = queue_gauge_seconds,
     .tools = queue_tools,
     .ntools = sizeof queue_tools / sizeof queue_tools[0],
     .topic = "a work queue",

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abuse.h"
 #include "clock.h"
 #include "config.h"
 #include "db.h"
@@ -205,7 +206,11 @@ static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, stru
         MHD_add_response_header(r, "X-Accel-Buffering", "no");
     if (x->out.allow) MHD_add_response_header(r, "Allow", x->out.allow);
     if (x->out.www_authenticate) MHD_add_response_header(r, "WWW-Authenticate", "Bearer");
-    if (x->out.retry_after) MHD_add_response_header(r, "Retry-After", "1");
+    if (x->out.retry_after > 0) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%ld", x->out.retry_after);
+        MHD_add_response_header(r, "Retry-After", secs);
+    }
     x->status = status;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, r);
     MHD_destroy_response(r);
@@ -226,6 +231,37 @@ static enum MHD_Result send_stream(struct MHD_Connection *c, exchange *x, MHD_Co
 
 static const char *header(struct MHD_Connection *c, const char *name) {
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* The client's address, for the abuse limits. backend-mcp's connection is
+ * lighttpd's, on a unix socket in the run folder that lighttpd made and
+ * only the service's own processes use (a process that can reach it can
+ * reach the FastCGI sockets too, whose REMOTE_ADDR is taken on the same
+ * word), so what lighttpd says is trusted by construction: its mod_proxy
+ * (1.4.69, with or without proxy.forwarded) appends the address of the
+ * peer it served to X-Forwarded-For, so the header's right-most entry is
+ * what REMOTE_ADDR is to the FastCGI processes. The entries left of it
+ * came with the request and count only as far as TRUSTED_PROXIES says,
+ * exactly as on the FastCGI routes (abuse_client_addr). NULL without the
+ * header: not through lighttpd (backend-mcp --listen in a test), no
+ * address to limit. */
+static const char *client_addr(struct MHD_Connection *c, char buf[ABUSE_ADDR_MAX]) {
+    const char *xff = header(c, "X-Forwarded-For");
+    if (xff == NULL) return NULL;
+    const char *comma = strrchr(xff, ',');
+    const char *last = comma ? comma + 1 : xff;
+    while (*last == ' ' || *last == '\t') last++;
+    char peer[ABUSE_ADDR_MAX];
+    size_t n = strlen(last);
+    while (n > 0 && (last[n - 1] == ' ' || last[n - 1] == '\t')) n--;
+    if (n == 0 || n >= sizeof peer) return NULL;
+    memcpy(peer, last, n);
+    peer[n] = '\0';
+    char *rest = NULL;
+    if (comma != NULL && (rest = strndup(xff, (size_t)(comma - xff))) == NULL) abort();
+    const char *addr = abuse_client_addr(peer, rest, buf);
+    free(rest);
+    return addr;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -257,6 +293,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         reply_release(&r);
         return ok;
     }
+    char client[ABUSE_ADDR_MAX];
     rpc_in in = {
         .method = method,
         .host = header(c, "Host"),
@@ -268,6 +305,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .mcp_name = header(c, "Mcp-Name"),
         .accept = header(c, "Accept"),
         .request_id = x->request_id,
+        .client_addr = client_addr(c, client),
+        .trace = &x->trace,
         .body = x->body->data,
         .body_len = x->body->len,
         .body_too_large = x->too_large,

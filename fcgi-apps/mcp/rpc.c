@@ -4,9 +4,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "abuse.h"
 #include "auth.h"
 #include "config.h"
 #include "json.h"
@@ -47,6 +49,7 @@ typedef struct rpc_message {
     char *authorization; /* the request's header (owned copy): the tools'
                             routes check it as their own */
     char request_id[72];
+    char traceparent[64];              /* the request's span, for the tools' routes */
     char version[SESSION_VERSION_MAX]; /* the protocol version it is in */
     bool stateless;                    /* 2026-07-28 */
 } rpc_message;
@@ -97,7 +100,8 @@ static void http_error(rpc_out *out, const api_error *err) {
     strbuf_append(out->body, r.body->data, r.body->len);
     out->status = r.status;
     out->www_authenticate = strstr(r.headers, "WWW-Authenticate") != NULL;
-    out->retry_after = strstr(r.headers, "Retry-After") != NULL;
+    const char *ra = strstr(r.headers, "Retry-After: ");
+    out->retry_after = ra ? strtol(ra + strlen("Retry-After: "), NULL, 10) : 0;
     snprintf(out->log_detail, sizeof out->log_detail, "%s", err->detail);
     reply_release(&r);
 }
@@ -306,6 +310,10 @@ static rpc_message *message_new(const rpc_in *in, json_t *root, const char *vers
     m->span = jspan_root(text, in->body_len);
     if (in->authorization && (m->authorization = strdup(in->authorization)) == NULL) abort();
     snprintf(m->request_id, sizeof m->request_id, "%s", in->request_id ? in->request_id : "");
+    /* Sampled: every request's trace ids are in the access log. */
+    if (in->trace != NULL)
+        snprintf(m->traceparent, sizeof m->traceparent, "00-%s-%s-01", in->trace->trace_id,
+                 in->trace->span_id);
     snprintf(m->version, sizeof m->version, "%s", version);
     m->stateless = stateless;
     return m;
@@ -446,6 +454,21 @@ static bool is_stateless(const rpc_in *in, json_t *root) {
            !(json_is_object(root) && is_method(root, "initialize"));
 }
 
+/* params._meta.traceparent, when the message has one, decides the
+ * request's trace (it is how an MCP client that cannot set headers, or
+ * sends many calls on one connection, passes its context): a valid one is
+ * joined, anything else (not a string, malformed, or a string with a NUL)
+ * starts a new trace, as an invalid header does. Without it the header's
+ * trace stands. A batch has no one _meta: the header's trace. */
+static void meta_trace(const rpc_in *in, json_t *root) {
+    if (in->trace == NULL) return;
+    json_t *tp = json_object_get(json_object_get(json_object_get(root, "params"), "_meta"), "traceparent");
+    if (tp == NULL) return;
+    const char *text = json_string_value(tp);
+    bool clean = text != NULL && strlen(text) == json_string_length(tp);
+    trace_start(in->trace, clean ? text : "");
+}
+
 static void admit_post(const rpc_in *in, rpc_out *out) {
     api_error err;
     if (in->body_too_large) {
@@ -461,6 +484,7 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
         transport_error(out, 400, RPC_PARSE_ERROR, message);
         return;
     }
+    meta_trace(in, root);
     if (is_stateless(in, root)) {
         admit_stateless(in, out, root);
         return;
@@ -545,7 +569,18 @@ void rpc_admit(const rpc_in *in, rpc_out *out) {
         http_error(out, &err);
         return;
     }
+    /* The abuse limits as on the FastCGI routes (contract section 10), in
+     * the same shared table: after Host and Origin (a request refused
+     * there never reaches the token), before the token, so an address
+     * over them is refused even with the right one. */
+    if (!abuse_admit(in->client_addr, &err)) {
+        http_error(out, &err);
+        return;
+    }
     if (!auth_check(in->authorization, &err)) {
+        /* a wrong token counts, a missing one does not */
+        if (err.status == 401 && in->authorization != NULL && in->authorization[0] != '\0')
+            abuse_auth_failed(in->client_addr);
         http_error(out, &err);
         return;
     }
@@ -602,6 +637,7 @@ typedef struct call_job {
     json_t *args_value;
     const char *authorization;
     const char *request_id;
+    const char *traceparent;
     bool structured;
     strbuf *result;
     char detail[200];
@@ -609,8 +645,8 @@ typedef struct call_job {
 
 static void run_call(void *arg) {
     call_job *j = arg;
-    tools_call(&j->ref, j->text, j->args, j->args_value, j->authorization, j->request_id, j->structured,
-               j->result, j->detail, sizeof j->detail);
+    tools_call(&j->ref, j->text, j->args, j->args_value, j->authorization, j->request_id, j->traceparent,
+               j->structured, j->result, j->detail, sizeof j->detail);
 }
 
 /* Appends the response's head, up to the result object's first member. */
@@ -679,6 +715,7 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
     call_job job = {.text = msg->text,
                     .authorization = msg->authorization,
                     .request_id = msg->request_id,
+                    .traceparent = msg->traceparent[0] ? msg->traceparent : NULL,
                     .structured = tools_structured(msg->version)};
     if (!json_is_string(name)) {
         put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS,

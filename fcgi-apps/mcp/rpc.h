@@ -13,7 +13,8 @@
  * stateless era, is in the stateless era; any other is in the session era.
  *
  * A request is answered in two steps. rpc_admit applies everything decided
- * before a method runs, in this order: Host, Origin, bearer token, HTTP
+ * before a method runs, in this order: Host, Origin, the abuse limits
+ * (abuse.h, shared with the FastCGI processes), bearer token, HTTP
  * method, era, then the era's rules (stateless: the _meta and the headers
  * against the body, the method; session: Accept (GET),
  * MCP-Protocol-Version, session, batch rules); it answers initialize,
@@ -30,6 +31,7 @@
 
 #include "session.h"
 #include "strbuf.h"
+#include "trace.h"
 
 /* The session-era version an initialize gets when it asks for one this
  * server does not speak, and the stateless era's version. */
@@ -47,8 +49,16 @@ typedef struct rpc_in {
     const char *mcp_method;       /* Mcp-Method (stateless era) */
     const char *mcp_name;         /* Mcp-Name (stateless era) */
     const char *accept;
-    const char *request_id; /* X-Request-Id of the response */
-    const char *body;       /* POST: the whole body, NUL-terminated */
+    const char *request_id;  /* X-Request-Id of the response */
+    const char *client_addr; /* for the abuse limits (abuse.h); NULL: none */
+    trace_context *trace;    /* the request's trace (from the traceparent
+                                header); a POST whose params._meta carries
+                                traceparent has it replaced from that: a
+                                valid one is joined, any other value starts
+                                a new trace (contract section 10). The tool
+                                calls' routes run as its child spans. NULL:
+                                none */
+    const char *body;        /* POST: the whole body, NUL-terminated */
     size_t body_len;
     bool body_too_large; /* over BODY_MAX_BYTES: body is empty */
 } rpc_in;
@@ -67,7 +77,7 @@ typedef struct rpc_out {
     char session_id[SESSION_ID_LEN + 1]; /* set: send Mcp-Session-Id (initialize) */
     const char *allow;                   /* set: send Allow */
     bool www_authenticate;               /* send WWW-Authenticate: Bearer */
-    bool retry_after;                    /* send Retry-After: 1 */
+    long retry_after;                    /* > 0: send Retry-After with it (seconds) */
     bool sse;                            /* RPC_ANSWER: the client accepts only text/event-stream */
     bool stateless;                      /* the request is in the stateless era */
     char log_detail[400];                /* why it failed, for the access log */

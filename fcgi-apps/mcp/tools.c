@@ -287,7 +287,7 @@ static long memory_read(void *ctx, char *buf, size_t n) {
 
 /* Runs the route for the call; fills out (status and JSON body). */
 static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *av, const char *authorization,
-                     const char *request_id, pool *p, reply *out) {
+                     const char *request_id, const char *traceparent, pool *p, reply *out) {
     const tool *t = ref->tool;
     api_error err;
     call_request cr = {strbuf_new(), strbuf_new(), NULL};
@@ -311,9 +311,9 @@ static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *a
         char length[24];
         snprintf(length, sizeof length, "%zu", cr.body->len);
         const char *pairs[] = {
-            "REQUEST_METHOD", t->method,           "REQUEST_URI", cr.uri->data,     "HTTP_AUTHORIZATION",
-            authorization,    "HTTP_X_REQUEST_ID", request_id,    "CONTENT_LENGTH", length,
-            "CONTENT_TYPE",   cr.content_type,     NULL};
+            "REQUEST_METHOD", t->method,           "REQUEST_URI",      cr.uri->data,     "HTTP_AUTHORIZATION",
+            authorization,    "HTTP_X_REQUEST_ID", request_id,         "CONTENT_LENGTH", length,
+            "CONTENT_TYPE",   cr.content_type,     "HTTP_TRACEPARENT", traceparent,      NULL};
         /* An absent header ends the list early: keep the ones after it. */
         const char *kept[sizeof pairs / sizeof pairs[0]];
         size_t n = 0;
@@ -342,12 +342,12 @@ static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *a
 }
 
 int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_value,
-               const char *authorization, const char *request_id, bool structured, strbuf *out,
-               char *error_detail, size_t error_detail_size) {
+               const char *authorization, const char *request_id, const char *traceparent, bool structured,
+               strbuf *out, char *error_detail, size_t error_detail_size) {
     pool *p = pool_new();
     reply r;
     reply_init(&r);
-    dispatch(ref, msg, args, args_value, authorization, request_id, p, &r);
+    dispatch(ref, msg, args, args_value, authorization, request_id, traceparent, p, &r);
     bool failed = r.status >= 400;
     /* The route's JSON body, as the route wrote it: the text item, and
      * (on success) structuredContent. A failure carries no

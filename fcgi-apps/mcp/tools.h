@@ -45,8 +45,8 @@ bool tools_structured(const char *version);
  * status; *error_detail (borrowed until out is reset, or NULL) says why a
  * call failed, for the log. */
 int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_value,
-               const char *authorization, const char *request_id, bool structured, strbuf *out,
-               char *error_detail, size_t error_detail_size);
+               const char *authorization, const char *request_id, const char *traceparent, bool structured,
+               strbuf *out, char *error_detail, size_t error_detail_size);
 
 /* Appends the members of a CallToolResult refusing arguments that do not
  * fit the tool's inputSchema (from 2025-11-25 on: a validation_failed

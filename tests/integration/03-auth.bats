@@ -72,7 +72,8 @@ teardown_file() { stack_teardown; }
 @test "invalid configuration stops start-up with one line naming the variable" {
     for v in BODY_MAX_BYTES=abc BODY_MAX_BYTES=0 BODY_MAX_BYTES=-5 FILE_MAX_BYTES=1x PORT=70000 PORT=abc \
         LOG_LEVEL=loud FILE_TTL_SECONDS=0 DB_TIMEOUT_MS=x LISTEN_ADDR='a"b' FILE_TEMP_DIR=relative \
-        DATASTORE_TOKEN_FILE=/nonexistent/token; do
+        DATASTORE_TOKEN_FILE=/nonexistent/token TRUSTED_PROXIES=10.0.0.0/33 TRUSTED_PROXIES=proxy.example \
+        'TRUSTED_PROXIES=10.0.0.1 10.0.0.2'; do
         name=${v%%=*}
         run env DATASTORE_TOKEN="" "$v" "$BACKEND_BIN/backend-registry" --check-config
         [ "$status" -eq 2 ] || { echo "$v: status $status"; return 1; }
@@ -81,6 +82,8 @@ teardown_file() { stack_teardown; }
     done
     run env DATASTORE_TOKEN=secret-value BODY_MAX_BYTES=abc "$BACKEND_BIN/backend-health" --check-config
     [[ "$output" != *secret-value* ]]
+    run env TRUSTED_PROXIES="10.0.0.0/8, fd00::/8 ,192.168.1.7" "$BACKEND_BIN/backend-registry" --check-config
+    [ "$status" -eq 0 ]
 }
 
 @test "each mode executable checks the shared settings and its own, and only those" {

@@ -169,6 +169,106 @@ TP_PARENT=00f067aa0ba902b7
     [ "$(jq -r .trace_id <<<"$a")" != "$(jq -r .trace_id <<<"$b")" ]
 }
 
+# mcp_call_meta ID META [curl args...]: a stateless-era tools/call of the
+# health tool on /mcp with X-Request-Id ID; META is more of params._meta
+# (",\"traceparent\":..." or "").
+mcp_call_meta() {
+    local id=$1 meta=$2
+    shift 2
+    http POST /mcp -H "X-Request-Id: $id" -H 'Content-Type: application/json' \
+        -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2026-07-28' \
+        -H 'Mcp-Method: tools/call' -H 'Mcp-Name: health' "$@" \
+        -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"health","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}'"$meta"'}}}'
+    expect 200 '.result.isError == false' || return 1
+}
+
+@test "_meta.traceparent on /mcp: a valid one is honoured (over the header), in backend-mcp's access line" {
+    mcp_call_meta mtp-valid ",\"traceparent\":\"00-$TP_TRACE-$TP_PARENT-01\""
+    line=$(access_line mtp-valid)
+    jq -e --arg t "$TP_TRACE" --arg p "$TP_PARENT" \
+        '.path == "/mcp" and .trace_id == $t and .parent_span_id == $p and (.span_id | test("^[0-9a-f]{16}$")) and .span_id != $p' \
+        <<<"$line" || { echo "$line" >&2; return 1; }
+    mcp_call_meta mtp-over ",\"traceparent\":\"00-$TP_TRACE-$TP_PARENT-01\"" \
+        -H "traceparent: 00-11111111111111111111111111111111-$TP_PARENT-01"
+    jq -e --arg t "$TP_TRACE" '.trace_id == $t' <<<"$(access_line mtp-over)"
+}
+
+@test "_meta.traceparent on /mcp: a malformed one starts a new trace, even with a valid header" {
+    n=0
+    for bad in "\"00-$TP_TRACE-$TP_PARENT\"" "\"00-${TP_TRACE^^}-$TP_PARENT-01\"" "\"garbage\"" 7 null; do
+        n=$((n + 1))
+        mcp_call_meta "mtp-bad-$n" ",\"traceparent\":$bad" -H "traceparent: 00-$TP_TRACE-$TP_PARENT-01"
+        line=$(access_line "mtp-bad-$n")
+        jq -e --arg t "$TP_TRACE" \
+            '(.trace_id | test("^[0-9a-f]{32}$")) and .trace_id != $t and (.span_id | test("^[0-9a-f]{16}$")) and (has("parent_span_id") | not)' \
+            <<<"$line" || { echo "_meta.traceparent $bad: $line" >&2; return 1; }
+    done
+}
+
+@test "_meta.traceparent on /mcp: absent, the header's trace, or a new one without it" {
+    mcp_call_meta mtp-header "" -H "traceparent: 00-$TP_TRACE-$TP_PARENT-01"
+    jq -e --arg t "$TP_TRACE" --arg p "$TP_PARENT" '.trace_id == $t and .parent_span_id == $p' <<<"$(access_line mtp-header)"
+    mcp_call_meta mtp-none-1 ""
+    mcp_call_meta mtp-none-2 ""
+    a=$(access_line mtp-none-1)
+    b=$(access_line mtp-none-2)
+    jq -e '(.trace_id | test("^[0-9a-f]{32}$")) and (has("parent_span_id") | not)' <<<"$a"
+    [ "$(jq -r .trace_id <<<"$a")" != "$(jq -r .trace_id <<<"$b")" ]
+}
+
+# queue_scrape_until JQ-ISH: scrapes until the series $1 has the value $2
+# (the queue mode publishes its gauges every 5 s), at most 20 s.
+queue_scrape_until() {
+    for _ in $(seq 1 40); do
+        scrape
+        [ "$(value "$1")" = "$2" ] && return 0
+        sleep 0.5
+    done
+    echo "$1 is $(value "$1"), not $2" >&2
+    return 1
+}
+
+@test "backend_queue_items by queue namespace and state, the oldest ready age; 10 namespaces at most, the rest as _other" {
+    # gq: 3 ready, of which 1 is then claimed (in flight), 1 delayed, 1 dead
+    http POST /queue/gq -d '{"items":[{"payload":1},{"payload":2},{"payload":3},{"payload":4,"delay_seconds":600}]}'
+    [ "$CODE" = 201 ]
+    http POST /queue/gq -d '{"payload":5,"max_attempts":1}'
+    dead_id=$(jq -r .id <<<"$BODY")
+    # a claim takes the oldest ready items first: the batch's three, then the
+    # max_attempts 1 one; all but the first are released, and that one, its
+    # attempts used up, is dead at once
+    http POST /queue/gq/claim -d '{"max":4}'
+    [ "$(jq '.items | length' <<<"$BODY")" = 4 ]
+    [ "$(jq -r '.items[3].id' <<<"$BODY")" = "$dead_id" ]
+    while read -r id tok; do
+        http POST "/queue/gq/$id/release" -d "{\"claim_token\":\"$tok\"}"
+        [ "$CODE" = 200 ]
+    done < <(jq -r '.items[1:][] | "\(.id) \(.claim_token)"' <<<"$BODY")
+    # 12 more namespaces, q01 with 1 item ... q12 with 12: by size, then
+    # name, gq (5 items) ranks 8th, q05 9th, q04 10th; q01..q03 are _other
+    for i in $(seq 1 12); do
+        items=$(jq -nc --argjson n "$i" '{items: [range($n) | {payload: .}]}')
+        http POST "/queue/q$(printf %02d "$i")" -d "$items"
+        [ "$CODE" = 201 ]
+    done
+    queue_scrape_until 'backend_queue_items{queue="_other",state="ready"}' 6
+    [ "$(value 'backend_queue_items{queue="gq",state="ready"}')" = 2 ]
+    [ "$(value 'backend_queue_items{queue="gq",state="in_flight"}')" = 1 ]
+    [ "$(value 'backend_queue_items{queue="gq",state="delayed"}')" = 1 ]
+    [ "$(value 'backend_queue_items{queue="gq",state="dead"}')" = 1 ]
+    [ "$(value 'backend_queue_items{queue="q12",state="ready"}')" = 12 ]
+    [ "$(value 'backend_queue_items{queue="q05",state="ready"}')" = 5 ]
+    [ "$(value 'backend_queue_items{queue="q04",state="ready"}')" = 4 ]
+    [ "$(grep -c 'queue="q03"' <<<"$BODY")" -eq 0 ]
+    # the label set is bounded: 10 namespaces and _other, 4 states each
+    [ "$(grep -c '^backend_queue_items{' <<<"$BODY")" -eq 44 ]
+    [ "$(grep -c '^backend_queue_oldest_ready_age_seconds{' <<<"$BODY")" -eq 11 ]
+    age=$(value 'backend_queue_oldest_ready_age_seconds{queue="gq"}')
+    awk -v a="$age" 'BEGIN {exit !(a > 0 && a < 120)}'
+    run promtool check metrics <<<"$BODY"
+    [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
+}
+
 @test "deploy/alerts.yaml: promtool check rules passes, and its rules name metrics /metrics serves" {
     run promtool check rules "$ROOT/deploy/alerts.yaml"
     [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
@@ -232,4 +332,123 @@ TP_PARENT=00f067aa0ba902b7
     expect_error 429 rate_limited
     header_has Retry-After 1
     service_down rps
+}
+
+# mcp_post [curl args...]: an initialize on ${BASE:-$URL}/mcp with $TOKEN
+# (session era: no session needed, the cheapest request that reaches the
+# token check).
+MCP_INIT='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}'
+mcp_post() { http POST /mcp -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d "$MCP_INIT" "$@"; }
+
+# retry_after_in LO HI: the last response's Retry-After is within [LO, HI].
+retry_after_in() {
+    local secs
+    secs=$(grep -i '^Retry-After:' <<<"$HEADERS" | tr -d '\r' | awk '{print $2}')
+    [ -n "$secs" ] && [ "$secs" -ge "$1" ] && [ "$secs" -le "$2" ] || { echo "Retry-After: '$secs'" >&2; return 1; }
+}
+
+@test "/mcp: AUTH_FAILURES_MAX as on the FastCGI routes, counted in the same table: the limit is not multiplied by process count" {
+    AUTH_FAILURES_MAX=3 RATE_LIMIT_RPS=0 service_up mcpfail
+    BASE=$(service_url mcpfail)
+    # missing tokens do not count
+    for _ in 1 2 3 4 5; do
+        BASE=$BASE http_anon POST /mcp -H 'Content-Type: application/json' -d "$MCP_INIT"
+        expect_error 401 unauthorized
+    done
+    # three wrong tokens on /mcp: at the limit, not over it
+    for _ in 1 2 3; do
+        BASE=$BASE TOKEN=wrong mcp_post
+        expect_error 401 unauthorized
+    done
+    BASE=$BASE mcp_post
+    expect 200 '.result.serverInfo.name == "backend"'
+    BASE=$BASE http GET /document/a/b
+    [ "$CODE" = 404 ]
+    # one more, on a FastCGI route: over it, on both servers
+    BASE=$BASE TOKEN=wrong http GET /document/a/b
+    expect_error 401 unauthorized
+    BASE=$BASE mcp_post
+    expect_error 429 rate_limited
+    retry_after_in 1 60
+    header_has X-Request-Id
+    BASE=$BASE http GET /document/a/b
+    expect_error 429 rate_limited
+    # /health is never limited
+    BASE=$BASE http_anon GET /health
+    [ "$CODE" = 200 ]
+    service_down mcpfail
+}
+
+@test "/mcp: RATE_LIMIT_RPS: requests over the rate get 429 rate_limited with Retry-After: 1" {
+    RATE_LIMIT_RPS=2 service_up mcprps
+    BASE=$(service_url mcprps)
+    args=()
+    # curl's -d, like -H, holds for every URL (given twice, it would join them)
+    for _ in $(seq 1 30); do args+=(-o /dev/null "$BASE/mcp"); done
+    codes=$(curl -s --no-progress-meter -Z --parallel-max 15 -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" -d "$MCP_INIT" \
+        -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' "${args[@]}" 2>/dev/null |
+        grep -oE '^[0-9]{3}')
+    [ "$(wc -l <<<"$codes")" -eq 30 ]
+    [ "$(grep -c '^429$' <<<"$codes")" -ge 1 ]
+    [ -z "$(grep -v '^200$' <<<"$codes" | grep -v '^429$')" ] || { sort <<<"$codes" | uniq -c >&2; return 1; }
+    for _ in $(seq 1 20); do
+        BASE=$BASE mcp_post
+        [ "$CODE" = 429 ] && break
+    done
+    [ "$CODE" = 429 ] || skip "no 429 in 20 sequential requests (a very slow machine)"
+    expect_error 429 rate_limited
+    header_has Retry-After 1
+    service_down mcprps
+}
+
+@test "TRUSTED_PROXIES unset: a forged X-Forwarded-For is ignored, on the FastCGI routes and on /mcp" {
+    AUTH_FAILURES_MAX=2 RATE_LIMIT_RPS=0 service_up untrusted
+    BASE=$(service_url untrusted)
+    for xff in 10.0.0.1 10.0.0.2 10.0.0.3; do
+        BASE=$BASE TOKEN=wrong http GET /document/a/b -H "X-Forwarded-For: $xff"
+        expect_error 401 unauthorized
+    done
+    # every failure was 127.0.0.1's: over the limit, whatever the header
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.9"
+    expect_error 429 rate_limited
+    BASE=$BASE mcp_post -H "X-Forwarded-For: 10.0.0.9"
+    expect_error 429 rate_limited
+    service_down untrusted
+}
+
+@test "TRUSTED_PROXIES: from a trusted peer the right-most untrusted X-Forwarded-For entry is the client; two clients, two counts" {
+    AUTH_FAILURES_MAX=2 RATE_LIMIT_RPS=0 TRUSTED_PROXIES="127.0.0.0/8, ::1" service_up trusted
+    BASE=$(service_url trusted)
+    for _ in 1 2 3; do
+        BASE=$BASE TOKEN=wrong http GET /document/a/b -H "X-Forwarded-For: 10.0.0.1"
+        expect_error 401 unauthorized
+    done
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.1"
+    expect_error 429 rate_limited
+    # a trusted hop is skipped; the client's own entries left of it are not read
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.7, 10.0.0.1, 127.0.0.5"
+    expect_error 429 rate_limited
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.1, 10.0.0.2"
+    [ "$CODE" = 404 ]
+    # 10.0.0.2 has a count of its own: two wrong tokens are at the limit, a third is over
+    for _ in 1 2; do
+        BASE=$BASE TOKEN=wrong http GET /document/a/b -H "X-Forwarded-For: 10.0.0.2"
+        expect_error 401 unauthorized
+    done
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.2"
+    [ "$CODE" = 404 ]
+    BASE=$BASE TOKEN=wrong mcp_post -H "X-Forwarded-For: 10.0.0.2"
+    expect_error 401 unauthorized
+    BASE=$BASE http GET /document/a/b -H "X-Forwarded-For: 10.0.0.2"
+    expect_error 429 rate_limited
+    # /mcp: lighttpd appends its peer (trusted) to the header; backend-mcp
+    # reads the same client from it, in the same table
+    BASE=$BASE mcp_post -H "X-Forwarded-For: 10.0.0.1"
+    expect_error 429 rate_limited
+    BASE=$BASE mcp_post -H "X-Forwarded-For: 10.0.0.3"
+    expect 200 '.result.serverInfo.name == "backend"'
+    # without the header, the peer itself: not limited
+    BASE=$BASE http GET /document/a/b
+    [ "$CODE" = 404 ]
+    service_down trusted
 }

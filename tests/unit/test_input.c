@@ -183,8 +183,8 @@ static answer over_mcp(const mode *m, const tool *t, json_t *args) {
     strbuf *out = strbuf_new();
     char detail[256];
     strbuf_puts(out, "{");
-    answer a = {.status = tools_call(&ref, msg, jspan_root(msg, strlen(msg)), args, "Bearer tok", NULL, true,
-                                     out, detail, sizeof detail)};
+    answer a = {.status = tools_call(&ref, msg, jspan_root(msg, strlen(msg)), args, "Bearer tok", NULL, NULL,
+                                     true, out, detail, sizeof detail)};
     strbuf_puts(out, "}");
     json_t *result = json_loads(out->data, 0, NULL);
     json_t *content = json_array_get(json_object_get(result, "content"), 0);

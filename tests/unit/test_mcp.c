@@ -16,6 +16,7 @@
 #include "store.h"
 #include "settings.h"
 #include "tools.h"
+#include "trace.h"
 
 static void inline_runner(void (*fn)(void *), void *arg, void *ctx) {
     (void)ctx;
@@ -213,6 +214,51 @@ int main(void) {
     CHECK(out.status == 405 && out.allow && strcmp(out.allow, "GET, POST, DELETE") == 0,
           "PUT is 405 with Allow");
     rpc_out_release(&out);
+
+    /* params._meta.traceparent: valid, joined; malformed, a new trace; absent,
+     * the header's trace stands. */
+    {
+        static const char *const bodies[] = {
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"_meta\":{\"traceparent\":"
+            "\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\"}}}",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"_meta\":{\"traceparent\":"
+            "\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7\"}}}",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/"
+            "list\",\"params\":{\"_meta\":{\"traceparent\":7}}}",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"_meta\":{\"traceparent\":"
+            "\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\\u0000x\"}}}",
+            "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{}}",
+        };
+        static const char *const names[] = {
+            "a valid _meta.traceparent is joined: its trace, its span as parent",
+            "a malformed one starts a new trace",
+            "one that is not a string starts a new trace",
+            "one with a NUL in it starts a new trace",
+            "without one, the header's trace stands",
+        };
+        for (int i = 0; i < 5; i++) {
+            trace_context t;
+            trace_start(&t, "00-11111111111111111111111111111111-2222222222222222-01");
+            rpc_in tin = {.method = "POST",
+                          .host = "localhost",
+                          .authorization = "Bearer tok",
+                          .protocol_version = "2025-06-18",
+                          .session_id = "x",
+                          .trace = &t,
+                          .body = bodies[i],
+                          .body_len = strlen(bodies[i])};
+            rpc_out_init(&out);
+            rpc_admit(&tin, &out);
+            rpc_out_release(&out);
+            bool ok = i == 0 ? strcmp(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736") == 0 &&
+                                   strcmp(t.parent_id, "00f067aa0ba902b7") == 0
+                      : i == 4 ? strcmp(t.trace_id, "11111111111111111111111111111111") == 0
+                               : strcmp(t.trace_id, "11111111111111111111111111111111") != 0 &&
+                                     strcmp(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736") != 0 &&
+                                     t.parent_id[0] == '\0';
+            CHECK(ok, names[i]);
+        }
+    }
 
     int status = post(
         "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
