@@ -140,3 +140,125 @@ teardown_file() { stack_teardown; }
         jq -e ".payload.f$i == $i" <<<"$BODY" >/dev/null || { echo "f$i lost: $BODY"; return 1; }
     done
 }
+
+@test "_changes: every version once, in seq order, tombstones too; next never null; since=now" {
+    http GET /document/fe-empty/_changes
+    expect 200 '.items == []' '.next == "0"'
+    http PUT /document/fe/a -d '{"n":1}'
+    http PUT /document/fe/b -d '{"n":2}'
+    http PUT /document/fe/a -d '{"n":3}'
+    http DELETE /document/fe/b
+    http GET /document/fe/_changes
+    expect 200 '[.items[] | [.key, .version, .deleted]] == [["a",1,false],["b",1,false],["a",2,false],["b",2,true]]' \
+        '[.items[].seq] == ([.items[].seq] | sort)' '.items[0] | has("payload") | not' \
+        '.next == (.items[-1].seq | tostring)' '.items[0].created_at | test("Z$")'
+    next=$(jq -r .next <<<"$BODY")
+    first=$(jq -r '.items[0].seq' <<<"$BODY")
+    http GET "/document/fe/_changes?since=$next"
+    expect 200 '.items == []' ".next == \"$next\""
+    http GET "/document/fe/_changes?since=$first&limit=2&include_payload=true"
+    expect 200 '[.items[].payload] == [{"n":2},{"n":3}]' '(.items | length) == 2'
+    http GET "/document/fe/_changes?since=now"
+    expect 200 '.items == []' ".next == \"$next\""
+    # other namespaces' writes do not show
+    http PUT /document/fe-other/a -d '1'
+    http GET "/document/fe/_changes?since=$next"
+    expect 200 '.items == []'
+}
+
+@test "_changes: limits at their edges (limit 1000/1001, wait_seconds 60/61, since, include_payload)" {
+    http GET "/document/fe/_changes?limit=1000"
+    expect 200
+    http GET "/document/fe/_changes?limit=1001"
+    expect_error 422 validation_failed limit
+    http GET "/document/fe/_changes?limit=0"
+    expect_error 422 validation_failed limit
+    http PUT /document/fe-w/a -d '1'
+    http GET "/document/fe-w/_changes?wait_seconds=60"
+    expect 200 '(.items | length) == 1'
+    http GET "/document/fe/_changes?wait_seconds=61"
+    expect_error 422 validation_failed wait_seconds
+    http GET "/document/fe/_changes?wait_seconds=-1"
+    expect_error 422 validation_failed wait_seconds
+    http GET "/document/fe/_changes?since=9999999999999999"
+    expect 200 '.items == []' '.next == "9999999999999999"'
+    http GET "/document/fe/_changes?since=99999999999999999"
+    expect_error 422 validation_failed since
+    for bad in x -1 nowx '' 1.5; do
+        http GET "/document/fe/_changes?since=$bad"
+        expect_error 422 validation_failed since || return 1
+    done
+    http GET "/document/fe/_changes?include_payload=yes"
+    expect_error 422 validation_failed include_payload
+    http GET "/document/fe/_changes?other=1"
+    expect_error 422 validation_failed other
+    http GET "/document/bad%20ns/_changes"
+    expect_error 422 validation_failed namespace
+}
+
+@test "_changes wait_seconds: an empty wait ends on time; a commit wakes a waiter at once" {
+    start=$(date +%s%N)
+    http GET "/document/fe-wait/_changes?since=now&wait_seconds=1"
+    expect 200 '.items == []' '.next == "0"'
+    took=$((($(date +%s%N) - start) / 1000000))
+    [ "$took" -ge 900 ] && [ "$took" -lt "$(slack 3000)" ]
+    out=$BATS_TEST_TMPDIR/waiter
+    curl -s -H "Authorization: Bearer $TOKEN" "$URL/document/fe-wait/_changes?wait_seconds=20" >"$out" &
+    waiter=$!
+    sleep 1
+    start=$(date +%s%N)
+    http PUT /document/fe-wait/k -d '{"woke":true}'
+    expect 201
+    wait "$waiter"
+    took=$((($(date +%s%N) - start) / 1000000))
+    [ "$took" -lt "$(slack 2000)" ] || { echo "the waiter took $took ms after the write"; return 1; }
+    jq -e '[.items[] | [.key, .version]] == [["k",1]]' "$out"
+}
+
+# follow NS OUT: reads the feed with since=next until $STOP exists and a
+# page came back empty; one line per item: seq key version.
+follow() {
+    local ns=$1 out=$2 since=0 page n
+    : >"$out"
+    while :; do
+        page=$(curl -sf -H "Authorization: Bearer $TOKEN" \
+            "$URL/document/$ns/_changes?since=$since&limit=37&wait_seconds=1") || return 1
+        jq -r '.items[] | "\(.seq) \(.key) \(.version)"' <<<"$page" >>"$out"
+        n=$(jq '.items | length' <<<"$page")
+        since=$(jq -r .next <<<"$page")
+        [ "$n" -eq 0 ] && [ -e "$STOP" ] && return 0
+    done
+}
+
+@test "_changes under 8 concurrent writers x 50: 3 followers each see every version once, in order" {
+    STOP=$BATS_TEST_TMPDIR/stop
+    local readers=() writers=() r w
+    for r in 1 2 3; do
+        follow cc "$BATS_TEST_TMPDIR/r$r" &
+        readers+=($!)
+    done
+    for w in $(seq 1 8); do
+        (
+            for i in $(seq 1 50); do
+                # even writes to the writer's own key, odd ones to one shared key
+                if [ $((i % 2)) -eq 0 ]; then key=own$w; else key=shared; fi
+                curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -d "{\"w\":$w,\"i\":$i}" \
+                    "$URL/document/cc/$key" || exit 1
+            done
+        ) &
+        writers+=($!)
+    done
+    for w in "${writers[@]}"; do wait "$w" || { echo "a writer failed"; return 1; }; done
+    touch "$STOP"
+    for r in "${readers[@]}"; do wait "$r" || { echo "a reader failed"; return 1; }; done
+    [ "$(psql_q "select count(*) from documents where namespace = 'cc'")" -eq 400 ]
+    want=$(psql_q "select string_agg(seq || ' ' || key || ' ' || version, E'\n' order by seq) from documents where namespace = 'cc'")
+    for r in 1 2 3; do
+        f=$BATS_TEST_TMPDIR/r$r
+        [ "$(wc -l <"$f")" -eq 400 ] || { echo "reader $r saw $(wc -l <"$f") items"; return 1; }
+        [ "$(cat "$f")" = "$want" ] || { echo "reader $r's items differ from the table in seq order"; return 1; }
+        # per key, versions ascend 1, 2, 3, ... with no gap or repeat
+        awk '{ if ($3 != last[$2] + 1) { print "key " $2 " version " $3 " after " last[$2]; bad = 1 } last[$2] = $3 }
+             END { exit bad }' "$f" || return 1
+    done
+}
