@@ -54,6 +54,13 @@ typedef struct request {
      * the bytes read, 0 at the end, -1 when the client went away. */
     long (*body_read)(void *ctx, char *buf, size_t n);
     void *body_ctx;
+    /* For a route that streams its answer (route.streams_response) over
+     * FastCGI: writes n bytes of the body and flushes them to the client;
+     * the first call sends the head first (200, content_type). Returns
+     * false when the client went away. NULL where an answer cannot be
+     * streamed (an MCP tool call, a HEAD). */
+    bool (*stream_write)(void *ctx, const char *content_type, const char *data, size_t n);
+    void *stream_ctx;
     const char **params; /* route captures, in pattern order */
     size_t nparams;
     const struct mode *mode; /* borrowed: the mode serving it */

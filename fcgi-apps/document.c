@@ -628,6 +628,63 @@ static bool changes_since(request *req, const char *ns, const char *since, char 
     return true;
 }
 
+/* An event stream ends after this long (a client such as EventSource
+ * reconnects with Last-Event-ID), so a stream never holds a worker for
+ * ever; and it sends a comment line after this much silence, which also
+ * finds a client that went away (the write fails). */
+#define STREAM_MAX_MS       (5 * 60 * 1000LL)
+#define STREAM_KEEPALIVE_MS (15 * 1000LL)
+#define STREAM_PAGE         "100"
+
+/* True when the Accept header asks for an event stream. */
+static bool wants_event_stream(const char *accept) {
+    return accept != NULL && strstr(accept, "text/event-stream") != NULL;
+}
+
+/* Accept: text/event-stream: one event per version (id: its seq, event:
+ * change, data: the item), from since on, until the stream's time is up,
+ * the client goes away or the process stops. waiting: false when the
+ * process's waiters are all taken: the stream then ends after what there
+ * is now, and the client comes back (retry:). */
+static bool changes_stream(request *req, const char *ns, char *since, bool payload, bool waiting,
+                           api_error *err) {
+    static const char type[] = "text/event-stream";
+    static const char opening[] = ": changes of the namespace\nretry: 2000\n\n";
+    long long start = (long long)clock_ms(), last_write = start;
+    bool ok = req->stream_write(req->stream_ctx, type, opening, sizeof opening - 1);
+    while (ok && !serve_stopping()) {
+        PGresult *res = changes_page(req, ns, since, STREAM_PAGE, payload, err);
+        if (res == NULL) break;
+        int n = PQntuples(res);
+        for (int i = 0; i < n && ok; i++) {
+            strbuf *ev = strbuf_new();
+            strbuf_printf(ev, "id: %s\nevent: change\ndata: %s\n\n", PQgetvalue(res, i, 1),
+                          PQgetvalue(res, i, 0));
+            ok = req->stream_write(req->stream_ctx, type, ev->data, ev->len);
+            strbuf_free(ev);
+            snprintf(since, 24, "%s", PQgetvalue(res, i, 1));
+        }
+        long long now = (long long)clock_ms();
+        if (n > 0) last_write = now;
+        if (!ok || !waiting || now - start >= STREAM_MAX_MS) break;
+        if (n == atoi(STREAM_PAGE)) continue;
+        if (now - last_write >= STREAM_KEEPALIVE_MS) {
+            ok = req->stream_write(req->stream_ctx, type, ":\n\n", 3);
+            last_write = now;
+            continue;
+        }
+        if (db_can_listen() && !db_listening()) {
+            db_begin(serve_budget(req->mode));
+            if (!db_listen(DOC_CHANNEL, err)) break;
+            continue; /* read once more: a commit before the LISTEN */
+        }
+        long long until = last_write + STREAM_KEEPALIVE_MS;
+        if (until > start + STREAM_MAX_MS) until = start + STREAM_MAX_MS;
+        if (!changes_wait(ns, until, err)) break;
+    }
+    return true; /* the stream has gone out: its end is not an error */
+}
+
 /* GET /document/{namespace}/_changes: one page of versions after since,
  * in seq (= commit) order; with wait_seconds and nothing new, it waits for
  * a commit. next is never null: the last seq shown, or since. */
@@ -641,13 +698,33 @@ static bool document_changes(request *req, reply *out, api_error *err) {
     long long wait = in[CHANGES_WAIT].i;
     char since[24], limit[24];
     snprintf(limit, sizeof limit, "%lld", in[CHANGES_LIMIT].i);
-    if (!changes_since(req, ns, in[CHANGES_SINCE].s, since, sizeof since, err)) return false;
+    /* An event stream resumes from Last-Event-ID when the client sends one
+     * (EventSource does when it reconnects), else from since. */
+    bool stream = req->stream_write != NULL && wants_event_stream(req->accept);
+    const char *from = in[CHANGES_SINCE].s;
+    if (stream && req->last_event_id != NULL) {
+        if (!check_since(req->last_event_id, "Last-Event-ID", err)) return false;
+        from = req->last_event_id;
+    }
+    if (!changes_since(req, ns, from, since, sizeof since, err)) return false;
     /* A waiter holds a worker: at most half of them wait, so writes always
      * find one free. Beyond that, a feed answers at once. */
     bool waiter = wait > 0 && atomic_fetch_add(&g_waiters, 1) < serve_worker_count() / 2;
     if (wait > 0 && !waiter) {
         atomic_fetch_sub(&g_waiters, 1);
         wait = 0;
+    }
+    if (stream) {
+        /* A stream waits between events: it counts as a waiter. */
+        bool waiting = atomic_fetch_add(&g_waiters, 1) < serve_worker_count() / 2;
+        bool ok = changes_stream(req, ns, since, payload, waiting, err);
+        atomic_fetch_sub(&g_waiters, 1);
+        if (db_listening()) {
+            api_error ignored;
+            db_begin(serve_budget(req->mode));
+            db_unlisten(&ignored);
+        }
+        return ok;
     }
     long long until = (long long)clock_ms() + wait * 1000;
     PGresult *res;
@@ -698,8 +775,8 @@ static const route document_routes[] = {
      .ninput = LIST_N},
     {"GET", "/document/{namespace}/{key}", document_get, .is_public = false, .input = get_input,
      .ninput = GET_N},
-    {"GET", "/document/{namespace}/_changes", document_changes, .is_public = false, .input = changes_input,
-     .ninput = CHANGES_N},
+    {"GET", "/document/{namespace}/_changes", document_changes, .is_public = false, .streams_response = true,
+     .input = changes_input, .ninput = CHANGES_N},
     {"PUT", "/document/{namespace}/{key}", document_put_key, .is_public = false, .input = keyed_input,
      .ninput = KEYED_N},
     {"PATCH", "/document/{namespace}/{key}", document_patch, .is_public = false, .input = keyed_input,
@@ -767,6 +844,32 @@ static const tool document_tools[] = {
          }
      }),
      .title = "Delete a document", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
+    {"document_changes",
+     "One page of a namespace's changes feed: every version written (tombstones too) after the cursor since, "
+     "in commit order; call again with since = next. wait_seconds waits for a write when nothing is new.",
+     "GET", "/document/{namespace}/_changes", TOOL_QUERY, NULL, changes_schema, SCHEMA({
+         "type" : "object",
+         "required" : [ "items", "next" ],
+         "properties" : {
+             "items" : {
+                 "type" : "array",
+                 "items" : {
+                     "type" : "object",
+                     "required" : [ "seq", "key", "version", "deleted", "created_at" ],
+                     "properties" : {
+                         "seq" : {"type" : "integer"},
+                         "key" : {"type" : "string"},
+                         "version" : {"type" : "integer"},
+                         "deleted" : {"type" : "boolean"},
+                         "payload" : {},
+                         "created_at" : {"type" : "string"}
+                     }
+                 }
+             },
+             "next" : {"type" : "string"}
+         }
+     }),
+     .title = "Follow a namespace's changes", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
 };
 
 const mode mode_document = {

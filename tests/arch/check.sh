@@ -10,8 +10,12 @@ cd "$ROOT" || exit 2
 BIN=${BACKEND_BIN:-$ROOT/bin}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 # The size of every mode executable before each carried only its own mode
-# (all of them linked every mode): each must now be smaller.
-SIZE_BEFORE=392912
+# (all of them linked every mode): each must now be smaller. Raised by
+# 8 KiB in issue 19, where common/ gained streamed answers and the
+# conditional headers (backend-sql, the largest, grew 870 bytes of text and
+# 6.5 KB of file, mostly debug information); that no mode carries another
+# is checked directly above.
+SIZE_BEFORE=401104
 n=0
 result() { # result OK|FAIL DESCRIPTION [DETAIL...]
     n=$((n + 1))

@@ -262,3 +262,46 @@ follow() {
              END { exit bad }' "$f" || return 1
     done
 }
+
+@test "_changes as an event stream: one event per version as it commits; Last-Event-ID and since resume" {
+    http PUT /document/sse/a -d '{"n":1}'
+    http PUT /document/sse/b -d '{"n":2}'
+    out=$BATS_TEST_TMPDIR/stream
+    curl -sN --max-time 3 -D "$out.h" -H "Authorization: Bearer $TOKEN" -H 'Accept: text/event-stream' \
+        "$URL/document/sse/_changes?include_payload=true" >"$out" &
+    reader=$!
+    sleep 1
+    # what was there came at once, before the stream ends
+    [ "$(grep -c '^event: change$' "$out")" -eq 2 ] || { cat "$out"; return 1; }
+    http PUT /document/sse/a -d '{"n":3}'
+    sleep 0.5
+    [ "$(grep -c '^event: change$' "$out")" -eq 3 ] || { echo "the third event did not arrive at once"; cat "$out"; return 1; }
+    wait "$reader" || true
+    grep -qi '^content-type: text/event-stream' "$out.h"
+    mapfile -t ids < <(sed -n 's/^id: //p' "$out")
+    [ "${#ids[@]}" -eq 3 ] && [ "${ids[0]}" -lt "${ids[1]}" ] && [ "${ids[1]}" -lt "${ids[2]}" ]
+    sed -n 's/^data: //p' "$out" | jq -s -e '[.[] | [.key, .version, .payload.n]] == [["a",1,1],["b",1,2],["a",2,3]]'
+    head -c 1 "$out" | grep -q ':'
+    # resuming: Last-Event-ID wins over since; since alone works too
+    curl -sN --max-time 1 -H "Authorization: Bearer $TOKEN" -H 'Accept: text/event-stream' \
+        -H "Last-Event-ID: ${ids[1]}" "$URL/document/sse/_changes?since=0" >"$out.2" || true
+    [ "$(sed -n 's/^id: //p' "$out.2")" = "${ids[2]}" ]
+    curl -sN --max-time 1 -H "Authorization: Bearer $TOKEN" -H 'Accept: text/event-stream' \
+        "$URL/document/sse/_changes?since=${ids[0]}" >"$out.3" || true
+    [ "$(sed -n 's/^id: //p' "$out.3" | tr '\n' ' ')" = "${ids[1]} ${ids[2]} " ]
+    # a bad Last-Event-ID is the contract's 422, before any event
+    http GET /document/sse/_changes -H 'Accept: text/event-stream' -H 'Last-Event-ID: x'
+    expect_error 422 validation_failed Last-Event-ID
+    # without the Accept header: the JSON page
+    http GET /document/sse/_changes
+    expect 200 '(.items | length) == 3'
+}
+
+@test "an idle event stream sends a comment line within 15 s" {
+    out=$BATS_TEST_TMPDIR/idle
+    curl -sN --max-time 17 -H "Authorization: Bearer $TOKEN" -H 'Accept: text/event-stream' \
+        "$URL/document/sse-idle/_changes?since=now" >"$out" || true
+    # the opening comment, then at least one keep-alive comment
+    [ "$(grep -c '^:' "$out")" -ge 2 ] || { cat "$out"; return 1; }
+    ! grep -q '^event:' "$out"
+}

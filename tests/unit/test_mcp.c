@@ -410,14 +410,14 @@ int main(void) {
             json_decref(b);
             ntools++;
         }
-    CHECK(all_ok && ntools == 13, "13 tools, each with JSON schemas, each on an existing route of its mode");
+    CHECK(all_ok && ntools == 14, "14 tools, each with JSON schemas, each on an existing route of its mode");
     strbuf_reset(text);
     strbuf_puts(text, "{");
     tools_list(text, "2025-11-25");
     strbuf_puts(text, "}");
     json_t *list = json_loads(text->data, 0, NULL);
     json_t *tools = json_object_get(list, "tools");
-    bool annotated = json_array_size(tools) == 13;
+    bool annotated = json_array_size(tools) == 14;
     size_t ti;
     json_t *t;
     json_array_foreach(tools, ti, t) {
@@ -436,7 +436,7 @@ int main(void) {
     strbuf_puts(text, "}");
     list = json_loads(text->data, 0, NULL);
     tools = json_object_get(list, "tools");
-    bool old_shape = json_array_size(tools) == 13;
+    bool old_shape = json_array_size(tools) == 14;
     json_array_foreach(tools, ti, t) {
         old_shape = old_shape && !json_object_get(t, "title") && !json_object_get(t, "outputSchema") &&
                     json_is_string(json_object_get(json_object_get(t, "annotations"), "title"));
