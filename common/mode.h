@@ -39,6 +39,10 @@ typedef struct route {
     bool streams_body;        /* true: the handler reads the body itself, in
                               chunks, through req->body_read (no
                               BODY_MAX_BYTES; the handler sets its limit) */
+    bool streams_response;    /* true: the handler may stream its answer
+                                 (req->stream_write; an event stream), and
+                                 lighttpd passes it on as it comes
+                                 (server.stream-response-body = 2) */
     const input_field *input; /* optional: the route's input, declared once
                                  (input.h): the handler reads its body with
                                  it, and the route's tool publishes it */

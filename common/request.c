@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "request.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,21 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
     req->remote_addr = addr ? pool_strdup(p, addr) : NULL;
     const char *ct = get(ctx, "CONTENT_TYPE");
     req->content_type = ct ? pool_strdup(p, ct) : NULL;
+    /* Copied to the pool, as the method is (and cut at 1 KiB: no header a
+     * handler reads here is longer when well-formed). */
+    static const struct {
+        const char *param;
+        size_t offset;
+    } headers[] = {
+        {"HTTP_IF_MATCH", offsetof(request, if_match)},
+        {"HTTP_IF_NONE_MATCH", offsetof(request, if_none_match)},
+        {"HTTP_ACCEPT", offsetof(request, accept)},
+        {"HTTP_LAST_EVENT_ID", offsetof(request, last_event_id)},
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        const char *v = get(ctx, headers[i].param);
+        *(const char **)((char *)req + headers[i].offset) = v ? pool_strndup(p, v, 1024) : NULL;
+    }
     const char *cl = get(ctx, "CONTENT_LENGTH");
     if (cl != NULL && cl[0] != '\0') {
         char *end;
@@ -147,6 +163,30 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
     req->query = NULL;
     if (!parse_path(req, uri, plen, err)) return false;
     return parse_query(req, q ? q + 1 : "", err);
+}
+
+int request_etags(const char *value, bool *any, long long *tags, int max) {
+    int n = 0;
+    *any = false;
+    const char *p = value;
+    for (;;) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '*') {
+            *any = true;
+            p++;
+        } else {
+            if (p[0] == 'W' && p[1] == '/') p += 2; /* weak: the same version */
+            if (*p++ != '"') return -1;
+            long long v = 0;
+            int digits = 0;
+            while (*p >= '0' && *p <= '9' && digits < 16) v = v * 10 + (*p++ - '0'), digits++;
+            if (digits == 0 || *p++ != '"') return -1;
+            if (n < max) tags[n++] = v;
+        }
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '\0') return n;
+        if (*p++ != ',') return -1;
+    }
 }
 
 bool request_query(const request *req, const char *name, const char **value, api_error *err) {

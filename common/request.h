@@ -42,13 +42,26 @@ typedef struct request {
     trace_context trace;      /* from traceparent, or started here (trace.h) */
     long long content_length; /* -1 when absent */
     const char *content_type; /* the header, or NULL */
-    const char *body;         /* NUL-terminated; NULL until read */
+    /* The conditional and negotiation headers (RFC 9110), as sent, or NULL:
+     * a handler that honours them reads them here; the others ignore them. */
+    const char *if_match;      /* If-Match */
+    const char *if_none_match; /* If-None-Match */
+    const char *accept;        /* Accept */
+    const char *last_event_id; /* Last-Event-ID (an event stream resuming) */
+    const char *body;          /* NUL-terminated; NULL until read */
     size_t body_len;
     /* For a route that streams its body (route.streams_body) the body is not
      * read before the handler: it reads it through this, in chunks. Returns
      * the bytes read, 0 at the end, -1 when the client went away. */
     long (*body_read)(void *ctx, char *buf, size_t n);
     void *body_ctx;
+    /* For a route that streams its answer (route.streams_response) over
+     * FastCGI: writes n bytes of the body and flushes them to the client;
+     * the first call sends the head first (200, content_type). Returns
+     * false when the client went away. NULL where an answer cannot be
+     * streamed (an MCP tool call, a HEAD). */
+    bool (*stream_write)(void *ctx, const char *content_type, const char *data, size_t n);
+    void *stream_ctx;
     const char **params; /* route captures, in pattern order */
     size_t nparams;
     const struct mode *mode; /* borrowed: the mode serving it */
@@ -61,6 +74,12 @@ typedef const char *(*param_lookup)(void *ctx, const char *name);
 /* Fills req from the parameters. Returns false with err set (422 for a
  * malformed path or query, 404 for a path over the limits). */
 bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error *err);
+
+/* Parses an entity-tag header value (If-Match, If-None-Match) that names
+ * versions: "*" sets *any; each strong or weak tag "N" (N a decimal
+ * number of 1 to 16 digits) up to max tags goes into tags. Returns the
+ * number of tags, or -1 when the value is not such a list. */
+int request_etags(const char *value, bool *any, long long *tags, int max);
 
 /* Percent-decodes n bytes of s into a pool string; '+' becomes a space when
  * plus_is_space. Returns NULL for a malformed escape or a decoded NUL. */

@@ -114,6 +114,30 @@ static void write_reply(FCGX_Request *fr, const request *req, const reply *out) 
     if (strcmp(req->method, "HEAD") != 0) FCGX_PutStr(out->body->data, (int)out->body->len, fr->out);
 }
 
+/* A streamed answer (route.streams_response): the head goes out with the
+ * first write, each write is flushed at once. */
+typedef struct fcgi_stream {
+    FCGX_Request *fr;
+    const request *req;
+    bool started;
+} fcgi_stream;
+
+static bool fcgi_stream_write(void *ctx, const char *content_type, const char *data, size_t n) {
+    fcgi_stream *s = ctx;
+    if (!s->started) {
+        char head[256];
+        int k = snprintf(head, sizeof head,
+                         "Status: 200 OK\r\nContent-Type: %s\r\nCache-Control: no-store\r\n"
+                         "X-Request-Id: %s\r\n\r\n",
+                         content_type, s->req->request_id);
+        s->started = true;
+        if (k < 0 || (size_t)k >= sizeof head || FCGX_PutStr(head, k, s->fr->out) < 0) return false;
+    }
+    if (n > 0 && FCGX_PutStr(data, (int)n, s->fr->out) < 0) return false;
+    /* A client that went away shows here: lighttpd closed our socket. */
+    return FCGX_FFlush(s->fr->out) == 0 && FCGX_GetError(s->fr->out) == 0;
+}
+
 static void serve_one(const mode *m, FCGX_Request *fr) {
     double start = clock_ms();
     pool *p = pool_new();
@@ -128,12 +152,20 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
         req.body_read = fcgi_body_read;
         req.body_ctx = fr->in;
     }
+    fcgi_stream stream = {fr, &req, false};
+    if (r != NULL && r->streams_response && strcmp(req.method, "HEAD") != 0) {
+        req.stream_write = fcgi_stream_write;
+        req.stream_ctx = &stream;
+    }
     ok = r != NULL && (r->streams_body || read_body(fr, &req, &err)) && run(m, r, &req, &out, &err);
-    if (!ok) reply_error(&out, &err);
+    /* A streamed answer has gone out already, as a 200: whatever ended
+     * it (the client leaving, its time running out) is logged, not sent. */
+    if (stream.started) out.status = 200;
+    if (!ok && !stream.started) reply_error(&out, &err);
     /* Counted before the answer leaves: a client that has its answer
      * finds it in the next scrape, whichever process takes that. */
     metrics_observe(req.method, out.status, clock_ms() - start);
-    write_reply(fr, &req, &out);
+    if (!stream.started) write_reply(fr, &req, &out);
     /* Finish without libfcgi's lingering close: by default it shuts the
      * socket down and then waits (poll, up to 2 s) for lighttpd to close
      * its end, to dodge a TCP reset that would eat the response. On a unix

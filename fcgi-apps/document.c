@@ -9,6 +9,16 @@
  * gaps, no failures. Head and version are written by one statement, so they
  * are never out of step.
  *
+ * Changes feed (contract 3b): every version carries seq, from one sequence,
+ * and every write to a namespace first takes a transaction-level advisory
+ * lock on that namespace, then its sequence number (the insert), then
+ * commits, which releases the lock. So within a namespace the writers queue
+ * on the lock, and seq order is commit order: a reader that has seen seq s
+ * has seen every smaller seq of the namespace that will ever commit, and
+ * resuming from s misses nothing (docs/decisions.md). The cost: writes to
+ * one namespace are serialised for the length of their insert. A commit
+ * also notifies DOC_CHANNEL with the namespace, which wakes waiting feeds.
+ *
  * Responses are built by PostgreSQL (json_build_object): the payload goes
  * from the request body to jsonb and back to the client without passing
  * through a C double, so numbers keep every digit.
@@ -16,13 +26,30 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
+#include "clock.h"
+#include "config.h"
 #include "db.h"
 #include "json.h"
 #include "mode.h"
 #include "schema.h"
+#include "serve.h"
 #include "validate.h"
+
+/* The channel a committed write notifies, with the namespace as payload. */
+#define DOC_CHANNEL "backend_document"
+/* The advisory lock class of a namespace's writers (the two-key form, so it
+ * cannot meet the one-key schema lock): "doc". */
+#define DOC_LOCK_CLASS "6582115"
+/* ?wait_seconds= of the changes feed: at most a minute. */
+#define WAIT_MAX 60
+/* Through a transaction pooler no notification reaches a waiting feed: it
+ * reads again every POOLED_POLL_MS instead. */
+#define POOLED_POLL_MS 250
 
 /* ---- schema ---- */
 
@@ -42,8 +69,44 @@ static const char document_schema[] =
     " created_at timestamptz NOT NULL DEFAULT now(),"
     " PRIMARY KEY (namespace, key, version))";
 
+/* Step 2: the changes feed's sequence number on every version, and the
+ * merge patch function (RFC 7396). Existing versions are numbered in the
+ * order they were written as far as it is known (created_at), kept
+ * ascending within each key (a later version never sorts before an earlier
+ * one even when its transaction started first). */
+static const char document_step2[] =
+    "CREATE SEQUENCE IF NOT EXISTS document_seq AS bigint;"
+    "ALTER TABLE documents ADD COLUMN IF NOT EXISTS seq bigint;"
+    "UPDATE documents d SET seq = o.n FROM (SELECT namespace, key, version,"
+    " row_number() OVER (ORDER BY w, namespace, key, version) AS n FROM"
+    " (SELECT namespace, key, version, max(created_at) OVER"
+    " (PARTITION BY namespace, key ORDER BY version) AS w FROM documents) x) o"
+    " WHERE d.namespace = o.namespace AND d.key = o.key AND d.version = o.version;"
+    "SELECT setval('document_seq', (SELECT coalesce(max(seq), 0) + 1 FROM documents), false);"
+    "ALTER TABLE documents ALTER COLUMN seq SET DEFAULT nextval('document_seq'),"
+    " ALTER COLUMN seq SET NOT NULL;"
+    "ALTER SEQUENCE document_seq OWNED BY documents.seq;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS documents_namespace_seq ON documents (namespace, seq);"
+    /* RFC 7396: a non-object patch replaces; an object patch merges
+     * member by member, null removing. Recursion is bounded by the body's
+     * nesting limit (64). */
+    "CREATE OR REPLACE FUNCTION document_merge_patch(target jsonb, patch jsonb) RETURNS jsonb"
+    " LANGUAGE plpgsql IMMUTABLE AS $f$"
+    " DECLARE k text; v jsonb; result jsonb;"
+    " BEGIN"
+    "  IF patch IS NULL OR jsonb_typeof(patch) <> 'object' THEN RETURN patch; END IF;"
+    "  IF target IS NULL OR jsonb_typeof(target) <> 'object' THEN result := '{}';"
+    "  ELSE result := target; END IF;"
+    "  FOR k, v IN SELECT * FROM jsonb_each(patch) LOOP"
+    "   IF jsonb_typeof(v) = 'null' THEN result := result - k;"
+    "   ELSE result := jsonb_set(result, ARRAY[k], document_merge_patch(result -> k, v), true);"
+    "   END IF;"
+    "  END LOOP;"
+    "  RETURN result;"
+    " END $f$";
+
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
-static const char *const document_migrations[] = {document_schema, NULL};
+static const char *const document_migrations[] = {document_schema, document_step2, NULL};
 
 /* ---- statements ---- */
 
@@ -52,33 +115,84 @@ static const char *const document_migrations[] = {document_schema, NULL};
     ", 'version', d.version, 'payload', "                \
     "d.payload, 'created_at', " SQL_UTC("d.created_at") ")::text"
 
-/* The version row a bumped head points at, and the response. $3 is the
- * whole request body; its "payload" member is stored. */
-#define DOC_APPEND                                                      \
+/* The version row a bumped head points at, and the response (column 1:
+ * the version, for the ETag). PAYLOAD is what is stored: from $3, the
+ * request body. */
+#define DOC_APPEND(PAYLOAD)                                             \
     " doc AS (INSERT INTO documents (namespace, key, version, payload)" \
-    " SELECT $1, $2, head.version, ($3::jsonb) -> 'payload' FROM head"  \
+    " SELECT $1, $2, head.version, " PAYLOAD                            \
+    " FROM head"                                                        \
     " RETURNING version, payload, created_at)"                          \
-    " SELECT " DOC_JSON("$1::text", "$2::text") " FROM doc d"
+    " SELECT " DOC_JSON("$1::text", "$2::text") ", d.version::text FROM doc d"
+/* POST /document: the body's "payload" member; PUT: the body itself. */
+#define FROM_MEMBER "($3::jsonb) -> 'payload'"
+#define FROM_BODY   "$3::jsonb"
 
-/* $4 true: append unconditionally; false (if_version 0): only when the key
- * has no live version. */
-static const db_stmt doc_put = {
-    "document_put",
-    "WITH head AS (INSERT INTO document_heads AS h (namespace, key, version) VALUES ($1, $2, 1)"
-    " ON CONFLICT (namespace, key) DO UPDATE SET version = h.version + 1, deleted = false"
-    " WHERE $4::boolean OR h.deleted RETURNING h.version)," DOC_APPEND,
+/* $4 true: append unconditionally; false (if_version 0, If-None-Match: *):
+ * only when the key has no live version. */
+#define DOC_PUT(PAYLOAD)                                                                         \
+    "WITH head AS (INSERT INTO document_heads AS h (namespace, key, version) VALUES ($1, $2, 1)" \
+    " ON CONFLICT (namespace, key) DO UPDATE SET version = h.version + 1, deleted = false"       \
+    " WHERE $4::boolean OR h.deleted RETURNING h.version)," DOC_APPEND(PAYLOAD)
+static const db_stmt doc_put = {"document_put", DOC_PUT(FROM_MEMBER), 4};
+static const db_stmt doc_put_body = {"document_put_body", DOC_PUT(FROM_BODY), 4};
+
+/* if_version N > 0, If-Match: "N": only when the latest version (tombstones
+ * count) is N. */
+#define DOC_PUT_IF(PAYLOAD)                                                                               \
+    "WITH head AS (UPDATE document_heads h SET version = h.version + 1, deleted = false"                  \
+    " WHERE h.namespace = $1 AND h.key = $2 AND h.version = $4::bigint RETURNING h.version)," DOC_APPEND( \
+        PAYLOAD)
+static const db_stmt doc_put_if = {"document_put_if", DOC_PUT_IF(FROM_MEMBER), 4};
+static const db_stmt doc_put_if_body = {"document_put_if_body", DOC_PUT_IF(FROM_BODY), 4};
+
+/* PATCH: the merge patch $3 applied to the live latest version ($4 > 0:
+ * only when that is version $4), as the next version. The head row is
+ * locked before it is read (and the namespace's writers are serialised
+ * anyway, doc_lock), so no concurrent patch is lost. */
+static const db_stmt doc_patch = {
+    "document_patch",
+    "WITH cur AS (SELECT h.version, d.payload FROM document_heads h JOIN documents d"
+    " ON d.namespace = h.namespace AND d.key = h.key AND d.version = h.version"
+    " WHERE h.namespace = $1 AND h.key = $2 AND NOT h.deleted"
+    " AND ($4::bigint = 0 OR h.version = $4::bigint) FOR UPDATE OF h),"
+    " head AS (UPDATE document_heads h SET version = h.version + 1 FROM cur"
+    " WHERE h.namespace = $1 AND h.key = $2 RETURNING h.version, cur.payload AS old),"
+    " doc AS (INSERT INTO documents (namespace, key, version, payload)"
+    " SELECT $1, $2, head.version, document_merge_patch(head.old, $3::jsonb) FROM head"
+    " RETURNING version, payload, created_at)"
+    " SELECT " DOC_JSON("$1::text", "$2::text") ", d.version::text FROM doc d",
     4};
 
-/* if_version N > 0: only when the latest version (tombstones count) is N. */
-static const db_stmt doc_put_if = {
-    "document_put_if",
-    "WITH head AS (UPDATE document_heads h SET version = h.version + 1, deleted = false"
-    " WHERE h.namespace = $1 AND h.key = $2 AND h.version = $4::bigint RETURNING h.version)," DOC_APPEND,
-    4};
+/* Taken first by every write, in its transaction: serialises the
+ * namespace's writers so that seq order is commit order (see the top), and
+ * queues the notification that wakes the namespace's feeds at commit. */
+static const db_stmt doc_lock = {
+    "document_lock",
+    "SELECT pg_advisory_xact_lock(" DOC_LOCK_CLASS ", hashtext($1)), pg_notify('" DOC_CHANNEL "', $1)", 1};
+
+/* Whether the key has a live version: tells a PATCH's 404 from its 412. */
+static const db_stmt doc_live = {
+    "document_live", "SELECT 1 FROM document_heads WHERE namespace = $1 AND key = $2 AND NOT deleted", 2};
+
+/* The feed: versions of the namespace after seq $2, in seq order (column
+ * 1: the seq, the cursor). */
+#define DOC_CHANGES(PAYLOAD)                                                                           \
+    "SELECT json_build_object('seq', d.seq, 'key', d.key, 'version', d.version, 'deleted', d.deleted," \
+    " 'created_at', " SQL_UTC("d.created_at") PAYLOAD                                                  \
+        ")::text, d.seq::text"                                                                         \
+        " FROM documents d WHERE d.namespace = $1 AND d.seq > $2::bigint ORDER BY d.seq LIMIT $3::int"
+static const db_stmt doc_changes = {"document_changes", DOC_CHANGES(""), 3};
+static const db_stmt doc_changes_payload = {"document_changes_payload", DOC_CHANGES(", 'payload', d.payload"),
+                                            3};
+
+/* since=now: the namespace's latest committed seq. */
+static const db_stmt doc_changes_now = {
+    "document_changes_now", "SELECT coalesce(max(seq), 0)::text FROM documents WHERE namespace = $1", 1};
 
 static const db_stmt doc_get = {
     "document_get",
-    "SELECT " DOC_JSON("d.namespace", "d.key")
+    "SELECT " DOC_JSON("d.namespace", "d.key") ", d.version::text"
     " FROM document_heads h JOIN documents d"
     " ON d.namespace = h.namespace AND d.key = h.key AND d.version = h.version"
     " WHERE h.namespace = $1 AND h.key = $2 AND NOT h.deleted",
@@ -86,7 +200,7 @@ static const db_stmt doc_get = {
 
 static const db_stmt doc_get_version = {
     "document_get_version",
-    "SELECT " DOC_JSON("d.namespace", "d.key") " FROM documents d"
+    "SELECT " DOC_JSON("d.namespace", "d.key") ", d.version::text FROM documents d"
     " WHERE d.namespace = $1 AND d.key = $2 AND d.version = $3::bigint AND NOT d.deleted",
     3};
 
@@ -117,15 +231,96 @@ static const db_stmt doc_delete = {
     " doc AS (INSERT INTO documents (namespace, key, version, payload, deleted)"
     " SELECT $1, $2, head.version, NULL, true FROM head RETURNING version)"
     " SELECT json_build_object('namespace', $1::text, 'key', $2::text, 'version', version,"
-    " 'deleted', true)::text FROM doc",
+    " 'deleted', true)::text, version::text FROM doc",
     2};
 
 /* ---- helpers ---- */
 
+/* One version as the answer: column 0 the body, column 1 its version,
+ * the ETag (contract 3a: a strong validator, "<version>"). */
 static bool one_row_reply(reply *out, PGresult *res, int status) {
     out->status = status;
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    char tag[32];
+    snprintf(tag, sizeof tag, "\"%s\"", PQgetvalue(res, 0, 1));
+    reply_header(out, "ETag", tag);
     return true;
+}
+
+/* Runs st as a write to namespace ns, in one transaction: the namespace's
+ * lock (doc_lock) first, then st, then COMMIT, or ROLLBACK when st wrote
+ * nothing (a precondition that did not hold) or failed. Every write takes
+ * this path, so that the feed's seq order is commit order. Returns st's
+ * result, or NULL with err set. */
+static PGresult *write_locked(request *req, const char *ns, const db_stmt *st, const char *const *params,
+                              api_error *err) {
+    const char *lock_params[] = {ns};
+    if (!db_command("BEGIN", err)) return NULL;
+    PGresult *res = NULL;
+    if (db_query(req->pool, &doc_lock, lock_params, err) == NULL ||
+        (res = db_query(req->pool, st, params, err)) == NULL) {
+        db_rollback();
+        return NULL;
+    }
+    if (!db_command(PQntuples(res) > 0 ? "COMMIT" : "ROLLBACK", err)) {
+        db_rollback();
+        return NULL;
+    }
+    return res;
+}
+
+/* A write's precondition, from if_version or the headers (contract 3a). */
+typedef enum { COND_NONE, COND_CREATE, COND_VERSION } cond_kind;
+typedef struct write_cond {
+    cond_kind kind;
+    long long version; /* COND_VERSION */
+    bool by_header;    /* a failure is 412 (a header), not 409 (if_version) */
+} write_cond;
+
+/* Reads If-Match ("N": the latest version must be N) and If-None-Match
+ * (only "*": the key must have no live version) into c. Returns false with
+ * 422 for a value it does not take or both headers at once, and with 412
+ * for If-Match "0" (no version 0 ever exists). */
+static bool header_cond(const request *req, write_cond *c, api_error *err) {
+    c->kind = COND_NONE;
+    c->by_header = true;
+    if (req->if_match != NULL && req->if_none_match != NULL)
+        return API_INVALID(err, "If-Match", "If-Match and If-None-Match cannot be combined on a write");
+    bool any;
+    long long tags[2];
+    if (req->if_match != NULL) {
+        if (request_etags(req->if_match, &any, tags, 2) != 1 || any)
+            return API_INVALID(err, "If-Match", "If-Match takes one entity tag, \"<version>\"");
+        if (tags[0] < 1)
+            return api_fail(err, API_E_PRECONDITION_FAILED, "If-Match", "there is no version %lld", tags[0]);
+        c->kind = COND_VERSION;
+        c->version = tags[0];
+    } else if (req->if_none_match != NULL) {
+        if (request_etags(req->if_none_match, &any, tags, 2) != 0 || !any)
+            return API_INVALID(err, "If-None-Match", "If-None-Match on a write takes only *");
+        c->kind = COND_CREATE;
+    }
+    return true;
+}
+
+/* Appends a version (POST or PUT: body_is_payload) under condition c. */
+static bool put_version(request *req, reply *out, const char *ns, const char *key, bool body_is_payload,
+                        const write_cond *c, api_error *err) {
+    char version_text[24];
+    snprintf(version_text, sizeof version_text, "%lld", c->version);
+    const char *params[] = {ns, key, req->body, c->kind == COND_CREATE ? "f" : "t"};
+    const db_stmt *st = body_is_payload ? &doc_put_body : &doc_put;
+    if (c->kind == COND_VERSION) {
+        params[3] = version_text;
+        st = body_is_payload ? &doc_put_if_body : &doc_put_if;
+    }
+    PGresult *res = write_locked(req, ns, st, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) > 0) return one_row_reply(out, res, 201);
+    api_code code = c->by_header ? API_E_PRECONDITION_FAILED : API_E_CONFLICT;
+    const char *field = c->by_header ? (c->kind == COND_CREATE ? "If-None-Match" : "If-Match") : "if_version";
+    if (c->kind == COND_CREATE) return api_fail(err, code, field, "document %s/%s exists already", ns, key);
+    return api_fail(err, code, field, "document %s/%s is not at version %lld", ns, key, c->version);
 }
 
 /* ---- inputs: each route's, declared once (input.h) ---- */
@@ -176,13 +371,58 @@ static const input_field delete_input[DELETE_N] = {
     [DELETE_KEY] = INPUT_KEY("key", INPUT_PATH, true),
 };
 
+/* PUT and PATCH /document/{namespace}/{key}: the path; the body is the
+ * payload or the patch (any JSON value), read by the handler. */
+enum { KEYED_NS, KEYED_KEY, KEYED_N };
+static const input_field keyed_input[KEYED_N] = {
+    [KEYED_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
+    [KEYED_KEY] = INPUT_KEY("key", INPUT_PATH, true),
+};
+
+/* ?since=: a seq, or "now". Up to 16 digits: below 2^53, exact in JSON. */
+static bool check_since(const char *s, const char *field, api_error *err) {
+    if (strcmp(s, "now") == 0) return true;
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n > 16 || s[n] != '\0')
+        return API_INVALID(err, field, "%s is a cursor (up to 16 digits, from next) or now", field);
+    return true;
+}
+
+static const char *const true_false[] = {"false", "true", NULL};
+enum { CHANGES_NS, CHANGES_SINCE, CHANGES_LIMIT, CHANGES_WAIT, CHANGES_PAYLOAD, CHANGES_N };
+static const input_field changes_input[CHANGES_N] = {
+    [CHANGES_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
+    [CHANGES_SINCE] = {.name = "since",
+                       .type = INPUT_STRING,
+                       .in = INPUT_QUERY,
+                       .check = check_since,
+                       .pattern = "^(now|[0-9]{1,16})$",
+                       .example = "now",
+                       .description = "a cursor (next of the page before), or now; absent: from the start"},
+    [CHANGES_LIMIT] = INPUT_LIMIT,
+    [CHANGES_WAIT] = {.name = "wait_seconds",
+                      .type = INPUT_INTEGER,
+                      .in = INPUT_QUERY,
+                      .min = 0,
+                      .max = WAIT_MAX,
+                      .dflt = 0,
+                      .description = "with nothing new, wait up to this long for a version to commit"},
+    [CHANGES_PAYLOAD] = {.name = "include_payload",
+                         .type = INPUT_STRING,
+                         .in = INPUT_QUERY,
+                         .choices = true_false,
+                         .pattern = "^(false|true)$",
+                         .description = "true: each item carries its payload"},
+};
+
 /* The declarations as the tools' JSON Schemas, written before main runs. */
-static char put_schema[2048], list_schema[2048], get_schema[2048], delete_schema[2048];
+static char put_schema[2048], list_schema[2048], get_schema[2048], delete_schema[2048], changes_schema[2048];
 __attribute__((constructor)) static void document_declare_inputs(void) {
     if (!input_schema_write(put_schema, sizeof put_schema, put_input, PUT_N) ||
         !input_schema_write(list_schema, sizeof list_schema, list_input, LIST_N) ||
         !input_schema_write(get_schema, sizeof get_schema, get_input, GET_N) ||
-        !input_schema_write(delete_schema, sizeof delete_schema, delete_input, DELETE_N))
+        !input_schema_write(delete_schema, sizeof delete_schema, delete_input, DELETE_N) ||
+        !input_schema_write(changes_schema, sizeof changes_schema, changes_input, CHANGES_N))
         abort();
 }
 
@@ -192,18 +432,67 @@ static bool document_put(request *req, reply *out, api_error *err) {
     input_value in[PUT_N];
     json_t *body = request_json_object(req, false, err);
     if (body == NULL || !input_body(body, put_input, PUT_N, in, err)) return false;
-    const char *ns = in[PUT_NS].s, *key = in[PUT_KEY].s;
-    long long if_version = in[PUT_IF_VERSION].i;
-    bool conditional = in[PUT_IF_VERSION].present;
+    write_cond c;
+    if (!header_cond(req, &c, err)) return false;
+    if (in[PUT_IF_VERSION].present) {
+        if (c.kind != COND_NONE)
+            return API_INVALID(err, "if_version",
+                               "if_version and an If-Match or If-None-Match header cannot "
+                               "be combined");
+        c.by_header = false;
+        c.version = in[PUT_IF_VERSION].i;
+        c.kind = c.version > 0 ? COND_VERSION : COND_CREATE;
+    }
+    return put_version(req, out, in[PUT_NS].s, in[PUT_KEY].s, false, &c, err);
+}
+
+/* PUT /document/{namespace}/{key}: the body is the payload. */
+static bool document_put_key(request *req, reply *out, api_error *err) {
+    input_value in[KEYED_N];
+    write_cond c;
+    if (!input_path(req, keyed_input, KEYED_N, in, err) || !input_query(req, keyed_input, KEYED_N, in, err) ||
+        request_json(req, err) == NULL || !header_cond(req, &c, err))
+        return false;
+    return put_version(req, out, in[KEYED_NS].s, in[KEYED_KEY].s, true, &c, err);
+}
+
+/* True when the Content-Type names the merge patch media type (any
+ * parameters after it, such as a charset, are allowed). */
+static bool is_merge_patch(const char *ct) {
+    static const char type[] = "application/merge-patch+json";
+    if (ct == NULL || strncasecmp(ct, type, sizeof type - 1) != 0) return false;
+    char next = ct[sizeof type - 1];
+    return next == '\0' || next == ';' || next == ' ' || next == '\t';
+}
+
+/* PATCH /document/{namespace}/{key}: an RFC 7396 merge patch, applied by
+ * PostgreSQL (document_merge_patch) to the latest version under the
+ * namespace's lock, so concurrent patches each see the one before. */
+static bool document_patch(request *req, reply *out, api_error *err) {
+    input_value in[KEYED_N];
+    write_cond c;
+    if (!input_path(req, keyed_input, KEYED_N, in, err) || !input_query(req, keyed_input, KEYED_N, in, err))
+        return false;
+    if (!is_merge_patch(req->content_type))
+        return api_fail(err, API_E_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
+                        "a PATCH takes Content-Type: application/merge-patch+json");
+    if (request_json(req, err) == NULL || !header_cond(req, &c, err)) return false;
+    if (c.kind == COND_CREATE)
+        return API_INVALID(err, "If-None-Match",
+                           "a PATCH changes an existing document: If-None-Match does not apply");
+    const char *ns = in[KEYED_NS].s, *key = in[KEYED_KEY].s;
     char version_text[24];
-    snprintf(version_text, sizeof version_text, "%lld", if_version);
-    const char *params[] = {ns, key, req->body, conditional ? "f" : "t"};
-    if (conditional && if_version > 0) params[3] = version_text;
-    PGresult *res = db_query(req->pool, conditional && if_version > 0 ? &doc_put_if : &doc_put, params, err);
+    snprintf(version_text, sizeof version_text, "%lld", c.kind == COND_VERSION ? c.version : 0);
+    const char *params[] = {ns, key, req->body, version_text};
+    PGresult *res = write_locked(req, ns, &doc_patch, params, err);
     if (res == NULL) return false;
-    if (PQntuples(res) == 0)
-        return API_CONFLICT(err, "if_version", "document %s/%s is not at version %lld", ns, key, if_version);
-    return one_row_reply(out, res, 201);
+    if (PQntuples(res) > 0) return one_row_reply(out, res, 200);
+    PGresult *live = db_query(req->pool, &doc_live, params, err);
+    if (live == NULL) return false;
+    if (PQntuples(live) > 0)
+        return api_fail(err, API_E_PRECONDITION_FAILED, "If-Match", "document %s/%s is not at version %lld",
+                        ns, key, c.version);
+    return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
 }
 
 static bool document_list(request *req, reply *out, api_error *err) {
@@ -243,7 +532,18 @@ static bool document_get(request *req, reply *out, api_error *err) {
             return API_NOT_FOUND(err, "version", "document %s/%s has no live version %s", ns, key, version);
         return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
     }
-    return one_row_reply(out, res, 200);
+    /* If-None-Match naming this version (or *): 304, no body, the same
+     * ETag. A value that is not a list of tags matches nothing. */
+    bool any;
+    long long tags[16];
+    int ntags = req->if_none_match ? request_etags(req->if_none_match, &any, tags, 16) : -1;
+    long long current = atoll(PQgetvalue(res, 0, 1));
+    bool match = ntags >= 0 && any;
+    for (int i = 0; i < ntags && !match; i++) match = tags[i] == current;
+    if (!match) return one_row_reply(out, res, 200);
+    one_row_reply(out, res, 304);
+    strbuf_reset(out->body);
+    return true;
 }
 
 static bool document_versions(request *req, reply *out, api_error *err) {
@@ -272,14 +572,199 @@ static bool document_delete(request *req, reply *out, api_error *err) {
         return false;
     const char *ns = in[DELETE_NS].s, *key = in[DELETE_KEY].s;
     const char *params[] = {ns, key};
-    PGresult *res = db_query(req->pool, &doc_delete, params, err);
+    PGresult *res = write_locked(req, ns, &doc_delete, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) == 0) return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
     return one_row_reply(out, res, 200);
 }
 
+/* ---- the changes feed (contract 3b) ---- */
+
+/* Feeds waiting in this process (all threads). */
+static atomic_int g_waiters;
+
+/* Reads one page of the feed after since into res. Returns NULL with err. */
+static PGresult *changes_page(request *req, const char *ns, const char *since, const char *limit,
+                              bool payload, api_error *err) {
+    const char *params[] = {ns, since, limit};
+    db_begin(serve_budget(req->mode));
+    return db_query(req->pool, payload ? &doc_changes_payload : &doc_changes, params, err);
+}
+
+/* Waits until a write to ns commits (a notification) or until_ms. Returns
+ * false with err when the database failed. */
+static bool changes_wait(const char *ns, long long until_ms, api_error *err) {
+    if (!db_can_listen()) {
+        long long left = until_ms - (long long)clock_ms();
+        long long nap_ms = left < POOLED_POLL_MS ? (left > 0 ? left : 0) : POOLED_POLL_MS;
+        struct timespec nap = {0, (long)(nap_ms * 1000000LL)};
+        nanosleep(&nap, NULL);
+        return true;
+    }
+    /* A stopping process wakes the wait at once (db_set_wake_fd); the
+     * slices of a second are a second guard. */
+    while (!serve_stopping()) {
+        long long left = until_ms - (long long)clock_ms();
+        if (left <= 0) return true;
+        int r = db_wait_notify(ns, left < 1000 ? left : 1000, err);
+        if (r < 0) return false;
+        if (r > 0) return true;
+    }
+    return true;
+}
+
+/* The starting cursor: since as given, "now" as the namespace's latest
+ * committed seq, absent as 0. Writes it into buf. */
+static bool changes_since(request *req, const char *ns, const char *since, char *buf, size_t size,
+                          api_error *err) {
+    if (since == NULL) since = "0";
+    if (strcmp(since, "now") == 0) {
+        const char *params[] = {ns};
+        PGresult *res = db_query(req->pool, &doc_changes_now, params, err);
+        if (res == NULL) return false;
+        since = PQgetvalue(res, 0, 0);
+    }
+    snprintf(buf, size, "%lld", atoll(since));
+    return true;
+}
+
+/* An event stream ends after this long (a client such as EventSource
+ * reconnects with Last-Event-ID), so a stream never holds a worker for
+ * ever; and it sends a comment line after this much silence, which also
+ * finds a client that went away (the write fails). */
+#define STREAM_MAX_MS       (5 * 60 * 1000LL)
+#define STREAM_KEEPALIVE_MS (15 * 1000LL)
+#define STREAM_PAGE         "100"
+
+/* True when the Accept header asks for an event stream. */
+static bool wants_event_stream(const char *accept) {
+    return accept != NULL && strstr(accept, "text/event-stream") != NULL;
+}
+
+/* Accept: text/event-stream: one event per version (id: its seq, event:
+ * change, data: the item), from since on, until the stream's time is up,
+ * the client goes away or the process stops. waiting: false when the
+ * process's waiters are all taken: the stream then ends after what there
+ * is now, and the client comes back (retry:). */
+static bool changes_stream(request *req, const char *ns, char *since, bool payload, bool waiting,
+                           api_error *err) {
+    static const char type[] = "text/event-stream";
+    static const char opening[] = ": changes of the namespace\nretry: 2000\n\n";
+    long long start = (long long)clock_ms(), last_write = start;
+    bool ok = req->stream_write(req->stream_ctx, type, opening, sizeof opening - 1);
+    while (ok && !serve_stopping()) {
+        PGresult *res = changes_page(req, ns, since, STREAM_PAGE, payload, err);
+        if (res == NULL) break;
+        int n = PQntuples(res);
+        for (int i = 0; i < n && ok; i++) {
+            strbuf *ev = strbuf_new();
+            strbuf_printf(ev, "id: %s\nevent: change\ndata: %s\n\n", PQgetvalue(res, i, 1),
+                          PQgetvalue(res, i, 0));
+            ok = req->stream_write(req->stream_ctx, type, ev->data, ev->len);
+            strbuf_free(ev);
+            snprintf(since, 24, "%s", PQgetvalue(res, i, 1));
+        }
+        long long now = (long long)clock_ms();
+        if (n > 0) last_write = now;
+        if (!ok || !waiting || now - start >= STREAM_MAX_MS) break;
+        if (n == atoi(STREAM_PAGE)) continue;
+        if (now - last_write >= STREAM_KEEPALIVE_MS) {
+            ok = req->stream_write(req->stream_ctx, type, ":\n\n", 3);
+            last_write = now;
+            continue;
+        }
+        if (db_can_listen() && !db_listening()) {
+            db_begin(serve_budget(req->mode));
+            if (!db_listen(DOC_CHANNEL, err)) break;
+            continue; /* read once more: a commit before the LISTEN */
+        }
+        long long until = last_write + STREAM_KEEPALIVE_MS;
+        if (until > start + STREAM_MAX_MS) until = start + STREAM_MAX_MS;
+        if (!changes_wait(ns, until, err)) break;
+    }
+    return true; /* the stream has gone out: its end is not an error */
+}
+
+/* GET /document/{namespace}/_changes: one page of versions after since,
+ * in seq (= commit) order; with wait_seconds and nothing new, it waits for
+ * a commit. next is never null: the last seq shown, or since. */
+static bool document_changes(request *req, reply *out, api_error *err) {
+    input_value in[CHANGES_N];
+    if (!input_path(req, changes_input, CHANGES_N, in, err) ||
+        !input_query(req, changes_input, CHANGES_N, in, err))
+        return false;
+    const char *ns = in[CHANGES_NS].s;
+    bool payload = in[CHANGES_PAYLOAD].s != NULL && strcmp(in[CHANGES_PAYLOAD].s, "true") == 0;
+    long long wait = in[CHANGES_WAIT].i;
+    char since[24], limit[24];
+    snprintf(limit, sizeof limit, "%lld", in[CHANGES_LIMIT].i);
+    /* An event stream resumes from Last-Event-ID when the client sends one
+     * (EventSource does when it reconnects), else from since. */
+    bool stream = req->stream_write != NULL && wants_event_stream(req->accept);
+    const char *from = in[CHANGES_SINCE].s;
+    if (stream && req->last_event_id != NULL) {
+        if (!check_since(req->last_event_id, "Last-Event-ID", err)) return false;
+        from = req->last_event_id;
+    }
+    if (!changes_since(req, ns, from, since, sizeof since, err)) return false;
+    /* A waiter holds a worker: at most half of them wait, so writes always
+     * find one free. Beyond that, a feed answers at once. */
+    bool waiter = wait > 0 && atomic_fetch_add(&g_waiters, 1) < serve_worker_count() / 2;
+    if (wait > 0 && !waiter) {
+        atomic_fetch_sub(&g_waiters, 1);
+        wait = 0;
+    }
+    if (stream) {
+        /* A stream waits between events: it counts as a waiter. */
+        bool waiting = atomic_fetch_add(&g_waiters, 1) < serve_worker_count() / 2;
+        bool ok = changes_stream(req, ns, since, payload, waiting, err);
+        atomic_fetch_sub(&g_waiters, 1);
+        if (db_listening()) {
+            api_error ignored;
+            db_begin(serve_budget(req->mode));
+            db_unlisten(&ignored);
+        }
+        return ok;
+    }
+    long long until = (long long)clock_ms() + wait * 1000;
+    PGresult *res;
+    bool ok = true;
+    for (;;) {
+        res = changes_page(req, ns, since, limit, payload, err);
+        if (res == NULL || PQntuples(res) > 0 || (long long)clock_ms() >= until || serve_stopping()) break;
+        if (db_can_listen() && !db_listening()) {
+            /* Listen, then read once more: a write that committed in
+             * between is not missed. */
+            db_begin(serve_budget(req->mode));
+            if (!(ok = db_listen(DOC_CHANNEL, err))) break;
+            continue;
+        }
+        if (!(ok = changes_wait(ns, until, err))) break;
+    }
+    if (waiter) atomic_fetch_sub(&g_waiters, 1);
+    if (db_listening()) {
+        api_error ignored;
+        db_begin(serve_budget(req->mode));
+        db_unlisten(&ignored);
+    }
+    if (!ok || res == NULL) return false;
+    int n = PQntuples(res);
+    strbuf_puts(out->body, "{\"items\":[");
+    for (int i = 0; i < n; i++) {
+        if (i) strbuf_puts(out->body, ",");
+        strbuf_puts(out->body, PQgetvalue(res, i, 0));
+    }
+    strbuf_puts(out->body, "],\"next\":\"");
+    strbuf_puts(out->body, n > 0 ? PQgetvalue(res, n - 1, 1) : since);
+    strbuf_puts(out->body, "\"}");
+    return true;
+}
+
 static const db_stmt *const document_statements[] = {
-    &doc_put, &doc_put_if, &doc_get, &doc_get_version, &doc_list, &doc_versions, &doc_delete, NULL,
+    &doc_put,      &doc_put_body, &doc_put_if,  &doc_put_if_body,     &doc_patch,
+    &doc_lock,     &doc_live,     &doc_get,     &doc_get_version,     &doc_list,
+    &doc_versions, &doc_delete,   &doc_changes, &doc_changes_payload, &doc_changes_now,
+    NULL,
 };
 
 /* ---- routes ---- */
@@ -291,6 +776,12 @@ static const route document_routes[] = {
      .ninput = LIST_N},
     {"GET", "/document/{namespace}/{key}", document_get, .is_public = false, .input = get_input,
      .ninput = GET_N},
+    {"GET", "/document/{namespace}/_changes", document_changes, .is_public = false, .streams_response = true,
+     .input = changes_input, .ninput = CHANGES_N},
+    {"PUT", "/document/{namespace}/{key}", document_put_key, .is_public = false, .input = keyed_input,
+     .ninput = KEYED_N},
+    {"PATCH", "/document/{namespace}/{key}", document_patch, .is_public = false, .input = keyed_input,
+     .ninput = KEYED_N},
     {"DELETE", "/document/{namespace}/{key}", document_delete, .is_public = false, .input = delete_input,
      .ninput = DELETE_N},
     {"GET", "/document/{namespace}/{key}/versions", document_versions, .is_public = false,
@@ -354,12 +845,41 @@ static const tool document_tools[] = {
          }
      }),
      .title = "Delete a document", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
+    {"document_changes",
+     "One page of a namespace's changes feed: every version written (tombstones too) after the cursor since, "
+     "in commit order; call again with since = next. wait_seconds waits for a write when nothing is new.",
+     "GET", "/document/{namespace}/_changes", TOOL_QUERY, NULL, changes_schema, SCHEMA({
+         "type" : "object",
+         "required" : [ "items", "next" ],
+         "properties" : {
+             "items" : {
+                 "type" : "array",
+                 "items" : {
+                     "type" : "object",
+                     "required" : [ "seq", "key", "version", "deleted", "created_at" ],
+                     "properties" : {
+                         "seq" : {"type" : "integer"},
+                         "key" : {"type" : "string"},
+                         "version" : {"type" : "integer"},
+                         "deleted" : {"type" : "boolean"},
+                         "payload" : {},
+                         "created_at" : {"type" : "string"}
+                     }
+                 }
+             },
+             "next" : {"type" : "string"}
+         }
+     }),
+     .title = "Follow a namespace's changes", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
 };
 
 const mode mode_document = {
     .name = "document",
     .url_prefix = "/document",
     .processes = 4,
+    /* Eight workers a process: a waiting feed holds one, and at most half
+     * of them wait (document_changes), so writes always find a free one. */
+    .threads = 8,
     .migrations = document_migrations,
     .sentinel_shape =
         "{\"namespace\":\"ci-status\",\"key\":\"demo\",\"version\":1,"

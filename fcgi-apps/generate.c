@@ -59,6 +59,27 @@ static void print_lighttpd_conf(void) {
     for (const mode *const *mp = mode_registry; *mp; mp++)
         if ((*mp)->streams_request_body)
             printf("$HTTP[\"url\"] =~ \"^%s/\" {\n  server.stream-request-body = 2\n}\n", (*mp)->url_prefix);
+    /* A route that streams its answer (an event stream) is passed on as it
+     * comes; lighttpd's default holds a response back until it ends. The
+     * condition matches the route's pattern, a {capture} as one segment. */
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        for (size_t i = 0; i < (*mp)->nroutes; i++) {
+            const route *r = &(*mp)->routes[i];
+            if (!r->streams_response) continue;
+            printf("$HTTP[\"url\"] =~ \"^");
+            for (const char *p = r->pattern; *p; p++) {
+                const char *close = *p == '{' ? strchr(p, '}') : NULL;
+                if (close != NULL) {
+                    printf("[^/]+");
+                    p = close;
+                } else if (strchr(".+*?()[]|^$\\", *p) != NULL) {
+                    printf("\\\\%c", *p); /* a literal, escaped for the regex and the string */
+                } else {
+                    putchar(*p);
+                }
+            }
+            printf("$\" {\n  server.stream-response-body = 2\n}\n");
+        }
     /* /mcp: proxied, streamed both ways, to backend-mcp (its own HTTP
      * server). lighttpd spawns and respawns it like a mode process: the
      * fastcgi.server entry inside the block exists only for that (its

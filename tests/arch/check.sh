@@ -9,12 +9,15 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
 BIN=${BACKEND_BIN:-$ROOT/bin}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-# The size of every mode executable before each carried only its own mode
-# (all of them linked every mode, 8321f3f^): each must now be smaller.
-# Compared stripped (that build was 392912 bytes with its debug info,
-# 130480 without): the debug info grows with every line of common/ and
-# says nothing of what an executable carries.
-SIZE_BEFORE=130480
+# Each mode executable's code (its .text section) must be smaller than
+# backend-registry's, which links every mode and common/, as every mode
+# executable did before each carried only its own mode (8321f3f^). The code,
+# not the file: debug information grows with every line of common/, and the
+# health mode carries the generated OpenAPI document as data (.rodata); the
+# symbols of other modes are checked directly above. Measured against
+# today's all-modes build rather than a number from then, since common/
+# grows (metrics, tracing, inputs) for every executable alike.
+text_size() { size -A "$1" | awk '$1 == ".text" { print $2 }'; }
 n=0
 result() { # result OK|FAIL DESCRIPTION [DETAIL...]
     n=$((n + 1))
@@ -85,12 +88,10 @@ for m in $modes; do
     [ ${#bad[@]} -eq 0 ] && result OK "backend-$m carries no other mode" ||
         result FAIL "backend-$m carries no other mode" "${bad[@]}"
     [ -n "${SANITIZER:-}" ] && continue # instrumented builds are larger
-    stripped=$(mktemp)
-    strip -o "$stripped" "$exe" 2>/dev/null
-    size=$(stat -c %s "$stripped")
-    rm -f "$stripped"
-    [ "$size" -gt 0 ] && [ "$size" -lt "$SIZE_BEFORE" ] &&
-        result OK "backend-$m is $size bytes stripped, under $SIZE_BEFORE" ||
-        result FAIL "backend-$m is $size bytes stripped, under $SIZE_BEFORE"
+    size=$(text_size "$exe")
+    all=$(text_size "$BIN/backend-registry")
+    [ -n "$size" ] && [ -n "$all" ] && [ "$size" -lt "$all" ] &&
+        result OK "backend-$m has $size bytes of code, under the all-modes build's $all" ||
+        result FAIL "backend-$m has $size bytes of code, under the all-modes build's $all"
 done
 echo "1..$n"

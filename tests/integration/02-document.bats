@@ -272,12 +272,15 @@ put() { http POST /document -d "$1"; }
 }
 
 @test "wrong methods: 405 with Allow" {
+    http PUT /document/ns/_changes -d "{}"
+    expect_error 405 method_not_allowed
+    header_has Allow "GET, HEAD"
     http PUT /document -d '{}'
     expect_error 405 method_not_allowed
     header_has Allow POST
     http POST /document/ns/k -d '{}'
     expect_error 405 method_not_allowed
-    header_has Allow "DELETE, GET, HEAD"
+    header_has Allow "DELETE, GET, HEAD, PATCH, PUT"
     http DELETE /document/ns
     expect_error 405 method_not_allowed
     header_has Allow "GET, HEAD"

@@ -110,7 +110,7 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     # the Inspector web UI's origin, through a whole session-era exchange
     SID=$(mcp_init 2025-11-25 -H 'Origin: http://localhost:6274')
     rpc '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' -H 'Origin: http://localhost:6274'
-    expect 200 '(.result.tools | length) == 16'
+    expect 200 '(.result.tools | length) == 17'
 }
 
 @test "the bearer token: missing, wrong or not Bearer is 401 with WWW-Authenticate" {
@@ -209,7 +209,7 @@ srpc() {
         '.result._meta["io.modelcontextprotocol/serverInfo"].name == "backend"'
     no_session_header
     srpc tools/list ''
-    expect 200 '(.result.tools | length) == 16' '.result.resultType == "complete"' '.result.ttlMs >= 0' \
+    expect 200 '(.result.tools | length) == 17' '.result.resultType == "complete"' '.result.ttlMs >= 0' \
         '.result.cacheScope == "public"' '.result._meta["io.modelcontextprotocol/serverInfo"].version | type == "string"' \
         'all(.result.tools[]; (.title | length) > 3 and .outputSchema.type == "object" and .annotations.openWorldHint == false)'
     srpc tools/call '"name":"document_put","arguments":{"namespace":"stateless","key":"k","payload":{"a":1}}'
@@ -299,7 +299,7 @@ srpc() {
     SID=$(mcp_init 2025-03-26)
     [ -n "$SID" ]
     BASE=$R rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
-    expect 200 '(.result.tools | length) == 16' 'all(.result.tools[]; .outputSchema == null)'
+    expect 200 '(.result.tools | length) == 17' 'all(.result.tools[]; .outputSchema == null)'
     BASE=$R http POST /mcp -H "Mcp-Session-Id: $SID" -d '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'
     expect 200 '.[0].result == {}'
     BASE=$R call document_put '{"namespace":"replica","key":"k","payload":1}'
@@ -388,18 +388,18 @@ srpc() {
     http POST /mcp -H "Mcp-Session-Id: $SID" \
         -d '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"b","method":"nope"},{"jsonrpc":"2.0","id":3,"method":"tools/list"}]'
     expect 200 'length == 3' '.[0].id == 1 and .[0].result == {}' '.[1].id == "b" and .[1].error.code == -32601' \
-        '.[2].id == 3 and (.[2].result.tools | length) == 16'
+        '.[2].id == 3 and (.[2].result.tools | length) == 17'
     http POST /mcp -H "Mcp-Session-Id: $SID" -d '[{"jsonrpc":"2.0","method":"notifications/x"}]'
     expect 202
     http POST /mcp -H "Mcp-Session-Id: $SID" -d '[]'
     expect 400 '.error.code == -32600'
 }
 
-@test "tools/list: the contract's 13 tools and the queue's 3 new ones (16), each with a title, annotations, an inputSchema and an outputSchema" {
+@test "tools/list: the contract's 13 tools, the queue's 3 new ones and document_changes (17), each with a title, annotations, an inputSchema and an outputSchema" {
     for v in 2025-06-18 2025-11-25; do
         SID=$(mcp_init $v)
         rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
-        expect 200 '[.result.tools[].name] | contains(["document_delete","document_get","document_list","document_put","file_write_temp","health","queue_ack","queue_claim","queue_enqueue","sql_create_table","sql_insert_rows","sql_list_tables","sql_select_rows"])' \
+        expect 200 '[.result.tools[].name] | contains(["document_changes","document_delete","document_get","document_list","document_put","file_write_temp","health","queue_ack","queue_claim","queue_enqueue","sql_create_table","sql_insert_rows","sql_list_tables","sql_select_rows"])' \
             "[.result.tools[].name] | sort == $("$BACKEND_BIN/backend-registry" --tools | LC_ALL=C sort | jq -Rsc 'split("\n") | map(select(. != ""))')" \
             'all(.result.tools[]; .inputSchema.type == "object" and .outputSchema.type == "object" and (.description | length) > 10)' \
             'all(.result.tools[]; (.title | length) > 3 and .annotations.title == .title)' \
@@ -441,6 +441,7 @@ db_rows() {
         [health]='{}'
         [document_get]='{"namespace":"hints","key":"k"}'
         [document_list]='{"namespace":"hints"}'
+        [document_changes]='{"namespace":"hints","include_payload":"true"}'
         [sql_list_tables]='{}'
         [sql_select_rows]='{"name":"hints"}'
         [document_put]='{"namespace":"hints","key":"p","payload":2}'
@@ -680,7 +681,7 @@ db_rows() {
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"sdk-client: all passed"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 35 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 37 ]
     [[ "$output" == *"protocol version 2025-11-25, session "* ]]
 }
 
@@ -690,7 +691,7 @@ db_rows() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"sdk-client: all passed"* ]]
     [[ "$output" == *"protocol version 2026-07-28, session none"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 35 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 37 ]
 }
 
 @test "MCP Inspector 2.x, CLI mode: tools/list and tools/call" {
@@ -704,7 +705,7 @@ db_rows() {
     # q FILTER: jq on the last output, which is shown when the filter fails
     q() { jq -er "$1" "$BATS_TEST_TMPDIR/out" || { cat "$BATS_TEST_TMPDIR/out" >&2; return 1; }; }
     inspector --method tools/list
-    [ "$(q '.tools | length')" = 16 ]
+    [ "$(q '.tools | length')" = 17 ]
     [ "$(q '.tools[] | select(.name == "document_get") | .annotations.readOnlyHint')" = true ]
     inspector --method tools/call --tool-name document_put --tool-arg namespace=inspector --tool-arg key=k \
         --tool-arg 'payload={"by":"inspector"}'
@@ -786,7 +787,7 @@ JSON
     [ -n "$new" ] && [ "$new" != "$pid" ]
     # the session made before the kill lives in the database, not the process
     SID=$old rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
-    expect 200 '(.result.tools | length) == 16'
+    expect 200 '(.result.tools | length) == 17'
     echo "$new" >>"$STACK_DIR/pids"
 }
 

@@ -154,11 +154,21 @@ done_category() {
     while read -r method pattern access; do
         json_body_route "$method" "$pattern" || continue
         path=$(fill "$pattern")
+        # A document PATCH is a merge patch: sent as one (else it is 415
+        # before its body is read), and any well-formed JSON is a patch, so
+        # only the malformed bodies apply to it.
+        ct=()
+        merge_patch=false
+        if [ "$method $pattern" = "PATCH /document/{namespace}/{key}" ]; then
+            ct=(-H 'Content-Type: application/merge-patch+json')
+            merge_patch=true
+        fi
         for f in utf8-ff utf8-trunc utf8-surrogate utf8-overlong nest65 nest65-array dup dup-inner trailing bom; do
-            hcase json-body 400 "$method" "$path" -H "$(AUTH)" --data-binary @"$d/$f"
+            hcase json-body 400 "$method" "$path" -H "$(AUTH)" "${ct[@]}" --data-binary @"$d/$f"
             [ "$CODE" = 400 ] && ! grep -q '"error":"invalid_json"' <<<"$BODY" &&
                 echo "json-body: $f on $method $path -> $BODY" >>"$BATS_FILE_TMPDIR/failures.json-body"
         done
+        [ "$merge_patch" = true ] && continue
         for f in huge-1e999 huge-neg huge-int huge-fields nul-value nul-key nul-names; do
             hcase json-body "400 422" "$method" "$path" -H "$(AUTH)" --data-binary @"$d/$f"
         done

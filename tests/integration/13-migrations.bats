@@ -63,11 +63,17 @@ teardown_file() { stack_teardown; }
     [ "$(psql_q "select count(*) from files")" -eq 1 ]
 }
 
+@test "document step 2 numbered 0.1.0's versions for the changes feed, in order, before the new one" {
+    http GET /document/old/_changes
+    expect 200 '[.items[] | [.key, .version]] == [["k",1],["k",2],["k",3]]' \
+        '[.items[].seq] == ([.items[].seq] | sort)' '.next == (.items[-1].seq | tostring)'
+}
+
 @test "every mode's steps are recorded once, and the sentinels are still there" {
     http_anon GET /health
     expect 200 '[.sentinels[].mode] | contains(["document","file","health","queue","sql"])'
     [ "$(psql_q "select string_agg(mode || ':' || step, ',' order by mode, step) from schema_migrations
-        where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,file:1,queue:1,queue:2,sql:1" ]
+        where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,document:2,file:1,queue:1,queue:2,sql:1" ]
     [ "$(psql_q "select count(*) from schema_migrations where applied_at > now() - interval '10 minutes'")" -ge 4 ]
 }
 

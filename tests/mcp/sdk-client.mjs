@@ -58,7 +58,7 @@ await check(`the protocol version settled on is ${expectedVersion}`, async () =>
   assert.equal(v, expectedVersion);
   assert.equal(transport.sessionId === undefined, v2, 'a session in the session era, none in the stateless one');
 });
-const expected = ['health', 'document_put', 'document_get', 'document_list', 'document_delete', 'queue_enqueue',
+const expected = ['health', 'document_put', 'document_get', 'document_list', 'document_changes', 'document_delete', 'queue_enqueue',
   'queue_claim', 'queue_ack', 'queue_ack_many', 'queue_pause', 'queue_resume', 'sql_create_table', 'sql_list_tables', 'sql_insert_rows', 'sql_select_rows',
   'file_write_temp'];
 await check('tools/list names the contract tools, each with input and output schemas', async () => {
@@ -96,6 +96,12 @@ const calls = {
     const l = await valid('document_list', { namespace: ns, limit: 10 });
     assert.equal(l.items.length, 1);
   }, () => invalid('document_list', { namespace: ns, limit: 1001 }, 'validation_failed', 'limit')],
+  document_changes: [async () => {
+    const c = await valid('document_changes', { namespace: ns, include_payload: 'true' });
+    assert.equal(c.items.length, 1);
+    assert.equal(c.items[0].key, 'k1');
+    assert.equal(c.next, String(c.items[0].seq));
+  }, () => invalid('document_changes', { namespace: ns, wait_seconds: 61 }, 'validation_failed', 'wait_seconds')],
   document_delete: [async () => {
     const d = await valid('document_delete', { namespace: ns, key: 'k1' });
     assert.equal(d.deleted, true);

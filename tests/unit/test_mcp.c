@@ -456,14 +456,14 @@ int main(void) {
             json_decref(b);
             ntools++;
         }
-    CHECK(all_ok && ntools == 16, "16 tools, each with JSON schemas, each on an existing route of its mode");
+    CHECK(all_ok && ntools == 17, "16 tools, each with JSON schemas, each on an existing route of its mode");
     strbuf_reset(text);
     strbuf_puts(text, "{");
     tools_list(text, "2025-11-25");
     strbuf_puts(text, "}");
     json_t *list = json_loads(text->data, 0, NULL);
     json_t *tools = json_object_get(list, "tools");
-    bool annotated = json_array_size(tools) == 16;
+    bool annotated = json_array_size(tools) == 17;
     size_t ti;
     json_t *t;
     json_array_foreach(tools, ti, t) {
@@ -482,7 +482,7 @@ int main(void) {
     strbuf_puts(text, "}");
     list = json_loads(text->data, 0, NULL);
     tools = json_object_get(list, "tools");
-    bool old_shape = json_array_size(tools) == 16;
+    bool old_shape = json_array_size(tools) == 17;
     json_array_foreach(tools, ti, t) {
         old_shape = old_shape && !json_object_get(t, "title") && !json_object_get(t, "outputSchema") &&
                     json_is_string(json_object_get(json_object_get(t, "annotations"), "title"));
