@@ -38,11 +38,15 @@ teardown_file() {
     xargs -r kill <"$STACK_DIR/slow.pids" 2>/dev/null || true
 }
 
-@test "queue soak: 10,000 items, 8 workers, one killed every 500 ms: each acked once, never two live claims" {
+@test "queue soak: 10,000 items with priorities and groups, 8 workers, one killed every 500 ms: each acked once, never two live claims, groups in order" {
     n=10000
     [ -n "${SANITIZER:-}" ] && n=2000   # instrumented builds are several times slower
-    jq -nc --argjson n "$((n / 10))" '{items: [range($n) | {payload: ., max_attempts: 1000}]}' >"$BATS_TEST_TMPDIR/batch"
-    for _ in $(seq 1 10); do
+    # Priorities -3..3 on every item; every tenth item in one of 20 groups
+    # (delivered one at a time, in enqueue order, whatever the kills do).
+    for b in $(seq 0 9); do
+        jq -nc --argjson n "$((n / 10))" --argjson b "$b" '{items: [range($n) | ($b * $n + .) as $i
+            | {payload: $i, max_attempts: 1000, priority: ($i % 7 - 3)}
+            + (if $i % 10 == 0 then {group: "g\(($i / 10 | floor) % 20)"} else {} end)]}' >"$BATS_TEST_TMPDIR/batch"
         curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" --data-binary @"$BATS_TEST_TMPDIR/batch" "$URL/queue/soak"
     done
     http GET /queue/soak
@@ -55,8 +59,8 @@ teardown_file() {
 while :; do
     resp=$(curl -s --max-time 10 -H "Authorization: Bearer $TOKEN" \
         -d "{\"max\":20,\"visibility_timeout_seconds\":$VIS}" "$URL/queue/soak/claim")
-    jq -r '.items[] | "\(.id) \(.claim_token) \(.visible_at)"' <<<"$resp" 2>/dev/null | while read -r id tok at; do
-        echo "claim $id $tok $at"
+    jq -r '.items[] | "\(.id) \(.claim_token) \(.visible_at) \(.group // "-")"' <<<"$resp" 2>/dev/null | while read -r id tok at grp; do
+        echo "claim $id $tok $at $grp"
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X DELETE \
             -H "Authorization: Bearer $TOKEN" "$URL/queue/soak/$id?claim_token=$tok")
         echo "ack $id $tok $code"
@@ -115,6 +119,31 @@ PY
     # Killed workers left claims to expire: some items were claimed again.
     [ "$(wc -l <"$BATS_TEST_TMPDIR/claims")" -gt "$n" ]
     [ "$overlaps" -eq 0 ]
+    # Groups in enqueue order: an item of a group is claimed only once the
+    # one before it (lower id) is acked, so its first claim starts no
+    # earlier than the previous item's last claim did (both times are the
+    # server's: visible_at minus the timeout).
+    awk '$1 == "claim" && $5 != "-" {print $5, $2, $4}' "$BATS_TEST_TMPDIR/events" | sort -k1,1 -k2,2n -k3,3 >"$BATS_TEST_TMPDIR/group-claims"
+    out_of_order=$(python3 - "$BATS_TEST_TMPDIR/group-claims" <<'PY'
+import sys, datetime
+first, last = {}, {}
+for line in open(sys.argv[1]):
+    g, i, at = line.split()
+    t = datetime.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+    key = (g, int(i))
+    first.setdefault(key, t)
+    last[key] = max(last.get(key, t), t)
+bad, prev = 0, {}
+for g, i in sorted(first):
+    if g in prev and first[(g, i)] < last[prev[g]] - 1e-6:
+        bad += 1
+    prev[g] = (g, i)
+print(bad, len(first))
+PY
+)
+    echo "group items claimed: ${out_of_order#* } of $((n / 10)), claimed before the one ahead was done: ${out_of_order% *}" >&3
+    [ "${out_of_order#* }" -eq $((n / 10)) ]
+    [ "${out_of_order% *}" -eq 0 ]
 }
 
 @test "kill -9 of a random mode process every second for 10 s under writes: only 2xx, 502 or 503; every 2xx write is stored" {
