@@ -166,9 +166,13 @@ fuzz: deps
 # Throughput and latency against pgbench, pg-boss and static lighttpd, in
 # one run: docs/benchmarks.md. QUICK=1 for a short run; ONLY=mcp for the MCP
 # scenarios alone (merged into the last results).
+# What counting metrics costs is measured against the same build with the
+# counting compiled out (bin-nometrics/, used by make bench only).
 bench: deps
 	@$(BUILD_AFTER_DEPS)
-	@QUICK=$(QUICK) ONLY=$(ONLY) tests/bench/run.sh
+	@$(MAKE) --no-print-directory BUILD=build-nometrics BIN=bin-nometrics CFLAGS="$(CFLAGS) -DBACKEND_NO_METRICS" \
+	  $(patsubst $(BIN)/%,bin-nometrics/%,$(EXES)) >/dev/null
+	@QUICK=$(QUICK) ONLY=$(ONLY) NOMETRICS_BIN=$(CURDIR)/bin-nometrics tests/bench/run.sh
 
 # The C sources make format and make lint read: every .c and .h of ours.
 C_SOURCES = $(wildcard common/*.[ch] fcgi-apps/*.[ch] fcgi-apps/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)

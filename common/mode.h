@@ -60,7 +60,15 @@ typedef struct route {
     int created;              /* true: success is 201 Created (a create, contract
                     section 1), else 200; for the document, and
                     checked against the handler by 18-openapi.bats */
+    unsigned also;            /* other successes the handler answers, for the
+                                 document: ROUTE_NOT_MODIFIED, ROUTE_OR_OK */
 } route;
+
+/* route.also: 304 Not Modified, no body (a GET with If-None-Match naming
+ * the current version); 200 with the created body's shape (a create that
+ * found what it would have created: a dedup_key's live item). */
+#define ROUTE_NOT_MODIFIED 1u
+#define ROUTE_OR_OK        2u
 
 /* How an MCP tool's arguments become the HTTP request of its route: the
  * arguments named by the route pattern's {captures} fill the path; the

@@ -191,6 +191,16 @@ static atomic_int g_worker_count = 1;
 int serve_worker_count(void) { return atomic_load(&g_worker_count); }
 void serve_set_worker_count(int n) { atomic_store(&g_worker_count, n); }
 
+static atomic_int g_waiting;
+
+bool serve_wait_begin(void) {
+    if (atomic_fetch_add(&g_waiting, 1) < serve_worker_count() / 2) return true;
+    atomic_fetch_sub(&g_waiting, 1);
+    return false;
+}
+
+void serve_wait_end(void) { atomic_fetch_sub(&g_waiting, 1); }
+
 /* One worker: accepts and answers requests until the process stops. With
  * several workers, accept is taken in turn (libfcgi's threaded pattern);
  * each worker has its own database connection (db.c is per thread). */

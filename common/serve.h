@@ -38,6 +38,17 @@ void serve_request_stop(void);
 int serve_worker_count(void);
 void serve_set_worker_count(int n);
 
+/* A request that waits (a long-poll, an event stream) holds its worker and
+ * its database connection for as long as it waits. At most half of the
+ * process's workers may wait at once, counted across every mode the process
+ * carries (backend-mcp carries them all, so the queue's and the document
+ * mode's waiters share its tool workers), so that requests that do not wait
+ * always find a worker. serve_wait_begin returns true when the caller may
+ * wait; it must then call serve_wait_end once, when it stops waiting.
+ * false: answer at once with what there is. */
+bool serve_wait_begin(void);
+void serve_wait_end(void);
+
 /* Runs the executable of mode m; returns the exit status. */
 int serve_main(const mode *m, int argc, char **argv);
 

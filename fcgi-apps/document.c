@@ -580,9 +580,6 @@ static bool document_delete(request *req, reply *out, api_error *err) {
 
 /* ---- the changes feed (contract 3b) ---- */
 
-/* Feeds waiting in this process (all threads). */
-static atomic_int g_waiters;
-
 /* Reads one page of the feed after since into res. Returns NULL with err. */
 static PGresult *changes_page(request *req, const char *ns, const char *since, const char *limit,
                               bool payload, api_error *err) {
@@ -707,18 +704,13 @@ static bool document_changes(request *req, reply *out, api_error *err) {
         from = req->last_event_id;
     }
     if (!changes_since(req, ns, from, since, sizeof since, err)) return false;
-    /* A waiter holds a worker: at most half of them wait, so writes always
-     * find one free. Beyond that, a feed answers at once. */
-    bool waiter = wait > 0 && atomic_fetch_add(&g_waiters, 1) < serve_worker_count() / 2;
-    if (wait > 0 && !waiter) {
-        atomic_fetch_sub(&g_waiters, 1);
-        wait = 0;
-    }
     if (stream) {
-        /* A stream waits between events: it counts as a waiter. */
-        bool waiting = atomic_fetch_add(&g_waiters, 1) < serve_worker_count() / 2;
+        /* A stream waits between events: it counts as a waiter (serve.h),
+         * whatever wait_seconds says; beyond the bound it sends what there
+         * is and ends. */
+        bool waiting = serve_wait_begin();
         bool ok = changes_stream(req, ns, since, payload, waiting, err);
-        atomic_fetch_sub(&g_waiters, 1);
+        if (waiting) serve_wait_end();
         if (db_listening()) {
             api_error ignored;
             db_begin(serve_budget(req->mode));
@@ -726,6 +718,10 @@ static bool document_changes(request *req, reply *out, api_error *err) {
         }
         return ok;
     }
+    /* A waiter holds a worker: at most half of them wait (serve.h), so
+     * writes always find one free. Beyond that, a feed answers at once. */
+    bool waiter = wait > 0 && serve_wait_begin();
+    if (!waiter) wait = 0;
     long long until = (long long)clock_ms() + wait * 1000;
     PGresult *res;
     bool ok = true;
@@ -741,7 +737,7 @@ static bool document_changes(request *req, reply *out, api_error *err) {
         }
         if (!(ok = changes_wait(ns, until, err))) break;
     }
-    if (waiter) atomic_fetch_sub(&g_waiters, 1);
+    if (waiter) serve_wait_end();
     if (db_listening()) {
         api_error ignored;
         db_begin(serve_budget(req->mode));
@@ -771,17 +767,17 @@ static const db_stmt *const document_statements[] = {
 
 static const route document_routes[] = {
     {"POST", "/document", document_put, .is_public = false, .input = put_input, .ninput = PUT_N,
-     .errors = API_BIT(CONFLICT), .created = true},
+     .errors = API_BIT(CONFLICT) | API_BIT(PRECONDITION_FAILED), .created = true},
     {"GET", "/document/{namespace}", document_list, .is_public = false, .input = list_input,
      .ninput = LIST_N},
     {"GET", "/document/{namespace}/{key}", document_get, .is_public = false, .input = get_input,
-     .ninput = GET_N},
+     .ninput = GET_N, .also = ROUTE_NOT_MODIFIED},
     {"GET", "/document/{namespace}/_changes", document_changes, .is_public = false, .streams_response = true,
      .input = changes_input, .ninput = CHANGES_N},
     {"PUT", "/document/{namespace}/{key}", document_put_key, .is_public = false, .input = keyed_input,
-     .ninput = KEYED_N},
+     .ninput = KEYED_N, .errors = API_BIT(PRECONDITION_FAILED), .created = true},
     {"PATCH", "/document/{namespace}/{key}", document_patch, .is_public = false, .input = keyed_input,
-     .ninput = KEYED_N},
+     .ninput = KEYED_N, .errors = API_BIT(PRECONDITION_FAILED) | API_BIT(UNSUPPORTED_MEDIA_TYPE)},
     {"DELETE", "/document/{namespace}/{key}", document_delete, .is_public = false, .input = delete_input,
      .ninput = DELETE_N},
     {"GET", "/document/{namespace}/{key}/versions", document_versions, .is_public = false,

@@ -168,8 +168,13 @@ static json_t *success(const route *r, const tool *t) {
     json_t *schema = NULL;
     if (t != NULL && t->output_schema != NULL) schema = json_loads(t->output_schema, 0, NULL);
     if (schema == NULL) schema = json_pack("{s:s}", "type", "object");
-    return json_pack("{s:s, s:o, s:{s:{s:o}}}", "description", r->created ? "Created" : "OK", "headers",
-                     response_headers(200), "content", "application/json", "schema", schema);
+    json_t *ok = json_pack("{s:s, s:o, s:{s:{s:o}}}", "description", r->created ? "Created" : "OK", "headers",
+                           response_headers(200), "content", "application/json", "schema", schema);
+    /* The same route streams with Accept: text/event-stream (contract 3b). */
+    if (r->streams_response)
+        json_object_set_new(json_object_get(ok, "content"), "text/event-stream",
+                            json_pack("{s:{s:s}}", "schema", "type", "string"));
+    return ok;
 }
 
 /* "get_document_namespace_key" for GET /document/{namespace}/{key}: an
@@ -209,6 +214,15 @@ static void add_route(json_t *paths, const mode *m, const route *r) {
     if (body) json_object_set_new(op, "requestBody", body);
     json_t *responses = json_object();
     json_object_set_new(responses, r->created ? "201" : "200", success(r, t));
+    if (r->created && (r->also & ROUTE_OR_OK)) {
+        json_t *ok = success(r, t);
+        json_object_set_new(ok, "description", json_string("OK: it existed already"));
+        json_object_set_new(responses, "200", ok);
+    }
+    if (r->also & ROUTE_NOT_MODIFIED)
+        json_object_set_new(
+            responses, "304",
+            json_pack("{s:s, s:o}", "description", "Not Modified", "headers", response_headers(304)));
     add_errors(responses, route_errors(m, r));
     json_object_set_new(op, "responses", responses);
     char method[16];

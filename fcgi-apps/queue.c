@@ -55,8 +55,6 @@ enum {
 #define QUEUE_CHANNEL "backend_queue"
 
 extern const mode mode_queue;
-/* Claims waiting in this process (all threads). */
-static atomic_int g_waiters;
 #define ID_MAX 999999999999999999LL
 
 /* ---- schema ---- */
@@ -172,6 +170,30 @@ static const db_stmt queue_enqueue = {
     " SELECT CASE WHEN res.dup THEN left(res.j, -1) || ', \"duplicate\" : true}' ELSE res.j END, res.dup"
     " FROM res, wake ORDER BY res.ord",
     3};
+
+/* A group's order is its items' group_seq, taken from a sequence at
+ * enqueue (and at a dead item's retry), and a sequence number taken inside
+ * a transaction can commit after a larger one: a claimer that saw only the
+ * larger would deliver it first, and then the smaller beside it. So a write
+ * that takes a group_seq first takes its group's transaction-level lock,
+ * held until its commit: within a group, group_seq order is commit order.
+ * The groups of a batch are locked in name order, so two batches never
+ * wait on each other crosswise. (The lock class differs from the document
+ * mode's, which locks namespaces.) */
+#define QUEUE_GROUP_LOCK_CLASS "6582116"
+static const db_stmt queue_group_lock = {"queue_group_lock",
+                                         "SELECT count(pg_advisory_xact_lock(" QUEUE_GROUP_LOCK_CLASS
+                                         ", hashtext($1 || '/' || g.g)))"
+                                         " FROM (SELECT DISTINCT e.item ->> 'group' AS g FROM " ENQ_ITEMS_SQL
+                                         " AS e(item)"
+                                         " WHERE e.item ->> 'group' IS NOT NULL ORDER BY 1) g",
+                                         3};
+static const db_stmt queue_retry_lock = {
+    "queue_retry_lock",
+    "SELECT count(pg_advisory_xact_lock(" QUEUE_GROUP_LOCK_CLASS
+    ", hashtext($1 || '/' || grp)))"
+    " FROM queue_items WHERE namespace = $1 AND id = $2::bigint AND grp IS NOT NULL",
+    2};
 
 /* Whether the namespace is paused: a claim finds nothing then. */
 #define NOT_PAUSED "NOT EXISTS (SELECT 1 FROM queue_paused p WHERE p.namespace = $1)"
@@ -548,13 +570,15 @@ __attribute__((constructor)) static void queue_declare_inputs(void) {
         abort();
 }
 
-/* Validates one item to enqueue; prefix names its place in a batch. */
-static bool item_valid(json_t *item, const char *prefix, bool *keyed, api_error *err) {
+/* Validates one item to enqueue; prefix names its place in a batch. Sets
+ * *keyed when it has a dedup_key, *grouped when it has a group. */
+static bool item_valid(json_t *item, const char *prefix, bool *keyed, bool *grouped, api_error *err) {
     input_value in[ITEM_N];
     if (!json_is_object(item))
         return API_INVALID(err, prefix[0] ? prefix : "body", "an item must be a JSON object");
     if (input_body(item, item_input, ITEM_N, in, err)) {
         *keyed = *keyed || in[ITEM_DEDUP_KEY].present;
+        *grouped = *grouped || in[ITEM_GROUP].present;
         return true;
     }
     /* In a batch, say which item: items[3].delay_seconds. */
@@ -575,7 +599,7 @@ static bool queue_post(request *req, reply *out, api_error *err) {
     json_t *body = request_json_object(req, false, err);
     if (body == NULL) return false;
     json_t *items = json_object_get(body, "items");
-    bool batch = items != NULL, keyed = false;
+    bool batch = items != NULL, keyed = false, grouped = false;
     if (batch) {
         if (json_object_size(body) != 1)
             return API_INVALID(err, "items", "a batch body holds only \"items\"");
@@ -585,15 +609,25 @@ static bool queue_post(request *req, reply *out, api_error *err) {
         json_array_foreach(items, i, item) {
             char prefix[32];
             snprintf(prefix, sizeof prefix, "items[%zu]", i);
-            if (!item_valid(item, prefix, &keyed, err)) return false;
+            if (!item_valid(item, prefix, &keyed, &grouped, err)) return false;
         }
-    } else if (!item_valid(body, "", &keyed, err)) {
+    } else if (!item_valid(body, "", &keyed, &grouped, err)) {
         return false;
     }
     const char *params[] = {ns, req->body, batch ? "t" : "f"};
-    if (keyed && db_query(req->pool, &queue_free_keys, params, err) == NULL) return false;
-    PGresult *res = db_query(req->pool, &queue_enqueue, params, err);
-    if (res == NULL) return false;
+    /* One transaction when a key is freed first (so now(), which decides
+     * that an item is dead, is one instant for both statements) or a
+     * group is locked (queue_group_lock). */
+    bool tx = keyed || grouped;
+    if (tx && !db_command("BEGIN", err)) return false;
+    PGresult *res = NULL;
+    if ((keyed && db_query(req->pool, &queue_free_keys, params, err) == NULL) ||
+        (grouped && db_query(req->pool, &queue_group_lock, params, err) == NULL) ||
+        (res = db_query(req->pool, &queue_enqueue, params, err)) == NULL ||
+        (tx && !db_command("COMMIT", err))) {
+        if (tx) db_rollback();
+        return false;
+    }
     out->status = 201;
     if (!batch) {
         /* A duplicate created nothing: 200 with the live item. */
@@ -643,13 +677,11 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
     snprintf(max_text, sizeof max_text, "%lld", max);
     snprintf(vis_text, sizeof vis_text, "%lld", visibility);
     const char *params[] = {ns, max_text, vis_text};
-    /* A waiter holds a worker: at most half of them wait, so enqueues and
-     * acks always find one free. Beyond that, a claim answers at once. */
-    bool waiter = wait > 0 && atomic_fetch_add(&g_waiters, 1) < serve_worker_count() / 2;
-    if (wait > 0 && !waiter) {
-        atomic_fetch_sub(&g_waiters, 1);
-        wait = 0;
-    }
+    /* A waiter holds a worker: at most half of them wait (serve.h), so
+     * enqueues and acks always find one free. Beyond that, a claim answers
+     * at once. */
+    bool waiter = wait > 0 && serve_wait_begin();
+    if (!waiter) wait = 0;
     long long until = (long long)clock_ms() + wait * 1000;
     PGresult *res;
     bool ok = true;
@@ -674,7 +706,7 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
         }
         if (!(ok = wait_for_items(req, ns, until, err))) break;
     }
-    if (waiter) atomic_fetch_sub(&g_waiters, 1);
+    if (waiter) serve_wait_end();
     if (db_listening()) {
         api_error ignored;
         db_begin(g_config.db_timeout_ms);
@@ -811,8 +843,15 @@ static bool queue_retry(request *req, reply *out, api_error *err) {
     if (!input_path(req, retry_input, RETRY_N, in, err)) return false;
     const char *ns = in[RETRY_NS].s;
     const char *params[] = {ns, req->params[1]};
-    PGresult *res = db_query(req->pool, &queue_dead_retry, params, err);
-    if (res == NULL) return false;
+    /* The item's group locked first (queue_group_lock): the retry takes a
+     * group_seq at the end of its group. */
+    PGresult *res = NULL;
+    if (!db_command("BEGIN", err)) return false;
+    if (db_query(req->pool, &queue_retry_lock, params, err) == NULL ||
+        (res = db_query(req->pool, &queue_dead_retry, params, err)) == NULL || !db_command("COMMIT", err)) {
+        db_rollback();
+        return false;
+    }
     if (PQntuples(res) == 0)
         return API_NOT_FOUND(err, "id", "item %s/%s is not in the dead list", ns, req->params[1]);
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
@@ -857,17 +896,19 @@ static bool queue_stats_get(request *req, reply *out, api_error *err) {
 }
 
 static const db_stmt *const queue_statements[] = {
-    &queue_free_keys,  &queue_enqueue,  &queue_claim,  &queue_next_visible,
-    &queue_ack,        &queue_ack_many, &queue_pause,  &queue_resume,
-    &queue_exists,     &queue_release,  &queue_extend, &queue_dead_list,
-    &queue_dead_retry, &queue_stats,    &queue_gauges, NULL,
+    &queue_free_keys,    &queue_enqueue,    &queue_claim,
+    &queue_next_visible, &queue_ack,        &queue_ack_many,
+    &queue_pause,        &queue_resume,     &queue_exists,
+    &queue_release,      &queue_extend,     &queue_dead_list,
+    &queue_dead_retry,   &queue_stats,      &queue_gauges,
+    &queue_group_lock,   &queue_retry_lock, NULL,
 };
 
 /* ---- routes ---- */
 
 static const route queue_routes[] = {
     {"POST", "/queue/{namespace}", queue_post, .is_public = false, .input = enqueue_input, .ninput = ENQ_N,
-     .created = true},
+     .created = true, .also = ROUTE_OR_OK},
     {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false, .input = stats_input,
      .ninput = STATS_N},
     {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false, .input = claim_input,

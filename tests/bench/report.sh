@@ -187,6 +187,21 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) {
         echo "a shared machine before a second run shows it again."
         echo
     fi
+    if [ -n "$(rate metrics_on service 8)" ]; then
+        echo "## What counting metrics costs"
+        echo
+        echo "Document GET at 8 clients on the service as built and on the same build with the request counting of \`/metrics\` compiled out (\`-DBACKEND_NO_METRICS\`, make bench's \`bin-nometrics/\`, never shipped), a second service on the same PostgreSQL, in $(q '[.results[] | select(.scenario == "metrics_on") | .reps] | max') rounds taken in turn."
+        echo
+        echo "| | per second | p50 ms | p99 ms | mode CPU µs/request | lighttpd µs | PostgreSQL µs |"
+        echo "|---|---|---|---|---|---|---|"
+        for s in metrics_on metrics_off; do
+            printf '| %s | %.0f | %s | %s | %s | %s | %s |\n' "$s" "$(rate "$s" service 8)" "$(p50 "$s" service 8)" "$(p99 "$s" service 8)" \
+                "$(cpu "$s" service 8 modes)" "$(cpu "$s" service 8 lighttpd)" "$(cpu "$s" service 8 postgres)"
+        done
+        echo
+        echo "With counting ÷ without: $(ratio "$(rate metrics_on service 8)" "$(rate metrics_off service 8)") in rate; the mode processes' CPU per request differs by $(awk -v a="$(cpu metrics_on service 8 modes)" -v b="$(cpu metrics_off service 8 modes)" 'BEGIN { printf "%+.1f", a - b }') µs. Counting a request is four relaxed atomic additions to the process's own slot of the shared file (common/metrics.c), so a difference within the rounds' spread is noise."
+        echo
+    fi
     echo "## Memory and start-up"
     echo
     echo "- lighttpd and every mode process together: $(q .memory_kib.at_rest_pss) KiB at rest, $(q .memory_kib.after_run_pss) KiB after the run (proportional set size: shared library pages counted once)."

@@ -48,6 +48,7 @@ cleanup() {
     set +e # stop everything, whatever fails on the way
     if [ -n "${SERVICE_PID:-}" ]; then service_stop "$SERVICE_PID"; fi
     if [ -n "$STATIC_PID" ]; then service_stop "$STATIC_PID"; fi
+    if [ -n "${NOMETRICS_PID:-}" ]; then service_stop "$NOMETRICS_PID"; fi
     pg_stop "$WORK/pg" immediate
     rm -rf "$WORK"
     exit "$rc"
@@ -364,6 +365,32 @@ for c in $CLIENTS; do
     run file_post service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/file-post.lua"
     case " $MCP_CLIENTS " in *" $c "*) run_mcp "$c" ;; esac
 done
+
+# ---- what counting metrics costs ---------------------------------------------
+# The same build with the counting compiled out (make bench builds it in
+# bin-nometrics/), a second service on the same PostgreSQL, and document GET
+# at 8 clients on each in turn, REPS rounds: metrics_on against metrics_off.
+if [ -n "${NOMETRICS_BIN:-}" ]; then
+    main_pid=$SERVICE_PID main_port=$PORT main_bin=$BACKEND_BIN
+    PORT=$(free_port)
+    export PORT
+    NOMETRICS_URL=http://127.0.0.1:$PORT
+    BACKEND_BIN=$NOMETRICS_BIN service_start "$WORK/run-nometrics" >"$WORK/service-nometrics.log" 2>&1
+    NOMETRICS_PID=$SERVICE_PID
+    SERVICE_PID=$main_pid PORT=$main_port BACKEND_BIN=$main_bin
+    export PORT BACKEND_BIN
+    wait_healthy "$NOMETRICS_URL" 15
+    wrk_once 8 "$NOMETRICS_URL" "$BENCH/doc-get.lua" >/dev/null # its connections, warmed
+    on="" off=""
+    for _ in $(seq 1 "$REPS"); do
+        on+="$(measure "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua")"$'\n'
+        off+="$(measure "$NOMETRICS_PID" wrk_once 8 "$NOMETRICS_URL" "$BENCH/doc-get.lua")"$'\n'
+    done
+    record metrics_on service 8 "$on"
+    record metrics_off service 8 "$off"
+    service_stop "$NOMETRICS_PID"
+    NOMETRICS_PID=""
+fi
 
 MEM_AFTER=$(pss_total)
 echo "memory after the run: $MEM_AFTER KiB"

@@ -443,7 +443,7 @@ fcgi_direct() {
 }
 
 @test "the catalog holds only the tables the suite created" {
-    expected="document_heads documents files mcp_sessions queue_items schema_migrations sentinels sql__tables sql_$(printf 'a%.0s' {1..48}) sql_aliases sql_builds sql_bulk sql_gone sql_items sql_notes sql_pages sql_pooled sql_race sql_types sql_wide sql_xproc sql_xproc2"
+    expected="document_heads documents files mcp_sessions queue_items queue_paused schema_migrations sentinels sql__tables sql_$(printf 'a%.0s' {1..48}) sql_aliases sql_builds sql_bulk sql_gone sql_items sql_notes sql_pages sql_pooled sql_race sql_types sql_wide sql_xproc sql_xproc2"
     [ "$(catalog)" = "$(tr ' ' '\n' <<<"$expected" | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')" ] || { echo "catalog: $(catalog)"; return 1; }
     [ "$(psql_q "SELECT string_agg(name, ' ' ORDER BY name) FROM sql__tables")" = \
         "$(printf 'a%.0s' {1..48}) aliases builds bulk gone items notes pages pooled race types wide xproc xproc2" ]
