@@ -147,7 +147,9 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
     };
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
         const char *v = get(ctx, headers[i].param);
-        *(const char **)((char *)req + headers[i].offset) = v ? pool_strndup(p, v, 1024) : NULL;
+        /* At most 1 KiB of each: pool_strndup copies exactly n bytes, so
+         * n is the value's length up to that cap, never the cap itself. */
+        *(const char **)((char *)req + headers[i].offset) = v ? pool_strndup(p, v, strnlen(v, 1024)) : NULL;
     }
     const char *cl = get(ctx, "CONTENT_LENGTH");
     if (cl != NULL && cl[0] != '\0') {
