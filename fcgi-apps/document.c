@@ -283,6 +283,7 @@ typedef struct write_cond {
  * for If-Match "0" (no version 0 ever exists). */
 static bool header_cond(const request *req, write_cond *c, api_error *err) {
     c->kind = COND_NONE;
+    c->version = 0;
     c->by_header = true;
     if (req->if_match != NULL && req->if_none_match != NULL)
         return API_INVALID(err, "If-Match", "If-Match and If-None-Match cannot be combined on a write");
