@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,15 +16,40 @@
 
 enum { MAX_PREPARED = 128 };
 
-/* Per thread: each worker of a threaded mode has its own connection. */
-static _Thread_local PGconn *g_conn;
-static _Thread_local const db_stmt *g_prepared[MAX_PREPARED]; /* prepared on g_conn */
-static _Thread_local size_t g_nprepared;
+/* One connection and what is prepared on it. A thread holds at most one
+ * (t_c); a thread that waits without it (db_park) leaves it on the
+ * process's spare list, where the next thread without one takes it. */
+typedef struct db_conn {
+    PGconn *pg;
+    const db_stmt *prepared[MAX_PREPARED]; /* prepared on pg */
+    size_t nprepared;
+    bool listening; /* pg has a LISTEN running */
+    /* Which connection this is: a serial unique in the process, so a
+     * statement built at run time knows whether it is prepared here. */
+    unsigned long long serial;
+    struct db_conn *next_spare;
+} db_conn;
+
+static _Thread_local db_conn *t_c;
 static _Thread_local struct timespec g_deadline;
-static _Thread_local bool g_listening; /* g_conn has a LISTEN running */
-/* Which connection this is: a serial unique in the process, so a statement
- * built at run time knows whether it is prepared on the current one. */
-static _Thread_local unsigned long long g_conn_serial;
+
+/* The process's connections: how many are open, the spare ones (open, idle,
+ * held by no thread), and the cap (0: none). */
+static pthread_mutex_t g_conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_conns_freed;
+static int g_conns_open;
+static int g_conns_cap;
+static db_conn *g_spares;
+static pthread_once_t g_conns_once = PTHREAD_ONCE_INIT;
+
+/* The freed condition runs on the monotonic clock, as the deadline does. */
+static void conns_init(void) {
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_conns_freed, &attr);
+    pthread_condattr_destroy(&attr);
+}
 static atomic_ullong g_serials; /* connections opened and statement names given */
 static char g_app_name[64] = "backend";
 static bool (*g_schema_hook)(api_error *err);
@@ -58,13 +85,90 @@ static long ms_left(void) {
     return ms < 0 ? 0 : ms;
 }
 
+/* Closes c and frees it; one connection fewer is open in the process. */
+static void conn_close(db_conn *c) {
+    if (c->pg != NULL) PQfinish(c->pg);
+    if (c->serial != 0) metrics_db_connections_add(-1);
+    free(c);
+    pthread_mutex_lock(&g_conns_lock);
+    g_conns_open--;
+    pthread_cond_signal(&g_conns_freed);
+    pthread_mutex_unlock(&g_conns_lock);
+}
+
 void db_disconnect(void) {
-    if (g_conn != NULL) PQfinish(g_conn);
-    if (g_conn_serial != 0) metrics_db_connections_add(-1);
-    g_conn = NULL;
-    g_conn_serial = 0;
-    g_nprepared = 0;
-    g_listening = false;
+    if (t_c == NULL) return;
+    conn_close(t_c);
+    t_c = NULL;
+}
+
+void db_set_connection_cap(int n) {
+    pthread_mutex_lock(&g_conns_lock);
+    g_conns_cap = n > 0 ? n : 0;
+    pthread_mutex_unlock(&g_conns_lock);
+}
+
+void db_park(void) {
+    if (t_c == NULL) return;
+    PGTransactionStatusType tx = t_c->pg ? PQtransactionStatus(t_c->pg) : PQTRANS_UNKNOWN;
+    if (t_c->listening || tx != PQTRANS_IDLE) {
+        /* Never expected (a waiter parks between statements, not inside a
+         * transaction): such a connection is no use to another thread. */
+        db_disconnect();
+        return;
+    }
+    pthread_mutex_lock(&g_conns_lock);
+    t_c->next_spare = g_spares;
+    g_spares = t_c;
+    pthread_cond_signal(&g_conns_freed);
+    pthread_mutex_unlock(&g_conns_lock);
+    t_c = NULL;
+}
+
+void db_close_spares(void) {
+    pthread_mutex_lock(&g_conns_lock);
+    db_conn *c = g_spares;
+    g_spares = NULL;
+    pthread_mutex_unlock(&g_conns_lock);
+    while (c != NULL) {
+        db_conn *next = c->next_spare;
+        conn_close(c);
+        c = next;
+    }
+}
+
+/* Gives the calling thread a connection slot: a spare one, or a new one
+ * (t_c->pg still NULL: connect_db fills it) while the process is below its
+ * cap; at the cap, waits for one to be parked or closed until the
+ * deadline. Returns false with err (503) when none came in time. */
+static bool conn_take(api_error *err) {
+    pthread_once(&g_conns_once, conns_init);
+    pthread_mutex_lock(&g_conns_lock);
+    for (;;) {
+        if (g_spares != NULL) {
+            t_c = g_spares;
+            g_spares = t_c->next_spare;
+            t_c->next_spare = NULL;
+            break;
+        }
+        if (g_conns_cap == 0 || g_conns_open < g_conns_cap) {
+            db_conn *c = calloc(1, sizeof *c);
+            if (c == NULL) {
+                pthread_mutex_unlock(&g_conns_lock);
+                return API_DB_UNAVAILABLE(err, "out of memory for a database connection");
+            }
+            g_conns_open++;
+            t_c = c;
+            break;
+        }
+        if (pthread_cond_timedwait(&g_conns_freed, &g_conns_lock, &g_deadline) == ETIMEDOUT) {
+            pthread_mutex_unlock(&g_conns_lock);
+            log_msg(LOG_WARN, "all %d database connections of the process stayed busy", g_conns_cap);
+            return API_DB_UNAVAILABLE(err, "every database connection of this process is busy; retry");
+        }
+    }
+    pthread_mutex_unlock(&g_conns_lock);
+    return true;
 }
 
 /* Waits until the connection's socket is ready for events, or the deadline.
@@ -109,11 +213,11 @@ static bool connect_db(api_error *err) {
     const char *keys[] = {"dbname", "application_name", "client_encoding", g_config.pooled ? NULL : "options",
                           NULL};
     const char *vals[] = {g_config.database_url, g_app_name, "UTF8", options, NULL};
-    g_conn = PQconnectStartParams(keys, vals, 1);
-    if (g_conn == NULL) return fail_unavailable(err, "out of memory starting a connection");
-    if (PQstatus(g_conn) == CONNECTION_BAD) {
+    t_c->pg = PQconnectStartParams(keys, vals, 1);
+    if (t_c->pg == NULL) return fail_unavailable(err, "out of memory starting a connection");
+    if (PQstatus(t_c->pg) == CONNECTION_BAD) {
         char why[200];
-        snprintf(why, sizeof why, "%s", PQerrorMessage(g_conn));
+        snprintf(why, sizeof why, "%s", PQerrorMessage(t_c->pg));
         why[strcspn(why, "\n")] = '\0';
         return fail_unavailable(err, why);
     }
@@ -121,55 +225,51 @@ static bool connect_db(api_error *err) {
     while (st != PGRES_POLLING_OK) {
         if (st == PGRES_POLLING_FAILED) {
             char why[200];
-            snprintf(why, sizeof why, "%s", PQerrorMessage(g_conn));
+            snprintf(why, sizeof why, "%s", PQerrorMessage(t_c->pg));
             why[strcspn(why, "\n")] = '\0';
             return fail_unavailable(err, why);
         }
-        if (wait_socket(g_conn, st == PGRES_POLLING_READING ? POLLIN : POLLOUT) == 0)
+        if (wait_socket(t_c->pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT) == 0)
             return fail_unavailable(err, "connecting timed out");
-        st = PQconnectPoll(g_conn);
+        st = PQconnectPoll(t_c->pg);
     }
-    PQsetNoticeProcessor(g_conn, notice_to_log, NULL);
-    if (PQsetnonblocking(g_conn, 1) != 0)
+    PQsetNoticeProcessor(t_c->pg, notice_to_log, NULL);
+    if (PQsetnonblocking(t_c->pg, 1) != 0)
         return fail_unavailable(err, "cannot make the connection non-blocking");
-    g_conn_serial = atomic_fetch_add(&g_serials, 1) + 1;
+    t_c->serial = atomic_fetch_add(&g_serials, 1) + 1;
     metrics_db_connections_add(1);
     log_msg(LOG_INFO, "connected to the database");
     return true;
 }
 
-/* Frees the notifications libpq has queued; returns true when one of them
- * carried `payload` (NULL: none wanted). */
-static bool drop_notifies(const char *payload) {
-    bool seen = false;
+/* Frees the notifications libpq has queued on a connection that does not
+ * listen (stale ones). */
+static void drop_notifies(void) {
     PGnotify *n;
-    while ((n = PQnotifies(g_conn)) != NULL) {
-        if (payload != NULL && n->extra != NULL && strcmp(n->extra, payload) == 0) seen = true;
-        PQfreemem(n);
-    }
-    return seen;
+    while ((n = PQnotifies(t_c->pg)) != NULL) PQfreemem(n);
 }
 
 /* Returns a usable connection, replacing one the server closed while we
  * were idle (a restart sends a FATAL message and closes the socket, so the
  * socket reads as ready while no query is pending). */
 static bool ensure_conn(api_error *err) {
-    if (g_conn != NULL) {
-        struct pollfd pfd = {.fd = PQsocket(g_conn), .events = POLLIN};
+    if (t_c == NULL && !conn_take(err)) return false;
+    if (t_c->pg != NULL) {
+        struct pollfd pfd = {.fd = PQsocket(t_c->pg), .events = POLLIN};
         /* INTRANS is a caller's open transaction (schema.c); INERROR or
          * ACTIVE means an earlier request stopped half-way. */
-        PGTransactionStatusType tx = PQtransactionStatus(g_conn);
+        PGTransactionStatusType tx = PQtransactionStatus(t_c->pg);
         bool stale =
-            PQstatus(g_conn) != CONNECTION_OK || pfd.fd < 0 || (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS);
+            PQstatus(t_c->pg) != CONNECTION_OK || pfd.fd < 0 || (tx != PQTRANS_IDLE && tx != PQTRANS_INTRANS);
         /* Data on an idle connection that is not listening can only be the
          * server's goodbye (a FATAL "terminating connection" arrives before
          * the EOF, which may not have been read yet): replace it now rather
          * than fail the next statement on it. */
         if (!stale && poll(&pfd, 1, 0) > 0)
-            stale = !PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK || !g_listening;
+            stale = !PQconsumeInput(t_c->pg) || PQstatus(t_c->pg) != CONNECTION_OK || !t_c->listening;
         /* Queued notifications are a waiter's business while it listens
-         * (db_wait_notify reads them); otherwise they are stale. */
-        if (!stale && !g_listening) drop_notifies(NULL);
+         * (the listener's db_wait_notifications reads them); otherwise they are stale. */
+        if (!stale && !t_c->listening) drop_notifies();
         if (stale && tx == PQTRANS_INTRANS) {
             /* Inside a caller's transaction a new connection would run
              * the rest of it outside it (each statement committing on its
@@ -183,7 +283,8 @@ static bool ensure_conn(api_error *err) {
             db_disconnect();
         }
     }
-    return g_conn != NULL || connect_db(err);
+    if (t_c == NULL && !conn_take(err)) return false; /* the stale one was dropped */
+    return t_c->pg != NULL || connect_db(err);
 }
 
 static bool result_ok(const PGresult *res) {
@@ -196,25 +297,25 @@ static bool result_ok(const PGresult *res) {
  * connection failed or the deadline passed (err set, connection dropped). */
 static PGresult *await_result(api_error *err) {
     int r;
-    while ((r = PQflush(g_conn)) == 1) {
-        int ev = wait_socket(g_conn, POLLOUT | POLLIN);
+    while ((r = PQflush(t_c->pg)) == 1) {
+        int ev = wait_socket(t_c->pg, POLLOUT | POLLIN);
         if (ev == 0) return fail_unavailable(err, "sending timed out"), NULL;
-        if ((ev & POLLIN) && !PQconsumeInput(g_conn)) break;
+        if ((ev & POLLIN) && !PQconsumeInput(t_c->pg)) break;
     }
     if (r < 0) return fail_unavailable(err, "the connection was lost while sending"), NULL;
     PGresult *result = NULL;
     for (;;) {
-        while (PQisBusy(g_conn)) {
-            if (wait_socket(g_conn, POLLIN) == 0) {
+        while (PQisBusy(t_c->pg)) {
+            if (wait_socket(t_c->pg, POLLIN) == 0) {
                 PQclear(result);
                 return fail_unavailable(err, "the database did not answer in time"), NULL;
             }
-            if (!PQconsumeInput(g_conn)) {
+            if (!PQconsumeInput(t_c->pg)) {
                 PQclear(result);
                 return fail_unavailable(err, "the connection was lost"), NULL;
             }
         }
-        PGresult *next = PQgetResult(g_conn);
+        PGresult *next = PQgetResult(t_c->pg);
         if (next == NULL) break;
         if (result != NULL && !result_ok(result)) {
             PQclear(next); /* keep the first failure: it says why */
@@ -227,23 +328,23 @@ static PGresult *await_result(api_error *err) {
     if (result_ok(result)) return result;
     db_error_map(result, err);
     PQclear(result);
-    if (PQstatus(g_conn) != CONNECTION_OK) db_disconnect();
+    if (PQstatus(t_c->pg) != CONNECTION_OK) db_disconnect();
     return NULL;
 }
 
 static bool ensure_prepared(const db_stmt *st, api_error *err) {
-    for (size_t i = 0; i < g_nprepared; i++)
-        if (g_prepared[i] == st) return true;
-    if (g_nprepared == MAX_PREPARED) {
+    for (size_t i = 0; i < t_c->nprepared; i++)
+        if (t_c->prepared[i] == st) return true;
+    if (t_c->nprepared == MAX_PREPARED) {
         /* Never expected: a mode declares a bounded set of statements. */
         return API_INTERNAL(err, "too many prepared statements");
     }
-    if (!PQsendPrepare(g_conn, st->name, st->sql, st->nparams, NULL))
+    if (!PQsendPrepare(t_c->pg, st->name, st->sql, st->nparams, NULL))
         return fail_unavailable(err, "the connection was lost while preparing");
     PGresult *res = await_result(err);
     if (res == NULL) return false;
     PQclear(res);
-    g_prepared[g_nprepared++] = st;
+    t_c->prepared[t_c->nprepared++] = st;
     return true;
 }
 
@@ -252,13 +353,20 @@ static void pgresult_release(void *res) { PQclear(res); }
 /* Prepares a statement built at run time on the current connection, unless
  * *prepared_on says it is there already. */
 static bool ensure_built(const db_stmt *st, unsigned long long *prepared_on, api_error *err) {
-    if (*prepared_on == g_conn_serial) return true;
-    if (!PQsendPrepare(g_conn, st->name, st->sql, st->nparams, NULL))
+    if (*prepared_on == t_c->serial) return true;
+    if (!PQsendPrepare(t_c->pg, st->name, st->sql, st->nparams, NULL))
         return fail_unavailable(err, "the connection was lost while preparing");
     PGresult *res = await_result(err);
+    /* 42P05: this connection has it already. A thread can come back to a
+     * connection it prepared the statement on before, after holding
+     * another (db_park); the name is unique to this statement text. */
+    if (res == NULL && strcmp(err->sqlstate, "42P05") == 0 && t_c != NULL) {
+        *prepared_on = t_c->serial;
+        return true;
+    }
     if (res == NULL) return false;
     PQclear(res);
-    *prepared_on = g_conn_serial;
+    *prepared_on = t_c->serial;
     return true;
 }
 
@@ -271,8 +379,8 @@ static PGresult *run_stmt(pool *p, const db_stmt *st, unsigned long long *prepar
      * send the text each time (still with parameters). */
     if (!g_config.pooled && !(prepared_on ? ensure_built(st, prepared_on, err) : ensure_prepared(st, err)))
         return NULL;
-    int sent = g_config.pooled ? PQsendQueryParams(g_conn, st->sql, st->nparams, NULL, params, NULL, NULL, 0)
-                               : PQsendQueryPrepared(g_conn, st->name, st->nparams, params, NULL, NULL, 0);
+    int sent = g_config.pooled ? PQsendQueryParams(t_c->pg, st->sql, st->nparams, NULL, params, NULL, NULL, 0)
+                               : PQsendQueryPrepared(t_c->pg, st->name, st->nparams, params, NULL, NULL, 0);
     if (!sent) return fail_unavailable(err, "the connection was lost while sending"), NULL;
     PGresult *res = await_result(err);
     if (res != NULL) pool_defer(p, pgresult_release, res);
@@ -293,12 +401,12 @@ void db_stmt_name(char *buf, size_t size, const char *prefix) {
 }
 
 void db_forget_built(const db_stmt *st, unsigned long long prepared_on) {
-    if (g_conn == NULL || prepared_on != g_conn_serial || g_config.pooled) return;
-    if (PQtransactionStatus(g_conn) != PQTRANS_IDLE) return; /* it goes with the connection */
+    if (t_c == NULL || t_c->pg == NULL || prepared_on != t_c->serial || g_config.pooled) return;
+    if (PQtransactionStatus(t_c->pg) != PQTRANS_IDLE) return; /* it goes with the connection */
     char sql[96];
     snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", st->name);
     api_error err;
-    if (!PQsendQuery(g_conn, sql)) {
+    if (!PQsendQuery(t_c->pg, sql)) {
         fail_unavailable(&err, "the connection was lost while sending");
         return;
     }
@@ -307,11 +415,11 @@ void db_forget_built(const db_stmt *st, unsigned long long prepared_on) {
 }
 
 void db_rollback(void) {
-    if (g_conn == NULL) return;
-    PGTransactionStatusType tx = PQtransactionStatus(g_conn);
+    if (t_c == NULL || t_c->pg == NULL) return;
+    PGTransactionStatusType tx = PQtransactionStatus(t_c->pg);
     if (tx != PQTRANS_INTRANS && tx != PQTRANS_INERROR) return;
     api_error err;
-    if (!PQsendQuery(g_conn, "ROLLBACK")) {
+    if (!PQsendQuery(t_c->pg, "ROLLBACK")) {
         fail_unavailable(&err, "the connection was lost while sending");
         return;
     }
@@ -322,7 +430,7 @@ void db_rollback(void) {
 
 bool db_command(const char *sql, api_error *err) {
     if (!schema_first(err) || !ensure_conn(err)) return false;
-    if (!PQsendQuery(g_conn, sql)) return fail_unavailable(err, "the connection was lost while sending");
+    if (!PQsendQuery(t_c->pg, sql)) return fail_unavailable(err, "the connection was lost while sending");
     PGresult *res = await_result(err);
     if (res == NULL) return false;
     PQclear(res);
@@ -331,49 +439,44 @@ bool db_command(const char *sql, api_error *err) {
 
 bool db_can_listen(void) { return !g_config.pooled; }
 
-bool db_listening(void) { return g_listening; }
-
 bool db_listen(const char *channel, api_error *err) {
     char sql[96];
     snprintf(sql, sizeof sql, "LISTEN %s", channel);
     if (!db_command(sql, err)) return false;
-    g_listening = true;
+    t_c->listening = true;
     return true;
-}
-
-bool db_unlisten(api_error *err) {
-    if (!g_listening) return true;
-    bool ok = db_command("UNLISTEN *", err);
-    g_listening = false;
-    if (g_conn != NULL) drop_notifies(NULL);
-    return ok;
 }
 
 static int g_wake_fd = -1;
 
 void db_set_wake_fd(int fd) { g_wake_fd = fd; }
 
-int db_wait_notify(const char *payload, long timeout_ms, api_error *err) {
-    if (g_conn == NULL) return fail_unavailable(err, "not connected"), -1;
-    if (drop_notifies(payload)) return 1;
-    struct timespec end;
-    clock_gettime(CLOCK_MONOTONIC, &end);
-    long long end_ms = (long long)end.tv_sec * 1000 + end.tv_nsec / 1000000 + timeout_ms;
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long long left = end_ms - ((long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
-        if (left <= 0) return 0;
-        struct pollfd pfd[2] = {{.fd = PQsocket(g_conn), .events = POLLIN},
-                                {.fd = g_wake_fd, .events = POLLIN}};
-        int n = poll(pfd, g_wake_fd >= 0 ? 2 : 1, (int)left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail_unavailable(err, "waiting on the connection failed"), -1;
-        if (n == 0 || pfd[1].revents != 0) return 0;
-        if (!PQconsumeInput(g_conn) || PQstatus(g_conn) != CONNECTION_OK)
-            return fail_unavailable(err, "the connection was lost while waiting"), -1;
-        if (drop_notifies(payload)) return 1;
+/* Calls fn for each notification libpq has queued; returns how many. */
+static int deliver_notifies(db_notify_fn fn, void *arg) {
+    int count = 0;
+    PGnotify *note;
+    while ((note = PQnotifies(t_c->pg)) != NULL) {
+        fn(note->relname, note->extra != NULL ? note->extra : "", arg);
+        PQfreemem(note);
+        count++;
     }
+    return count;
+}
+
+int db_wait_notifications(long timeout_ms, db_notify_fn fn, void *arg, api_error *err) {
+    if (t_c == NULL || t_c->pg == NULL) return fail_unavailable(err, "not connected"), -1;
+    /* What libpq has read already (while a LISTEN ran, say) first: the
+     * socket would not show it again. */
+    int count = deliver_notifies(fn, arg);
+    if (count > 0) return count;
+    struct pollfd pfd[2] = {{.fd = PQsocket(t_c->pg), .events = POLLIN}, {.fd = g_wake_fd, .events = POLLIN}};
+    int n = poll(pfd, g_wake_fd >= 0 ? 2 : 1, (int)timeout_ms);
+    if (n < 0 && errno == EINTR) return 0;
+    if (n < 0) return fail_unavailable(err, "waiting on the connection failed"), -1;
+    if (n == 0 || pfd[1].revents != 0) return 0;
+    if (!PQconsumeInput(t_c->pg) || PQstatus(t_c->pg) != CONNECTION_OK)
+        return fail_unavailable(err, "the connection was lost while waiting"), -1;
+    return deliver_notifies(fn, arg);
 }
 
 void db_error_map(const PGresult *res, api_error *err) {

@@ -1,6 +1,9 @@
 /*
  * db: the PostgreSQL connection of the calling thread (one per process for
- * single-threaded modes, one per worker for threaded ones).
+ * single-threaded modes, one per worker for threaded ones). A thread that
+ * waits (a long-poll) parks its connection for another thread to use, and
+ * takes one again when it wakes: the process's connections are capped by
+ * the number of its workers, not of its waiters (db_park, db_set_connection_cap).
  *
  * Opened lazily on first use, checked before each use (a connection the
  * server closed while idle, e.g. across a PostgreSQL restart, is noticed and
@@ -97,23 +100,40 @@ bool db_can_listen(void);
 /* Makes this thread's connection LISTEN on channel, a constant identifier
  * of the caller's (never request text: LISTEN takes no parameters). */
 bool db_listen(const char *channel, api_error *err);
-/* Stops listening on every channel (UNLISTEN *) and drops what was queued. */
-bool db_unlisten(api_error *err);
-/* True while this thread's connection listens (a reconnect ends it). */
-bool db_listening(void);
 
-/* Waits up to timeout_ms for a notification on a channel this connection
- * listens on whose payload equals `payload` (others are dropped). Returns 1
- * when one came, 0 when the time ran out, -1 with err when the connection
- * failed. Not bounded by db_begin's deadline: the caller sets the wait. */
-int db_wait_notify(const char *payload, long timeout_ms, api_error *err);
+/* Called for each notification db_wait_notifications reads: its channel
+ * and payload ("" when none), valid during the call only. */
+typedef void (*db_notify_fn)(const char *channel, const char *payload, void *arg);
+
+/* Waits up to timeout_ms for notifications on the channels this thread's
+ * connection listens on, and calls fn for each one queued. Returns how many
+ * came (0 when the time ran out or the wake descriptor is readable), -1
+ * with err when the connection failed (it is dropped). Not bounded by
+ * db_begin's deadline. For common/notify.c's listener thread. */
+int db_wait_notifications(long timeout_ms, db_notify_fn fn, void *arg, api_error *err);
 
 /* Sets a descriptor (the process's stop pipe) whose readability ends every
- * db_wait_notify at once, as if its time ran out: a stopping process does
- * not keep its long-polls waiting. -1 (the default): none. */
+ * db_wait_notifications at once, as if its time ran out: a stopping process
+ * does not keep its listener waiting. -1 (the default): none. */
 void db_set_wake_fd(int fd);
 
-/* Closes the connection (the next db_query opens a new one). */
+/* Closes the calling thread's connection (its next statement takes a spare
+ * one or opens a new one). */
 void db_disconnect(void);
+
+/* Leaves the calling thread's connection on the process's spare list,
+ * open, for the next thread that has none (this one included): a request
+ * that waits parks its connection, so waiting requests hold none. Its
+ * next statement takes one again. */
+void db_park(void);
+
+/* Caps the connections the process's threads hold and keep spare (0, the
+ * default: no cap). A thread that needs one at the cap waits for one to be
+ * parked or closed until its deadline (db_begin), then 503. The listener
+ * (notify.h) counts too. */
+void db_set_connection_cap(int n);
+
+/* Closes the spare connections (a stopping process). */
+void db_close_spares(void);
 
 #endif

@@ -20,6 +20,7 @@
 #include "http_status.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 
 long serve_budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_config.db_timeout_ms; }
 
@@ -191,19 +192,98 @@ static atomic_int g_worker_count = 1;
 int serve_worker_count(void) { return atomic_load(&g_worker_count); }
 void serve_set_worker_count(int n) { atomic_store(&g_worker_count, n); }
 
-static atomic_int g_waiting;
+/* ---- waiting requests (serve.h) ---- */
 
-bool serve_wait_begin(void) {
-    if (atomic_fetch_add(&g_waiting, 1) < serve_worker_count() / 2) return true;
-    atomic_fetch_sub(&g_waiting, 1);
+/* The mode whose FastCGI workers hand their place over when they wait
+ * (serve_workers_start); NULL in a process without that (backend-mcp). */
+static const mode *g_handoff_mode;
+static atomic_int g_waiting;
+/* Workers started in place of one that waits, still running. */
+static pthread_mutex_t g_extra_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_extra_gone = PTHREAD_COND_INITIALIZER;
+static int g_extra;
+/* This thread has handed its place at accept to another: it ends when its
+ * request does. */
+static _Thread_local bool t_handed_off;
+
+/* An extra worker: serve_worker, then one fewer. */
+static void *extra_worker(void *arg) {
+    serve_worker(arg);
+    pthread_mutex_lock(&g_extra_lock);
+    g_extra--;
+    pthread_cond_broadcast(&g_extra_gone);
+    pthread_mutex_unlock(&g_extra_lock);
+    return NULL;
+}
+
+/* Starts a worker in the calling one's place. Returns false when no thread
+ * could be made. */
+static bool hand_off(void) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, SERVE_WORKER_STACK_BYTES);
+    pthread_mutex_lock(&g_extra_lock);
+    g_extra++;
+    pthread_mutex_unlock(&g_extra_lock);
+    pthread_t t;
+    int rc = pthread_create(&t, &attr, extra_worker, (void *)g_handoff_mode);
+    pthread_attr_destroy(&attr);
+    if (rc == 0) return true;
+    pthread_mutex_lock(&g_extra_lock);
+    g_extra--;
+    pthread_mutex_unlock(&g_extra_lock);
+    log_msg(LOG_WARN, "cannot start a worker for a waiting request (%d): it answers now", rc);
     return false;
 }
 
-void serve_wait_end(void) { atomic_fetch_sub(&g_waiting, 1); }
+/* Claims a place among the process's waiters; false when they are all
+ * taken (or, in a FastCGI process, no thread could take this one's place
+ * at accept). */
+static bool wait_begin(void) {
+    int most = g_handoff_mode != NULL ? SERVE_WAITERS_MAX : serve_worker_count() / 2;
+    if (atomic_fetch_add(&g_waiting, 1) >= most) {
+        atomic_fetch_sub(&g_waiting, 1);
+        return false;
+    }
+    if (g_handoff_mode != NULL && !t_handed_off) {
+        if (!hand_off()) {
+            atomic_fetch_sub(&g_waiting, 1);
+            return false;
+        }
+        t_handed_off = true;
+    }
+    return true;
+}
 
-/* One worker: accepts and answers requests until the process stops. With
- * several workers, accept is taken in turn (libfcgi's threaded pattern);
- * each worker has its own database connection (db.c is per thread). */
+void serve_waiter_start(serve_waiter *w, const char *channel, const char *key, long long until_ms) {
+    memset(w, 0, sizeof *w);
+    w->channel = channel;
+    w->key = key;
+    w->until_ms = until_ms;
+}
+
+void serve_waiter_watch(serve_waiter *w) {
+    if (w->until_ms > (long long)clock_ms()) w->watched = notify_watch(w->channel, w->key, &w->ticket);
+}
+
+bool serve_waiter_sleep(serve_waiter *w, long long until_ms) {
+    if ((long long)clock_ms() >= w->until_ms || serve_stopping()) return false;
+    if (!w->counted && !(w->counted = wait_begin())) return false;
+    if (until_ms > w->until_ms) until_ms = w->until_ms;
+    notify_wait(w->watched ? &w->ticket : NULL, until_ms);
+    return !serve_stopping();
+}
+
+void serve_waiter_end(serve_waiter *w) {
+    if (w->counted) atomic_fetch_sub(&g_waiting, 1);
+    w->counted = false;
+}
+
+/* One worker: accepts and answers requests until the process stops, or
+ * until it has handed its place over to another (it waited). With several
+ * workers, accept is taken in turn (libfcgi's threaded pattern); each keeps
+ * a database connection (db.c), except while it waits. */
 void *serve_worker(void *arg) {
     const mode *m = arg;
     FCGX_Request fr;
@@ -214,6 +294,7 @@ void *serve_worker(void *arg) {
         pthread_mutex_unlock(&g_accept_lock);
         if (rc >= 0) {
             serve_one(m, &fr);
+            if (t_handed_off) break;
             continue;
         }
         if (serve_stopping()) break;
@@ -224,6 +305,32 @@ void *serve_worker(void *arg) {
         nanosleep(&pause, NULL);
     }
     FCGX_Free(&fr, 1);
-    db_disconnect();
+    /* A worker that handed its place over leaves its connection to the
+     * others; at the process's stop it is closed. */
+    if (t_handed_off && !serve_stopping())
+        db_park();
+    else
+        db_disconnect();
     return NULL;
+}
+
+bool serve_workers_start(const mode *m, int n, pthread_t *threads) {
+    serve_set_worker_count(n);
+    g_handoff_mode = m;
+    db_set_connection_cap(n + SERVE_SPARE_CONNECTIONS);
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&threads[i], NULL, serve_worker, (void *)m) != 0) return false;
+    return true;
+}
+
+void serve_workers_join(int n, pthread_t *threads, long wait_ms) {
+    for (int i = 0; i < n; i++) pthread_join(threads[i], NULL);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += wait_ms / 1000;
+    pthread_mutex_lock(&g_extra_lock);
+    while (g_extra > 0 && pthread_cond_timedwait(&g_extra_gone, &g_extra_lock, &until) == 0) {}
+    if (g_extra > 0) log_msg(LOG_WARN, "%d waiting requests did not end in time", g_extra);
+    pthread_mutex_unlock(&g_extra_lock);
+    db_close_spares();
 }

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "schema.h"
 
 /* The mode this process serves, for the schema hook. */
@@ -108,7 +109,7 @@ static int serve_fcgi(const mode *m) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     /* The stop pipe: written once when the process stops, never read, so
-     * every long-poll waiting on it wakes at once (db_set_wake_fd). */
+     * the notification listener waiting on it wakes at once (db_set_wake_fd). */
     int stop_pipe[2];
     if (pipe(stop_pipe) != 0) {
         fprintf(stderr, "backend-%s: cannot make the stop pipe\n", m->name);
@@ -118,24 +119,22 @@ static int serve_fcgi(const mode *m) {
     fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC);
     db_set_wake_fd(stop_pipe[0]);
     int nworkers = m->threads > 1 ? m->threads : 1;
-    serve_set_worker_count(nworkers);
     pthread_t *workers = calloc((size_t)nworkers, sizeof *workers);
     if (workers == NULL) abort();
-    for (int i = 0; i < nworkers; i++)
-        if (pthread_create(&workers[i], NULL, serve_worker, (void *)m) != 0) {
-            fprintf(stderr, "backend-%s: cannot start worker %d\n", m->name, i);
-            return 1;
-        }
+    if (!serve_workers_start(m, nworkers, workers)) {
+        fprintf(stderr, "backend-%s: cannot start its workers\n", m->name);
+        return 1;
+    }
     int sig = wait_for_stop(m, &stop_signals);
-    /* Finish the requests in hand, then leave: wake the worker blocked in
-     * accept (shutting the listening socket down makes accept fail), the
-     * others see the flag when they come back to accept. */
+    /* Finish the requests in hand, then leave: wake the waiters and the
+     * worker blocked in accept (shutting the listening socket down makes
+     * accept fail); the others see the flag when they come back to accept. */
     serve_request_stop();
-    if (write(stop_pipe[1], "x", 1) != 1)
-        log_msg(LOG_WARN, "cannot wake the long-polls; they end within a second");
+    if (write(stop_pipe[1], "x", 1) != 1) log_msg(LOG_WARN, "cannot wake the notification listener");
+    notify_stop();
     FCGX_ShutdownPending();
     shutdown(0, SHUT_RDWR);
-    for (int i = 0; i < nworkers; i++) pthread_join(workers[i], NULL);
+    serve_workers_join(nworkers, workers, 10 * 1000);
     free(workers);
     metrics_release();
     log_msg(LOG_INFO, "stopping (signal %d)", sig);

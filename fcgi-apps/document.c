@@ -47,9 +47,6 @@
 #define DOC_LOCK_CLASS "6582115"
 /* ?wait_seconds= of the changes feed: at most a minute. */
 #define WAIT_MAX 60
-/* Through a transaction pooler no notification reaches a waiting feed: it
- * reads again every POOLED_POLL_MS instead. */
-#define POOLED_POLL_MS 250
 
 /* ---- schema ---- */
 
@@ -589,28 +586,6 @@ static PGresult *changes_page(request *req, const char *ns, const char *since, c
     return db_query(req->pool, payload ? &doc_changes_payload : &doc_changes, params, err);
 }
 
-/* Waits until a write to ns commits (a notification) or until_ms. Returns
- * false with err when the database failed. */
-static bool changes_wait(const char *ns, long long until_ms, api_error *err) {
-    if (!db_can_listen()) {
-        long long left = until_ms - (long long)clock_ms();
-        long long nap_ms = left < POOLED_POLL_MS ? (left > 0 ? left : 0) : POOLED_POLL_MS;
-        struct timespec nap = {0, (long)(nap_ms * 1000000LL)};
-        nanosleep(&nap, NULL);
-        return true;
-    }
-    /* A stopping process wakes the wait at once (db_set_wake_fd); the
-     * slices of a second are a second guard. */
-    while (!serve_stopping()) {
-        long long left = until_ms - (long long)clock_ms();
-        if (left <= 0) return true;
-        int r = db_wait_notify(ns, left < 1000 ? left : 1000, err);
-        if (r < 0) return false;
-        if (r > 0) return true;
-    }
-    return true;
-}
-
 /* The starting cursor: since as given, "now" as the namespace's latest
  * committed seq, absent as 0. Writes it into buf. */
 static bool changes_since(request *req, const char *ns, const char *since, char *buf, size_t size,
@@ -641,16 +616,18 @@ static bool wants_event_stream(const char *accept) {
 
 /* Accept: text/event-stream: one event per version (id: its seq, event:
  * change, data: the item), from since on, until the stream's time is up,
- * the client goes away or the process stops. waiting: false when the
- * process's waiters are all taken: the stream then ends after what there
- * is now, and the client comes back (retry:). */
-static bool changes_stream(request *req, const char *ns, char *since, bool payload, bool waiting,
-                           api_error *err) {
+ * the client goes away or the process stops. Between events it waits as a
+ * long-poll does (serve.h); when the process's waiters are all taken the
+ * stream ends after what there is now, and the client comes back (retry:). */
+static bool changes_stream(request *req, const char *ns, char *since, bool payload, api_error *err) {
     static const char type[] = "text/event-stream";
     static const char opening[] = ": changes of the namespace\nretry: 2000\n\n";
     long long start = (long long)clock_ms(), last_write = start;
+    serve_waiter w;
+    serve_waiter_start(&w, DOC_CHANNEL, ns, start + STREAM_MAX_MS);
     bool ok = req->stream_write(req->stream_ctx, type, opening, sizeof opening - 1);
     while (ok && !serve_stopping()) {
+        serve_waiter_watch(&w);
         PGresult *res = changes_page(req, ns, since, STREAM_PAGE, payload, err);
         if (res == NULL) break;
         int n = PQntuples(res);
@@ -664,22 +641,16 @@ static bool changes_stream(request *req, const char *ns, char *since, bool paylo
         }
         long long now = (long long)clock_ms();
         if (n > 0) last_write = now;
-        if (!ok || !waiting || now - start >= STREAM_MAX_MS) break;
+        if (!ok || now - start >= STREAM_MAX_MS) break;
         if (n == atoi(STREAM_PAGE)) continue;
         if (now - last_write >= STREAM_KEEPALIVE_MS) {
             ok = req->stream_write(req->stream_ctx, type, ":\n\n", 3);
             last_write = now;
             continue;
         }
-        if (db_can_listen() && !db_listening()) {
-            db_begin(serve_budget(req->mode));
-            if (!db_listen(DOC_CHANNEL, err)) break;
-            continue; /* read once more: a commit before the LISTEN */
-        }
-        long long until = last_write + STREAM_KEEPALIVE_MS;
-        if (until > start + STREAM_MAX_MS) until = start + STREAM_MAX_MS;
-        if (!changes_wait(ns, until, err)) break;
+        if (!serve_waiter_sleep(&w, last_write + STREAM_KEEPALIVE_MS)) break;
     }
+    serve_waiter_end(&w);
     return true; /* the stream has gone out: its end is not an error */
 }
 
@@ -705,46 +676,18 @@ static bool document_changes(request *req, reply *out, api_error *err) {
         from = req->last_event_id;
     }
     if (!changes_since(req, ns, from, since, sizeof since, err)) return false;
-    if (stream) {
-        /* A stream waits between events: it counts as a waiter (serve.h),
-         * whatever wait_seconds says; beyond the bound it sends what there
-         * is and ends. */
-        bool waiting = serve_wait_begin();
-        bool ok = changes_stream(req, ns, since, payload, waiting, err);
-        if (waiting) serve_wait_end();
-        if (db_listening()) {
-            api_error ignored;
-            db_begin(serve_budget(req->mode));
-            db_unlisten(&ignored);
-        }
-        return ok;
-    }
-    /* A waiter holds a worker: at most half of them wait (serve.h), so
-     * writes always find one free. Beyond that, a feed answers at once. */
-    bool waiter = wait > 0 && serve_wait_begin();
-    if (!waiter) wait = 0;
-    long long until = (long long)clock_ms() + wait * 1000;
+    if (stream) return changes_stream(req, ns, since, payload, err);
+    /* With wait_seconds and nothing new: wait for a write's notification,
+     * holding neither a worker at accept nor a connection (serve.h). */
+    serve_waiter w;
+    serve_waiter_start(&w, DOC_CHANNEL, ns, (long long)clock_ms() + wait * 1000);
     PGresult *res;
-    bool ok = true;
-    for (;;) {
+    do {
+        serve_waiter_watch(&w);
         res = changes_page(req, ns, since, limit, payload, err);
-        if (res == NULL || PQntuples(res) > 0 || (long long)clock_ms() >= until || serve_stopping()) break;
-        if (db_can_listen() && !db_listening()) {
-            /* Listen, then read once more: a write that committed in
-             * between is not missed. */
-            db_begin(serve_budget(req->mode));
-            if (!(ok = db_listen(DOC_CHANNEL, err))) break;
-            continue;
-        }
-        if (!(ok = changes_wait(ns, until, err))) break;
-    }
-    if (waiter) serve_wait_end();
-    if (db_listening()) {
-        api_error ignored;
-        db_begin(serve_budget(req->mode));
-        db_unlisten(&ignored);
-    }
-    if (!ok || res == NULL) return false;
+    } while (res != NULL && PQntuples(res) == 0 && serve_waiter_sleep(&w, w.until_ms));
+    serve_waiter_end(&w);
+    if (res == NULL) return false;
     int n = PQntuples(res);
     strbuf_puts(out->body, "{\"items\":[");
     for (int i = 0; i < n; i++) {
@@ -874,8 +817,9 @@ const mode mode_document = {
     .name = "document",
     .url_prefix = "/document",
     .processes = 4,
-    /* Eight workers a process: a waiting feed holds one, and at most half
-     * of them wait (document_changes), so writes always find a free one. */
+    /* Eight workers a process at accept; a waiting feed starts one in its
+     * place and sleeps without a connection (serve.h), so writes always
+     * find a free one. */
     .threads = 8,
     .migrations = document_migrations,
     .sentinel_shape =

@@ -13,12 +13,12 @@
  * <= now()) is dead. A partial index keeps exhausted items out of the
  * claim's index, so a claim is an index range scan at any queue depth.
  *
- * Long-poll: a claim with wait_seconds that finds nothing LISTENs on one
- * channel; every enqueue (and dead-letter retry) NOTIFYs it with the
- * namespace, in its own transaction, so a waiter wakes on commit. Waiters
- * also wake when the namespace's next delayed or claimed item becomes
- * visible. The mode runs 32 worker threads per process (docs/queue.md), so
- * waiting claimers do not starve enqueues or acks.
+ * Long-poll: every enqueue (and release, retry, resume) NOTIFYs one
+ * channel with the namespace, in its own transaction, so a waiting claim
+ * wakes on commit; it also wakes when the namespace's next delayed or
+ * claimed item becomes visible. A waiting claim holds neither a worker at
+ * accept nor a connection (serve.h, docs/queue.md), so waiting claimers do
+ * not starve enqueues or acks.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
@@ -50,7 +50,6 @@ enum {
     DEDUP_KEY_MAX = 256,
     GROUP_MAX = 128,
     WAIT_MAX = 20,
-    POOLED_POLL_MS = 250,
 };
 #define QUEUE_CHANNEL "backend_queue"
 
@@ -639,27 +638,19 @@ static bool queue_post(request *req, reply *out, api_error *err) {
     return true;
 }
 
-/* Sleeps until a notification for ns, the namespace's next item becoming
- * visible, or until_ms, whichever is first (or the process stopping).
+/* When the namespace's next delayed or claimed item becomes visible (a
+ * clock_ms time, a little after), into *at; until_ms when none does sooner.
  * Returns false with err when the database failed. */
-static bool wait_for_items(request *req, const char *ns, long long until_ms, api_error *err) {
+static bool next_visible(request *req, const char *ns, long long until_ms, long long *at, api_error *err) {
     const char *params[] = {ns};
     db_begin(g_config.db_timeout_ms);
     PGresult *res = db_query(req->pool, &queue_next_visible, params, err);
     if (res == NULL) return false;
+    *at = until_ms;
     if (!PQgetisnull(res, 0, 0)) {
         long long due = atoll(PQgetvalue(res, 0, 0)); /* ms; below 0: visible already */
-        long long at = (long long)clock_ms() + (due > 0 ? due : 0) + 5;
-        if (at < until_ms) until_ms = at;
-    }
-    /* A stopping process wakes the wait at once (db_set_wake_fd); the
-     * slices of a second are a second guard. */
-    while (!serve_stopping()) {
-        long long left = until_ms - (long long)clock_ms();
-        if (left <= 0) return true;
-        int r = db_wait_notify(ns, left < 1000 ? left : 1000, err);
-        if (r < 0) return false;
-        if (r > 0) return true;
+        long long visible = (long long)clock_ms() + (due > 0 ? due : 0) + 5;
+        if (visible < *at) *at = visible;
     }
     return true;
 }
@@ -677,42 +668,26 @@ static bool queue_claim_items(request *req, reply *out, api_error *err) {
     snprintf(max_text, sizeof max_text, "%lld", max);
     snprintf(vis_text, sizeof vis_text, "%lld", visibility);
     const char *params[] = {ns, max_text, vis_text};
-    /* A waiter holds a worker: at most half of them wait (serve.h), so
-     * enqueues and acks always find one free. Beyond that, a claim answers
-     * at once. */
-    bool waiter = wait > 0 && serve_wait_begin();
-    if (!waiter) wait = 0;
-    long long until = (long long)clock_ms() + wait * 1000;
+    /* With wait_seconds and nothing visible: wait for an enqueue's (or a
+     * release's) notification or the next item's visibility, holding
+     * neither a worker at accept nor a connection (serve.h). */
+    serve_waiter w;
+    serve_waiter_start(&w, QUEUE_CHANNEL, ns, (long long)clock_ms() + wait * 1000);
     PGresult *res;
-    bool ok = true;
     for (;;) {
+        serve_waiter_watch(&w);
         db_begin(g_config.db_timeout_ms);
         res = db_query(req->pool, &queue_claim, params, err);
-        if (res == NULL || PQntuples(res) > 0 || (long long)clock_ms() >= until || serve_stopping()) break;
-        if (!db_can_listen()) {
-            /* Through a transaction pooler no notification reaches us:
-             * claim again every POOLED_POLL_MS instead. */
-            long long left = until - (long long)clock_ms();
-            long long nap_ms = left < POOLED_POLL_MS ? (left > 0 ? left : 0) : POOLED_POLL_MS;
-            struct timespec nap = {0, (long)(nap_ms * 1000000LL)};
-            nanosleep(&nap, NULL);
-            continue;
+        if (res == NULL || PQntuples(res) > 0 || (long long)clock_ms() >= w.until_ms) break;
+        long long wake_at;
+        if (!next_visible(req, ns, w.until_ms, &wake_at, err)) {
+            res = NULL;
+            break;
         }
-        if (!db_listening()) {
-            /* Listen (again, after a reconnect), then claim once more: an
-             * enqueue that committed in between is not missed. */
-            if (!(ok = db_listen(QUEUE_CHANNEL, err))) break;
-            continue;
-        }
-        if (!(ok = wait_for_items(req, ns, until, err))) break;
+        if (!serve_waiter_sleep(&w, wake_at)) break;
     }
-    if (waiter) serve_wait_end();
-    if (db_listening()) {
-        api_error ignored;
-        db_begin(g_config.db_timeout_ms);
-        db_unlisten(&ignored);
-    }
-    if (!ok || res == NULL) return false;
+    serve_waiter_end(&w);
+    if (res == NULL) return false;
     reply_items(out, res);
     return true;
 }

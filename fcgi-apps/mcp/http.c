@@ -37,6 +37,7 @@
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "random_id.h"
 #include "reply.h"
 #include "request.h"
@@ -461,12 +462,14 @@ int main(int argc, char **argv) {
     /* Streams end, calls in hand finish (a long-poll gives up early), then
      * the threads are joined. */
     serve_request_stop();
+    notify_stop(); /* long-polls in tool calls give up now */
     sessions_shutdown();
     MHD_stop_daemon(d);
     stop_checker(&checker);
     workers_free(g_workers);
     workers_free(g_session_workers);
     sessions_free();
+    db_close_spares();
     if (!fd0) unlink(argv[2]);
     metrics_release();
     log_msg(LOG_INFO, "stopping (signal %d)", sig);
