@@ -90,6 +90,7 @@ static void conn_close(db_conn *c) {
     if (c->pg != NULL) PQfinish(c->pg);
     if (c->serial != 0) metrics_db_connections_add(-1);
     free(c);
+    pthread_once(&g_conns_once, conns_init);
     pthread_mutex_lock(&g_conns_lock);
     g_conns_open--;
     pthread_cond_signal(&g_conns_freed);
@@ -117,6 +118,7 @@ void db_park(void) {
         db_disconnect();
         return;
     }
+    pthread_once(&g_conns_once, conns_init);
     pthread_mutex_lock(&g_conns_lock);
     t_c->next_spare = g_spares;
     g_spares = t_c;
