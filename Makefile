@@ -165,7 +165,8 @@ fuzz: deps
 
 # Throughput and latency against pgbench, pg-boss and static lighttpd, in
 # one run: docs/benchmarks.md. QUICK=1 for a short run; ONLY=mcp for the MCP
-# scenarios alone (merged into the last results).
+# scenarios alone, ONLY=waiters for waiting at scale alone (WAITERS=N waiting
+# requests, default 1000), each merged into the last results.
 # What counting metrics costs is measured against the same build with the
 # counting compiled out (bin-nometrics/, used by make bench only).
 bench: deps

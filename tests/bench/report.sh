@@ -187,6 +187,39 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) {
         echo "a shared machine before a second run shows it again."
         echo
     fi
+    if [ "$(q '.waiters != null')" = true ]; then
+        wq() { q ".waiters.$1"; }
+        echo "## Waiting at scale"
+        echo
+        echo "$(wq waiters) waiting requests held open at once, each on its own connection (\`tests/bench/waiters.js\`): half"
+        echo "changes-feed long-polls (\`GET /document/wfeed-N/_changes?since=…&wait_seconds=$(wq wait_seconds)\`), half queue long-poll"
+        echo "claims (\`POST /queue/wq-N/claim\` with \`wait_seconds\` $(wq wait_seconds)), over $(wq namespaces) namespaces of each, nothing"
+        echo "written to them, each re-issued as soon as it has its answer. While they wait, document GET"
+        echo "at 8 clients as in doc_get, against the same GET measured just before without them."
+        echo "Measured $(wq date) with $(wq seconds_per_measurement) s per measurement."
+        echo
+        echo "| target | measured | |"
+        echo "|---|---|---|"
+        v=$(wq early)
+        echo "| every waiter served: none answered empty before its wait was over (early = 0) | $v answers, to $(wq early_waiters) of the $(wq waiters) waiters (a waiter turned away asked again after $(wq backoff_ms) ms) | $(verdict "$v" 0 "<=") |"
+        v=$(wq errors)
+        echo "| no waiter got an error (5xx, another status, or no answer) | $v ($(q -c '.waiters.statuses') answers by status) | $(verdict "$v" 0 "<=") |"
+        v=$(wq pg_connections_peak) w=$(wq pg_connections_without_waiters)
+        echo "| PostgreSQL connections bounded, whatever the waiter count: at most those without waiters + 16 | $v at most with $(wq waiters) waiters, $w without (bound $((w + 16))) | $(verdict "$v" $((w + 16)) "<=") |"
+        a=$(p99 waiters_get with_waiters 8) b=$(p99 waiters_get no_waiters 8)
+        v=$(ratio "$a" "$b")
+        echo "| document GET p99 with the waiters ≤ 2 × without, 8 clients | $v × ($a ms ÷ $b ms) | $(verdict "$v" 2 "<=") |"
+        echo
+        echo "| document GET, 8 clients | per second | p50 ms | p99 ms | errors |"
+        echo "|---|---|---|---|---|"
+        for w in no_waiters with_waiters; do
+            printf '| %s | %.0f | %s | %s | %s |\n' "$w" "$(rate waiters_get "$w" 8)" "$(p50 waiters_get "$w" 8)" "$(p99 waiters_get "$w" 8)" \
+                "$(q --arg w "$w" '.results[] | select(.scenario == "waiters_get" and .subject == $w) | .errors')"
+        done
+        echo
+        echo "The connections are the service's rows in \`pg_stat_activity\` (\`application_name\` \`backend-<mode>\`), sampled every 200 ms: *without* from the same $(wq waiters) requests made once with \`wait_seconds\` 0 (so every worker that serves them has been busy) through the GET without waiters, *with* from the waiters' start to their end. \`ONLY=waiters make bench\` runs this scenario alone; \`WAITERS=N\` sets the count."
+        echo
+    fi
     if [ -n "$(rate metrics_on service 8)" ]; then
         echo "## What counting metrics costs"
         echo
@@ -219,6 +252,7 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) {
     echo "- **sql_list**: \`GET /sql/tables/bench/rows?limit=100\` on 1000 rows; pgbench runs the built list statement with the same parameters."
     echo "- **file_post**: \`POST /files/temp\` of 64 KiB (written, fsynced, renamed, recorded)."
     echo "- **mcp_stateless**, **mcp_session**, **mcp_session_cold**: \`POST /mcp\`, a \`tools/call\` of \`document_get\` on the doc_get keys (\`tests/bench/mcp-call.lua\`), against **mcp_http**, the route itself (\`doc-get.lua\`) in the same rounds; in the stateless era, on one session, and on a fresh block of 25,000 idle sessions per measurement (above); each shape is checked to return the document before it is timed, and any non-2xx answer fails the run."
+    echo "- **waiters_get**: doc_get at 8 clients without waiters and with them held open (section *Waiting at scale*)."
     echo "- wrk with 1 thread for 1 client and 2 threads otherwise; pgbench \`-M prepared\` over the unix socket, percentiles from its per-transaction log."
 } >"$DOCS/benchmarks.md"
 

@@ -7,6 +7,8 @@
 #   CLIENTS="1 8"  other client counts (default 1 8 32 128 512)
 #   ONLY=mcp  the MCP scenarios alone, merged into the last results.json
 #             (the other scenarios' numbers are kept, with their date)
+#   ONLY=waiters  the waiting-at-scale scenario alone, merged the same way
+#   WAITERS=N waiting requests held open in that scenario (default 1000)
 # References: pgbench running the statements the service runs (printed by
 # `backend-<mode> --sql NAME`, so they cannot drift from the code), pg-boss
 # for the queue cycle, and lighttpd serving a static file (the HTTP ceiling).
@@ -29,7 +31,7 @@ MCP_CLIENTS="1 8 32"
 REPS=${REPS:-3} # each figure is the median of REPS runs; the rate's spread is kept
 ref() { [ "$1" -le "$REF_MAX" ]; }
 ONLY=${ONLY:-}
-case "$ONLY" in "" | mcp) ;; *) echo "ONLY=$ONLY: only ONLY=mcp is known" >&2; exit 2 ;; esac
+case "$ONLY" in "" | mcp | waiters) ;; *) echo "ONLY=$ONLY: only ONLY=mcp and ONLY=waiters are known" >&2; exit 2 ;; esac
 
 # ---- what it needs -------------------------------------------------------
 deploy/install-deps.sh --bench
@@ -43,9 +45,12 @@ PGBIN=$(pg_bindir)
 WORK=$(mktemp -d /tmp/backend-bench.XXXXXX)
 chmod 711 "$WORK"
 STATIC_PID=""
+WAITERS_PID="" SAMPLER_PID=""
 cleanup() {
     local rc=$?
     set +e # stop everything, whatever fails on the way
+    if [ -n "$WAITERS_PID" ]; then kill -TERM "$WAITERS_PID" 2>/dev/null; wait "$WAITERS_PID" 2>/dev/null; fi
+    if [ -n "$SAMPLER_PID" ]; then kill -TERM "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; fi
     if [ -n "${SERVICE_PID:-}" ]; then service_stop "$SERVICE_PID"; fi
     if [ -n "$STATIC_PID" ]; then service_stop "$STATIC_PID"; fi
     if [ -n "${NOMETRICS_PID:-}" ]; then service_stop "$NOMETRICS_PID"; fi
@@ -215,6 +220,71 @@ sql() {
     "$BACKEND_BIN/backend-registry" --sql "$1" | sed "s/HH24:MI:SS/HH24' || chr(58) || 'MI' || chr(58) || 'SS/g"
 }
 
+# ---- waiting at scale ---------------------------------------------------------
+# WAITERS waiting requests (tests/bench/waiters.js: half changes-feed
+# long-polls, half queue long-poll claims, over WAITERS_NS namespaces of
+# each, wait_seconds 20, each re-issued when it ends) held open while
+# document GET is measured at 8 clients; the same GET measured just before
+# without them. Recorded: waiters_get (subjects no_waiters, with_waiters)
+# and the waiters object: answers that came back empty before their wait
+# was over (early), errors, and the most PostgreSQL connections the
+# service had (pg_stat_activity, sampled every 200 ms) with the waiters and,
+# as the bound's reference, without them (during the same requests made
+# once with wait_seconds 0, then the GET runs).
+WAITERS=${WAITERS:-1000}
+WAITERS_NS=${WAITERS_NS:-50}
+WAITERS_WAIT=20
+# svc_connections: the service's PostgreSQL connections (each mode names
+# its connections backend-<mode>: db_set_app_name).
+svc_connections() { "${PGSQL[@]}" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'backend-%'"; }
+# start_sampler FILE: svc_connections every 200 ms, one a line, into FILE
+# in the background until stop_sampler.
+start_sampler() {
+    : >"$1"
+    (while :; do
+        svc_connections >>"$1" 2>/dev/null || true
+        sleep 0.2
+    done) &
+    SAMPLER_PID=$!
+}
+stop_sampler() {
+    kill -TERM "$SAMPLER_PID"
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=""
+}
+peak() { sort -n "$1" | tail -n 1; }
+run_waiters() {
+    echo "waiting at scale: $WAITERS waiters"
+    start_sampler "$WORK/conn.without"
+    # The same requests once, none waiting, so every worker that serves
+    # them has been busy (what the service holds without waiters), then
+    # GET without waiters.
+    node "$BENCH/waiters.js" "$URL" "$TOKEN" "$WAITERS" 0 "$WAITERS_NS" "" >"$WORK/waiters0.json"
+    wrk_once 8 "$URL" "$BENCH/doc-get.lua" >/dev/null # warm, not recorded
+    run waiters_get no_waiters 8 "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua"
+    stop_sampler
+    start_sampler "$WORK/conn.with"
+    rm -f "$WORK/waiters.ready"
+    node "$BENCH/waiters.js" "$URL" "$TOKEN" "$WAITERS" "$WAITERS_WAIT" "$WAITERS_NS" "$WORK/waiters.ready" \
+        >"$WORK/waiters.json" 2>"$WORK/waiters.err" &
+    WAITERS_PID=$!
+    for _ in $(seq 1 600); do
+        [ -e "$WORK/waiters.ready" ] && break
+        sleep 0.1
+    done
+    [ -e "$WORK/waiters.ready" ] || { echo "waiters.js: not every waiter went out within 60 s" >&2; cat "$WORK/waiters.err" >&2; exit 1; }
+    sleep 2 # time for the service to take them in
+    run waiters_get with_waiters 8 "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua"
+    kill -TERM "$WAITERS_PID"
+    wait "$WAITERS_PID" || { echo "waiters.js failed:" >&2; cat "$WORK/waiters.err" >&2; exit 1; }
+    WAITERS_PID=""
+    stop_sampler
+    jq -c --argjson with "$(peak "$WORK/conn.with")" --argjson without "$(peak "$WORK/conn.without")" \
+        '{waiters, wait_seconds, namespaces, early, early_waiters, errors, statuses, requests, backoff_ms,
+          pg_connections_peak: $with, pg_connections_without_waiters: $without}' "$WORK/waiters.json" >"$WORK/waiters.obj"
+    jq -r '"waiters \(.waiters): early answers \(.early) (\(.early_waiters) waiters), errors \(.errors), PostgreSQL connections at most \(.pg_connections_peak) (\(.pg_connections_without_waiters) without waiters)"' "$WORK/waiters.obj"
+}
+
 # ---- memory ----------------------------------------------------------------
 # pss_total: proportional set size of lighttpd and every mode process, KiB.
 pss_total() {
@@ -274,6 +344,20 @@ printf '\\set k random(1, 1000000)\n%s;\n' \
 # next page), no filter.
 printf '%s;\n' "$(sql_built sql_rows_list | sed -e 's/\$1::bigint/CAST(0 AS bigint)/' -e 's/\$2::int/101/' \
     -e 's/\$[0-9][0-9]*::/NULL::/g')" >"$WORK/sql-list.pgb"
+
+if [ "$ONLY" = waiters ]; then
+    run_waiters
+    # Merged into the last full run's results: its waiters rows and object
+    # replaced, the rest kept; the object says when it was measured.
+    jq --slurpfile new "$RESULTS" --slurpfile w "$WORK/waiters.obj" --arg dur "$DUR" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        '.results = ([.results[] | select(.scenario != "waiters_get")] + $new)
+         | .waiters = ($w[0] + {date: $date, seconds_per_measurement: ($dur | tonumber)})' \
+        "$BENCH/results.json" >"$WORK/merged.json"
+    cp "$WORK/merged.json" "$BENCH/results.json"
+    "$BENCH/report.sh" "$BENCH/results.json" "$ROOT/docs"
+    echo "wrote docs/benchmarks.md, docs/benchmarks.png, tests/bench/results.json (waiters scenario only)"
+    exit 0
+fi
 
 # MCP: one session for the busy client, and for the cold lookups a fresh
 # block of MCP_BLOCK sessions per measurement (ids as mcp-call.lua spells
@@ -365,6 +449,10 @@ for c in $CLIENTS; do
     run file_post service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/file-post.lua"
     case " $MCP_CLIENTS " in *" $c "*) run_mcp "$c" ;; esac
 done
+run_waiters
+# The waits the client dropped end on the service's side only when their
+# time is up: the next measurements start after that.
+sleep "$WAITERS_WAIT"
 
 # ---- what counting metrics costs ---------------------------------------------
 # The same build with the counting compiled out (make bench builds it in
@@ -421,9 +509,11 @@ echo "make run to first 200: ${STARTS[*]} ms, median $START_MEDIAN ms"
 # ---- report ------------------------------------------------------------------
 jq -s --argjson rest "$MEM_REST" --argjson after "$MEM_AFTER" --argjson hb "$HWM_BEFORE" --argjson ha "$HWM_AFTER" \
     --argjson start "$START_MEDIAN" --arg dur "$DUR" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    --slurpfile w "$WORK/waiters.obj" \
     '{date: $date, seconds_per_measurement: ($dur | tonumber), results: .,
       memory_kib: {at_rest_pss: $rest, after_run_pss: $after, file_peak_before_64mib: $hb, file_peak_after_64mib: $ha},
-      startup_median_ms: $start, mcp_run: {date: $date, seconds_per_measurement: ($dur | tonumber)}}' \
+      startup_median_ms: $start, mcp_run: {date: $date, seconds_per_measurement: ($dur | tonumber)},
+      waiters: ($w[0] + {date: $date, seconds_per_measurement: ($dur | tonumber)})}' \
     "$RESULTS" >"$BENCH/results.json"
 "$BENCH/report.sh" "$BENCH/results.json" "$ROOT/docs"
 echo "wrote docs/benchmarks.md, docs/benchmarks.png, tests/bench/results.json"
