@@ -1010,7 +1010,7 @@ const mode mode_queue = {
     .name = "queue",
     .url_prefix = "/queue",
     .processes = 2,
-    .threads = 32,
+    .threads = 8,
     .migrations = queue_migrations,
     .sentinel_shape =
         "{\"id\":1,\"namespace\":\"jobs\",\"payload\":{\"task\":\"build\"},\"attempts\":0,"
