@@ -127,13 +127,17 @@ static const char document_step2[] =
  *
  * A released step is never changed: a change to these functions (or to
  * DOC_JSON, which they embed) is a new step that replaces them. */
-#define DOC_FN(NAME, ARGS, BODY)                                                               \
-    "CREATE OR REPLACE FUNCTION " NAME "(" ARGS ") RETURNS TABLE (r_body text, r_version text)" \
-    " LANGUAGE plpgsql VOLATILE AS $f$"                                                        \
-    " BEGIN"                                                                                   \
-    "  PERFORM pg_advisory_xact_lock(" DOC_LOCK_CLASS ", hashtext(p_ns));"                     \
-    "  RETURN QUERY " BODY ";"                                                                 \
-    "  IF FOUND THEN PERFORM pg_notify('" DOC_CHANNEL "', p_ns); END IF;"                      \
+#define DOC_FN(NAME, ARGS, BODY)                      \
+    "CREATE OR REPLACE FUNCTION " NAME "(" ARGS       \
+    ") RETURNS TABLE (r_body text, r_version text)"   \
+    " LANGUAGE plpgsql VOLATILE AS $f$"               \
+    " BEGIN"                                          \
+    "  PERFORM pg_advisory_xact_lock(" DOC_LOCK_CLASS \
+    ", hashtext(p_ns));"                              \
+    "  RETURN QUERY " BODY                            \
+    ";"                                               \
+    "  IF FOUND THEN PERFORM pg_notify('" DOC_CHANNEL \
+    "', p_ns); END IF;"                               \
     " END $f$;"
 /* The version row a bumped head points at, and the answer. */
 #define DOC_APPEND                                                      \
@@ -152,8 +156,8 @@ static const char document_step3[] =
      * (tombstones count) is N. */
     DOC_FN("document_write_put_if", "p_ns text, p_key text, p_payload jsonb, p_version bigint",
            "WITH head AS (UPDATE document_heads h SET version = h.version + 1, deleted = false"
-           " WHERE h.namespace = p_ns AND h.key = p_key AND h.version = p_version RETURNING h.version),"
-           DOC_APPEND)
+           " WHERE h.namespace = p_ns AND h.key = p_key AND h.version = p_version RETURNING "
+           "h.version)," DOC_APPEND)
     /* PATCH: the merge patch applied to the live latest version (p_version
      * > 0: only when that is version p_version), as the next version. The
      * head row is locked before it is read (and the namespace's writers are
@@ -183,17 +187,17 @@ static const char *const document_migrations[] = {document_schema, document_step
 
 /* The writes (step 3's functions), one statement each. POST /document
  * stores the body's "payload" member; PUT the body itself. */
-#define FROM_MEMBER "($3::jsonb) -> 'payload'"
-#define FROM_BODY   "$3::jsonb"
+#define FROM_MEMBER        "($3::jsonb) -> 'payload'"
+#define FROM_BODY          "$3::jsonb"
 #define DOC_CALL(FN, ARGS) "SELECT r_body, r_version FROM " FN "(" ARGS ")"
-static const db_stmt doc_put = {"document_put", DOC_CALL("document_write_put", "$1, $2, " FROM_MEMBER ", $4::boolean"),
-                                4};
+static const db_stmt doc_put = {"document_put",
+                                DOC_CALL("document_write_put", "$1, $2, " FROM_MEMBER ", $4::boolean"), 4};
 static const db_stmt doc_put_body = {"document_put_body",
                                      DOC_CALL("document_write_put", "$1, $2, " FROM_BODY ", $4::boolean"), 4};
-static const db_stmt doc_put_if = {"document_put_if",
-                                   DOC_CALL("document_write_put_if", "$1, $2, " FROM_MEMBER ", $4::bigint"), 4};
-static const db_stmt doc_put_if_body = {"document_put_if_body",
-                                        DOC_CALL("document_write_put_if", "$1, $2, " FROM_BODY ", $4::bigint"), 4};
+static const db_stmt doc_put_if = {
+    "document_put_if", DOC_CALL("document_write_put_if", "$1, $2, " FROM_MEMBER ", $4::bigint"), 4};
+static const db_stmt doc_put_if_body = {
+    "document_put_if_body", DOC_CALL("document_write_put_if", "$1, $2, " FROM_BODY ", $4::bigint"), 4};
 static const db_stmt doc_patch = {"document_patch",
                                   DOC_CALL("document_write_patch", "$1, $2, $3::jsonb, $4::bigint"), 4};
 static const db_stmt doc_delete = {"document_delete", DOC_CALL("document_write_delete", "$1, $2"), 2};
@@ -761,10 +765,9 @@ static bool document_changes(request *req, reply *out, api_error *err) {
 }
 
 static const db_stmt *const document_statements[] = {
-    &doc_put,      &doc_put_body, &doc_put_if,  &doc_put_if_body,     &doc_patch,
-    &doc_live,     &doc_get,     &doc_get_version,     &doc_list,
-    &doc_versions, &doc_delete,   &doc_changes, &doc_changes_payload, &doc_changes_now,
-    NULL,
+    &doc_put,    &doc_put_body, &doc_put_if,          &doc_put_if_body, &doc_patch,
+    &doc_live,   &doc_get,      &doc_get_version,     &doc_list,        &doc_versions,
+    &doc_delete, &doc_changes,  &doc_changes_payload, &doc_changes_now, NULL,
 };
 
 /* ---- routes ---- */
