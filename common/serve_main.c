@@ -127,9 +127,9 @@ static int serve_fcgi(const mode *m) {
             return 1;
         }
     int sig = wait_for_stop(m, &stop_signals);
-    /* Finish the requests in hand, then leave: wake the worker blocked in
-     * accept (shutting the listening socket down makes accept fail), the
-     * others see the flag when they come back to accept. */
+    /* Finish the requests in hand, then leave: wake the workers blocked in
+     * accept (shutting the listening socket down makes every accept fail),
+     * the others see the flag when they come back to accept. */
     serve_request_stop();
     if (write(stop_pipe[1], "x", 1) != 1)
         log_msg(LOG_WARN, "cannot wake the long-polls; they end within a second");
