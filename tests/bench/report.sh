@@ -151,6 +151,12 @@ run in autocommit). 10 system calls per GET.
 | document POST: document processes' CPU µs per request | 591.3–829.9 | 282.0–318.8 |
 | document POST: PostgreSQL's CPU µs per request | 1413.9–2531.1 | 1057.6–1318.8 |
 
+At 1 client (three and two rounds, 3 s each): task switches per GET
+3.85–3.98 before, 2.56–2.84 after; per POST 7.07–7.24 before, 2.71–3.12
+after. The rates at 1 client (77–721 against 143–1103 GETs/s) only show
+how loaded the machine was: a request that sleeps waits its turn among
+some twenty runnable tasks.
+
 Under this load the mode process's CPU per GET is already below
 PostgreSQL's in both builds (the neighbours inflate every process alike);
 the ratio to judge against the 2× target is the quiet machine's, which
