@@ -127,8 +127,8 @@ static int serve_fcgi(const mode *m) {
     }
     int sig = wait_for_stop(m, &stop_signals);
     /* Finish the requests in hand, then leave: wake the waiters and the
-     * worker blocked in accept (shutting the listening socket down makes
-     * accept fail); the others see the flag when they come back to accept. */
+     * workers blocked in accept (shutting the listening socket down makes
+     * every accept fail); the others see the flag when they come back. */
     serve_request_stop();
     if (write(stop_pipe[1], "x", 1) != 1) log_msg(LOG_WARN, "cannot wake the notification listener");
     notify_stop();

@@ -42,11 +42,11 @@ bool trace_parse(const char *h, char trace_id[TRACE_ID_CHARS + 1], char parent_i
 void trace_start(trace_context *t, const char *traceparent) {
     if (!trace_parse(traceparent, t->trace_id, t->parent_id)) {
         t->parent_id[0] = '\0';
-        /* 128 random bits are never all zeros in practice; if the source
-         * failed, the ids are all zeros, which a reader knows as invalid. */
-        if (!random_id_hex(t->trace_id, TRACE_ID_CHARS / 2)) memset(t->trace_id, '0', TRACE_ID_CHARS);
+        /* Unique, not secret: the per-thread generator (random_id.h).
+         * 128 random bits are never all zeros in practice. */
+        random_id_fast_hex(t->trace_id, TRACE_ID_CHARS / 2);
         t->trace_id[TRACE_ID_CHARS] = '\0';
     }
-    if (!random_id_hex(t->span_id, SPAN_ID_CHARS / 2)) memset(t->span_id, '0', SPAN_ID_CHARS);
+    random_id_fast_hex(t->span_id, SPAN_ID_CHARS / 2);
     t->span_id[SPAN_ID_CHARS] = '\0';
 }

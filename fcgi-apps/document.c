@@ -12,11 +12,12 @@
  * Changes feed (contract 3b): every version carries seq, from one sequence,
  * and every write to a namespace first takes a transaction-level advisory
  * lock on that namespace, then its sequence number (the insert), then
- * commits, which releases the lock. So within a namespace the writers queue
+ * commits, which releases the lock: one statement, a function of schema
+ * step 3 run in autocommit (one round trip). So within a namespace the writers queue
  * on the lock, and seq order is commit order: a reader that has seen seq s
  * has seen every smaller seq of the namespace that will ever commit, and
  * resuming from s misses nothing (docs/decisions.md). The cost: writes to
- * one namespace are serialised for the length of their insert. A commit
+ * one namespace are serialised for the length of their insert. A write
  * also notifies DOC_CHANNEL with the namespace, which wakes waiting feeds.
  *
  * Responses are built by PostgreSQL (json_build_object): the payload goes
@@ -102,9 +103,6 @@ static const char document_step2[] =
     "  RETURN result;"
     " END $f$";
 
-/* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
-static const char *const document_migrations[] = {document_schema, document_step2, NULL};
-
 /* ---- statements ---- */
 
 #define DOC_JSON(ns, key)                                \
@@ -112,61 +110,94 @@ static const char *const document_migrations[] = {document_schema, document_step
     ", 'version', d.version, 'payload', "                \
     "d.payload, 'created_at', " SQL_UTC("d.created_at") ")::text"
 
-/* The version row a bumped head points at, and the response (column 1:
- * the version, for the ETag). PAYLOAD is what is stored: from $3, the
- * request body. */
-#define DOC_APPEND(PAYLOAD)                                             \
+/* Step 3: every write is one statement, one round trip (issue 22). Each
+ * write is a function that takes the namespace's lock (the changes feed's
+ * seq order = commit order, see the top), then writes with a snapshot taken
+ * after the lock (plpgsql takes one per statement: a VOLATILE function in
+ * READ COMMITTED), then queues the notification when it wrote. The service
+ * calls it in autocommit, so the statement's transaction commits at once
+ * and the lock is released after the commit is visible, as the COMMIT of
+ * the four round trips before it did. A precondition that does not hold
+ * writes nothing and notifies nothing; its statement's transaction commits
+ * nothing. Each returns the answer (r_body) and the version, for the ETag
+ * (r_version); no row: nothing was written.
+ *
+ * A released step is never changed: a change to these functions (or to
+ * DOC_JSON, which they embed) is a new step that replaces them. */
+#define DOC_FN(NAME, ARGS, BODY)                      \
+    "CREATE OR REPLACE FUNCTION " NAME "(" ARGS       \
+    ") RETURNS TABLE (r_body text, r_version text)"   \
+    " LANGUAGE plpgsql VOLATILE AS $f$"               \
+    " BEGIN"                                          \
+    "  PERFORM pg_advisory_xact_lock(" DOC_LOCK_CLASS \
+    ", hashtext(p_ns));"                              \
+    "  RETURN QUERY " BODY                            \
+    ";"                                               \
+    "  IF FOUND THEN PERFORM pg_notify('" DOC_CHANNEL \
+    "', p_ns); END IF;"                               \
+    " END $f$;"
+/* The version row a bumped head points at, and the answer. */
+#define DOC_APPEND                                                      \
     " doc AS (INSERT INTO documents (namespace, key, version, payload)" \
-    " SELECT $1, $2, head.version, " PAYLOAD                            \
-    " FROM head"                                                        \
+    " SELECT p_ns, p_key, head.version, p_payload FROM head"            \
     " RETURNING version, payload, created_at)"                          \
-    " SELECT " DOC_JSON("$1::text", "$2::text") ", d.version::text FROM doc d"
-/* POST /document: the body's "payload" member; PUT: the body itself. */
-#define FROM_MEMBER "($3::jsonb) -> 'payload'"
-#define FROM_BODY   "$3::jsonb"
+    " SELECT " DOC_JSON("p_ns", "p_key") ", d.version::text FROM doc d"
+static const char document_step3[] =
+    /* p_always true: append unconditionally; false (if_version 0,
+     * If-None-Match: *): only when the key has no live version. */
+    DOC_FN("document_write_put", "p_ns text, p_key text, p_payload jsonb, p_always boolean",
+           "WITH head AS (INSERT INTO document_heads AS h (namespace, key, version) VALUES (p_ns, p_key, 1)"
+           " ON CONFLICT (namespace, key) DO UPDATE SET version = h.version + 1, deleted = false"
+           " WHERE p_always OR h.deleted RETURNING h.version)," DOC_APPEND)
+    /* if_version N > 0, If-Match: "N": only when the latest version
+     * (tombstones count) is N. */
+    DOC_FN("document_write_put_if", "p_ns text, p_key text, p_payload jsonb, p_version bigint",
+           "WITH head AS (UPDATE document_heads h SET version = h.version + 1, deleted = false"
+           " WHERE h.namespace = p_ns AND h.key = p_key AND h.version = p_version RETURNING "
+           "h.version)," DOC_APPEND)
+    /* PATCH: the merge patch applied to the live latest version (p_version
+     * > 0: only when that is version p_version), as the next version. The
+     * head row is locked before it is read (and the namespace's writers are
+     * serialised anyway), so no concurrent patch is lost. */
+    DOC_FN("document_write_patch", "p_ns text, p_key text, p_patch jsonb, p_version bigint",
+           "WITH cur AS (SELECT h.version, d.payload FROM document_heads h JOIN documents d"
+           " ON d.namespace = h.namespace AND d.key = h.key AND d.version = h.version"
+           " WHERE h.namespace = p_ns AND h.key = p_key AND NOT h.deleted"
+           " AND (p_version = 0 OR h.version = p_version) FOR UPDATE OF h),"
+           " head AS (UPDATE document_heads h SET version = h.version + 1 FROM cur"
+           " WHERE h.namespace = p_ns AND h.key = p_key RETURNING h.version, cur.payload AS old),"
+           " doc AS (INSERT INTO documents (namespace, key, version, payload)"
+           " SELECT p_ns, p_key, head.version, document_merge_patch(head.old, p_patch) FROM head"
+           " RETURNING version, payload, created_at)"
+           " SELECT " DOC_JSON("p_ns", "p_key") ", d.version::text FROM doc d")
+    /* DELETE: a tombstone, when the key has a live version. */
+    DOC_FN("document_write_delete", "p_ns text, p_key text",
+           "WITH head AS (UPDATE document_heads h SET version = h.version + 1, deleted = true"
+           " WHERE h.namespace = p_ns AND h.key = p_key AND NOT h.deleted RETURNING h.version),"
+           " doc AS (INSERT INTO documents (namespace, key, version, payload, deleted)"
+           " SELECT p_ns, p_key, head.version, NULL, true FROM head RETURNING version)"
+           " SELECT json_build_object('namespace', p_ns, 'key', p_key, 'version', version,"
+           " 'deleted', true)::text, version::text FROM doc");
 
-/* $4 true: append unconditionally; false (if_version 0, If-None-Match: *):
- * only when the key has no live version. */
-#define DOC_PUT(PAYLOAD)                                                                         \
-    "WITH head AS (INSERT INTO document_heads AS h (namespace, key, version) VALUES ($1, $2, 1)" \
-    " ON CONFLICT (namespace, key) DO UPDATE SET version = h.version + 1, deleted = false"       \
-    " WHERE $4::boolean OR h.deleted RETURNING h.version)," DOC_APPEND(PAYLOAD)
-static const db_stmt doc_put = {"document_put", DOC_PUT(FROM_MEMBER), 4};
-static const db_stmt doc_put_body = {"document_put_body", DOC_PUT(FROM_BODY), 4};
+/* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
+static const char *const document_migrations[] = {document_schema, document_step2, document_step3, NULL};
 
-/* if_version N > 0, If-Match: "N": only when the latest version (tombstones
- * count) is N. */
-#define DOC_PUT_IF(PAYLOAD)                                                                               \
-    "WITH head AS (UPDATE document_heads h SET version = h.version + 1, deleted = false"                  \
-    " WHERE h.namespace = $1 AND h.key = $2 AND h.version = $4::bigint RETURNING h.version)," DOC_APPEND( \
-        PAYLOAD)
-static const db_stmt doc_put_if = {"document_put_if", DOC_PUT_IF(FROM_MEMBER), 4};
-static const db_stmt doc_put_if_body = {"document_put_if_body", DOC_PUT_IF(FROM_BODY), 4};
-
-/* PATCH: the merge patch $3 applied to the live latest version ($4 > 0:
- * only when that is version $4), as the next version. The head row is
- * locked before it is read (and the namespace's writers are serialised
- * anyway, doc_lock), so no concurrent patch is lost. */
-static const db_stmt doc_patch = {
-    "document_patch",
-    "WITH cur AS (SELECT h.version, d.payload FROM document_heads h JOIN documents d"
-    " ON d.namespace = h.namespace AND d.key = h.key AND d.version = h.version"
-    " WHERE h.namespace = $1 AND h.key = $2 AND NOT h.deleted"
-    " AND ($4::bigint = 0 OR h.version = $4::bigint) FOR UPDATE OF h),"
-    " head AS (UPDATE document_heads h SET version = h.version + 1 FROM cur"
-    " WHERE h.namespace = $1 AND h.key = $2 RETURNING h.version, cur.payload AS old),"
-    " doc AS (INSERT INTO documents (namespace, key, version, payload)"
-    " SELECT $1, $2, head.version, document_merge_patch(head.old, $3::jsonb) FROM head"
-    " RETURNING version, payload, created_at)"
-    " SELECT " DOC_JSON("$1::text", "$2::text") ", d.version::text FROM doc d",
-    4};
-
-/* Taken first by every write, in its transaction: serialises the
- * namespace's writers so that seq order is commit order (see the top), and
- * queues the notification that wakes the namespace's feeds at commit. */
-static const db_stmt doc_lock = {
-    "document_lock",
-    "SELECT pg_advisory_xact_lock(" DOC_LOCK_CLASS ", hashtext($1)), pg_notify('" DOC_CHANNEL "', $1)", 1};
+/* The writes (step 3's functions), one statement each. POST /document
+ * stores the body's "payload" member; PUT the body itself. */
+#define FROM_MEMBER        "($3::jsonb) -> 'payload'"
+#define FROM_BODY          "$3::jsonb"
+#define DOC_CALL(FN, ARGS) "SELECT r_body, r_version FROM " FN "(" ARGS ")"
+static const db_stmt doc_put = {"document_put",
+                                DOC_CALL("document_write_put", "$1, $2, " FROM_MEMBER ", $4::boolean"), 4};
+static const db_stmt doc_put_body = {"document_put_body",
+                                     DOC_CALL("document_write_put", "$1, $2, " FROM_BODY ", $4::boolean"), 4};
+static const db_stmt doc_put_if = {
+    "document_put_if", DOC_CALL("document_write_put_if", "$1, $2, " FROM_MEMBER ", $4::bigint"), 4};
+static const db_stmt doc_put_if_body = {
+    "document_put_if_body", DOC_CALL("document_write_put_if", "$1, $2, " FROM_BODY ", $4::bigint"), 4};
+static const db_stmt doc_patch = {"document_patch",
+                                  DOC_CALL("document_write_patch", "$1, $2, $3::jsonb, $4::bigint"), 4};
+static const db_stmt doc_delete = {"document_delete", DOC_CALL("document_write_delete", "$1, $2"), 2};
 
 /* Whether the key has a live version: tells a PATCH's 404 from its 412. */
 static const db_stmt doc_live = {
@@ -221,16 +252,6 @@ static const db_stmt doc_versions = {
     " ORDER BY d.version LIMIT $4::int",
     4};
 
-static const db_stmt doc_delete = {
-    "document_delete",
-    "WITH head AS (UPDATE document_heads h SET version = h.version + 1, deleted = true"
-    " WHERE h.namespace = $1 AND h.key = $2 AND NOT h.deleted RETURNING h.version),"
-    " doc AS (INSERT INTO documents (namespace, key, version, payload, deleted)"
-    " SELECT $1, $2, head.version, NULL, true FROM head RETURNING version)"
-    " SELECT json_build_object('namespace', $1::text, 'key', $2::text, 'version', version,"
-    " 'deleted', true)::text, version::text FROM doc",
-    2};
-
 /* ---- helpers ---- */
 
 /* One version as the answer: column 0 the body, column 1 its version,
@@ -244,26 +265,12 @@ static bool one_row_reply(reply *out, PGresult *res, int status) {
     return true;
 }
 
-/* Runs st as a write to namespace ns, in one transaction: the namespace's
- * lock (doc_lock) first, then st, then COMMIT, or ROLLBACK when st wrote
- * nothing (a precondition that did not hold) or failed. Every write takes
- * this path, so that the feed's seq order is commit order. Returns st's
- * result, or NULL with err set. */
-static PGresult *write_locked(request *req, const char *ns, const db_stmt *st, const char *const *params,
-                              api_error *err) {
-    const char *lock_params[] = {ns};
-    if (!db_command("BEGIN", err)) return NULL;
-    PGresult *res = NULL;
-    if (db_query(req->pool, &doc_lock, lock_params, err) == NULL ||
-        (res = db_query(req->pool, st, params, err)) == NULL) {
-        db_rollback();
-        return NULL;
-    }
-    if (!db_command(PQntuples(res) > 0 ? "COMMIT" : "ROLLBACK", err)) {
-        db_rollback();
-        return NULL;
-    }
-    return res;
+/* Runs st, one of the writes (step 3's functions), in autocommit: one
+ * round trip, which takes the namespace's lock, writes and commits. Returns
+ * st's result (no row: a precondition did not hold and nothing was
+ * written), or NULL with err set. */
+static PGresult *write_locked(request *req, const db_stmt *st, const char *const *params, api_error *err) {
+    return db_query(req->pool, st, params, err);
 }
 
 /* A write's precondition, from if_version or the headers (contract 3a). */
@@ -312,7 +319,7 @@ static bool put_version(request *req, reply *out, const char *ns, const char *ke
         params[3] = version_text;
         st = body_is_payload ? &doc_put_if_body : &doc_put_if;
     }
-    PGresult *res = write_locked(req, ns, st, params, err);
+    PGresult *res = write_locked(req, st, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) > 0) return one_row_reply(out, res, 201);
     api_code code = c->by_header ? API_E_PRECONDITION_FAILED : API_E_CONFLICT;
@@ -482,7 +489,7 @@ static bool document_patch(request *req, reply *out, api_error *err) {
     char version_text[24];
     snprintf(version_text, sizeof version_text, "%lld", c.kind == COND_VERSION ? c.version : 0);
     const char *params[] = {ns, key, req->body, version_text};
-    PGresult *res = write_locked(req, ns, &doc_patch, params, err);
+    PGresult *res = write_locked(req, &doc_patch, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) > 0) return one_row_reply(out, res, 200);
     PGresult *live = db_query(req->pool, &doc_live, params, err);
@@ -570,7 +577,7 @@ static bool document_delete(request *req, reply *out, api_error *err) {
         return false;
     const char *ns = in[DELETE_NS].s, *key = in[DELETE_KEY].s;
     const char *params[] = {ns, key};
-    PGresult *res = write_locked(req, ns, &doc_delete, params, err);
+    PGresult *res = write_locked(req, &doc_delete, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) == 0) return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
     return one_row_reply(out, res, 200);
@@ -701,10 +708,9 @@ static bool document_changes(request *req, reply *out, api_error *err) {
 }
 
 static const db_stmt *const document_statements[] = {
-    &doc_put,      &doc_put_body, &doc_put_if,  &doc_put_if_body,     &doc_patch,
-    &doc_lock,     &doc_live,     &doc_get,     &doc_get_version,     &doc_list,
-    &doc_versions, &doc_delete,   &doc_changes, &doc_changes_payload, &doc_changes_now,
-    NULL,
+    &doc_put,    &doc_put_body, &doc_put_if,          &doc_put_if_body, &doc_patch,
+    &doc_live,   &doc_get,      &doc_get_version,     &doc_list,        &doc_versions,
+    &doc_delete, &doc_changes,  &doc_changes_payload, &doc_changes_now, NULL,
 };
 
 /* ---- routes ---- */
@@ -816,10 +822,11 @@ static const tool document_tools[] = {
 const mode mode_document = {
     .name = "document",
     .url_prefix = "/document",
-    .processes = 4,
-    /* Eight workers a process at accept; a waiting feed starts one in its
-     * place and sleeps without a connection (serve.h), so writes always
-     * find a free one. */
+    /* Two processes of eight workers at accept: on two cores, fewer
+     * processes cost fewer task switches per request (four were there so
+     * that waiting feeds left workers free; a waiting feed now starts one in
+     * its place and sleeps without a connection, serve.h). */
+    .processes = 2,
     .threads = 8,
     .migrations = document_migrations,
     .sentinel_shape =

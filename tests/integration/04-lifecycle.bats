@@ -72,7 +72,7 @@ teardown_file() { stack_teardown; }
         sleep 0.05
     done
     [ "$ok" -gt 40 ]
-    [ "$(pgrep -P "$(service_pid main)" -f backend-document | wc -l)" -eq 4 ]
+    [ "$(pgrep -P "$(service_pid main)" -f backend-document | wc -l)" -eq 2 ]
     # record the replacement so teardown checks it is stopped too
     pgrep -P "$(service_pid main)" >>"$STACK_DIR/pids"
 }

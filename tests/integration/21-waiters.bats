@@ -21,8 +21,8 @@ WAIT=20          # every waiter's wait_seconds
 # The connection bound: the same requests' count without waiting + this.
 # A waiting mode's process holds at most its workers' connections + 4 (the
 # notification listener, the periodic work, two for waiters reading again
-# after a wake-up: common/serve.h); document runs 4 processes, queue 2.
-CONN_SLACK=24
+# after a wake-up: common/serve.h); document and queue run 2 processes each.
+CONN_SLACK=16
 
 # svc_connections: the service's PostgreSQL connections (every mode names
 # its connections backend-<mode>: db_set_app_name).

@@ -71,6 +71,13 @@ int main(void) {
     CHECK(random_id_hex(a, 16) && random_id_hex(b, 16) && strlen(a) == 32 &&
               strspn(a, "0123456789abcdef") == 32 && strcmp(a, b) != 0,
           "random ids: 32 lowercase hex characters, never the same twice");
+    char f[RANDOM_ID_HEX], g[RANDOM_ID_HEX], h[17];
+    random_id_fast_hex(f, 16);
+    random_id_fast_hex(g, 16);
+    random_id_fast_hex(h, 8);
+    CHECK(strlen(f) == 32 && strspn(f, "0123456789abcdef") == 32 && strcmp(f, g) != 0 && strlen(h) == 16 &&
+              strspn(h, "0123456789abcdef") == 16,
+          "per-request ids: as many lowercase hex characters as asked, never the same twice");
     double t0 = clock_ms(), t1 = clock_ms();
     CHECK(t0 > 0 && t1 >= t0, "the clock is monotonic");
     return CHECK_DONE();
