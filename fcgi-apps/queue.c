@@ -162,10 +162,13 @@ static const db_stmt queue_enqueue = {
     " DO UPDATE SET dedup_key = excluded.dedup_key"
     " RETURNING " ITEM_JSON("") " AS j, q.id, q.dedup_key AS k, NOT (q.xmax = 0) AS dup),"
     " keyed AS (SELECT i.ord, ins.j, ins.dup OR i.rn > 1 AS dup FROM items i JOIN ins ON ins.k = i.k),"
-    " plain AS (SELECT i.ord, row_number() OVER (ORDER BY i.ord) AS r FROM items i WHERE i.k IS NULL),"
-    " plain_ins AS (SELECT ins.j, row_number() OVER (ORDER BY ins.id) AS r FROM ins WHERE ins.k IS NULL),"
-    " res AS (SELECT ord, j, dup FROM keyed UNION ALL"
-    " SELECT p.ord, pi.j, false FROM plain p JOIN plain_ins pi ON pi.r = p.r),"
+    /* the i-th keyless item in ord order is the i-th keyless row by id:
+     * zipped by unnest of two arrays (linear; a join on two row_number()s
+     * was planned as a nested loop, quadratic in the batch) */
+    " plain AS (SELECT z.ord, z.j FROM unnest("
+    "(SELECT array_agg(i.ord ORDER BY i.ord) FROM items i WHERE i.k IS NULL),"
+    " (SELECT array_agg(ins.j ORDER BY ins.id) FROM ins WHERE ins.k IS NULL)) AS z(ord, j)),"
+    " res AS (SELECT ord, j, dup FROM keyed UNION ALL SELECT ord, j, false FROM plain),"
     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1))"
     " SELECT CASE WHEN res.dup THEN left(res.j, -1) || ', \"duplicate\" : true}' ELSE res.j END, res.dup"
     " FROM res, wake ORDER BY res.ord",

@@ -12,7 +12,7 @@ p50() { q --arg s "$1" --arg w "$2" --argjson c "$3" '.results[] | select(.scena
 # cpu SCENARIO SUBJECT CLIENTS KIND: µs of CPU per request of one process kind
 cpu() { q --arg s "$1" --arg w "$2" --argjson c "$3" --arg k "$4" '.results[] | select(.scenario == $s and .subject == $w and .clients == $c) | .cpu_us[$k] // empty'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-# verdict VALUE TARGET >=|<=: met, not met, or not measured (a scenario the
+# verdict VALUE TARGET >=|<=: met, missed, or not measured (a scenario the
 # run did not have: CLIENTS without 8, say).
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) { print "not measured"; exit } ok = (dir == ">=") ? v + 0 >= t : v + 0 <= t; print ok ? "met" : "**missed**" }'; }
 
