@@ -142,7 +142,10 @@ measure() {
         read -r line
         read -r client
     } < <(
-        "$@"
+        # A client that fails prints FAILED instead of its line (else the
+        # client CPU below would be read as the figures).
+        out=$("$@") || out=""
+        echo "${out:-FAILED}"
         # times runs in this subshell, not in a pipeline's: its second line
         # is this subshell's children, the client alone.
         times >"$WORK/times.$BASHPID"
@@ -150,7 +153,7 @@ measure() {
         rm -f "$WORK/times.$BASHPID"
     )
     after=$(cpu_snapshot "$l")
-    [ -n "$line" ] || return 1
+    [ -n "$line" ] && [ "$line" != FAILED ] || return 1
     awk -v line="$line" -v client="$client" -v b="$before" -v a="$after" -v tick="$TICK_US" 'BEGIN {
         split(line, m, " "); split(b, x, " "); split(a, y, " "); n = m[6] > 0 ? m[6] : 1
         printf "%s %.1f", line, client / n
@@ -178,7 +181,12 @@ pgbench_once() {
     out=$(cd "$logdir" && "$PGBIN/pgbench" -n -M prepared -c "$1" -j "$threads" -T "$DUR" -f "$2" \
         -h "$PG_SOCK" -p "$PG_PORT" -U postgres --log --log-prefix=tx postgres 2>&1) || true
     tps=$(awk '/^tps = / { print $3; exit }' <<<"$out")
-    [ -n "$tps" ] || { echo "$out" >&2; rm -rf "$logdir"; return 1; }
+    [ -n "$tps" ] || {
+        echo "$out" >&2
+        echo "pgbench $(basename "$2") at $1 clients: no tps line, no figure" >&2
+        rm -rf "$logdir"
+        return 1
+    }
     cat "$logdir"/tx* 2>/dev/null | awk '{ print $3 / 1000 }' | sort -n >"$logdir/lat"
     n=$(wc -l <"$logdir/lat")
     # A run that completed no transaction is no figure (at 128 clients a
