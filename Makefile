@@ -163,9 +163,10 @@ fuzz: deps
 	  LDFLAGS="-fsanitize=address,undefined" fuzzers
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# Throughput and latency against pgbench, pg-boss and static lighttpd, in
-# one run: docs/benchmarks.md. QUICK=1 for a short run; ONLY=mcp for the MCP
-# scenarios alone (merged into the last results).
+# Throughput and latency against pgbench, pg-boss, graphile-worker and
+# static lighttpd, in one run: docs/benchmarks.md. QUICK=1 for a short run;
+# ONLY=mcp or ONLY=queue for the MCP or the queue scenarios alone (merged
+# into the last results); REPS=N and CLIENTS="1 8" from the environment.
 # What counting metrics costs is measured against the same build with the
 # counting compiled out (bin-nometrics/, used by make bench only).
 bench: deps

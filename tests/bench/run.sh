@@ -335,8 +335,8 @@ PG_CONN="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 queue_warm() {
     local top
     top=$(tr ' ' '\n' <<<"$CLIENTS" | sort -n | tail -n 1)
-    node "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$top" 1 >/dev/null || true
-    node "$BENCH/queue-batch.js" "$URL" "$TOKEN" 32 1 "$BATCH" >/dev/null || true
+    node "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$top" 2 >/dev/null || true
+    node "$BENCH/queue-batch.js" "$URL" "$TOKEN" 32 2 "$BATCH" >/dev/null || true
 }
 # run_queue CLIENTS: the queue scenarios at CLIENTS: the cycle one job per
 # round trip (the service; pgbench; pg-boss and graphile-worker), and at
