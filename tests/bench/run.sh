@@ -327,16 +327,17 @@ grep -q '\$[0-9]' "$WORK/queue.pgb" "$WORK/queue-batch.pgb" && { echo "a queue p
 
 # ---- the queue scenarios -------------------------------------------------------
 PG_CONN="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
-# queue_warm: one short run, not recorded, of each queue client at the
-# highest count it will run at, so the queue mode's 2 processes x 32
-# threads have their connections open and statements prepared before the
-# first measurement (a first run on cold connections was several times
-# slower), and Node has its modules cached.
+# queue_warm: one short run, not recorded, of each queue client, the cycle
+# at the highest client count and at least 64, so each of the queue mode's
+# 2 processes x 32 threads has its connection open and its statements
+# prepared before the first measurement (a thread takes a request at
+# random: a first run on cold threads was several times slower, 8 cycles/s
+# at 1 client against about 100 warm), and Node has its modules cached.
 queue_warm() {
     local top
-    top=$(tr ' ' '\n' <<<"$CLIENTS" | sort -n | tail -n 1)
+    top=$(tr ' ' '\n' <<<"$CLIENTS 64" | sort -n | tail -n 1)
     node "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$top" 2 >/dev/null || true
-    node "$BENCH/queue-batch.js" "$URL" "$TOKEN" 32 2 "$BATCH" >/dev/null || true
+    node "$BENCH/queue-batch.js" "$URL" "$TOKEN" 64 2 "$BATCH" >/dev/null || true
 }
 # run_queue CLIENTS: the queue scenarios at CLIENTS: the cycle one job per
 # round trip (the service; pgbench; pg-boss and graphile-worker), and at
