@@ -163,10 +163,12 @@ fuzz: deps
 	  LDFLAGS="-fsanitize=address,undefined" fuzzers
 	@tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# Throughput and latency against pgbench, pg-boss and static lighttpd, in
-# one run: docs/benchmarks.md. QUICK=1 for a short run; ONLY=mcp for the MCP
-# scenarios alone, ONLY=waiters for waiting at scale alone (WAITERS=N waiting
-# requests, default 1000), each merged into the last results.
+# Throughput and latency against pgbench, pg-boss, graphile-worker and
+# static lighttpd, in one run: docs/benchmarks.md. QUICK=1 for a short run;
+# ONLY=mcp, ONLY=queue or ONLY=waiters for the MCP, the queue or the
+# waiting-at-scale scenarios alone (WAITERS=N waiting requests, default
+# 1000), each merged into the last results; REPS=N and CLIENTS="1 8" from
+# the environment.
 # What counting metrics costs is measured against the same build with the
 # counting compiled out (bin-nometrics/, used by make bench only).
 bench: deps

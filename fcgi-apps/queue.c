@@ -161,10 +161,13 @@ static const db_stmt queue_enqueue = {
     " DO UPDATE SET dedup_key = excluded.dedup_key"
     " RETURNING " ITEM_JSON("") " AS j, q.id, q.dedup_key AS k, NOT (q.xmax = 0) AS dup),"
     " keyed AS (SELECT i.ord, ins.j, ins.dup OR i.rn > 1 AS dup FROM items i JOIN ins ON ins.k = i.k),"
-    " plain AS (SELECT i.ord, row_number() OVER (ORDER BY i.ord) AS r FROM items i WHERE i.k IS NULL),"
-    " plain_ins AS (SELECT ins.j, row_number() OVER (ORDER BY ins.id) AS r FROM ins WHERE ins.k IS NULL),"
-    " res AS (SELECT ord, j, dup FROM keyed UNION ALL"
-    " SELECT p.ord, pi.j, false FROM plain p JOIN plain_ins pi ON pi.r = p.r),"
+    /* the i-th keyless item in ord order is the i-th keyless row by id:
+     * zipped by unnest of two arrays (linear; a join on two row_number()s
+     * was planned as a nested loop, quadratic in the batch) */
+    " plain AS (SELECT z.ord, z.j FROM unnest("
+    "(SELECT array_agg(i.ord ORDER BY i.ord) FROM items i WHERE i.k IS NULL),"
+    " (SELECT array_agg(ins.j ORDER BY ins.id) FROM ins WHERE ins.k IS NULL)) AS z(ord, j)),"
+    " res AS (SELECT ord, j, dup FROM keyed UNION ALL SELECT ord, j, false FROM plain),"
     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1))"
     " SELECT CASE WHEN res.dup THEN left(res.j, -1) || ', \"duplicate\" : true}' ELSE res.j END, res.dup"
     " FROM res, wake ORDER BY res.ord",
@@ -176,17 +179,32 @@ static const db_stmt queue_enqueue = {
  * larger would deliver it first, and then the smaller beside it. So a write
  * that takes a group_seq first takes its group's transaction-level lock,
  * held until its commit: within a group, group_seq order is commit order.
- * The groups of a batch are locked in name order, so two batches never
- * wait on each other crosswise. (The lock class differs from the document
- * mode's, which locks namespaces.) */
+ *
+ * An enqueue with dedup keys takes each key's lock too, before it frees a
+ * dead item's key or inserts: the unique index makes an insert wait for a
+ * concurrent uncommitted insert of the same key, so two batches inserting
+ * the same keys in opposite orders would each wait for the other
+ * (PostgreSQL aborts one: a deadlock, 503). Under the key locks, taken in
+ * one stable order, the second batch waits at its first shared key, before
+ * it has inserted anything, and then finds the first batch's items.
+ *
+ * All of a request's locks are taken by this one statement in (class,
+ * lock id) order, groups' class first: any two requests take their common
+ * locks in the same order, so they never wait on each other crosswise
+ * (ordered by the lock id, not the name: two names can share a hash). The
+ * classes differ from the document mode's, which locks namespaces. */
 #define QUEUE_GROUP_LOCK_CLASS "6582116"
-static const db_stmt queue_group_lock = {"queue_group_lock",
-                                         "SELECT count(pg_advisory_xact_lock(" QUEUE_GROUP_LOCK_CLASS
-                                         ", hashtext($1 || '/' || g.g)))"
-                                         " FROM (SELECT DISTINCT e.item ->> 'group' AS g FROM " ENQ_ITEMS_SQL
-                                         " AS e(item)"
-                                         " WHERE e.item ->> 'group' IS NOT NULL ORDER BY 1) g",
-                                         3};
+#define QUEUE_KEY_LOCK_CLASS   "6582117"
+static const db_stmt queue_enqueue_lock = {"queue_enqueue_lock",
+                                           "SELECT count(pg_advisory_xact_lock(l.c, l.h))"
+                                           " FROM (SELECT DISTINCT l.c, l.h FROM " ENQ_ITEMS_SQL
+                                           " AS e(item),"
+                                           " LATERAL (VALUES (" QUEUE_GROUP_LOCK_CLASS
+                                           ", hashtext($1 || '/' || (e.item ->> 'group'))),"
+                                           " (" QUEUE_KEY_LOCK_CLASS
+                                           ", hashtext($1 || '/' || (e.item ->> 'dedup_key')))) AS l(c, h)"
+                                           " WHERE l.h IS NOT NULL ORDER BY l.c, l.h) l",
+                                           3};
 static const db_stmt queue_retry_lock = {
     "queue_retry_lock",
     "SELECT count(pg_advisory_xact_lock(" QUEUE_GROUP_LOCK_CLASS
@@ -614,14 +632,14 @@ static bool queue_post(request *req, reply *out, api_error *err) {
         return false;
     }
     const char *params[] = {ns, req->body, batch ? "t" : "f"};
-    /* One transaction when a key is freed first (so now(), which decides
-     * that an item is dead, is one instant for both statements) or a
-     * group is locked (queue_group_lock). */
+    /* One transaction when a key or a group is locked first
+     * (queue_enqueue_lock) and a key freed (so now(), which decides that
+     * an item is dead, is one instant for both statements). */
     bool tx = keyed || grouped;
     if (tx && !db_command("BEGIN", err)) return false;
     PGresult *res = NULL;
-    if ((keyed && db_query(req->pool, &queue_free_keys, params, err) == NULL) ||
-        (grouped && db_query(req->pool, &queue_group_lock, params, err) == NULL) ||
+    if ((tx && db_query(req->pool, &queue_enqueue_lock, params, err) == NULL) ||
+        (keyed && db_query(req->pool, &queue_free_keys, params, err) == NULL) ||
         (res = db_query(req->pool, &queue_enqueue, params, err)) == NULL ||
         (tx && !db_command("COMMIT", err))) {
         if (tx) db_rollback();
@@ -818,7 +836,7 @@ static bool queue_retry(request *req, reply *out, api_error *err) {
     if (!input_path(req, retry_input, RETRY_N, in, err)) return false;
     const char *ns = in[RETRY_NS].s;
     const char *params[] = {ns, req->params[1]};
-    /* The item's group locked first (queue_group_lock): the retry takes a
+    /* The item's group locked first (queue_enqueue_lock): the retry takes a
      * group_seq at the end of its group. */
     PGresult *res = NULL;
     if (!db_command("BEGIN", err)) return false;
@@ -876,7 +894,7 @@ static const db_stmt *const queue_statements[] = {
     &queue_pause,        &queue_resume,     &queue_exists,
     &queue_release,      &queue_extend,     &queue_dead_list,
     &queue_dead_retry,   &queue_stats,      &queue_gauges,
-    &queue_group_lock,   &queue_retry_lock, NULL,
+    &queue_enqueue_lock, &queue_retry_lock, NULL,
 };
 
 /* ---- routes ---- */

@@ -12,9 +12,9 @@ p50() { q --arg s "$1" --arg w "$2" --argjson c "$3" '.results[] | select(.scena
 # cpu SCENARIO SUBJECT CLIENTS KIND: µs of CPU per request of one process kind
 cpu() { q --arg s "$1" --arg w "$2" --argjson c "$3" --arg k "$4" '.results[] | select(.scenario == $s and .subject == $w and .clients == $c) | .cpu_us[$k] // empty'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-# verdict VALUE TARGET >=|<=: met, not met, or not measured (a scenario the
+# verdict VALUE TARGET >=|<=: met, missed, or not measured (a scenario the
 # run did not have: CLIENTS without 8, say).
-verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) { print "not measured"; exit } ok = (dir == ">=") ? v + 0 >= t : v + 0 <= t; print ok ? "met" : "**not met**" }'; }
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) { print "not measured"; exit } ok = (dir == ">=") ? v + 0 >= t : v + 0 <= t; print ok ? "met" : "**missed**" }'; }
 
 {
     echo "# Benchmarks"
@@ -51,6 +51,10 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) {
     echo "| document GET: mode CPU ≤ 2 × PostgreSQL's, 8 clients | $v × ($(cpu doc_get service 8 modes) µs ÷ $(cpu doc_get service 8 postgres) µs; lighttpd $(cpu doc_get service 8 lighttpd) µs) | $(verdict "$v" 2 "<=") |"
     v=$(ratio "$(rate queue_cycle service 8)" "$(rate queue_cycle pg-boss 8)")
     echo "| queue cycle ≥ 2 × pg-boss, 8 clients | $v | $(verdict "$v" 2 ">=") |"
+    v=$(ratio "$(rate queue_batch service 8)" "$(rate queue_batch graphile-worker 8)")
+    echo "| queue batched (100 a request) ≥ 1 × graphile-worker batched, 8 workers | $v | $(verdict "$v" 1 ">=") |"
+    v=$(ratio "$(rate queue_batch service 8)" "$(rate queue_batch pgbench 8)")
+    echo "| queue batched ≥ 0.5 × pgbench running its statements, 8 workers | $v | $(verdict "$v" 0.5 ">=") |"
     v=$(p99 health service 8)
     echo "| /health p99 ≤ 2 ms, 8 clients | $v ms | $(verdict "$v" 2 "<=") |"
     v=$(awk -v k="$(q .memory_kib.at_rest_pss)" 'BEGIN { printf "%.1f", k / 1024 }')
@@ -180,7 +184,7 @@ EOF
             if [ "$w" = service ]; then
                 case "$s" in
                 doc_get | doc_post | sql_insert | sql_list) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench" ;;
-                queue_cycle) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench, $(ratio "$r" "$(rate "$s" pg-boss "$c")") × pg-boss" ;;
+                queue_cycle | queue_batch) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench, $(ratio "$r" "$(rate "$s" pg-boss "$c")") × pg-boss, $(ratio "$r" "$(rate "$s" graphile-worker "$c")") × graphile-worker" ;;
                 health | file_post) ref="$(ratio "$r" "$(rate static lighttpd "$c")") × static file" ;;
                 mcp_session | mcp_session_cold) ref="$(ratio "$r" "$(rate mcp_stateless service "$c")") × stateless MCP" ;;
                 mcp_stateless) ref="$(ratio "$r" "$(rate mcp_http service "$c")") × the HTTP route" ;;
@@ -282,6 +286,68 @@ EOF
         echo "The connections are the service's rows in \`pg_stat_activity\` (\`application_name\` \`backend-<mode>\`), sampled every 200 ms: *without* from the same $(wq waiters) requests made once with \`wait_seconds\` 0 (so every worker that serves them has been busy) through the GET without waiters, *with* from the waiters' start to their end. \`ONLY=waiters make bench\` runs this scenario alone; \`WAITERS=N\` sets the count."
         echo
     fi
+    if [ -n "$(q '.results[] | select(.scenario == "queue_batch") | .rate' | head -n 1)" ]; then
+        queue_dur=$(q '.queue_run.seconds_per_measurement // .seconds_per_measurement')
+        echo "## Queue: batched, and against graphile-worker"
+        echo
+        echo "Measured $(q '.queue_run.date // .date') with $queue_dur s per measurement$(awk -v d="$queue_dur" 'BEGIN { if (d < 5) print " (a QUICK run)" }'), the service and its three references in turn against the same PostgreSQL."
+        echo "**queue_cycle** is one job per round trip: enqueue one, claim it, ack it,"
+        echo "each worker waiting for its job to be done before the next. **queue_batch**"
+        echo "is 100 per round trip: each worker enqueues 100 in one request"
+        echo "(\`{\"items\": [...]}\`), claims them with \`max=100\` and acks them with one"
+        echo "\`POST /queue/{ns}/ack\`; a job's latency runs from the start of its batch's"
+        echo "enqueue to the end of the ack that acked it. The references do the same"
+        echo "with their own batched paths: **pg-boss** 10 \`insert([...100])\`,"
+        echo "\`fetch(name, {batchSize: 100})\`, \`complete(name, ids)\`; **graphile-worker**"
+        echo "\`addJobs([...100])\` with a runner of concurrency N in its documented"
+        echo "batched mode (\`localQueue.size\` 100, \`completeJobBatchDelay\` 0), a job done"
+        echo "at the runner's \`job:complete\`; **pgbench** runs the service's own three"
+        echo "statements (\`queue_enqueue\` with the 100 items as its parameter, \`queue_claim\`"
+        echo "with max 100, \`queue_ack_many\`) as one script, 100 jobs a transaction."
+        echo
+        echo "| scenario | workers | service jobs/s | p99 ms | pgbench jobs/s | p99 ms | pg-boss jobs/s | p99 ms | graphile-worker jobs/s | p99 ms |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
+        for s in queue_cycle queue_batch; do
+            for c in $(q --arg s "$s" '[.results[] | select(.scenario == $s and .subject == "service") | .clients] | unique | .[]'); do
+                row="| $s | $c"
+                for w in service pgbench pg-boss graphile-worker; do
+                    r=$(rate "$s" "$w" "$c")
+                    if [ -n "$r" ]; then row+=" | $(printf '%.0f' "$r") | $(printf '%.1f' "$(p99 "$s" "$w" "$c")")"; else row+=" | – | –"; fi
+                done
+                echo "$row |"
+            done
+        done
+        echo
+        echo "The issue's targets, as ratios of this run's rates:"
+        echo
+        echo "| target | workers | measured | |"
+        echo "|---|---|---|---|"
+        for c in $(q '[.results[] | select(.scenario == "queue_cycle" and .subject == "pg-boss") | .clients] | unique | .[]'); do
+            v=$(ratio "$(rate queue_cycle service "$c")" "$(rate queue_cycle pg-boss "$c")")
+            echo "| unbatched cycle ≥ 2 × pg-boss | $c | $v | $(verdict "$v" 2 ">=") |"
+        done
+        for c in $(q '[.results[] | select(.scenario == "queue_batch" and .subject == "service") | .clients] | unique | .[]'); do
+            v=$(ratio "$(rate queue_batch service "$c")" "$(rate queue_batch graphile-worker "$c")")
+            echo "| batched jobs/s ≥ 1 × graphile-worker batched | $c | $v | $(verdict "$v" 1 ">=") |"
+        done
+        for c in $(q '[.results[] | select(.scenario == "queue_batch" and .subject == "service") | .clients] | unique | .[]'); do
+            v=$(ratio "$(rate queue_batch service "$c")" "$(rate queue_batch pgbench "$c")")
+            echo "| batched jobs/s ≥ 0.5 × pgbench, same statements | $c | $v | $(verdict "$v" 0.5 ">=") |"
+        done
+        echo
+        echo "CPU per job (µs, the CPU table's method): where each subject's time goes."
+        echo
+        echo "| scenario | subject | workers | client | lighttpd | modes | postgres |"
+        echo "|---|---|---|---|---|---|---|"
+        q -r '.results[] | select((.scenario == "queue_batch" or .scenario == "queue_cycle") and .cpu_us and (.clients == 1 or .clients == 8 or .clients == 32))
+              | [.scenario, .subject, .clients, .cpu_us.client, .cpu_us.lighttpd, .cpu_us.modes, .cpu_us.postgres] | @tsv' |
+            while IFS=$'\t' read -r s w c cl li mo pg; do
+                printf '| %s | %s | %s | %.1f | %.1f | %.1f | %.1f |\n' "$s" "$w" "$c" "$cl" "$li" "$mo" "$pg"
+            done
+        echo
+        echo "Where a target is missed, docs/queue.md (\"Batched throughput: where the time goes\") has the profile."
+        echo
+    fi
     if [ -n "$(rate metrics_on service 8)" ]; then
         echo "## What counting metrics costs"
         echo
@@ -309,7 +375,8 @@ EOF
     echo "- **health**: \`GET /health\` (one sentinel query per request)."
     echo "- **doc_get**: \`GET /document/bench/k<random 1..10000>\` on 10,000 warm keys; pgbench runs \`document_get\` with the same keys."
     echo "- **doc_post**: \`POST /document\` of one of 10,000 keys (a new version each time); pgbench runs \`document_put\` with the same body shape."
-    echo "- **queue_cycle**: enqueue, claim, ack, each worker on its own namespace; the service driven by a Node client with keep-alive, pgbench running \`queue_enqueue\`, \`queue_claim\` and \`queue_ack\` as one script, pg-boss 10 doing send, fetch, complete from the same Node runtime."
+    echo "- **queue_cycle**: enqueue, claim, ack, each worker on its own namespace; the service driven by a Node client with keep-alive, pgbench running \`queue_enqueue\`, \`queue_claim\` and \`queue_ack\` as one script, pg-boss 10 doing send, fetch, complete from the same Node runtime, graphile-worker 0.17 (its defaults) adding a job and waiting for its runner to complete it."
+    echo "- **queue_batch**: the same with 100 jobs per round trip, at 1, 8 and 32 workers (the section above); rates are jobs per second, latencies per job."
     echo "- **sql_insert**: \`POST /sql/tables/bench/rows\` of one row (text, integer, boolean); pgbench runs the insert statement the sql mode builds for that table (\`backend-sql --sql sql_rows_insert DEF\`) with the same body."
     echo "- **sql_list**: \`GET /sql/tables/bench/rows?limit=100\` on 1000 rows; pgbench runs the built list statement with the same parameters."
     echo "- **file_post**: \`POST /files/temp\` of 64 KiB (written, fsynced, renamed, recorded)."
@@ -324,7 +391,8 @@ if command -v gnuplot >/dev/null; then
     dat=$(mktemp -d)
     plots_rate="" plots_p99=""
     for series in static/lighttpd health/service doc_get/service doc_get/pgbench doc_post/service doc_post/pgbench \
-        sql_insert/service sql_insert/pgbench queue_cycle/service queue_cycle/pg-boss file_post/service; do
+        sql_insert/service sql_insert/pgbench queue_cycle/service queue_cycle/pg-boss queue_cycle/graphile-worker \
+        queue_batch/service queue_batch/graphile-worker file_post/service; do
         s=${series%/*} w=${series#*/}
         q -r --arg s "$s" --arg w "$w" '.results[] | select(.scenario == $s and .subject == $w) | "\(.clients) \(.rate) \(.p99_ms)"' >"$dat/${s}_$w"
         [ -s "$dat/${s}_$w" ] || continue

@@ -9,9 +9,13 @@
 #             (the other scenarios' numbers are kept, with their date)
 #   ONLY=waiters  the waiting-at-scale scenario alone, merged the same way
 #   WAITERS=N waiting requests held open in that scenario (default 1000)
+#   ONLY=queue  the queue scenarios alone (queue_cycle, queue_batch), merged
+#             the same way
 # References: pgbench running the statements the service runs (printed by
 # `backend-<mode> --sql NAME`, so they cannot drift from the code), pg-boss
-# for the queue cycle, and lighttpd serving a static file (the HTTP ceiling).
+# and graphile-worker for the queue (their versions pinned in
+# tests/bench/package.json and package-lock.json), and lighttpd serving a
+# static file (the HTTP ceiling).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -28,16 +32,22 @@ CLIENTS=${CLIENTS:-1 8 32 128 512}
 REF_MAX=128
 PG_MAX_CONNECTIONS=400
 MCP_CLIENTS="1 8 32"
+# The batched queue scenario (enqueue 100 in one request, claim max=100,
+# batch ack) runs at these worker counts, where they are in CLIENTS.
+BATCH_CLIENTS="1 8 32"
+BATCH=100
 REPS=${REPS:-3} # each figure is the median of REPS runs; the rate's spread is kept
 ref() { [ "$1" -le "$REF_MAX" ]; }
 ONLY=${ONLY:-}
-case "$ONLY" in "" | mcp | waiters) ;; *) echo "ONLY=$ONLY: only ONLY=mcp and ONLY=waiters are known" >&2; exit 2 ;; esac
+case "$ONLY" in "" | mcp | queue | waiters) ;; *) echo "ONLY=$ONLY: only ONLY=mcp, ONLY=queue and ONLY=waiters are known" >&2; exit 2 ;; esac
 
 # ---- what it needs -------------------------------------------------------
 deploy/install-deps.sh --bench
-command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench needs node and npm (for pg-boss)" >&2; exit 1; }
-if [ -z "$ONLY" ] && [ ! -d "$BENCH/node_modules/pg-boss" ]; then
-    (cd "$BENCH" && npm install --silent --no-audit --no-fund --prefix "$BENCH" pg-boss@10 >/dev/null)
+command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench needs node and npm (for pg-boss and graphile-worker)" >&2; exit 1; }
+# The queue references at the versions package-lock.json pins (pg-boss 10;
+# graphile-worker 0.17, the last that runs on Node 20: 0.18 wants 22.18).
+if [ "$ONLY" != mcp ] && { [ ! -d "$BENCH/node_modules/pg-boss" ] || [ ! -d "$BENCH/node_modules/graphile-worker" ]; }; then
+    (cd "$BENCH" && npm ci --silent --no-audit --no-fund >/dev/null)
 fi
 PGBIN=$(pg_bindir)
 
@@ -137,7 +147,10 @@ measure() {
         read -r line
         read -r client
     } < <(
-        "$@"
+        # A client that fails prints FAILED instead of its line (else the
+        # client CPU below would be read as the figures).
+        out=$("$@") || out=""
+        echo "${out:-FAILED}"
         # times runs in this subshell, not in a pipeline's: its second line
         # is this subshell's children, the client alone.
         times >"$WORK/times.$BASHPID"
@@ -145,7 +158,7 @@ measure() {
         rm -f "$WORK/times.$BASHPID"
     )
     after=$(cpu_snapshot "$l")
-    [ -n "$line" ] || return 1
+    [ -n "$line" ] && [ "$line" != FAILED ] || return 1
     awk -v line="$line" -v client="$client" -v b="$before" -v a="$after" -v tick="$TICK_US" 'BEGIN {
         split(line, m, " "); split(b, x, " "); split(a, y, " "); n = m[6] > 0 ? m[6] : 1
         printf "%s %.1f", line, client / n
@@ -173,13 +186,35 @@ pgbench_once() {
     out=$(cd "$logdir" && "$PGBIN/pgbench" -n -M prepared -c "$1" -j "$threads" -T "$DUR" -f "$2" \
         -h "$PG_SOCK" -p "$PG_PORT" -U postgres --log --log-prefix=tx postgres 2>&1) || true
     tps=$(awk '/^tps = / { print $3; exit }' <<<"$out")
-    [ -n "$tps" ] || { echo "$out" >&2; return 1; }
-    cat "$logdir"/tx* | awk '{ print $3 / 1000 }' | sort -n >"$logdir/lat"
+    [ -n "$tps" ] || {
+        echo "$out" >&2
+        echo "pgbench $(basename "$2") at $1 clients: no tps line, no figure" >&2
+        rm -rf "$logdir"
+        return 1
+    }
+    cat "$logdir"/tx* 2>/dev/null | awk '{ print $3 / 1000 }' | sort -n >"$logdir/lat"
     n=$(wc -l <"$logdir/lat")
+    # A run that completed no transaction is no figure (at 128 clients a
+    # 1 s run can spend its whole second connecting): refused, not recorded
+    # as 0/s with empty percentiles.
+    if [ "$n" -eq 0 ] || awk -v t="$tps" 'BEGIN { exit !(t + 0 == 0) }'; then
+        echo "pgbench $(basename "$2") at $1 clients: 0 transactions in ${DUR} s, no figure" >&2
+        rm -rf "$logdir"
+        return 1
+    fi
     echo "$tps" "$(sed -n "$(((n + 1) / 2))p" "$logdir/lat")" "$(sed -n "$(((n * 99 + 99) / 100))p" "$logdir/lat")" \
         "$(sed -n "$(((n * 999 + 999) / 1000))p" "$logdir/lat")" \
         "$(awk '/number of failed transactions/ { print $5 + 0; f = 1 } END { if (!f) print 0 }' <<<"$out")" "$n"
     rm -rf "$logdir"
+}
+
+# pgbench_batch_once CLIENTS SCRIPT JOBS: pgbench_once of a script whose
+# transaction handles JOBS jobs, in jobs: the rate and the count times
+# JOBS, each job's latency its transaction's.
+pgbench_batch_once() {
+    local line
+    line=$(pgbench_once "$1" "$2") || return 1
+    awk -v k="$3" '{ printf "%.1f %s %s %s %s %d\n", $1 * k, $2, $3, $4, $5, $6 * k }' <<<"$line"
 }
 
 # node_once SCRIPT ARGS...: a Node client's JSON as the same six numbers.
@@ -191,11 +226,18 @@ node_once() {
 # REPS times in a row and records the median of each figure, the spread of
 # the rate (min and max) and the errors summed over the repetitions.
 run() {
-    local s=$1 who=$2 c=$3 l=$4 lines="" i
+    local s=$1 who=$2 c=$3 l=$4 lines="" line i
     shift 4
     for i in $(seq 1 "$REPS"); do
-        lines+="$(measure "$l" "$@")"$'\n'
+        # A repetition that gives no figure (a client that failed, pgbench
+        # with 0 transactions) is left out, and said so.
+        if line=$(measure "$l" "$@") && [ -n "$line" ]; then
+            lines+="$line"$'\n'
+        else
+            echo "$s $who c=$c: repetition $i gave no figure" >&2
+        fi
     done
+    [ -n "$lines" ] || { echo "$s $who c=$c: no figure recorded" >&2; return 0; }
     record "$s" "$who" "$c" "$lines"
 }
 
@@ -315,15 +357,88 @@ sql document_put | sed -e 's/\$1/'"'benchp'"'/g' -e "s/\\\$2/('w' || CAST(:k AS 
     -e "s/\\\$3/('{\"namespace\":\"benchp\",\"key\":\"w' || CAST(:k AS text) || '\",\"payload\":{\"n\":' || CAST(:k AS text) || '}}')/g" \
     -e 's/\$4::boolean/true/' >"$WORK/put.sql"
 printf '\\set k random(1, 10000)\n%s;\n' "$(cat "$WORK/put.sql")" >"$WORK/put.pgb"
+# claim_sql NS MAX: the claim with its last SELECT replaced by one row of
+# what the ack needs (kept with \gset): the ids and the claim tokens as
+# arrays. Fails when the claim no longer ends as expected (the statement
+# changed): a script that silently misses its variables measures nothing.
+claim_sql() {
+    local out
+    out=$(sql queue_claim | sed -e "s/\\\$1/$1/g" -e "s/\\\$2::integer/$2/" -e 's/\$3::integer/30/' \
+        -e 's/ SELECT j FROM u ORDER BY [A-Za-z, ]*$/ SELECT array_agg(id ORDER BY id)::text AS ids, array_agg(((j::json) ->> '"'claim_token'"') ORDER BY id)::text AS toks FROM u/')
+    grep -q 'AS toks FROM u$' <<<"$out" || { echo "queue_claim does not end as claim_sql expects" >&2; return 1; }
+    echo "$out"
+}
 {
     # One cycle per transaction-script: enqueue, claim (its id and token kept
-    # with \gset: the claim's last SELECT names them), ack.
-    echo "$(sql queue_enqueue | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e "s/\\\$2/'{\"payload\":{\"n\":1}}'/g" -e 's/\$3::boolean/false/');"
-    sql queue_claim | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e 's/\$2::integer/1/' -e 's/\$3::integer/30/' \
-        -e 's/ SELECT j FROM u ORDER BY id$/ SELECT (j::json ->> '"'id'"') AS id, (j::json ->> '"'claim_token'"') AS tok FROM u/'
+    # with \gset), ack.
+    echo "$(sql queue_enqueue | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e "s/\\\$2/'{\"payload\": {\"n\": 1}}'/g" -e 's/\$3::boolean/false/');"
+    claim_sql "('pgb' || CAST(:client_id AS text))" 1
     echo '\gset'
-    echo "$(sql queue_ack | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e 's/\$2::bigint/CAST(:id AS bigint)/' -e 's/\$3::uuid/CAST(:tok AS uuid)/g');"
+    echo "$(sql queue_ack | sed -e "s/\\\$1/('pgb' || CAST(:client_id AS text))/g" -e 's/\$2::bigint/CAST((CAST(:ids AS bigint[]))[1] AS bigint)/' \
+        -e 's/\$3::uuid/CAST((CAST(:toks AS uuid[]))[1] AS uuid)/g');"
 } >"$WORK/queue.pgb"
+# The batched cycle, the statements the service runs for it: an enqueue of
+# BATCH items in one statement ({"items": [...]}), the claim with max=BATCH,
+# the batch ack (queue_ack_many) of what it claimed. Each transaction-script
+# is BATCH jobs. The body reaches the enqueue as a parameter (:items, set
+# by a \gset), as the service sends it: a literal in the prepared statement
+# would be parsed as JSON once, when planned, not at every enqueue.
+{
+    items=$(jq -nc --argjson n "$BATCH" '{items: [range($n) | {payload: {n: .}}]}' | sed 's/:/: /g')
+    echo "SELECT CAST('$items' AS text) AS items"
+    echo '\gset'
+    echo "$(sql queue_enqueue | sed -e "s/\\\$1/('pgbb' || CAST(:client_id AS text))/g" -e "s/\\\$2/CAST(:items AS text)/g" -e 's/\$3::boolean/true/');"
+    claim_sql "('pgbb' || CAST(:client_id AS text))" "$BATCH"
+    echo '\gset'
+    echo "$(sql queue_ack_many | sed -e "s/\\\$1/('pgbb' || CAST(:client_id AS text))/g" -e 's/\$2::bigint\[\]/CAST(:ids AS bigint[])/' \
+        -e 's/\$3::uuid\[\]/CAST(:toks AS uuid[])/');"
+} >"$WORK/queue-batch.pgb"
+grep -q '\$[0-9]' "$WORK/queue.pgb" "$WORK/queue-batch.pgb" && { echo "a queue pgbench script kept a \$N parameter" >&2; exit 1; }
+
+# ---- the queue scenarios -------------------------------------------------------
+PG_CONN="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+# queue_warm: one short run, not recorded, of each queue client, the cycle
+# at the highest client count and at least 64, so each of the queue mode's
+# 2 processes x 32 threads has its connection open and its statements
+# prepared before the first measurement (a thread takes a request at
+# random: a first run on cold threads was several times slower, 8 cycles/s
+# at 1 client against about 100 warm), and Node has its modules cached.
+queue_warm() {
+    local top
+    top=$(tr ' ' '\n' <<<"$CLIENTS 64" | sort -n | tail -n 1)
+    node "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$top" 2 >/dev/null || true
+    node "$BENCH/queue-batch.js" "$URL" "$TOKEN" 64 2 "$BATCH" >/dev/null || true
+}
+# run_queue CLIENTS: the queue scenarios at CLIENTS: the cycle one job per
+# round trip (the service; pgbench; pg-boss and graphile-worker), and at
+# BATCH_CLIENTS the batched one (BATCH per round trip, the same four).
+run_queue() {
+    local c=$1 S=$SERVICE_PID
+    run queue_cycle service "$c" "$S" node_once "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$c" "$DUR"
+    ref "$c" && run queue_cycle pgbench "$c" "$S" pgbench_once "$c" "$WORK/queue.pgb"
+    ref "$c" && run queue_cycle pg-boss "$c" "$S" node_once "$BENCH/pgboss-cycle.js" "$PG_CONN" "$c" "$DUR"
+    ref "$c" && run queue_cycle graphile-worker "$c" "$S" node_once "$BENCH/graphile-bench.js" "$PG_CONN" "$c" "$DUR" 1
+    case " $BATCH_CLIENTS " in *" $c "*) ;; *) return 0 ;; esac
+    run queue_batch service "$c" "$S" node_once "$BENCH/queue-batch.js" "$URL" "$TOKEN" "$c" "$DUR" "$BATCH"
+    run queue_batch pgbench "$c" "$S" pgbench_batch_once "$c" "$WORK/queue-batch.pgb" "$BATCH"
+    run queue_batch pg-boss "$c" "$S" node_once "$BENCH/pgboss-batch.js" "$PG_CONN" "$c" "$DUR" "$BATCH"
+    run queue_batch graphile-worker "$c" "$S" node_once "$BENCH/graphile-bench.js" "$PG_CONN" "$c" "$DUR" "$BATCH"
+}
+
+if [ "$ONLY" = queue ]; then
+    queue_warm
+    for c in $CLIENTS; do run_queue "$c"; done
+    # Merged into the last full run's results: its queue rows replaced, the
+    # rest kept; queue_run says when these were measured and for how long.
+    jq --slurpfile new "$RESULTS" --arg dur "$DUR" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        '.results = ([.results[] | select(.scenario == "queue_cycle" or .scenario == "queue_batch" | not)] + $new)
+         | .queue_run = {date: $date, seconds_per_measurement: ($dur | tonumber)}' \
+        "$BENCH/results.json" >"$WORK/merged.json"
+    cp "$WORK/merged.json" "$BENCH/results.json"
+    "$BENCH/report.sh" "$BENCH/results.json" "$ROOT/docs"
+    echo "wrote docs/benchmarks.md, docs/benchmarks.png, tests/bench/results.json (queue scenarios only)"
+    exit 0
+fi
 
 # The sql mode: a table made through the service, 1000 rows for the list.
 SQL_DEF='{"name":"bench","columns":[{"name":"sha","type":"text"},{"name":"n","type":"integer"},{"name":"ok","type":"boolean"}]}'
@@ -431,6 +546,7 @@ if [ "$ONLY" = mcp ]; then
 fi
 
 # ---- the runs --------------------------------------------------------------
+queue_warm
 for c in $CLIENTS; do
     S=$SERVICE_PID
     run static lighttpd "$c" "$STATIC_PID" wrk_once "$c" "http://127.0.0.1:$STATIC_PORT/hello.txt"
@@ -439,9 +555,7 @@ for c in $CLIENTS; do
     ref "$c" && run doc_get pgbench "$c" "$S" pgbench_once "$c" "$WORK/get.pgb"
     run doc_post service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/doc-post.lua"
     ref "$c" && run doc_post pgbench "$c" "$S" pgbench_once "$c" "$WORK/put.pgb"
-    run queue_cycle service "$c" "$S" node_once "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$c" "$DUR"
-    ref "$c" && run queue_cycle pgbench "$c" "$S" pgbench_once "$c" "$WORK/queue.pgb"
-    ref "$c" && run queue_cycle pg-boss "$c" "$S" node_once "$BENCH/pgboss-cycle.js" "postgres://postgres@127.0.0.1:$PG_PORT/postgres" "$c" "$DUR"
+    run_queue "$c"
     run sql_insert service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/sql-insert.lua"
     ref "$c" && run sql_insert pgbench "$c" "$S" pgbench_once "$c" "$WORK/sql-insert.pgb"
     run sql_list service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/sql-list.lua"
@@ -513,6 +627,7 @@ jq -s --argjson rest "$MEM_REST" --argjson after "$MEM_AFTER" --argjson hb "$HWM
     '{date: $date, seconds_per_measurement: ($dur | tonumber), results: .,
       memory_kib: {at_rest_pss: $rest, after_run_pss: $after, file_peak_before_64mib: $hb, file_peak_after_64mib: $ha},
       startup_median_ms: $start, mcp_run: {date: $date, seconds_per_measurement: ($dur | tonumber)},
+      queue_run: {date: $date, seconds_per_measurement: ($dur | tonumber)},
       waiters: ($w[0] + {date: $date, seconds_per_measurement: ($dur | tonumber)})}' \
     "$RESULTS" >"$BENCH/results.json"
 "$BENCH/report.sh" "$BENCH/results.json" "$ROOT/docs"

@@ -142,6 +142,39 @@ curl_q() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
     [ "$(psql_q "select count(*) from queue_items where namespace = 'dd' and dedup_key = 'b-1'")" -eq 1 ]
 }
 
+@test "dedup_key: 10 pairs of batches with the same 500 keys in opposite orders at once: no deadlock, one item per key" {
+    # Before the keys were locked in one order, two such batches each waited
+    # on the unique index for the other's insert and PostgreSQL aborted one
+    # (a deadlock: 503).
+    for p in $(seq 1 10); do
+        jq -nc --arg p "$p" '{items: [range(1; 501) | {payload: ., dedup_key: "p\($p)-k\(.)"}]}' >"$BATS_TEST_TMPDIR/up.$p"
+        jq -c '.items |= reverse' "$BATS_TEST_TMPDIR/up.$p" >"$BATS_TEST_TMPDIR/down.$p"
+    done
+    for round in 1 2; do
+        for p in $(seq 1 10); do
+            for dir in up down; do
+                curl_q -o "$BATS_TEST_TMPDIR/r.$round.$dir.$p" -w '%{http_code}\n' --data-binary @"$BATS_TEST_TMPDIR/$dir.$p" \
+                    "$URL/queue/dl$round" >"$BATS_TEST_TMPDIR/s.$round.$dir.$p" &
+            done
+        done
+        wait
+    done
+    cat "$BATS_TEST_TMPDIR"/s.*
+    [ "$(cat "$BATS_TEST_TMPDIR"/s.* | grep -c '^201$')" -eq 40 ]
+    for round in 1 2; do
+        [ "$(psql_q "select count(*), count(distinct dedup_key) from queue_items where namespace = 'dl$round'")" = "5000|5000" ]
+        for p in $(seq 1 10); do
+            # both batches answer each key with the same item, one of them as a duplicate
+            jq -se --arg p "$p" '
+                (.[0].items | map({key: .dedup_key, value: .id}) | from_entries) as $a
+                | (.[1].items | map({key: .dedup_key, value: .id}) | from_entries) as $b
+                | ($a | length) == 500 and $a == $b
+                  and ([.[].items[] | select(.duplicate == true)] | length) == 500' \
+                "$BATS_TEST_TMPDIR/r.$round.up.$p" "$BATS_TEST_TMPDIR/r.$round.down.$p" >/dev/null
+        done
+    done
+}
+
 @test "group: one at a time in enqueue order, across expiry, release and dead-lettering; other groups proceed" {
     http POST /queue/grp -d '{"items":[{"payload":"a1","group":"A","max_attempts":2},{"payload":"b1","group":"B"},{"payload":"a2","group":"A"},{"payload":"x","priority":-1},{"payload":"a3","group":"A"},{"payload":"b2","group":"B"}]}'
     expect 201
