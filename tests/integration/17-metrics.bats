@@ -52,7 +52,7 @@ DOC404='backend_http_requests_total{mode="document",method="GET",status="404"}'
     grep -q '^backend_database_rtt_seconds [0-9.]*$' <<<"$BODY"
     grep -q '^backend_http_request_duration_seconds_bucket{mode="document",le="0.0005"} ' <<<"$BODY"
     grep -q '^backend_http_request_duration_seconds_bucket{mode="document",le="10"} ' <<<"$BODY"
-    [ "$(value 'backend_processes{mode="document"}')" = 4 ]
+    [ "$(value 'backend_processes{mode="document"}')" = 2 ]
     [ "$(value 'backend_processes{mode="health"}')" = 2 ]
     [ "$(value 'backend_db_connections{mode="document"}')" -ge 1 ]
     # the +Inf bucket is the count
