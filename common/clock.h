@@ -6,8 +6,15 @@
 #ifndef BACKEND_CLOCK_H
 #define BACKEND_CLOCK_H
 
+#include <time.h>
+
 /* Milliseconds on the monotonic clock, with a fraction (µs resolution):
  * only differences between two readings mean anything. */
 double clock_ms(void);
+
+/* The monotonic time ms milliseconds from now (0 or less: now), as an
+ * absolute struct timespec: the deadline of a pthread_cond_timedwait on a
+ * condition made with CLOCK_MONOTONIC, or of a poll loop. */
+struct timespec clock_deadline(long long ms);
 
 #endif

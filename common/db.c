@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -68,15 +69,7 @@ static bool schema_first(api_error *err) {
 
 void db_set_app_name(const char *name) { snprintf(g_app_name, sizeof g_app_name, "backend-%s", name); }
 
-void db_begin(long budget_ms) {
-    clock_gettime(CLOCK_MONOTONIC, &g_deadline);
-    g_deadline.tv_sec += budget_ms / 1000;
-    g_deadline.tv_nsec += (budget_ms % 1000) * 1000000L;
-    if (g_deadline.tv_nsec >= 1000000000L) {
-        g_deadline.tv_sec++;
-        g_deadline.tv_nsec -= 1000000000L;
-    }
-}
+void db_begin(long budget_ms) { g_deadline = clock_deadline(budget_ms); }
 
 static long ms_left(void) {
     struct timespec now;

@@ -62,17 +62,7 @@ static unsigned bucket_of(const char *channel_name, const char *key) {
 
 /* The absolute monotonic time until_ms (a clock_ms reading) stands for. */
 static struct timespec deadline_of(long long until_ms) {
-    long long left = until_ms - (long long)clock_ms();
-    if (left < 0) left = 0;
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += left / 1000;
-    t.tv_nsec += (left % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
+    return clock_deadline(until_ms - (long long)clock_ms());
 }
 
 /* Moves every bucket (caller holds g_lock): each waiter reads again. */

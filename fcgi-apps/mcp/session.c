@@ -167,14 +167,7 @@ void session_stream_close(const char *id) {
 }
 
 bool session_stream_wait(const char *id, long timeout_ms) {
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_deadline(timeout_ms);
     pthread_mutex_lock(&g_lock);
     bool live = !g_stopping && find(id) != NULL;
     while (live && pthread_cond_timedwait(&g_changed, &g_lock, &until) == 0)
