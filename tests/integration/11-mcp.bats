@@ -34,9 +34,7 @@ setup_file() {
     export LONG_SID
     date +%s >"$STACK_DIR/long.start"
     (curl -sN --max-time 1800 -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $LONG_SID" \
-        -H 'Accept: text/event-stream' "$MCP" | while IFS= read -r line; do
-        [ -n "$line" ] && echo "$(date +%s.%N) $line"
-    done) >"$STACK_DIR/long.stream" 2>&1 3>&- &
+        -H 'Accept: text/event-stream' "$MCP" | node "$ROOT/tests/lib/stamp-lines.js") >"$STACK_DIR/long.stream" 2>&1 3>&- &
     echo $! >"$STACK_DIR/long.pid"
     echo $! >>"$STACK_DIR/pids"
     (for i in $(seq 1 12); do
@@ -761,9 +759,18 @@ JSON
     last=$(grep ': keepalive' "$STACK_DIR/long.stream" | tail -n 1 | cut -d. -f1)
     echo "keep-alives: $n, last at +$((last - start)) s"
     [ "$n" -ge 55 ] && [ $((last - start)) -ge 59 ]
-    # each one arrived as it was sent: no gap of more than 3 s between two
-    gaps=$(grep ': keepalive' "$STACK_DIR/long.stream" | awk '{ if (p && $1 - p > 3) g++; p = $1 } END { print g + 0 }')
-    [ "$gaps" = 0 ]
+    # Each one arrived as it was sent: no gap of more than 3 s between two.
+    # A stream held back (buffered by lighttpd or libmicrohttpd) shows as
+    # one gap of tens of seconds; under a sanitizer, where every process of
+    # the machine runs several times slower, 5 s.
+    most=3
+    [ -z "${SANITIZER:-}" ] || most=5
+    gaps=$(grep ': keepalive' "$STACK_DIR/long.stream" | awk -v m="$most" '{ if (p && $1 - p > m) g++; p = $1 } END { print g + 0 }')
+    [ "$gaps" = 0 ] || {
+        grep ': keepalive' "$STACK_DIR/long.stream" |
+            awk -v m="$most" -v s="$start" '{ if (p && $1 - p > m) printf "gap of %.1f s before +%.1f s\n", $1 - p, $1 - s; p = $1 }'
+        false
+    }
     cat "$STACK_DIR/long.calls"
     [ "$(grep -c 'false]' "$STACK_DIR/long.calls")" -ge 11 ]
     [ "$(grep -vc 'false]' "$STACK_DIR/long.calls")" = 0 ]
