@@ -69,6 +69,17 @@ static bool schema_first(api_error *err) {
 
 void db_set_app_name(const char *name) { snprintf(g_app_name, sizeof g_app_name, "backend-%s", name); }
 
+static atomic_bool g_generic_plans;
+void db_set_generic_plans(bool on) { atomic_store(&g_generic_plans, on); }
+
+void db_startup_options(char *buf, size_t size, long timeout_ms, bool generic_plans) {
+    /* Below the client's budget, so that a statement the client gave up on
+     * has normally been cancelled by the server too. */
+    long server_ms = timeout_ms * 4 / 5;
+    snprintf(buf, size, "-c statement_timeout=%ld%s", server_ms > 0 ? server_ms : 1,
+             generic_plans ? " -c plan_cache_mode=force_generic_plan" : "");
+}
+
 void db_begin(long budget_ms) { g_deadline = clock_deadline(budget_ms); }
 
 static long ms_left(void) {
@@ -198,11 +209,8 @@ static void notice_to_log(void *arg, const char *message) {
 }
 
 static bool connect_db(api_error *err) {
-    char options[64];
-    /* Below the client's budget, so that a statement the client gave up on
-     * has normally been cancelled by the server too. */
-    long server_ms = g_config.db_timeout_ms * 4 / 5;
-    snprintf(options, sizeof options, "-c statement_timeout=%ld", server_ms > 0 ? server_ms : 1);
+    char options[DB_OPTIONS_MAX];
+    db_startup_options(options, sizeof options, g_config.db_timeout_ms, atomic_load(&g_generic_plans));
     /* PgBouncer refuses the "options" startup parameter: through it the
      * server-side statement_timeout is the role's (docs/operations.md). */
     const char *keys[] = {"dbname", "application_name", "client_encoding", g_config.pooled ? NULL : "options",

@@ -40,6 +40,18 @@ typedef struct db_stmt {
 /* Names the connection (application_name) after the mode. */
 void db_set_app_name(const char *name);
 
+/* true: connections made from now on plan each prepared statement once
+ * (mode.generic_plans). Not through PgBouncer, where every statement is
+ * sent as text and planned each time anyway. */
+void db_set_generic_plans(bool on);
+
+/* The "options" startup parameter of a connection, into buf (at least
+ * DB_OPTIONS_MAX bytes): the server-side statement_timeout, four fifths of
+ * the client's budget timeout_ms (at least 1), and with generic_plans the
+ * plan cache mode. Sent unless through PgBouncer, which refuses it. */
+enum { DB_OPTIONS_MAX = 128 };
+void db_startup_options(char *buf, size_t size, long timeout_ms, bool generic_plans);
+
 /* Registers fn to run before any statement while it has not yet succeeded
  * in this process: serve.c makes the mode's schema and sentinel with it, so
  * they are created before the first statement that needs them, whatever

@@ -121,6 +121,14 @@ typedef struct mode {
                                    worker answers one request at a time and
                                    has its own database connection */
     long db_budget_ms;      /* 0: DB_TIMEOUT_MS; else this mode's own budget */
+    /* true: the mode's connections plan each prepared statement once
+     * (plan_cache_mode = force_generic_plan) instead of letting PostgreSQL
+     * plan it again for each execution whenever it guesses that the
+     * values could change the plan. For a mode whose statements are all
+     * index lookups by their parameters, where planning costs more than
+     * running (docs/queue.md). Not for a mode with optional filters
+     * (`$1 IS NULL OR ...`), which only a plan for the values removes. */
+    bool generic_plans;
     /* The mode's schema as numbered steps: step N is migrations[N-1], NULL
      * ends the list. At start-up, under the schema lock, the steps the
      * database has not recorded in schema_migrations are run in order and

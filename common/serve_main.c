@@ -146,6 +146,7 @@ int serve_main(const mode *m, int argc, char **argv) {
     settings_load(m->settings, m->nsettings);
     log_set_mode(m->name);
     db_set_app_name(m->name);
+    db_set_generic_plans(m->generic_plans);
     g_mode = m;
     if (argc == 1) return serve_fcgi(m);
     if (strcmp(argv[1], "--check-config") == 0) return 0;

@@ -260,8 +260,11 @@ EOF
         echo "$(wq waiters) waiting requests held open at once, each on its own connection (\`tests/bench/waiters.js\`): half"
         echo "changes-feed long-polls (\`GET /document/wfeed-N/_changes?since=…&wait_seconds=$(wq wait_seconds)\`), half queue long-poll"
         echo "claims (\`POST /queue/wq-N/claim\` with \`wait_seconds\` $(wq wait_seconds)), over $(wq namespaces) namespaces of each, nothing"
-        echo "written to them, each re-issued as soon as it has its answer. While they wait, document GET"
-        echo "at 8 clients as in doc_get, against the same GET measured just before without them."
+        echo "written to them, each re-issued as soon as it has its answer (the first waits spread over 2 to $(wq wait_seconds) s,"
+        echo "so that re-issues come one at a time as a fleet's do, not all at one instant). While they wait,"
+        echo "document GET at 8 clients as in doc_get, against the same GET without them: $(wq 'rounds // 1') rounds, each"
+        echo "the GET without waiters and then with them, each figure the median of the rounds (a p99 at 8 clients"
+        echo "moves by milliseconds between one set of runs and the next, so the two are measured side by side)."
         echo "Measured $(wq date) with $(wq seconds_per_measurement) s per measurement."
         echo
         echo "| target | measured | |"
@@ -283,7 +286,7 @@ EOF
                 "$(q --arg w "$w" '.results[] | select(.scenario == "waiters_get" and .subject == $w) | .errors')"
         done
         echo
-        echo "The connections are the service's rows in \`pg_stat_activity\` (\`application_name\` \`backend-<mode>\`), sampled every 200 ms: *without* from the same $(wq waiters) requests made once with \`wait_seconds\` 0 (so every worker that serves them has been busy) through the GET without waiters, *with* from the waiters' start to their end. \`ONLY=waiters make bench\` runs this scenario alone; \`WAITERS=N\` sets the count."
+        echo "The connections are the service's rows in \`pg_stat_activity\` (\`application_name\` \`backend-<mode>\`), sampled every 200 ms: *without* from the same $(wq waiters) requests made once with \`wait_seconds\` 0 (so every worker that serves them has been busy) through the first round's GET without waiters (a process keeps the connections it opened, so later rounds would count the waiters' too), *with* from the waiters' start to their end in every round. \`ONLY=waiters make bench\` runs this scenario alone; \`WAITERS=N\` sets the count."
         echo
     fi
     if [ -n "$(q '.results[] | select(.scenario == "queue_batch") | .rate' | head -n 1)" ]; then

@@ -9,6 +9,7 @@
 #             (the other scenarios' numbers are kept, with their date)
 #   ONLY=waiters  the waiting-at-scale scenario alone, merged the same way
 #   WAITERS=N waiting requests held open in that scenario (default 1000)
+#   WAITERS_ROUNDS=N  its rounds, each without and then with (default 5)
 #   ONLY=queue  the queue scenarios alone (queue_cycle, queue_batch), merged
 #             the same way
 # References: pgbench running the statements the service runs (printed by
@@ -265,24 +266,31 @@ sql() {
 # ---- waiting at scale ---------------------------------------------------------
 # WAITERS waiting requests (tests/bench/waiters.js: half changes-feed
 # long-polls, half queue long-poll claims, over WAITERS_NS namespaces of
-# each, wait_seconds 20, each re-issued when it ends) held open while
-# document GET is measured at 8 clients; the same GET measured just before
-# without them. Recorded: waiters_get (subjects no_waiters, with_waiters)
-# and the waiters object: answers that came back empty before their wait
-# was over (early), errors, and the most PostgreSQL connections the
-# service had (pg_stat_activity, sampled every 200 ms) with the waiters and,
-# as the bound's reference, without them (during the same requests made
-# once with wait_seconds 0, then the GET runs).
+# each, wait_seconds 20, each re-issued when it ends, the first waits spread
+# over 2..20 s) held open while document GET is measured at 8 clients, in
+# WAITERS_ROUNDS rounds that alternate: the GET without waiters, then with them. A
+# p99 at 8 clients moves by several milliseconds from one set of runs to the
+# next on this machine (the scheduler's slices), so the two are measured
+# side by side in each round rather than one set after the other.
+# Recorded: waiters_get (subjects no_waiters, with_waiters, the median of
+# the rounds) and the waiters object, summed over the rounds: answers that
+# came back empty before their wait was over (early), errors, and the most
+# PostgreSQL connections the service had (pg_stat_activity, sampled every
+# 200 ms) with the waiters and, as the bound's reference, without them
+# (during the same requests made once with wait_seconds 0, then the first
+# round's GET without waiters).
 WAITERS=${WAITERS:-1000}
 WAITERS_NS=${WAITERS_NS:-50}
 WAITERS_WAIT=20
+# Five rounds, not REPS: a tail percentile needs more than three samples
+# to say which way it leans.
+WAITERS_ROUNDS=${WAITERS_ROUNDS:-5}
 # svc_connections: the service's PostgreSQL connections (each mode names
 # its connections backend-<mode>: db_set_app_name).
 svc_connections() { "${PGSQL[@]}" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'backend-%'"; }
-# start_sampler FILE: svc_connections every 200 ms, one a line, into FILE
-# in the background until stop_sampler.
+# start_sampler FILE: svc_connections every 200 ms, one a line, appended to
+# FILE in the background until stop_sampler.
 start_sampler() {
-    : >"$1"
     (while :; do
         svc_connections >>"$1" 2>/dev/null || true
         sleep 0.2
@@ -295,17 +303,10 @@ stop_sampler() {
     SAMPLER_PID=""
 }
 peak() { sort -n "$1" | tail -n 1; }
-run_waiters() {
-    echo "waiting at scale: $WAITERS waiters"
-    start_sampler "$WORK/conn.without"
-    # The same requests once, none waiting, so every worker that serves
-    # them has been busy (what the service holds without waiters), then
-    # GET without waiters.
-    node "$BENCH/waiters.js" "$URL" "$TOKEN" "$WAITERS" 0 "$WAITERS_NS" "" >"$WORK/waiters0.json"
-    wrk_once 8 "$URL" "$BENCH/doc-get.lua" >/dev/null # warm, not recorded
-    run waiters_get no_waiters 8 "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua"
-    stop_sampler
-    start_sampler "$WORK/conn.with"
+# waiters_start: WAITERS waiters in the background (WAITERS_PID), returning
+# once every one's first request has gone out and the service has had 2 s
+# to take them in.
+waiters_start() {
     rm -f "$WORK/waiters.ready"
     node "$BENCH/waiters.js" "$URL" "$TOKEN" "$WAITERS" "$WAITERS_WAIT" "$WAITERS_NS" "$WORK/waiters.ready" \
         >"$WORK/waiters.json" 2>"$WORK/waiters.err" &
@@ -315,16 +316,64 @@ run_waiters() {
         sleep 0.1
     done
     [ -e "$WORK/waiters.ready" ] || { echo "waiters.js: not every waiter went out within 60 s" >&2; cat "$WORK/waiters.err" >&2; exit 1; }
-    sleep 2 # time for the service to take them in
-    run waiters_get with_waiters 8 "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua"
+    sleep 2
+}
+# waiters_stop: ends them; their JSON is appended to waiters.rounds.
+waiters_stop() {
     kill -TERM "$WAITERS_PID"
     wait "$WAITERS_PID" || { echo "waiters.js failed:" >&2; cat "$WORK/waiters.err" >&2; exit 1; }
     WAITERS_PID=""
+    cat "$WORK/waiters.json" >>"$WORK/waiters.rounds"
+}
+run_waiters() {
+    local r line without="" with=""
+    echo "waiting at scale: $WAITERS waiters, $WAITERS_ROUNDS rounds"
+    : >"$WORK/conn.without"
+    : >"$WORK/conn.with"
+    : >"$WORK/waiters.rounds"
+    start_sampler "$WORK/conn.without"
+    # The same requests once, none waiting, so every worker that serves
+    # them has been busy (what the service holds without waiters).
+    node "$BENCH/waiters.js" "$URL" "$TOKEN" "$WAITERS" 0 "$WAITERS_NS" "" >"$WORK/waiters0.json"
+    wrk_once 8 "$URL" "$BENCH/doc-get.lua" >/dev/null # warm, not recorded
     stop_sampler
-    jq -c --argjson with "$(peak "$WORK/conn.with")" --argjson without "$(peak "$WORK/conn.without")" \
-        '{waiters, wait_seconds, namespaces, early, early_waiters, errors, statuses, requests, backoff_ms,
-          pg_connections_peak: $with, pg_connections_without_waiters: $without}' "$WORK/waiters.json" >"$WORK/waiters.obj"
-    jq -r '"waiters \(.waiters): early answers \(.early) (\(.early_waiters) waiters), errors \(.errors), PostgreSQL connections at most \(.pg_connections_peak) (\(.pg_connections_without_waiters) without waiters)"' "$WORK/waiters.obj"
+    for r in $(seq 1 "$WAITERS_ROUNDS"); do
+        # The reference's connections are sampled before any waiter ran:
+        # a process keeps the connections it opened (spares), so a later
+        # round without waiters still holds those the waiters' rounds made.
+        [ "$r" = 1 ] && start_sampler "$WORK/conn.without"
+        if line=$(measure "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua") && [ -n "$line" ]; then
+            without+="$line"$'\n'
+        else
+            echo "waiters_get no_waiters round $r gave no figure" >&2
+        fi
+        [ "$r" = 1 ] && stop_sampler
+        start_sampler "$WORK/conn.with"
+        waiters_start
+        if line=$(measure "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua") && [ -n "$line" ]; then
+            with+="$line"$'\n'
+        else
+            echo "waiters_get with_waiters round $r gave no figure" >&2
+        fi
+        waiters_stop
+        stop_sampler
+        # The service's side of a waiter whose client left sleeps until its
+        # wait is over (then answers nobody): the next round's GET without
+        # waiters starts after the last of them.
+        [ "$r" = "$WAITERS_ROUNDS" ] || sleep $((WAITERS_WAIT + 1))
+    done
+    [ -n "$without" ] && [ -n "$with" ] || { echo "waiters_get: no figure recorded" >&2; exit 1; }
+    record waiters_get no_waiters 8 "$without"
+    record waiters_get with_waiters 8 "$with"
+    jq -sc --argjson with "$(peak "$WORK/conn.with")" --argjson without "$(peak "$WORK/conn.without")" '
+        {waiters: .[0].waiters, wait_seconds: .[0].wait_seconds, namespaces: .[0].namespaces,
+         backoff_ms: .[0].backoff_ms, rounds: length,
+         early: (map(.early) | add), early_waiters: (map(.early_waiters) | add), errors: (map(.errors) | add),
+         requests: (map(.requests) | add),
+         statuses: (reduce (.[].statuses | to_entries[]) as $e ({}; .[$e.key] += $e.value)),
+         pg_connections_peak: $with, pg_connections_without_waiters: $without}' \
+        "$WORK/waiters.rounds" >"$WORK/waiters.obj"
+    jq -r '"waiters \(.waiters), \(.rounds) rounds: early answers \(.early) (\(.early_waiters) waiters), errors \(.errors), PostgreSQL connections at most \(.pg_connections_peak) (\(.pg_connections_without_waiters) without waiters)"' "$WORK/waiters.obj"
 }
 
 # ---- memory ----------------------------------------------------------------
@@ -412,15 +461,18 @@ queue_warm() {
 # run_queue CLIENTS: the queue scenarios at CLIENTS: the cycle one job per
 # round trip (the service; pgbench; pg-boss and graphile-worker), and at
 # BATCH_CLIENTS the batched one (BATCH per round trip, the same four).
+# The queue mode's connections plan each statement once (mode.h,
+# generic_plans): pgbench running those statements does too.
+QUEUE_PGOPTIONS="-c plan_cache_mode=force_generic_plan"
 run_queue() {
     local c=$1 S=$SERVICE_PID
     run queue_cycle service "$c" "$S" node_once "$BENCH/queue-cycle.js" "$URL" "$TOKEN" "$c" "$DUR"
-    ref "$c" && run queue_cycle pgbench "$c" "$S" pgbench_once "$c" "$WORK/queue.pgb"
+    ref "$c" && PGOPTIONS=$QUEUE_PGOPTIONS run queue_cycle pgbench "$c" "$S" pgbench_once "$c" "$WORK/queue.pgb"
     ref "$c" && run queue_cycle pg-boss "$c" "$S" node_once "$BENCH/pgboss-cycle.js" "$PG_CONN" "$c" "$DUR"
     ref "$c" && run queue_cycle graphile-worker "$c" "$S" node_once "$BENCH/graphile-bench.js" "$PG_CONN" "$c" "$DUR" 1
     case " $BATCH_CLIENTS " in *" $c "*) ;; *) return 0 ;; esac
     run queue_batch service "$c" "$S" node_once "$BENCH/queue-batch.js" "$URL" "$TOKEN" "$c" "$DUR" "$BATCH"
-    run queue_batch pgbench "$c" "$S" pgbench_batch_once "$c" "$WORK/queue-batch.pgb" "$BATCH"
+    PGOPTIONS=$QUEUE_PGOPTIONS run queue_batch pgbench "$c" "$S" pgbench_batch_once "$c" "$WORK/queue-batch.pgb" "$BATCH"
     run queue_batch pg-boss "$c" "$S" node_once "$BENCH/pgboss-batch.js" "$PG_CONN" "$c" "$DUR" "$BATCH"
     run queue_batch graphile-worker "$c" "$S" node_once "$BENCH/graphile-bench.js" "$PG_CONN" "$c" "$DUR" "$BATCH"
 }

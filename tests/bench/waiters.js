@@ -14,6 +14,10 @@
 //   statuses ({status: count}), items (answers that carried items: none is
 //   expected, nothing writes to these namespaces), backoff_ms.
 // READY_FILE is written once every waiter's first request has gone out.
+// The first waits are spread evenly over 2..WAIT s (waiter i's is
+// 2 + i * (WAIT - 2) / W, rounded), so that re-issues come as a fleet's
+// do, one every WAIT / W s, rather than all W at one instant every WAIT s
+// (an artefact of starting them together); every later wait is WAIT.
 // A waiter answered early or with an error waits BACKOFF_MS (env
 // WAITERS_BACKOFF_MS, default 1000) before it asks again, as a polite
 // client would: a busy loop of hundreds would measure the machine.
@@ -52,29 +56,32 @@ function waiter(i) {
   let since = "now";
   let wasEarly = false;
   let first = true;
+  let wait = WAIT > 2 ? 2 + Math.round((i * (WAIT - 2)) / W) : WAIT;
   const ask = () => {
     if (stopping) return;
     let path, method, body;
     if (feed) {
       method = "GET";
-      path = `/document/${ns}/_changes?since=${since}&wait_seconds=${WAIT}`;
+      path = `/document/${ns}/_changes?since=${since}&wait_seconds=${wait}`;
     } else {
       method = "POST";
       path = `/queue/${ns}/claim`;
-      body = JSON.stringify({ wait_seconds: WAIT, visibility_timeout_seconds: 60 });
+      body = JSON.stringify({ wait_seconds: wait, visibility_timeout_seconds: 60 });
     }
     const start = Date.now();
+    const asked = wait;
+    wait = WAIT;
     const headers = { Authorization: "Bearer " + token };
     if (body !== undefined) headers["Content-Length"] = Buffer.byteLength(body);
     const req = http.request({ host: u.hostname, port: u.port, method, path, agent, headers, timeout: (WAIT + 30) * 1000 }, (res) => {
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (c) => (text += c));
-      res.on("end", () => answered(res.statusCode, text, Date.now() - start));
+      res.on("end", () => answered(res.statusCode, text, Date.now() - start, asked));
     });
     inflight.add(req);
     req.on("timeout", () => req.destroy(new Error("no answer")));
-    req.on("error", () => answered(0, "", Date.now() - start));
+    req.on("error", () => answered(0, "", Date.now() - start, asked));
     req.on("finish", () => {
       if (first && ++sent === W && ready) fs.writeFileSync(ready, String(Date.now()));
       first = false;
@@ -82,7 +89,7 @@ function waiter(i) {
     req.end(body);
 
     let settled = false;
-    function answered(status, text, ms) {
+    function answered(status, text, ms, asked) {
       if (settled) return;
       settled = true;
       inflight.delete(req);
@@ -103,7 +110,7 @@ function waiter(i) {
         const items = Array.isArray(page.items) ? page.items.length : 0;
         if (items > 0) stats.items++;
         if (feed && typeof page.next === "string") since = page.next;
-        if (items === 0 && WAIT > 0 && ms < (WAIT - 1) * 1000) {
+        if (items === 0 && asked > 0 && ms < (asked - 1) * 1000) {
           stats.early++;
           if (!wasEarly) stats.early_waiters++;
           wasEarly = true;
