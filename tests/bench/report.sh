@@ -286,6 +286,13 @@ EOF
                 "$(q --arg w "$w" '.results[] | select(.scenario == "waiters_get" and .subject == $w) | .errors')"
         done
         echo
+        cpu() { q --arg w "$1" --arg k "$2" '.results[] | select(.scenario == "waiters_get" and .subject == $w) | .cpu_us[$k]'; }
+        echo "CPU per GET (µs, the CPU table's method), without → with the waiters: wrk $(cpu no_waiters client) → $(cpu with_waiters client),"
+        echo "lighttpd $(cpu no_waiters lighttpd) → $(cpu with_waiters lighttpd), mode processes $(cpu no_waiters modes) → $(cpu with_waiters modes),"
+        echo "PostgreSQL $(cpu no_waiters postgres) → $(cpu with_waiters postgres). These include the waiters' own re-issues (one every"
+        echo "20 ms: a read at the end of a wait and one at the start of the next), which alone cost about 3 % of a core in"
+        echo "PostgreSQL and as much in the mode processes (docs/decisions.md, \"Waiting at scale\")."
+        echo
         echo "The connections are the service's rows in \`pg_stat_activity\` (\`application_name\` \`backend-<mode>\`), sampled every 200 ms: *without* from the same $(wq waiters) requests made once with \`wait_seconds\` 0 (so every worker that serves them has been busy) through the first round's GET without waiters (a process keeps the connections it opened, so later rounds would count the waiters' too), *with* from the waiters' start to their end in every round. \`ONLY=waiters make bench\` runs this scenario alone; \`WAITERS=N\` sets the count."
         echo
     fi
