@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "random_id.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdint.h>
 #include <string.h>
@@ -56,3 +57,5 @@ void random_id_fast_hex(char *out, size_t nbytes) {
     }
     out[2 * nbytes] = '\0';
 }
+
+void random_id_thread_end(void) { OPENSSL_thread_stop(); }

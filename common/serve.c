@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "random_id.h"
 
 long serve_budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_config.db_timeout_ms; }
 
@@ -205,9 +206,12 @@ static int g_extra;
  * request does. */
 static _Thread_local bool t_handed_off;
 
-/* An extra worker: serve_worker, then one fewer. */
+/* An extra worker: serve_worker, then one fewer. It is detached: what it
+ * holds that outlives its last line (OpenSSL's per-thread state) is freed
+ * first, since serve_workers_join returns as soon as the count is 0. */
 static void *extra_worker(void *arg) {
     serve_worker(arg);
+    random_id_thread_end();
     pthread_mutex_lock(&g_extra_lock);
     g_extra--;
     pthread_cond_broadcast(&g_extra_gone);

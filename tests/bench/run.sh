@@ -338,16 +338,18 @@ run_waiters() {
     wrk_once 8 "$URL" "$BENCH/doc-get.lua" >/dev/null # warm, not recorded
     stop_sampler
     for r in $(seq 1 "$WAITERS_ROUNDS"); do
-        # The reference's connections are sampled before any waiter ran:
-        # a process keeps the connections it opened (spares), so a later
-        # round without waiters still holds those the waiters' rounds made.
-        [ "$r" = 1 ] && start_sampler "$WORK/conn.without"
+        # The reference's connections are those sampled before any waiter
+        # ran: a process keeps the connections it opened (spares), so a
+        # later round without waiters still holds those the waiters'
+        # rounds made. The sampler runs in every round all the same (its
+        # psql connections cost PostgreSQL CPU), so both sides pay it.
+        if [ "$r" = 1 ]; then start_sampler "$WORK/conn.without"; else start_sampler "$WORK/conn.later"; fi
         if line=$(measure "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua") && [ -n "$line" ]; then
             without+="$line"$'\n'
         else
             echo "waiters_get no_waiters round $r gave no figure" >&2
         fi
-        [ "$r" = 1 ] && stop_sampler
+        stop_sampler
         start_sampler "$WORK/conn.with"
         waiters_start
         if line=$(measure "$SERVICE_PID" wrk_once 8 "$URL" "$BENCH/doc-get.lua") && [ -n "$line" ]; then
