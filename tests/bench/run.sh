@@ -61,7 +61,7 @@ cleanup() {
     local rc=$?
     set +e # stop everything, whatever fails on the way
     if [ -n "$WAITERS_PID" ]; then kill -TERM "$WAITERS_PID" 2>/dev/null; wait "$WAITERS_PID" 2>/dev/null; fi
-    if [ -n "$SAMPLER_PID" ]; then kill -TERM "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; fi
+    if [ -n "$SAMPLER_PID" ]; then stop_sampler; fi
     if [ -n "${SERVICE_PID:-}" ]; then service_stop "$SERVICE_PID"; fi
     if [ -n "$STATIC_PID" ]; then service_stop "$STATIC_PID"; fi
     if [ -n "${NOMETRICS_PID:-}" ]; then service_stop "$NOMETRICS_PID"; fi
@@ -285,19 +285,24 @@ WAITERS_WAIT=20
 # Five rounds, not REPS: a tail percentile needs more than three samples
 # to say which way it leans.
 WAITERS_ROUNDS=${WAITERS_ROUNDS:-5}
-# svc_connections: the service's PostgreSQL connections (each mode names
-# its connections backend-<mode>: db_set_app_name).
-svc_connections() { "${PGSQL[@]}" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'backend-%'"; }
-# start_sampler FILE: svc_connections every 200 ms, one a line, appended to
-# FILE in the background until stop_sampler.
+# start_sampler FILE: the service's PostgreSQL connections (each mode names
+# its connections backend-<mode>: db_set_app_name) every 200 ms, one a
+# line, appended to FILE in the background until stop_sampler. One psql
+# session for all the samples: a connection per sample (a PostgreSQL
+# backend started five times a second) cost the measured GET's PostgreSQL
+# CPU tens of µs a request.
 start_sampler() {
     (while :; do
-        svc_connections >>"$1" 2>/dev/null || true
+        echo "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'backend-%';"
         sleep 0.2
-    done) &
+    done | "${PGSQL[@]}" >>"$1" 2>/dev/null) &
     SAMPLER_PID=$!
 }
 stop_sampler() {
+    # The loop and psql are the subshell's children: the loop ends (psql
+    # then reads the end of its input, writes what it has and leaves),
+    # then the subshell.
+    pkill -TERM -P "$SAMPLER_PID" -x bash 2>/dev/null
     kill -TERM "$SAMPLER_PID"
     wait "$SAMPLER_PID" 2>/dev/null || true
     SAMPLER_PID=""
