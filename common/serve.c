@@ -200,8 +200,17 @@ static const mode *g_handoff_mode;
 static atomic_int g_waiting;
 /* Workers started in place of one that waits, still running. */
 static pthread_mutex_t g_extra_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_extra_gone = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t g_extra_gone; /* on the monotonic clock, as clock_deadline */
+static pthread_once_t g_extra_once = PTHREAD_ONCE_INIT;
 static int g_extra;
+
+static void extra_init(void) {
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&g_extra_gone, &attr);
+    pthread_condattr_destroy(&attr);
+}
 /* This thread has handed its place at accept to another: it ends when its
  * request does. */
 static _Thread_local bool t_handed_off;
@@ -222,6 +231,7 @@ static void *extra_worker(void *arg) {
 /* Starts a worker in the calling one's place. Returns false when no thread
  * could be made. */
 static bool hand_off(void) {
+    pthread_once(&g_extra_once, extra_init);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -340,9 +350,8 @@ bool serve_workers_start(const mode *m, int n, pthread_t *threads) {
 
 void serve_workers_join(int n, pthread_t *threads, long wait_ms) {
     for (int i = 0; i < n; i++) pthread_join(threads[i], NULL);
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += wait_ms / 1000;
+    pthread_once(&g_extra_once, extra_init);
+    struct timespec until = clock_deadline(wait_ms);
     pthread_mutex_lock(&g_extra_lock);
     while (g_extra > 0 && pthread_cond_timedwait(&g_extra_gone, &g_extra_lock, &until) == 0) {}
     if (g_extra > 0) log_msg(LOG_WARN, "%d waiting requests did not end in time", g_extra);

@@ -1033,7 +1033,7 @@ const mode mode_queue = {
      * (its generic plan's estimate never beats the plan for one namespace
      * the statistics know), and planning that statement costs more than
      * running it; the generic plan is the same index scan (docs/queue.md,
-     * "Where the time goes"). */
+     * "Batched throughput: where the time goes"). */
     .generic_plans = true,
     .migrations = queue_migrations,
     .sentinel_shape =
