@@ -822,12 +822,18 @@ static const tool document_tools[] = {
 const mode mode_document = {
     .name = "document",
     .url_prefix = "/document",
-    /* Two processes of eight workers at accept: on two cores, fewer
-     * processes cost fewer task switches per request (four were there so
-     * that waiting feeds left workers free; a waiting feed now starts one in
-     * its place and sleeps without a connection, serve.h). */
+    /* Two processes of two workers at accept. On a machine of few cores
+     * the request path is bound by CPU, and a few workers do more with it
+     * than many: a worker that finishes often finds the next connection
+     * already queued and takes it without sleeping, and the same threads
+     * stay warm, while sixteen take turns (accept wakes the one that has
+     * waited longest). Measured against 2 x 8 at 8 clients: GET and POST
+     * each about 15% faster, less CPU per request in every process
+     * (decisions.md, "Workers per mode"). A waiting feed starts a worker
+     * in its place and sleeps without a connection (serve.h), so waiting
+     * never takes one of the two. */
     .processes = 2,
-    .threads = 8,
+    .threads = 2,
     .migrations = document_migrations,
     .sentinel_shape =
         "{\"namespace\":\"ci-status\",\"key\":\"demo\",\"version\":1,"
