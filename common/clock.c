@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "clock.h"
 
+#include <pthread.h>
 #include <time.h>
 
 double clock_ms(void) {
@@ -20,4 +21,12 @@ struct timespec clock_deadline(long long ms) {
         t.tv_nsec -= 1000000000L;
     }
     return t;
+}
+
+void clock_cond_init(pthread_cond_t *cond) {
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
 }

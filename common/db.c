@@ -44,13 +44,7 @@ static db_conn *g_spares;
 static pthread_once_t g_conns_once = PTHREAD_ONCE_INIT;
 
 /* The freed condition runs on the monotonic clock, as the deadline does. */
-static void conns_init(void) {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_conns_freed, &attr);
-    pthread_condattr_destroy(&attr);
-}
+static void conns_init(void) { clock_cond_init(&g_conns_freed); }
 static atomic_ullong g_serials; /* connections opened and statement names given */
 static char g_app_name[64] = "backend";
 static bool (*g_schema_hook)(api_error *err);

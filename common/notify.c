@@ -43,12 +43,8 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 /* The conditions wait on the monotonic clock, as clock_ms runs. */
 static void init_conds(void) {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    for (int i = 0; i < NOTIFY_BUCKETS; i++) pthread_cond_init(&g_buckets[i].moved, &attr);
-    pthread_cond_init(&g_state, &attr);
-    pthread_condattr_destroy(&attr);
+    for (int i = 0; i < NOTIFY_BUCKETS; i++) clock_cond_init(&g_buckets[i].moved);
+    clock_cond_init(&g_state);
 }
 
 /* FNV-1a over channel, a NUL and key. */

@@ -204,13 +204,7 @@ static pthread_cond_t g_extra_gone; /* on the monotonic clock, as clock_deadline
 static pthread_once_t g_extra_once = PTHREAD_ONCE_INIT;
 static int g_extra;
 
-static void extra_init(void) {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_extra_gone, &attr);
-    pthread_condattr_destroy(&attr);
-}
+static void extra_init(void) { clock_cond_init(&g_extra_gone); }
 /* This thread has handed its place at accept to another: it ends when its
  * request does. */
 static _Thread_local bool t_handed_off;

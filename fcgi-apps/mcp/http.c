@@ -433,11 +433,7 @@ int main(int argc, char **argv) {
     g_session_workers = g_workers == NULL ? NULL : workers_new(MCP_SESSION_WORKERS);
     store_init(&g_store, g_session_workers, (long)g_mcp.session_idle_seconds);
     sessions_init((long)g_mcp.session_idle_seconds, &g_store);
-    pthread_condattr_t cattr;
-    pthread_condattr_init(&cattr);
-    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_check_stop_cond, &cattr);
-    pthread_condattr_destroy(&cattr);
+    clock_cond_init(&g_check_stop_cond);
     pthread_t checker;
     bool checking = g_session_workers != NULL && pthread_create(&checker, NULL, session_checker, NULL) == 0;
     struct MHD_Daemon *d =

@@ -28,11 +28,7 @@ static bool g_stopping;
 static double now_s(void) { return clock_ms() / 1000.0; }
 
 void sessions_init(long idle_seconds, const session_store *store) {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_changed, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&g_changed);
     g_idle_seconds = idle_seconds;
     g_store = store;
     g_stopping = false;
