@@ -163,9 +163,10 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
     return parse_query(req, q ? q + 1 : "", err);
 }
 
-int request_etags(const char *value, bool *any, long long *tags, int max) {
+int request_etags(const char *value, bool *any, bool *weak, long long *tags, int max) {
     int n = 0;
     *any = false;
+    *weak = false;
     const char *p = value;
     for (;;) {
         while (*p == ' ' || *p == '\t') p++;
@@ -173,7 +174,10 @@ int request_etags(const char *value, bool *any, long long *tags, int max) {
             *any = true;
             p++;
         } else {
-            if (p[0] == 'W' && p[1] == '/') p += 2; /* weak: the same version */
+            if (p[0] == 'W' && p[1] == '/') {
+                *weak = true;
+                p += 2;
+            }
             if (*p++ != '"') return -1;
             long long v = 0;
             int digits = 0;

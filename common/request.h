@@ -77,9 +77,12 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
 
 /* Parses an entity-tag header value (If-Match, If-None-Match) that names
  * versions: "*" sets *any; each strong or weak tag "N" (N a decimal
- * number of 1 to 16 digits) up to max tags goes into tags. Returns the
- * number of tags, or -1 when the value is not such a list. */
-int request_etags(const char *value, bool *any, long long *tags, int max);
+ * number of 1 to 16 digits) up to max tags goes into tags, and *weak says
+ * whether any tag was weak (W/"N"): If-None-Match compares weakly, so
+ * W/"N" names version N there, while If-Match compares strongly and a weak
+ * tag never matches (RFC 9110, 13.1.1). Returns the number of tags, or -1
+ * when the value is not such a list. */
+int request_etags(const char *value, bool *any, bool *weak, long long *tags, int max);
 
 /* Percent-decodes n bytes of s into a pool string; '+' becomes a space when
  * plus_is_space. Returns NULL for a malformed escape or a decoded NUL. */

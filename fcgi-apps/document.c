@@ -284,24 +284,30 @@ typedef struct write_cond {
 /* Reads If-Match ("N": the latest version must be N) and If-None-Match
  * (only "*": the key must have no live version) into c. Returns false with
  * 422 for a value it does not take or both headers at once, and with 412
- * for If-Match "0" (no version 0 ever exists). */
+ * for If-Match "0" (no version 0 ever exists) or a weak If-Match W/"N"
+ * (If-Match compares strongly, and a weak tag never matches: RFC 9110,
+ * 13.1.1; the ETags this mode sends are all strong). */
 static bool header_cond(const request *req, write_cond *c, api_error *err) {
     c->kind = COND_NONE;
     c->version = 0;
     c->by_header = true;
     if (req->if_match != NULL && req->if_none_match != NULL)
         return API_INVALID(err, "If-Match", "If-Match and If-None-Match cannot be combined on a write");
-    bool any;
+    bool any, weak;
     long long tags[2];
     if (req->if_match != NULL) {
-        if (request_etags(req->if_match, &any, tags, 2) != 1 || any)
+        if (request_etags(req->if_match, &any, &weak, tags, 2) != 1 || any)
             return API_INVALID(err, "If-Match", "If-Match takes one entity tag, \"<version>\"");
+        if (weak)
+            return api_fail(err, API_E_PRECONDITION_FAILED, "If-Match",
+                            "If-Match compares entity tags strongly: the weak W/\"%lld\" matches no version",
+                            tags[0]);
         if (tags[0] < 1)
             return api_fail(err, API_E_PRECONDITION_FAILED, "If-Match", "there is no version %lld", tags[0]);
         c->kind = COND_VERSION;
         c->version = tags[0];
     } else if (req->if_none_match != NULL) {
-        if (request_etags(req->if_none_match, &any, tags, 2) != 0 || !any)
+        if (request_etags(req->if_none_match, &any, &weak, tags, 2) != 0 || !any)
             return API_INVALID(err, "If-None-Match", "If-None-Match on a write takes only *");
         c->kind = COND_CREATE;
     }
@@ -539,9 +545,9 @@ static bool document_get(request *req, reply *out, api_error *err) {
     }
     /* If-None-Match naming this version (or *): 304, no body, the same
      * ETag. A value that is not a list of tags matches nothing. */
-    bool any;
+    bool any, weak; /* If-None-Match compares weakly: W/"N" is version N too */
     long long tags[16];
-    int ntags = req->if_none_match ? request_etags(req->if_none_match, &any, tags, 16) : -1;
+    int ntags = req->if_none_match ? request_etags(req->if_none_match, &any, &weak, tags, 16) : -1;
     long long current = atoll(PQgetvalue(res, 0, 1));
     bool match = ntags >= 0 && any;
     for (int i = 0; i < ntags && !match; i++) match = tags[i] == current;

@@ -59,6 +59,10 @@ teardown_file() { stack_teardown; }
     expect_error 412 precondition_failed If-Match
     http PUT /document/pu/c -H 'If-Match: "0"' -d '{"v":2}'
     expect_error 412 precondition_failed If-Match
+    # If-Match compares strongly (RFC 9110, 13.1.1): the weak W/"1" names
+    # the latest version yet matches nothing, and nothing is written.
+    http PUT /document/pu/c -H 'If-Match: W/"1"' -d '{"v":2}'
+    expect_error 412 precondition_failed If-Match
     http PUT /document/pu/c -H 'If-Match: "1"' -d '{"v":2}'
     expect 201 '.version == 2'
     http PUT /document/pu/c -H 'If-Match: "1"' -d '{"v":3}'

@@ -115,5 +115,19 @@ int main(void) {
     CHECK(!validate_int_text("99999999999999999999999", 1, 1000, "limit", &n, &err), "overflow refused");
 
     pool_free(p);
+
+    /* Entity-tag lists: strong and weak tags, *, and what is not a list. */
+    bool any, weak;
+    long long tags[4];
+    CHECK(request_etags("\"3\"", &any, &weak, tags, 4) == 1 && tags[0] == 3 && !any && !weak,
+          "\"3\" is strong 3");
+    CHECK(request_etags("W/\"3\"", &any, &weak, tags, 4) == 1 && tags[0] == 3 && weak, "W/\"3\" is weak 3");
+    CHECK(request_etags("\"1\", W/\"2\"", &any, &weak, tags, 4) == 2 && tags[1] == 2 && weak,
+          "a list with one weak tag says weak");
+    CHECK(request_etags(" * ", &any, &weak, tags, 4) == 0 && any && !weak, "* is any");
+    CHECK(request_etags("3", &any, &weak, tags, 4) == -1, "an unquoted tag is no list");
+    CHECK(request_etags("w/\"3\"", &any, &weak, tags, 4) == -1, "the weak prefix is W/, case-sensitive");
+    CHECK(request_etags("\"\"", &any, &weak, tags, 4) == -1, "an empty tag names no version");
+    CHECK(request_etags("\"1\",", &any, &weak, tags, 4) == -1, "a trailing comma is no list");
     return CHECK_DONE();
 }
