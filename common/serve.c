@@ -200,11 +200,12 @@ static const mode *g_handoff_mode;
 static atomic_int g_waiting;
 /* Workers started in place of one that waits, still running. */
 static pthread_mutex_t g_extra_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_extra_gone; /* on the monotonic clock, as clock_deadline */
-static pthread_once_t g_extra_once = PTHREAD_ONCE_INIT;
+/* On the monotonic clock, as clock_deadline; made by serve_workers_start,
+ * before any worker exists (only its workers hand off, and
+ * serve_workers_join waits on it only while there are extra workers). */
+static pthread_cond_t g_extra_gone;
 static int g_extra;
 
-static void extra_init(void) { clock_cond_init(&g_extra_gone); }
 /* This thread has handed its place at accept to another: it ends when its
  * request does. */
 static _Thread_local bool t_handed_off;
@@ -225,7 +226,6 @@ static void *extra_worker(void *arg) {
 /* Starts a worker in the calling one's place. Returns false when no thread
  * could be made. */
 static bool hand_off(void) {
-    pthread_once(&g_extra_once, extra_init);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -336,6 +336,7 @@ void *serve_worker(void *arg) {
 bool serve_workers_start(const mode *m, int n, pthread_t *threads) {
     serve_set_worker_count(n);
     g_handoff_mode = m;
+    clock_cond_init(&g_extra_gone);
     db_set_connection_cap(n + SERVE_SPARE_CONNECTIONS);
     for (int i = 0; i < n; i++)
         if (pthread_create(&threads[i], NULL, serve_worker, (void *)m) != 0) return false;
@@ -344,7 +345,6 @@ bool serve_workers_start(const mode *m, int n, pthread_t *threads) {
 
 void serve_workers_join(int n, pthread_t *threads, long wait_ms) {
     for (int i = 0; i < n; i++) pthread_join(threads[i], NULL);
-    pthread_once(&g_extra_once, extra_init);
     struct timespec until = clock_deadline(wait_ms);
     pthread_mutex_lock(&g_extra_lock);
     while (g_extra > 0 && pthread_cond_timedwait(&g_extra_gone, &g_extra_lock, &until) == 0) {}
