@@ -178,7 +178,7 @@ bench: deps
 	@QUICK=$(QUICK) ONLY=$(ONLY) NOMETRICS_BIN=$(CURDIR)/bin-nometrics tests/bench/run.sh
 
 # The C sources make format and make lint read: every .c and .h of ours.
-C_SOURCES = $(wildcard common/*.[ch] fcgi-apps/*.[ch] fcgi-apps/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
+C_SOURCES = $(wildcard common/*.[ch] fcgi-apps/*.[ch] fcgi-apps/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/bench/*.c)
 # Every shell script: the deploy scripts, the test harness, the bats files.
 SHELL_SCRIPTS = $(shell git ls-files '*.sh' '*.bash' '*.bats' .ci/run 'tests/fresh/*' 2>/dev/null)
 
@@ -193,7 +193,7 @@ format: deps
 lint: deps
 	cppcheck --error-exitcode=1 --enable=warning,performance,portability --inline-suppr --quiet \
 	  --std=c11 -D_POSIX_C_SOURCE=200809L -Icommon -Ifcgi-apps -Ifcgi-apps/mcp \
-	  --suppress=missingIncludeSystem common fcgi-apps tests/unit tests/fuzz
+	  --suppress=missingIncludeSystem common fcgi-apps tests/unit tests/fuzz tests/bench
 	shellcheck -x -S warning $(SHELL_SCRIPTS)
 	@clang-format --dry-run --Werror $(C_SOURCES) || { echo "lint: run make format" >&2; exit 1; }
 

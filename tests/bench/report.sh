@@ -33,7 +33,9 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) {
     echo "| target | measured | |"
     echo "|---|---|---|"
     v=$(ratio "$(rate doc_get service 8)" "$(rate doc_get pgbench 8)")
-    echo "| document GET ≥ 0.4 × pgbench, 8 clients | $v | $(verdict "$v" 0.4 ">=") |"
+    floor=""
+    [ -n "$(rate doc_get fcgi-floor 8)" ] && floor=" (the FastCGI floor, a responder that does nothing: $(ratio "$(rate doc_get fcgi-floor 8)" "$(rate doc_get pgbench 8)"); see *The FastCGI floor*)"
+    echo "| document GET ≥ 0.4 × pgbench, 8 clients | $v$floor | $(verdict "$v" 0.4 ">=") |"
     v=$(ratio "$(rate doc_post service 8)" "$(rate doc_post pgbench 8)")
     echo "| document POST ≥ 0.6 × pgbench, 8 clients | $v | $(verdict "$v" 0.6 ">=") |"
     v=$(ratio "$(rate sql_insert service 8)" "$(rate sql_insert pgbench 8)")
@@ -74,6 +76,35 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) {
     echo "the same three statements. The Node clients' CPU includes Node's start-up,"
     echo "spread over the run."
     echo
+    if [ -n "$(rate doc_get fcgi-floor 8)" ]; then
+        # What the floor's requests cost in all, PostgreSQL's own cost per
+        # GET (pgbench's backend CPU) added, and the rate every core of the
+        # machine would give at that cost with nothing else running: the
+        # most any mode behind lighttpd's FastCGI could reach.
+        fr=$(rate doc_get fcgi-floor 8) pr=$(rate doc_get pgbench 8)
+        fc=$(awk -v a="$(cpu doc_get fcgi-floor 8 client)" -v b="$(cpu doc_get fcgi-floor 8 lighttpd)" -v c="$(cpu doc_get fcgi-floor 8 modes)" 'BEGIN { printf "%.1f", a + b + c }')
+        pc=$(cpu doc_get pgbench 8 postgres)
+        bound=$(awk -v n="$(nproc)" -v f="$fc" -v p="$pc" 'BEGIN { printf "%.0f", n * 1e6 / (f + p) }')
+        echo "## The FastCGI floor"
+        echo
+        echo "**fcgi-floor** is lighttpd handing doc_get's own requests to a FastCGI"
+        echo "responder that does no work at all (\`tests/bench/fcgi-floor.c\`: no parsing,"
+        echo "no authentication, no database, no log line; the document GET's headers and"
+        echo "body, in as many processes as the document mode runs). No mode behind"
+        echo "lighttpd's FastCGI can be faster. At 8 clients it reaches $(printf '%.0f' "$fr")/s,"
+        echo "$(ratio "$fr" "$pr") × pgbench's document GET, spending $fc µs of CPU per request: wrk"
+        echo "$(cpu doc_get fcgi-floor 8 client), lighttpd $(cpu doc_get fcgi-floor 8 lighttpd), the responder $(cpu doc_get fcgi-floor 8 modes). A GET must"
+        echo "also run its statement, and PostgreSQL alone spends $pc µs of CPU on it"
+        echo "under pgbench. At $fc + $pc µs a GET, the $(nproc) cores kept busy every"
+        echo "moment (no idle time, nothing else running) give at most $bound/s,"
+        echo "$(ratio "$bound" "$pr") × pgbench: the ceiling of a document GET through lighttpd and"
+        echo "FastCGI on this machine, for a mode process that cost no more than the"
+        echo "empty responder. The service measured $(printf '%.0f' "$(rate doc_get service 8)")/s ($(ratio "$(rate doc_get service 8)" "$pr") ×),"
+        echo "spending $(cpu doc_get service 8 modes) µs per GET in its mode processes against the empty"
+        echo "responder's $(cpu doc_get fcgi-floor 8 modes) (the rest of the difference is the statement's round trip,"
+        echo "authentication, the JSON and the access log line)."
+        echo
+    fi
     B=$(dirname "$R")/baseline.json
     if [ -f "$B" ]; then
         echo "## Before and after: the overhead fixed"
@@ -181,7 +212,7 @@ EOF
     q -r '.results[] | [.scenario, .subject, .clients, .rate, (.rate_min // .rate), (.rate_max // .rate), .p50_ms, .p99_ms, (.p999_ms // "n/a"), (.errors // "n/a")] | @tsv' |
         while IFS=$'\t' read -r s w c r rmin rmax p50 p99 p999 err; do
             ref=""
-            if [ "$w" = service ]; then
+            if [ "$w" = service ] || [ "$w" = fcgi-floor ]; then
                 case "$s" in
                 doc_get | doc_post | sql_insert | sql_list) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench" ;;
                 queue_cycle | queue_batch) ref="$(ratio "$r" "$(rate "$s" pgbench "$c")") × pgbench, $(ratio "$r" "$(rate "$s" pg-boss "$c")") × pg-boss, $(ratio "$r" "$(rate "$s" graphile-worker "$c")") × graphile-worker" ;;
@@ -203,7 +234,9 @@ EOF
     echo "|---|---|---|---|---|---|---|---|---|"
     q -r '.results[] | select(.cpu_us) | [.scenario, .subject, .clients, .cpu_us.client, .cpu_us.lighttpd, .cpu_us.modes, .cpu_us.mcp, .cpu_us.postgres] | @tsv' |
         while IFS=$'\t' read -r s w c cl li mo mc pg; do
-            printf '| %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %s |\n' "$s" "$w" "$c" "$cl" "$li" "$mo" "$mc" "$pg" "$(ratio "$mo" "$pg")"
+            mp=$(ratio "$mo" "$pg")
+            [ "$w" = fcgi-floor ] && mp="n/a (no database)"
+            printf '| %s | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %s |\n' "$s" "$w" "$c" "$cl" "$li" "$mo" "$mc" "$pg" "$mp"
         done
     echo
     echo "![rate and p99 against clients](benchmarks.png)"
@@ -383,6 +416,7 @@ EOF
     echo
     echo "- **static**: lighttpd alone serving a 13-byte file: the HTTP ceiling of this machine."
     echo "- **health**: \`GET /health\` (one sentinel query per request)."
+    echo "- **fcgi-floor**: doc_get's requests through a bare lighttpd to a FastCGI responder that does no work (section *The FastCGI floor*)."
     echo "- **doc_get**: \`GET /document/bench/k<random 1..10000>\` on 10,000 warm keys; pgbench runs \`document_get\` with the same keys."
     echo "- **doc_post**: \`POST /document\` of one of 10,000 keys (a new version each time); pgbench runs \`document_put\` with the same body shape."
     echo "- **queue_cycle**: enqueue, claim, ack, each worker on its own namespace; the service driven by a Node client with keep-alive, pgbench running \`queue_enqueue\`, \`queue_claim\` and \`queue_ack\` as one script, pg-boss 10 doing send, fetch, complete from the same Node runtime, graphile-worker 0.17 (its defaults) adding a job and waiting for its runner to complete it."
@@ -400,7 +434,7 @@ if command -v gnuplot >/dev/null; then
     # clients on a log scale.
     dat=$(mktemp -d)
     plots_rate="" plots_p99=""
-    for series in static/lighttpd health/service doc_get/service doc_get/pgbench doc_post/service doc_post/pgbench \
+    for series in static/lighttpd health/service doc_get/service doc_get/pgbench doc_get/fcgi-floor doc_post/service doc_post/pgbench \
         sql_insert/service sql_insert/pgbench queue_cycle/service queue_cycle/pg-boss queue_cycle/graphile-worker \
         queue_batch/service queue_batch/graphile-worker file_post/service; do
         s=${series%/*} w=${series#*/}

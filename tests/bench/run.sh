@@ -55,7 +55,7 @@ PGBIN=$(pg_bindir)
 # ---- what it starts, and stops whatever happens ---------------------------
 WORK=$(mktemp -d /tmp/backend-bench.XXXXXX)
 chmod 711 "$WORK"
-STATIC_PID=""
+STATIC_PID="" FLOOR_PID=""
 WAITERS_PID="" SAMPLER_PID=""
 cleanup() {
     local rc=$?
@@ -64,6 +64,7 @@ cleanup() {
     if [ -n "$SAMPLER_PID" ]; then stop_sampler; fi
     if [ -n "${SERVICE_PID:-}" ]; then service_stop "$SERVICE_PID"; fi
     if [ -n "$STATIC_PID" ]; then service_stop "$STATIC_PID"; fi
+    if [ -n "$FLOOR_PID" ]; then service_stop "$FLOOR_PID"; fi
     if [ -n "${NOMETRICS_PID:-}" ]; then service_stop "$NOMETRICS_PID"; fi
     pg_stop "$WORK/pg" immediate
     rm -rf "$WORK"
@@ -98,6 +99,28 @@ CONF
 lighttpd -D -f "$WORK/static.conf" >"$WORK/static.log" 2>&1 &
 STATIC_PID=$!
 for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$STATIC_PORT/hello.txt" && break; sleep 0.1; done
+
+# The FastCGI floor: a bare lighttpd handing doc_get's requests to a
+# responder that does no work (tests/bench/fcgi-floor.c), in as many
+# processes as the document mode runs. What lighttpd and the FastCGI hop
+# cost before a mode does anything: no mode behind them can go faster.
+cc -std=c11 -O2 -Wall -Wextra -Werror -o "$WORK/fcgi-floor" "$BENCH/fcgi-floor.c" -lfcgi
+FLOOR_PORT=$(free_port)
+# The document mode's process count, from the routing the registry writes.
+FLOOR_PROCS=$("$BACKEND_BIN/backend-registry" --lighttpd-conf |
+    awk '/"\/document" => \(\(/ { d = 1 } d && /"max-procs"/ { gsub(/[^0-9]/, ""); print; exit }')
+[ -n "$FLOOR_PROCS" ] || { echo "the document mode's max-procs: not found in backend-registry --lighttpd-conf" >&2; exit 1; }
+cat >"$WORK/floor.conf" <<CONF
+server.modules = ("mod_fastcgi")
+server.document-root = "$WORK/static"
+server.bind = "127.0.0.1"
+server.port = $FLOOR_PORT
+fastcgi.server = ("/document/" => (("socket" => "$WORK/floor.sock", "bin-path" => "$WORK/fcgi-floor",
+  "max-procs" => $FLOOR_PROCS, "check-local" => "disable")))
+CONF
+lighttpd -D -f "$WORK/floor.conf" >"$WORK/floor.log" 2>&1 &
+FLOOR_PID=$!
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$FLOOR_PORT/document/bench/k1" && break; sleep 0.1; done
 
 # ---- helpers ---------------------------------------------------------------
 RESULTS=$WORK/results.jsonl
@@ -292,18 +315,18 @@ WAITERS_ROUNDS=${WAITERS_ROUNDS:-5}
 # backend started five times a second) cost the measured GET's PostgreSQL
 # CPU tens of µs a request.
 start_sampler() {
-    (while :; do
+    rm -f "$WORK/sampler.stop"
+    (while [ ! -e "$WORK/sampler.stop" ]; do
         echo "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'backend-%';"
         sleep 0.2
     done | "${PGSQL[@]}" >>"$1" 2>/dev/null) &
     SAMPLER_PID=$!
 }
+# stop_sampler: the loop sees its stop file within 0.2 s and ends; psql
+# then reads the end of its input, writes what it has and leaves, and so
+# does the subshell (nothing is signalled: no process is picked by name).
 stop_sampler() {
-    # The loop and psql are the subshell's children: the loop ends (psql
-    # then reads the end of its input, writes what it has and leaves),
-    # then the subshell.
-    pkill -TERM -P "$SAMPLER_PID" -x bash 2>/dev/null
-    kill -TERM "$SAMPLER_PID"
+    : >"$WORK/sampler.stop"
     wait "$SAMPLER_PID" 2>/dev/null || true
     SAMPLER_PID=""
 }
@@ -610,6 +633,7 @@ for c in $CLIENTS; do
     S=$SERVICE_PID
     run static lighttpd "$c" "$STATIC_PID" wrk_once "$c" "http://127.0.0.1:$STATIC_PORT/hello.txt"
     run health service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/health.lua"
+    run doc_get fcgi-floor "$c" "$FLOOR_PID" wrk_once "$c" "http://127.0.0.1:$FLOOR_PORT" "$BENCH/doc-get.lua"
     run doc_get service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/doc-get.lua"
     ref "$c" && run doc_get pgbench "$c" "$S" pgbench_once "$c" "$WORK/get.pgb"
     run doc_post service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/doc-post.lua"
