@@ -189,4 +189,7 @@ typedef struct mode {
  * to be told its 405). */
 const route *mode_route(const mode *m, request *req, bool *public_path, api_error *err);
 
+/* The FastCGI workers each process of m runs: .threads, at least one. */
+static inline int mode_workers(const mode *m) { return m->threads > 1 ? m->threads : 1; }
+
 #endif

@@ -118,7 +118,7 @@ static int serve_fcgi(const mode *m) {
     fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC);
     fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC);
     db_set_wake_fd(stop_pipe[0]);
-    int nworkers = m->threads > 1 ? m->threads : 1;
+    int nworkers = mode_workers(m);
     pthread_t *workers = calloc((size_t)nworkers, sizeof *workers);
     if (workers == NULL) abort();
     if (!serve_workers_start(m, nworkers, workers)) {

@@ -443,13 +443,15 @@ static bool document_put(request *req, reply *out, api_error *err) {
     input_value in[PUT_N];
     json_t *body = request_json_object(req, false, err);
     if (body == NULL || !input_body(body, put_input, PUT_N, in, err)) return false;
+    /* One precondition per write: the combination is refused (422) before
+     * a header's own 412 (If-Match "0" or weak) could answer instead. */
+    if (in[PUT_IF_VERSION].present && (req->if_match != NULL || req->if_none_match != NULL))
+        return API_INVALID(err, "if_version",
+                           "if_version and an If-Match or If-None-Match header cannot "
+                           "be combined");
     write_cond c;
     if (!header_cond(req, &c, err)) return false;
     if (in[PUT_IF_VERSION].present) {
-        if (c.kind != COND_NONE)
-            return API_INVALID(err, "if_version",
-                               "if_version and an If-Match or If-None-Match header cannot "
-                               "be combined");
         c.by_header = false;
         c.version = in[PUT_IF_VERSION].i;
         c.kind = c.version > 0 ? COND_VERSION : COND_CREATE;

@@ -260,6 +260,13 @@ int main(int argc, char **argv) {
         for (const mode *const *mp = mode_registry; *mp; mp++) printf("%s\n", (*mp)->name);
         return 0;
     }
+    if (strcmp(cmd, "--workers") == 0) {
+        /* "MODE PROCESSES WORKERS": what each mode runs (make bench's
+         * FastCGI floor runs as many; operations.md's connection sums). */
+        for (const mode *const *mp = mode_registry; *mp; mp++)
+            printf("%s %d %d\n", (*mp)->name, (*mp)->processes, mode_workers(*mp));
+        return 0;
+    }
     if (strcmp(cmd, "--routes") == 0) {
         print_routes();
         return 0;
@@ -294,6 +301,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "--sql") == 0 && argc > 2) return print_sql(argc, argv);
     fprintf(stderr,
             "usage: backend-registry --check-config | --lighttpd-conf | --routes | --sql NAME [ARG] |"
-            " --modes | --tools | --settings | --settings-md | --briefs-c | --openapi | --openapi-c\n");
+            " --modes | --workers | --tools | --settings | --settings-md | --briefs-c | --openapi | "
+            "--openapi-c\n");
     return 2;
 }

@@ -76,33 +76,37 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) {
     echo "the same three statements. The Node clients' CPU includes Node's start-up,"
     echo "spread over the run."
     echo
-    if [ -n "$(rate doc_get fcgi-floor 8)" ]; then
+    if [ -n "$(rate doc_get fcgi-floor 8)" ] && [ -n "$(cpu doc_get pgbench 8 postgres)" ]; then
         # What the floor's requests cost in all, PostgreSQL's own cost per
-        # GET (pgbench's backend CPU) added, and the rate every core of the
-        # machine would give at that cost with nothing else running: the
-        # most any mode behind lighttpd's FastCGI could reach.
+        # GET (pgbench's backend CPU) added, and the rate the bench
+        # machine's cores would give at that cost if they were busy every
+        # moment with nothing else: an estimate of the most any mode behind
+        # lighttpd's FastCGI could reach.
         fr=$(rate doc_get fcgi-floor 8) pr=$(rate doc_get pgbench 8)
         fc=$(awk -v a="$(cpu doc_get fcgi-floor 8 client)" -v b="$(cpu doc_get fcgi-floor 8 lighttpd)" -v c="$(cpu doc_get fcgi-floor 8 modes)" 'BEGIN { printf "%.1f", a + b + c }')
         pc=$(cpu doc_get pgbench 8 postgres)
-        bound=$(awk -v n="$(nproc)" -v f="$fc" -v p="$pc" 'BEGIN { printf "%.0f", n * 1e6 / (f + p) }')
+        cores=$(q ".cores // $(nproc)")
+        bound=$(awk -v n="$cores" -v f="$fc" -v p="$pc" 'BEGIN { printf "%.0f", n * 1e6 / (f + p) }')
         echo "## The FastCGI floor"
         echo
-        echo "**fcgi-floor** is lighttpd handing doc_get's own requests to a FastCGI"
-        echo "responder that does no work at all (\`tests/bench/fcgi-floor.c\`: no parsing,"
-        echo "no authentication, no database, no log line; the document GET's headers and"
-        echo "body, in as many processes as the document mode runs). No mode behind"
-        echo "lighttpd's FastCGI can be faster. At 8 clients it reaches $(printf '%.0f' "$fr")/s,"
-        echo "$(ratio "$fr" "$pr") × pgbench's document GET, spending $fc µs of CPU per request: wrk"
-        echo "$(cpu doc_get fcgi-floor 8 client), lighttpd $(cpu doc_get fcgi-floor 8 lighttpd), the responder $(cpu doc_get fcgi-floor 8 modes). A GET must"
-        echo "also run its statement, and PostgreSQL alone spends $pc µs of CPU on it"
-        echo "under pgbench. At $fc + $pc µs a GET, the $(nproc) cores kept busy every"
-        echo "moment (no idle time, nothing else running) give at most $bound/s,"
-        echo "$(ratio "$bound" "$pr") × pgbench: the ceiling of a document GET through lighttpd and"
-        echo "FastCGI on this machine, for a mode process that cost no more than the"
-        echo "empty responder. The service measured $(printf '%.0f' "$(rate doc_get service 8)")/s ($(ratio "$(rate doc_get service 8)" "$pr") ×),"
-        echo "spending $(cpu doc_get service 8 modes) µs per GET in its mode processes against the empty"
-        echo "responder's $(cpu doc_get fcgi-floor 8 modes) (the rest of the difference is the statement's round trip,"
-        echo "authentication, the JSON and the access log line)."
+        echo "**fcgi-floor** is a copy of the service (the same lighttpd, configuration,"
+        echo "processes and workers) in which backend-document is replaced by a FastCGI"
+        echo "responder that does no work (\`tests/bench/fcgi-floor.c\`: no parsing, no"
+        echo "authentication, no database, no log line; the document GET's headers and"
+        echo "body, taken and finished the way common/serve.c does it), sent doc_get's"
+        echo "own requests. No document mode behind lighttpd's FastCGI can be faster."
+        echo "At 8 clients it reaches $(printf '%.0f' "$fr")/s, $(ratio "$fr" "$pr") × pgbench's document GET,"
+        echo "spending $fc µs of CPU per request: wrk $(cpu doc_get fcgi-floor 8 client), lighttpd"
+        echo "$(cpu doc_get fcgi-floor 8 lighttpd), the mode processes $(cpu doc_get fcgi-floor 8 modes). A real GET must also run its"
+        echo "statement, and PostgreSQL alone spends $pc µs of CPU on it under pgbench."
+        echo "At $fc + $pc µs a GET, $cores cores busy every moment with nothing else"
+        echo "would serve about $bound a second, $(ratio "$bound" "$pr") × pgbench. That is an estimate, not"
+        echo "a measurement (CPU per request moves with load, and kernel time charged to"
+        echo "no process is not counted), and a generous one: it has the mode cost no"
+        echo "more than the empty responder and the cores never idle. The service measured"
+        echo "$(printf '%.0f' "$(rate doc_get service 8)")/s ($(ratio "$(rate doc_get service 8)" "$pr") ×), its mode processes spending $(cpu doc_get service 8 modes) µs per GET"
+        echo "against the empty responder's $(cpu doc_get fcgi-floor 8 modes): the statement's round trip,"
+        echo "authentication, the JSON and the access log line."
         echo
     fi
     B=$(dirname "$R")/baseline.json

@@ -100,28 +100,6 @@ lighttpd -D -f "$WORK/static.conf" >"$WORK/static.log" 2>&1 &
 STATIC_PID=$!
 for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$STATIC_PORT/hello.txt" && break; sleep 0.1; done
 
-# The FastCGI floor: a bare lighttpd handing doc_get's requests to a
-# responder that does no work (tests/bench/fcgi-floor.c), in as many
-# processes as the document mode runs. What lighttpd and the FastCGI hop
-# cost before a mode does anything: no mode behind them can go faster.
-cc -std=c11 -O2 -Wall -Wextra -Werror -o "$WORK/fcgi-floor" "$BENCH/fcgi-floor.c" -lfcgi
-FLOOR_PORT=$(free_port)
-# The document mode's process count, from the routing the registry writes.
-FLOOR_PROCS=$("$BACKEND_BIN/backend-registry" --lighttpd-conf |
-    awk '/"\/document" => \(\(/ { d = 1 } d && /"max-procs"/ { gsub(/[^0-9]/, ""); print; exit }')
-[ -n "$FLOOR_PROCS" ] || { echo "the document mode's max-procs: not found in backend-registry --lighttpd-conf" >&2; exit 1; }
-cat >"$WORK/floor.conf" <<CONF
-server.modules = ("mod_fastcgi")
-server.document-root = "$WORK/static"
-server.bind = "127.0.0.1"
-server.port = $FLOOR_PORT
-fastcgi.server = ("/document/" => (("socket" => "$WORK/floor.sock", "bin-path" => "$WORK/fcgi-floor",
-  "max-procs" => $FLOOR_PROCS, "check-local" => "disable")))
-CONF
-lighttpd -D -f "$WORK/floor.conf" >"$WORK/floor.log" 2>&1 &
-FLOOR_PID=$!
-for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$FLOOR_PORT/document/bench/k1" && break; sleep 0.1; done
-
 # ---- helpers ---------------------------------------------------------------
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
@@ -326,7 +304,15 @@ start_sampler() {
 # then reads the end of its input, writes what it has and leaves, and so
 # does the subshell (nothing is signalled: no process is picked by name).
 stop_sampler() {
+    local i
     : >"$WORK/sampler.stop"
+    # A psql stuck on an unresponsive PostgreSQL would hold the loop: after
+    # 5 s the subshell (its PID) is ended.
+    for i in $(seq 1 50); do
+        kill -0 "$SAMPLER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ "$i" -lt 50 ] || kill -TERM "$SAMPLER_PID" 2>/dev/null
     wait "$SAMPLER_PID" 2>/dev/null || true
     SAMPLER_PID=""
 }
@@ -627,13 +613,47 @@ if [ "$ONLY" = mcp ]; then
     exit 0
 fi
 
+# ---- the FastCGI floor ---------------------------------------------------------
+# A copy of the service on its own port, the same lighttpd and
+# configuration, every mode's executable the real one but backend-document:
+# that is tests/bench/fcgi-floor.c, a responder that does no work, run with
+# the document mode's processes and workers. doc_get against it is what
+# lighttpd and the FastCGI hop cost before a mode does anything. Measured
+# first at every client count, then stopped, so that its idle processes
+# are not running beside the rest.
+run_floor() {
+    local main_pid=$SERVICE_PID main_port=$PORT main_bin=$BACKEND_BIN floor_url c workers
+    workers=$("$BACKEND_BIN/backend-registry" --workers | awk '$1 == "document" { print $3 }')
+    [ -n "$workers" ] || { echo "backend-registry --workers names no document mode" >&2; return 1; }
+    mkdir -p "$WORK/floor-bin"
+    ln -s "$BACKEND_BIN"/backend-* "$WORK/floor-bin/"
+    rm "$WORK/floor-bin/backend-document"
+    cc -std=c11 -O2 -Wall -Wextra -Werror -pthread -o "$WORK/floor-bin/backend-document" "$BENCH/fcgi-floor.c" -lfcgi
+    PORT=$(free_port)
+    export PORT FLOOR_WORKERS=$workers
+    floor_url=http://127.0.0.1:$PORT
+    BACKEND_BIN=$WORK/floor-bin service_start "$WORK/run-floor" >"$WORK/service-floor.log" 2>&1
+    FLOOR_PID=$SERVICE_PID
+    SERVICE_PID=$main_pid PORT=$main_port BACKEND_BIN=$main_bin
+    export PORT BACKEND_BIN
+    unset FLOOR_WORKERS
+    wait_healthy "$floor_url" 15 "$FLOOR_PID" || { echo "the FastCGI floor did not start" >&2; return 1; }
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$floor_url/document/bench/k1")" = 200 ] ||
+        { echo "the FastCGI floor does not answer GET /document/bench/k1" >&2; return 1; }
+    for c in $CLIENTS; do
+        run doc_get fcgi-floor "$c" "$FLOOR_PID" wrk_once "$c" "$floor_url" "$BENCH/doc-get.lua"
+    done
+    service_stop "$FLOOR_PID"
+    FLOOR_PID=""
+}
+
 # ---- the runs --------------------------------------------------------------
+run_floor
 queue_warm
 for c in $CLIENTS; do
     S=$SERVICE_PID
     run static lighttpd "$c" "$STATIC_PID" wrk_once "$c" "http://127.0.0.1:$STATIC_PORT/hello.txt"
     run health service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/health.lua"
-    run doc_get fcgi-floor "$c" "$FLOOR_PID" wrk_once "$c" "http://127.0.0.1:$FLOOR_PORT" "$BENCH/doc-get.lua"
     run doc_get service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/doc-get.lua"
     ref "$c" && run doc_get pgbench "$c" "$S" pgbench_once "$c" "$WORK/get.pgb"
     run doc_post service "$c" "$S" wrk_once "$c" "$URL" "$BENCH/doc-post.lua"
@@ -706,8 +726,8 @@ echo "make run to first 200: ${STARTS[*]} ms, median $START_MEDIAN ms"
 # ---- report ------------------------------------------------------------------
 jq -s --argjson rest "$MEM_REST" --argjson after "$MEM_AFTER" --argjson hb "$HWM_BEFORE" --argjson ha "$HWM_AFTER" \
     --argjson start "$START_MEDIAN" --arg dur "$DUR" --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-    --slurpfile w "$WORK/waiters.obj" \
-    '{date: $date, seconds_per_measurement: ($dur | tonumber), results: .,
+    --slurpfile w "$WORK/waiters.obj" --argjson cores "$(nproc)" \
+    '{date: $date, seconds_per_measurement: ($dur | tonumber), cores: $cores, results: .,
       memory_kib: {at_rest_pss: $rest, after_run_pss: $after, file_peak_before_64mib: $hb, file_peak_after_64mib: $ha},
       startup_median_ms: $start, mcp_run: {date: $date, seconds_per_measurement: ($dur | tonumber)},
       queue_run: {date: $date, seconds_per_measurement: ($dur | tonumber)},

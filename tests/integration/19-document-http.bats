@@ -97,6 +97,11 @@ teardown_file() { stack_teardown; }
     expect_error 412 precondition_failed If-Match
     http POST /document -H 'If-Match: "2"' -d '{"namespace":"po","key":"k","payload":3,"if_version":2}'
     expect_error 422 validation_failed if_version
+    # the combination is 422 even where the header alone would be 412
+    http POST /document -H 'If-Match: W/"2"' -d '{"namespace":"po","key":"k","payload":3,"if_version":2}'
+    expect_error 422 validation_failed if_version
+    http POST /document -H 'If-Match: "0"' -d '{"namespace":"po","key":"k","payload":3,"if_version":2}'
+    expect_error 422 validation_failed if_version
     # if_version alone keeps its 409
     http POST /document -d '{"namespace":"po","key":"k","payload":3,"if_version":1}'
     expect_error 409 conflict if_version
