@@ -126,6 +126,11 @@ void config_load(void) {
     const char *rps = getenv("RATE_LIMIT_RPS");
     g_config.rate_limit_rps =
         rps != NULL && strcmp(rps, "0") == 0 ? 0 : (long)env_positive("RATE_LIMIT_RPS", 0, 1000000);
+    /* A waiter costs a sleeping thread (a 2 MiB stack reserved, a few pages
+     * used: serve.h) and no database connection; 4096 is far beyond what a
+     * replica's document or queue traffic needs (docs/decisions.md,
+     * "Waiting at scale"). */
+    g_config.waiters_per_process = (long)env_positive("WAITERS_PER_PROCESS", 512, 4096);
     const char *pooler = env_or("DATABASE_POOLER", "none");
     if (strcmp(pooler, "transaction") == 0)
         g_config.pooled = true;

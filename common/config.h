@@ -37,6 +37,9 @@ typedef struct config {
     const char *trusted_proxies; /* TRUSTED_PROXIES as given ("" by default):
                                     checked here, matched by
                                     config_proxy_trusted */
+    long waiters_per_process;    /* WAITERS_PER_PROCESS: requests of one
+                                    FastCGI process that wait at once
+                                    (serve.h); the next answers at once */
     bool pooled;                 /* DATABASE_POOLER=transaction: PostgreSQL is
                                    reached through a transaction-pooling
                                    PgBouncer (no named prepared statements,

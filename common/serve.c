@@ -248,7 +248,7 @@ static bool hand_off(void) {
  * taken (or, in a FastCGI process, no thread could take this one's place
  * at accept). */
 static bool wait_begin(void) {
-    int most = g_handoff_mode != NULL ? SERVE_WAITERS_MAX : serve_worker_count() / 2;
+    int most = g_handoff_mode != NULL ? (int)g_config.waiters_per_process : serve_worker_count() / 2;
     if (atomic_fetch_add(&g_waiting, 1) >= most) {
         atomic_fetch_sub(&g_waiting, 1);
         return false;

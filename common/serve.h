@@ -50,15 +50,15 @@ void serve_set_worker_count(int n);
  *    capped at its workers + SERVE_SPARE_CONNECTIONS (the listener, the
  *    periodic work, and waiters reading again after a wake-up), whatever
  *    the number of waiters;
- *  - at most SERVE_WAITERS_MAX requests of a process wait at once; the next
- *    one answers at once with what there is (the client asks again). In a
+ *  - at most WAITERS_PER_PROCESS (g_config.waiters_per_process, default
+ *    512) requests of a process wait at once; the next one answers at once
+ *    with what there is (the client asks again). In a
  *    process without workers of its own at accept (backend-mcp's tool
  *    workers), at most half its workers wait.
  * A handler that waits: serve_waiter_start once; then, in a loop,
  * serve_waiter_watch, read what it waits for, and if there is nothing,
  * serve_waiter_sleep (false: answer now with what there is); at the end
  * serve_waiter_end. */
-#define SERVE_WAITERS_MAX        512
 #define SERVE_SPARE_CONNECTIONS  4
 #define SERVE_WORKER_STACK_BYTES (2 * 1024 * 1024)
 

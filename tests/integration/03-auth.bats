@@ -73,7 +73,7 @@ teardown_file() { stack_teardown; }
     for v in BODY_MAX_BYTES=abc BODY_MAX_BYTES=0 BODY_MAX_BYTES=-5 FILE_MAX_BYTES=1x PORT=70000 PORT=abc \
         LOG_LEVEL=loud FILE_TTL_SECONDS=0 DB_TIMEOUT_MS=x LISTEN_ADDR='a"b' FILE_TEMP_DIR=relative \
         DATASTORE_TOKEN_FILE=/nonexistent/token TRUSTED_PROXIES=10.0.0.0/33 TRUSTED_PROXIES=proxy.example \
-        'TRUSTED_PROXIES=10.0.0.1 10.0.0.2'; do
+        'TRUSTED_PROXIES=10.0.0.1 10.0.0.2' WAITERS_PER_PROCESS=0 WAITERS_PER_PROCESS=4097; do
         name=${v%%=*}
         run env DATASTORE_TOKEN="" "$v" "$BACKEND_BIN/backend-registry" --check-config
         [ "$status" -eq 2 ] || { echo "$v: status $status"; return 1; }
@@ -84,6 +84,11 @@ teardown_file() { stack_teardown; }
     [[ "$output" != *secret-value* ]]
     run env TRUSTED_PROXIES="10.0.0.0/8, fd00::/8 ,192.168.1.7" "$BACKEND_BIN/backend-registry" --check-config
     [ "$status" -eq 0 ]
+    # WAITERS_PER_PROCESS at its edges (1 and 4096 taken; 0 and 4097 above)
+    for v in WAITERS_PER_PROCESS=1 WAITERS_PER_PROCESS=4096; do
+        run env "$v" "$BACKEND_BIN/backend-registry" --check-config
+        [ "$status" -eq 0 ] || { echo "$v: status $status: $output"; return 1; }
+    done
 }
 
 @test "each mode executable checks the shared settings and its own, and only those" {

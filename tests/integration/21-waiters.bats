@@ -272,3 +272,38 @@ write_at() { cat "$SCENE/write_at"; }
     # and whatever the baseline: fewer than one per waiter
     [ "$peak" -lt $((FEED_NS * FEED_PER_NS + CLAIMERS)) ]
 }
+
+# The bound at its edge (WAITERS_PER_PROCESS, common/serve.h), on a second
+# service with 2 a process: the document mode runs 2 processes, and
+# lighttpd hands each request to the process with the fewest in flight, so
+# four feed waiters started one after another are two on each. All four
+# wait their whole time; a fifth finds both processes at their bound and
+# answers at once, with what there is.
+@test "WAITERS_PER_PROCESS at its edge: 2 a process wait their whole time, the next answers at once" {
+    export WAITERS_PER_PROCESS=2
+    service_up capped
+    unset WAITERS_PER_PROCESS
+    local url wait=5 i pids=() line
+    url=$(service_url capped)
+    for i in 1 2 3 4; do
+        curl -s -o "$SCENE/cap.$i.body" -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $TOKEN" \
+            "$url/document/w-cap/_changes?since=now&wait_seconds=$wait" >"$SCENE/cap.$i" 3>&- &
+        pids+=($!)
+        echo "$!" >>"$STACK_DIR/pids"
+        sleep 0.3
+    done
+    line=$(curl -s -o "$SCENE/cap.5.body" -w '%{http_code} %{time_total}' -H "Authorization: Bearer $TOKEN" \
+        "$url/document/w-cap/_changes?since=now&wait_seconds=$wait")
+    echo "# the fifth: $line ($(cat "$SCENE/cap.5.body"))" >&3
+    [ "${line% *}" = 200 ] || { echo "the fifth: $line"; return 1; }
+    awk -v t="${line#* }" 'BEGIN { exit !(t < 2) }' || { echo "the fifth waited: $line"; return 1; }
+    jq -e '.items == []' "$SCENE/cap.5.body" >/dev/null
+    for i in 1 2 3 4; do await_pid "${pids[$((i - 1))]}" $((wait + 10)) || { echo "waiter $i did not end"; return 1; }; done
+    for i in 1 2 3 4; do
+        line=$(cat "$SCENE/cap.$i")
+        echo "# waiter $i: $line" >&3
+        [ "${line% *}" = 200 ] || { echo "waiter $i: $line"; return 1; }
+        awk -v t="${line#* }" -v w="$wait" 'BEGIN { exit !(t >= w - 0.5) }' || { echo "waiter $i answered early: $line"; return 1; }
+    done
+    service_down capped
+}
