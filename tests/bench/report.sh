@@ -28,7 +28,7 @@ verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { if (v !~ /^[0-9.]+$/) {
     echo
     echo "## Targets"
     echo
-    echo "Each figure is the median of $(q '[.results[].reps] | max') runs in this run (their rate's spread is in the tables below)."
+    echo "Each figure is the median of $(q '[.results[] | select(.scenario == "doc_get") | .reps] | max') runs in this run (their rate's spread is in the tables below)."
     echo
     echo "| target | measured | |"
     echo "|---|---|---|"
