@@ -166,7 +166,7 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
 int request_etags(const char *value, bool *any, bool *weak, long long *tags, int max) {
     int n = 0;
     *any = false;
-    *weak = false;
+    if (weak != NULL) *weak = false;
     const char *p = value;
     for (;;) {
         while (*p == ' ' || *p == '\t') p++;
@@ -175,7 +175,7 @@ int request_etags(const char *value, bool *any, bool *weak, long long *tags, int
             p++;
         } else {
             if (p[0] == 'W' && p[1] == '/') {
-                *weak = true;
+                if (weak != NULL) *weak = true;
                 p += 2;
             }
             if (*p++ != '"') return -1;

@@ -77,8 +77,9 @@ bool request_parse(request *req, pool *p, param_lookup get, void *ctx, api_error
 
 /* Parses an entity-tag header value (If-Match, If-None-Match) that names
  * versions: "*" sets *any; each strong or weak tag "N" (N a decimal
- * number of 1 to 16 digits) up to max tags goes into tags, and *weak says
- * whether any tag was weak (W/"N"): If-None-Match compares weakly, so
+ * number of 1 to 16 digits) up to max tags goes into tags, and *weak (weak
+ * may be NULL) says whether any tag was weak (W/"N"): If-None-Match
+ * compares weakly, so
  * W/"N" names version N there, while If-Match compares strongly and a weak
  * tag never matches (RFC 9110, 13.1.1). Returns the number of tags, or -1
  * when the value is not such a list. */

@@ -307,7 +307,7 @@ static bool header_cond(const request *req, write_cond *c, api_error *err) {
         c->kind = COND_VERSION;
         c->version = tags[0];
     } else if (req->if_none_match != NULL) {
-        if (request_etags(req->if_none_match, &any, &weak, tags, 2) != 0 || !any)
+        if (request_etags(req->if_none_match, &any, NULL, tags, 2) != 0 || !any)
             return API_INVALID(err, "If-None-Match", "If-None-Match on a write takes only *");
         c->kind = COND_CREATE;
     }
@@ -547,9 +547,10 @@ static bool document_get(request *req, reply *out, api_error *err) {
     }
     /* If-None-Match naming this version (or *): 304, no body, the same
      * ETag. A value that is not a list of tags matches nothing. */
-    bool any, weak; /* If-None-Match compares weakly: W/"N" is version N too */
+    bool any;
     long long tags[16];
-    int ntags = req->if_none_match ? request_etags(req->if_none_match, &any, &weak, tags, 16) : -1;
+    /* If-None-Match compares weakly: W/"N" is version N too. */
+    int ntags = req->if_none_match ? request_etags(req->if_none_match, &any, NULL, tags, 16) : -1;
     long long current = atoll(PQgetvalue(res, 0, 1));
     bool match = ntags >= 0 && any;
     for (int i = 0; i < ntags && !match; i++) match = tags[i] == current;

@@ -52,9 +52,11 @@ int main(void) {
                              "\r\n%s",
                              sizeof body - 1, body);
     if (answer_length < 0 || (size_t)answer_length >= sizeof answer || FCGX_Init() != 0) return 1;
-    pthread_t threads[64];
-    for (int i = 1; i < workers; i++)
-        if (pthread_create(&threads[i], NULL, worker, NULL) != 0) return 1;
+    /* workers - 1 threads beside this one; none is ever joined. */
+    for (int i = 1; i < workers; i++) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, worker, NULL) != 0) return 1;
+    }
     worker(NULL);
     return 0;
 }

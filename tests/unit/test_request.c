@@ -125,6 +125,7 @@ int main(void) {
     CHECK(request_etags("\"1\", W/\"2\"", &any, &weak, tags, 4) == 2 && tags[1] == 2 && weak,
           "a list with one weak tag says weak");
     CHECK(request_etags(" * ", &any, &weak, tags, 4) == 0 && any && !weak, "* is any");
+    CHECK(request_etags("W/\"4\"", &any, NULL, tags, 4) == 1 && tags[0] == 4, "weak may be NULL");
     CHECK(request_etags("3", &any, &weak, tags, 4) == -1, "an unquoted tag is no list");
     CHECK(request_etags("w/\"3\"", &any, &weak, tags, 4) == -1, "the weak prefix is W/, case-sensitive");
     CHECK(request_etags("\"\"", &any, &weak, tags, 4) == -1, "an empty tag names no version");
