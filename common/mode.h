@@ -18,6 +18,7 @@
 #include "config.h"
 #include "db.h"
 #include "input.h"
+#include "output.h"
 #include "reply.h"
 #include "request.h"
 
@@ -25,9 +26,15 @@
 
 /* A handler answers one request: on success it fills out (status and JSON
  * body) and returns true; on failure it fills err and returns false, and
- * the caller renders the error. It is called with a parsed, authenticated
- * request whose body (if any) is already read within the limit. */
-typedef bool (*handler_fn)(request *req, reply *out, api_error *err);
+ * the caller renders the error. It is called once the serve loop has
+ * parsed, authenticated and validated the request against the route's
+ * declared input (route.input): in[i] is the validated value of
+ * route.input[i]. A handler reads its inputs there, never from the raw
+ * request (tests/arch/check.sh holds the mode files to it), so what a
+ * route declares is all it takes. */
+typedef bool (*handler_fn)(request *req, const input_value *in, reply *out, api_error *err);
+
+struct tool;
 
 typedef struct route {
     const char *method;  /* "GET", "POST", "DELETE", ...; GET also answers HEAD;
@@ -35,75 +42,75 @@ typedef struct route {
                               with an empty Allow, e.g. the file tier's ids) */
     const char *pattern; /* "/document/{namespace}/{key}": {x} captures a segment */
     handler_fn handler;
-    bool is_public;           /* true: no bearer token needed (GET /health only) */
-    bool streams_body;        /* true: the handler reads the body itself, in
-                              chunks, through req->body_read (no
-                              BODY_MAX_BYTES; the handler sets its limit) */
-    bool streams_response;    /* true: the handler may stream its answer
-                                 (req->stream_write; an event stream), and
-                                 lighttpd passes it on as it comes
-                                 (server.stream-response-body = 2) */
-    const input_field *input; /* optional: the route's input, declared once
-                                 (input.h): the handler reads its body with
-                                 it, and the route's tool publishes it */
+    /* For people and agents: a few words ("Read a document": the
+     * operation's summary in /openapi.json, the tool's title) and what the
+     * route does (the operation's and the tool's description). */
+    const char *summary;
+    const char *description;
+    bool is_public;        /* true: no bearer token needed (GET /health, /openapi.json) */
+    bool streams_body;     /* true: the handler reads the body itself, in
+                           chunks, through req->body_read (no
+                           BODY_MAX_BYTES; the handler sets its limit) */
+    bool streams_response; /* true: the handler may stream its answer
+                              (req->stream_write; an event stream), and
+                              lighttpd passes it on as it comes
+                              (server.stream-response-body = 2) */
+    /* The route's input, declared once (input.h): path captures, query
+     * parameters, the headers it honours, the body. The serve loop checks
+     * all of it before the handler runs, and the route's tool publishes it
+     * as its inputSchema. */
+    const input_field *input;
     size_t ninput;
+    bool body_optional;    /* an empty body is taken as {} */
+    const char *body_type; /* the one Content-Type the body may have (else
+                              415); NULL: not checked (a JSON body) */
+    /* The success body, declared once (output.h): /openapi.json's response
+     * schema and the tool's outputSchema. NULL with content_type. */
+    const output_shape *output;
     /* The errors the handler itself answers (API_BIT set), beyond those
-     * every route can meet, which /openapi.json derives from the route's
-     * declaration: auth (401, 429, 503 auth_not_configured) unless public,
-     * a JSON body's (400, 413) for a POST or PATCH that does not stream, a
-     * bad path or query (404 for an over-long path, 422), the database
-     * (503) when the mode has statements, 500. Declared beside the route so
-     * the document says what the handler does. */
+     * the declaration implies, which /openapi.json derives (route_errors,
+     * fcgi-apps/openapi.c): auth unless public, a body's (400, 413, 415),
+     * 422 for declared input, 412 for a declared If-Match, the database's
+     * 503 when the mode has statements, 500. */
     unsigned long long errors;
     const char *content_type; /* the success body's type when it is not
                                  JSON (GET /metrics), for the document */
-    int created;              /* true: success is 201 Created (a create, contract
-                    section 1), else 200; for the document, and
-                    checked against the handler by 18-openapi.bats */
-    unsigned also;            /* other successes the handler answers, for the
-                                 document: ROUTE_NOT_MODIFIED, ROUTE_OR_OK */
+    int created;              /* true: success is 201 Created (a create, docs/api.md),
+                                 else 200; checked against the handler by
+                                 the generated client's test */
+    unsigned also;            /* ROUTE_NOT_MODIFIED, ROUTE_OR_OK, ROUTE_ETAG */
+    const struct tool *tool;  /* its MCP tool, or NULL */
 } route;
 
 /* route.also: 304 Not Modified, no body (a GET with If-None-Match naming
  * the current version); 200 with the created body's shape (a create that
- * found what it would have created: a dedup_key's live item). */
+ * found what it would have created: a dedup_key's live item); the answer
+ * carries an ETag (one version of a document). */
 #define ROUTE_NOT_MODIFIED 1u
 #define ROUTE_OR_OK        2u
+#define ROUTE_ETAG         4u
 
-/* How an MCP tool's arguments become the HTTP request of its route: the
- * arguments named by the route pattern's {captures} fill the path; the
- * others go where body says. */
-typedef enum tool_body {
-    TOOL_QUERY,    /* the other arguments become ?name=value parameters (an
-                      object argument contributes each of its members) */
-    TOOL_JSON,     /* the other arguments, as one JSON object, are the body */
-    TOOL_JSON_ARG, /* the argument named body_arg is the body (any JSON) */
-    TOOL_CONTENT,  /* "content" is the raw body: text, or base64 when
-                      "encoding" is "base64" ("content_type" sets the type) */
-} tool_body;
-
-/* An MCP tool: the /mcp door to one of the mode's routes (docs/mcp.md).
- * A call runs the route's handler through serve_dispatch, so validation,
- * limits and errors are the route's own. */
-/* Writes a JSON Schema as JSON in C source: SCHEMA({"type": "object"}) is
- * the string "{\"type\": \"object\"}" (macros inside are expanded first). */
-#define SCHEMA(...)       SCHEMA_TEXT_(__VA_ARGS__)
-#define SCHEMA_TEXT_(...) #__VA_ARGS__
-
+/* An MCP tool: the /mcp door to one route (docs/mcp.md). A call runs the
+ * route's handler through serve_dispatch, so validation, limits and errors
+ * are the route's own. Its title and description are the route's summary
+ * and description, its inputSchema the route's input (path, query and
+ * body fields: path and query arguments fill the URI, the others the
+ * body), its outputSchema the route's output. */
 typedef struct tool {
     const char *name; /* "document_get" */
+    unsigned hints;   /* TOOL_READ_ONLY | TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT:
+                         MCP's annotations (openWorldHint is always
+                         false: a tool touches only this service) */
+    /* For a route whose body is not JSON (the upload's raw bytes): the
+     * tool's own description and arguments, which tools.c turns into the
+     * body ("content", text or base64). NULL: the route's. */
     const char *description;
-    const char *method; /* the route's method and pattern */
-    const char *pattern;
-    tool_body body;
-    const char *body_arg;      /* TOOL_JSON_ARG only */
-    const char *input_schema;  /* JSON Schema text of the arguments */
-    const char *output_schema; /* JSON Schema text of the route's 2xx body */
-    const char *title;         /* human-readable name ("Read a document") */
-    unsigned hints;            /* TOOL_READ_ONLY | TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT:
-                                  MCP's annotations (openWorldHint is always
-                                  false: a tool touches only this service) */
+    const input_field *input;
+    size_t ninput;
 } tool;
+
+/* route.tool = TOOL("document_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT) */
+#define TOOL(NAME, HINTS) (&(const tool){.name = (NAME), .hints = (HINTS)})
 
 /* A tool's annotations (tool.hints), each true to what the tool does:
  * READ_ONLY: it changes nothing; DESTRUCTIVE: it may remove or overwrite
@@ -112,6 +119,9 @@ typedef struct tool {
 #define TOOL_READ_ONLY   1u
 #define TOOL_DESTRUCTIVE 2u
 #define TOOL_IDEMPOTENT  4u
+
+/* The number of elements of a declaration array. */
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 typedef struct mode {
     const char *name;       /* "document": the executable is backend-<name> */
@@ -135,8 +145,10 @@ typedef struct mode {
      * recorded (schema.h). A step, once released, is never changed: a
      * change is a new step at the end. NULL: no schema of its own. */
     const char *const *migrations;
-    const char *sentinel_shape; /* JSON text: an example record of this mode */
-    const char *sentinel_note;  /* one sentence on what the mode is for */
+    /* The mode's record, whose example (output.h, output_example) is its
+     * sentinel's shape: an example of what it stores. */
+    const output_shape *sentinel;
+    const char *sentinel_note; /* one sentence on what the mode is for */
     const route *routes;
     size_t nroutes;
     /* Optional: checks what the mode needs besides the database (a
@@ -159,9 +171,6 @@ typedef struct mode {
     bool (*print_built_sql)(const char *name, const char *arg);
     bool streams_request_body; /* lighttpd passes bodies through as they
                                    arrive (server.stream-request-body = 2) */
-    const tool *tools;         /* the MCP tools: tools/list is generated
-                                   from these */
-    size_t ntools;
     /* The mode's own environment variables (config.h), loaded and checked
      * at start-up by its executable, by backend-mcp and by
      * `backend-registry --check-config` (deploy/lib.sh). */

@@ -213,8 +213,12 @@ bool request_query_known(const request *req, const char *const *known, api_error
 
 static void json_release(void *v) { json_decref(v); }
 
-json_t *request_json(request *req, api_error *err) {
-    json_t *v = json_parse(req->body ? req->body : "", req->body_len, err);
+json_t *request_json(request *req, api_error *err) { return request_json_value(req, false, err); }
+
+json_t *request_json_value(request *req, bool allow_nul, api_error *err) {
+    const char *text = req->body ? req->body : "";
+    json_t *v =
+        allow_nul ? json_parse_allow_nul(text, req->body_len, err) : json_parse(text, req->body_len, err);
     if (v != NULL) pool_defer(req->pool, json_release, v);
     return v;
 }

@@ -50,6 +50,9 @@ typedef struct request {
     const char *last_event_id; /* Last-Event-ID (an event stream resuming) */
     const char *body;          /* NUL-terminated; NULL until read */
     size_t body_len;
+    json_t *json; /* the body as the serve loop parsed it for the
+                                  route's declared input (owned by the pool),
+                                  or NULL when the route takes no JSON body */
     /* For a route that streams its body (route.streams_body) the body is not
      * read before the handler: it reads it through this, in chunks. Returns
      * the bytes read, 0 at the end, -1 when the client went away. */
@@ -103,6 +106,10 @@ bool request_query_known(const request *req, const char *const *known, api_error
 /* Parses the body as JSON (see json_parse in json.h). The value is owned by
  * the request's pool. Returns NULL with err set. */
 json_t *request_json(request *req, api_error *err);
+
+/* request_json, and with allow_nul a \u0000 in a string value parses (see
+ * json_parse_allow_nul). */
+json_t *request_json_value(request *req, bool allow_nul, api_error *err);
 
 /* The body as a JSON object (owned by the request's pool): 400 when it is
  * not JSON, 422 (field "body") when it is JSON but not an object. With

@@ -71,9 +71,16 @@ static bool begin_locked(api_error *err) {
 
 bool schema_ensure(const mode *m, api_error *err) {
     pool *p = pool_new();
-    const char *params[] = {m->name, m->sentinel_shape, m->sentinel_note};
+    /* The sentinel's shape: the example of the mode's declared record. */
+    strbuf *shape = strbuf_new();
+    if (m->sentinel != NULL)
+        output_example(m->sentinel, shape);
+    else
+        strbuf_puts(shape, "{}");
+    const char *params[] = {m->name, shape->data, m->sentinel_note};
     bool ok = begin_locked(err) && migrate(p, m->name, m->migrations, err) &&
               db_query(p, &upsert_sentinel, params, err) != NULL && db_command("COMMIT", err);
+    strbuf_free(shape);
     pool_free(p);
     /* On failure the transaction is still open (or aborted): closing the
      * connection rolls it back and releases the lock. */

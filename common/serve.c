@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "abuse.h"
@@ -44,12 +45,60 @@ static const route *admit(const mode *m, request *req, api_error *err) {
     return r;
 }
 
-/* Runs the handler within the mode's database budget, once the mode's own
- * check (if it has one) passes. */
+/* True when the request's Content-Type is the route's one body type
+ * (any parameters after it, such as a charset, are allowed), or the route
+ * names none: else a 415. */
+static bool content_type_ok(const route *r, const request *req, api_error *err) {
+    if (r->body_type == NULL) return true;
+    const char *ct = req->content_type;
+    size_t n = strlen(r->body_type);
+    if (ct != NULL && strncasecmp(ct, r->body_type, n) == 0 && strchr("; \t", ct[n]) != NULL) return true;
+    return api_fail(err, API_E_UNSUPPORTED_MEDIA_TYPE, "Content-Type", "%s %s takes Content-Type: %s",
+                    r->method, r->pattern, r->body_type);
+}
+
+/* The body as its route declares it: the whole body as one value, an
+ * object of members, or nothing to read. *body is NULL for none. 400 when
+ * it is not JSON. */
+static bool body_of(const route *r, request *req, json_t **body, api_error *err) {
+    const input_field *whole = input_whole_field(r->input, r->ninput);
+    *body = NULL;
+    if (whole != NULL) return (*body = request_json_value(req, whole->allow_nul, err)) != NULL;
+    if (input_has_body_members(r->input, r->ninput))
+        return (*body = request_json_object(req, r->body_optional, err)) != NULL;
+    return true;
+}
+
+/* Validates everything r declares into in, in the order the API states
+ * (docs/api.md): the body's content type (415), its syntax (400), then
+ * every path, query, header and body input (422). Then hides what r does
+ * not declare: the handler reads in, and only in. */
+static bool inputs(const route *r, request *req, input_value *in, api_error *err) {
+    json_t *body;
+    if (!content_type_ok(r, req, err) || !body_of(r, req, &body, err)) return false;
+    const input_field *f = r->input, *whole = input_whole_field(f, r->ninput);
+    size_t n = r->ninput;
+    if (!input_path(req, f, n, in, err) || !input_query(req, f, n, in, err) ||
+        !input_headers(req, f, n, in, err))
+        return false;
+    if (whole != NULL && !input_whole(body, whole, &in[whole - f], err)) return false;
+    if (body != NULL && whole == NULL && !input_body(body, f, n, in, err)) return false;
+    req->json = body;
+    input_headers_hide(req, f, n);
+    req->params = NULL;
+    req->nparams = 0;
+    return true;
+}
+
+/* Validates the route's input, then runs the handler within the mode's
+ * database budget, once the mode's own check (if it has one) passes. */
 static bool run(const mode *m, const route *r, request *req, reply *out, api_error *err) {
+    input_value in[INPUT_FIELDS_MAX];
+    memset(in, 0, sizeof in);
+    if (!inputs(r, req, in, err)) return false;
     if (m->check != NULL && !r->is_public && !m->check(err)) return false;
     db_begin(serve_budget(m));
-    return r->handler(req, out, err);
+    return r->handler(req, in, out, err);
 }
 
 void serve_dispatch(const mode *m, request *req, reply *out) {

@@ -1,5 +1,5 @@
 /*
- * document: an append-only jsonb store (contract.md section 3).
+ * document: an append-only jsonb store (docs/document.md).
  *
  * Every write appends a version; nothing is overwritten. document_heads holds
  * each key's latest version number and whether it is deleted; documents
@@ -9,7 +9,7 @@
  * gaps, no failures. Head and version are written by one statement, so they
  * are never out of step.
  *
- * Changes feed (contract 3b): every version carries seq, from one sequence,
+ * Changes feed (docs/document.md): every version carries seq, from one sequence,
  * and every write to a namespace first takes a transaction-level advisory
  * lock on that namespace, then its sequence number (the insert), then
  * commits, which releases the lock: one statement, a function of schema
@@ -255,7 +255,7 @@ static const db_stmt doc_versions = {
 /* ---- helpers ---- */
 
 /* One version as the answer: column 0 the body, column 1 its version,
- * the ETag (contract 3a: a strong validator, "<version>"). */
+ * the ETag (a strong validator, "<version>": docs/document.md). */
 static bool one_row_reply(reply *out, PGresult *res, int status) {
     out->status = status;
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
@@ -265,15 +265,7 @@ static bool one_row_reply(reply *out, PGresult *res, int status) {
     return true;
 }
 
-/* Runs st, one of the writes (step 3's functions), in autocommit: one
- * round trip, which takes the namespace's lock, writes and commits. Returns
- * st's result (no row: a precondition did not hold and nothing was
- * written), or NULL with err set. */
-static PGresult *write_locked(request *req, const db_stmt *st, const char *const *params, api_error *err) {
-    return db_query(req->pool, st, params, err);
-}
-
-/* A write's precondition, from if_version or the headers (contract 3a). */
+/* A write's precondition, from if_version or the headers (docs/document.md). */
 typedef enum { COND_NONE, COND_CREATE, COND_VERSION } cond_kind;
 typedef struct write_cond {
     cond_kind kind;
@@ -281,40 +273,59 @@ typedef struct write_cond {
     bool by_header;    /* a failure is 412 (a header), not 409 (if_version) */
 } write_cond;
 
-/* Reads If-Match ("N": the latest version must be N) and If-None-Match
- * (only "*": the key must have no live version) into c. Returns false with
- * 422 for a value it does not take or both headers at once, and with 412
- * for If-Match "0" (no version 0 ever exists) or a weak If-Match W/"N"
- * (If-Match compares strongly, and a weak tag never matches: RFC 9110,
- * 13.1.1; the ETags this mode sends are all strong). */
-static bool header_cond(const request *req, write_cond *c, api_error *err) {
-    c->kind = COND_NONE;
-    c->version = 0;
-    c->by_header = true;
-    if (req->if_match != NULL && req->if_none_match != NULL)
-        return API_INVALID(err, "If-Match", "If-Match and If-None-Match cannot be combined on a write");
-    bool any, weak;
+/* If-Match on a write: one entity tag, "<version>" (weak or not: which
+ * one matches is the handler's 412, after the other checks). */
+static bool check_if_match(const char *s, const char *field, api_error *err) {
+    bool any;
     long long tags[2];
-    if (req->if_match != NULL) {
-        if (request_etags(req->if_match, &any, &weak, tags, 2) != 1 || any)
-            return API_INVALID(err, "If-Match", "If-Match takes one entity tag, \"<version>\"");
-        if (weak)
-            return api_fail(err, API_E_PRECONDITION_FAILED, "If-Match",
-                            "If-Match compares entity tags strongly: the weak W/\"%lld\" matches no version",
-                            tags[0]);
-        if (tags[0] < 1)
-            return api_fail(err, API_E_PRECONDITION_FAILED, "If-Match", "there is no version %lld", tags[0]);
-        c->kind = COND_VERSION;
-        c->version = tags[0];
-    } else if (req->if_none_match != NULL) {
-        if (request_etags(req->if_none_match, &any, NULL, tags, 2) != 0 || !any)
-            return API_INVALID(err, "If-None-Match", "If-None-Match on a write takes only *");
-        c->kind = COND_CREATE;
-    }
+    if (request_etags(s, &any, NULL, tags, 2) != 1 || any)
+        return API_INVALID(err, field, "If-Match takes one entity tag, \"<version>\"");
     return true;
 }
 
-/* Appends a version (POST or PUT: body_is_payload) under condition c. */
+/* If-None-Match on a write: only "*" (create-only). */
+static bool check_if_none_match_write(const char *s, const char *field, api_error *err) {
+    bool any;
+    long long tags[2];
+    if (request_etags(s, &any, NULL, tags, 2) != 0 || !any)
+        return API_INVALID(err, field, "If-None-Match on a write takes only *");
+    return true;
+}
+
+/* If-None-Match on a PATCH: none (a patch changes what exists). */
+static bool check_no_if_none_match(const char *s, const char *field, api_error *err) {
+    (void)s;
+    return API_INVALID(err, field, "a PATCH changes an existing document: If-None-Match does not apply");
+}
+
+/* The write's precondition from the validated If-Match (if_match) and
+ * If-None-Match (if_none) values into c. Returns false with 422 for both
+ * at once, and with 412 for If-Match "0" (no version 0 ever exists) or a
+ * weak W/"N" (If-Match compares strongly, and a weak tag never matches:
+ * RFC 9110, 13.1.1; the ETags this mode sends are all strong). */
+static bool header_cond(const char *if_match, const char *if_none, write_cond *c, api_error *err) {
+    *c = (write_cond){COND_NONE, 0, true};
+    if (if_match != NULL && if_none != NULL)
+        return API_INVALID(err, "If-Match", "If-Match and If-None-Match cannot be combined on a write");
+    if (if_none != NULL) c->kind = COND_CREATE;
+    if (if_match == NULL) return true;
+    bool any, weak;
+    long long tag;
+    request_etags(if_match, &any, &weak, &tag, 1);
+    if (weak)
+        return api_fail(err, API_E_PRECONDITION_FAILED, "If-Match",
+                        "If-Match compares entity tags strongly: the weak W/\"%lld\" matches no version",
+                        tag);
+    if (tag < 1) return api_fail(err, API_E_PRECONDITION_FAILED, "If-Match", "there is no version %lld", tag);
+    c->kind = COND_VERSION;
+    c->version = tag;
+    return true;
+}
+
+/* Appends a version (POST or PUT: body_is_payload) under condition c.
+ * The writes are step 3's functions, run in autocommit: one round trip
+ * takes the namespace's lock, writes and commits; no row means a
+ * precondition did not hold and nothing was written. */
 static bool put_version(request *req, reply *out, const char *ns, const char *key, bool body_is_payload,
                         const write_cond *c, api_error *err) {
     char version_text[24];
@@ -325,7 +336,7 @@ static bool put_version(request *req, reply *out, const char *ns, const char *ke
         params[3] = version_text;
         st = body_is_payload ? &doc_put_if_body : &doc_put_if;
     }
-    PGresult *res = write_locked(req, st, params, err);
+    PGresult *res = db_query(req->pool, st, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) > 0) return one_row_reply(out, res, 201);
     api_code code = c->by_header ? API_E_PRECONDITION_FAILED : API_E_CONFLICT;
@@ -339,7 +350,22 @@ static bool put_version(request *req, reply *out, const char *ns, const char *ke
 /* The largest version number: a JSON number stays exact up to 2^53. */
 #define VERSION_MAX (1LL << 53)
 
-enum { PUT_NS, PUT_KEY, PUT_IF_VERSION, PUT_PAYLOAD, PUT_N };
+#define IN_NS  INPUT_NAMESPACE("namespace", INPUT_PATH)
+#define IN_KEY INPUT_KEY("key", INPUT_PATH, true)
+#define IN_IF_MATCH                                                                                  \
+    {                                                                                                \
+        .name = "If-Match", .type = INPUT_STRING, .in = INPUT_HEADER, .check = check_if_match,       \
+        .pattern = "^(W/)?\"[0-9]{1,16}\"$", .example = "\"3\"",                                     \
+        .description = "write only if the key's latest version is this one (a strong \"<version>\")" \
+    }
+#define IN_IF_NONE_MATCH_WRITE                                                                   \
+    {                                                                                            \
+        .name = "If-None-Match", .type = INPUT_STRING, .in = INPUT_HEADER,                       \
+        .check = check_if_none_match_write, .choices = NULL, .pattern = "^\\*$", .example = "*", \
+        .description = "*: write only if the key has no live version (create-only)"              \
+    }
+
+enum { PUT_NS, PUT_KEY, PUT_IF_VERSION, PUT_PAYLOAD, PUT_IF_MATCH, PUT_IF_NONE, PUT_N };
 static const input_field put_input[PUT_N] = {
     [PUT_NS] = INPUT_NAMESPACE("namespace", INPUT_BODY),
     [PUT_KEY] = INPUT_KEY("key", INPUT_BODY, true),
@@ -349,45 +375,76 @@ static const input_field put_input[PUT_N] = {
                         .dflt = -1, /* none: absent is unconditional, not 0 */
                         .description = "0: the key must not exist yet; N: its latest version must be N"},
     [PUT_PAYLOAD] = {.name = "payload", .type = INPUT_ANY, .required = true, .description = "any JSON value"},
+    [PUT_IF_MATCH] = IN_IF_MATCH,
+    [PUT_IF_NONE] = IN_IF_NONE_MATCH_WRITE,
 };
 
 enum { LIST_NS, LIST_LIMIT, LIST_AFTER, LIST_PREFIX, LIST_N };
 static const input_field list_input[LIST_N] = {
-    [LIST_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
+    [LIST_NS] = IN_NS,
     [LIST_LIMIT] = INPUT_LIMIT,
     [LIST_AFTER] = INPUT_KEY("after", INPUT_QUERY, false),
     [LIST_PREFIX] = INPUT_KEY_PREFIX("prefix", INPUT_QUERY),
 };
 
-enum { GET_NS, GET_KEY, GET_VERSION, GET_N };
+enum { GET_NS, GET_KEY, GET_VERSION, GET_IF_NONE, GET_N };
 static const input_field get_input[GET_N] = {
-    [GET_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
-    [GET_KEY] = INPUT_KEY("key", INPUT_PATH, true),
-    [GET_VERSION] =
-        {.name = "version", .type = INPUT_INTEGER, .in = INPUT_QUERY, .min = 1, .max = VERSION_MAX},
+    [GET_NS] = IN_NS,
+    [GET_KEY] = IN_KEY,
+    [GET_VERSION] = {.name = "version",
+                     .type = INPUT_INTEGER,
+                     .in = INPUT_QUERY,
+                     .min = 1,
+                     .max = VERSION_MAX,
+                     .description = "a given version rather than the latest"},
+    /* Any value: one that is not a list of tags matches nothing. */
+    [GET_IF_NONE] = {.name = "If-None-Match",
+                     .type = INPUT_STRING,
+                     .in = INPUT_HEADER,
+                     .example = "\"3\"",
+                     .description = "304 Not Modified when it names the current version (weakly), or *"},
 };
 
 enum { VERSIONS_NS, VERSIONS_KEY, VERSIONS_LIMIT, VERSIONS_AFTER, VERSIONS_N };
 static const input_field versions_input[VERSIONS_N] = {
-    [VERSIONS_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
-    [VERSIONS_KEY] = INPUT_KEY("key", INPUT_PATH, true),
+    [VERSIONS_NS] = IN_NS,
+    [VERSIONS_KEY] = IN_KEY,
     [VERSIONS_LIMIT] = INPUT_LIMIT,
-    [VERSIONS_AFTER] = {.name = "after", .type = INPUT_INTEGER, .in = INPUT_QUERY, .max = VERSION_MAX},
+    [VERSIONS_AFTER] = {.name = "after",
+                        .type = INPUT_INTEGER,
+                        .in = INPUT_QUERY,
+                        .max = VERSION_MAX,
+                        .description = "next, from the previous page (a version number)"},
 };
 
 /* DELETE /document/{namespace}/{key}: the path only, no query parameter. */
 enum { DELETE_NS, DELETE_KEY, DELETE_N };
-static const input_field delete_input[DELETE_N] = {
-    [DELETE_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
-    [DELETE_KEY] = INPUT_KEY("key", INPUT_PATH, true),
-};
+static const input_field delete_input[DELETE_N] = {[DELETE_NS] = IN_NS, [DELETE_KEY] = IN_KEY};
 
-/* PUT and PATCH /document/{namespace}/{key}: the path; the body is the
- * payload or the patch (any JSON value), read by the handler. */
-enum { KEYED_NS, KEYED_KEY, KEYED_N };
-static const input_field keyed_input[KEYED_N] = {
-    [KEYED_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
-    [KEYED_KEY] = INPUT_KEY("key", INPUT_PATH, true),
+/* PUT /document/{namespace}/{key}: the body is the payload. */
+enum { KEYED_NS, KEYED_KEY, KEYED_BODY, KEYED_IF_MATCH, KEYED_IF_NONE, KEYED_N };
+static const input_field put_key_input[KEYED_N] = {
+    [KEYED_NS] = IN_NS,
+    [KEYED_KEY] = IN_KEY,
+    [KEYED_BODY] = {.name = "payload", .type = INPUT_ANY, .in = INPUT_WHOLE, .description = "any JSON value"},
+    [KEYED_IF_MATCH] = IN_IF_MATCH,
+    [KEYED_IF_NONE] = IN_IF_NONE_MATCH_WRITE,
+};
+/* PATCH /document/{namespace}/{key}: the body is an RFC 7396 merge patch. */
+static const input_field patch_input[KEYED_N] = {
+    [KEYED_NS] = IN_NS,
+    [KEYED_KEY] = IN_KEY,
+    [KEYED_BODY] = {.name = "patch",
+                    .type = INPUT_ANY,
+                    .in = INPUT_WHOLE,
+                    .description = "an RFC 7396 merge patch: an object merges member by member (null "
+                                   "removes one), any other value replaces the payload"},
+    [KEYED_IF_MATCH] = IN_IF_MATCH,
+    [KEYED_IF_NONE] = {.name = "If-None-Match",
+                       .type = INPUT_STRING,
+                       .in = INPUT_HEADER,
+                       .check = check_no_if_none_match,
+                       .description = "not taken: a PATCH changes what exists (422)"},
 };
 
 /* ?since=: a seq, or "now". Up to 16 digits: below 2^53, exact in JSON. */
@@ -399,10 +456,18 @@ static bool check_since(const char *s, const char *field, api_error *err) {
     return true;
 }
 
-static const char *const true_false[] = {"false", "true", NULL};
-enum { CHANGES_NS, CHANGES_SINCE, CHANGES_LIMIT, CHANGES_WAIT, CHANGES_PAYLOAD, CHANGES_N };
+enum {
+    CHANGES_NS,
+    CHANGES_SINCE,
+    CHANGES_LIMIT,
+    CHANGES_WAIT,
+    CHANGES_PAYLOAD,
+    CHANGES_ACCEPT,
+    CHANGES_LAST_ID,
+    CHANGES_N
+};
 static const input_field changes_input[CHANGES_N] = {
-    [CHANGES_NS] = INPUT_NAMESPACE("namespace", INPUT_PATH),
+    [CHANGES_NS] = IN_NS,
     [CHANGES_SINCE] = {.name = "since",
                        .type = INPUT_STRING,
                        .in = INPUT_QUERY,
@@ -419,38 +484,91 @@ static const input_field changes_input[CHANGES_N] = {
                       .dflt = 0,
                       .description = "with nothing new, wait up to this long for a version to commit"},
     [CHANGES_PAYLOAD] = {.name = "include_payload",
-                         .type = INPUT_STRING,
+                         .type = INPUT_BOOLEAN,
                          .in = INPUT_QUERY,
-                         .choices = true_false,
-                         .pattern = "^(false|true)$",
                          .description = "true: each item carries its payload"},
+    [CHANGES_ACCEPT] = {.name = "Accept",
+                        .type = INPUT_STRING,
+                        .in = INPUT_HEADER,
+                        .example = "text/event-stream",
+                        .description = "text/event-stream: stream the changes as server-sent events"},
+    [CHANGES_LAST_ID] = {.name = "Last-Event-ID",
+                         .type = INPUT_STRING,
+                         .in = INPUT_HEADER,
+                         .check = check_since,
+                         .pattern = "^[0-9]{1,16}$",
+                         .description = "an event stream resuming: the id of the last event seen (as since)"},
 };
 
-/* The declarations as the tools' JSON Schemas, written before main runs. */
-static char put_schema[2048], list_schema[2048], get_schema[2048], delete_schema[2048], changes_schema[2048];
-__attribute__((constructor)) static void document_declare_inputs(void) {
-    if (!input_schema_write(put_schema, sizeof put_schema, put_input, PUT_N) ||
-        !input_schema_write(list_schema, sizeof list_schema, list_input, LIST_N) ||
-        !input_schema_write(get_schema, sizeof get_schema, get_input, GET_N) ||
-        !input_schema_write(delete_schema, sizeof delete_schema, delete_input, DELETE_N) ||
-        !input_schema_write(changes_schema, sizeof changes_schema, changes_input, CHANGES_N))
-        abort();
-}
+/* ---- outputs: each answer's shape, declared once (output.h) ---- */
+
+#define OUT_NS \
+    { .name = "namespace", .type = OUT_STRING, .example = "\"ci-status\"" }
+#define OUT_KEY \
+    { .name = "key", .type = OUT_STRING, .example = "\"demo\"" }
+#define OUT_VERSION \
+    { .name = "version", .type = OUT_INTEGER, .example = "1", .description = "1, 2, 3, ... per key" }
+#define OUT_PAYLOAD \
+    { .name = "payload", .type = OUT_ANY, .example = "{\"ok\":true}" }
+
+static const output_field document_fields[] = {OUT_NS, OUT_KEY, OUT_VERSION, OUT_PAYLOAD,
+                                               OUT_TIME("created_at", 0)};
+static const output_shape document_out =
+    OUTPUT_SHAPE("Document", "One version of a document", document_fields);
+
+static const output_field listed_fields[] = {OUT_KEY, OUT_VERSION, OUT_PAYLOAD, OUT_TIME("created_at", 0)};
+static const output_shape listed_out =
+    OUTPUT_SHAPE("DocumentLatest", "A key's latest version", listed_fields);
+static const output_field list_fields[] = {OUTPUT_PAGE_FIELDS(listed_out)};
+static const output_shape list_out = OUTPUT_SHAPE("DocumentPage", NULL, list_fields);
+
+static const output_field version_fields[] = {
+    OUT_KEY,
+    OUT_VERSION,
+    {.name = "payload", .type = OUT_ANY, .description = "null for a tombstone"},
+    {.name = "deleted", .type = OUT_BOOLEAN, .example = "false"},
+    OUT_TIME("created_at", 0)};
+static const output_shape version_out =
+    OUTPUT_SHAPE("DocumentVersion", "A version, tombstones included", version_fields);
+static const output_field versions_fields[] = {OUTPUT_PAGE_FIELDS(version_out)};
+static const output_shape versions_out = OUTPUT_SHAPE("DocumentVersionPage", NULL, versions_fields);
+
+static const output_field tombstone_fields[] = {
+    OUT_NS, OUT_KEY, OUT_VERSION, {.name = "deleted", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape tombstone_out =
+    OUTPUT_SHAPE("DocumentTombstone", "The tombstone a delete appended", tombstone_fields);
+
+static const output_field change_fields[] = {
+    {.name = "seq",
+     .type = OUT_INTEGER,
+     .example = "42",
+     .description = "the feed's cursor: commit order in the namespace"},
+    OUT_KEY,
+    OUT_VERSION,
+    {.name = "deleted", .type = OUT_BOOLEAN, .example = "false"},
+    OUT_TIME("created_at", 0),
+    {.name = "payload", .type = OUT_ANY, .flags = OUT_OPTIONAL, .description = "with include_payload=true"}};
+static const output_shape change_out =
+    OUTPUT_SHAPE("DocumentChange", "A version, in the changes feed", change_fields);
+static const output_field changes_fields[] = {
+    {.name = "items", .type = OUT_ARRAY, .shape = &change_out},
+    {.name = "next",
+     .type = OUT_STRING,
+     .example = "\"42\"",
+     .description = "the cursor to follow with (?since=): never null"}};
+static const output_shape changes_out = OUTPUT_SHAPE("DocumentChangePage", NULL, changes_fields);
 
 /* ---- handlers ---- */
 
-static bool document_put(request *req, reply *out, api_error *err) {
-    input_value in[PUT_N];
-    json_t *body = request_json_object(req, false, err);
-    if (body == NULL || !input_body(body, put_input, PUT_N, in, err)) return false;
+static bool document_put(request *req, const input_value *in, reply *out, api_error *err) {
     /* One precondition per write: the combination is refused (422) before
      * a header's own 412 (If-Match "0" or weak) could answer instead. */
-    if (in[PUT_IF_VERSION].present && (req->if_match != NULL || req->if_none_match != NULL))
+    if (in[PUT_IF_VERSION].present && (in[PUT_IF_MATCH].present || in[PUT_IF_NONE].present))
         return API_INVALID(err, "if_version",
                            "if_version and an If-Match or If-None-Match header cannot "
                            "be combined");
     write_cond c;
-    if (!header_cond(req, &c, err)) return false;
+    if (!header_cond(in[PUT_IF_MATCH].s, in[PUT_IF_NONE].s, &c, err)) return false;
     if (in[PUT_IF_VERSION].present) {
         c.by_header = false;
         c.version = in[PUT_IF_VERSION].i;
@@ -460,46 +578,26 @@ static bool document_put(request *req, reply *out, api_error *err) {
 }
 
 /* PUT /document/{namespace}/{key}: the body is the payload. */
-static bool document_put_key(request *req, reply *out, api_error *err) {
-    input_value in[KEYED_N];
+static bool document_put_key(request *req, const input_value *in, reply *out, api_error *err) {
     write_cond c;
-    if (!input_path(req, keyed_input, KEYED_N, in, err) || !input_query(req, keyed_input, KEYED_N, in, err) ||
-        request_json(req, err) == NULL || !header_cond(req, &c, err))
-        return false;
+    if (!header_cond(in[KEYED_IF_MATCH].s, in[KEYED_IF_NONE].s, &c, err)) return false;
     return put_version(req, out, in[KEYED_NS].s, in[KEYED_KEY].s, true, &c, err);
-}
-
-/* True when the Content-Type names the merge patch media type (any
- * parameters after it, such as a charset, are allowed). */
-static bool is_merge_patch(const char *ct) {
-    static const char type[] = "application/merge-patch+json";
-    if (ct == NULL || strncasecmp(ct, type, sizeof type - 1) != 0) return false;
-    char next = ct[sizeof type - 1];
-    return next == '\0' || next == ';' || next == ' ' || next == '\t';
 }
 
 /* PATCH /document/{namespace}/{key}: an RFC 7396 merge patch, applied by
  * PostgreSQL (document_merge_patch) to the latest version under the
- * namespace's lock, so concurrent patches each see the one before. */
-static bool document_patch(request *req, reply *out, api_error *err) {
-    input_value in[KEYED_N];
+ * namespace's lock, so concurrent patches each see the one before. The new
+ * version is a create, as every write is (201). */
+static bool document_patch(request *req, const input_value *in, reply *out, api_error *err) {
     write_cond c;
-    if (!input_path(req, keyed_input, KEYED_N, in, err) || !input_query(req, keyed_input, KEYED_N, in, err))
-        return false;
-    if (!is_merge_patch(req->content_type))
-        return api_fail(err, API_E_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
-                        "a PATCH takes Content-Type: application/merge-patch+json");
-    if (request_json(req, err) == NULL || !header_cond(req, &c, err)) return false;
-    if (c.kind == COND_CREATE)
-        return API_INVALID(err, "If-None-Match",
-                           "a PATCH changes an existing document: If-None-Match does not apply");
+    if (!header_cond(in[KEYED_IF_MATCH].s, NULL, &c, err)) return false;
     const char *ns = in[KEYED_NS].s, *key = in[KEYED_KEY].s;
     char version_text[24];
     snprintf(version_text, sizeof version_text, "%lld", c.kind == COND_VERSION ? c.version : 0);
     const char *params[] = {ns, key, req->body, version_text};
-    PGresult *res = write_locked(req, &doc_patch, params, err);
+    PGresult *res = db_query(req->pool, &doc_patch, params, err);
     if (res == NULL) return false;
-    if (PQntuples(res) > 0) return one_row_reply(out, res, 200);
+    if (PQntuples(res) > 0) return one_row_reply(out, res, 201);
     PGresult *live = db_query(req->pool, &doc_live, params, err);
     if (live == NULL) return false;
     if (PQntuples(live) > 0)
@@ -508,10 +606,7 @@ static bool document_patch(request *req, reply *out, api_error *err) {
     return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
 }
 
-static bool document_list(request *req, reply *out, api_error *err) {
-    input_value in[LIST_N];
-    if (!input_path(req, list_input, LIST_N, in, err) || !input_query(req, list_input, LIST_N, in, err))
-        return false;
+static bool document_list(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[LIST_NS].s, *after = in[LIST_AFTER].s, *prefix = in[LIST_PREFIX].s;
     long long limit = in[LIST_LIMIT].i;
     /* Upper bound of the range: the prefix with its last byte raised by one
@@ -532,10 +627,19 @@ static bool document_list(request *req, reply *out, api_error *err) {
     return true;
 }
 
-static bool document_get(request *req, reply *out, api_error *err) {
-    input_value in[GET_N];
-    if (!input_path(req, get_input, GET_N, in, err) || !input_query(req, get_input, GET_N, in, err))
-        return false;
+/* Whether an If-None-Match value (weak comparison: W/"N" is version N
+ * too) names version current, or is *. A value that is not a list of
+ * tags matches nothing. */
+static bool none_match_names(const char *value, long long current) {
+    bool any;
+    long long tags[16];
+    int ntags = value ? request_etags(value, &any, NULL, tags, 16) : -1;
+    bool match = ntags >= 0 && any;
+    for (int i = 0; i < ntags && !match; i++) match = tags[i] == current;
+    return match;
+}
+
+static bool document_get(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[GET_NS].s, *key = in[GET_KEY].s, *version = in[GET_VERSION].s;
     const char *params[] = {ns, key, version};
     PGresult *res = db_query(req->pool, version ? &doc_get_version : &doc_get, params, err);
@@ -546,25 +650,15 @@ static bool document_get(request *req, reply *out, api_error *err) {
         return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
     }
     /* If-None-Match naming this version (or *): 304, no body, the same
-     * ETag. A value that is not a list of tags matches nothing. */
-    bool any;
-    long long tags[16];
-    /* If-None-Match compares weakly: W/"N" is version N too. */
-    int ntags = req->if_none_match ? request_etags(req->if_none_match, &any, NULL, tags, 16) : -1;
-    long long current = atoll(PQgetvalue(res, 0, 1));
-    bool match = ntags >= 0 && any;
-    for (int i = 0; i < ntags && !match; i++) match = tags[i] == current;
-    if (!match) return one_row_reply(out, res, 200);
+     * ETag. */
+    if (!none_match_names(in[GET_IF_NONE].s, atoll(PQgetvalue(res, 0, 1))))
+        return one_row_reply(out, res, 200);
     one_row_reply(out, res, 304);
     strbuf_reset(out->body);
     return true;
 }
 
-static bool document_versions(request *req, reply *out, api_error *err) {
-    input_value in[VERSIONS_N];
-    if (!input_path(req, versions_input, VERSIONS_N, in, err) ||
-        !input_query(req, versions_input, VERSIONS_N, in, err))
-        return false;
+static bool document_versions(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[VERSIONS_NS].s, *key = in[VERSIONS_KEY].s;
     long long limit = in[VERSIONS_LIMIT].i, after_v = in[VERSIONS_AFTER].i;
     char after_text[24], fetch[24];
@@ -579,20 +673,15 @@ static bool document_versions(request *req, reply *out, api_error *err) {
     return true;
 }
 
-static bool document_delete(request *req, reply *out, api_error *err) {
-    input_value in[DELETE_N];
-    if (!input_path(req, delete_input, DELETE_N, in, err) ||
-        !input_query(req, delete_input, DELETE_N, in, err))
-        return false;
+static bool document_delete(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[DELETE_NS].s, *key = in[DELETE_KEY].s;
     const char *params[] = {ns, key};
-    PGresult *res = write_locked(req, &doc_delete, params, err);
+    PGresult *res = db_query(req->pool, &doc_delete, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) == 0) return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
     return one_row_reply(out, res, 200);
 }
-
-/* ---- the changes feed (contract 3b) ---- */
+/* ---- the changes feed (docs/document.md) ---- */
 
 /* Reads one page of the feed after since into res. Returns NULL with err. */
 static PGresult *changes_page(request *req, const char *ns, const char *since, const char *limit,
@@ -673,24 +762,16 @@ static bool changes_stream(request *req, const char *ns, char *since, bool paylo
 /* GET /document/{namespace}/_changes: one page of versions after since,
  * in seq (= commit) order; with wait_seconds and nothing new, it waits for
  * a commit. next is never null: the last seq shown, or since. */
-static bool document_changes(request *req, reply *out, api_error *err) {
-    input_value in[CHANGES_N];
-    if (!input_path(req, changes_input, CHANGES_N, in, err) ||
-        !input_query(req, changes_input, CHANGES_N, in, err))
-        return false;
+static bool document_changes(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[CHANGES_NS].s;
-    bool payload = in[CHANGES_PAYLOAD].s != NULL && strcmp(in[CHANGES_PAYLOAD].s, "true") == 0;
+    bool payload = in[CHANGES_PAYLOAD].i != 0;
     long long wait = in[CHANGES_WAIT].i;
     char since[24], limit[24];
     snprintf(limit, sizeof limit, "%lld", in[CHANGES_LIMIT].i);
     /* An event stream resumes from Last-Event-ID when the client sends one
      * (EventSource does when it reconnects), else from since. */
-    bool stream = req->stream_write != NULL && wants_event_stream(req->accept);
-    const char *from = in[CHANGES_SINCE].s;
-    if (stream && req->last_event_id != NULL) {
-        if (!check_since(req->last_event_id, "Last-Event-ID", err)) return false;
-        from = req->last_event_id;
-    }
+    bool stream = req->stream_write != NULL && wants_event_stream(in[CHANGES_ACCEPT].s);
+    const char *from = stream && in[CHANGES_LAST_ID].present ? in[CHANGES_LAST_ID].s : in[CHANGES_SINCE].s;
     if (!changes_since(req, ns, from, since, sizeof since, err)) return false;
     if (stream) return changes_stream(req, ns, since, payload, err);
     /* With wait_seconds and nothing new: wait for a write's notification,
@@ -725,107 +806,52 @@ static const db_stmt *const document_statements[] = {
 /* ---- routes ---- */
 
 static const route document_routes[] = {
-    {"POST", "/document", document_put, .is_public = false, .input = put_input, .ninput = PUT_N,
-     .errors = API_BIT(CONFLICT) | API_BIT(PRECONDITION_FAILED), .created = true},
-    {"GET", "/document/{namespace}", document_list, .is_public = false, .input = list_input,
-     .ninput = LIST_N},
-    {"GET", "/document/{namespace}/{key}", document_get, .is_public = false, .input = get_input,
-     .ninput = GET_N, .also = ROUTE_NOT_MODIFIED},
-    {"GET", "/document/{namespace}/_changes", document_changes, .is_public = false, .streams_response = true,
-     .input = changes_input, .ninput = CHANGES_N},
-    {"PUT", "/document/{namespace}/{key}", document_put_key, .is_public = false, .input = keyed_input,
-     .ninput = KEYED_N, .errors = API_BIT(PRECONDITION_FAILED), .created = true},
-    {"PATCH", "/document/{namespace}/{key}", document_patch, .is_public = false, .input = keyed_input,
-     .ninput = KEYED_N, .errors = API_BIT(PRECONDITION_FAILED) | API_BIT(UNSUPPORTED_MEDIA_TYPE)},
-    {"DELETE", "/document/{namespace}/{key}", document_delete, .is_public = false, .input = delete_input,
-     .ninput = DELETE_N},
-    {"GET", "/document/{namespace}/{key}/versions", document_versions, .is_public = false,
-     .input = versions_input, .ninput = VERSIONS_N},
-};
-
-/* ---- MCP tools ---- */
-
-#define DOC_OUT                                                       \
-    SCHEMA({                                                          \
-        "type" : "object",                                            \
-        "required" : [ "namespace", "key", "version", "created_at" ], \
-        "properties" : {                                              \
-            "namespace" : {"type" : "string"},                        \
-            "key" : {"type" : "string"},                              \
-            "version" : {"type" : "integer"},                         \
-            "payload" : {},                                           \
-            "created_at" : {"type" : "string"}                        \
-        }                                                             \
-    })
-static const tool document_tools[] = {
-    {"document_put",
-     "Append a new version of a JSON document (namespace/key); if_version makes it conditional "
-     "(0: the key must not exist yet).",
-     "POST", "/document", TOOL_JSON, NULL, put_schema /* the route's declared input */, DOC_OUT,
-     .title = "Write a document version", .hints = 0},
-    {"document_get", "Read the latest version of a document, or a given version.", "GET",
-     "/document/{namespace}/{key}", TOOL_QUERY, NULL, get_schema, DOC_OUT, .title = "Read a document",
-     .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
-    {"document_list", "List the latest version of each live key of a namespace, ordered by key (paginated).",
-     "GET", "/document/{namespace}", TOOL_QUERY, NULL, list_schema, SCHEMA({
-         "type" : "object",
-         "required" : [ "items", "next" ],
-         "properties" : {
-             "items" : {
-                 "type" : "array",
-                 "items" : {
-                     "type" : "object",
-                     "required" : [ "key", "version", "created_at" ],
-                     "properties" : {
-                         "key" : {"type" : "string"},
-                         "version" : {"type" : "integer"},
-                         "payload" : {},
-                         "created_at" : {"type" : "string"}
-                     }
-                 }
-             },
-             "next" : {"type" : [ "string", "null" ]}
-         }
-     }),
-     .title = "List documents", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
-    {"document_delete", "Delete a document: appends a tombstone version (the history stays).", "DELETE",
-     "/document/{namespace}/{key}", TOOL_QUERY, NULL, delete_schema, SCHEMA({
-         "type" : "object",
-         "required" : [ "namespace", "key", "version", "deleted" ],
-         "properties" : {
-             "namespace" : {"type" : "string"},
-             "key" : {"type" : "string"},
-             "version" : {"type" : "integer"},
-             "deleted" : {"type" : "boolean"}
-         }
-     }),
-     .title = "Delete a document", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
-    {"document_changes",
-     "One page of a namespace's changes feed: every version written (tombstones too) after the cursor since, "
-     "in commit order; call again with since = next. wait_seconds waits for a write when nothing is new.",
-     "GET", "/document/{namespace}/_changes", TOOL_QUERY, NULL, changes_schema, SCHEMA({
-         "type" : "object",
-         "required" : [ "items", "next" ],
-         "properties" : {
-             "items" : {
-                 "type" : "array",
-                 "items" : {
-                     "type" : "object",
-                     "required" : [ "seq", "key", "version", "deleted", "created_at" ],
-                     "properties" : {
-                         "seq" : {"type" : "integer"},
-                         "key" : {"type" : "string"},
-                         "version" : {"type" : "integer"},
-                         "deleted" : {"type" : "boolean"},
-                         "payload" : {},
-                         "created_at" : {"type" : "string"}
-                     }
-                 }
-             },
-             "next" : {"type" : "string"}
-         }
-     }),
-     .title = "Follow a namespace's changes", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+    {"POST", "/document", document_put, .summary = "Write a document version",
+     .description = "Appends a new version of the document namespace/key, with the body's payload (any JSON "
+                    "value). if_version makes it conditional (0: the key must not exist yet; N: its latest "
+                    "version must be N, else 409); so do the If-Match and If-None-Match headers (412).",
+     .input = put_input, .ninput = PUT_N, .output = &document_out, .errors = API_BIT(CONFLICT),
+     .created = true, .also = ROUTE_ETAG, .tool = TOOL("document_put", 0)},
+    {"GET", "/document/{namespace}", document_list, .summary = "List documents",
+     .description = "The latest version of each live key of a namespace, ordered by key (bytewise), "
+                    "paginated; prefix keeps the keys that start with it. An unknown namespace is an "
+                    "empty list.",
+     .input = list_input, .ninput = LIST_N, .output = &list_out,
+     .tool = TOOL("document_list", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"GET", "/document/{namespace}/{key}", document_get, .summary = "Read a document",
+     .description = "The latest version of a document, or the version given; 404 when the key has no live "
+                    "version. If-None-Match naming the current version answers 304 with no body.",
+     .input = get_input, .ninput = GET_N, .output = &document_out, .also = ROUTE_NOT_MODIFIED | ROUTE_ETAG,
+     .tool = TOOL("document_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"GET", "/document/{namespace}/_changes", document_changes, .summary = "Follow a namespace's changes",
+     .description = "One page of a namespace's changes feed: every version written (tombstones too) after "
+                    "the cursor since, in commit order, with no gap; call again with since = next. "
+                    "wait_seconds waits for a write when nothing is new. With Accept: text/event-stream "
+                    "the route streams one event per version (id: the cursor), resuming from "
+                    "Last-Event-ID.",
+     .streams_response = true, .input = changes_input, .ninput = CHANGES_N, .output = &changes_out,
+     .tool = TOOL("document_changes", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"PUT", "/document/{namespace}/{key}", document_put_key, .summary = "Write a document's payload",
+     .description = "Appends a new version whose payload is the body itself (any JSON value). If-Match: "
+                    "\"N\" writes only if N is the latest version; If-None-Match: * only if the key has no "
+                    "live version (412 otherwise).",
+     .input = put_key_input, .ninput = KEYED_N, .output = &document_out, .created = true, .also = ROUTE_ETAG},
+    {"PATCH", "/document/{namespace}/{key}", document_patch, .summary = "Merge-patch a document",
+     .description = "Applies an RFC 7396 JSON Merge Patch (Content-Type: application/merge-patch+json) to "
+                    "the latest version and writes the result as the next version, in one transaction; "
+                    "404 when the key has no live version; honours If-Match.",
+     .input = patch_input, .ninput = KEYED_N, .body_type = "application/merge-patch+json",
+     .output = &document_out, .created = true, .also = ROUTE_ETAG},
+    {"DELETE", "/document/{namespace}/{key}", document_delete, .summary = "Delete a document",
+     .description = "Appends a tombstone version (the history stays); later reads of the key answer 404 "
+                    "and a later write revives it with the next version number.",
+     .input = delete_input, .ninput = DELETE_N, .output = &tombstone_out,
+     .tool = TOOL("document_delete", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"GET", "/document/{namespace}/{key}/versions", document_versions,
+     .summary = "List a document's versions",
+     .description = "Every version of a key, oldest first, tombstones included (deleted: true), paginated "
+                    "by version number.",
+     .input = versions_input, .ninput = VERSIONS_N, .output = &versions_out},
 };
 
 const mode mode_document = {
@@ -844,14 +870,10 @@ const mode mode_document = {
     .processes = 2,
     .threads = 2,
     .migrations = document_migrations,
-    .sentinel_shape =
-        "{\"namespace\":\"ci-status\",\"key\":\"demo\",\"version\":1,"
-        "\"payload\":{\"ok\":true},\"created_at\":\"2026-11-24T10:00:00.000000Z\"}",
+    .sentinel = &document_out,
     .sentinel_note = "Append-only versioned JSON documents addressed by namespace and key.",
     .routes = document_routes,
     .nroutes = sizeof document_routes / sizeof document_routes[0],
     .statements = document_statements,
-    .tools = document_tools,
-    .ntools = sizeof document_tools / sizeof document_tools[0],
     .topic = "documents",
 };

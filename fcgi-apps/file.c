@@ -1,5 +1,5 @@
 /*
- * file: a write-only temporary upload tier (contract.md section 6).
+ * file: a write-only temporary upload tier (docs/file.md).
  *
  * POST /files/temp streams the body, 64 KiB at a time, into a temporary
  * file in FILE_TEMP_DIR (".tmp-<random>", O_EXCL, 0600) while computing its
@@ -187,11 +187,18 @@ static bool content_type_ok(const char *ct) {
 
 /* ---- handlers ---- */
 
-static bool file_upload(request *req, reply *out, api_error *err) {
-    static const char *const known[] = {NULL};
-    if (!request_query_known(req, known, err)) return false;
-    const char *ct =
-        req->content_type && req->content_type[0] ? req->content_type : "application/octet-stream";
+enum { UP_CONTENT_TYPE, UP_N };
+static const input_field upload_input[UP_N] = {
+    [UP_CONTENT_TYPE] = {.name = "Content-Type",
+                         .type = INPUT_STRING,
+                         .in = INPUT_HEADER,
+                         .example = "text/plain",
+                         .description = "recorded as the file's type (default application/octet-stream)"},
+};
+
+static bool file_upload(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *ct = in[UP_CONTENT_TYPE].s && in[UP_CONTENT_TYPE].s[0] ? in[UP_CONTENT_TYPE].s
+                                                                       : "application/octet-stream";
     if (!content_type_ok(ct))
         return API_INVALID(err, "content_type", "Content-Type must be 1-%d printable ASCII characters",
                            CONTENT_TYPE_MAX);
@@ -275,42 +282,57 @@ static const db_stmt *const file_statements[] = {&file_record, &file_forget_expi
 
 /* ---- routes ---- */
 
-static const route file_routes[] = {
-    {"POST", "/files/temp", file_upload, .streams_body = true, .created = true,
-     .errors = API_BIT(BAD_REQUEST) | API_BIT(LENGTH_REQUIRED) | API_BIT(PAYLOAD_TOO_LARGE) |
-               API_BIT(INSUFFICIENT_STORAGE)},
-    /* Write-only by design: an id is a path, but no method reads it. */
-    {NULL, "/files/temp/{id}", NULL, .is_public = false},
+/* ---- outputs (output.h) ---- */
+
+static const output_field upload_fields[] = {
+    {.name = "id",
+     .type = OUT_STRING,
+     .example = "\"5f0c6d1e9b2a4c7d8e3f1a2b3c4d5e6f\"",
+     .description = "128 random bits in hex: the file's name in FILE_TEMP_DIR"},
+    {.name = "size", .type = OUT_INTEGER, .example = "5", .description = "bytes"},
+    {.name = "sha256",
+     .type = OUT_STRING,
+     .example = "\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\""},
+    {.name = "content_type", .type = OUT_STRING, .example = "\"text/plain\""},
+    OUT_TIME("created_at", 0),
+    {.name = "expires_at",
+     .type = OUT_STRING,
+     .format = "date-time",
+     .example = "\"2026-11-25T10:00:00.000000Z\"",
+     .description = "when the sweep removes it (FILE_TTL_SECONDS after created_at)"}};
+static const output_shape upload_out =
+    OUTPUT_SHAPE("TempFile", "A file written to the temporary tier", upload_fields);
+
+/* The tool's arguments: the raw bytes as text, or base64. */
+static const char *const encodings[] = {"text", "base64", NULL};
+static const input_field upload_tool_input[] = {
+    {.name = "content", .type = INPUT_STRING, .required = true, .description = "the file's content"},
+    {.name = "encoding",
+     .type = INPUT_STRING,
+     .choices = encodings,
+     .description = "how content is written: text (default) or base64"},
+    {.name = "content_type", .type = INPUT_STRING, .description = "the file's type (Content-Type)"},
 };
 
-/* ---- MCP tools ---- */
+/* ---- routes ---- */
 
-static const tool file_tools[] = {
-    {"file_write_temp",
-     "Write a temporary file (write-only; removed after FILE_TTL_SECONDS): content as text, or base64 with "
-     "encoding \"base64\".",
-     "POST", "/files/temp", TOOL_CONTENT, NULL, SCHEMA({
-         "type" : "object",
-         "required" : ["content"],
-         "properties" : {
-             "content" : {"type" : "string"},
-             "encoding" : {"type" : "string", "enum" : [ "text", "base64" ]},
-             "content_type" : {"type" : "string"}
-         }
-     }),
-     SCHEMA({
-         "type" : "object",
-         "required" : [ "id", "size", "sha256", "content_type", "created_at", "expires_at" ],
-         "properties" : {
-             "id" : {"type" : "string"},
-             "size" : {"type" : "integer"},
-             "sha256" : {"type" : "string"},
-             "content_type" : {"type" : "string"},
-             "created_at" : {"type" : "string"},
-             "expires_at" : {"type" : "string"}
-         }
-     }),
-     .title = "Write a temporary file", .hints = 0},
+static const route file_routes[] = {
+    {"POST", "/files/temp", file_upload, .summary = "Upload a temporary file",
+     .description = "The body is the file's raw bytes (any Content-Type, recorded), streamed to disk, "
+                    "fsynced and renamed into place; write-only: no route reads it back. Over "
+                    "FILE_MAX_BYTES is 413 and a full disk 507, with nothing left on disk; removed after "
+                    "FILE_TTL_SECONDS.",
+     .streams_body = true, .input = upload_input, .ninput = UP_N, .output = &upload_out, .created = true,
+     .errors = API_BIT(BAD_REQUEST) | API_BIT(LENGTH_REQUIRED) | API_BIT(PAYLOAD_TOO_LARGE) |
+               API_BIT(INSUFFICIENT_STORAGE),
+     .tool =
+         &(const tool){.name = "file_write_temp",
+                       .description = "Write a temporary file (write-only; removed after FILE_TTL_SECONDS): "
+                                      "content as text, or base64 with encoding \"base64\".",
+                       .input = upload_tool_input,
+                       .ninput = COUNT_OF(upload_tool_input)}},
+    /* Write-only by design: an id is a path, but no method reads it. */
+    {NULL, "/files/temp/{id}", NULL, .is_public = false},
 };
 
 const mode mode_file = {
@@ -319,11 +341,7 @@ const mode mode_file = {
     .processes = 2,
     .threads = 4,
     .migrations = file_migrations,
-    .sentinel_shape =
-        "{\"id\":\"5f0c6d1e9b2a4c7d8e3f1a2b3c4d5e6f\",\"size\":5,\"sha256\":"
-        "\"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\","
-        "\"content_type\":\"text/plain\",\"created_at\":\"2026-11-24T10:00:00.000000Z\","
-        "\"expires_at\":\"2026-11-25T10:00:00.000000Z\"}",
+    .sentinel = &upload_out,
     .sentinel_note = "Write-only temporary uploads, streamed to disk, swept after FILE_TTL_SECONDS.",
     .routes = file_routes,
     .nroutes = sizeof file_routes / sizeof file_routes[0],
@@ -332,8 +350,6 @@ const mode mode_file = {
     .tick_seconds = sweep_every,
     .statements = file_statements,
     .streams_request_body = true,
-    .tools = file_tools,
-    .ntools = sizeof file_tools / sizeof file_tools[0],
     .settings = file_settings,
     .nsettings = sizeof file_settings / sizeof file_settings[0],
     .body_max = &file_max_bytes,

@@ -273,7 +273,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "--tools") == 0) {
         for (const mode *const *mp = mode_registry; *mp; mp++)
-            for (size_t i = 0; i < (*mp)->ntools; i++) printf("%s\n", (*mp)->tools[i].name);
+            for (size_t i = 0; i < (*mp)->nroutes; i++)
+                if ((*mp)->routes[i].tool) printf("%s\n", (*mp)->routes[i].tool->name);
         return 0;
     }
     if (strcmp(cmd, "--settings") == 0) {

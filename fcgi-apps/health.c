@@ -5,7 +5,7 @@
  * mode's 1.5 s database budget even when PostgreSQL hangs: 200 with the
  * sentinels when a round trip works, 503 "degraded" otherwise. Its
  * url_prefix is "/", so lighttpd sends it every path no other mode owns and
- * the answer is the contract's JSON 404, never a server page.
+ * the answer is the API's JSON 404 (docs/api.md), never a server page.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
@@ -77,7 +77,8 @@ static void append_problems(strbuf *sb) {
     strbuf_puts(sb, "]");
 }
 
-static bool health_get(request *req, reply *out, api_error *err) {
+static bool health_get(request *req, const input_value *in, reply *out, api_error *err) {
+    (void)in;
     (void)err;
     double t0 = clock_ms();
     api_error db_err;
@@ -111,8 +112,9 @@ static const db_stmt round_trip = {"health_round_trip", "SELECT 1", 0};
 
 /* GET /metrics: the replica's metrics (common/metrics.h: every process of
  * every mode, summed), with the database's state as this process sees it
- * now and the build. Prometheus text, not JSON (contract section 10). */
-static bool metrics_get(request *req, reply *out, api_error *err) {
+ * now and the build. Prometheus text, not JSON (docs/operations.md). */
+static bool metrics_get(request *req, const input_value *in, reply *out, api_error *err) {
+    (void)in;
     (void)err;
     double t0 = clock_ms();
     api_error db_err;
@@ -162,8 +164,8 @@ static void describe_build(void) {
  * stores (the sql tables' rows) to components.schemas. A mode whose
  * statement fails (its tables not created yet) adds nothing: the document
  * still answers. */
-static bool openapi_get(request *req, reply *out, api_error *err) {
-    (void)err;
+static bool openapi_get(request *req, const input_value *in, reply *out, api_error *err) {
+    (void)in;
     api_error auth_err;
     if (req->authorization == NULL || !auth_check(req->authorization, &auth_err)) {
         strbuf_puts(out->body, openapi_document());
@@ -192,28 +194,57 @@ static const db_stmt *const health_statements[] = {&sentinels_all, &round_trip, 
 
 /* ---- routes ---- */
 
+/* ---- outputs (output.h) ---- */
+
+static const output_field database_fields[] = {
+    {.name = "ok", .type = OUT_BOOLEAN, .example = "true", .description = "a round trip worked"},
+    {.name = "latency_ms", .type = OUT_NUMBER, .flags = OUT_OPTIONAL, .example = "0.41"},
+    {.name = "detail",
+     .type = OUT_STRING,
+     .flags = OUT_OPTIONAL,
+     .description = "why not, when ok is false"}};
+static const output_shape database_out = OUTPUT_SHAPE("HealthDatabase", NULL, database_fields);
+static const output_field sentinel_fields[] = {
+    {.name = "mode", .type = OUT_STRING, .example = "\"document\""},
+    {.name = "shape", .type = OUT_ANY, .example = "{}", .description = "an example record of the mode"},
+    {.name = "note", .type = OUT_STRING, .example = "\"Append-only versioned JSON documents.\""},
+    OUT_TIME("created_at", 0)};
+static const output_shape sentinel_out = OUTPUT_SHAPE("Sentinel", "A mode's sentinel row", sentinel_fields);
+static const output_field problem_fields[] = {{.name = "mode", .type = OUT_STRING},
+                                              {.name = "detail", .type = OUT_STRING}};
+static const output_shape problem_out =
+    OUTPUT_SHAPE("HealthProblem", "What a mode needs and lacks", problem_fields);
+static const char *const statuses[] = {"ok", "degraded", NULL};
+static const output_field health_fields[] = {
+    {.name = "status", .type = OUT_STRING, .choices = statuses, .example = "\"ok\""},
+    {.name = "database", .type = OUT_OBJECT, .shape = &database_out},
+    {.name = "modes", .type = OUT_ARRAY, .item = OUT_STRING, .example = "\"document\""},
+    {.name = "sentinels", .type = OUT_ARRAY, .shape = &sentinel_out, .description = "empty when degraded"},
+    {.name = "problems", .type = OUT_ARRAY, .shape = &problem_out},
+    {.name = "version", .type = OUT_STRING, .example = "\"" BACKEND_VERSION "\""}};
+static const output_shape health_out = OUTPUT_SHAPE("Health", "The liveness probe's answer", health_fields);
+
+/* The OpenAPI document: an object (its own schema is OpenAPI's). */
+static const output_shape openapi_out = {
+    .name = "OpenAPIDocument", .description = "An OpenAPI 3.1 document", .open = true};
+
+/* ---- routes ---- */
+
 static const route health_routes[] = {
-    {"GET", "/health", health_get, .is_public = true},
-    {"GET", "/metrics", metrics_get, .is_public = false, .content_type = METRICS_CONTENT_TYPE},
-    {"GET", "/openapi.json", openapi_get, .is_public = true},
-};
-
-/* ---- MCP tools ---- */
-
-static const tool health_tools[] = {
-    {"health", "Whether the service and its database are up, with each mode's sentinel.", "GET", "/health",
-     TOOL_QUERY, NULL, SCHEMA({"type" : "object", "properties" : {}}), SCHEMA({
-         "type" : "object",
-         "required" : [ "status", "database", "modes" ],
-         "properties" : {
-             "status" : {"type" : "string"},
-             "database" : {"type" : "object"},
-             "modes" : {"type" : "array"},
-             "sentinels" : {"type" : "array"},
-             "version" : {"type" : "string"}
-         }
-     }),
-     .title = "Service health", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+    {"GET", "/health", health_get, .summary = "Service health",
+     .description = "Whether the service and its database are up (200, or 503 degraded within 2 s when the "
+                    "database is not), with the modes compiled in and each mode's sentinel. Public: the "
+                    "liveness probe.",
+     .is_public = true, .output = &health_out, .tool = TOOL("health", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"GET", "/metrics", metrics_get, .summary = "Prometheus metrics",
+     .description = "The replica's metrics in Prometheus's text format, every process of every mode summed: "
+                    "requests by mode, method and status, durations, the database, queue depths, MCP "
+                    "sessions, build.",
+     .content_type = METRICS_CONTENT_TYPE},
+    {"GET", "/openapi.json", openapi_get, .summary = "This document",
+     .description = "The OpenAPI 3.1 document of every route, generated from the routes' own declarations. "
+                    "Public; with a valid token it also describes the row of each sql table.",
+     .is_public = true, .output = &openapi_out},
 };
 
 const mode mode_health = {
@@ -222,11 +253,9 @@ const mode mode_health = {
     .processes = 2,
     .db_budget_ms = 1500,
     .migrations = NULL,
-    .sentinel_shape = "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":0.4}}",
+    .sentinel = &health_out,
     .sentinel_note = "Liveness probe: answers within 2 s whether PostgreSQL is reachable.",
     .routes = health_routes,
     .nroutes = sizeof health_routes / sizeof health_routes[0],
     .statements = health_statements,
-    .tools = health_tools,
-    .ntools = sizeof health_tools / sizeof health_tools[0],
 };

@@ -1,9 +1,9 @@
 /*
- * openapi: the OpenAPI 3.1 document of every HTTP route (contract section
- * 9), built from the declarations that drive everything else: the
+ * openapi: the OpenAPI 3.1 document of every HTTP route (docs/openapi.md),
+ * built from the declarations that drive everything else: the
  * registry's modes and their routes (routing), each route's declared
- * input (validation, the MCP tools' inputSchema), each tool's
- * outputSchema, each route's declared errors with the one error table
+ * input (validation, the MCP tools' inputSchema) and output (the tools'
+ * outputSchema), each route's declared errors with the one error table
  * (api_error.h) and the one status table (http_status.h). Nothing in it
  * is written by hand beside them, so it cannot drift from what is served.
  *
@@ -24,13 +24,16 @@
 /* The request id a client may send and every response carries. */
 #define REQUEST_ID_PATTERN "^[A-Za-z0-9._-]{1,64}$"
 
-/* The tool whose route is (method, pattern), or NULL: its title,
- * description and outputSchema describe the route too. */
-static const tool *tool_of(const mode *m, const route *r) {
-    for (size_t i = 0; i < m->ntools; i++)
-        if (strcmp(m->tools[i].method, r->method) == 0 && strcmp(m->tools[i].pattern, r->pattern) == 0)
-            return &m->tools[i];
-    return NULL;
+/* True when r's method takes a body. */
+static bool takes_body(const route *r) {
+    return strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 || strcmp(r->method, "PUT") == 0;
+}
+
+/* True when r declares the header called name. */
+static bool declares_header(const route *r, const char *name) {
+    for (size_t i = 0; i < r->ninput; i++)
+        if (r->input[i].in == INPUT_HEADER && strcmp(r->input[i].name, name) == 0) return true;
+    return false;
 }
 
 /* The errors r can answer: those its declaration implies (mode.h, route
@@ -38,24 +41,31 @@ static const tool *tool_of(const mode *m, const route *r) {
 static unsigned long long route_errors(const mode *m, const route *r) {
     unsigned long long e = r->errors | API_BIT(NOT_FOUND) | API_BIT(VALIDATION_FAILED) | API_BIT(INTERNAL);
     if (!r->is_public) e |= API_BIT(UNAUTHORIZED) | API_BIT(RATE_LIMITED) | API_BIT(AUTH_NOT_CONFIGURED);
-    bool body =
-        strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 || strcmp(r->method, "PUT") == 0;
-    if (body && !r->streams_body)
+    if (takes_body(r) && !r->streams_body)
         e |= API_BIT(INVALID_JSON) | API_BIT(BAD_REQUEST) | API_BIT(PAYLOAD_TOO_LARGE);
+    if (r->body_type != NULL) e |= API_BIT(UNSUPPORTED_MEDIA_TYPE);
+    if (takes_body(r) && (declares_header(r, "If-Match") || declares_header(r, "If-None-Match")))
+        e |= API_BIT(PRECONDITION_FAILED);
     if (m->statements != NULL) e |= API_BIT(DATABASE_UNAVAILABLE);
     return e;
 }
 
 static json_t *ref(const char *to) { return json_pack("{s:s}", "$ref", to); }
 
-/* The headers of a response with status: X-Request-Id always, and what
- * reply_error adds (common/reply.c). */
-static json_t *response_headers(int status) {
+/* The headers of a response with status: X-Request-Id always, the ETag of
+ * a route that returns one version, and what reply_error adds
+ * (common/reply.c). */
+static json_t *response_headers(int status, bool etag) {
     json_t *h = json_pack("{s:o}", "X-Request-Id", ref("#/components/headers/X-Request-Id"));
+    if (etag) json_object_set_new(h, "ETag", ref("#/components/headers/ETag"));
     if (status == 401)
         json_object_set_new(h, "WWW-Authenticate",
                             json_pack("{s:s, s:{s:s, s:s}}", "description", "Always Bearer", "schema", "type",
                                       "string", "const", "Bearer"));
+    if (status == 405)
+        json_object_set_new(h, "Allow",
+                            json_pack("{s:s, s:{s:s}}", "description", "The methods the path takes", "schema",
+                                      "type", "string"));
     if (status == 429 || status == 503)
         json_object_set_new(h, "Retry-After",
                             json_pack("{s:s, s:{s:s, s:i}}", "description", "Seconds to wait before retrying",
@@ -81,8 +91,8 @@ static void add_errors(json_t *responses, unsigned long long errors) {
         json_object_set_new(
             responses, status,
             json_pack("{s:s, s:o, s:{s:{s:{s:[o, {s:{s:{s:O}}}]}}}}", "description", http_reason(code),
-                      "headers", response_headers(code), "content", "application/json", "schema", "allOf",
-                      ref("#/components/schemas/Error"), "properties", "error", "enum", list));
+                      "headers", response_headers(code, false), "content", "application/json", "schema",
+                      "allOf", ref("#/components/schemas/Error"), "properties", "error", "enum", list));
     }
     json_decref(codes);
 }
@@ -99,81 +109,79 @@ static json_t *param_schema(json_t *s) {
     return s;
 }
 
-/* The parameters of r: X-Request-Id, its path captures (as declared, or
- * any segment when undeclared) and its query parameters. */
+static const char *const place_names[] = {
+    [INPUT_PATH] = "path", [INPUT_QUERY] = "query", [INPUT_HEADER] = "header"};
+
+/* One declared path, query or header field as a parameter. */
+static json_t *parameter(const input_field *f) {
+    json_t *schema = param_schema(input_field_schema(f));
+    json_t *param = json_pack("{s:s, s:s, s:b}", "name", f->name, "in", place_names[f->in], "required",
+                              f->in == INPUT_PATH);
+    if (f->description) json_object_set_new(param, "description", json_string(f->description));
+    /* An object parameter is its members, each a ?name=value. */
+    if (f->type == INPUT_OBJECT) {
+        json_object_set_new(param, "style", json_string("form"));
+        json_object_set_new(param, "explode", json_true());
+    }
+    json_object_set_new(param, "schema", schema);
+    return param;
+}
+
+/* The parameters of r: X-Request-Id, then its declared path captures,
+ * query parameters and headers (Content-Type is the request body's). */
 static json_t *parameters(const route *r) {
     json_t *ps = json_array();
     json_array_append_new(ps, ref("#/components/parameters/X-Request-Id"));
-    for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
-        const char *end = strchr(p, '}');
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(end - p - 1), p + 1);
-        json_t *schema = NULL;
-        for (size_t i = 0; i < r->ninput; i++)
-            if (r->input[i].in == INPUT_PATH && strcmp(r->input[i].name, name) == 0)
-                schema = param_schema(input_field_schema(&r->input[i]));
-        if (schema == NULL) schema = json_pack("{s:s, s:i}", "type", "string", "minLength", 1);
-        json_t *desc = json_object_get(schema, "description");
-        json_t *param = json_pack("{s:s, s:s, s:b}", "name", name, "in", "path", "required", 1);
-        if (desc) json_object_set(param, "description", desc);
-        json_object_set_new(param, "schema", schema);
-        json_array_append_new(ps, param);
-    }
-    for (size_t i = 0; i < r->ninput; i++) {
-        const input_field *f = &r->input[i];
-        if (f->in != INPUT_QUERY) continue;
-        json_t *schema = param_schema(input_field_schema(f));
-        json_t *param = json_pack("{s:s, s:s, s:b}", "name", f->name, "in", "query", "required", 0);
-        if (f->description) json_object_set_new(param, "description", json_string(f->description));
-        /* An object parameter is its members, each a ?name=value. */
-        if (f->type == INPUT_OBJECT) json_object_set_new(param, "style", json_string("form"));
-        if (f->type == INPUT_OBJECT) json_object_set_new(param, "explode", json_true());
-        json_object_set_new(param, "schema", schema);
-        json_array_append_new(ps, param);
-    }
+    for (int place = INPUT_PATH; place <= INPUT_HEADER; place++)
+        for (size_t i = 0; i < r->ninput; i++) {
+            const input_field *f = &r->input[i];
+            if ((int)f->in != place || (place == INPUT_HEADER && strcmp(f->name, "Content-Type") == 0))
+                continue;
+            json_array_append_new(ps, parameter(f));
+        }
     return ps;
 }
 
-/* The request body of r, or NULL for a method without one. */
-static json_t *request_body(const route *r, const tool *t) {
-    bool body =
-        strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0 || strcmp(r->method, "PUT") == 0;
-    if (!body) return NULL;
+/* The request body of r, or NULL for a method without one: raw bytes (a
+ * streamed upload), one JSON value (the whole body), or an object of the
+ * declared members; of the route's one body type when it has one. */
+static json_t *request_body(const route *r) {
+    if (!takes_body(r)) return NULL;
     if (r->streams_body)
-        return json_pack("{s:b, s:{s:{s:{s:s, s:s}}}}", "required", 1, "content", "application/octet-stream",
-                         "schema", "type", "string", "contentMediaType", "application/octet-stream");
+        return json_pack("{s:s, s:b, s:{s:{s:{s:s, s:s}}}}", "description", "The file's raw bytes, any type",
+                         "required", 1, "content", "application/octet-stream", "schema", "type", "string",
+                         "contentMediaType", "application/octet-stream");
+    const input_field *whole = input_whole_field(r->input, r->ninput);
     json_t *schema = NULL;
-    /* A route whose body is one declared value (the sql rows): the tool
-     * that passes that argument as the body says which. */
-    if (t != NULL && t->body == TOOL_JSON_ARG)
-        for (size_t i = 0; i < r->ninput; i++)
-            if (strcmp(r->input[i].name, t->body_arg) == 0) schema = input_field_schema(&r->input[i]);
-    if (schema == NULL) {
-        bool any = false;
-        for (size_t i = 0; i < r->ninput; i++) any |= r->input[i].in == INPUT_BODY;
-        schema =
-            any ? input_place_schema(r->input, r->ninput, INPUT_BODY) : json_pack("{s:s}", "type", "object");
-    }
-    return json_pack("{s:b, s:{s:{s:o}}}", "required", 1, "content", "application/json", "schema", schema);
+    if (whole != NULL)
+        schema = input_field_schema(whole);
+    else if (input_has_body_members(r->input, r->ninput))
+        schema = input_body_schema(r->input, r->ninput);
+    if (schema == NULL) return NULL; /* a POST that takes no body (a retry) */
+    json_t *body = json_pack("{s:b, s:{s:{s:o}}}", "required", !r->body_optional, "content",
+                             r->body_type ? r->body_type : "application/json", "schema", schema);
+    if (whole != NULL && whole->description)
+        json_object_set_new(body, "description", json_string(whole->description));
+    return body;
 }
 
-/* The 2xx response: the tool's outputSchema when the route has a tool. */
-static json_t *success(const route *r, const tool *t) {
+/* The 2xx response: the route's declared output (a reference into the
+ * document's schemas when it is a named shape). */
+static json_t *success(const route *r, json_t *schemas) {
     if (r->content_type != NULL) { /* its media type, without parameters */
         char type[64];
         snprintf(type, sizeof type, "%.*s", (int)strcspn(r->content_type, ";"), r->content_type);
-        return json_pack("{s:s, s:o, s:{s:{s:{s:s}}}}", "description", "OK", "headers", response_headers(200),
-                         "content", type, "schema", "type", "string");
+        return json_pack("{s:s, s:o, s:{s:{s:{s:s}}}}", "description", "OK", "headers",
+                         response_headers(200, false), "content", type, "schema", "type", "string");
     }
-    json_t *schema = NULL;
-    if (t != NULL && t->output_schema != NULL) schema = json_loads(t->output_schema, 0, NULL);
-    if (schema == NULL) schema = json_pack("{s:s}", "type", "object");
     json_t *ok = json_pack("{s:s, s:o, s:{s:{s:o}}}", "description", r->created ? "Created" : "OK", "headers",
-                           response_headers(200), "content", "application/json", "schema", schema);
-    /* The same route streams with Accept: text/event-stream (contract 3b). */
+                           response_headers(200, r->also & ROUTE_ETAG), "content", "application/json",
+                           "schema", output_schema(r->output, schemas));
+    /* The same route streams with Accept: text/event-stream (docs/document.md). */
     if (r->streams_response)
         json_object_set_new(json_object_get(ok, "content"), "text/event-stream",
-                            json_pack("{s:{s:s}}", "schema", "type", "string"));
+                            json_pack("{s:{s:s, s:s}}", "schema", "type", "string", "description",
+                                      "id: <cursor>, event: change, data: <the item as JSON>, per version"));
     return ok;
 }
 
@@ -201,30 +209,32 @@ static json_t *path_item(json_t *paths, const char *pattern) {
     return item;
 }
 
-static void add_route(json_t *paths, const mode *m, const route *r) {
-    const tool *t = tool_of(m, r);
-    char summary[160];
-    snprintf(summary, sizeof summary, "%s %s", r->method, r->pattern);
-    json_t *op =
-        json_pack("{s:[s], s:s, s:o, s:o}", "tags", m->name, "summary", t && t->title ? t->title : summary,
-                  "operationId", t ? json_string(t->name) : operation_id(r), "parameters", parameters(r));
-    if (t != NULL) json_object_set_new(op, "description", json_string(t->description));
-    if (r->is_public) json_object_set_new(op, "security", json_array());
-    json_t *body = request_body(r, t);
-    if (body) json_object_set_new(op, "requestBody", body);
-    json_t *responses = json_object();
-    json_object_set_new(responses, r->created ? "201" : "200", success(r, t));
+/* r's responses: its success (and 200 beside a 201 that may find what it
+ * would create, 304 for a conditional GET), then every error. */
+static json_t *responses(const mode *m, const route *r, json_t *schemas) {
+    json_t *rs = json_object();
+    json_object_set_new(rs, r->created ? "201" : "200", success(r, schemas));
     if (r->created && (r->also & ROUTE_OR_OK)) {
-        json_t *ok = success(r, t);
+        json_t *ok = success(r, schemas);
         json_object_set_new(ok, "description", json_string("OK: it existed already"));
-        json_object_set_new(responses, "200", ok);
+        json_object_set_new(rs, "200", ok);
     }
     if (r->also & ROUTE_NOT_MODIFIED)
         json_object_set_new(
-            responses, "304",
-            json_pack("{s:s, s:o}", "description", "Not Modified", "headers", response_headers(304)));
-    add_errors(responses, route_errors(m, r));
-    json_object_set_new(op, "responses", responses);
+            rs, "304",
+            json_pack("{s:s, s:o}", "description", "Not Modified", "headers", response_headers(304, true)));
+    add_errors(rs, route_errors(m, r));
+    return rs;
+}
+
+static void add_route(json_t *paths, json_t *schemas, const mode *m, const route *r) {
+    json_t *op = json_pack(
+        "{s:[s], s:s, s:s, s:o, s:o}", "tags", m->name, "summary", r->summary, "description", r->description,
+        "operationId", r->tool ? json_string(r->tool->name) : operation_id(r), "parameters", parameters(r));
+    if (r->is_public) json_object_set_new(op, "security", json_array());
+    json_t *body = request_body(r);
+    if (body) json_object_set_new(op, "requestBody", body);
+    json_object_set_new(op, "responses", responses(m, r, schemas));
     char method[16];
     size_t i = 0;
     for (; r->method[i] && i + 1 < sizeof method; i++) method[i] = (char)(r->method[i] | 0x20);
@@ -250,10 +260,11 @@ static void add_extra(json_t *paths) {
                   "JSON-RPC 2.0 messages of the Model Context Protocol: every mode's tools (docs/mcp.md).",
                   "requestBody", "required", 1, "content", "application/json", "schema", "type", "object");
     json_object_set_new(mcp, "parameters", json_pack("[o]", ref("#/components/parameters/X-Request-Id")));
-    json_t *mcp_responses = json_pack(
-        "{s:{s:s, s:o, s:{s:{s:{s:s}}, s:{s:{s:s}}}}, s:{s:s, s:o}}", "200", "description", "OK", "headers",
-        response_headers(200), "content", "application/json", "schema", "type", "object", "text/event-stream",
-        "schema", "type", "string", "202", "description", "Accepted", "headers", response_headers(202));
+    json_t *mcp_responses =
+        json_pack("{s:{s:s, s:o, s:{s:{s:{s:s}}, s:{s:{s:s}}}}, s:{s:s, s:o}}", "200", "description", "OK",
+                  "headers", response_headers(200, false), "content", "application/json", "schema", "type",
+                  "object", "text/event-stream", "schema", "type", "string", "202", "description", "Accepted",
+                  "headers", response_headers(202, false));
     /* What the HTTP layer refuses has the contract's shape; what the
      * protocol refuses (a malformed message, a missing or unknown session)
      * is a JSON-RPC error, as MCP clients expect (docs/mcp.md). */
@@ -266,46 +277,54 @@ static void add_extra(json_t *paths) {
             json_pack("{s:s, s:o, s:{s:{s:{s:s, s:[ss], s:{s:{s:s}, s:{s:s, s:[ss]}}}}}}", "description",
                       i ? "Not Found: an unknown or ended session (a JSON-RPC error)"
                         : "Bad Request: a malformed message or a missing session (a JSON-RPC error)",
-                      "headers", response_headers(i ? 404 : 400), "content", "application/json", "schema",
-                      "type", "object", "required", "jsonrpc", "error", "properties", "jsonrpc", "const",
-                      "2.0", "error", "type", "object", "required", "code", "message"));
+                      "headers", response_headers(i ? 404 : 400, false), "content", "application/json",
+                      "schema", "type", "object", "required", "jsonrpc", "error", "properties", "jsonrpc",
+                      "const", "2.0", "error", "type", "object", "required", "code", "message"));
     json_object_set_new(mcp, "responses", mcp_responses);
     json_object_set_new(path_item(paths, MCP_PATH), "post", mcp);
 }
 
 static json_t *components(void) {
-    json_t *error =
-        json_pack("{s:s, s:s, s:[ss], s:{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}}", "type", "object",
-                  "description", "The one error shape of every route (contract section 1)", "required",
-                  "error", "detail", "properties", "error", "type", "string", "description",
-                  "a stable machine code", "detail", "type", "string", "description", "a human sentence",
-                  "field", "type", "string", "description", "the offending input");
-    return json_pack(
-        "{s:{s:o}, s:{s:{s:s, s:s}}, s:{s:{s:s, s:{s:s, s:s}}}, s:{s:{s:s, s:s, s:s, s:b, s:{s:s, s:s}}}}",
-        "schemas", "Error", error, "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "headers",
-        "X-Request-Id", "description", "This request's id: the one sent, when valid, else a generated one",
-        "schema", "type", "string", "pattern", REQUEST_ID_PATTERN, "parameters", "X-Request-Id", "name",
-        "X-Request-Id", "in", "header", "description",
-        "Optional: echoed back and logged when 1 to 64 characters of [A-Za-z0-9._-]", "required", 0, "schema",
-        "type", "string", "pattern", REQUEST_ID_PATTERN);
+    json_t *error = json_pack(
+        "{s:s, s:s, s:[ss], s:{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}}", "type", "object", "description",
+        "The one error shape of every route (docs/errors.md)", "required", "error", "detail", "properties",
+        "error", "type", "string", "description", "a stable machine code", "detail", "type", "string",
+        "description", "a human sentence", "field", "type", "string", "description", "the offending input");
+    json_t *headers =
+        json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:s, s:{s:s, s:s}}}", "X-Request-Id", "description",
+                  "This request's id: the one sent, when valid, else a generated one", "schema", "type",
+                  "string", "pattern", REQUEST_ID_PATTERN, "ETag", "description",
+                  "The version's strong entity tag, \"<version>\": If-Match and If-None-Match take it",
+                  "schema", "type", "string", "pattern", "^\"[0-9]+\"$");
+    return json_pack("{s:{s:o}, s:{s:{s:s, s:s, s:s}}, s:o, s:{s:{s:s, s:s, s:s, s:b, s:{s:s, s:s}}}}",
+                     "schemas", "Error", error, "securitySchemes", "bearer", "type", "http", "scheme",
+                     "bearer", "description", "The service's token, or a scoped token (docs/security.md)",
+                     "headers", headers, "parameters", "X-Request-Id", "name", "X-Request-Id", "in", "header",
+                     "description",
+                     "Optional: echoed back and logged when 1 to 64 characters of [A-Za-z0-9._-]", "required",
+                     0, "schema", "type", "string", "pattern", REQUEST_ID_PATTERN);
+}
+
+/* Adds m's routes to paths (their schemas to schemas) and its tag to
+ * tags, when it has an operation. */
+static void add_mode(json_t *paths, json_t *schemas, json_t *tags, const mode *m) {
+    bool any = false;
+    for (size_t i = 0; i < m->nroutes; i++) {
+        /* A path no method takes (the file tier's ids) is not an
+         * operation: it answers 405 only. */
+        if (m->routes[i].method == NULL) continue;
+        add_route(paths, schemas, m, &m->routes[i]);
+        any = true;
+    }
+    if (any)
+        json_array_append_new(tags, json_pack("{s:s, s:s}", "name", m->name, "description",
+                                              m->sentinel_note ? m->sentinel_note : m->name));
 }
 
 static json_t *build(void) {
-    json_t *paths = json_object(), *tags = json_array();
-    for (const mode *const *mp = mode_registry; *mp; mp++) {
-        const mode *m = *mp;
-        bool any = false;
-        for (size_t i = 0; i < m->nroutes; i++) {
-            /* A path no method takes (the file tier's ids) is not an
-             * operation: it answers 405 only. */
-            if (m->routes[i].method == NULL) continue;
-            add_route(paths, m, &m->routes[i]);
-            any = true;
-        }
-        if (any)
-            json_array_append_new(tags, json_pack("{s:s, s:s}", "name", m->name, "description",
-                                                  m->sentinel_note ? m->sentinel_note : m->name));
-    }
+    json_t *paths = json_object(), *tags = json_array(), *comps = components();
+    json_t *schemas = json_object_get(comps, "schemas");
+    for (const mode *const *mp = mode_registry; *mp; mp++) add_mode(paths, schemas, tags, *mp);
     add_extra(paths);
     json_array_append_new(tags, json_pack("{s:s, s:s}", "name", "self-description", "description",
                                           "This document and the reference page over it"));
@@ -315,10 +334,11 @@ static json_t *build(void) {
         "{s:s, s:{s:s, s:s, s:s, s:{s:s, s:s}}, s:[{s:s}], s:[{s:[]}], s:o, s:o, s:o}", "openapi", "3.1.0",
         "info", "title", "backend", "version", BACKEND_VERSION, "description",
         "PostgreSQL data access over HTTP: documents, a work queue, typed tables, temporary files, and MCP. "
-        "Generated from the service's own declarations (contract section 9). Every route but /health, "
-        "/openapi.json and /docs takes Authorization: Bearer <token>.",
+        "Generated from the service's own declarations, the same that route its requests and list its MCP "
+        "tools. Every route but /health, /openapi.json, /docs and /console takes a bearer token in the "
+        "Authorization header.",
         "license", "name", "Proprietary", "identifier", "LicenseRef-backend", "servers", "url", "/",
-        "security", "bearer", "tags", tags, "paths", paths, "components", components());
+        "security", "bearer", "tags", tags, "paths", paths, "components", comps);
 }
 
 static char *g_text;

@@ -1,5 +1,5 @@
 /*
- * queue: a PostgreSQL work queue (contract.md section 4).
+ * queue: a PostgreSQL work queue (docs/queue.md).
  *
  * One table. An item is ready when visible_at has passed and it has attempts
  * left; a claim takes ready items with FOR UPDATE SKIP LOCKED and, in the
@@ -83,7 +83,7 @@ static const char queue_schema[] =
  * - dedup_key: unique among the namespace's items that carry one. A dead
  *   item's key is cleared by the next enqueue that names it (dead is
  *   derived from the clock, which a partial index cannot test), and an ack
- *   deletes the row, so the key is free again exactly when the contract
+ *   deletes the row, so the key is free again exactly when docs/queue.md
  *   says.
  * - group: group_seq orders a group (taken from a sequence at enqueue, and
  *   again when a dead item is retried: the end of its group); the index on
@@ -434,8 +434,11 @@ static long queue_gauge_seconds(void) { return QUEUE_GAUGE_SECONDS; }
 /* ---- inputs: each route's, declared once (input.h) ---- */
 
 #define IN_NS INPUT_NAMESPACE("namespace", INPUT_PATH)
-#define IN_ID \
-    { .name = "id", .type = INPUT_INTEGER, .in = INPUT_PATH, .min = 1, .max = ID_MAX }
+#define IN_ID                                                                           \
+    {                                                                                   \
+        .name = "id", .type = INPUT_INTEGER, .in = INPUT_PATH, .min = 1, .max = ID_MAX, \
+        .description = "the item's id"                                                  \
+    }
 #define IN_DELAY                                                          \
     {                                                                     \
         .name = "delay_seconds", .type = INPUT_INTEGER, .max = DELAY_MAX, \
@@ -444,14 +447,13 @@ static long queue_gauge_seconds(void) { return QUEUE_GAUGE_SECONDS; }
 #define IN_MAX_ATTEMPTS                                                                   \
     {                                                                                     \
         .name = "max_attempts", .type = INPUT_INTEGER, .min = 1, .max = MAX_ATTEMPTS_MAX, \
-        .dflt = MAX_ATTEMPTS_DEFAULT                                                      \
+        .dflt = MAX_ATTEMPTS_DEFAULT, .description = "claims before the item is dead"     \
     }
 #define IN_VISIBILITY                                                                                 \
     {                                                                                                 \
         .name = "visibility_timeout_seconds", .type = INPUT_INTEGER, .min = 1, .max = VISIBILITY_MAX, \
-        .dflt = VISIBILITY_DEFAULT                                                                    \
+        .dflt = VISIBILITY_DEFAULT, .description = "how long a claim holds the item"                  \
     }
-
 #define IN_PRIORITY                                                                           \
     {                                                                                         \
         .name = "priority", .type = INPUT_INTEGER, .min = -PRIORITY_MAX, .max = PRIORITY_MAX, \
@@ -467,49 +469,43 @@ static long queue_gauge_seconds(void) { return QUEUE_GAUGE_SECONDS; }
         .name = "group", .type = INPUT_STRING, .min = 1, .max = GROUP_MAX,      \
         .description = "items of a group are delivered one at a time, in order" \
     }
+#define IN_PAYLOAD \
+    { .name = "payload", .type = INPUT_ANY, .required = true, .description = "any JSON value" }
 
 /* One item to enqueue, alone as the body or in a batch's items. */
-enum { ITEM_DELAY, ITEM_MAX_ATTEMPTS, ITEM_PRIORITY, ITEM_DEDUP_KEY, ITEM_GROUP, ITEM_PAYLOAD, ITEM_N };
-static const input_field item_input[ITEM_N] = {
-    [ITEM_DELAY] = IN_DELAY,
-    [ITEM_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
-    [ITEM_PRIORITY] = IN_PRIORITY,
-    [ITEM_DEDUP_KEY] = IN_DEDUP_KEY,
-    [ITEM_GROUP] = IN_GROUP,
-    [ITEM_PAYLOAD] = {.name = "payload",
-                      .type = INPUT_ANY,
-                      .required = true,
-                      .description = "any JSON value"},
-};
+static const input_field item_input[] = {IN_DELAY,     IN_MAX_ATTEMPTS, IN_PRIORITY,
+                                         IN_DEDUP_KEY, IN_GROUP,        IN_PAYLOAD};
 
 /* POST /queue/{namespace}: one item (payload, ...) or a batch (items
- * alone); each item is read with item_input. */
+ * alone, each an item). */
 enum {
     ENQ_NS,
-    ENQ_PAYLOAD,
     ENQ_DELAY,
     ENQ_MAX_ATTEMPTS,
     ENQ_PRIORITY,
     ENQ_DEDUP_KEY,
     ENQ_GROUP,
+    ENQ_PAYLOAD,
     ENQ_ITEMS,
     ENQ_N
 };
 static const input_field enqueue_input[ENQ_N] = {
     [ENQ_NS] = IN_NS,
-    [ENQ_PAYLOAD] = {.name = "payload", .type = INPUT_ANY, .description = "any JSON value (one item)"},
     [ENQ_DELAY] = IN_DELAY,
     [ENQ_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
     [ENQ_PRIORITY] = IN_PRIORITY,
     [ENQ_DEDUP_KEY] = IN_DEDUP_KEY,
     [ENQ_GROUP] = IN_GROUP,
+    [ENQ_PAYLOAD] = IN_PAYLOAD,
     [ENQ_ITEMS] = {.name = "items",
                    .type = INPUT_ARRAY,
+                   .required = true,
+                   .alone = true,
                    .min = 1,
                    .max = QUEUE_BATCH_MAX,
                    .items = item_input,
-                   .nitems = ITEM_N,
-                   .description = "a batch, alone in the body"},
+                   .nitems = COUNT_OF(item_input),
+                   .description = "a batch of up to 1000 items, alone in the body, in one transaction"},
 };
 
 enum { STATS_NS, STATS_N };
@@ -519,22 +515,34 @@ enum { CLAIM_NS, CLAIM_VISIBILITY, CLAIM_MAX, CLAIM_WAIT, CLAIM_N };
 static const input_field claim_input[CLAIM_N] = {
     [CLAIM_NS] = IN_NS,
     [CLAIM_VISIBILITY] = IN_VISIBILITY,
-    [CLAIM_MAX] = {.name = "max", .type = INPUT_INTEGER, .min = 1, .max = QUEUE_BATCH_MAX, .dflt = 1},
-    [CLAIM_WAIT] = {.name = "wait_seconds", .type = INPUT_INTEGER, .min = 0, .max = WAIT_MAX, .dflt = 0},
+    [CLAIM_MAX] = {.name = "max",
+                   .type = INPUT_INTEGER,
+                   .min = 1,
+                   .max = QUEUE_BATCH_MAX,
+                   .dflt = 1,
+                   .description = "claim up to this many items"},
+    [CLAIM_WAIT] = {.name = "wait_seconds",
+                    .type = INPUT_INTEGER,
+                    .min = 0,
+                    .max = WAIT_MAX,
+                    .dflt = 0,
+                    .description = "with nothing visible, wait up to this long for an item (long-poll)"},
 };
+
+#define IN_CLAIM_TOKEN(PLACE, REQUIRED) INPUT_UUID("claim_token", PLACE, REQUIRED)
 
 enum { ACK_NS, ACK_ID, ACK_TOKEN, ACK_N };
 static const input_field ack_input[ACK_N] = {
     [ACK_NS] = IN_NS,
     [ACK_ID] = IN_ID,
-    [ACK_TOKEN] = INPUT_UUID("claim_token", INPUT_QUERY, false),
+    [ACK_TOKEN] = IN_CLAIM_TOKEN(INPUT_QUERY, false),
 };
 
 /* POST /queue/{namespace}/ack: {"items": [{id, claim_token}, ...]}. */
 enum { ACKB_ID, ACKB_TOKEN, ACKB_ITEM_N };
 static const input_field ack_item_input[ACKB_ITEM_N] = {
     [ACKB_ID] = {.name = "id", .type = INPUT_INTEGER, .required = true, .min = 1, .max = ID_MAX},
-    [ACKB_TOKEN] = INPUT_UUID("claim_token", INPUT_BODY, true),
+    [ACKB_TOKEN] = IN_CLAIM_TOKEN(INPUT_BODY, true),
 };
 enum { ACKB_NS, ACKB_ITEMS, ACKB_N };
 static const input_field ack_many_input[ACKB_N] = {
@@ -554,13 +562,13 @@ enum { UPDATE_NS, UPDATE_ID, UPDATE_TOKEN, UPDATE_SECONDS, UPDATE_N };
 static const input_field release_input[UPDATE_N] = {
     [UPDATE_NS] = IN_NS,
     [UPDATE_ID] = IN_ID,
-    [UPDATE_TOKEN] = INPUT_UUID("claim_token", INPUT_BODY, true),
+    [UPDATE_TOKEN] = IN_CLAIM_TOKEN(INPUT_BODY, true),
     [UPDATE_SECONDS] = IN_DELAY,
 };
 static const input_field extend_input[UPDATE_N] = {
     [UPDATE_NS] = IN_NS,
     [UPDATE_ID] = IN_ID,
-    [UPDATE_TOKEN] = INPUT_UUID("claim_token", INPUT_BODY, true),
+    [UPDATE_TOKEN] = IN_CLAIM_TOKEN(INPUT_BODY, true),
     [UPDATE_SECONDS] = IN_VISIBILITY,
 };
 
@@ -568,74 +576,120 @@ enum { DEAD_NS, DEAD_LIMIT, DEAD_AFTER, DEAD_N };
 static const input_field dead_input[DEAD_N] = {
     [DEAD_NS] = IN_NS,
     [DEAD_LIMIT] = INPUT_LIMIT,
-    [DEAD_AFTER] = {.name = "after", .type = INPUT_INTEGER, .in = INPUT_QUERY, .max = ID_MAX},
+    [DEAD_AFTER] = {.name = "after",
+                    .type = INPUT_INTEGER,
+                    .in = INPUT_QUERY,
+                    .max = ID_MAX,
+                    .description = "next, from the previous page (an item id)"},
 };
 
 /* POST /queue/{namespace}/dead/{id}/retry: the path only. */
 enum { RETRY_NS, RETRY_ID, RETRY_N };
 static const input_field retry_input[RETRY_N] = {[RETRY_NS] = IN_NS, [RETRY_ID] = IN_ID};
 
-/* The declarations as the tools' JSON Schemas, written before main runs. */
-static char enqueue_schema[4096], claim_schema[1024], ack_schema[1024], ack_many_schema[1024],
-    stats_schema[512];
-__attribute__((constructor)) static void queue_declare_inputs(void) {
-    if (!input_schema_write(enqueue_schema, sizeof enqueue_schema, enqueue_input, ENQ_N) ||
-        !input_schema_write(claim_schema, sizeof claim_schema, claim_input, CLAIM_N) ||
-        !input_schema_write(ack_schema, sizeof ack_schema, ack_input, ACK_N) ||
-        !input_schema_write(ack_many_schema, sizeof ack_many_schema, ack_many_input, ACKB_N) ||
-        !input_schema_write(stats_schema, sizeof stats_schema, stats_input, STATS_N))
-        abort();
-}
+/* ---- outputs: each answer's shape, declared once (output.h) ---- */
 
-/* Validates one item to enqueue; prefix names its place in a batch. Sets
- * *keyed when it has a dedup_key, *grouped when it has a group. */
-static bool item_valid(json_t *item, const char *prefix, bool *keyed, bool *grouped, api_error *err) {
-    input_value in[ITEM_N];
-    if (!json_is_object(item))
-        return API_INVALID(err, prefix[0] ? prefix : "body", "an item must be a JSON object");
-    if (input_body(item, item_input, ITEM_N, in, err)) {
-        *keyed = *keyed || in[ITEM_DEDUP_KEY].present;
-        *grouped = *grouped || in[ITEM_GROUP].present;
-        return true;
-    }
-    /* In a batch, say which item: items[3].delay_seconds. */
-    if (prefix[0]) {
-        char field[sizeof err->field + 48];
-        snprintf(field, sizeof field, "%s.%s", prefix, err->field);
-        snprintf(err->field, sizeof err->field, "%.79s", field);
-    }
-    return false;
-}
+#define OUT_ID \
+    { .name = "id", .type = OUT_INTEGER, .example = "1" }
+#define OUT_QUEUE_NS \
+    { .name = "namespace", .type = OUT_STRING, .example = "\"jobs\"" }
+/* An item's members as every item answer writes them (ITEM_JSON). */
+#define OUT_ITEM_COMMON                                                                            \
+    {.name = "payload", .type = OUT_ANY, .example = "{\"task\":\"build\"}"},                       \
+        {.name = "attempts", .type = OUT_INTEGER, .example = "0", .description = "claims so far"}, \
+        {.name = "max_attempts", .type = OUT_INTEGER, .example = "5"},                             \
+        {.name = "priority", .type = OUT_INTEGER, .example = "0"},                                 \
+        {.name = "dedup_key", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null"},       \
+        {.name = "group", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null"},           \
+        OUT_TIME("visible_at", 0), OUT_TIME("enqueued_at", 0)
+
+static const output_field item_fields[] = {
+    OUT_ID,
+    OUT_QUEUE_NS,
+    OUT_ITEM_COMMON,
+    {.name = "duplicate",
+     .type = OUT_BOOLEAN,
+     .flags = OUT_OPTIONAL,
+     .description = "true: an enqueue found this live item by its dedup_key and created nothing"}};
+static const output_shape item_out = OUTPUT_SHAPE("QueueItem", "A work item", item_fields);
+static const output_field items_fields[] = {{.name = "items", .type = OUT_ARRAY, .shape = &item_out}};
+static const output_shape items_out =
+    OUTPUT_SHAPE("QueueItemBatch", "The items of a batch, in order", items_fields);
+static const output_shape *const enqueued_forms[] = {&item_out, &items_out, NULL};
+static const output_shape enqueued_out = {.name = "QueueEnqueued", .one_of = enqueued_forms};
+static const output_field item_page_fields[] = {OUTPUT_PAGE_FIELDS(item_out)};
+static const output_shape item_page_out = OUTPUT_SHAPE("QueueItemPage", NULL, item_page_fields);
+
+static const output_field claimed_fields[] = {OUT_ID,
+                                              OUT_ITEM_COMMON,
+                                              {.name = "claim_token",
+                                               .type = OUT_STRING,
+                                               .format = "uuid",
+                                               .example = "\"0b5e0c4e-8a52-4d0e-9a43-5d1c2f3e4a5b\"",
+                                               .description = "ack, release or extend with it"}};
+static const output_shape claimed_out = OUTPUT_SHAPE("QueueClaimedItem", "A claimed item", claimed_fields);
+static const output_field claim_fields[] = {{.name = "items", .type = OUT_ARRAY, .shape = &claimed_out}};
+static const output_shape claim_out =
+    OUTPUT_SHAPE("QueueClaim", "The items claimed (none: empty)", claim_fields);
+
+static const output_field acked_fields[] = {OUT_ID,
+                                            {.name = "acked", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape acked_out = OUTPUT_SHAPE("QueueAcked", NULL, acked_fields);
+static const char *const ack_errors[] = {"conflict", "not_found", NULL};
+static const output_field ack_result_fields[] = {
+    OUT_ID,
+    {.name = "acked", .type = OUT_BOOLEAN, .flags = OUT_OPTIONAL},
+    {.name = "error",
+     .type = OUT_STRING,
+     .flags = OUT_OPTIONAL,
+     .choices = ack_errors,
+     .description = "conflict: the claim is no longer current; not_found: no such item"}};
+static const output_shape ack_result_out =
+    OUTPUT_SHAPE("QueueAckResult", "One item's ack", ack_result_fields);
+static const output_field ack_many_fields[] = {
+    {.name = "items", .type = OUT_ARRAY, .shape = &ack_result_out}};
+static const output_shape ack_many_out =
+    OUTPUT_SHAPE("QueueAckResults", "One result per item, in order", ack_many_fields);
+
+static const output_field released_fields[] = {
+    OUT_ID, {.name = "released", .type = OUT_BOOLEAN, .example = "true"}, OUT_TIME("visible_at", 0)};
+static const output_shape released_out = OUTPUT_SHAPE("QueueReleased", NULL, released_fields);
+static const output_field extended_fields[] = {
+    OUT_ID, {.name = "claim_token", .type = OUT_STRING, .format = "uuid"}, OUT_TIME("visible_at", 0)};
+static const output_shape extended_out = OUTPUT_SHAPE("QueueExtended", NULL, extended_fields);
+
+static const output_field stats_fields[] = {
+    OUT_QUEUE_NS,
+    {.name = "ready", .type = OUT_INTEGER, .example = "0", .description = "claimable now"},
+    {.name = "delayed",
+     .type = OUT_INTEGER,
+     .example = "0",
+     .description = "waiting for their delay or retry"},
+    {.name = "in_flight", .type = OUT_INTEGER, .example = "0", .description = "claimed, claim not run out"},
+    {.name = "dead", .type = OUT_INTEGER, .example = "0", .description = "attempts used up"},
+    {.name = "oldest_ready_age_seconds", .type = OUT_NUMBER, .example = "0"},
+    {.name = "paused", .type = OUT_BOOLEAN, .example = "false"}};
+static const output_shape stats_out = OUTPUT_SHAPE("QueueCounts", "A namespace's counts", stats_fields);
 
 /* ---- handlers ---- */
 
-static bool queue_post(request *req, reply *out, api_error *err) {
-    input_value in[ENQ_N];
-    if (!input_path(req, enqueue_input, ENQ_N, in, err)) return false;
+/* Whether any item of the enqueue (its items, or the body) has member. */
+static bool any_item_has(const input_value *in, const char *member) {
+    if (!in[ENQ_ITEMS].present) return in[member[0] == 'd' ? ENQ_DEDUP_KEY : ENQ_GROUP].present;
+    size_t i;
+    json_t *item;
+    json_array_foreach(in[ENQ_ITEMS].json, i, item) if (json_object_get(item, member) != NULL) return true;
+    return false;
+}
+
+static bool queue_post(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[ENQ_NS].s;
-    json_t *body = request_json_object(req, false, err);
-    if (body == NULL) return false;
-    json_t *items = json_object_get(body, "items");
-    bool batch = items != NULL, keyed = false, grouped = false;
-    if (batch) {
-        if (json_object_size(body) != 1)
-            return API_INVALID(err, "items", "a batch body holds only \"items\"");
-        if (!input_body(body, enqueue_input, ENQ_N, in, err)) return false;
-        size_t i;
-        json_t *item;
-        json_array_foreach(items, i, item) {
-            char prefix[32];
-            snprintf(prefix, sizeof prefix, "items[%zu]", i);
-            if (!item_valid(item, prefix, &keyed, &grouped, err)) return false;
-        }
-    } else if (!item_valid(body, "", &keyed, &grouped, err)) {
-        return false;
-    }
+    bool batch = in[ENQ_ITEMS].present, keyed = any_item_has(in, "dedup_key");
     const char *params[] = {ns, req->body, batch ? "t" : "f"};
     /* One transaction when a key or a group is locked first
      * (queue_enqueue_lock) and a key freed (so now(), which decides that
      * an item is dead, is one instant for both statements). */
-    bool tx = keyed || grouped;
+    bool tx = keyed || any_item_has(in, "group");
     if (tx && !db_command("BEGIN", err)) return false;
     PGresult *res = NULL;
     if ((tx && db_query(req->pool, &queue_enqueue_lock, params, err) == NULL) ||
@@ -673,24 +727,17 @@ static bool next_visible(request *req, const char *ns, long long until_ms, long 
     return true;
 }
 
-static bool queue_claim_items(request *req, reply *out, api_error *err) {
-    input_value in[CLAIM_N];
-    json_t *body;
-    if (!input_path(req, claim_input, CLAIM_N, in, err) ||
-        (body = request_json_object(req, true, err)) == NULL ||
-        !input_body(body, claim_input, CLAIM_N, in, err))
-        return false;
+static bool queue_claim_items(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[CLAIM_NS].s;
-    long long visibility = in[CLAIM_VISIBILITY].i, max = in[CLAIM_MAX].i, wait = in[CLAIM_WAIT].i;
     char max_text[24], vis_text[24];
-    snprintf(max_text, sizeof max_text, "%lld", max);
-    snprintf(vis_text, sizeof vis_text, "%lld", visibility);
+    snprintf(max_text, sizeof max_text, "%lld", in[CLAIM_MAX].i);
+    snprintf(vis_text, sizeof vis_text, "%lld", in[CLAIM_VISIBILITY].i);
     const char *params[] = {ns, max_text, vis_text};
     /* With wait_seconds and nothing visible: wait for an enqueue's (or a
      * release's) notification or the next item's visibility, holding
      * neither a worker at accept nor a connection (serve.h). */
     serve_waiter w;
-    serve_waiter_start(&w, QUEUE_CHANNEL, ns, (long long)clock_ms() + wait * 1000);
+    serve_waiter_start(&w, QUEUE_CHANNEL, ns, (long long)clock_ms() + in[CLAIM_WAIT].i * 1000);
     PGresult *res;
     for (;;) {
         serve_waiter_watch(&w);
@@ -720,66 +767,35 @@ static bool missing_or_stale(request *req, const char *ns, const char *id_text, 
     return API_CONFLICT(err, "claim_token", "the claim on item %s/%s is no longer current", ns, id_text);
 }
 
-static bool queue_ack_item(request *req, reply *out, api_error *err) {
-    input_value in[ACK_N];
-    if (!input_path(req, ack_input, ACK_N, in, err) || !input_query(req, ack_input, ACK_N, in, err))
-        return false;
-    const char *ns = in[ACK_NS].s, *token = in[ACK_TOKEN].s;
-    long long id = in[ACK_ID].i;
-    const char *params[] = {ns, req->params[1], token};
+static bool queue_ack_item(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *ns = in[ACK_NS].s, *token = in[ACK_TOKEN].s, *id = in[ACK_ID].s;
+    const char *params[] = {ns, id, token};
     PGresult *res = db_query(req->pool, &queue_ack, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) == 0) {
-        if (token == NULL) return API_NOT_FOUND(err, "id", "item %s/%s does not exist", ns, req->params[1]);
-        return missing_or_stale(req, ns, req->params[1], err);
+        if (token == NULL) return API_NOT_FOUND(err, "id", "item %s/%s does not exist", ns, id);
+        return missing_or_stale(req, ns, id, err);
     }
-    strbuf_printf(out->body, "{\"id\":%lld,\"acked\":true}", id);
+    strbuf_printf(out->body, "{\"id\":%lld,\"acked\":true}", in[ACK_ID].i);
     return true;
 }
 
 /* POST /queue/{namespace}/ack: many acks in one statement. The ids and
- * tokens travel as two array parameters, written here from validated
+ * tokens travel as two array parameters, written here from the validated
  * values (integers and UUIDs), never as SQL. */
-static bool queue_ack_items(request *req, reply *out, api_error *err) {
-    input_value in[ACKB_N];
-    json_t *body;
-    if (!input_path(req, ack_many_input, ACKB_N, in, err) ||
-        (body = request_json_object(req, false, err)) == NULL ||
-        !input_body(body, ack_many_input, ACKB_N, in, err))
-        return false;
-    json_t *items = in[ACKB_ITEMS].json;
-    size_t n = json_array_size(items);
+static bool queue_ack_items(request *req, const input_value *in, reply *out, api_error *err) {
     strbuf *ids = strbuf_new(), *tokens = strbuf_new();
-    strbuf_puts(ids, "{");
-    strbuf_puts(tokens, "{");
     size_t i;
     json_t *item;
-    bool ok = true;
-    json_array_foreach(items, i, item) {
-        input_value v[ACKB_ITEM_N];
-        char prefix[32];
-        snprintf(prefix, sizeof prefix, "items[%zu]", i);
-        if (!json_is_object(item)) {
-            ok = API_INVALID(err, prefix, "an item must be a JSON object");
-            break;
-        }
-        if (!input_body(item, ack_item_input, ACKB_ITEM_N, v, err)) {
-            char field[sizeof err->field + 48];
-            snprintf(field, sizeof field, "%s.%s", prefix, err->field);
-            snprintf(err->field, sizeof err->field, "%.79s", field);
-            ok = false;
-            break;
-        }
-        strbuf_printf(ids, "%s%lld", i ? "," : "", v[ACKB_ID].i);
-        strbuf_printf(tokens, "%s%s", i ? "," : "", v[ACKB_TOKEN].s);
+    json_array_foreach(in[ACKB_ITEMS].json, i, item) {
+        strbuf_printf(ids, "%s%lld", i ? "," : "{",
+                      (long long)json_number_value(json_object_get(item, "id")));
+        strbuf_printf(tokens, "%s%s", i ? "," : "{", json_string_value(json_object_get(item, "claim_token")));
     }
     strbuf_puts(ids, "}");
     strbuf_puts(tokens, "}");
-    PGresult *res = NULL;
-    if (ok && n > 0) {
-        const char *params[] = {in[ACKB_NS].s, ids->data, tokens->data};
-        res = db_query(req->pool, &queue_ack_many, params, err);
-    }
+    const char *params[] = {in[ACKB_NS].s, ids->data, tokens->data};
+    PGresult *res = db_query(req->pool, &queue_ack_many, params, err);
     strbuf_free(ids);
     strbuf_free(tokens);
     if (res == NULL) return false;
@@ -788,54 +804,42 @@ static bool queue_ack_items(request *req, reply *out, api_error *err) {
 }
 
 /* release and extend: {claim_token, <seconds field>} against the current
- * claim; f is the route's declaration (release_input or extend_input). */
-static bool claim_update(request *req, reply *out, api_error *err, const db_stmt *st, const input_field *f) {
-    input_value in[UPDATE_N];
-    json_t *body;
-    if (!input_path(req, f, UPDATE_N, in, err) || (body = request_json_object(req, false, err)) == NULL ||
-        !input_body(body, f, UPDATE_N, in, err))
-        return false;
-    const char *ns = in[UPDATE_NS].s, *token = in[UPDATE_TOKEN].s;
-    long long seconds = in[UPDATE_SECONDS].i;
+ * claim. */
+static bool claim_update(request *req, const input_value *in, reply *out, api_error *err, const db_stmt *st) {
+    const char *ns = in[UPDATE_NS].s, *id = in[UPDATE_ID].s;
     char seconds_text[24];
-    snprintf(seconds_text, sizeof seconds_text, "%lld", seconds);
-    const char *params[] = {ns, req->params[1], token, seconds_text};
+    snprintf(seconds_text, sizeof seconds_text, "%lld", in[UPDATE_SECONDS].i);
+    const char *params[] = {ns, id, in[UPDATE_TOKEN].s, seconds_text};
     PGresult *res = db_query(req->pool, st, params, err);
     if (res == NULL) return false;
-    if (PQntuples(res) == 0) return missing_or_stale(req, ns, req->params[1], err);
+    if (PQntuples(res) == 0) return missing_or_stale(req, ns, id, err);
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
     return true;
 }
 
-static bool queue_release_item(request *req, reply *out, api_error *err) {
-    return claim_update(req, out, err, &queue_release, release_input);
+static bool queue_release_item(request *req, const input_value *in, reply *out, api_error *err) {
+    return claim_update(req, in, out, err, &queue_release);
 }
 
-static bool queue_extend_item(request *req, reply *out, api_error *err) {
-    return claim_update(req, out, err, &queue_extend, extend_input);
+static bool queue_extend_item(request *req, const input_value *in, reply *out, api_error *err) {
+    return claim_update(req, in, out, err, &queue_extend);
 }
 
-static bool queue_dead(request *req, reply *out, api_error *err) {
-    input_value in[DEAD_N];
-    if (!input_path(req, dead_input, DEAD_N, in, err) || !input_query(req, dead_input, DEAD_N, in, err))
-        return false;
-    const char *ns = in[DEAD_NS].s;
-    long long limit = in[DEAD_LIMIT].i, after_id = in[DEAD_AFTER].i;
+static bool queue_dead(request *req, const input_value *in, reply *out, api_error *err) {
+    long long limit = in[DEAD_LIMIT].i;
     char after_text[24], fetch[24];
-    snprintf(after_text, sizeof after_text, "%lld", after_id);
+    snprintf(after_text, sizeof after_text, "%lld", in[DEAD_AFTER].i);
     snprintf(fetch, sizeof fetch, "%lld", limit + 1);
-    const char *params[] = {ns, after_text, fetch};
+    const char *params[] = {in[DEAD_NS].s, after_text, fetch};
     PGresult *res = db_query(req->pool, &queue_dead_list, params, err);
     if (res == NULL) return false;
     reply_page(out, res, limit);
     return true;
 }
 
-static bool queue_retry(request *req, reply *out, api_error *err) {
-    input_value in[RETRY_N];
-    if (!input_path(req, retry_input, RETRY_N, in, err)) return false;
-    const char *ns = in[RETRY_NS].s;
-    const char *params[] = {ns, req->params[1]};
+static bool queue_retry(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *ns = in[RETRY_NS].s, *id = in[RETRY_ID].s;
+    const char *params[] = {ns, id};
     /* The item's group locked first (queue_enqueue_lock): the retry takes a
      * group_seq at the end of its group. */
     PGresult *res = NULL;
@@ -845,8 +849,7 @@ static bool queue_retry(request *req, reply *out, api_error *err) {
         db_rollback();
         return false;
     }
-    if (PQntuples(res) == 0)
-        return API_NOT_FOUND(err, "id", "item %s/%s is not in the dead list", ns, req->params[1]);
+    if (PQntuples(res) == 0) return API_NOT_FOUND(err, "id", "item %s/%s is not in the dead list", ns, id);
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
     return true;
 }
@@ -860,31 +863,19 @@ static bool stats_reply(request *req, const char *ns, reply *out, api_error *err
     return true;
 }
 
-/* pause and resume: the path, and an empty body or {}. */
-static bool pause_or_resume(request *req, reply *out, api_error *err, const db_stmt *st) {
-    input_value in[STATS_N];
-    json_t *body;
-    if (!input_path(req, stats_input, STATS_N, in, err) ||
-        (body = request_json_object(req, true, err)) == NULL ||
-        !input_body(body, stats_input, STATS_N, in, err))
-        return false;
+static bool queue_pause_ns(request *req, const input_value *in, reply *out, api_error *err) {
     const char *params[] = {in[STATS_NS].s};
-    if (db_query(req->pool, st, params, err) == NULL) return false;
-    return stats_reply(req, in[STATS_NS].s, out, err);
+    return db_query(req->pool, &queue_pause, params, err) != NULL &&
+           stats_reply(req, in[STATS_NS].s, out, err);
 }
 
-static bool queue_pause_ns(request *req, reply *out, api_error *err) {
-    return pause_or_resume(req, out, err, &queue_pause);
+static bool queue_resume_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *params[] = {in[STATS_NS].s};
+    return db_query(req->pool, &queue_resume, params, err) != NULL &&
+           stats_reply(req, in[STATS_NS].s, out, err);
 }
 
-static bool queue_resume_ns(request *req, reply *out, api_error *err) {
-    return pause_or_resume(req, out, err, &queue_resume);
-}
-
-static bool queue_stats_get(request *req, reply *out, api_error *err) {
-    input_value in[STATS_N];
-    if (!input_path(req, stats_input, STATS_N, in, err) || !input_query(req, stats_input, STATS_N, in, err))
-        return false;
+static bool queue_stats_get(request *req, const input_value *in, reply *out, api_error *err) {
     return stats_reply(req, in[STATS_NS].s, out, err);
 }
 
@@ -900,128 +891,60 @@ static const db_stmt *const queue_statements[] = {
 /* ---- routes ---- */
 
 static const route queue_routes[] = {
-    {"POST", "/queue/{namespace}", queue_post, .is_public = false, .input = enqueue_input, .ninput = ENQ_N,
-     .created = true, .also = ROUTE_OR_OK},
-    {"GET", "/queue/{namespace}", queue_stats_get, .is_public = false, .input = stats_input,
-     .ninput = STATS_N},
-    {"POST", "/queue/{namespace}/claim", queue_claim_items, .is_public = false, .input = claim_input,
-     .ninput = CLAIM_N},
-    {"POST", "/queue/{namespace}/ack", queue_ack_items, .is_public = false, .input = ack_many_input,
-     .ninput = ACKB_N},
-    {"POST", "/queue/{namespace}/pause", queue_pause_ns, .is_public = false, .input = stats_input,
-     .ninput = STATS_N},
-    {"POST", "/queue/{namespace}/resume", queue_resume_ns, .is_public = false, .input = stats_input,
-     .ninput = STATS_N},
-    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .is_public = false, .input = ack_input,
-     .ninput = ACK_N, .errors = API_BIT(CONFLICT)},
-    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .is_public = false,
-     .input = release_input, .ninput = UPDATE_N, .errors = API_BIT(CONFLICT)},
-    {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, .is_public = false, .input = extend_input,
-     .ninput = UPDATE_N, .errors = API_BIT(CONFLICT)},
-    {"GET", "/queue/{namespace}/dead", queue_dead, .is_public = false, .input = dead_input, .ninput = DEAD_N},
-    {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .is_public = false, .input = retry_input,
-     .ninput = RETRY_N},
-};
-
-/* ---- MCP tools ---- */
-
-#define QUEUE_ITEM_PROPS                                                                               \
-    "id" : {"type" : "integer"},                                                                       \
-           "namespace" : {"type" : "string"},                                                          \
-                         "payload" : {},                                                               \
-                                     "attempts" : {"type" : "integer"},                                \
-                                                  "max_attempts" : {"type" : "integer"},               \
-                                                                   "visible_at" : {"type" : "string"}, \
-                                                                                  "enqueued_at"        \
-        : {"type" : "string"},                                                                         \
-          "priority" : {"type" : "integer"},                                                           \
-                       "dedup_key" : {"type" : [ "string", "null" ]},                                  \
-                                     "group" : {"type" : [ "string", "null" ]},                        \
-                                               "duplicate" : {                                         \
-        "type" : "boolean"                                                                             \
-    }
-
-#define QUEUE_STATS_SCHEMA                                    \
-    SCHEMA({                                                  \
-        "type" : "object",                                    \
-        "required" : [ "namespace", "paused" ],               \
-        "properties" : {                                      \
-            "namespace" : {"type" : "string"},                \
-            "ready" : {"type" : "integer"},                   \
-            "delayed" : {"type" : "integer"},                 \
-            "in_flight" : {"type" : "integer"},               \
-            "dead" : {"type" : "integer"},                    \
-            "oldest_ready_age_seconds" : {"type" : "number"}, \
-            "paused" : {"type" : "boolean"}                   \
-        }                                                     \
-    })
-
-static const tool queue_tools[] = {
-    {"queue_enqueue",
-     "Enqueue one work item (payload), or up to 1000 at once (items: [{payload, ...}]), in a namespace.",
-     "POST", "/queue/{namespace}", TOOL_JSON, NULL, enqueue_schema /* the route's declared input */, SCHEMA({
-         "type" : "object",
-         "properties" : {
-             QUEUE_ITEM_PROPS,
-             "items" : {"type" : "array", "items" : {"type" : "object", "properties" : {QUEUE_ITEM_PROPS}}}
-         }
-     }),
-     .title = "Enqueue work items", .hints = 0},
-    {"queue_claim",
-     "Claim up to max visible items of a namespace for visibility_timeout_seconds; wait_seconds long-polls. "
-     "Ack each with its claim_token when done.",
-     "POST", "/queue/{namespace}/claim", TOOL_JSON, NULL, claim_schema /* the route's declared input */,
-     SCHEMA({
-         "type" : "object",
-         "required" : ["items"],
-         "properties" : {
-             "items" : {
-                 "type" : "array",
-                 "items" : {
-                     "type" : "object",
-                     "required" : [ "id", "claim_token" ],
-                     "properties" : {QUEUE_ITEM_PROPS, "claim_token" : {"type" : "string"}}
-                 }
-             }
-         }
-     }),
-     .title = "Claim work items", .hints = 0},
-    {"queue_ack", "Acknowledge (delete) a claimed item; with claim_token, only while that claim holds.",
-     "DELETE", "/queue/{namespace}/{id}", TOOL_QUERY, NULL, ack_schema, SCHEMA({
-         "type" : "object",
-         "required" : [ "id", "acked" ],
-         "properties" : {"id" : {"type" : "integer"}, "acked" : {"type" : "boolean"}}
-     }),
-     .title = "Acknowledge a work item", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
-    {"queue_ack_many",
-     "Acknowledge up to 1000 claimed items at once (items: [{id, claim_token}]); each result says acked, "
-     "or error conflict (the claim is no longer current) or not_found.",
-     "POST", "/queue/{namespace}/ack", TOOL_JSON, NULL, ack_many_schema, SCHEMA({
-         "type" : "object",
-         "required" : ["items"],
-         "properties" : {
-             "items" : {
-                 "type" : "array",
-                 "items" : {
-                     "type" : "object",
-                     "required" : ["id"],
-                     "properties" : {
-                         "id" : {"type" : "integer"},
-                         "acked" : {"type" : "boolean"},
-                         "error" : {"type" : "string", "enum" : [ "conflict", "not_found" ]}
-                     }
-                 }
-             }
-         }
-     }),
-     .title = "Acknowledge many work items", .hints = TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT},
-    {"queue_pause",
-     "Pause a namespace: enqueues are still accepted, claims get no items until it is resumed.", "POST",
-     "/queue/{namespace}/pause", TOOL_JSON, NULL, stats_schema, QUEUE_STATS_SCHEMA, .title = "Pause a queue",
-     .hints = TOOL_IDEMPOTENT},
-    {"queue_resume", "Resume a paused namespace: claims get items again and waiting claimers wake.", "POST",
-     "/queue/{namespace}/resume", TOOL_JSON, NULL, stats_schema, QUEUE_STATS_SCHEMA,
-     .title = "Resume a queue", .hints = TOOL_IDEMPOTENT},
+    {"POST", "/queue/{namespace}", queue_post, .summary = "Enqueue work items",
+     .description = "Enqueues one item (payload and its options) or, with items alone in the body, up to "
+                    "1000 in one transaction. An item whose dedup_key a live item holds creates nothing: "
+                    "the single form answers 200 with that item and duplicate: true.",
+     .input = enqueue_input, .ninput = ENQ_N, .output = &enqueued_out, .created = true, .also = ROUTE_OR_OK,
+     .tool = TOOL("queue_enqueue", 0)},
+    {"GET", "/queue/{namespace}", queue_stats_get, .summary = "A queue's counts",
+     .description = "How many items of the namespace are ready, delayed, in flight and dead, the oldest "
+                    "ready item's age, and whether it is paused.",
+     .input = stats_input, .ninput = STATS_N, .output = &stats_out,
+     .tool = TOOL("queue_stats", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"POST", "/queue/{namespace}/claim", queue_claim_items, .summary = "Claim work items",
+     .description = "Claims up to max visible items for visibility_timeout_seconds (highest priority, then "
+                    "oldest first); wait_seconds long-polls when none is visible. Ack each with its "
+                    "claim_token when done, or release or extend the claim.",
+     .input = claim_input, .ninput = CLAIM_N, .body_optional = true, .output = &claim_out,
+     .tool = TOOL("queue_claim", 0)},
+    {"POST", "/queue/{namespace}/ack", queue_ack_items, .summary = "Acknowledge many work items",
+     .description = "Acknowledges (deletes) up to 1000 claimed items at once; each result says acked, or "
+                    "error conflict (the claim is no longer current) or not_found.",
+     .input = ack_many_input, .ninput = ACKB_N, .output = &ack_many_out,
+     .tool = TOOL("queue_ack_many", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"POST", "/queue/{namespace}/pause", queue_pause_ns, .summary = "Pause a queue",
+     .description = "Enqueues are still accepted; claims get no items (a long-poll keeps waiting) until the "
+                    "namespace is resumed. Answers its counts.",
+     .input = stats_input, .ninput = STATS_N, .output = &stats_out,
+     .tool = TOOL("queue_pause", TOOL_IDEMPOTENT)},
+    {"POST", "/queue/{namespace}/resume", queue_resume_ns, .summary = "Resume a queue",
+     .description = "Claims get items again and waiting claimers wake. Answers the namespace's counts.",
+     .input = stats_input, .ninput = STATS_N, .output = &stats_out,
+     .tool = TOOL("queue_resume", TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .summary = "Acknowledge a work item",
+     .description = "Deletes a claimed item: its work is done. With claim_token, only while that claim is "
+                    "the item's current one (409 when it ran out and another holds the item).",
+     .input = ack_input, .ninput = ACK_N, .output = &acked_out, .errors = API_BIT(CONFLICT),
+     .tool = TOOL("queue_ack", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"POST", "/queue/{namespace}/{id}/release", queue_release_item, .summary = "Release a claimed item",
+     .description = "Gives a claimed item back before its claim runs out, visible again after delay_seconds "
+                    "(0: at once); 409 on a stale claim_token.",
+     .input = release_input, .ninput = UPDATE_N, .output = &released_out, .errors = API_BIT(CONFLICT),
+     .tool = TOOL("queue_release", 0)},
+    {"POST", "/queue/{namespace}/{id}/extend", queue_extend_item, .summary = "Extend a claim",
+     .description = "A worker's heartbeat: the claim holds for visibility_timeout_seconds from now; 409 on "
+                    "a stale claim_token.",
+     .input = extend_input, .ninput = UPDATE_N, .output = &extended_out, .errors = API_BIT(CONFLICT),
+     .tool = TOOL("queue_extend", 0)},
+    {"GET", "/queue/{namespace}/dead", queue_dead, .summary = "List dead items",
+     .description = "The namespace's dead letters: items whose last claim ran out after max_attempts, "
+                    "oldest first, paginated.",
+     .input = dead_input, .ninput = DEAD_N, .output = &item_page_out,
+     .tool = TOOL("queue_dead_list", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .summary = "Retry a dead item",
+     .description = "Puts a dead item back, claimable at once with attempts 0 (at the end of its group).",
+     .input = retry_input, .ninput = RETRY_N, .output = &item_out, .tool = TOOL("queue_dead_retry", 0)},
 };
 
 const mode mode_queue = {
@@ -1040,10 +963,7 @@ const mode mode_queue = {
      * "Batched throughput: where the time goes"). */
     .generic_plans = true,
     .migrations = queue_migrations,
-    .sentinel_shape =
-        "{\"id\":1,\"namespace\":\"jobs\",\"payload\":{\"task\":\"build\"},\"attempts\":0,"
-        "\"max_attempts\":5,\"visible_at\":\"2026-11-24T10:00:00.000000Z\","
-        "\"enqueued_at\":\"2026-11-24T10:00:00.000000Z\"}",
+    .sentinel = &item_out,
     .sentinel_note =
         "A work queue: enqueue, claim with a visibility timeout, ack; dead letters after max_attempts.",
     .routes = queue_routes,
@@ -1051,7 +971,5 @@ const mode mode_queue = {
     .statements = queue_statements,
     .tick = queue_publish_gauges,
     .tick_seconds = queue_gauge_seconds,
-    .tools = queue_tools,
-    .ntools = sizeof queue_tools / sizeof queue_tools[0],
     .topic = "a work queue",
 };

@@ -1,6 +1,7 @@
 /*
- * The mode registry: one line per mode. From this list alone come the
- * lighttpd routing, the route list, the start-up check of every mode's
+ * The mode registry: every mode file in fcgi-apps/ (the Makefile writes
+ * their list, build/gen/registry_modes.h: no hand-kept list). From it come
+ * the lighttpd routing, the route list, the start-up check of every mode's
  * settings (backend-registry, fcgi-apps/generate.c), /health's mode list
  * (through the generated briefs) and the MCP tool list (backend-mcp).
  * The Makefile builds backend-<name> from fcgi-apps/<name>.c and
@@ -12,24 +13,9 @@
 #include <pthread.h>
 #include <string.h>
 
-extern const mode mode_document;
-extern const mode mode_file;
-extern const mode mode_health;
-extern const mode mode_queue;
-extern const mode mode_sql;
+#include "registry_modes.h"
 
-/* One line per mode: make mode (tools/new-mode.sh) adds its line before
- * NULL, so clang-format must not join them. */
-// clang-format off
-const mode *const mode_registry[] = {
-    &mode_document,
-    &mode_file,
-    &mode_health,
-    &mode_queue,
-    &mode_sql,
-    NULL,
-};
-// clang-format on
+const mode *const mode_registry[] = {REGISTRY_MODES NULL};
 
 const mode *mode_find(const char *name) {
     for (const mode *const *m = mode_registry; *m; m++)

@@ -1,5 +1,5 @@
 /*
- * sql: typed tables on demand (contract.md section 5, docs/sql.md).
+ * sql: typed tables on demand (docs/sql.md).
  *
  * Each table is a real PostgreSQL table sql_<name>, with id (identity,
  * primary key) and created_at besides its declared columns, and one row in
@@ -104,12 +104,175 @@ static const db_stmt filter_checks[COL_TYPE_COUNT] = {
 #undef FILTER_CHECK_
 };
 
+/* ---- inputs: each route's, declared once (input.h) ---- */
+
+/* The inputs of the sql routes. What depends on a table's columns (its
+ * rows' values, the filters named by its columns) is checked by the
+ * handler against the table it reads first; everything else here. The
+ * table's name is the first field of every route that names one
+ * (sql_with_table reads it there). */
+#define IN_TABLE_NAME(PLACE)                                                                             \
+    {                                                                                                    \
+        .name = "name", .type = INPUT_STRING, .in = PLACE, .required = true, .min = 1, .max = IDENT_MAX, \
+        .check = ident_table_ok, .pattern = "^[a-z][a-z0-9_]{0,47}$", .description = "the table's name"  \
+    }
+
+/* ?after= of the table list: "" or a table name, as next gives it. */
+static bool table_after_ok(const char *s, const char *field, api_error *err) {
+    if (s[0] == '\0' || ident_valid(s)) return true;
+    return API_INVALID(err, field, "%s must be a table name from next", field);
+}
+
+enum { TABLES_LIMIT, TABLES_AFTER, TABLES_N };
+static const input_field list_tables_input[TABLES_N] = {
+    [TABLES_LIMIT] = INPUT_LIMIT,
+    [TABLES_AFTER] = {.name = "after",
+                      .type = INPUT_STRING,
+                      .in = INPUT_QUERY,
+                      .max = IDENT_MAX,
+                      .check = table_after_ok,
+                      .pattern = "^([a-z][a-z0-9_]*)?$",
+                      .description = "next, from the previous page"},
+};
+
+enum { TABLE_NAME, TABLE_N };
+static const input_field get_table_input[TABLE_N] = {[TABLE_NAME] = IN_TABLE_NAME(INPUT_PATH)};
+
+/* POST /sql/tables: the name and the columns. The column names'
+ * uniqueness is table_spec_parse's, which turns the body into the table's
+ * definition. */
+static const char *const col_type_names[] = {
+#define COL_TYPE_NAME_(e, name, sql, pre, arrow, post, row_check, filter_check) name,
+    COL_TYPES(COL_TYPE_NAME_)
+#undef COL_TYPE_NAME_
+        NULL,
+};
+static const input_field column_input[] = {
+    {.name = "name",
+     .type = INPUT_STRING,
+     .required = true,
+     .min = 1,
+     .max = IDENT_MAX,
+     .check = ident_column_ok,
+     .pattern = "^[a-z][a-z0-9_]{0,47}$",
+     .description = "not id or created_at, which every table has"},
+    {.name = "type", .type = INPUT_STRING, .required = true, .choices = col_type_names},
+    {.name = "nullable", .type = INPUT_BOOLEAN, .description = "default true"},
+    {.name = "unique", .type = INPUT_BOOLEAN, .description = "default false"},
+};
+enum { CREATE_NAME, CREATE_COLUMNS, CREATE_N };
+static const input_field create_table_input[CREATE_N] = {
+    [CREATE_NAME] = IN_TABLE_NAME(INPUT_BODY),
+    [CREATE_COLUMNS] = {.name = "columns",
+                        .type = INPUT_ARRAY,
+                        .required = true,
+                        .min = 1,
+                        .max = TABLE_COLUMNS_MAX,
+                        .items = column_input,
+                        .nitems = COUNT_OF(column_input),
+                        .description = "the columns, names distinct"},
+};
+
+/* POST /sql/tables/{name}/rows: the body is the rows themselves, one
+ * object or an array of up to ROWS_MAX (the tool's rows argument). */
+enum { INSERT_NAME, INSERT_ROWS, INSERT_N };
+static const input_field insert_rows_input[INSERT_N] = {
+    [INSERT_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [INSERT_ROWS] = {.name = "rows",
+                     .type = INPUT_ANY,
+                     .in = INPUT_WHOLE,
+                     .kinds = INPUT_KIND_OBJECT | INPUT_KIND_ARRAY,
+                     .max = ROWS_MAX,
+                     .allow_nul = true,
+                     .description = "one row (an object: column name to value) or an array of up to 1000, "
+                                    "all inserted or none"},
+};
+
+/* GET /sql/tables/{name}/rows: the equality filters are query parameters
+ * named by the table's columns (the tool's where object). */
+enum { ROWS_NAME, ROWS_LIMIT, ROWS_AFTER, ROWS_ORDER, ROWS_WHERE, ROWS_N };
+static const char *const order_choices[] = {"asc", "desc", NULL};
+static const input_field list_rows_input[ROWS_N] = {
+    [ROWS_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [ROWS_LIMIT] = INPUT_LIMIT,
+    [ROWS_AFTER] = {.name = "after",
+                    .type = INPUT_INTEGER,
+                    .in = INPUT_QUERY,
+                    .min = 0,
+                    .max = SQL_ID_MAX,
+                    .dflt = -1,
+                    .description = "next, from the previous page"},
+    [ROWS_ORDER] = {.name = "order",
+                    .type = INPUT_STRING,
+                    .in = INPUT_QUERY,
+                    .choices = order_choices,
+                    .description = "by id, asc (default) or desc"},
+    [ROWS_WHERE] = {.name = "where",
+                    .type = INPUT_OBJECT,
+                    .in = INPUT_QUERY,
+                    .description = "equality filters: column name to value"},
+};
+
+/* GET and DELETE /sql/tables/{name}/rows/{id}; PATCH's body is the row's
+ * columns to change. */
+#define IN_ROW_ID                                                                           \
+    {                                                                                       \
+        .name = "id", .type = INPUT_INTEGER, .in = INPUT_PATH, .min = 1, .max = SQL_ID_MAX, \
+        .description = "the row's id"                                                       \
+    }
+enum { ROW_NAME, ROW_ID, ROW_BODY, ROW_N };
+static const input_field row_input[ROW_N - 1] = {
+    [ROW_NAME] = IN_TABLE_NAME(INPUT_PATH), [ROW_ID] = IN_ROW_ID};
+static const input_field patch_row_input[ROW_N] = {
+    [ROW_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [ROW_ID] = IN_ROW_ID,
+    [ROW_BODY] = {.name = "row",
+                  .type = INPUT_ANY,
+                  .in = INPUT_WHOLE,
+                  .kinds = INPUT_KIND_OBJECT,
+                  .allow_nul = true,
+                  .description = "the columns to change, name to value"},
+};
+
+/* ---- outputs (output.h) ---- */
+
+static const output_field column_fields[] = {
+    {.name = "name", .type = OUT_STRING, .example = "\"sha\""},
+    {.name = "type", .type = OUT_STRING, .choices = col_type_names, .example = "\"text\""},
+    {.name = "nullable", .type = OUT_BOOLEAN, .example = "false"},
+    {.name = "unique", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape column_out = OUTPUT_SHAPE("SqlColumn", "A column of a table", column_fields);
+static const output_field table_fields[] = {
+    {.name = "name", .type = OUT_STRING, .example = "\"builds\""},
+    {.name = "table", .type = OUT_STRING, .example = "\"sql_builds\"", .description = "its PostgreSQL name"},
+    {.name = "columns", .type = OUT_ARRAY, .shape = &column_out},
+    OUT_TIME("created_at", 0)};
+static const output_shape table_out = OUTPUT_SHAPE("SqlTable", "A table's definition", table_fields);
+static const output_field tables_fields[] = {OUTPUT_PAGE_FIELDS(table_out)};
+static const output_shape tables_out = OUTPUT_SHAPE("SqlTablePage", NULL, tables_fields);
+
+/* A row: its columns besides these (each table's row is sql_row_<name> in
+ * /openapi.json with a token). */
+static const output_field row_fields[] = {{.name = "id", .type = OUT_INTEGER, .example = "1"},
+                                          OUT_TIME("created_at", 0)};
+static const output_shape row_out = {.name = "SqlRow",
+                                     .description = "A row: id, created_at and the table's columns",
+                                     .fields = row_fields,
+                                     .nfields = COUNT_OF(row_fields),
+                                     .open = true};
+static const output_field rows_fields[] = {{.name = "items", .type = OUT_ARRAY, .shape = &row_out}};
+static const output_shape rows_out = OUTPUT_SHAPE("SqlRows", "The rows written, in order", rows_fields);
+static const output_field row_page_fields[] = {OUTPUT_PAGE_FIELDS(row_out)};
+static const output_shape row_page_out = OUTPUT_SHAPE("SqlRowPage", NULL, row_page_fields);
+
 /* ---- handlers: tables ---- */
 
-static bool sql_create(request *req, reply *out, api_error *err) {
-    json_t *body = sql_body_json(req, err);
+static bool sql_create(request *req, const input_value *in, reply *out, api_error *err) {
+    (void)in;
+    /* The validated body becomes the table's definition; the column
+     * names' uniqueness is the one rule the declaration cannot say. */
     table_spec spec;
-    if (body == NULL || !table_spec_parse(body, &spec, err)) return false;
+    if (!table_spec_parse(req->json, &spec, err)) return false;
     char *ddl = table_spec_ddl(req->pool, &spec);
     if (ddl == NULL) return API_INTERNAL(err, "cannot build the table's DDL");
     strbuf *cols = strbuf_new();
@@ -133,146 +296,7 @@ static bool sql_create(request *req, reply *out, api_error *err) {
     return true;
 }
 
-/* ?after= of the table list: "" or a table name, as next gives it. */
-static bool table_after_ok(const char *s, const char *field, api_error *err) {
-    if (s[0] == '\0' || ident_valid(s)) return true;
-    return API_INVALID(err, field, "%s must be a table name from next", field);
-}
-
-/* The inputs of the sql routes, declared once (input.h). A declaration
- * says only what is checked before the route reads the database: the row
- * routes read their table first (an unknown table is 404 before any field
- * is 422), then check their query, id and row values against its columns,
- * so those fields are declared late (for the schema; their handlers check
- * them as before). */
-#define IN_TABLE_NAME(PLACE)                                                                             \
-    {                                                                                                    \
-        .name = "name", .type = INPUT_STRING, .in = PLACE, .required = true, .min = 1, .max = IDENT_MAX, \
-        .check = ident_table_ok, .pattern = "^[a-z][a-z0-9_]{0,47}$"                                     \
-    }
-
-enum { TABLES_LIMIT, TABLES_AFTER, TABLES_N };
-static const input_field list_tables_input[TABLES_N] = {
-    [TABLES_LIMIT] = INPUT_LIMIT,
-    [TABLES_AFTER] = {.name = "after",
-                      .type = INPUT_STRING,
-                      .in = INPUT_QUERY,
-                      .max = IDENT_MAX,
-                      .check = table_after_ok,
-                      .pattern = "^([a-z][a-z0-9_]*)?$",
-                      .description = "next, from the previous page"},
-};
-
-enum { TABLE_NAME, TABLE_N };
-static const input_field get_table_input[TABLE_N] = {[TABLE_NAME] = IN_TABLE_NAME(INPUT_PATH)};
-
-/* POST /sql/tables: the envelope. Each column's own members (and the
- * column names' uniqueness) are table_spec_parse's, which reads the whole
- * body with today's messages; the declaration says the same rules. */
-static const char *const col_type_names[] = {
-#define COL_TYPE_NAME_(e, name, sql, pre, arrow, post, row_check, filter_check) name,
-    COL_TYPES(COL_TYPE_NAME_)
-#undef COL_TYPE_NAME_
-        NULL,
-};
-enum { COLUMN_NAME, COLUMN_TYPE, COLUMN_N };
-static const input_field column_input[COLUMN_N] = {
-    [COLUMN_NAME] = {.name = "name",
-                     .type = INPUT_STRING,
-                     .required = true,
-                     .min = 1,
-                     .max = IDENT_MAX,
-                     .check = ident_column_ok,
-                     .pattern = "^[a-z][a-z0-9_]{0,47}$",
-                     .description = "not id or created_at, which every table has"},
-    [COLUMN_TYPE] = {.name = "type",
-                     .type = INPUT_STRING,
-                     .required = true,
-                     .choices = col_type_names,
-                     .description = "also nullable (true or false, default true) and unique (default false)"},
-};
-enum { CREATE_NAME, CREATE_COLUMNS, CREATE_N };
-static const input_field create_table_input[CREATE_N] = {
-    [CREATE_NAME] = IN_TABLE_NAME(INPUT_BODY),
-    [CREATE_COLUMNS] = {.name = "columns",
-                        .type = INPUT_ARRAY,
-                        .in = INPUT_BODY,
-                        .required = true,
-                        .min = 1,
-                        .max = TABLE_COLUMNS_MAX,
-                        .items = column_input,
-                        .nitems = COLUMN_N,
-                        .description = "the columns, names distinct"},
-};
-
-/* POST /sql/tables/{name}/rows: the body is the rows themselves, one
- * object or an array of up to ROWS_MAX, checked against the table's
- * columns (the tool passes its rows argument as the body). */
-enum { INSERT_NAME, INSERT_ROWS, INSERT_N };
-static const input_field insert_rows_input[INSERT_N] = {
-    [INSERT_NAME] = IN_TABLE_NAME(INPUT_PATH),
-    [INSERT_ROWS] = {.name = "rows",
-                     .type = INPUT_ANY,
-                     .in = INPUT_BODY,
-                     .required = true,
-                     .late = true,
-                     .description = "one row (an object: column name to value) or an array of up to 1000"},
-};
-
-/* GET /sql/tables/{name}/rows: the equality filters are query parameters
- * named by the table's columns (the tool's where object). */
-enum { ROWS_NAME, ROWS_LIMIT, ROWS_AFTER, ROWS_ORDER, ROWS_WHERE, ROWS_N };
-static const char *const order_choices[] = {"asc", "desc", NULL};
-static const input_field list_rows_input[ROWS_N] = {
-    [ROWS_NAME] = IN_TABLE_NAME(INPUT_PATH),
-    [ROWS_LIMIT] = {.name = "limit",
-                    .type = INPUT_INTEGER,
-                    .in = INPUT_QUERY,
-                    .late = true,
-                    .min = 1,
-                    .max = LIST_LIMIT_MAX,
-                    .dflt = LIST_LIMIT_DEFAULT},
-    [ROWS_AFTER] = {.name = "after",
-                    .type = INPUT_INTEGER,
-                    .in = INPUT_QUERY,
-                    .late = true,
-                    .min = 0,
-                    .max = SQL_ID_MAX,
-                    .dflt = -1,
-                    .description = "next, from the previous page"},
-    [ROWS_ORDER] =
-        {.name = "order", .type = INPUT_STRING, .in = INPUT_QUERY, .late = true, .choices = order_choices},
-    [ROWS_WHERE] = {.name = "where",
-                    .type = INPUT_OBJECT,
-                    .in = INPUT_QUERY,
-                    .late = true,
-                    .description = "equality filters: column name to value"},
-};
-
-/* GET, PATCH and DELETE /sql/tables/{name}/rows/{id}: an id that is not a
- * positive integer names no row (404, after the table). PATCH's body is
- * the row's columns, checked against the table. */
-enum { ROW_NAME, ROW_ID, ROW_N };
-static const input_field row_input[ROW_N] = {
-    [ROW_NAME] = IN_TABLE_NAME(INPUT_PATH),
-    [ROW_ID] =
-        {.name = "id", .type = INPUT_INTEGER, .in = INPUT_PATH, .late = true, .min = 1, .max = SQL_ID_MAX},
-};
-
-/* The declarations as the tools' JSON Schemas, written before main runs. */
-static char list_tables_schema[1024], create_table_schema[2048], insert_rows_schema[1024],
-    list_rows_schema[2048];
-__attribute__((constructor)) static void sql_declare_inputs(void) {
-    if (!input_schema_write(list_tables_schema, sizeof list_tables_schema, list_tables_input, TABLES_N) ||
-        !input_schema_write(create_table_schema, sizeof create_table_schema, create_table_input, CREATE_N) ||
-        !input_schema_write(insert_rows_schema, sizeof insert_rows_schema, insert_rows_input, INSERT_N) ||
-        !input_schema_write(list_rows_schema, sizeof list_rows_schema, list_rows_input, ROWS_N))
-        abort();
-}
-
-static bool sql_list_tables(request *req, reply *out, api_error *err) {
-    input_value in[TABLES_N];
-    if (!input_query(req, list_tables_input, TABLES_N, in, err)) return false;
+static bool sql_list_tables(request *req, const input_value *in, reply *out, api_error *err) {
     const char *after = in[TABLES_AFTER].s;
     long long limit = in[TABLES_LIMIT].i;
     char fetch[24];
@@ -284,11 +308,7 @@ static bool sql_list_tables(request *req, reply *out, api_error *err) {
     return true;
 }
 
-static bool sql_get_table(request *req, reply *out, api_error *err) {
-    input_value in[TABLE_N];
-    if (!input_path(req, get_table_input, TABLE_N, in, err) ||
-        !input_query(req, get_table_input, TABLE_N, in, err))
-        return false;
+static bool sql_get_table(request *req, const input_value *in, reply *out, api_error *err) {
     const char *name = in[TABLE_NAME].s;
     const char *params[] = {name};
     PGresult *res = db_query(req->pool, &sql_table_get, params, err);
@@ -300,42 +320,33 @@ static bool sql_get_table(request *req, reply *out, api_error *err) {
 
 /* ---- handlers: rows ---- */
 
-static bool insert_rows(request *req, reply *out, sql_table *t, api_error *err) {
-    json_t *body = sql_body_json(req, err);
-    if (body == NULL) return false;
-    if (json_is_array(body)) {
-        size_t n = json_array_size(body);
-        if (n > ROWS_MAX)
-            return API_INVALID(err, "body", "at most %d rows in one request (got %zu)", ROWS_MAX, n);
-        for (size_t i = 0; i < n; i++)
-            if (!sql_row_ok(&t->spec, json_array_get(body, i), (long)i, true, err)) return false;
-    } else if (!sql_row_ok(&t->spec, body, 0, true, err)) {
+/* A write of rows failed: the database's refusal blamed on the column it
+ * concerns (a value, a unique one taken, a limit). */
+static bool blame(request *req, const sql_table *t, api_error *err) {
+    sql_blame_rows(req, &t->spec, err);
+    sql_blame_unique(&t->spec, err);
+    sql_blame_limits(err);
+    return false;
+}
+
+static bool insert_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    json_t *rows = in[INSERT_ROWS].json;
+    if (json_is_array(rows)) {
+        for (size_t i = 0; i < json_array_size(rows); i++)
+            if (!sql_row_ok(&t->spec, json_array_get(rows, i), (long)i, true, err)) return false;
+    } else if (!sql_row_ok(&t->spec, rows, 0, true, err)) {
         return false;
     }
     const char *params[] = {req->body};
     PGresult *res = sql_run(req, t, ST_INSERT, params, err);
-    if (res == NULL) {
-        sql_blame_rows(req, &t->spec, err);
-        sql_blame_unique(&t->spec, err);
-        sql_blame_limits(err);
-        return false;
-    }
+    if (res == NULL) return blame(req, t, err);
     out->status = 201;
     reply_items(out, res);
     return true;
 }
 
-static bool sql_insert(request *req, reply *out, api_error *err) {
-    return sql_with_table(req, out, err, insert_rows);
-}
-
-/* The {id} capture: a positive integer, else the row cannot exist (404). */
-static bool path_id(request *req, const char **id, api_error *err) {
-    long long v;
-    *id = req->params[1];
-    if (!validate_int_text(*id, 1, SQL_ID_MAX, "id", &v, err))
-        return API_NOT_FOUND(err, "id", "row %.40s does not exist (ids are positive integers)", *id);
-    return true;
+static bool sql_insert(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, insert_rows);
 }
 
 static bool one_row(reply *out, PGresult *res, const sql_table *t, const char *id, api_error *err) {
@@ -344,106 +355,94 @@ static bool one_row(reply *out, PGresult *res, const sql_table *t, const char *i
     return true;
 }
 
-static bool get_row(request *req, reply *out, sql_table *t, api_error *err) {
-    static const char *const known[] = {NULL};
-    const char *id;
-    if (!request_query_known(req, known, err) || !path_id(req, &id, err)) return false;
-    const char *params[] = {id};
+static bool get_row(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    const char *params[] = {in[ROW_ID].s};
     PGresult *res = sql_run(req, t, ST_GET, params, err);
-    return res != NULL && one_row(out, res, t, id, err);
+    return res != NULL && one_row(out, res, t, in[ROW_ID].s, err);
 }
 
-static bool sql_get_row(request *req, reply *out, api_error *err) {
-    return sql_with_table(req, out, err, get_row);
+static bool sql_get_row(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, get_row);
 }
 
-static bool patch_row(request *req, reply *out, sql_table *t, api_error *err) {
-    static const char *const known[] = {NULL};
-    const char *id;
-    if (!request_query_known(req, known, err) || !path_id(req, &id, err)) return false;
-    json_t *body = sql_body_json(req, err);
-    if (body == NULL) return false;
-    if (!json_is_object(body)) return API_INVALID(err, "body", "the body must be a JSON object");
-    if (!sql_row_ok(&t->spec, body, -1, false, err)) return false;
-    const char *params[] = {id, req->body};
+static bool patch_row(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    if (!sql_row_ok(&t->spec, in[ROW_BODY].json, -1, false, err)) return false;
+    const char *params[] = {in[ROW_ID].s, req->body};
     PGresult *res = sql_run(req, t, ST_PATCH, params, err);
-    if (res == NULL) {
-        sql_blame_rows(req, &t->spec, err);
-        sql_blame_unique(&t->spec, err);
-        sql_blame_limits(err);
-        return false;
-    }
-    return one_row(out, res, t, id, err);
+    if (res == NULL) return blame(req, t, err);
+    return one_row(out, res, t, in[ROW_ID].s, err);
 }
 
-static bool sql_patch_row(request *req, reply *out, api_error *err) {
-    return sql_with_table(req, out, err, patch_row);
+static bool sql_patch_row(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, patch_row);
 }
 
-static bool delete_row(request *req, reply *out, sql_table *t, api_error *err) {
-    static const char *const known[] = {NULL};
-    const char *id;
-    if (!request_query_known(req, known, err) || !path_id(req, &id, err)) return false;
-    const char *params[] = {id};
+static bool delete_row(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    const char *params[] = {in[ROW_ID].s};
     PGresult *res = sql_run(req, t, ST_DELETE, params, err);
-    return res != NULL && one_row(out, res, t, id, err);
+    return res != NULL && one_row(out, res, t, in[ROW_ID].s, err);
 }
 
-static bool sql_delete_row(request *req, reply *out, api_error *err) {
-    return sql_with_table(req, out, err, delete_row);
+static bool sql_delete_row(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, delete_row);
 }
 
-static bool list_rows(request *req, reply *out, sql_table *t, api_error *err) {
-    const table_spec *s = &t->spec;
-    const char *after, *order;
-    long long limit, after_v = 0;
-    /* Query parameters: limit, after, order, and one filter per column. */
-    for (size_t i = 0; i < req->nquery; i++) {
-        const char *q = req->query[i].name;
-        if (strcmp(q, "limit") != 0 && strcmp(q, "after") != 0 && strcmp(q, "order") != 0 &&
-            sql_column_find(s, q) == NULL)
+/* The equality filters (the query parameters no other field names), one
+ * per column, into params[2 + column]: an unknown column is a 422. */
+static bool equality_filters(const input_value *where, const table_spec *s, const char **params,
+                             api_error *err) {
+    for (size_t i = 0; i < where->nopen; i++) {
+        const char *q = where->open[i].name;
+        const table_column *c = sql_column_find(s, q);
+        if (c == NULL)
             return API_INVALID(err, q, "unknown query parameter %.64s (not a column of table %s)", q,
                                s->name);
+        size_t k = (size_t)(c - s->cols);
+        if (params[k + 2] != NULL) return API_INVALID(err, q, "%.64s is given more than once", q);
+        params[k + 2] = where->open[i].value;
     }
-    if (!validate_limit(req, &limit, err) || !request_query(req, "after", &after, err) ||
-        !request_query(req, "order", &order, err))
-        return false;
-    bool desc = false;
-    if (order != NULL) {
-        if (strcmp(order, "desc") == 0)
-            desc = true;
-        else if (strcmp(order, "asc") != 0)
-            return API_INVALID(err, "order", "order must be asc or desc");
+    return true;
+}
+
+/* A list's filter refused by PostgreSQL (a value not of its column's
+ * type): the column, asked alone, is blamed. */
+static bool blame_filter(request *req, const table_spec *s, const char **params, api_error *err) {
+    if (err->status != 422 || strncmp(err->sqlstate, "22", 2) != 0) return false;
+    for (size_t i = 0; i < s->ncols; i++) {
+        const db_stmt *check = &filter_checks[s->cols[i].type];
+        api_error e;
+        const char *p1[] = {params[i + 2]};
+        if (!col_types[s->cols[i].type].filter_check || params[i + 2] == NULL) continue;
+        if (db_query(req->pool, check, p1, &e) == NULL && e.status == 422)
+            return api_fail(err, API_E_VALIDATION_FAILED, s->cols[i].name, "filter %s: %s", s->cols[i].name,
+                            e.detail);
     }
-    if (after != NULL && !validate_int_text(after, 0, SQL_ID_MAX, "after", &after_v, err)) return false;
+    return false;
+}
+
+static bool list_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    const table_spec *s = &t->spec;
+    bool desc = in[ROWS_ORDER].s != NULL && strcmp(in[ROWS_ORDER].s, "desc") == 0;
+    long long limit = in[ROWS_LIMIT].i;
     char after_text[24], fetch[24];
-    snprintf(after_text, sizeof after_text, "%lld", after != NULL ? after_v : desc ? SQL_ID_MAX : 0);
+    snprintf(after_text, sizeof after_text, "%lld",
+             in[ROWS_AFTER].present ? in[ROWS_AFTER].i
+             : desc                 ? SQL_ID_MAX
+                                    : 0);
     snprintf(fetch, sizeof fetch, "%lld", limit + 1);
     const char **params = pool_alloc(req->pool, sizeof(char *) * (s->ncols + 2));
+    memset(params, 0, sizeof(char *) * (s->ncols + 2));
     params[0] = after_text;
     params[1] = fetch;
-    for (size_t i = 0; i < s->ncols; i++)
-        if (!request_query(req, s->cols[i].name, &params[i + 2], err)) return false;
+    if (!equality_filters(&in[ROWS_WHERE], s, params, err)) return false;
     PGresult *res = sql_run(req, t, desc ? ST_LIST_DESC : ST_LIST_ASC, params, err);
-    if (res == NULL) {
-        if (err->status == 422 && strncmp(err->sqlstate, "22", 2) == 0)
-            for (size_t i = 0; i < s->ncols; i++) {
-                const db_stmt *check = &filter_checks[s->cols[i].type];
-                api_error e;
-                const char *p1[] = {params[i + 2]};
-                if (!col_types[s->cols[i].type].filter_check || params[i + 2] == NULL) continue;
-                if (db_query(req->pool, check, p1, &e) == NULL && e.status == 422)
-                    return api_fail(err, API_E_VALIDATION_FAILED, s->cols[i].name, "filter %s: %s",
-                                    s->cols[i].name, e.detail);
-            }
-        return false;
-    }
+    if (res == NULL) return blame_filter(req, s, params, err);
     reply_page(out, res, limit);
     return true;
 }
 
-static bool sql_list_rows(request *req, reply *out, api_error *err) {
-    return sql_with_table(req, out, err, list_rows);
+static bool sql_list_rows(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, list_rows);
 }
 
 static const db_stmt *const sql_statements[] = {
@@ -474,74 +473,39 @@ static bool sql_print_built(const char *name, const char *def_json) {
 /* ---- routes ---- */
 
 static const route sql_routes[] = {
-    {"POST", "/sql/tables", sql_create, .is_public = false, .input = create_table_input, .ninput = CREATE_N,
-     .errors = API_BIT(CONFLICT), .created = true},
-    {"GET", "/sql/tables", sql_list_tables, .is_public = false, .input = list_tables_input,
-     .ninput = TABLES_N},
-    {"GET", "/sql/tables/{name}", sql_get_table, .is_public = false, .input = get_table_input,
-     .ninput = TABLE_N},
-    {"POST", "/sql/tables/{name}/rows", sql_insert, .is_public = false, .input = insert_rows_input,
-     .ninput = INSERT_N, .errors = API_BIT(CONFLICT), .created = true},
-    {"GET", "/sql/tables/{name}/rows", sql_list_rows, .is_public = false, .input = list_rows_input,
-     .ninput = ROWS_N},
-    {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .is_public = false, .input = row_input,
-     .ninput = ROW_N},
-    {"PATCH", "/sql/tables/{name}/rows/{id}", sql_patch_row, .is_public = false, .input = row_input,
-     .ninput = ROW_N, .errors = API_BIT(CONFLICT)},
-    {"DELETE", "/sql/tables/{name}/rows/{id}", sql_delete_row, .is_public = false, .input = row_input,
-     .ninput = ROW_N},
-};
-
-/* ---- MCP tools ---- */
-
-#define SQL_TABLE_OUT                                                                                  \
-    {                                                                                                  \
-        "type" : "object", "required" : [ "name", "table", "columns", "created_at" ], "properties" : { \
-            "name" : {"type" : "string"},                                                              \
-                     "table" : {"type" : "string"},                                                    \
-                               "columns" : {"type" : "array"},                                         \
-                                           "created_at" : {                                            \
-                "type" : "string"                                                                      \
-            }                                                                                          \
-        }                                                                                              \
-    }
-#define SQL_ROW \
-    { "type" : "object", "required" : [ "id", "created_at" ] }
-
-static const tool sql_tools[] = {
-    {"sql_create_table",
-     "Create a typed table: columns [{name, type, nullable, unique}], types text, integer, bigint, double, "
-     "numeric, boolean, timestamptz, date, jsonb, uuid. Every table also has id and created_at.",
-     "POST", "/sql/tables", TOOL_JSON, NULL, create_table_schema /* the route's declared input */,
-     SCHEMA(SQL_TABLE_OUT), .title = "Create a table", .hints = TOOL_IDEMPOTENT},
-    {"sql_list_tables", "List the typed tables (paginated by name).", "GET", "/sql/tables", TOOL_QUERY, NULL,
-     list_tables_schema /* the route's declared input */, SCHEMA({
-         "type" : "object",
-         "required" : [ "items", "next" ],
-         "properties" :
-             {"items" : {"type" : "array", "items" : SQL_TABLE_OUT},
-              "next" : {"type" : [ "string", "null" ]}}
-     }),
-     .title = "List tables", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
-    {"sql_insert_rows", "Insert one row (an object) or up to 1000 (an array) into a table, all or none.",
-     "POST", "/sql/tables/{name}/rows", TOOL_JSON_ARG, "rows",
-     insert_rows_schema /* the route's declared input */, SCHEMA({
-         "type" : "object",
-         "required" : ["items"],
-         "properties" : {"items" : {"type" : "array", "items" : SQL_ROW}}
-     }),
-     .title = "Insert rows", .hints = 0},
-    {"sql_select_rows",
-     "Read rows ordered by id (paginated): after, limit, order (asc or desc), and equality filters in where "
-     "(column name to value).",
-     "GET", "/sql/tables/{name}/rows", TOOL_QUERY, NULL, list_rows_schema /* the route's declared input */,
-     SCHEMA({
-         "type" : "object",
-         "required" : [ "items", "next" ],
-         "properties" :
-             {"items" : {"type" : "array", "items" : SQL_ROW}, "next" : {"type" : [ "string", "null" ]}}
-     }),
-     .title = "Select rows", .hints = TOOL_READ_ONLY | TOOL_IDEMPOTENT},
+    {"POST", "/sql/tables", sql_create, .summary = "Create a table",
+     .description = "Creates a typed table sql_<name>: columns [{name, type, nullable, unique}], types "
+                    "text, integer, bigint, double, numeric, boolean, timestamptz, date, jsonb, uuid. Every "
+                    "table also has id (identity) and created_at. 409 when the name is taken.",
+     .input = create_table_input, .ninput = CREATE_N, .output = &table_out, .errors = API_BIT(CONFLICT),
+     .created = true, .tool = TOOL("sql_create_table", TOOL_IDEMPOTENT)},
+    {"GET", "/sql/tables", sql_list_tables, .summary = "List tables",
+     .description = "The typed tables' definitions, ordered by name, paginated.", .input = list_tables_input,
+     .ninput = TABLES_N, .output = &tables_out,
+     .tool = TOOL("sql_list_tables", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"GET", "/sql/tables/{name}", sql_get_table, .summary = "Read a table's definition",
+     .description = "One table's definition: its columns and when it was created.", .input = get_table_input,
+     .ninput = TABLE_N, .output = &table_out},
+    {"POST", "/sql/tables/{name}/rows", sql_insert, .summary = "Insert rows",
+     .description = "Inserts one row (an object) or up to 1000 (an array), all or none; each answered with "
+                    "its id and created_at. A value of the wrong type, an unknown column or a missing "
+                    "non-nullable one is 422 naming it; a unique value taken is 409.",
+     .input = insert_rows_input, .ninput = INSERT_N, .output = &rows_out, .errors = API_BIT(CONFLICT),
+     .created = true, .tool = TOOL("sql_insert_rows", 0)},
+    {"GET", "/sql/tables/{name}/rows", sql_list_rows, .summary = "Select rows",
+     .description = "Rows ordered by id (paginated: after, limit), descending with order=desc, and "
+                    "equality filters: any other query parameter names a column and the value it must "
+                    "have.",
+     .input = list_rows_input, .ninput = ROWS_N, .output = &row_page_out,
+     .tool = TOOL("sql_select_rows", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .summary = "Read a row",
+     .description = "One row by id.", .input = row_input, .ninput = ROW_N - 1, .output = &row_out},
+    {"PATCH", "/sql/tables/{name}/rows/{id}", sql_patch_row, .summary = "Update a row",
+     .description = "Sets the columns the body names (a partial object) and answers the row.",
+     .input = patch_row_input, .ninput = ROW_N, .output = &row_out, .errors = API_BIT(CONFLICT)},
+    {"DELETE", "/sql/tables/{name}/rows/{id}", sql_delete_row, .summary = "Delete a row",
+     .description = "Deletes one row by id and answers it.", .input = row_input, .ninput = ROW_N - 1,
+     .output = &row_out},
 };
 
 const mode mode_sql = {
@@ -557,17 +521,11 @@ const mode mode_sql = {
     .threads = 4,
     .migrations = sql_migrations,
     .describe_sql = sql_describe,
-    .sentinel_shape =
-        "{\"name\":\"builds\",\"table\":\"sql_builds\",\"columns\":[{\"name\":\"sha\","
-        "\"type\":\"text\",\"nullable\":false,\"unique\":true},{\"name\":\"ok\","
-        "\"type\":\"boolean\",\"nullable\":true,\"unique\":false}],"
-        "\"created_at\":\"2026-11-24T10:00:00.000000Z\"}",
+    .sentinel = &table_out,
     .sentinel_note = "Typed tables on demand: each a real PostgreSQL table, rows as JSON.",
     .routes = sql_routes,
     .nroutes = sizeof sql_routes / sizeof sql_routes[0],
     .statements = sql_statements,
     .print_built_sql = sql_print_built,
-    .tools = sql_tools,
-    .ntools = sizeof sql_tools / sizeof sql_tools[0],
     .topic = "typed tables",
 };

@@ -2,6 +2,8 @@
 #include "tools.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,11 +16,13 @@
 
 bool tools_find(const char *name, tool_ref *out) {
     for (const mode *const *mp = mode_registry; *mp; mp++)
-        for (size_t i = 0; i < (*mp)->ntools; i++)
-            if (strcmp((*mp)->tools[i].name, name) == 0) {
-                *out = (tool_ref){*mp, &(*mp)->tools[i]};
+        for (size_t i = 0; i < (*mp)->nroutes; i++) {
+            const route *r = &(*mp)->routes[i];
+            if (r->tool != NULL && strcmp(r->tool->name, name) == 0) {
+                *out = (tool_ref){*mp, r, r->tool};
                 return true;
             }
+        }
     return false;
 }
 
@@ -35,39 +39,103 @@ void tools_topics(strbuf *out) {
 
 bool tools_structured(const char *version) { return strcmp(version, "2025-06-18") >= 0; }
 
+const input_field *tools_input(const tool_ref *ref, size_t *n) {
+    if (ref->tool->input != NULL) {
+        *n = ref->tool->ninput;
+        return ref->tool->input;
+    }
+    *n = ref->route->ninput;
+    return ref->route->input;
+}
+
+const char *tools_description(const tool_ref *ref) {
+    return ref->tool->description ? ref->tool->description : ref->route->description;
+}
+
+/* ---- the schemas, written once ---- */
+
+/* Each tool's inputSchema and outputSchema as compact JSON text, from its
+ * route's declarations, made on first use (static: nobody frees them). */
+enum { TOOLS_MAX = 128 };
+static struct {
+    const tool *tool;
+    char *input, *output;
+} g_schemas[TOOLS_MAX];
+static size_t g_nschemas;
+static pthread_once_t g_schemas_once = PTHREAD_ONCE_INIT;
+
+static char *dump(json_t *v) {
+    char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(v);
+    if (text == NULL) abort();
+    return text;
+}
+
+static void schemas_build(void) {
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        for (size_t i = 0; i < (*mp)->nroutes && g_nschemas < TOOLS_MAX; i++) {
+            const route *r = &(*mp)->routes[i];
+            if (r->tool == NULL) continue;
+            tool_ref ref = {*mp, r, r->tool};
+            size_t n;
+            const input_field *f = tools_input(&ref, &n);
+            g_schemas[g_nschemas].tool = r->tool;
+            g_schemas[g_nschemas].input = dump(input_tool_schema(f, n));
+            g_schemas[g_nschemas].output = dump(output_schema(r->output, NULL));
+            g_nschemas++;
+        }
+}
+
+void tools_schemas(const tool *t, const char **input, const char **output) {
+    pthread_once(&g_schemas_once, schemas_build);
+    *input = *output = "{}";
+    for (size_t i = 0; i < g_nschemas; i++)
+        if (g_schemas[i].tool == t) {
+            *input = g_schemas[i].input;
+            *output = g_schemas[i].output;
+        }
+}
+
+/* Appends one tool of tools/list. */
+static void list_one(strbuf *out, const tool_ref *ref, bool titled) {
+    const char *title = ref->route->summary, *description = tools_description(ref), *input, *output;
+    tools_schemas(ref->tool, &input, &output);
+    strbuf_puts(out, "{\"name\":");
+    strbuf_json_string(out, ref->tool->name, strlen(ref->tool->name));
+    if (titled && title) {
+        strbuf_puts(out, ",\"title\":");
+        strbuf_json_string(out, title, strlen(title));
+    }
+    strbuf_puts(out, ",\"description\":");
+    strbuf_json_string(out, description, strlen(description));
+    strbuf_printf(out, ",\"inputSchema\":%s", input);
+    if (titled) strbuf_printf(out, ",\"outputSchema\":%s", output);
+    strbuf_puts(out, ",\"annotations\":{");
+    if (title) {
+        strbuf_puts(out, "\"title\":");
+        strbuf_json_string(out, title, strlen(title));
+        strbuf_puts(out, ",");
+    }
+    unsigned h = ref->tool->hints;
+    bool ro = h & TOOL_READ_ONLY;
+    strbuf_printf(out,
+                  "\"readOnlyHint\":%s,\"destructiveHint\":%s,\"idempotentHint\":%s,"
+                  "\"openWorldHint\":false}}",
+                  ro ? "true" : "false", !ro && (h & TOOL_DESTRUCTIVE) ? "true" : "false",
+                  h & TOOL_IDEMPOTENT ? "true" : "false");
+}
+
 void tools_list(strbuf *out, const char *version) {
     bool titled = tools_structured(version); /* title and outputSchema: 2025-06-18 on */
     strbuf_puts(out, "\"tools\":[");
     bool first = true;
     for (const mode *const *mp = mode_registry; *mp; mp++)
-        for (size_t i = 0; i < (*mp)->ntools; i++) {
-            const tool *t = &(*mp)->tools[i];
+        for (size_t i = 0; i < (*mp)->nroutes; i++) {
+            const route *r = &(*mp)->routes[i];
+            if (r->tool == NULL) continue;
             if (!first) strbuf_puts(out, ",");
             first = false;
-            strbuf_puts(out, "{\"name\":");
-            strbuf_json_string(out, t->name, strlen(t->name));
-            if (titled && t->title) {
-                strbuf_puts(out, ",\"title\":");
-                strbuf_json_string(out, t->title, strlen(t->title));
-            }
-            strbuf_puts(out, ",\"description\":");
-            strbuf_json_string(out, t->description, strlen(t->description));
-            /* The schemas are the mode files' own JSON text (checked by the
-             * unit tests to parse), spliced in as written. */
-            strbuf_printf(out, ",\"inputSchema\":%s", t->input_schema);
-            if (titled) strbuf_printf(out, ",\"outputSchema\":%s", t->output_schema);
-            strbuf_puts(out, ",\"annotations\":{");
-            if (t->title) {
-                strbuf_puts(out, "\"title\":");
-                strbuf_json_string(out, t->title, strlen(t->title));
-                strbuf_puts(out, ",");
-            }
-            bool ro = t->hints & TOOL_READ_ONLY;
-            strbuf_printf(out,
-                          "\"readOnlyHint\":%s,\"destructiveHint\":%s,\"idempotentHint\":%s,"
-                          "\"openWorldHint\":false}}",
-                          ro ? "true" : "false", !ro && (t->hints & TOOL_DESTRUCTIVE) ? "true" : "false",
-                          t->hints & TOOL_IDEMPOTENT ? "true" : "false");
+            list_one(out, &(tool_ref){*mp, r, r->tool}, titled);
         }
     strbuf_puts(out, "]");
 }
@@ -117,12 +185,15 @@ static bool put_scalar(strbuf *sb, const char *msg, jspan raw, json_t *value) {
     return false;
 }
 
-/* True when name is one of the pattern's {captures}. */
-static bool is_capture(const char *pattern, const char *name) {
-    size_t n = strlen(name);
-    for (const char *p = strchr(pattern, '{'); p; p = strchr(p + 1, '{'))
-        if (strncmp(p + 1, name, n) == 0 && p[1 + n] == '}') return true;
-    return false;
+/* Where the argument called name goes: the place of the route's field of
+ * that name; an undeclared one goes to the body when the route takes an
+ * object body, else to the query, where the route's own check refuses it
+ * (422 naming it). */
+static input_place place_of(const route *r, const char *name) {
+    bool members = input_has_body_members(r->input, r->ninput);
+    for (size_t i = 0; i < r->ninput; i++)
+        if (strcmp(r->input[i].name, name) == 0) return r->input[i].in;
+    return members ? INPUT_BODY : INPUT_QUERY;
 }
 
 /* The request a call makes: its URI, body and content type. */
@@ -134,8 +205,8 @@ typedef struct call_request {
 
 /* Fills the path from the pattern, taking each {capture} from the
  * arguments. Returns false with 422 naming a missing or non-scalar one. */
-static bool build_path(const tool *t, const char *msg, jspan args, json_t *av, strbuf *uri, api_error *err) {
-    for (const char *p = t->pattern; *p;) {
+static bool build_path(const route *r, const char *msg, jspan args, json_t *av, strbuf *uri, api_error *err) {
+    for (const char *p = r->pattern; *p;) {
         if (*p != '{') {
             strbuf_append(uri, p++, 1);
             continue;
@@ -153,41 +224,50 @@ static bool build_path(const tool *t, const char *msg, jspan args, json_t *av, s
     return true;
 }
 
-/* TOOL_QUERY: every other argument becomes ?name=value (an object's
- * members each become one; null means absent). */
-static bool build_query(const tool *t, const char *msg, jspan args, strbuf *uri, api_error *err) {
-    size_t pos = 0, inner;
-    jspan k, v, ik, iv;
+/* Appends ?name=value (or &name=value) for one scalar query argument. */
+static bool put_param(strbuf *uri, char *sep, const char *name, size_t len, const char *msg, jspan raw,
+                      json_t *value) {
+    strbuf_append(uri, sep, 1);
+    *sep = '&';
+    put_encoded(uri, name, len);
+    strbuf_puts(uri, "=");
+    return put_scalar(uri, msg, raw, value);
+}
+
+/* An object argument (an INPUT_OBJECT field: the sql filters): each of its
+ * members becomes one query parameter. */
+static bool put_object_params(strbuf *uri, char *sep, const char *name, const char *msg, jspan v,
+                              json_t *value, api_error *err) {
+    size_t inner = 0;
+    jspan ik, iv;
+    bool ok = true;
+    while (ok && jspan_next(msg, v, &inner, &ik, &iv)) {
+        json_t *ikey = json_loadb(msg + ik.off, ik.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+        json_t *ivalue = json_object_get(value, json_string_value(ikey));
+        if (!put_param(uri, sep, json_string_value(ikey), json_string_length(ikey), msg, iv, ivalue))
+            ok = API_INVALID(err, name, "the members of %s must be strings, numbers or booleans", name);
+        json_decref(ikey);
+    }
+    return ok;
+}
+
+/* The query arguments (those whose place is the query) become ?name=value
+ * (an object's members each become one; null means absent). */
+static bool build_query(const route *r, const char *msg, jspan args, strbuf *uri, api_error *err) {
+    size_t pos = 0;
+    jspan k, v;
     char sep = '?';
     while (jspan_next(msg, args, &pos, &k, &v)) {
         json_t *key = json_loadb(msg + k.off, k.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         json_t *value =
             json_loadb(msg + v.off, v.len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
-        bool ok = true;
         const char *name = json_string_value(key);
-        if (!is_capture(t->pattern, name) && !json_is_null(value)) {
-            if (json_is_object(value)) {
-                inner = 0;
-                while (ok && jspan_next(msg, v, &inner, &ik, &iv)) {
-                    json_t *ikey = json_loadb(msg + ik.off, ik.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-                    json_t *ivalue = json_object_get(value, json_string_value(ikey));
-                    strbuf_append(uri, &sep, 1);
-                    sep = '&';
-                    put_encoded(uri, json_string_value(ikey), json_string_length(ikey));
-                    strbuf_puts(uri, "=");
-                    if (!put_scalar(uri, msg, iv, ivalue))
-                        ok = API_INVALID(err, name, "the members of %s must be strings, numbers or booleans",
-                                         name);
-                    json_decref(ikey);
-                }
-            } else {
-                strbuf_append(uri, &sep, 1);
-                sep = '&';
-                put_encoded(uri, name, json_string_length(key));
-                strbuf_puts(uri, "=");
-                if (!put_scalar(uri, msg, v, value))
-                    ok = API_INVALID(err, name, "%s must be a string, a number or a boolean", name);
-            }
+        bool ok = true;
+        if (place_of(r, name) == INPUT_QUERY && !json_is_null(value)) {
+            if (json_is_object(value))
+                ok = put_object_params(uri, &sep, name, msg, v, value, err);
+            else if (!put_param(uri, &sep, name, json_string_length(key), msg, v, value))
+                ok = API_INVALID(err, name, "%s must be a string, a number or a boolean", name);
         }
         json_decref(key);
         json_decref(value);
@@ -196,17 +276,18 @@ static bool build_query(const tool *t, const char *msg, jspan args, strbuf *uri,
     return true;
 }
 
-/* TOOL_JSON: the other arguments, copied as written, form the body. */
-static void build_json_body(const tool *t, const char *msg, jspan args, strbuf *body) {
+/* The body members among the arguments, copied as written, form the body
+ * (an object). */
+static void build_json_body(const route *r, const char *msg, jspan args, strbuf *body) {
     size_t pos = 0;
     jspan k, v;
     strbuf_puts(body, "{");
     bool first = true;
     while (jspan_next(msg, args, &pos, &k, &v)) {
         json_t *key = json_loadb(msg + k.off, k.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-        bool capture = is_capture(t->pattern, json_string_value(key));
+        bool member = place_of(r, json_string_value(key)) == INPUT_BODY;
         json_decref(key);
-        if (capture) continue;
+        if (!member) continue;
         if (!first) strbuf_puts(body, ",");
         first = false;
         strbuf_append(body, msg + k.off, k.len);
@@ -216,44 +297,68 @@ static void build_json_body(const tool *t, const char *msg, jspan args, strbuf *
     strbuf_puts(body, "}");
 }
 
-/* TOOL_CONTENT: "content" (text, or base64 with "encoding": "base64") is
- * the raw body; "content_type" its type. */
-static bool build_content(json_t *av, pool *p, call_request *cr, api_error *err) {
-    static const char *const known[] = {"content", "encoding", "content_type", NULL};
-    const char *name;
-    json_t *value;
-    if (av == NULL) return API_INVALID(err, "content", "content is required");
-    json_object_foreach(av, name, value) {
-        bool ok = false;
-        for (const char *const *k = known; *k; k++) ok = ok || strcmp(*k, name) == 0;
-        if (!ok) return API_INVALID(err, name, "unknown field %s", name);
+/* A route that streams its raw body (the upload): the tool's own
+ * arguments, validated by its declaration (mode.h, tool.input): content
+ * (text, or base64 with encoding "base64") is the body, content_type its
+ * type. */
+static bool build_content(const tool_ref *ref, json_t *av, pool *p, call_request *cr, api_error *err) {
+    input_value in[INPUT_FIELDS_MAX];
+    size_t n;
+    const input_field *f = tools_input(ref, &n);
+    json_t *empty = json_object();
+    bool ok = input_body(av ? av : empty, f, n, in, err);
+    json_decref(empty);
+    if (!ok) return false;
+    const char *how = "text", *text = NULL, *type = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(f[i].name, "encoding") == 0 && in[i].present) how = in[i].s;
+        if (strcmp(f[i].name, "content") == 0) text = in[i].s;
+        if (strcmp(f[i].name, "content_type") == 0) type = in[i].s;
     }
-    json_t *content = json_object_get(av, "content");
-    json_t *encoding = json_object_get(av, "encoding");
-    json_t *type = json_object_get(av, "content_type");
-    if (!json_is_string(content)) return API_INVALID(err, "content", "content must be a string");
-    if (encoding != NULL && !json_is_string(encoding))
-        return API_INVALID(err, "encoding", "encoding must be \"text\" or \"base64\"");
-    if (type != NULL && !json_is_string(type))
-        return API_INVALID(err, "content_type", "content_type must be a string");
-    if (type != NULL) cr->content_type = pool_strdup(p, json_string_value(type));
-    const char *text = json_string_value(content);
-    size_t n = json_string_length(content);
-    const char *how = encoding ? json_string_value(encoding) : "text";
+    if (type != NULL) cr->content_type = pool_strdup(p, type);
+    size_t len = json_string_length(json_object_get(av, "content"));
     if (strcmp(how, "text") == 0) {
-        strbuf_append(cr->body, text, n);
+        strbuf_append(cr->body, text, len);
         return true;
     }
-    if (strcmp(how, "base64") != 0)
-        return API_INVALID(err, "encoding", "encoding must be \"text\" or \"base64\"");
     /* Standard base64 with padding; white space is not allowed. */
-    if (n % 4 != 0) return API_INVALID(err, "content", "content is not valid base64");
-    unsigned char *raw = pool_alloc(p, n / 4 * 3 + 1);
-    int got = n ? EVP_DecodeBlock(raw, (const unsigned char *)text, (int)n) : 0;
+    if (len % 4 != 0) return API_INVALID(err, "content", "content is not valid base64");
+    unsigned char *raw = pool_alloc(p, len / 4 * 3 + 1);
+    int got = len ? EVP_DecodeBlock(raw, (const unsigned char *)text, (int)len) : 0;
     if (got < 0) return API_INVALID(err, "content", "content is not valid base64");
-    if (n >= 1 && text[n - 1] == '=') got--; /* EVP_DecodeBlock counts padding as zeros */
-    if (n >= 2 && text[n - 2] == '=') got--;
+    if (len >= 1 && text[len - 1] == '=') got--; /* EVP_DecodeBlock counts padding as zeros */
+    if (len >= 2 && text[len - 2] == '=') got--;
     strbuf_append(cr->body, (const char *)raw, (size_t)got);
+    return true;
+}
+
+/* The whole-body argument (the route's INPUT_WHOLE field) is the body. */
+static bool build_whole(const input_field *whole, const char *msg, jspan args, json_t *av, strbuf *body,
+                        api_error *err) {
+    jspan v;
+    if (args.len && jspan_member(msg, args, whole->name, &v) &&
+        !json_is_null(json_object_get(av, whole->name))) {
+        strbuf_append(body, msg + v.off, v.len);
+        return true;
+    }
+    return API_INVALID(err, whole->name, "%s is required", whole->name);
+}
+
+/* Builds the call's URI and body from its arguments, by where each goes
+ * (the route's declaration). */
+static bool build_call(const tool_ref *ref, const char *msg, jspan args, json_t *av, pool *p,
+                       call_request *cr, api_error *err) {
+    const route *r = ref->route;
+    const input_field *whole = input_whole_field(r->input, r->ninput);
+    if (!build_path(r, msg, args, av, cr->uri, err)) return false;
+    if (av && !build_query(r, msg, args, cr->uri, err)) return false;
+    if (r->streams_body) return build_content(ref, av, p, cr, err);
+    if (whole != NULL) return build_whole(whole, msg, args, av, cr->body, err);
+    if (input_has_body_members(r->input, r->ninput))
+        build_json_body(r, msg, args.len ? args : (jspan){0, 0}, cr->body);
+    if (cr->body->len > g_config.body_max_bytes)
+        return API_TOO_LARGE(err, "the body is %zu bytes; the limit is %zu (BODY_MAX_BYTES)", cr->body->len,
+                             g_config.body_max_bytes);
     return true;
 }
 
@@ -288,30 +393,15 @@ static long memory_read(void *ctx, char *buf, size_t n) {
 /* Runs the route for the call; fills out (status and JSON body). */
 static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *av, const char *authorization,
                      const char *request_id, const char *traceparent, pool *p, reply *out) {
-    const tool *t = ref->tool;
     api_error err;
     call_request cr = {strbuf_new(), strbuf_new(), NULL};
-    bool ok = build_path(t, msg, args, av, cr.uri, &err);
-    if (ok && t->body == TOOL_QUERY && av) ok = build_query(t, msg, args, cr.uri, &err);
-    if (ok && t->body == TOOL_JSON) build_json_body(t, msg, args.len ? args : (jspan){0, 0}, cr.body);
-    if (ok && t->body == TOOL_JSON_ARG) {
-        jspan v;
-        if (args.len && jspan_member(msg, args, t->body_arg, &v) &&
-            !json_is_null(json_object_get(av, t->body_arg)))
-            strbuf_append(cr.body, msg + v.off, v.len);
-        else
-            ok = API_INVALID(&err, t->body_arg, "%s is required", t->body_arg);
-    }
-    if (ok && t->body == TOOL_CONTENT) ok = build_content(av, p, &cr, &err);
-    if (ok && t->body != TOOL_CONTENT && cr.body->len > g_config.body_max_bytes)
-        ok = API_TOO_LARGE(&err, "the body is %zu bytes; the limit is %zu (BODY_MAX_BYTES)", cr.body->len,
-                           g_config.body_max_bytes);
+    bool ok = build_call(ref, msg, args, av, p, &cr, &err);
     request req;
     if (ok) {
         char length[24];
         snprintf(length, sizeof length, "%zu", cr.body->len);
         const char *pairs[] = {
-            "REQUEST_METHOD", t->method,           "REQUEST_URI",      cr.uri->data,     "HTTP_AUTHORIZATION",
+            "REQUEST_METHOD", ref->route->method,  "REQUEST_URI",      cr.uri->data,     "HTTP_AUTHORIZATION",
             authorization,    "HTTP_X_REQUEST_ID", request_id,         "CONTENT_LENGTH", length,
             "CONTENT_TYPE",   cr.content_type,     "HTTP_TRACEPARENT", traceparent,      NULL};
         /* An absent header ends the list early: keep the ones after it. */

@@ -15,12 +15,24 @@
 #include "strbuf.h"
 
 typedef struct tool_ref {
-    const mode *mode; /* borrowed from the registry */
-    const tool *tool;
+    const mode *mode;   /* borrowed from the registry */
+    const route *route; /* the route the tool calls */
+    const tool *tool;   /* route->tool */
 } tool_ref;
 
-/* Finds the tool called name in the registry. */
+/* Finds the tool called name in the registry (a route's tool). */
 bool tools_find(const char *name, tool_ref *out);
+
+/* The tool's arguments as declared (n of them): its own (the upload's), or
+ * its route's input. Static: borrowed from the mode. */
+const input_field *tools_input(const tool_ref *ref, size_t *n);
+
+/* The tool's description: its own, or its route's. */
+const char *tools_description(const tool_ref *ref);
+
+/* t's inputSchema and outputSchema as compact JSON text, generated from its
+ * route's declarations the first time they are asked for (static). */
+void tools_schemas(const tool *t, const char **input, const char **output);
 
 /* Appends what the registered modes offer, from their topics ("documents,
  * temporary files and a work queue"), for the server's instructions. */

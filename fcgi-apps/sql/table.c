@@ -201,11 +201,6 @@ bool sql_print_statement(const char *def_json, int which) {
 
 /* ---- looking a table up ---- */
 
-const char *sql_path_name(request *req, api_error *err) {
-    const char *name = req->params[0];
-    return ident_table_ok(name, "name", err) ? name : NULL;
-}
-
 sql_table *sql_table_lookup(request *req, const char *name, api_error *err) {
     table_cache *c = cache_get();
     for (size_t i = 0; i < c->n; i++)
@@ -260,18 +255,17 @@ static bool stale_error(const api_error *err) {
             strcmp(st, "0A000") == 0 || strcmp(st, "26000") == 0);
 }
 
-bool sql_with_table(request *req, reply *out, api_error *err, sql_table_fn fn) {
-    const char *name = sql_path_name(req, err);
-    if (name == NULL) return false;
+bool sql_with_table(request *req, const input_value *in, reply *out, api_error *err, sql_table_fn fn) {
+    const char *name = in[0].s;
     sql_table *t = sql_table_lookup(req, name, err);
     if (t == NULL) return false;
-    if (fn(req, out, t, err)) return true;
+    if (fn(req, in, out, t, err)) return true;
     if (!stale_error(err)) return false;
     log_msg(LOG_INFO, "table %s changed behind the cache (%s); reading the registry again", name,
             err->sqlstate);
     cache_drop(cache_get(), t);
     if ((t = sql_table_lookup(req, name, err)) == NULL) return false;
-    if (fn(req, out, t, err)) return true;
+    if (fn(req, in, out, t, err)) return true;
     if (stale_error(err)) {
         const char *st = err->sqlstate;
         if (strcmp(st, "42P01") == 0) {

@@ -57,10 +57,6 @@ typedef struct sql_table {
 /* The registry's row of one table: its answer and its columns ($1 the name). */
 extern const db_stmt sql_table_get;
 
-/* The {name} capture of req, validated: NULL with a 422 when it is not a
- * valid table name (such a table cannot exist). Borrowed from req. */
-const char *sql_path_name(request *req, api_error *err);
-
 /* Returns the thread's cached table called name, reading the registry on
  * a miss; NULL with 404 when it does not exist (or another error). The
  * table belongs to the thread's cache: valid until the thread's next
@@ -70,11 +66,13 @@ sql_table *sql_table_lookup(request *req, const char *name, api_error *err);
 /* Returns s's column called name, or NULL. Borrowed from s. */
 const table_column *sql_column_find(const table_spec *s, const char *name);
 
-typedef bool (*sql_table_fn)(request *req, reply *out, sql_table *t, api_error *err);
+/* A row route's work on its table; in is the route's validated input. */
+typedef bool (*sql_table_fn)(request *req, const input_value *in, reply *out, sql_table *t, api_error *err);
 
-/* Runs fn on the table named in the path ({name}); once more on a fresh
- * registry read when the cached table proved stale. Returns fn's answer. */
-bool sql_with_table(request *req, reply *out, api_error *err, sql_table_fn fn);
+/* Runs fn on the table in[0] names (the route's first field, its {name}:
+ * validated); once more on a fresh registry read when the cached table
+ * proved stale. Returns fn's answer. */
+bool sql_with_table(request *req, const input_value *in, reply *out, api_error *err, sql_table_fn fn);
 
 /* Prints the text of statement `which` (ST_*) as built for the table
  * definition def_json ({"name","columns"}), on stdout: what

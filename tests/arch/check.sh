@@ -94,4 +94,19 @@ for m in $modes; do
         result OK "backend-$m has $size bytes of code, under the all-modes build's $all" ||
         result FAIL "backend-$m has $size bytes of code, under the all-modes build's $all"
 done
+# 4. A handler reads its inputs as its route declares them, validated by
+#    the serve loop (mode.h, handler_fn): no mode file reads a path
+#    capture, a query parameter or a negotiation header from the raw
+#    request, or validates a body itself. (The serve loop also clears what a
+#    route does not declare, so such a read would find nothing.)
+raw='req->(params|query|nquery|nparams|if_match|if_none_match|last_event_id|accept|content_type)\b|request_query(_known)?\(|input_(path|query|body|headers)\(|request_json(_object|_value)?\('
+bad=()
+for f in fcgi-apps/*.c fcgi-apps/*/*.c; do
+    case "$f" in fcgi-apps/mcp/* | fcgi-apps/generate.c | fcgi-apps/openapi.c | fcgi-apps/registry.c | fcgi-apps/main.c) continue ;; esac
+    hits=$(code_of "$f" | grep -nE "$raw" || true)
+    [ -z "$hits" ] || bad+=("$f: $hits")
+done
+[ ${#bad[@]} -eq 0 ] && result OK "mode files read only their declared, validated inputs" ||
+    result FAIL "mode files read only their declared, validated inputs" "${bad[@]}"
+
 echo "1..$n"

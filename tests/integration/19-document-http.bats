@@ -112,12 +112,12 @@ teardown_file() { stack_teardown; }
     http PUT /document/pa/k -d '{"a":1,"b":{"c":2,"d":3},"e":[1,2]}'
     expect 201
     http PATCH /document/pa/k "${mp[@]}" -d '{"a":null,"b":{"c":9,"x":{"y":null}},"e":[3],"f":"new"}'
-    expect 200 '.version == 2' '.payload == {"b":{"c":9,"d":3,"x":{}},"e":[3],"f":"new"}'
+    expect 201 '.version == 2' '.payload == {"b":{"c":9,"d":3,"x":{}},"e":[3],"f":"new"}'
     header_has ETag '"2"'
     http GET /document/pa/k
     expect 200 '.payload.f == "new"'
     http PATCH /document/pa/k -H 'Content-Type: application/merge-patch+json; charset=utf-8' -H 'If-Match: "2"' -d '"whole"'
-    expect 200 '.version == 3' '.payload == "whole"'
+    expect 201 '.version == 3' '.payload == "whole"'
     http PATCH /document/pa/k "${mp[@]}" -H 'If-Match: "2"' -d '{"z":1}'
     expect_error 412 precondition_failed If-Match
     http PATCH /document/pa/k -d '{"z":1}'

@@ -10,8 +10,9 @@
 #include "mode.h"
 #include "registry.h"
 
-static bool h(request *req, reply *out, api_error *err) {
+static bool h(request *req, const input_value *in, reply *out, api_error *err) {
     (void)req;
+    (void)in;
     (void)out;
     (void)err;
     return true;
