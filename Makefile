@@ -59,7 +59,7 @@ UNIT_EXES   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .SECONDARY:
 .SECONDEXPANSION:
 .PHONY: FORCE all deps run test unit integration mode sanitize valgrind bench fuzz fuzzers clean lint format coverage
-all: $(EXES) $(UNIT_EXES) docs/configuration.md
+all: $(EXES) $(UNIT_EXES) $(BUILD)/docs.stamp
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -89,12 +89,13 @@ $(BIN)/backend-registry: $(GEN_OBJS) $(BUILD)/libcommon.a | $(BIN)
 $(BUILD)/gen/mode_briefs.c: $(BIN)/backend-registry | $(BUILD)/gen
 	$< --briefs-c >$@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
-# The docs' table of every mode's settings, from their declarations.
-docs/configuration.md: $(BIN)/backend-registry
-	@$< --settings-md >$(BUILD)/settings.md
-	@awk -v table=$(BUILD)/settings.md '/^<!-- end of settings/ {skip = 0} !skip {print} \
-	  /^<!-- settings: generated/ {while ((getline l < table) > 0) print l; skip = 1}' $@ >$(BUILD)/configuration.md
-	@if cmp -s $(BUILD)/configuration.md $@; then touch $@; else cp $(BUILD)/configuration.md $@; fi
+# The parts of the docs printed from the code (the settings table, the
+# error table, processes and connections, counts): tools/docs-blocks.sh
+# rewrites those that differ (docs/testing.md, "Generated docs").
+DOCS := README.md $(wildcard docs/*.md)
+$(BUILD)/docs.stamp: $(BIN)/backend-registry tools/docs-blocks.sh $(DOCS) $(wildcard deploy/errors/*) | $(BUILD)/gen
+	@tools/docs-blocks.sh $< $(DOCS)
+	@touch $@
 $(BUILD)/gen/openapi_doc.c: $(BIN)/backend-registry | $(BUILD)/gen
 	$< --openapi-c >$@.tmp
 	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi

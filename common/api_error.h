@@ -5,8 +5,8 @@
  * fills an api_error and returns false; the serve loop hands it to
  * reply_error (reply.h), the only place that turns an error into an HTTP
  * response, and the MCP layer turns the same value into an isError result.
- * Codes are the contract's stable strings (contract.md section 1), each
- * with its one status, in one table (API_ERRORS).
+ * Codes are the stable strings clients match on (docs/api.md), each with
+ * its one status, in one table (API_ERRORS).
  */
 #ifndef BACKEND_API_ERROR_H
 #define BACKEND_API_ERROR_H
@@ -15,28 +15,54 @@
 
 /* The error table: every error the service answers, once. Each code has
  * one status (and so one reason phrase: the status's, from the one
- * status table) and says when it is used; a call adds the detail (and the
- * field). Order: by status. */
-#define API_ERRORS(X)                                                                                       \
-    X(BAD_REQUEST, 400, "bad_request", "the request is malformed: a body shorter than its Content-Length")  \
-    X(INVALID_JSON, 400, "invalid_json", "the body is not JSON, not UTF-8, or nests deeper than 64 levels") \
-    X(UNAUTHORIZED, 401, "unauthorized", "missing or wrong bearer token")                                   \
-    X(FORBIDDEN_HOST, 403, "forbidden_host", "/mcp: a Host header that is not allowed")                     \
-    X(FORBIDDEN_ORIGIN, 403, "forbidden_origin", "/mcp: an Origin header that is not allowed")              \
-    X(NOT_FOUND, 404, "not_found", "no such route, or the named thing does not exist")                      \
-    X(METHOD_NOT_ALLOWED, 405, "method_not_allowed", "a known path, a method it does not take")             \
-    X(CONFLICT, 409, "conflict",                                                                            \
-      "exists already, a unique value is taken, or a precondition no longer holds")                         \
-    X(LENGTH_REQUIRED, 411, "length_required", "an upload without Content-Length")                          \
-    X(PRECONDITION_FAILED, 412, "precondition_failed", "an If-Match or If-None-Match header does not hold") \
-    X(PAYLOAD_TOO_LARGE, 413, "payload_too_large", "a body over its limit")                                 \
-    X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type", "a PATCH that is not a merge patch")           \
-    X(VALIDATION_FAILED, 422, "validation_failed", "a missing, unknown or wrongly typed input")             \
-    X(RATE_LIMITED, 429, "rate_limited", "too many requests or failed tokens from one client")              \
-    X(INTERNAL, 500, "internal", "a bug: never expected")                                                   \
-    X(AUTH_NOT_CONFIGURED, 503, "auth_not_configured", "no token is configured: the service fails closed")  \
-    X(DATABASE_UNAVAILABLE, 503, "database_unavailable", "PostgreSQL cannot be reached (or timed out)")     \
-    X(INSUFFICIENT_STORAGE, 507, "insufficient_storage", "a folder a mode writes is full or unusable")
+ * status table) and says when it is used, for people: docs/errors.md is
+ * generated from it (backend-registry --errors-md), so the sentence is
+ * markdown and names the headers that come with the status. A call adds
+ * the detail (and the field). Order: by status. */
+#define API_ERRORS(X)                                                                                      \
+    X(BAD_REQUEST, 400, "bad_request",                                                                     \
+      "the request is malformed: its body ended before its `Content-Length` (the client went away)")       \
+    X(INVALID_JSON, 400, "invalid_json",                                                                   \
+      "the body does not parse, is empty where JSON is required, is not UTF-8, has a duplicate key or "    \
+      "`\\u0000`, or nests deeper than 64 levels")                                                         \
+    X(UNAUTHORIZED, 401, "unauthorized",                                                                   \
+      "a missing or wrong bearer token, or another scheme; with `WWW-Authenticate: Bearer`")               \
+    X(FORBIDDEN_HOST, 403, "forbidden_host",                                                               \
+      "`/mcp` only: a `Host` header that is not allowed, checked before the token")                        \
+    X(FORBIDDEN_ORIGIN, 403, "forbidden_origin",                                                           \
+      "`/mcp` only: an `Origin` header that is not allowed, checked before the token")                     \
+    X(NOT_FOUND, 404, "not_found",                                                                         \
+      "no such route, or the named document, version, item, table or row "                                 \
+      "does not exist")                                                                                    \
+    X(METHOD_NOT_ALLOWED, 405, "method_not_allowed",                                                       \
+      "a known path, a method it does not take; `Allow` lists the ones it does (empty for a path that "    \
+      "takes none, such as an uploaded file's)")                                                           \
+    X(CONFLICT, 409, "conflict",                                                                           \
+      "the thing exists already, a unique value is taken, or a precondition in the body (`if_version`, "   \
+      "`claim_token`) no longer holds")                                                                    \
+    X(LENGTH_REQUIRED, 411, "length_required", "an upload without `Content-Length`")                       \
+    X(PRECONDITION_FAILED, 412, "precondition_failed",                                                     \
+      "a document write's `If-Match: \"N\"` names a version that is not the latest (or is weak, "          \
+      "`W/\"N\"`: If-Match compares strongly), or its `If-None-Match: *` meets a live version")            \
+    X(PAYLOAD_TOO_LARGE, 413, "payload_too_large",                                                         \
+      "a body over its limit (`BODY_MAX_BYTES` for JSON, the file tier's own for an upload), refused "     \
+      "before it is read")                                                                                 \
+    X(UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type",                                               \
+      "a document `PATCH` whose `Content-Type` is not `application/merge-patch+json`")                     \
+    X(VALIDATION_FAILED, 422, "validation_failed",                                                         \
+      "a missing, unknown or wrongly typed field or query parameter, a bad name, a value out of range, "   \
+      "`%00` or a malformed escape in the path (`field: \"path\"`)")                                       \
+    X(RATE_LIMITED, 429, "rate_limited",                                                                   \
+      "too many requests (`RATE_LIMIT_RPS`) or wrong tokens (`AUTH_FAILURES_MAX`) from one client "        \
+      "address, checked before the token; `Retry-After` says when to come back")                           \
+    X(INTERNAL, 500, "internal", "a bug: never expected; the request's log line has its id and the cause") \
+    X(AUTH_NOT_CONFIGURED, 503, "auth_not_configured",                                                     \
+      "no token is configured: the service fails closed; with `Retry-After: 1`")                           \
+    X(DATABASE_UNAVAILABLE, 503, "database_unavailable",                                                   \
+      "PostgreSQL cannot be reached, is restarting, or took longer than the request's budget "             \
+      "(`DB_TIMEOUT_MS`); with `Retry-After: 1`")                                                          \
+    X(INSUFFICIENT_STORAGE, 507, "insufficient_storage",                                                   \
+      "a folder a mode writes (the file tier's) is full or unusable")
 
 typedef enum api_code {
 #define API_CODE_ENUM_(name, status, code, when) API_E_##name,
@@ -47,7 +73,7 @@ typedef enum api_code {
 
 typedef struct api_error_kind {
     int status;       /* the HTTP status */
-    const char *code; /* the contract's stable string */
+    const char *code; /* the stable string clients match on */
     const char *when; /* when it is answered, for people */
 } api_error_kind;
 

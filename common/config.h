@@ -1,8 +1,8 @@
 /*
  * config: the shared configuration (what every process reads: the database,
  * the token, the JSON body limit, lighttpd's address, logging), read from
- * the environment once at start-up and validated there (contract.md
- * section 8), and the table form in which a mode declares settings of its
+ * the environment once at start-up and validated there (README.md,
+ * "Configuration"), and the table form in which a mode declares settings of its
  * own (`setting`, loaded by settings_load).
  *
  * An invalid value stops the process with one line on stderr naming the

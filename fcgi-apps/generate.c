@@ -40,8 +40,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "http_status.h"
 #include "mcp/settings.h"
 #include "registry.h"
+#include "serve.h"
 
 /* Prints fastcgi.server entries for every registered mode. lighttpd takes
  * the first prefix that matches, so the catch-all "/" (the mode whose
@@ -241,9 +243,80 @@ static int print_sql(int argc, char **argv) {
     return 2;
 }
 
+/* ---- Figures for the docs. tools/docs-blocks.sh writes what these print
+ * into README.md and the docs, between markers (docs/testing.md,
+ * "Generated docs"); make rewrites them, tests/arch/check.sh fails when
+ * they differ. From the declarations alone, whatever the environment.
+ *   --errors-md     the error table (api_error.h) as markdown
+ *   --processes-md  each mode's processes, workers and connections
+ *   --figures       "NAME VALUE" lines: counts (mode_settings: the
+ *                   modes' and backend-mcp's, not the shared ones), and
+ *                   per mode processes.MODE, workers.MODE,
+ *                   connections.MODE ---- */
+
+/* The PostgreSQL connections m's processes hold at most: each its
+ * workers' and the spare ones (serve.h). */
+static int mode_connections(const mode *m) {
+    return m->processes * (mode_workers(m) + SERVE_SPARE_CONNECTIONS);
+}
+
+/* Prints the error table as markdown: status, code, when. */
+static void print_errors_md(void) {
+    printf("| status | error | when |\n|---|---|---|\n");
+    for (int i = 0; i < API_E_COUNT; i++) {
+        const api_error_kind *k = &api_error_kinds[i];
+        printf("| %d %s | `%s` | %s |\n", k->status, http_reason(k->status), k->code, k->when);
+    }
+}
+
+/* Prints each mode's processes, workers and connections as markdown, and
+ * the sums. */
+static void print_processes_md(void) {
+    int procs = 0, conns = 0;
+    printf("| mode | processes | workers each | PostgreSQL connections at most |\n|---|---|---|---|\n");
+    for (const mode *const *mp = mode_registry; *mp; mp++) {
+        const mode *m = *mp;
+        printf("| %s | %d | %d | %d × (%d + %d) = %d |\n", m->name, m->processes, mode_workers(m),
+               m->processes, mode_workers(m), SERVE_SPARE_CONNECTIONS, mode_connections(m));
+        procs += m->processes;
+        conns += mode_connections(m);
+    }
+    printf("| every mode | %d | | %d |\n", procs, conns);
+}
+
+/* Prints the figures, "NAME VALUE" a line. */
+static void print_figures(void) {
+    int modes = 0, routes = 0, tools = 0, settings = (int)mcp_nsettings, procs = 0, conns = 0;
+    for (const mode *const *mp = mode_registry; *mp; mp++) {
+        const mode *m = *mp;
+        modes++, routes += (int)m->nroutes, settings += (int)m->nsettings;
+        for (size_t i = 0; i < m->nroutes; i++) tools += m->routes[i].tool != NULL;
+        procs += m->processes, conns += mode_connections(m);
+        printf("processes.%s %d\nworkers.%s %d\nconnections.%s %d\n", m->name, m->processes, m->name,
+               mode_workers(m), m->name, mode_connections(m));
+    }
+    printf("modes %d\nroutes %d\ntools %d\nmode_settings %d\nerrors %d\nprocesses %d\nconnections %d\n",
+           modes, routes, tools, settings, (int)API_E_COUNT, procs, conns);
+    printf("spare_connections %d\n", SERVE_SPARE_CONNECTIONS);
+}
+
+/* Prints what cmd asks for if it is one of the above; false otherwise. */
+static bool print_docs(const char *cmd) {
+    if (strcmp(cmd, "--errors-md") == 0)
+        print_errors_md();
+    else if (strcmp(cmd, "--processes-md") == 0)
+        print_processes_md();
+    else if (strcmp(cmd, "--figures") == 0)
+        print_figures();
+    else
+        return false;
+    return true;
+}
+
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "";
     /* What comes from the declarations alone, whatever the environment. */
+    if (print_docs(cmd)) return 0;
     if (strcmp(cmd, "--briefs-c") == 0) {
         print_briefs_c();
         return 0;

@@ -50,7 +50,7 @@ for probe in ("livenessProbe", "readinessProbe"):
     p = backend[probe]["httpGet"]
     need(p["path"] == "/health", f"{probe} path {p['path']} is not /health")
     need(p["port"] in ("http", ports.get("http")), f"{probe} port {p['port']} is not the http port")
-    # /health answers within 2 s (contract section 2): the probe waits longer.
+    # /health answers within 2 s (docs/api.md): the probe waits longer.
     need(backend[probe]["timeoutSeconds"] > 2, f"{probe} timeout does not fit the 2 s bound")
 health_c = open(f"{root}/fcgi-apps/health.c").read()
 need('"/health", health_get, .is_public = true' in health_c, "health.c no longer serves a public GET /health")

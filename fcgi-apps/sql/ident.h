@@ -3,8 +3,8 @@
  * sql mode's tables and columns). Values never take this path: they travel
  * as parameters.
  *
- * An identifier is valid when it matches ^[a-z][a-z0-9_]{0,47}$ (contract.md
- * section 1, Limits): no quote, no capital, no space, no byte outside ASCII
+ * An identifier is valid when it matches ^[a-z][a-z0-9_]{0,47}$ (docs/api.md,
+ * "Limits"): no quote, no capital, no space, no byte outside ASCII
  * can reach the SQL, and quoting it is then only wrapping it in double
  * quotes (which also keeps a keyword such as "select" a plain name).
  */

@@ -1,5 +1,5 @@
 /*
- * tablespec: the sql mode's table definitions (contract.md section 5), as a
+ * tablespec: the sql mode's table definitions (docs/sql.md), as a
  * request gives them and as the registry keeps them: validated whole before
  * anything reaches the database, and turned into DDL only through ident.h
  * and a fixed type table (a type's SQL text is never taken from a request).
@@ -17,7 +17,7 @@
 
 enum { TABLE_COLUMNS_MAX = 64 };
 
-/* The column types, once: the closed allowlist (contract.md section 5) and
+/* The column types, once: the closed allowlist (docs/sql.md, "Types") and
  * every fact about a type the mode uses. Each row is
  *   X(ENUM, api name, SQL type, PRE, ARROW, POST, ROW_CHECK, FILTER_CHECK)
  * where a row's value is taken out of the jsonb row _e._r as

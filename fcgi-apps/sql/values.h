@@ -1,6 +1,6 @@
 /*
  * sql/values: the sql mode's rules for values, before and after PostgreSQL
- * sees them (contract.md section 5, JSON <-> column).
+ * sees them (docs/sql.md, "Types": JSON <-> column).
  *
  * C checks each value's JSON type against its column first, so a wrong
  * type is a 422 naming the column before the database is asked. A value

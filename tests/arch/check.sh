@@ -60,15 +60,46 @@ done
 [ ${#bad[@]} -eq 0 ] && result OK "common/ names no mode, route or mode setting" ||
     result FAIL "common/ names no mode, route or mode setting" "${bad[@]}"
 
-# 2b. The configuration table in the docs is the one the declarations give.
-table=$(sed -n '/^<!-- settings: generated/,/^<!-- end of settings/p' docs/configuration.md | sed '1d;$d')
-if [ "$table" = "$("$BIN/backend-registry" --settings-md)" ]; then
-    result OK "docs/configuration.md holds the settings the modes declare"
+# 2b. The parts of the docs printed from the code (the settings, the error
+#     table, processes and connections, counts) are what the code prints
+#     now (tools/docs-blocks.sh; make rewrites them).
+if diffs=$(tools/docs-blocks.sh --check "$BIN/backend-registry" README.md docs/*.md 2>&1); then
+    result OK "the docs' generated parts are what the code prints"
 else
-    result FAIL "docs/configuration.md holds the settings the modes declare" \
-        "regenerate it: bin/backend-registry --settings-md" \
-        "$(diff <(echo "$table") <("$BIN/backend-registry" --settings-md) | head -n 10)"
+    mapfile -t lines < <(head -n 30 <<<"$diffs")
+    result FAIL "the docs' generated parts are what the code prints" "run make (it rewrites them)" "${lines[@]}"
 fi
+
+# 2c. The repository stands alone: no tracked file (but CI's) cites the
+#     external contract's file or folder, or its sections; what the code
+#     relies on is stated in docs/api.md. The patterns are written so that
+#     they do not match themselves. Outside a git checkout (a copy of the
+#     tree), every file of it is read.
+# The files another change is rewriting now; to be emptied with it.
+cites_allowed=(
+    fcgi-apps/document.c fcgi-apps/queue.c fcgi-apps/sql.c fcgi-apps/file.c fcgi-apps/health.c
+    fcgi-apps/openapi.c fcgi-apps/generate.c common/input.c common/serve.c common/mode.h
+    'fcgi-apps/mcp/*.c' 'fcgi-apps/mcp/*.h'
+)
+cites=(-e 'contract[.]md' -e '[.][.]/shared' -e 'contract sections? [0-9]')
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    excludes=(':!.ci')
+    for f in "${cites_allowed[@]}"; do excludes+=(":!$f"); done
+    hits=$(git grep -n -i -E "${cites[@]}" -- . "${excludes[@]}")
+else
+    hits=$(grep -rnIiE "${cites[@]}" --exclude-dir={.ci,.git,build,bin,run,node_modules} . |
+        sed 's|^\./||' | while IFS= read -r line; do
+            for f in "${cites_allowed[@]}"; do
+                # shellcheck disable=SC2053 # the allowed names are patterns
+                [[ ${line%%:*} == $f ]] && continue 2
+            done
+            echo "$line"
+        done)
+fi
+mapfile -t lines < <(head -n 20 <<<"$hits")
+[ -z "$hits" ] && result OK "no file cites the contract outside the repository (docs/api.md states it)" ||
+    result FAIL "no file cites the contract outside the repository (docs/api.md states it)" \
+        "cite docs/api.md (or the doc of the mode) instead:" "${lines[@]}"
 
 # 3. backend-<mode> links no other mode: none of another mode's global
 #    symbols (its mode_<name> value included) is in it; and it is smaller

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# health (contract section 2), request ids and logging (section 1), and the
+# health (docs/api.md, "The modes"), request ids and logging (docs/api.md), and the
 # JSON 404 for unknown paths.
 
 load ../lib/stack

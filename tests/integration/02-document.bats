@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# document mode (contract section 3) through lighttpd.
+# document mode (docs/document.md) through lighttpd.
 
 load ../lib/stack
 

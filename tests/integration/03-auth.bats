@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Bearer auth (contract section 1) and configuration checks (section 8).
+# Bearer auth (docs/api.md) and configuration checks (README.md, "Configuration").
 
 load ../lib/stack
 bats_require_minimum_version 1.5.0

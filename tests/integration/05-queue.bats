@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# queue mode (contract section 4) through lighttpd.
+# queue mode (docs/queue.md) through lighttpd.
 
 load ../lib/stack
 bats_require_minimum_version 1.5.0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# file mode (contract section 6) through lighttpd.
+# file mode (docs/file.md) through lighttpd.
 
 load ../lib/stack
 

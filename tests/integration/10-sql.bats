@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# sql mode (contract section 5) through lighttpd: typed tables on demand.
+# sql mode (docs/sql.md) through lighttpd: typed tables on demand.
 
 load ../lib/stack
 bats_require_minimum_version 1.5.0

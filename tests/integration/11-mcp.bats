@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# /mcp (contract section 7) through lighttpd's mod_proxy to backend-mcp:
+# /mcp (docs/mcp.md) through lighttpd's mod_proxy to backend-mcp:
 # the transport rules of both eras (the session era, 2025-03-26 to
 # 2025-11-25, and the stateless 2026-07-28) with curl, sessions shared by
 # two replicas, then clients nobody here wrote (the official SDK 1.x and

@@ -2,7 +2,7 @@
 # Hostile input, as a matrix generated from the route list the executables
 # print (`backend-registry --routes`: every route of every registered mode),
 # so a new route is covered the day it is added. Each case must be answered
-# with the contract's error (contract section 1): a status from the expected
+# with the one error shape (docs/api.md): a status from the expected
 # set, never 5xx, a JSON body with string .error and .detail, and
 # X-Request-Id (lighttpd's own error pages, deploy/errors/, carry no
 # X-Request-Id: docs/errors.md). A test collects every failing case, then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# GET /metrics (contract section 10): the whole replica's metrics, every
+# GET /metrics (docs/operations.md): the whole replica's metrics, every
 # process of every mode summed (common/metrics.h, docs/operations.md).
 
 load ../lib/stack
@@ -278,7 +278,7 @@ queue_scrape_until() {
     done
 }
 
-# ---- abuse limits (contract section 10), each on a service of its own ----
+# ---- abuse limits (docs/operations.md), each on a service of its own ----
 
 @test "AUTH_FAILURES_MAX: more wrong tokens than the limit: 429 with Retry-After even with the right token; /health and a missing token are not limited" {
     AUTH_FAILURES_MAX=3 RATE_LIMIT_RPS=0 service_up failures

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Self-description (contract section 9): GET /openapi.json, generated from
+# Self-description (docs/openapi.md): GET /openapi.json, generated from
 # the registry (fcgi-apps/openapi.c), and GET /docs, Swagger UI over it
 # served by lighttpd from local files. Tools from npm, pinned in
 # tests/openapi/package-lock.json (redocly, ajv, puppeteer-core) and
@@ -11,7 +11,7 @@ load ../lib/stack
 setup_file() {
     "$ROOT/tests/openapi/install.sh"
     # The contract test sends wrong tokens on purpose, more than the abuse
-    # limit's default (contract section 10) allows.
+    # limit's default (docs/operations.md, "Abuse limits") allows.
     export AUTH_FAILURES_MAX=100000
     stack_setup
     # A table, so that the token-only part has something to describe.
@@ -55,7 +55,7 @@ OPENAPI_BIN=$ROOT/tests/openapi/node_modules/.bin
     jq -e '[.paths[][] | select(.security != []) | .responses["503"].content["application/json"].schema.allOf[1].properties.error.enum
         | index("auth_not_configured")] | all' <<<"$doc"
     jq -e '[.paths[][].responses | to_entries[] | select(.key | startswith("4") or startswith("5")) | .value.headers["X-Request-Id"]] | all' <<<"$doc"
-    # A create answers 201 (contract section 1).
+    # A create answers 201 (docs/api.md, "Success codes").
     jq -e '.paths["/document"].post.responses["201"] and .paths["/sql/tables"].post.responses["201"]
         and .paths["/files/temp"].post.responses["201"] and .paths["/queue/{namespace}"].post.responses["201"]' <<<"$doc"
     jq -e '.paths["/document/{namespace}/{key}"].get.parameters[] | select(.name == "namespace") | .schema.pattern and .schema.maxLength == 128' <<<"$doc"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# document mode, contract sections 3a and 3b: ETag and conditional requests,
+# document mode (docs/document.md): ETag and conditional requests,
 # PUT and merge-patch PATCH, and the changes feed (no gap, no duplicate).
 
 load ../lib/stack

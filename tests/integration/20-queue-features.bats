@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# queue mode, issue #20 (contract section 4, the "new" bullets): batch ack,
+# queue mode, issue #20 (docs/queue.md): batch ack,
 # pause and resume, priority, dedup_key, group.
 
 load ../lib/stack

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Waiting at scale (issue 19; contract sections 3b and 4): 200 waiting
+# Waiting at scale (issue 19; docs/document.md and docs/queue.md): 200 waiting
 # requests at once, 120 changes-feed long-polls on six namespaces and 80
 # queue long-poll claimers on one, then an event-stream reader opened among
 # them. Each must wait for the write that answers it (none answered early,

@@ -117,7 +117,7 @@ stack_teardown() {
         kill -KILL $left 2>/dev/null || true
         return 1
     fi
-    # The token never appears in a log line (contract section 1): every
+    # The token never appears in a log line (docs/api.md): every
     # service log of the file (each lighttpd's, with its mode processes'
     # stderr) is searched for it before the folder goes; a hit fails the
     # file. So this holds for every request of the whole suite.

@@ -30,7 +30,7 @@ int main(void) {
     CHECK(rows_ok, "every error code has a 4xx/5xx status and says when it is used");
     CHECK(unique, "no code appears twice in the error table");
     CHECK(ordered, "the error table is ordered by status");
-    /* The contract's table (section 1), code by code. */
+    /* The codes clients rely on (docs/api.md, docs/errors.md), code by code. */
     static const struct {
         const char *code;
         int status;
