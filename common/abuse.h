@@ -1,5 +1,5 @@
 /*
- * abuse: the per-client-address limits of contract section 10, shared by
+ * abuse: the per-client-address limits (docs/operations.md), shared by
  * every process of the replica (a table in a file of the run folder,
  * $BACKEND_SOCKETS/abuse.shm, mapped by all of them; without a run folder,
  * this process's own table).

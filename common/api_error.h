@@ -5,7 +5,7 @@
  * fills an api_error and returns false; the serve loop hands it to
  * reply_error (reply.h), the only place that turns an error into an HTTP
  * response, and the MCP layer turns the same value into an isError result.
- * Codes are the contract's stable strings (contract.md section 1), each
+ * Codes are the stable strings clients match on (docs/errors.md), each
  * with its one status, in one table (API_ERRORS).
  */
 #ifndef BACKEND_API_ERROR_H
@@ -47,7 +47,7 @@ typedef enum api_code {
 
 typedef struct api_error_kind {
     int status;       /* the HTTP status */
-    const char *code; /* the contract's stable string */
+    const char *code; /* the stable string (docs/errors.md) */
     const char *when; /* when it is answered, for people */
 } api_error_kind;
 

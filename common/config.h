@@ -1,9 +1,9 @@
 /*
  * config: the shared configuration (what every process reads: the database,
  * the token, the JSON body limit, lighttpd's address, logging), read from
- * the environment once at start-up and validated there (contract.md
- * section 8), and the table form in which a mode declares settings of its
- * own (`setting`, loaded by settings_load).
+ * the environment once at start-up and validated there
+ * (docs/configuration.md), and the table form in which a mode declares
+ * settings of its own (`setting`, loaded by settings_load).
  *
  * An invalid value stops the process with one line on stderr naming the
  * variable: config_load and settings_load never return on error. After

@@ -1,6 +1,6 @@
 /*
- * json: parsing request bodies and reading their fields, with the contract's
- * rules (contract.md section 1): UTF-8 only, no duplicate keys, no NUL
+ * json: parsing request bodies and reading their fields, with the rules of
+ * docs/errors.md (invalid_json): UTF-8 only, no duplicate keys, no NUL
  * escapes, nesting at most 64 levels, anything else is 400 invalid_json.
  *
  * Integers are decoded as doubles (JSON_DECODE_INT_AS_REAL) so that an

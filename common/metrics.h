@@ -1,6 +1,6 @@
 /*
  * metrics: the replica's request counters, shared by every process of every
- * mode, for GET /metrics (contract section 10; docs/operations.md).
+ * mode, for GET /metrics (docs/operations.md, "Metrics").
  *
  * Each process owns one slot of a file mapped shared by all of them
  * (metrics.shm in the run folder, BACKEND_SOCKETS): it adds to its slot's

@@ -1,5 +1,5 @@
 /*
- * trace: the W3C Trace Context of one request (contract section 10).
+ * trace: the W3C Trace Context of one request (docs/operations.md, Tracing).
  *
  * An incoming `traceparent` header that is valid (W3C Trace Context level 1:
  * version-traceid-parentid-flags in lowercase hex, neither id all zeros,

@@ -1,6 +1,6 @@
 /*
- * validate: the contract's shared input rules (contract.md section 1,
- * Limits), each returning false with a 422 naming the field.
+ * validate: the input rules every mode shares (docs/errors.md, "The shared
+ * input rules"), each returning false with a 422 naming the field.
  */
 #ifndef BACKEND_VALIDATE_H
 #define BACKEND_VALIDATE_H
