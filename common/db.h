@@ -96,13 +96,13 @@ void db_rollback(void);
  * protocol. Returns false with err set. */
 bool db_command(const char *sql, api_error *err);
 
-/* The one place PostgreSQL errors become contract errors: SQLSTATE class 08,
- * 53, 57P0x and a lost connection are 503 database_unavailable, and so are
- * 57014, 40001, 40P01 and 55P03 (timed out, or lost a race: retry); 23505
- * is 409; 23502, 23514 and class 22 are 422; anything else is 500 (and the
- * server's message goes to the log, never to the client). The SQLSTATE and
- * the constraint travel on err (err->sqlstate, err->constraint). res may be
- * NULL. */
+/* The one place PostgreSQL errors become the API's (docs/errors.md):
+ * SQLSTATE class 08, 53, 57P0x and a lost connection are 503
+ * database_unavailable, and so are 57014, 40001, 40P01 and 55P03 (timed
+ * out, or lost a race: retry); 23505 is 409; 23502, 23514 and class 22 are
+ * 422; anything else is 500 (and the server's message goes to the log,
+ * never to the client). The SQLSTATE and the constraint travel on err
+ * (err->sqlstate, err->constraint). res may be NULL. */
 void db_error_map(const PGresult *res, api_error *err);
 
 /* False when notifications cannot be relied on (DATABASE_POOLER=transaction:

@@ -2,9 +2,9 @@
  * reply: the response a handler builds, written out by the serve loop.
  *
  * A handler sets status and appends a JSON object to body. reply_error is
- * the single place where an api_error becomes a response: the contract's
- * {"error","detail","field"} body plus the headers its status needs
- * (WWW-Authenticate, Allow, Retry-After).
+ * the single place where an api_error becomes a response: the
+ * {"error","detail","field"} body of docs/errors.md plus the headers its
+ * status needs (WWW-Authenticate, Allow, Retry-After).
  */
 #ifndef BACKEND_REPLY_H
 #define BACKEND_REPLY_H

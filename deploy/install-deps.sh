@@ -14,6 +14,7 @@ runtime=(lighttpd lighttpd-modules-lua libfcgi0ldbl libjansson4 libpq5 libssl3 l
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev libmicrohttpd-dev)
 test=(postgresql pgbouncer bats curl jq procps clang libclang-rt-14-dev valgrind libfcgi-bin python3-yaml
     cppcheck shellcheck clang-format gcovr bear # make lint, format, coverage, compile_commands.json
+    universal-ctags # tests/arch/long-functions.sh
     prometheus # promtool check metrics (17-metrics)
     chromium) # /docs in a real browser (18-openapi, with puppeteer-core)
 

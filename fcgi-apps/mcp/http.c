@@ -1,5 +1,5 @@
 /*
- * backend-mcp: the /mcp endpoint (contract.md section 7), an HTTP server on
+ * backend-mcp: the /mcp endpoint (docs/mcp.md), an HTTP server on
  * libmicrohttpd listening on a unix socket that only lighttpd reaches
  * (mod_proxy, streamed both ways, lighttpd.conf).
  *
@@ -12,7 +12,8 @@
  * mode), so an open event stream is a thread asleep on a condition
  * variable, and any number of them never delays a tool call. Tool calls run
  * on a fixed set of workers with database connections of their own
- * (workers.h). The protocol rules are in rpc.c; this file moves bytes.
+ * (workers.h). The protocol rules are rpc.h's (rpc.c and the two eras'
+ * files, rpc_internal.h); this file moves bytes.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <netinet/in.h>
@@ -265,37 +266,36 @@ static const char *client_addr(struct MHD_Connection *c, char buf[ABUSE_ADDR_MAX
     return addr;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                                  const char *version, const char *upload, size_t *upload_size,
-                                  void **con_cls) {
-    (void)cls;
-    (void)version;
-    exchange *x = *con_cls;
-    if (x == NULL) { /* the headers are in; the body (if any) follows */
-        *con_cls = exchange_new(method, header(c, "X-Request-Id"), header(c, "traceparent"));
-        return MHD_YES;
+/* Keeps a piece of the body (upload, *upload_size bytes) within
+ * BODY_MAX_BYTES: past it the body is dropped and the request marked too
+ * large (rpc_admit answers 413). */
+static void take_upload(exchange *x, const char *upload, size_t *upload_size) {
+    if (!x->too_large && x->body->len + *upload_size > g_config.body_max_bytes) {
+        x->too_large = true;
+        strbuf_reset(x->body);
     }
-    if (*upload_size != 0) { /* a piece of the body: keep it within the limit */
-        if (!x->too_large && x->body->len + *upload_size > g_config.body_max_bytes) {
-            x->too_large = true;
-            strbuf_reset(x->body);
-        }
-        if (!x->too_large) strbuf_append(x->body, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (strcmp(url, "/mcp") != 0) { /* lighttpd sends only /mcp here */
-        api_error err;
-        reply r;
-        reply_init(&r);
-        api_fail(&err, API_E_NOT_FOUND, NULL, "no route for this path");
-        reply_error(&r, &err);
-        enum MHD_Result ok = send_buffer(c, x, 404, r.body);
-        reply_release(&r);
-        return ok;
-    }
-    char client[ABUSE_ADDR_MAX];
-    rpc_in in = {
+    if (!x->too_large) strbuf_append(x->body, upload, *upload_size);
+    *upload_size = 0;
+}
+
+/* Sends the 404 of a path other than /mcp (lighttpd sends only /mcp
+ * here), in the HTTP routes' error shape. */
+static enum MHD_Result send_not_found(struct MHD_Connection *c, exchange *x) {
+    api_error err;
+    reply r;
+    reply_init(&r);
+    api_fail(&err, API_E_NOT_FOUND, NULL, "no route for this path");
+    reply_error(&r, &err);
+    enum MHD_Result ok = send_buffer(c, x, 404, r.body);
+    reply_release(&r);
+    return ok;
+}
+
+/* What rpc_admit reads of the request: its headers (borrowed from c), its
+ * body (borrowed from x); the client's address goes into client. */
+static rpc_in request_in(struct MHD_Connection *c, const char *method, exchange *x,
+                         char client[ABUSE_ADDR_MAX]) {
+    return (rpc_in){
         .method = method,
         .host = header(c, "Host"),
         .origin = header(c, "Origin"),
@@ -312,10 +312,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .body_len = x->body->len,
         .body_too_large = x->too_large,
     };
-    rpc_admit(&in, &x->out);
+}
+
+/* Sends what rpc_admit decided for the request (in): a reply as it is, the
+ * answer to a request (JSON, or an event stream), or the session's GET
+ * stream. */
+static enum MHD_Result send_admitted(struct MHD_Connection *c, exchange *x, const rpc_in *in) {
     switch (x->out.action) {
     case RPC_OPEN_STREAM:
-        snprintf(x->stream_session, sizeof x->stream_session, "%s", in.session_id);
+        snprintf(x->stream_session, sizeof x->stream_session, "%s", in->session_id);
         if (!session_stream_open(x->stream_session)) {
             strbuf_puts(x->out.body,
                         "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32001,\"message\":"
@@ -331,6 +336,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     case RPC_REPLY:
     default: return send_buffer(c, x, x->out.status, x->out.body);
     }
+}
+
+/* libmicrohttpd's request callback, called first when the headers are in,
+ * then with each piece of the body, then once more when it is all in. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size,
+                                  void **con_cls) {
+    (void)cls;
+    (void)version;
+    exchange *x = *con_cls;
+    if (x == NULL) { /* the headers are in; the body (if any) follows */
+        *con_cls = exchange_new(method, header(c, "X-Request-Id"), header(c, "traceparent"));
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        take_upload(x, upload, upload_size);
+        return MHD_YES;
+    }
+    if (strcmp(url, "/mcp") != 0) return send_not_found(c, x);
+    char client[ABUSE_ADDR_MAX];
+    rpc_in in = request_in(c, method, x, client);
+    rpc_admit(&in, &x->out);
+    return send_admitted(c, x, &in);
 }
 
 /* ---- start-up ---- */
@@ -402,12 +430,69 @@ static void stop_checker(pthread_t *checker) {
     pthread_join(*checker, NULL);
 }
 
-int main(int argc, char **argv) {
+/* Reads the settings of backend-mcp and of every mode (a tool call runs
+ * any mode's route), and names the process in its logs and to PostgreSQL. */
+static void load_settings(void) {
     config_load();
     settings_load(mcp_settings, mcp_nsettings);
     for (const mode *const *mp = mode_registry; *mp; mp++) settings_load((*mp)->settings, (*mp)->nsettings);
     log_set_mode("mcp");
     db_set_app_name("mcp");
+}
+
+/* Makes the schemas at start-up; one not ready yet is logged, and made by
+ * the first request that needs the database (db's schema hook). */
+static void prepare_schemas(void) {
+    api_error err;
+    db_begin(g_config.db_timeout_ms);
+    if (!ensure_schemas(&err)) log_msg(LOG_WARN, "schema not ready yet: %s", err.detail);
+    db_disconnect();
+    db_set_schema_hook(ensure_schemas);
+}
+
+/* Starts the workers, the session store, the session checker (*checker)
+ * and libmicrohttpd on the listening socket fd (< 0: none). Returns the
+ * daemon, or NULL when a part could not start (what had started is
+ * stopped and freed again). */
+static struct MHD_Daemon *start_serving(int fd, pthread_t *checker) {
+    g_workers = fd < 0 ? NULL : workers_new(MCP_WORKERS);
+    g_session_workers = g_workers == NULL ? NULL : workers_new(MCP_SESSION_WORKERS);
+    store_init(&g_store, g_session_workers, (long)g_mcp.session_idle_seconds);
+    sessions_init((long)g_mcp.session_idle_seconds, &g_store);
+    clock_cond_init(&g_check_stop_cond);
+    bool checking = g_session_workers != NULL && pthread_create(checker, NULL, session_checker, NULL) == 0;
+    struct MHD_Daemon *d =
+        !checking ? NULL
+                  : MHD_start_daemon(
+                        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
+                        NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MCP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+                        (unsigned)MCP_IDLE_SECONDS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)MCP_STACK_BYTES,
+                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    if (d != NULL) return d;
+    stop_checker(checking ? checker : NULL);
+    if (g_workers) workers_free(g_workers);
+    if (g_session_workers) workers_free(g_session_workers);
+    sessions_free();
+    return NULL;
+}
+
+/* Stops what start_serving started: streams end, calls in hand finish (a
+ * long-poll gives up early), then the threads are joined. */
+static void stop_serving(struct MHD_Daemon *d, pthread_t *checker) {
+    serve_request_stop();
+    notify_stop(); /* long-polls in tool calls give up now */
+    sessions_shutdown();
+    MHD_stop_daemon(d);
+    stop_checker(checker);
+    workers_free(g_workers);
+    workers_free(g_session_workers);
+    sessions_free();
+    db_close_spares();
+}
+
+int main(int argc, char **argv) {
+    load_settings();
     if (argc == 2 && strcmp(argv[1], "--check-config") == 0) return 0;
     bool fd0 = argc == 2 && strcmp(argv[1], "--listen-fd0") == 0;
     if (!fd0 && (argc != 3 || strcmp(argv[1], "--listen") != 0)) {
@@ -423,49 +508,17 @@ int main(int argc, char **argv) {
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL); /* every thread inherits it */
     serve_set_worker_count(MCP_WORKERS);             /* the tool workers: at most half may long-poll */
-    api_error err;
-    db_begin(g_config.db_timeout_ms);
-    if (!ensure_schemas(&err)) log_msg(LOG_WARN, "schema not ready yet: %s", err.detail);
-    db_disconnect();
-    db_set_schema_hook(ensure_schemas);
-    int fd = fd0 ? 0 : listen_unix(argv[2]);
-    g_workers = fd < 0 ? NULL : workers_new(MCP_WORKERS);
-    g_session_workers = g_workers == NULL ? NULL : workers_new(MCP_SESSION_WORKERS);
-    store_init(&g_store, g_session_workers, (long)g_mcp.session_idle_seconds);
-    sessions_init((long)g_mcp.session_idle_seconds, &g_store);
-    clock_cond_init(&g_check_stop_cond);
+    prepare_schemas();
     pthread_t checker;
-    bool checking = g_session_workers != NULL && pthread_create(&checker, NULL, session_checker, NULL) == 0;
-    struct MHD_Daemon *d =
-        !checking ? NULL
-                  : MHD_start_daemon(
-                        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
-                        NULL, NULL, on_request, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MCP_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-                        (unsigned)MCP_IDLE_SECONDS, MHD_OPTION_THREAD_STACK_SIZE, (size_t)MCP_STACK_BYTES,
-                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    struct MHD_Daemon *d = start_serving(fd0 ? 0 : listen_unix(argv[2]), &checker);
     if (d == NULL) {
         fprintf(stderr, "backend-mcp: cannot serve on %s\n", where);
-        stop_checker(checking ? &checker : NULL);
-        if (g_workers) workers_free(g_workers);
-        if (g_session_workers) workers_free(g_session_workers);
-        sessions_free();
         return 1;
     }
     log_msg(LOG_INFO, "serving /mcp on %s", where);
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    /* Streams end, calls in hand finish (a long-poll gives up early), then
-     * the threads are joined. */
-    serve_request_stop();
-    notify_stop(); /* long-polls in tool calls give up now */
-    sessions_shutdown();
-    MHD_stop_daemon(d);
-    stop_checker(&checker);
-    workers_free(g_workers);
-    workers_free(g_session_workers);
-    sessions_free();
-    db_close_spares();
+    stop_serving(d, &checker);
     if (!fd0) unlink(argv[2]);
     metrics_release();
     log_msg(LOG_INFO, "stopping (signal %d)", sig);

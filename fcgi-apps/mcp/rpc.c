@@ -1,8 +1,14 @@
+/*
+ * rpc: the shared part of the /mcp transport (rpc.h; rpc_internal.h says
+ * how the three files divide it): what is decided before any era (Host,
+ * Origin, the abuse limits, the token, the HTTP method, the body, which era
+ * a POST is in), the classification of messages, the two error shapes,
+ * and step two, the answer to each request and the tool calls.
+ */
 #define _POSIX_C_SOURCE 200809L
 #include "rpc.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,44 +21,9 @@
 #include "jspan.h"
 #include "mode.h"
 #include "reply.h"
+#include "rpc_internal.h"
 #include "settings.h"
 #include "tools.h"
-
-/* JSON-RPC error codes (and the one MCP's SDKs use for transport errors). */
-enum {
-    RPC_PARSE_ERROR = -32700,
-    RPC_INVALID_REQUEST = -32600,
-    RPC_METHOD_NOT_FOUND = -32601,
-    RPC_INVALID_PARAMS = -32602,
-    RPC_SERVER_ERROR = -32000,
-    RPC_HEADER_MISMATCH = -32020,     /* 2026-07-28: headers missing or not the body's */
-    RPC_UNSUPPORTED_VERSION = -32022, /* 2026-07-28: a version this server does not serve */
-};
-
-/* The session-era versions an initialize can negotiate. */
-static const char *const g_versions[] = {"2025-06-18", "2025-03-26", "2025-11-25", NULL};
-/* Every version served, newest first (the -32022 error's "supported"). */
-#define SUPPORTED_JSON "[\"" MCP_VERSION_STATELESS "\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\"]"
-/* How long a client may cache server/discover and tools/list (the tools
- * change only with a new release of the service). */
-#define LIST_TTL_MS 300000
-
-#define META_VERSION      "io.modelcontextprotocol/protocolVersion"
-#define META_CAPABILITIES "io.modelcontextprotocol/clientCapabilities"
-
-/* What rpc_answer runs: the parsed body (one message or a batch). */
-typedef struct rpc_message {
-    char *text; /* the body, owned */
-    size_t len;
-    json_t *root;        /* jansson's reading of it, owned */
-    jspan span;          /* the root value in text */
-    char *authorization; /* the request's header (owned copy): the tools'
-                            routes check it as their own */
-    char request_id[72];
-    char traceparent[64];              /* the request's span, for the tools' routes */
-    char version[SESSION_VERSION_MAX]; /* the protocol version it is in */
-    bool stateless;                    /* 2026-07-28 */
-} rpc_message;
 
 void rpc_out_init(rpc_out *out) {
     memset(out, 0, sizeof *out);
@@ -73,26 +44,12 @@ void rpc_out_release(rpc_out *out) {
     out->message = NULL;
 }
 
-/* True when v names the stateless era: a version (YYYY-MM-DD, which
- * compares in order as text) from 2026-07-28 on. */
-static bool stateless_version(const char *v) {
-    if (v == NULL || strlen(v) != 10) return false;
-    for (int i = 0; i < 10; i++)
-        if (i == 4 || i == 7 ? v[i] != '-' : (v[i] < '0' || v[i] > '9')) return false;
-    return strcmp(v, MCP_VERSION_STATELESS) >= 0;
-}
-
-static bool version_supported(const char *v) {
-    for (const char *const *s = g_versions; *s; s++)
-        if (strcmp(*s, v) == 0) return true;
-    return false;
-}
-
 /* ---- the two error shapes ---- */
 
-/* Before the protocol starts (Host, Origin, token, method, size): the
- * contract's {"error","detail"} body, through reply_error. */
-static void http_error(rpc_out *out, const api_error *err) {
+/* Before the protocol starts (Host, Origin, token, method, size), the
+ * HTTP routes' {"error","detail"} body (docs/errors.md), through
+ * reply_error, so a refusal reads the same on /mcp as on every route. */
+void rpc_http_error(rpc_out *out, const api_error *err) {
     reply r;
     reply_init(&r);
     reply_error(&r, err);
@@ -106,10 +63,8 @@ static void http_error(rpc_out *out, const api_error *err) {
     reply_release(&r);
 }
 
-/* Appends a JSON-RPC error response; id is the raw id text ("null" when
- * unknown); data, when not NULL, is JSON text. */
-static void put_rpc_error_data(strbuf *sb, const char *id, size_t id_len, int code, const char *message,
-                               const char *data) {
+void rpc_put_error_data(strbuf *sb, const char *id, size_t id_len, int code, const char *message,
+                        const char *data) {
     strbuf_puts(sb, "{\"jsonrpc\":\"2.0\",\"id\":");
     strbuf_append(sb, id, id_len);
     strbuf_printf(sb, ",\"error\":{\"code\":%d,\"message\":", code);
@@ -121,32 +76,27 @@ static void put_rpc_error_data(strbuf *sb, const char *id, size_t id_len, int co
     strbuf_puts(sb, "}}");
 }
 
-static void put_rpc_error(strbuf *sb, const char *id, size_t id_len, int code, const char *message) {
-    put_rpc_error_data(sb, id, id_len, code, message, NULL);
+void rpc_put_error(strbuf *sb, const char *id, size_t id_len, int code, const char *message) {
+    rpc_put_error_data(sb, id, id_len, code, message, NULL);
 }
 
-/* A transport-level refusal once the protocol has started: the HTTP status
- * with a JSON-RPC error (id as given, "null" when unknown), as MCP clients
- * expect. */
-static void transport_error_id(rpc_out *out, int status, const char *id, size_t id_len, int code,
-                               const char *message, const char *data) {
+void rpc_transport_error_id(rpc_out *out, int status, const char *id, size_t id_len, int code,
+                            const char *message, const char *data) {
     out->action = RPC_REPLY;
     out->status = status;
     strbuf_reset(out->body);
-    put_rpc_error_data(out->body, id, id_len, code, message, data);
+    rpc_put_error_data(out->body, id, id_len, code, message, data);
     snprintf(out->log_detail, sizeof out->log_detail, "%.399s", message);
 }
 
-static void transport_error(rpc_out *out, int status, int code, const char *message) {
-    transport_error_id(out, status, "null", 4, code, message, NULL);
+void rpc_transport_error(rpc_out *out, int status, int code, const char *message) {
+    rpc_transport_error_id(out, status, "null", 4, code, message, NULL);
 }
 
-/* The answer when the session store cannot be reached: 503
- * database_unavailable with Retry-After, as on the HTTP routes. */
-static void store_down(rpc_out *out) {
+void rpc_store_down(rpc_out *out) {
     api_error err;
     API_DB_UNAVAILABLE(&err, "the session store (PostgreSQL) cannot be reached");
-    http_error(out, &err);
+    rpc_http_error(out, &err);
     out->action = RPC_REPLY;
 }
 
@@ -192,18 +142,13 @@ bool rpc_origin_allowed(const char *origin) {
     return config_list_has(list, origin, strlen(origin));
 }
 
-static bool accepts(const char *accept, const char *type) {
+bool rpc_accepts(const char *accept, const char *type) {
     return accept != NULL && strstr(accept, type) != NULL;
 }
 
 /* ---- step one ---- */
 
-/* Classifies one message object: a request (method and id), a
- * notification (method, no id), a client's response (result or error and
- * an id) or nothing valid. */
-typedef enum kind { K_INVALID, K_REQUEST, K_NOTIFICATION, K_RESPONSE } kind;
-
-static kind classify(json_t *m) {
+rpc_kind rpc_classify(json_t *m) {
     if (!json_is_object(m)) return K_INVALID;
     json_t *version = json_object_get(m, "jsonrpc");
     if (!json_is_string(version) || strcmp(json_string_value(version), "2.0") != 0) return K_INVALID;
@@ -219,85 +164,21 @@ static kind classify(json_t *m) {
     return K_INVALID;
 }
 
-static bool is_method(json_t *m, const char *name) {
+bool rpc_is_method(json_t *m, const char *name) {
     json_t *method = json_object_get(m, "method");
     return json_is_string(method) && strcmp(json_string_value(method), name) == 0;
 }
 
-/* The server's instructions (initialize, server/discover). */
-/* Appends the server's instructions (a JSON string's contents): what the
- * registered modes offer, from their topics, and how errors come back. */
-static void put_instructions(strbuf *b) {
+/* The instructions (initialize, server/discover) say what the registered
+ * modes offer, from their topics, and how errors come back. */
+void rpc_put_instructions(strbuf *b) {
     strbuf_puts(b, "Tools over a PostgreSQL data service: ");
     tools_topics(b);
     strbuf_puts(b, ". Errors come back as isError results with the HTTP API's error and detail.");
 }
 
-/* initialize: negotiates the version, makes the session. */
-static void initialize(const rpc_message *msg, rpc_out *out) {
-    jspan id;
-    jspan_member(msg->text, msg->span, "id", &id);
-    json_t *params = json_object_get(msg->root, "params");
-    json_t *asked = json_object_get(params, "protocolVersion");
-    out->status = 200;
-    if (!json_is_object(params) || !json_is_string(asked)) {
-        put_rpc_error(out->body, msg->text + id.off, id.len, RPC_INVALID_PARAMS,
-                      "initialize needs params.protocolVersion (a string)");
-        return;
-    }
-    const char *version =
-        version_supported(json_string_value(asked)) ? json_string_value(asked) : MCP_VERSION_PREFERRED;
-    session_status made = session_create(out->session_id, version);
-    if (made != SESSION_LIVE) {
-        out->session_id[0] = '\0';
-        if (made == SESSION_STORE_DOWN)
-            store_down(out);
-        else
-            transport_error(out, 503, RPC_SERVER_ERROR, "too many sessions with open streams");
-        return;
-    }
-    strbuf_puts(out->body, "{\"jsonrpc\":\"2.0\",\"id\":");
-    strbuf_append(out->body, msg->text + id.off, id.len);
-    strbuf_printf(out->body,
-                  ",\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":{\"tools\":{}},"
-                  "\"serverInfo\":{\"name\":\"backend\",\"version\":\"%s\"},"
-                  "\"instructions\":\"",
-                  version, BACKEND_VERSION);
-    put_instructions(out->body);
-    strbuf_puts(out->body, "\"}}");
-}
-
-/* MCP-Protocol-Version in the session era, checked on every request but
- * initialize (which negotiates the version): a version this server does
- * not speak is 400. */
-static bool version_ok(const rpc_in *in, rpc_out *out) {
-    if (in->protocol_version == NULL || version_supported(in->protocol_version)) return true;
-    char message[240];
-    snprintf(
-        message, sizeof message,
-        "Bad Request: unsupported MCP-Protocol-Version %.40s (supported: 2025-11-25, 2025-06-18, 2025-03-26, "
-        "and " MCP_VERSION_STATELESS " without a session)",
-        in->protocol_version);
-    transport_error(out, 400, RPC_SERVER_ERROR, message);
-    return false;
-}
-
-/* The session a non-initialize message needs: 400 without the header, 404
- * for one that is unknown or has ended, 503 when the store is down. A live
- * one's negotiated version goes to version. */
-static bool session_ok(const rpc_in *in, rpc_out *out, char version[SESSION_VERSION_MAX]) {
-    if (in->session_id == NULL || in->session_id[0] == '\0') {
-        transport_error(out, 400, RPC_SERVER_ERROR, "Bad Request: the Mcp-Session-Id header is required");
-        return false;
-    }
-    session_status st = session_touch(in->session_id, version);
-    if (st == SESSION_STORE_DOWN) store_down(out);
-    if (st == SESSION_GONE)
-        transport_error(out, 404, -32001, "Session not found: it ended or never existed; initialize again");
-    return st == SESSION_LIVE;
-}
-
-/* The message rpc_answer runs: owns a copy of the body and root. */
+/* The message rpc_answer runs: a copy of the body and of the headers the
+ * tools' routes need, with root (taken). Freed by rpc_out_release. */
 static rpc_message *message_new(const rpc_in *in, json_t *root, const char *version, bool stateless) {
     rpc_message *m = calloc(1, sizeof *m);
     char *text = malloc(in->body_len + 1);
@@ -319,139 +200,10 @@ static rpc_message *message_new(const rpc_in *in, json_t *root, const char *vers
     return m;
 }
 
-/* Decodes an Mcp-Name header: a value "=?base64?...?=" is base64 of the
- * name's UTF-8. Returns a malloc'd NUL-terminated string (the caller
- * frees) and its length in *len, or NULL when the encoding is bad. */
-static char *header_name_decode(const char *h, size_t *len) {
-    size_t n = strlen(h);
-    if (n >= 11 && strncmp(h, "=?base64?", 9) == 0 && strcmp(h + n - 2, "?=") == 0) {
-        const char *b64 = h + 9;
-        size_t bn = n - 11;
-        if (bn % 4 != 0) return NULL;
-        unsigned char *raw = malloc(bn / 4 * 3 + 1);
-        if (raw == NULL) abort();
-        int got = bn ? EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)bn) : 0;
-        if (got < 0) {
-            free(raw);
-            return NULL;
-        }
-        if (bn >= 1 && b64[bn - 1] == '=') got--;
-        if (bn >= 2 && b64[bn - 2] == '=') got--;
-        raw[got] = '\0';
-        *len = (size_t)got;
-        return (char *)raw;
-    }
-    char *copy = strdup(h);
-    if (copy == NULL) abort();
-    *len = n;
-    return copy;
-}
-
-static bool is_served_stateless_method(const char *m) {
-    return strcmp(m, "server/discover") == 0 || strcmp(m, "tools/list") == 0 || strcmp(m, "tools/call") == 0;
-}
-
-/* A POST in the stateless era (2026-07-28): checks the message, its _meta
- * and the headers against the body, then hands a request on to
- * rpc_answer. Takes root. */
-static void admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
-    out->stateless = true;
-    kind k = classify(root);
-    if (json_is_array(root) || k == K_INVALID || k == K_RESPONSE) {
-        json_decref(root);
-        transport_error(out, 400, RPC_INVALID_REQUEST,
-                        "Invalid Request: the body must be one JSON-RPC request or notification");
-        return;
-    }
-    jspan span = jspan_root(in->body, in->body_len), id = {0, 4};
-    const char *id_text = "null";
-    if (k == K_REQUEST && jspan_member(in->body, span, "id", &id)) id_text = in->body + id.off;
-    const char *method = json_string_value(json_object_get(root, "method"));
-    json_t *params = json_object_get(root, "params");
-    json_t *meta = json_object_get(params, "_meta");
-    json_t *asked = json_object_get(meta, META_VERSION);
-    char message[300];
-    if (!json_is_string(asked)) {
-        transport_error_id(out, 400, id_text, id.len, RPC_INVALID_PARAMS,
-                           "Invalid params: params._meta needs " META_VERSION " (a string)", NULL);
-        json_decref(root);
-        return;
-    }
-    const char *version = json_string_value(asked);
-    if (in->protocol_version == NULL || strcmp(in->protocol_version, version) != 0) {
-        snprintf(message, sizeof message,
-                 "Header mismatch: MCP-Protocol-Version %.40s does not match the body's " META_VERSION
-                 " %.40s",
-                 in->protocol_version ? in->protocol_version : "(missing)", version);
-        transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
-        json_decref(root);
-        return;
-    }
-    if (strcmp(version, MCP_VERSION_STATELESS) != 0) {
-        strbuf *data = strbuf_new();
-        strbuf_puts(data, "{\"supported\":" SUPPORTED_JSON ",\"requested\":");
-        strbuf_json_string(data, version, strlen(version));
-        strbuf_puts(data, "}");
-        transport_error_id(out, 400, id_text, id.len, RPC_UNSUPPORTED_VERSION, "Unsupported protocol version",
-                           data->data);
-        strbuf_free(data);
-        json_decref(root);
-        return;
-    }
-    if (!json_is_object(json_object_get(meta, META_CAPABILITIES))) {
-        transport_error_id(out, 400, id_text, id.len, RPC_INVALID_PARAMS,
-                           "Invalid params: params._meta needs " META_CAPABILITIES " (an object)", NULL);
-        json_decref(root);
-        return;
-    }
-    if (k == K_NOTIFICATION) { /* none is defined over HTTP; accepted and ignored */
-        out->status = 202;
-        json_decref(root);
-        return;
-    }
-    if (in->mcp_method == NULL || strcmp(in->mcp_method, method) != 0) {
-        snprintf(message, sizeof message,
-                 "Header mismatch: Mcp-Method %.60s does not match the body's method %.60s",
-                 in->mcp_method ? in->mcp_method : "(missing)", method);
-        transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
-        json_decref(root);
-        return;
-    }
-    if (strcmp(method, "tools/call") == 0) {
-        json_t *name = json_object_get(params, "name");
-        size_t n = 0;
-        char *header = in->mcp_name ? header_name_decode(in->mcp_name, &n) : NULL;
-        bool same = header && json_is_string(name) && json_string_length(name) == n &&
-                    memcmp(json_string_value(name), header, n) == 0;
-        free(header);
-        if (!same) {
-            snprintf(message, sizeof message,
-                     "Header mismatch: Mcp-Name %.60s does not match the body's params.name",
-                     in->mcp_name ? in->mcp_name : "(missing)");
-            transport_error_id(out, 400, id_text, id.len, RPC_HEADER_MISMATCH, message, NULL);
-            json_decref(root);
-            return;
-        }
-    }
-    if (!is_served_stateless_method(method)) {
-        snprintf(message, sizeof message, "Method not found: %.100s", method);
-        transport_error_id(out, 404, id_text, id.len, RPC_METHOD_NOT_FOUND, message, NULL);
-        json_decref(root);
-        return;
-    }
+void rpc_hand_on(const rpc_in *in, rpc_out *out, json_t *root, const char *version, bool stateless) {
     out->action = RPC_ANSWER;
-    out->message = message_new(in, root, version, true);
-    out->sse = accepts(in->accept, "text/event-stream") && !accepts(in->accept, "application/json");
-}
-
-/* True when the POST is in the stateless era: its params._meta names a
- * protocol version, or (not an initialize) its MCP-Protocol-Version header
- * names the stateless era. */
-static bool is_stateless(const rpc_in *in, json_t *root) {
-    json_t *meta = json_object_get(json_object_get(root, "params"), "_meta");
-    if (json_object_get(meta, META_VERSION) != NULL) return true;
-    return stateless_version(in->protocol_version) &&
-           !(json_is_object(root) && is_method(root, "initialize"));
+    out->message = message_new(in, root, version, stateless);
+    out->sse = rpc_accepts(in->accept, "text/event-stream") && !rpc_accepts(in->accept, "application/json");
 }
 
 /* params._meta.traceparent, when the message has one, decides the
@@ -469,162 +221,78 @@ static void meta_trace(const rpc_in *in, json_t *root) {
     trace_start(in->trace, clean ? text : "");
 }
 
+/* A POST: the body's size, then its JSON (out gets the 413 or the
+ * -32700), then its era's admission. */
 static void admit_post(const rpc_in *in, rpc_out *out) {
     api_error err;
     if (in->body_too_large) {
         api_fail(&err, API_E_PAYLOAD_TOO_LARGE, NULL,
                  "the body is over the limit of %zu bytes (BODY_MAX_BYTES)", g_config.body_max_bytes);
-        http_error(out, &err);
+        rpc_http_error(out, &err);
         return;
     }
     json_t *root = json_parse_allow_nul(in->body ? in->body : "", in->body_len, &err);
     if (root == NULL) {
         char message[400];
         snprintf(message, sizeof message, "Parse error: %s", err.detail);
-        transport_error(out, 400, RPC_PARSE_ERROR, message);
+        rpc_transport_error(out, 400, RPC_PARSE_ERROR, message);
         return;
     }
     meta_trace(in, root);
-    if (is_stateless(in, root)) {
-        admit_stateless(in, out, root);
-        return;
-    }
-    bool initializing = classify(root) == K_REQUEST && is_method(root, "initialize");
-    if (!initializing && !version_ok(in, out)) {
-        json_decref(root);
-        return;
-    }
-    if (!json_is_array(root)) {
-        kind k = classify(root);
-        if (k == K_INVALID) {
-            json_decref(root);
-            transport_error(out, 400, RPC_INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message");
-            return;
-        }
-        if (initializing) {
-            rpc_message msg = {.text = (char *)in->body,
-                               .len = in->body_len,
-                               .root = root,
-                               .span = jspan_root(in->body, in->body_len)};
-            initialize(&msg, out);
-            json_decref(root);
-            return;
-        }
-    }
-    /* The session, and the version it negotiated: the message is in it. */
-    char version[SESSION_VERSION_MAX] = "";
-    if (!session_ok(in, out, version)) {
-        json_decref(root);
-        return;
-    }
-    /* What needs an answer: a request, or a batch holding one (or an
-     * invalid member, answered with its error). Notifications and the
-     * client's responses get 202. */
-    bool needs_answer;
-    if (json_is_array(root)) {
-        /* Batches: gone from 2025-06-18 on; before, none may hold an
-         * initialize. */
-        bool refuse = strcmp(version, "2025-06-18") >= 0;
-        size_t i;
-        json_t *m;
-        bool has_initialize = false;
-        needs_answer = false;
-        json_array_foreach(root, i, m) {
-            needs_answer = needs_answer || classify(m) == K_REQUEST || classify(m) == K_INVALID;
-            has_initialize = has_initialize || is_method(m, "initialize");
-        }
-        if (refuse || json_array_size(root) == 0 || has_initialize) {
-            json_decref(root);
-            transport_error(out, 400, RPC_INVALID_REQUEST,
-                            refuse
-                                ? "Invalid Request: JSON-RPC batches are not supported from protocol version "
-                                  "2025-06-18 on"
-                                : "Invalid Request: an empty batch, or initialize inside a batch");
-            return;
-        }
-    } else {
-        needs_answer = classify(root) == K_REQUEST;
-    }
-    if (!needs_answer) {
-        out->status = 202;
-        json_decref(root);
-        return;
-    }
-    out->action = RPC_ANSWER;
-    out->message = message_new(in, root, version, false);
-    out->sse = accepts(in->accept, "text/event-stream") && !accepts(in->accept, "application/json");
+    if (rpc_is_stateless(in, root))
+        rpc_admit_stateless(in, out, root);
+    else
+        rpc_admit_session_post(in, out, root);
 }
 
-void rpc_admit(const rpc_in *in, rpc_out *out) {
+/* What every request passes first, in this order: Host, Origin, the abuse
+ * limits, the bearer token. True when it passes; else out holds the
+ * refusal. */
+static bool admit_client(const rpc_in *in, rpc_out *out) {
     api_error err;
+    bool ok = true;
     if (!rpc_host_allowed(in->host)) {
         api_fail(&err, API_E_FORBIDDEN_HOST, NULL, "Host %.100s is not allowed (MCP_ALLOWED_HOSTS)",
                  in->host ? in->host : "(none)");
-        http_error(out, &err);
-        return;
-    }
-    if (in->origin != NULL && !rpc_origin_allowed(in->origin)) {
+        ok = false;
+    } else if (in->origin != NULL && !rpc_origin_allowed(in->origin)) {
         api_fail(&err, API_E_FORBIDDEN_ORIGIN, NULL,
                  "Origin %.100s is not allowed (loopback origins and MCP_ALLOWED_ORIGINS are)", in->origin);
-        http_error(out, &err);
-        return;
-    }
-    /* The abuse limits as on the FastCGI routes (contract section 10), in
-     * the same shared table: after Host and Origin (a request refused
-     * there never reaches the token), before the token, so an address
-     * over them is refused even with the right one. */
-    if (!abuse_admit(in->client_addr, &err)) {
-        http_error(out, &err);
-        return;
-    }
-    if (!auth_check(in->authorization, &err)) {
+        ok = false;
+    } else if (!abuse_admit(in->client_addr, &err)) {
+        /* The abuse limits as on the FastCGI routes (docs/operations.md,
+         * "Abuse limits"), in the same shared table: after Host and Origin
+         * (a request refused there never reaches the token), before the
+         * token, so an address over them is refused even with the right
+         * one. */
+        ok = false;
+    } else if (!auth_check(in->authorization, &err)) {
         /* a wrong token counts, a missing one does not */
         if (err.status == 401 && in->authorization != NULL && in->authorization[0] != '\0')
             abuse_auth_failed(in->client_addr);
-        http_error(out, &err);
-        return;
+        ok = false;
     }
+    if (!ok) rpc_http_error(out, &err);
+    return ok;
+}
+
+void rpc_admit(const rpc_in *in, rpc_out *out) {
+    if (!admit_client(in, out)) return;
     bool post = strcmp(in->method, "POST") == 0, get = strcmp(in->method, "GET") == 0,
          del = strcmp(in->method, "DELETE") == 0;
     if (!post && !get && !del) {
+        api_error err;
         api_fail(&err, API_E_METHOD_NOT_ALLOWED, NULL, "/mcp takes GET, POST or DELETE, not %.20s",
                  in->method);
-        http_error(out, &err);
+        rpc_http_error(out, &err);
         out->allow = "GET, POST, DELETE";
-        return;
-    }
-    if (post) {
+    } else if (post) {
         admit_post(in, out);
-        return;
+    } else if (rpc_stateless_version(in->protocol_version)) {
+        rpc_refuse_stateless_stream(in, out); /* that era has no GET stream and no session to end */
+    } else {
+        rpc_admit_session_stream(in, out, get);
     }
-    /* The stateless era has no GET stream and no session to end. */
-    if (stateless_version(in->protocol_version)) {
-        api_fail(&err, API_E_METHOD_NOT_ALLOWED, NULL,
-                 "protocol version %.40s has no GET stream and no session: /mcp takes POST",
-                 in->protocol_version);
-        http_error(out, &err);
-        out->allow = "POST";
-        return;
-    }
-    if (get && !accepts(in->accept, "text/event-stream")) {
-        transport_error(out, 406, RPC_SERVER_ERROR,
-                        "Not Acceptable: GET /mcp needs Accept: text/event-stream");
-        return;
-    }
-    char version[SESSION_VERSION_MAX];
-    if (!version_ok(in, out) || !session_ok(in, out, version)) return;
-    if (get) {
-        out->action = RPC_OPEN_STREAM;
-        return;
-    }
-    /* DELETE: ends the session on every process. */
-    session_status st = session_end(in->session_id);
-    if (st == SESSION_STORE_DOWN)
-        store_down(out);
-    else if (st == SESSION_GONE)
-        transport_error(out, 404, -32001, "Session not found: it ended or never existed; initialize again");
-    else
-        out->status = 200;
 }
 
 /* ---- step two ---- */
@@ -643,22 +311,23 @@ typedef struct call_job {
     char detail[200];
 } call_job;
 
+/* The worker's side of a call: runs the tool into j->result (owned by the
+ * caller), a failure's reason into j->detail. */
 static void run_call(void *arg) {
     call_job *j = arg;
     tools_call(&j->ref, j->text, j->args, j->args_value, j->authorization, j->request_id, j->traceparent,
                j->structured, j->result, j->detail, sizeof j->detail);
 }
 
-/* Appends the response's head, up to the result object's first member. */
-static void open_result(strbuf *body, const char *id_text, size_t id_len) {
+void rpc_open_result(strbuf *body, const char *id_text, size_t id_len) {
     strbuf_puts(body, "{\"jsonrpc\":\"2.0\",\"id\":");
     strbuf_append(body, id_text, id_len);
     strbuf_puts(body, ",\"result\":{");
 }
 
-/* Closes the result and the response; in the stateless era every result
- * says it is complete and names the server. comma: a member came before. */
-static void close_result(strbuf *body, const rpc_message *msg, bool comma) {
+/* In the stateless era every result says it is complete and names the
+ * server. */
+void rpc_close_result(strbuf *body, const rpc_message *msg, bool comma) {
     if (msg->stateless)
         strbuf_printf(body,
                       "%s\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/serverInfo\":"
@@ -667,49 +336,36 @@ static void close_result(strbuf *body, const rpc_message *msg, bool comma) {
     strbuf_puts(body, "}}");
 }
 
-/* Answers one request (m, at span in msg->text) into body. */
-static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *out, strbuf *body,
-                       rpc_runner runner, void *ctx) {
-    jspan id = {0, 0};
-    jspan_member(msg->text, span, "id", &id);
-    const char *id_text = msg->text + id.off;
-    if (classify(m) == K_INVALID) { /* inside a batch */
-        put_rpc_error(body, "null", 4, RPC_INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message");
+/* One request being answered: all borrowed. */
+typedef struct answering {
+    const rpc_message *msg;
+    jspan span;     /* the request object in msg->text */
+    const char *id; /* its id as written, in msg->text */
+    size_t id_len;
+    strbuf *body; /* the answer is appended here */
+    rpc_out *out; /* a failed call's reason goes to out->log_detail */
+} answering;
+
+/* Appends the answer to a tools/call whose arguments are not an object
+ * (nor null) for the tool ref: from 2025-11-25 on the tool's own error,
+ * which a model can read and correct; before, -32602. */
+static void answer_bad_arguments(const answering *a, const tool_ref *ref) {
+    if (strcmp(a->msg->version, "2025-11-25") < 0) {
+        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS,
+                      "Invalid params: arguments must be an object");
         return;
     }
-    const char *method = json_string_value(json_object_get(m, "method"));
-    json_t *params = json_object_get(m, "params");
-    if (params != NULL && !json_is_object(params)) {
-        put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS, "Invalid params: params must be an object");
-        return;
-    }
-    if (strcmp(method, "ping") == 0 && !msg->stateless) {
-        open_result(body, id_text, id.len);
-        close_result(body, msg, false);
-        return;
-    }
-    if (strcmp(method, "tools/list") == 0) {
-        open_result(body, id_text, id.len);
-        tools_list(body, msg->version);
-        if (msg->stateless) strbuf_printf(body, ",\"ttlMs\":%d,\"cacheScope\":\"public\"", LIST_TTL_MS);
-        close_result(body, msg, true);
-        return;
-    }
-    if (strcmp(method, "server/discover") == 0 && msg->stateless) {
-        open_result(body, id_text, id.len);
-        strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON
-                          ",\"capabilities\":{\"tools\":{}},\"instructions\":\"");
-        put_instructions(body);
-        strbuf_printf(body, "\",\"ttlMs\":%d,\"cacheScope\":\"public\"", LIST_TTL_MS);
-        close_result(body, msg, true);
-        return;
-    }
-    if (strcmp(method, "tools/call") != 0) {
-        char message[160];
-        snprintf(message, sizeof message, "Method not found: %.100s", method);
-        put_rpc_error(body, id_text, id.len, RPC_METHOD_NOT_FOUND, message);
-        return;
-    }
+    rpc_open_result(a->body, a->id, a->id_len);
+    tools_invalid_arguments(ref, "arguments must be an object", a->body);
+    rpc_close_result(a->body, a->msg, true);
+    snprintf(a->out->log_detail, sizeof a->out->log_detail, "tool %s: arguments must be an object",
+             ref->tool->name);
+}
+
+/* Appends the answer to a tools/call (params borrowed): the tool's result,
+ * run through runner, or the error of a call that names no tool. */
+static void answer_call(const answering *a, json_t *params, rpc_runner runner, void *ctx) {
+    const rpc_message *msg = a->msg;
     json_t *name = json_object_get(params, "name");
     json_t *args = json_object_get(params, "arguments");
     call_job job = {.text = msg->text,
@@ -718,42 +374,71 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
                     .traceparent = msg->traceparent[0] ? msg->traceparent : NULL,
                     .structured = tools_structured(msg->version)};
     if (!json_is_string(name)) {
-        put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS,
+        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS,
                       "Invalid params: tools/call needs params.name");
         return;
     }
     if (!tools_find(json_string_value(name), &job.ref)) {
         char message[160];
         snprintf(message, sizeof message, "Unknown tool: %.100s", json_string_value(name));
-        put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS, message);
+        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS, message);
         return;
     }
     if (args != NULL && !json_is_object(args) && !json_is_null(args)) {
-        /* From 2025-11-25 on, arguments that do not fit the inputSchema
-         * are the tool's error, which a model can read and correct. */
-        if (strcmp(msg->version, "2025-11-25") < 0) {
-            put_rpc_error(body, id_text, id.len, RPC_INVALID_PARAMS,
-                          "Invalid params: arguments must be an object");
-            return;
-        }
-        open_result(body, id_text, id.len);
-        tools_invalid_arguments(&job.ref, "arguments must be an object", body);
-        close_result(body, msg, true);
-        snprintf(out->log_detail, sizeof out->log_detail, "tool %s: arguments must be an object",
-                 job.ref.tool->name);
+        answer_bad_arguments(a, &job.ref);
         return;
     }
     jspan params_span;
-    if (json_is_object(args) && jspan_member(msg->text, span, "params", &params_span))
+    if (json_is_object(args) && jspan_member(msg->text, a->span, "params", &params_span))
         jspan_member(msg->text, params_span, "arguments", &job.args);
     job.args_value = json_is_object(args) ? args : NULL;
     job.result = strbuf_new();
     runner(run_call, &job, ctx);
-    open_result(body, id_text, id.len);
-    strbuf_append(body, job.result->data, job.result->len);
-    close_result(body, msg, true);
-    if (job.detail[0]) snprintf(out->log_detail, sizeof out->log_detail, "%s", job.detail);
+    rpc_open_result(a->body, a->id, a->id_len);
+    strbuf_append(a->body, job.result->data, job.result->len);
+    rpc_close_result(a->body, msg, true);
+    if (job.detail[0]) snprintf(a->out->log_detail, sizeof a->out->log_detail, "%s", job.detail);
     strbuf_free(job.result);
+}
+
+/* Appends the answer to tools/list: every tool, in the shape of the
+ * message's version; cacheable in the stateless era. */
+static void answer_list(const answering *a) {
+    rpc_open_result(a->body, a->id, a->id_len);
+    tools_list(a->body, a->msg->version);
+    if (a->msg->stateless) strbuf_printf(a->body, ",\"ttlMs\":%d,\"cacheScope\":\"public\"", RPC_LIST_TTL_MS);
+    rpc_close_result(a->body, a->msg, true);
+}
+
+/* Answers one request (m, at span in msg->text) into body. */
+static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *out, strbuf *body,
+                       rpc_runner runner, void *ctx) {
+    jspan id = {0, 0};
+    jspan_member(msg->text, span, "id", &id);
+    answering a = {
+        .msg = msg, .span = span, .id = msg->text + id.off, .id_len = id.len, .body = body, .out = out};
+    if (rpc_classify(m) == K_INVALID) { /* inside a batch */
+        rpc_put_error(body, "null", 4, RPC_INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message");
+        return;
+    }
+    const char *method = json_string_value(json_object_get(m, "method"));
+    json_t *params = json_object_get(m, "params");
+    if (params != NULL && !json_is_object(params)) {
+        rpc_put_error(body, a.id, a.id_len, RPC_INVALID_PARAMS, "Invalid params: params must be an object");
+    } else if (strcmp(method, "ping") == 0 && !msg->stateless) {
+        rpc_open_result(body, a.id, a.id_len);
+        rpc_close_result(body, msg, false);
+    } else if (strcmp(method, "tools/list") == 0) {
+        answer_list(&a);
+    } else if (strcmp(method, "server/discover") == 0 && msg->stateless) {
+        rpc_answer_discover(msg, a.id, a.id_len, body);
+    } else if (strcmp(method, "tools/call") == 0) {
+        answer_call(&a, params, runner, ctx);
+    } else {
+        char message[160];
+        snprintf(message, sizeof message, "Method not found: %.100s", method);
+        rpc_put_error(body, a.id, a.id_len, RPC_METHOD_NOT_FOUND, message);
+    }
 }
 
 void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *ctx) {
@@ -774,7 +459,7 @@ void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *ctx) {
         pos = element.off + element.len;
         while (pos < msg->len && msg->text[pos] != ',' && msg->text[pos] != ']') pos++;
         pos++;
-        kind k = classify(m);
+        rpc_kind k = rpc_classify(m);
         if (k == K_NOTIFICATION || k == K_RESPONSE) continue;
         if (!first) strbuf_puts(body, ",");
         first = false;
@@ -785,7 +470,7 @@ void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *ctx) {
 
 bool rpc_progress_start(const rpc_out *out, strbuf *body) {
     const rpc_message *msg = out->message;
-    if (msg == NULL || !json_is_object(msg->root) || !is_method(msg->root, "tools/call")) return false;
+    if (msg == NULL || !json_is_object(msg->root) || !rpc_is_method(msg->root, "tools/call")) return false;
     jspan params, meta, token;
     if (!jspan_member(msg->text, msg->span, "params", &params) ||
         !jspan_member(msg->text, params, "_meta", &meta) ||

@@ -1,8 +1,9 @@
 /*
  * rpc: MCP's streamable-HTTP transport rules and JSON-RPC messages
- * (contract.md section 7), without the HTTP server: what one request to
- * /mcp gets. Kept apart from the server (http.c) so the unit tests and the
- * fuzzer drive it directly.
+ * (docs/mcp.md), without the HTTP server: what one request to /mcp gets.
+ * Kept apart from the server (http.c) so the unit tests and the fuzzer
+ * drive it directly. Its three files (the shared part, each era's
+ * admission) are listed in rpc_internal.h.
  *
  * Both eras of the protocol are served: the session era (2025-03-26 to
  * 2025-11-25: initialize, Mcp-Session-Id, the GET stream) and the
@@ -55,9 +56,9 @@ typedef struct rpc_in {
                                 header); a POST whose params._meta carries
                                 traceparent has it replaced from that: a
                                 valid one is joined, any other value starts
-                                a new trace (contract section 10). The tool
-                                calls' routes run as its child spans. NULL:
-                                none */
+                                a new trace (docs/operations.md, Tracing).
+                                The tool calls' routes run as its child
+                                spans. NULL: none */
     const char *body;        /* POST: the whole body, NUL-terminated */
     size_t body_len;
     bool body_too_large; /* over BODY_MAX_BYTES: body is empty */

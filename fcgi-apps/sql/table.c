@@ -111,68 +111,93 @@ static char *take(strbuf *b) {
     return s;
 }
 
+/* What the statement builders share: all borrowed. */
+typedef struct builder {
+    pool *p; /* the quoted names' memory */
+    const table_spec *s;
+    const char *table; /* the table's quoted name */
+    const char *proj;  /* the row as the API shows it, from alias _t (projection) */
+    strbuf *b;         /* the statement being written; left empty */
+} builder;
+
+/* insert: $1 the body (one row or an array of rows). Returns the statement
+ * (malloc'd, the caller frees). */
+static char *build_insert(const builder *w) {
+    const table_spec *s = w->s;
+    strbuf_printf(w->b, "WITH _t AS (INSERT INTO %s (", w->table);
+    for (size_t i = 0; i < s->ncols; i++)
+        strbuf_printf(w->b, "%s%s", i ? ", " : "", ident_quote(w->p, s->cols[i].name));
+    strbuf_puts(w->b, ") SELECT ");
+    for (size_t i = 0; i < s->ncols; i++) {
+        if (i) strbuf_puts(w->b, ", ");
+        cast_of(w->p, &s->cols[i], w->b);
+    }
+    strbuf_printf(w->b, " FROM " SQL_ROWS_OF("$1") " WITH ORDINALITY AS _e(_r, _ord) ORDER BY _e._ord RETURNING *)"
+                        " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x ORDER BY _x.id", w->proj);
+    return take(w->b);
+}
+
+/* patch: $1 the id, $2 the partial row; a column absent from it keeps its
+ * value. Returns the statement (malloc'd, the caller frees). */
+static char *build_patch(const builder *w) {
+    const table_spec *s = w->s;
+    strbuf_printf(w->b, "WITH _t AS (UPDATE %s _u SET ", w->table);
+    for (size_t i = 0; i < s->ncols; i++) {
+        const char *q = ident_quote(w->p, s->cols[i].name);
+        strbuf_printf(w->b, "%s%s = CASE WHEN _e._r ? %s THEN ", i ? ", " : "", q,
+                      ident_literal(w->p, s->cols[i].name));
+        cast_of(w->p, &s->cols[i], w->b);
+        strbuf_printf(w->b, " ELSE _u.%s END", q);
+    }
+    strbuf_printf(w->b,
+                  " FROM (SELECT $2::jsonb AS _r) _e WHERE _u.id = $1::bigint RETURNING _u.*)"
+                  " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x",
+                  w->proj);
+    return take(w->b);
+}
+
+/* list: $1 after, $2 how many, $3.. one equality filter per column (NULL:
+ * none), in id order (desc: descending). Returns the statement (malloc'd,
+ * the caller frees). */
+static char *build_list(const builder *w, bool desc) {
+    const table_spec *s = w->s;
+    strbuf_printf(
+        w->b, "SELECT to_json(_x)::text, _x.id::text FROM (SELECT %s FROM %s _t WHERE _t.id %s $1::bigint",
+        w->proj, w->table, desc ? "<" : ">");
+    for (size_t i = 0; i < s->ncols; i++)
+        strbuf_printf(w->b, " AND ($%zu::text IS NULL OR _t.%s = $%zu::%s)", i + 3,
+                      ident_quote(w->p, s->cols[i].name), i + 3, col_types[s->cols[i].type].sql);
+    strbuf_printf(w->b, " ORDER BY _t.id %s LIMIT $2::int) _x ORDER BY _x.id %s", desc ? "DESC" : "ASC",
+                  desc ? "DESC" : "ASC");
+    return take(w->b);
+}
+
 /* Builds t's statements from its spec into t->stmts (each sql malloc'd,
  * freed by table_free); none is prepared yet. */
 static void build_statements(sql_table *t) {
     pool *p = pool_new();
-    const table_spec *s = &t->spec;
-    const char *table = ident_quote_affixed(p, "sql_", s->name, "");
     strbuf *proj = strbuf_new(), *b = strbuf_new();
-    projection(p, s, proj);
-    /* insert: $1 the body (one row or an array of rows) */
-    strbuf_printf(b, "WITH _t AS (INSERT INTO %s (", table);
-    for (size_t i = 0; i < s->ncols; i++)
-        strbuf_printf(b, "%s%s", i ? ", " : "", ident_quote(p, s->cols[i].name));
-    strbuf_puts(b, ") SELECT ");
-    for (size_t i = 0; i < s->ncols; i++) {
-        if (i) strbuf_puts(b, ", ");
-        cast_of(p, &s->cols[i], b);
-    }
-    strbuf_printf(b, " FROM " SQL_ROWS_OF("$1") " WITH ORDINALITY AS _e(_r, _ord) ORDER BY _e._ord RETURNING *)"
-                     " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x ORDER BY _x.id", proj->data);
-    t->stmts[ST_INSERT].sql = take(b);
-    t->stmts[ST_INSERT].st.nparams = 1;
+    projection(p, &t->spec, proj);
+    builder w = {p, &t->spec, ident_quote_affixed(p, "sql_", t->spec.name, ""), proj->data, b};
+    int lists = (int)t->spec.ncols + 2; /* after, how many, one filter per column */
+    int nparams[ST_COUNT] = {[ST_INSERT] = 1, [ST_GET] = 1,          [ST_PATCH] = 2,
+                             [ST_DELETE] = 1, [ST_LIST_ASC] = lists, [ST_LIST_DESC] = lists};
+    t->stmts[ST_INSERT].sql = build_insert(&w);
     /* get: $1 the id */
     strbuf_printf(b, "SELECT to_json(_x)::text FROM (SELECT %s FROM %s _t WHERE _t.id = $1::bigint) _x",
-                  proj->data, table);
+                  w.proj, w.table);
     t->stmts[ST_GET].sql = take(b);
-    t->stmts[ST_GET].st.nparams = 1;
-    /* patch: $1 the id, $2 the partial row; a column absent from it keeps its value */
-    strbuf_printf(b, "WITH _t AS (UPDATE %s _u SET ", table);
-    for (size_t i = 0; i < s->ncols; i++) {
-        const char *q = ident_quote(p, s->cols[i].name);
-        strbuf_printf(b, "%s%s = CASE WHEN _e._r ? %s THEN ", i ? ", " : "", q,
-                      ident_literal(p, s->cols[i].name));
-        cast_of(p, &s->cols[i], b);
-        strbuf_printf(b, " ELSE _u.%s END", q);
-    }
-    strbuf_printf(b,
-                  " FROM (SELECT $2::jsonb AS _r) _e WHERE _u.id = $1::bigint RETURNING _u.*)"
-                  " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x",
-                  proj->data);
-    t->stmts[ST_PATCH].sql = take(b);
-    t->stmts[ST_PATCH].st.nparams = 2;
+    t->stmts[ST_PATCH].sql = build_patch(&w);
     /* delete: $1 the id */
     strbuf_printf(b,
                   "WITH _t AS (DELETE FROM %s WHERE id = $1::bigint RETURNING *)"
                   " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x",
-                  table, proj->data);
+                  w.table, w.proj);
     t->stmts[ST_DELETE].sql = take(b);
-    t->stmts[ST_DELETE].st.nparams = 1;
-    /* list: $1 after, $2 how many, $3.. one equality filter per column (NULL: none) */
-    for (int desc = 0; desc < 2; desc++) {
-        strbuf_printf(
-            b, "SELECT to_json(_x)::text, _x.id::text FROM (SELECT %s FROM %s _t WHERE _t.id %s $1::bigint",
-            proj->data, table, desc ? "<" : ">");
-        for (size_t i = 0; i < s->ncols; i++)
-            strbuf_printf(b, " AND ($%zu::text IS NULL OR _t.%s = $%zu::%s)", i + 3,
-                          ident_quote(p, s->cols[i].name), i + 3, col_types[s->cols[i].type].sql);
-        strbuf_printf(b, " ORDER BY _t.id %s LIMIT $2::int) _x ORDER BY _x.id %s", desc ? "DESC" : "ASC",
-                      desc ? "DESC" : "ASC");
-        t->stmts[desc ? ST_LIST_DESC : ST_LIST_ASC].sql = take(b);
-        t->stmts[desc ? ST_LIST_DESC : ST_LIST_ASC].st.nparams = (int)s->ncols + 2;
-    }
+    t->stmts[ST_LIST_ASC].sql = build_list(&w, false);
+    t->stmts[ST_LIST_DESC].sql = build_list(&w, true);
     for (int i = 0; i < ST_COUNT; i++) {
+        t->stmts[i].st.nparams = nparams[i];
         db_stmt_name(t->stmts[i].name, sizeof t->stmts[i].name, "sql_t");
         t->stmts[i].st.name = t->stmts[i].name;
         t->stmts[i].st.sql = t->stmts[i].sql;

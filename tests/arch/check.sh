@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The architecture's one direction, checked (TAP on stdout; tests/run.sh
 # counts it): fcgi-apps/<mode> -> common/, never back, and each mode
-# executable carries its own mode and common/ only (docs/architecture.md).
+# executable carries its own mode and common/ only (docs/architecture.md);
+# and no function is over 60 lines (long-functions.sh).
 #   BACKEND_BIN  the executables (default bin)
 #   BUILD_DIR    the objects (default build)
 set -uo pipefail
@@ -100,6 +101,15 @@ mapfile -t lines < <(head -n 20 <<<"$hits")
 [ -z "$hits" ] && result OK "no file cites the contract outside the repository (docs/api.md states it)" ||
     result FAIL "no file cites the contract outside the repository (docs/api.md states it)" \
         "cite docs/api.md (or the doc of the mode) instead:" "${lines[@]}"
+
+# 2d. No function over 60 lines in common/ and fcgi-apps/ (tests aside),
+#     but those tests/arch/long-functions.allow still lists.
+if long=$(tests/arch/long-functions.sh 2>&1); then
+    result OK "no function over 60 lines in common/ and fcgi-apps/"
+else
+    mapfile -t lines <<<"$long"
+    result FAIL "no function over 60 lines in common/ and fcgi-apps/" "${lines[@]}"
+fi
 
 # 3. backend-<mode> links no other mode: none of another mode's global
 #    symbols (its mode_<name> value included) is in it; and it is smaller
