@@ -33,7 +33,7 @@ static const route *admit(const mode *m, request *req, api_error *err) {
     bool public_path;
     const route *r = mode_route(m, req, &public_path, err);
     if (public_path) return r;
-    /* The abuse limits (contract section 10) come first: an address over
+    /* The abuse limits (docs/operations.md) come first: an address over
      * them is refused even with the right token. */
     if (!abuse_admit(req->remote_addr, err)) return NULL;
     if (!auth_check(req->authorization, err)) {

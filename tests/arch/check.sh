@@ -77,11 +77,7 @@ fi
 #     they do not match themselves. Outside a git checkout (a copy of the
 #     tree), every file of it is read.
 # The files another change is rewriting now; to be emptied with it.
-cites_allowed=(
-    fcgi-apps/document.c fcgi-apps/queue.c fcgi-apps/sql.c fcgi-apps/file.c fcgi-apps/health.c
-    fcgi-apps/openapi.c fcgi-apps/generate.c common/input.c common/serve.c common/mode.h
-    'fcgi-apps/mcp/*.c' 'fcgi-apps/mcp/*.h'
-)
+cites_allowed=()
 cites=(-e 'contract[.]md' -e '[.][.]/shared' -e 'contract sections? [0-9]')
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     excludes=(':!.ci')

@@ -116,7 +116,7 @@ await call("GET", "/document/{namespace}/{key}/versions", `/document/${ns}/a/ver
 await call("GET", "/document/{namespace}/{key}/versions", `/document/${ns}/a/versions?after=x`, { want: 422 });
 await call("DELETE", "/document/{namespace}/{key}", `/document/${ns}/a`, { want: 200 });
 await call("DELETE", "/document/{namespace}/{key}", `/document/${ns}/a`, { want: 404 });
-// conditional writes, merge patch, the changes feed (contract 3a, 3b)
+// conditional writes, merge patch, the changes feed (docs/document.md)
 const keyed = `/document/${ns}/p`;
 await call("PUT", "/document/{namespace}/{key}", keyed, { body: { x: 1 }, headers: { ...auth, "If-None-Match": "*" }, want: 201 });
 await call("PUT", "/document/{namespace}/{key}", keyed, { body: { x: 2 }, headers: { ...auth, "If-None-Match": "*" }, want: 412 });
@@ -154,7 +154,7 @@ await call("DELETE", "/queue/{namespace}/{id}", `/queue/${ns}/abc`, { want: 422 
 await call("GET", "/queue/{namespace}/dead", `/queue/${ns}/dead`, { want: 200 });
 await call("GET", "/queue/{namespace}/dead", `/queue/${ns}/dead?limit=0`, { want: 422 });
 await call("POST", "/queue/{namespace}/dead/{id}/retry", `/queue/${ns}/dead/999999/retry`, { body: {}, want: 404 });
-// dedup, batch ack, pause and resume (contract 4)
+// dedup, batch ack, pause and resume (docs/queue.md)
 await call("POST", "/queue/{namespace}", `/queue/${ns}`, { body: { payload: 1, dedup_key: "once", group: "g" }, want: 201 });
 await call("POST", "/queue/{namespace}", `/queue/${ns}`, { body: { payload: 2, dedup_key: "once" }, want: 200 });
 await call("POST", "/queue/{namespace}", `/queue/${ns}`, { body: { payload: 1, priority: 1001 }, want: 422 });
