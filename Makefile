@@ -54,12 +54,16 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_EXES   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_EXES   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# Test programs built like the unit tests but driven by an integration
+# test, as they need a database: tests/unit/oracle_*.c.
+ORACLE_SRCS := $(wildcard tests/unit/oracle_*.c)
+ORACLE_EXES := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(ORACLE_SRCS))
 
 # Keep the per-mode main objects: they are not throwaway intermediates.
 .SECONDARY:
 .SECONDEXPANSION:
 .PHONY: FORCE all deps run test unit integration mode sanitize valgrind bench fuzz fuzzers clean lint format coverage
-all: $(EXES) $(UNIT_EXES) $(BUILD)/docs.stamp
+all: $(EXES) $(UNIT_EXES) $(ORACLE_EXES) $(BUILD)/docs.stamp
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
 	$(CC) $(ALL_CFLAGS) $(CFLAGS) -c -o $@ $<
