@@ -12,7 +12,7 @@
  * inserted between pages), values (what C accepts, PostgreSQL reads),
  * blame (a value PostgreSQL refuses is named in the service's words).
  * Prints TAP; exits 1 when a case fails. Driven by
- * tests/integration/22-sql-filter-oracle.bats; not part of the unit suite
+ * tests/integration/24-sql-filter-oracle.bats; not part of the unit suite
  * (it needs the database).
  */
 #define _POSIX_C_SOURCE 200809L

@@ -1,6 +1,6 @@
 /* Unit tests: the sql mode's query language (sql/filter.h), parsing and
  * the SQL text it builds: pure functions, no database (the oracle test,
- * tests/integration/22-sql-filter-oracle.bats, runs the SQL on
+ * tests/integration/24-sql-filter-oracle.bats, runs the SQL on
  * PostgreSQL). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
