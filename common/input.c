@@ -236,6 +236,10 @@ static bool member_ok(json_t *body, const input_field *fi, bool required, input_
     case INPUT_STRING:
         if (!json_get_string(body, fi->name, required, &o->s, err)) return false;
         o->present = o->s != NULL;
+        /* A NUL inside the string (a body parsed with allow_nul) would
+         * hide what follows it from C. */
+        if (o->present && strlen(o->s) != json_string_length(v))
+            return API_INVALID(err, fi->name, "%s must not hold a NUL character", fi->name);
         return !o->present || string_ok(fi, o->s, &(input_value){0}, err);
     default: return json_member_ok(fi, v, required, o, err);
     }
@@ -270,6 +274,12 @@ const input_field *input_whole_field(const input_field *f, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (f[i].in == INPUT_WHOLE) return &f[i];
     return NULL;
+}
+
+bool input_allows_nul(const input_field *f, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (f[i].allow_nul) return true;
+    return false;
 }
 
 bool input_has_body_members(const input_field *f, size_t n) {

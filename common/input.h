@@ -85,8 +85,10 @@ typedef struct input_field {
     bool alone;     /* a body member that, when present, is the only one
                        (a queue batch's items): the body is one form or the
                        other (oneOf in the schema) */
-    bool allow_nul; /* INPUT_WHOLE: a \u0000 in a string value parses (the
-                       handler refuses it, naming its own field) */
+    bool allow_nul; /* a \u0000 in a string value of the body parses, so that
+                       it is refused with a 422 naming its field (a string
+                       member: by input_body; a whole body: by its handler)
+                       rather than a 400 */
 } input_field;
 
 /* What input_path, input_query and input_body read: out[i] for f[i]. The
@@ -139,6 +141,10 @@ bool input_whole(json_t *value, const input_field *f, input_value *out, api_erro
 
 /* The INPUT_WHOLE field of f (n fields), or NULL. */
 const input_field *input_whole_field(const input_field *f, size_t n);
+
+/* True when a field of f takes a \u0000 in its strings (allow_nul): the
+ * body is parsed so, and the field's own check refuses it with a 422. */
+bool input_allows_nul(const input_field *f, size_t n);
 
 /* True when f declares a member of a JSON object body. */
 bool input_has_body_members(const input_field *f, size_t n);

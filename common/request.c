@@ -223,14 +223,14 @@ json_t *request_json_value(request *req, bool allow_nul, api_error *err) {
     return v;
 }
 
-json_t *request_json_object(request *req, bool allow_empty, api_error *err) {
+json_t *request_json_object(request *req, bool allow_empty, bool allow_nul, api_error *err) {
     json_t *v;
     if (allow_empty && req->body_len == 0) {
         v = json_object();
         pool_defer(req->pool, json_release, v);
         return v;
     }
-    v = request_json(req, err);
+    v = request_json_value(req, allow_nul, err);
     if (v != NULL && !json_is_object(v)) {
         API_INVALID(err, "body", "the body must be a JSON object");
         return NULL;

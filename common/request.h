@@ -113,7 +113,8 @@ json_t *request_json_value(request *req, bool allow_nul, api_error *err);
 
 /* The body as a JSON object (owned by the request's pool): 400 when it is
  * not JSON, 422 (field "body") when it is JSON but not an object. With
- * allow_empty, an empty body is an empty object. */
-json_t *request_json_object(request *req, bool allow_empty, api_error *err);
+ * allow_empty, an empty body is an empty object; with allow_nul, a
+ * \u0000 in a string parses (request_json_value). */
+json_t *request_json_object(request *req, bool allow_empty, bool allow_nul, api_error *err);
 
 #endif

@@ -64,8 +64,10 @@ static bool body_of(const route *r, request *req, json_t **body, api_error *err)
     const input_field *whole = input_whole_field(r->input, r->ninput);
     *body = NULL;
     if (whole != NULL) return (*body = request_json_value(req, whole->allow_nul, err)) != NULL;
-    if (input_has_body_members(r->input, r->ninput))
-        return (*body = request_json_object(req, r->body_optional, err)) != NULL;
+    /* A body that may be empty is still an object of no other members. */
+    if (input_has_body_members(r->input, r->ninput) || r->body_optional)
+        return (*body = request_json_object(req, r->body_optional, input_allows_nul(r->input, r->ninput), err)) !=
+               NULL;
     return true;
 }
 

@@ -916,11 +916,11 @@ static const route queue_routes[] = {
     {"POST", "/queue/{namespace}/pause", queue_pause_ns, .summary = "Pause a queue",
      .description = "Enqueues are still accepted; claims get no items (a long-poll keeps waiting) until the "
                     "namespace is resumed. Answers its counts.",
-     .input = stats_input, .ninput = STATS_N, .output = &stats_out,
+     .input = stats_input, .ninput = STATS_N, .body_optional = true, .output = &stats_out,
      .tool = TOOL("queue_pause", TOOL_IDEMPOTENT)},
     {"POST", "/queue/{namespace}/resume", queue_resume_ns, .summary = "Resume a queue",
      .description = "Claims get items again and waiting claimers wake. Answers the namespace's counts.",
-     .input = stats_input, .ninput = STATS_N, .output = &stats_out,
+     .input = stats_input, .ninput = STATS_N, .body_optional = true, .output = &stats_out,
      .tool = TOOL("queue_resume", TOOL_IDEMPOTENT)},
     {"DELETE", "/queue/{namespace}/{id}", queue_ack_item, .summary = "Acknowledge a work item",
      .description = "Deletes a claimed item: its work is done. With claim_token, only while that claim is "

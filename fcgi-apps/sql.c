@@ -155,6 +155,7 @@ static const input_field column_input[] = {
      .max = IDENT_MAX,
      .check = ident_column_ok,
      .pattern = "^[a-z][a-z0-9_]{0,47}$",
+     .allow_nul = true,
      .description = "not id or created_at, which every table has"},
     {.name = "type", .type = INPUT_STRING, .required = true, .choices = col_type_names},
     {.name = "nullable", .type = INPUT_BOOLEAN, .description = "default true"},
@@ -162,7 +163,15 @@ static const input_field column_input[] = {
 };
 enum { CREATE_NAME, CREATE_COLUMNS, CREATE_N };
 static const input_field create_table_input[CREATE_N] = {
-    [CREATE_NAME] = IN_TABLE_NAME(INPUT_BODY),
+    [CREATE_NAME] = {.name = "name",
+                     .type = INPUT_STRING,
+                     .required = true,
+                     .min = 1,
+                     .max = IDENT_MAX,
+                     .check = ident_table_ok,
+                     .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                     .allow_nul = true,
+                     .description = "the table's name"},
     [CREATE_COLUMNS] = {.name = "columns",
                         .type = INPUT_ARRAY,
                         .required = true,

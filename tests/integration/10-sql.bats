@@ -357,7 +357,7 @@ fcgi_direct() {
     expect_error 404 not_found id
     for id in 0 -1 abc 1.5 99999999999999999999; do
         http GET "/sql/tables/items/rows/$id"
-        expect_error 404 not_found id || return 1
+        expect_error 422 validation_failed id || return 1
     done
     http GET /sql/tables/nosuch/rows/1
     expect_error 404 not_found name
