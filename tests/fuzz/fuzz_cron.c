@@ -6,17 +6,20 @@
  *   - an accepted expression's next run in the chosen zone is after the
  *     start, within CRON_SEARCH_SECONDS and CRON_EPOCH_MAX, and its local
  *     time (read with gmtime_r on the local seconds: UTC arithmetic only)
- *     matches every field, the day fields by Vixie cron's rule;
- *     and no instant before it matched (checked one second at a time when
- *     it is at most two hours away and the offset holds still);
+ *     matches every field, the day fields by Vixie cron's rule; and, when
+ *     it is at most an hour away, it is the first instant at which a
+ *     matching local time comes later than every local time before
+ *     (checked one second at a time): skipped times never fire, repeated
+ *     ones once;
  *   - the search is consistent: from one second before the run, and from
- *     any instant between the start and the run, the next run is the same;
+ *     halfway between the start and the run, the next run is the same;
  *   - the text as a POSIX TZ rule: refused, or a zone whose offsets stay
  *     within a day and whose next change is always later;
  *   - the whole input as a TZif file: refused, or a zone as above;
  *   - tz_name_valid holds only for names with no "." or "-" starting a
  *     component and none empty (no "..", no absolute path). */
 #define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,16 +49,36 @@ static int matches(const cron_spec *c, const tz_zone *z, int64_t t) {
            (c->months >> (tm.tm_mon + 1) & 1) && day;
 }
 
+/* The contract's rule, second by second from two days before `after` to
+ * the run: an instant fires when its local time matches and is later than
+ * every local time before it (a skipped time never comes, a repeated one
+ * comes once). The run must be the first instant after `after` that
+ * fires. */
+static void check_first(const cron_spec *c, const tz_zone *z, int64_t after, int64_t next) {
+    int64_t hw = INT64_MIN, change;
+    for (int64_t t = after - 2 * 86400; t <= next;) {
+        int32_t off = tz_offset(z, t, &change);
+        int64_t end = change - 1 < next ? change - 1 : next;
+        if (t <= after) { /* nothing may fire yet: only the latest local time counts */
+            int64_t last = end < after ? end : after;
+            if (last + off > hw) hw = last + off;
+            t = last + 1;
+            continue;
+        }
+        for (; t <= end; t++) {
+            bool fires = t + off > hw && matches(c, z, t);
+            if (fires != (t == next)) abort();
+            if (t + off > hw) hw = t + off;
+        }
+    }
+}
+
 static void check_next(const cron_spec *c, const tz_zone *z, int64_t after) {
-    int64_t next, again, change;
+    int64_t next, again;
     if (!cron_next(c, z, after, &next)) return;
     if (next <= after || next > CRON_EPOCH_MAX || next - after > CRON_SEARCH_SECONDS) abort();
     if (!matches(c, z, next)) abort();
-    /* Nothing earlier matched: second by second, when the run is at most
-     * two hours away and the offset holds still in between. */
-    tz_offset(z, after, &change);
-    for (int64_t t = after + 1; next - after <= 7200 && change > next && t < next; t++)
-        if (matches(c, z, t)) abort();
+    if (next - after <= 3600) check_first(c, z, after, next);
     if (!cron_next(c, z, next - 1, &again) || again != next) abort();
     int64_t mid = after + (next - after) / 2;
     if (!cron_next(c, z, mid, &again) || again != next) abort();
