@@ -199,11 +199,13 @@ bool cron_parse(const char *text, cron_spec *out, api_error *err) {
     int count = split(buf, tok, 7);
     if (count == 0) return API_INVALID(err, "cron", "cron is empty");
     if (tok[0][0] == '@') {
-        for (size_t i = 0; count == 1 && i < sizeof at_forms / sizeof at_forms[0]; i++)
-            if (strcmp(tok[0], at_forms[i].name) == 0) return cron_parse(at_forms[i].expr, out, err);
+        for (size_t i = 0; i < sizeof at_forms / sizeof at_forms[0]; i++)
+            if (strcmp(tok[0], at_forms[i].name) == 0)
+                return count == 1
+                           ? cron_parse(at_forms[i].expr, out, err)
+                           : API_INVALID(err, "cron", "cron: %s stands alone, nothing after it", tok[0]);
         return API_INVALID(err, "cron",
-                           "cron: '%.20s' is not one of @hourly, @daily, @weekly, @monthly, @yearly%s",
-                           tok[0], count == 1 ? "" : " (which stand alone)");
+                           "cron: '%.20s' is not one of @hourly, @daily, @weekly, @monthly, @yearly", tok[0]);
     }
     if (count != 5 && count != 6)
         return API_INVALID(err, "cron",

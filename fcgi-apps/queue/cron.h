@@ -60,9 +60,11 @@ bool cron_parse(const char *text, cron_spec *out, api_error *err);
  * daylight-saving change skips does not fire; one it repeats fires once,
  * at its first occurrence (a local time fires only when it is later than
  * every local time before it). Returns false (and leaves *next alone) when
- * there is none within CRON_SEARCH_SECONDS of after, none by
- * CRON_EPOCH_MAX, or when after is not within 0 to CRON_EPOCH_MAX: an
- * expression that fires only at local times a zone skips every year. */
+ * after is not within 0 to CRON_EPOCH_MAX - 1, or no run comes within
+ * CRON_SEARCH_SECONDS of it nor by CRON_EPOCH_MAX (an expression that
+ * fires only at local times the zone skips every year, such as 02:30 on a
+ * 31 March that is a Sunday in Europe/Amsterdam). c comes from cron_parse;
+ * z from tz_load, tz_parse or tz_from_posix. */
 bool cron_next(const cron_spec *c, const tz_zone *z, int64_t after, int64_t *next);
 
 #endif

@@ -232,7 +232,8 @@ static void test_refusals(void) {
     CHECK(refused("@annually", "not one of"), "@annually (not in the contract's list)");
     CHECK(refused("@DAILY", "not one of"), "@ forms are lower case");
     CHECK(refused("@", "not one of"), "a lone @");
-    CHECK(refused("@daily 5", "which stand alone"), "an @ form with more after it");
+    CHECK(refused("@daily 5", "cron: @daily stands alone"), "an @ form with more after it");
+    CHECK(refused("@weekly * * * *", "stands alone"), "an @ form with fields after it");
     CHECK(refused("0 0 * * *\n", "printable ASCII"), "a newline");
     CHECK(refused("0 0 * * \x01", "printable ASCII"), "a control character");
     CHECK(refused("0 0 * * \xc3\xa9", "printable ASCII"), "a byte outside ASCII");
