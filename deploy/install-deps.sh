@@ -10,7 +10,9 @@
 # image does.
 set -euo pipefail
 
-runtime=(lighttpd lighttpd-modules-lua libfcgi0ldbl libjansson4 libpq5 libssl3 libmicrohttpd12 ca-certificates curl)
+# tzdata: the zone database the queue's schedules read (/usr/share/zoneinfo);
+# slim images lack it, and without it every zone but UTC is unknown.
+runtime=(lighttpd lighttpd-modules-lua libfcgi0ldbl libjansson4 libpq5 libssl3 libmicrohttpd12 ca-certificates curl tzdata)
 build=(gcc make pkg-config libfcgi-dev libjansson-dev libpq-dev libssl-dev libmicrohttpd-dev)
 test=(postgresql pgbouncer bats curl jq procps clang libclang-rt-14-dev valgrind libfcgi-bin python3-yaml
     cppcheck shellcheck clang-format gcovr bear # make lint, format, coverage, compile_commands.json

@@ -146,4 +146,18 @@ done
 [ ${#bad[@]} -eq 0 ] && result OK "mode files read only their declared, validated inputs" ||
     result FAIL "mode files read only their declared, validated inputs" "${bad[@]}"
 
+# 5. No code reads local time through the process's TZ or changes the
+#    environment: no object calls localtime, mktime, tzset or setenv and
+#    the like. Schedules compute their zones' rules from the zone database
+#    alone (fcgi-apps/queue/tz.c, docs/queue.md "Schedules: cron syntax"),
+#    so two schedules in two zones never disturb each other.
+bad=()
+for o in "$BUILD_DIR"/common/*.o "$BUILD_DIR"/modes/*.o "$BUILD_DIR"/modes/*/*.o "$BUILD_DIR"/mcp/*.o; do
+    [ -f "$o" ] || continue
+    hits=$(nm -u "$o" | awk '{print $NF}' |
+        grep -xE 'localtime|localtime_r|mktime|timelocal|tzset|setenv|putenv|unsetenv|clearenv' | tr '\n' ' ')
+    [ -z "$hits" ] || bad+=("$o calls $hits")
+done
+[ ${#bad[@]} -eq 0 ] && result OK "nothing calls localtime, mktime, tzset or changes the environment (TZ)" ||
+    result FAIL "nothing calls localtime, mktime, tzset or changes the environment (TZ)" "${bad[@]}"
 echo "1..$n"
