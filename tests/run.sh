@@ -8,6 +8,8 @@
 #   TESTS      bats files or folders to run (default tests/integration)
 #   SUITES     which suites: any of unit, arch, integration (default all;
 #              make unit runs "unit arch", make integration "integration")
+#   JOBS       integration files run at once (default 1); SERIAL names the
+#              files (basenames) that run alone after the others
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
@@ -26,6 +28,39 @@ count() { # reads TAP on stdin, echoes it, adds to the totals
         "# exit "*) failed=$((failed + 1)) ;; # a unit test binary crashed or failed
         esac
     done
+}
+
+# run_parallel FILE...: the bats files, JOBS at a time (each starts its own
+# PostgreSQL and lighttpd on free ports, so they are independent), each
+# one's TAP kept apart and counted whole when it ends, in the order they
+# end. The files listed in SERIAL (the ones that load the machine on
+# purpose, whose bounds assume it is otherwise idle) run alone after the
+# others. SLACK_FACTOR (tests/lib/stack.bash) widens the time bounds of
+# what runs beside other files.
+run_parallel() {
+    local dir f started pids=() serial=() parallel=()
+    dir=$(mktemp -d /tmp/backend-run.XXXXXX)
+    for f in "$@"; do
+        if [[ " ${SERIAL:-} " == *" $(basename "$f") "* ]]; then serial+=("$f"); else parallel+=("$f"); fi
+    done
+    for f in "${parallel[@]}"; do
+        while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n 2>/dev/null || true; done
+        (
+            started=$SECONDS
+            SLACK_FACTOR=${SLACK_FACTOR:-2} bats --tap --timing "$f" >"$dir/$(basename "$f").tap" 2>&1
+            echo "# $(basename "$f"): $((SECONDS - started)) s (beside others)" >>"$dir/$(basename "$f").tap"
+            mv "$dir/$(basename "$f").tap" "$dir/$(basename "$f").done"
+        ) &
+        pids+=($!)
+    done
+    wait "${pids[@]}" 2>/dev/null || true
+    for f in "${parallel[@]}"; do count <"$dir/$(basename "$f").done"; done
+    for f in "${serial[@]}"; do
+        started=$SECONDS
+        count < <(bats --tap --timing "$f" 2>&1)
+        echo "# $(basename "$f"): $((SECONDS - started)) s (alone)"
+    done
+    rm -rf "$dir"
 }
 
 SUITES=${SUITES:-unit arch integration}
@@ -53,11 +88,15 @@ if wants integration; then
     for t in ${TESTS:-tests/integration}; do
         if [ -d "$t" ]; then files+=("$t"/*.bats); else files+=("$t"); fi
     done
-    for f in "${files[@]}"; do
-        started=$SECONDS
-        count < <(bats --tap --timing "$f" 2>&1)
-        echo "# $(basename "$f"): $((SECONDS - started)) s"
-    done
+    if [ "${JOBS:-1}" -le 1 ]; then
+        for f in "${files[@]}"; do
+            started=$SECONDS
+            count < <(bats --tap --timing "$f" 2>&1)
+            echo "# $(basename "$f"): $((SECONDS - started)) s"
+        done
+    else
+        run_parallel "${files[@]}"
+    fi
 fi
 
 if [ -d "$ROOT/run/sanitizer-reports" ]; then
