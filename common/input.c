@@ -324,7 +324,8 @@ static void any_schema(const input_field *f, json_t *s) {
         json_t *arr = json_pack("{s:s, s:{s:s, s:b}}", "type", "array", "items", "type", "object",
                                 "additionalProperties", 1);
         if (f->max > 0) json_object_set_new(arr, "maxItems", json_integer(f->max));
-        json_object_set_new(s, "oneOf", json_pack("[{s:s, s:b}, o]", "type", "object", "additionalProperties", 1, arr));
+        json_object_set_new(s, "oneOf",
+                            json_pack("[{s:s, s:b}, o]", "type", "object", "additionalProperties", 1, arr));
     }
 }
 

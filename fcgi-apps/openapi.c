@@ -274,14 +274,14 @@ static void add_extra(json_t *paths) {
     for (int i = 0; i < 2; i++)
         json_object_set_new(
             mcp_responses, i ? "404" : "400",
-            json_pack("{s:s, s:o, s:{s:{s:{s:s, s:[ss], s:{s:{s:s}, s:{s:s, s:[ss], s:o}}}}}}",
-                      "description",
-                      i ? "Not Found: an unknown or ended session (a JSON-RPC error)"
-                        : "Bad Request: a malformed message or a missing session (a JSON-RPC error)",
-                      "headers", response_headers(i ? 404 : 400, false), "content", "application/json",
-                      "schema", "type", "object", "required", "jsonrpc", "error", "properties", "jsonrpc",
-                      "const", "2.0", "error", "type", "object", "required", "code", "message", "properties",
-                      json_pack("{s:{s:s}, s:{s:s}}", "code", "type", "integer", "message", "type", "string")));
+            json_pack(
+                "{s:s, s:o, s:{s:{s:{s:s, s:[ss], s:{s:{s:s}, s:{s:s, s:[ss], s:o}}}}}}", "description",
+                i ? "Not Found: an unknown or ended session (a JSON-RPC error)"
+                  : "Bad Request: a malformed message or a missing session (a JSON-RPC error)",
+                "headers", response_headers(i ? 404 : 400, false), "content", "application/json", "schema",
+                "type", "object", "required", "jsonrpc", "error", "properties", "jsonrpc", "const", "2.0",
+                "error", "type", "object", "required", "code", "message", "properties",
+                json_pack("{s:{s:s}, s:{s:s}}", "code", "type", "integer", "message", "type", "string")));
     json_object_set_new(mcp, "responses", mcp_responses);
     json_object_set_new(path_item(paths, MCP_PATH), "post", mcp);
 }
@@ -368,7 +368,9 @@ static void escape_descriptions(json_t *node, bool in_properties) {
     const char *key;
     json_t *v;
     size_t i;
-    if (json_is_array(node)) json_array_foreach(node, i, v) escape_descriptions(v, false);
+    if (json_is_array(node)) {
+        json_array_foreach(node, i, v) { escape_descriptions(v, false); }
+    }
     if (!json_is_object(node)) return;
     json_object_foreach(node, key, v) {
         bool text = !in_properties && (strcmp(key, "description") == 0 || strcmp(key, "summary") == 0);

@@ -28,13 +28,19 @@ static bool refers_to(json_t *node, json_t *schemas, const char *shape, int dept
     if (depth > NEST_MAX) return false;
     const char *name = ref_name(node);
     if (name != NULL)
-        return strcmp(name, shape) == 0 || refers_to(json_object_get(schemas, name), schemas, shape, depth + 1);
+        return strcmp(name, shape) == 0 ||
+               refers_to(json_object_get(schemas, name), schemas, shape, depth + 1);
     const char *key;
     json_t *v;
     size_t i;
-    if (json_is_object(node)) json_object_foreach(node, key, v) if (refers_to(v, schemas, shape, depth)) return true;
-    if (json_is_array(node)) json_array_foreach(node, i, v) if (refers_to(v, schemas, shape, depth)) return true;
-    return false;
+    bool found = false;
+    if (json_is_object(node)) {
+        json_object_foreach(node, key, v) { found = found || refers_to(v, schemas, shape, depth); }
+    }
+    if (json_is_array(node)) {
+        json_array_foreach(node, i, v) { found = found || refers_to(v, schemas, shape, depth); }
+    }
+    return found;
 }
 
 /* A copy of node with shape turned into the schema to (a full reference),
@@ -49,12 +55,14 @@ static json_t *turned(json_t *node, json_t *schemas, const char *shape, const ch
     size_t i;
     if (json_is_object(node)) {
         copy = json_object();
-        json_object_foreach(node, key, v) json_object_set_new(copy, key, turned(v, schemas, shape, to, depth));
+        json_object_foreach(node, key, v) {
+            json_object_set_new(copy, key, turned(v, schemas, shape, to, depth));
+        }
         return copy;
     }
     if (json_is_array(node)) {
         copy = json_array();
-        json_array_foreach(node, i, v) json_array_append_new(copy, turned(v, schemas, shape, to, depth));
+        json_array_foreach(node, i, v) { json_array_append_new(copy, turned(v, schemas, shape, to, depth)); }
         return copy;
     }
     return json_incref(node);
@@ -117,16 +125,17 @@ static char *instance(const char *template, const char *capture, const char *val
 
 /* Adds to out, for value, the copy of each of the mode's paths in paths
  * that has the capture, unless paths has that path already. */
-static void add_instances(json_t *out, json_t *paths, json_t *schemas, const char *mode, const mode_describe *d,
-                          const char *value) {
+static void add_instances(json_t *out, json_t *paths, json_t *schemas, const char *mode,
+                          const mode_describe *d, const char *value) {
     const char *template, *method;
     json_t *item, *op;
     json_object_foreach(paths, template, item) {
         char *path = mode_path(item, mode) ? instance(template, d->capture, value) : NULL;
         if (path != NULL && json_object_get(paths, path) == NULL && json_object_get(out, path) == NULL) {
             json_t *copy = json_object();
-            json_object_foreach(item, method, op)
+            json_object_foreach(item, method, op) {
                 json_object_set_new(copy, method, described_operation(op, schemas, d, value));
+            }
             json_object_set_new(out, path, copy);
         }
         free(path);
@@ -140,11 +149,13 @@ void described_add(json_t *doc, const char *mode, const mode_describe *d, json_t
     /* The paths again, the copies after the mode's last one. */
     const char *last = NULL, *template, *value;
     json_t *item, *schema, *out = json_object();
-    json_object_foreach(paths, template, item) if (mode_path(item, mode)) last = template;
+    json_object_foreach(paths, template, item) {
+        if (mode_path(item, mode)) last = template;
+    }
     json_object_foreach(paths, template, item) {
         json_object_set(out, template, item);
         if (last == NULL || strcmp(template, last) != 0) continue;
-        json_object_foreach(described, value, schema) add_instances(out, paths, schemas, mode, d, value);
+        json_object_foreach(described, value, schema) { add_instances(out, paths, schemas, mode, d, value); }
     }
     json_object_set(doc, "paths", out);
     json_decref(out);
