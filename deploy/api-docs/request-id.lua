@@ -1,5 +1,5 @@
 -- /docs is lighttpd's own (static files): no mode process gives its
--- responses the X-Request-Id every response carries (contract section 1),
+-- responses the X-Request-Id every response carries (docs/errors.md),
 -- so this does, at every response start of /docs: the client's id when it
 -- is 1 to 64 characters of [A-Za-z0-9._-], else a new one.
 local r = lighty.r

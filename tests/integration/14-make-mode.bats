@@ -44,7 +44,7 @@ sums() { (cd "$COPY" && find . -path ./build -prune -o -path ./bin -prune -o -pa
     done
     # Written as make format writes it.
     clang-format --dry-run -Werror fcgi-apps/demo.c
-    run make -s all
+    run make -s -j2 all
     echo "$output" | tail -n 20
     [ "$status" -eq 0 ]
     [ -x bin/backend-demo ]

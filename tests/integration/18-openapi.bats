@@ -146,7 +146,7 @@ OPENAPI_BIN=$ROOT/tests/openapi/node_modules/.bin
     # Nothing from another host: no absolute or scheme-relative URL.
     if grep -qE '(src|href)="(https?:)?//' <<<"$BODY"; then return 1; fi
     mkdir -p "$ROOT/run"
-    run timeout 90 node "$ROOT/tests/openapi/docs.mjs" "$URL" "$TOKEN" "$ROOT/run/openapi-docs.png"
+    run timeout 180 node "$ROOT/tests/openapi/docs.mjs" "$URL" "$TOKEN" "$ROOT/run/openapi-docs.png"
     echo "$output"
     [ "$status" -eq 0 ]
 }

@@ -69,8 +69,8 @@ try {
     });
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(`${url}/docs`, { waitUntil: "networkidle0", timeout: 30000 });
-    await page.waitForSelector(".opblock", { timeout: 20000 });
+    await page.goto(`${url}/docs`, { waitUntil: "networkidle0", timeout: 60000 });
+    await page.waitForSelector(".opblock", { timeout: 60000 });
 
     // Every operation of the document, under its tag (the mode): Swagger
     // UI gives each the id operations-<tag>-<operationId>.
@@ -98,7 +98,7 @@ try {
 
     // Authorize: the bearer token, as a person pastes it.
     await page.click(".auth-wrapper .authorize");
-    await page.waitForSelector(".modal-ux input", { timeout: 5000 });
+    await page.waitForSelector(".modal-ux input", { timeout: 20000 });
     await page.type(".modal-ux input", token);
     await page.click(".modal-ux .auth-btn-wrapper .authorize");
     await page.click(".modal-ux .btn-done");
@@ -106,10 +106,10 @@ try {
     // Try it out: GET /health, 200 in the page.
     const health = `#operations-health-${doc.paths["/health"].get.operationId}`;
     await page.click(`${health} .opblock-summary-control`);
-    await page.waitForSelector(`${health} .try-out__btn`, { timeout: 5000 });
+    await page.waitForSelector(`${health} .try-out__btn`, { timeout: 20000 });
     await page.click(`${health} .try-out__btn`);
     await page.click(`${health} .execute`);
-    await page.waitForSelector(`${health} .live-responses-table .response .response-col_status`, { timeout: 10000 });
+    await page.waitForSelector(`${health} .live-responses-table .response .response-col_status`, { timeout: 30000 });
     const status = await page.$eval(`${health} .live-responses-table .response .response-col_status`, (e) => e.textContent.trim());
     if (!status.startsWith("200")) failures.push(`Try it out of GET /health shows ${status}`);
     await page.$eval(health, (e) => e.scrollIntoView());
