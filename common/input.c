@@ -322,13 +322,20 @@ static void string_schema(const input_field *f, json_t *s) {
     }
 }
 
-/* An INPUT_ANY field's schema: any value, or the kinds it takes. */
+/* An INPUT_ANY field's schema: any value, or the kinds it takes. An
+ * object of any members says so (additionalProperties: true): generators
+ * take a bare {"type": "object"} for an object with no member. */
 static void any_schema(const input_field *f, json_t *s) {
-    if (f->kinds == INPUT_KIND_OBJECT) json_object_set_new(s, "type", json_string("object"));
+    if (f->kinds == INPUT_KIND_OBJECT) {
+        json_object_set_new(s, "type", json_string("object"));
+        json_object_set_new(s, "additionalProperties", json_true());
+    }
     if (f->kinds == (INPUT_KIND_OBJECT | INPUT_KIND_ARRAY)) {
-        json_t *arr = json_pack("{s:s, s:{s:s}}", "type", "array", "items", "type", "object");
+        json_t *arr = json_pack("{s:s, s:{s:s, s:b}}", "type", "array", "items", "type", "object",
+                                "additionalProperties", 1);
         if (f->max > 0) json_object_set_new(arr, "maxItems", json_integer(f->max));
-        json_object_set_new(s, "oneOf", json_pack("[{s:s}, o]", "type", "object", arr));
+        json_object_set_new(s, "oneOf",
+                            json_pack("[{s:s, s:b}, o]", "type", "object", "additionalProperties", 1, arr));
     }
 }
 

@@ -182,14 +182,28 @@ typedef struct mode {
     /* What the mode offers, in a few words ("documents"), for the MCP
      * server's instructions; NULL when it has nothing to add. */
     const char *topic;
-    /* Optional: one statement answering one row, one column: a JSON
-     * object of JSON Schemas (name -> schema) describing the data the mode
-     * stores (the sql mode's tables' rows). /openapi.json adds them to its
-     * components for a request with a valid token. It reaches the process
-     * that serves the document through the mode briefs (registry.h), so
-     * that process runs it without carrying the mode. */
-    const char *describe_sql;
+    /* Optional: the data the mode stores, described in /openapi.json for
+     * a request with a valid token (the sql mode's tables' rows), so that
+     * a client generated from that document is typed by it. It reaches
+     * the process that serves the document through the mode briefs
+     * (registry.h), so that process uses it without carrying the mode. */
+    const struct mode_describe *describe;
 } mode;
+
+/* mode.describe: one statement answering one row, one column: a JSON
+ * object whose keys are values of the path capture `capture` (the tables'
+ * names) and whose values are JSON Schemas, each what the declared output
+ * shape `shape` is for that value (a row of that table). The document
+ * then holds each schema as components.schemas[prefix + value] and, for
+ * each value, a copy of every operation of the mode whose path has the
+ * capture: the value in its place, `shape` turned into the value's
+ * schema, operationId "<the operation's>__<value>". */
+typedef struct mode_describe {
+    const char *sql;
+    const char *capture; /* "name" */
+    const char *shape;   /* "SqlRow" */
+    const char *prefix;  /* "sql_row_" */
+} mode_describe;
 
 /* Finds the route for req among m's routes, and stores its captures in
  * req->params. Returns NULL with 404 (no pattern matches) or 405 (a pattern

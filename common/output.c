@@ -64,7 +64,8 @@ static json_t *shape_schema(const output_shape *s, json_t *components) {
         if (!(f->flags & OUT_OPTIONAL)) json_array_append_new(required, json_string(f->name));
     }
     json_t *o = json_pack("{s:s, s:o, s:o}", "type", "object", "required", required, "properties", props);
-    if (!s->open) json_object_set_new(o, "additionalProperties", json_false());
+    /* Open: said outright, as generators take what is not said as closed. */
+    json_object_set_new(o, "additionalProperties", json_boolean(s->open));
     if (s->description) json_object_set_new(o, "description", json_string(s->description));
     return o;
 }

@@ -179,6 +179,24 @@ static void print_c_string(const char *s) {
     putchar('"');
 }
 
+/* Prints d as a C expression: a pointer to a compound literal (static at
+ * file scope), or NULL. */
+static void print_describe_c(const mode_describe *d) {
+    if (d == NULL) {
+        printf("NULL");
+        return;
+    }
+    printf("&(const mode_describe){");
+    print_c_string(d->sql);
+    printf(", ");
+    print_c_string(d->capture);
+    printf(", ");
+    print_c_string(d->shape);
+    printf(", ");
+    print_c_string(d->prefix);
+    printf("}");
+}
+
 /* Prints the C source of mode_briefs() for the mode executables. */
 static void print_briefs_c(void) {
     printf(
@@ -193,7 +211,7 @@ static void print_briefs_c(void) {
         printf(", ");
         print_c_string(b->folder_default);
         printf(", ");
-        print_c_string(b->describe_sql);
+        print_describe_c(b->describe);
         printf("},\n");
     }
     printf("    {NULL, NULL, NULL, NULL},\n};\n\nconst mode_brief *mode_briefs(void) { return briefs; }\n");

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "config.h"
 #include "db.h"
+#include "health/described.h"
 #include "metrics.h"
 #include "mode.h"
 #include "registry.h"
@@ -141,18 +142,20 @@ static bool metrics_get(request *req, const input_value *in, reply *out, api_err
 }
 
 /* The describe statements of every mode that has one (mode.h,
- * describe_sql), from the briefs: this process carries no other mode. */
+ * mode_describe), from the briefs: this process carries no other mode. */
 enum { DESCRIBE_MAX = 16 };
 static db_stmt g_describe[DESCRIBE_MAX];
+static const mode_brief *g_describe_of[DESCRIBE_MAX];
 static char g_describe_names[DESCRIBE_MAX][48];
 static size_t g_ndescribe;
 static pthread_once_t g_describe_once = PTHREAD_ONCE_INIT;
 
 static void describe_build(void) {
     for (const mode_brief *b = mode_briefs(); b->name && g_ndescribe < DESCRIBE_MAX; b++) {
-        if (b->describe_sql == NULL) continue;
+        if (b->describe == NULL) continue;
         snprintf(g_describe_names[g_ndescribe], sizeof g_describe_names[0], "describe_%s", b->name);
-        g_describe[g_ndescribe] = (db_stmt){g_describe_names[g_ndescribe], b->describe_sql, 0};
+        g_describe[g_ndescribe] = (db_stmt){g_describe_names[g_ndescribe], b->describe->sql, 0};
+        g_describe_of[g_ndescribe] = b;
         g_ndescribe++;
     }
 }
@@ -160,10 +163,10 @@ static void describe_build(void) {
 /* GET /openapi.json: the document generated from every mode's
  * declarations (fcgi-apps/openapi.c, compiled in as build/gen/
  * openapi_doc.c). Public, and then it names no stored data; with the
- * valid token each mode's describe statement adds the schemas of what it
- * stores (the sql tables' rows) to components.schemas. A mode whose
- * statement fails (its tables not created yet) adds nothing: the document
- * still answers. */
+ * valid token each mode's describe statement adds what it stores (the sql
+ * tables: each one's row schema and its operations, health/described.h).
+ * A mode whose statement fails (its tables not created yet) adds nothing:
+ * the document still answers. */
 static bool openapi_get(request *req, const input_value *in, reply *out, api_error *err) {
     (void)in;
     api_error auth_err;
@@ -172,17 +175,16 @@ static bool openapi_get(request *req, const input_value *in, reply *out, api_err
         return true;
     }
     json_t *doc = json_loads(openapi_document(), 0, NULL);
-    json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
     pthread_once(&g_describe_once, describe_build);
-    for (size_t i = 0; i < g_ndescribe && schemas != NULL; i++) {
+    for (size_t i = 0; i < g_ndescribe && doc != NULL; i++) {
         api_error db_err;
         PGresult *res = db_query(req->pool, &g_describe[i], NULL, &db_err);
         if (res == NULL || PQntuples(res) != 1) continue;
-        json_t *more = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-        if (json_is_object(more)) json_object_update(schemas, more);
-        json_decref(more);
+        json_t *described = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+        described_add(doc, g_describe_of[i]->name, g_describe_of[i]->describe, described);
+        json_decref(described);
     }
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
     if (text == NULL) return API_INTERNAL(err, "the document could not be written");
     strbuf_puts(out->body, text);
@@ -224,9 +226,16 @@ static const output_field health_fields[] = {
     {.name = "version", .type = OUT_STRING, .example = "\"" BACKEND_VERSION "\""}};
 static const output_shape health_out = OUTPUT_SHAPE("Health", "The liveness probe's answer", health_fields);
 
-/* The OpenAPI document: an object (its own schema is OpenAPI's). */
-static const output_shape openapi_out = {
-    .name = "OpenAPIDocument", .description = "An OpenAPI 3.1 document", .open = true};
+/* The OpenAPI document: its members beyond these are OpenAPI's own. */
+static const output_field openapi_fields[] = {
+    {.name = "openapi", .type = OUT_STRING, .example = "\"3.1.0\""},
+    {.name = "info", .type = OUT_ANY, .example = "{\"title\":\"backend\"}"},
+    {.name = "paths", .type = OUT_ANY, .example = "{}", .description = "every route, by path"}};
+static const output_shape openapi_out = {.name = "OpenAPIDocument",
+                                         .description = "An OpenAPI 3.1 document",
+                                         .fields = openapi_fields,
+                                         .nfields = COUNT_OF(openapi_fields),
+                                         .open = true};
 
 /* ---- routes ---- */
 

@@ -274,12 +274,14 @@ static void add_extra(json_t *paths) {
     for (int i = 0; i < 2; i++)
         json_object_set_new(
             mcp_responses, i ? "404" : "400",
-            json_pack("{s:s, s:o, s:{s:{s:{s:s, s:[ss], s:{s:{s:s}, s:{s:s, s:[ss]}}}}}}", "description",
-                      i ? "Not Found: an unknown or ended session (a JSON-RPC error)"
-                        : "Bad Request: a malformed message or a missing session (a JSON-RPC error)",
-                      "headers", response_headers(i ? 404 : 400, false), "content", "application/json",
-                      "schema", "type", "object", "required", "jsonrpc", "error", "properties", "jsonrpc",
-                      "const", "2.0", "error", "type", "object", "required", "code", "message"));
+            json_pack(
+                "{s:s, s:o, s:{s:{s:{s:s, s:[ss], s:{s:{s:s}, s:{s:s, s:[ss], s:o}}}}}}", "description",
+                i ? "Not Found: an unknown or ended session (a JSON-RPC error)"
+                  : "Bad Request: a malformed message or a missing session (a JSON-RPC error)",
+                "headers", response_headers(i ? 404 : 400, false), "content", "application/json", "schema",
+                "type", "object", "required", "jsonrpc", "error", "properties", "jsonrpc", "const", "2.0",
+                "error", "type", "object", "required", "code", "message", "properties",
+                json_pack("{s:{s:s}, s:{s:s}}", "code", "type", "integer", "message", "type", "string")));
     json_object_set_new(mcp, "responses", mcp_responses);
     json_object_set_new(path_item(paths, MCP_PATH), "post", mcp);
 }
@@ -341,11 +343,50 @@ static json_t *build(void) {
         "security", "bearer", "tags", tags, "paths", paths, "components", comps);
 }
 
+/* text with each '<' escaped ("\\<"), or NULL when it has none: a new
+ * string, the caller frees it. */
+static char *markdown_escaped(const char *text) {
+    if (strchr(text, '<') == NULL) return NULL;
+    size_t n = 0;
+    for (const char *c = text; *c; c++) n += *c == '<' ? 2 : 1;
+    char *out = malloc(n + 1), *o = out;
+    if (out == NULL) return NULL;
+    for (const char *c = text; *c; c++) {
+        if (*c == '<') *o++ = '\\';
+        *o++ = *c;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Escapes, in every description and summary of node, what CommonMark
+ * (which OpenAPI descriptions are, and /docs renders) would take for
+ * HTML and swallow: "<version>" in a description would show as nothing.
+ * in_properties: node is a schema's properties, whose keys are member
+ * names, not keywords. */
+static void escape_descriptions(json_t *node, bool in_properties) {
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (json_is_array(node)) {
+        json_array_foreach(node, i, v) { escape_descriptions(v, false); }
+    }
+    if (!json_is_object(node)) return;
+    json_object_foreach(node, key, v) {
+        bool text = !in_properties && (strcmp(key, "description") == 0 || strcmp(key, "summary") == 0);
+        char *escaped = text && json_is_string(v) ? markdown_escaped(json_string_value(v)) : NULL;
+        if (escaped != NULL) json_object_set_new(node, key, json_string(escaped));
+        free(escaped);
+        if (!text) escape_descriptions(v, !in_properties && strcmp(key, "properties") == 0);
+    }
+}
+
 static char *g_text;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void text_build(void) {
     json_t *doc = build();
+    escape_descriptions(doc, false);
     g_text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);
 }

@@ -37,7 +37,7 @@ static void briefs_build(void) {
                 g_briefs[n].folder_default = (*m)->settings[i].dflt;
                 break;
             }
-        g_briefs[n].describe_sql = (*m)->describe_sql;
+        g_briefs[n].describe = (*m)->describe;
     }
 }
 

@@ -27,7 +27,7 @@ typedef struct mode_brief {
     const char *name;
     const char *folder_var; /* NULL when the mode needs no folder */
     const char *folder_default;
-    const char *describe_sql; /* the mode's describe_sql (mode.h), or NULL */
+    const mode_describe *describe; /* the mode's (mode.h), or NULL */
 } mode_brief;
 
 /* Returns the briefs of every registered mode, in registry order, ended by

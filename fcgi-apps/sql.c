@@ -62,26 +62,29 @@ static const char sql_schema[] =
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
 static const char *const sql_migrations[] = {sql_schema, NULL};
 
-/* /openapi.json with the token (mode.h, describe_sql): each table's row
- * as a JSON Schema, "sql_row_<name>", from the registry rows. A column's
- * JSON type follows its API type (tablespec.h's COL_TYPES; jsonb takes any
- * value); a nullable column also takes null. */
+/* /openapi.json with the token (mode.h, mode_describe): each table's row
+ * as a JSON Schema, from the registry rows, keyed by the table's name: id,
+ * the columns in order, created_at, all present in every row (null for a
+ * null value). A column's JSON type is what a row answers (docs/sql.md):
+ * numeric as a string (its digits kept), jsonb any value; a nullable
+ * column also null. */
 static const char sql_describe[] =
-    "SELECT coalesce(jsonb_object_agg('sql_row_' || t.name, jsonb_build_object("
-    " 'title', 'A row of table ' || t.name, 'type', 'object', 'required', jsonb_build_array('id', "
-    "'created_at'),"
-    " 'properties', jsonb_build_object('id', jsonb_build_object('type', 'integer'),"
-    " 'created_at', jsonb_build_object('type', 'string', 'format', 'date-time'))"
-    " || coalesce((SELECT jsonb_object_agg(c->>'name', CASE WHEN m.js IS NULL THEN '{}'::jsonb"
-    " ELSE jsonb_build_object('type', CASE WHEN (c->>'nullable')::boolean THEN jsonb_build_array(m.js, "
-    "'null')"
-    " ELSE to_jsonb(m.js) END) || m.extra END)"
-    " FROM jsonb_array_elements(t.columns) c LEFT JOIN (VALUES ('text', 'string', '{}'::jsonb),"
-    " ('integer', 'integer', '{}'), ('bigint', 'integer', '{}'), ('double', 'number', '{}'),"
-    " ('numeric', 'number', '{}'), ('boolean', 'boolean', '{}'),"
+    "SELECT coalesce(json_object_agg(t.name, json_build_object('title', 'A row of table ' || t.name,"
+    " 'type', 'object', 'required', r.names, 'properties', r.props, 'additionalProperties', false)"
+    " ORDER BY t.name), '{}')::text FROM sql__tables t CROSS JOIN LATERAL ("
+    " SELECT json_agg(p.k ORDER BY p.o) AS names, json_object_agg(p.k, p.s ORDER BY p.o) AS props FROM ("
+    " SELECT 'id' AS k, 0::bigint AS o, '{\"type\": \"integer\"}'::jsonb AS s"
+    " UNION ALL SELECT e.c->>'name', e.n, CASE WHEN m.js IS NULL THEN '{}'::jsonb"
+    " ELSE jsonb_build_object('type', CASE WHEN (e.c->>'nullable')::boolean"
+    " THEN jsonb_build_array(m.js, 'null') ELSE to_jsonb(m.js) END) || m.extra END"
+    " FROM jsonb_array_elements(t.columns) WITH ORDINALITY e(c, n) LEFT JOIN (VALUES"
+    " ('text', 'string', '{}'::jsonb), ('integer', 'integer', '{}'), ('bigint', 'integer', '{}'),"
+    " ('double', 'number', '{}'), ('boolean', 'boolean', '{}'),"
+    " ('numeric', 'string', '{\"pattern\": \"^(-?[0-9]+(\\\\.[0-9]+)?|NaN|-?Infinity)$\"}'),"
     " ('timestamptz', 'string', '{\"format\": \"date-time\"}'), ('date', 'string', '{\"format\": \"date\"}'),"
-    " ('uuid', 'string', '{\"format\": \"uuid\"}')) m(name, js, extra) ON m.name = c->>'type'), '{}'))),"
-    " '{}')::text FROM sql__tables t";
+    " ('uuid', 'string', '{\"format\": \"uuid\"}')) m(name, js, extra) ON m.name = e.c->>'type'"
+    " UNION ALL SELECT 'created_at', 1 << 30, '{\"type\": \"string\", \"format\": \"date-time\"}') p) r";
+static const mode_describe sql_described = {sql_describe, "name", "SqlRow", "sql_row_"};
 
 /* ---- static statements ---- */
 
@@ -529,7 +532,7 @@ const mode mode_sql = {
      * own (sql/table.c). */
     .threads = 4,
     .migrations = sql_migrations,
-    .describe_sql = sql_describe,
+    .describe = &sql_described,
     .sentinel = &table_out,
     .sentinel_note = "Typed tables on demand: each a real PostgreSQL table, rows as JSON.",
     .routes = sql_routes,

@@ -1,39 +1,65 @@
 #!/usr/bin/env bats
 # Adding a mode is one command (docs/adding-a-mode.md). In a copy of the
-# tree (with its build, so only the new mode compiles): make mode NAME=demo,
-# make; then backend-demo carries no other mode (tests/arch/check.sh) and
-# the skeleton's own test passes: its route answers through lighttpd,
-# /health lists it, tools/list has its tool and the tool answers.
+# tree (with its build, so only the new mode compiles), make mode NAME=demo
+# writes the mode file and its tests and touches nothing else; then, with
+# no other change: the build, the architecture check (backend-demo carries
+# no other mode), the OpenAPI contract test and the generated client's test
+# (18-openapi.bats's, which want requests for every operation: the demo's
+# are among them) and the new mode's own suite all pass.
 
 setup_file() {
     ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+    "$ROOT/tests/openapi/install.sh"
     COPY=$(mktemp -d /tmp/backend-mode.XXXXXX)
     chmod 711 "$COPY"
     export ROOT COPY
     # The tree as it is now, committed or not (but not what was deleted),
-    # timestamps kept.
+    # timestamps kept; the OpenAPI tests' tools shared, not installed again.
     (cd "$ROOT" && git ls-files -co --exclude-standard -z |
         while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
         xargs -0 cp -a --parents -t "$COPY")
     cp -a "$ROOT/build" "$ROOT/bin" "$COPY/"
+    ln -s "$ROOT/tests/openapi/node_modules" "$COPY/tests/openapi/node_modules"
 }
 teardown_file() { rm -rf "$COPY"; }
 
-@test "make mode NAME=demo: a mode that builds, carries only itself, and passes its own test" {
+# The tree's files but the build's, each with its checksum.
+sums() { (cd "$COPY" && find . -path ./build -prune -o -path ./bin -prune -o -path ./tests/openapi/node_modules -prune \
+    -o -type f -print0 | sort -z | xargs -0 sha1sum); }
+
+@test "make mode NAME=demo: only its own files, then the build, the architecture check, the OpenAPI tests and its suite pass" {
     cd "$COPY"
+    local before
+    before=$(sums)
     run make -s mode NAME=demo
     echo "$output"
     [ "$status" -eq 0 ]
-    [ -f fcgi-apps/demo.c ] && grep -q '&mode_demo,' fcgi-apps/registry.c
-    run make -s all
+    # What it wrote, and nothing else changed.
+    run diff <(echo "$before") <(sums)
+    echo "$output"
+    [ "$(grep -c '^>' <<<"$output")" -eq 4 ] && [ "$(grep -c '^<' <<<"$output")" -eq 0 ]
+    for f in 'fcgi-apps/demo\.c' 'tests/integration/[0-9]+-demo\.bats' 'tests/openapi/client/requests/demo\.ts' \
+        'tests/openapi/contract/demo\.mjs'; do
+        grep -qE " \./$f\$" <<<"$output"
+    done
+    # Written as make format writes it.
+    clang-format --dry-run -Werror fcgi-apps/demo.c
+    run make -s -j2 all
     echo "$output" | tail -n 20
     [ "$status" -eq 0 ]
     [ -x bin/backend-demo ]
-    [ "$(bin/backend-registry --modes | tr '\n' ' ')" = "document file health queue sql demo " ]
+    [ "$(bin/backend-registry --modes | tr '\n' ' ')" = "demo document file health queue sql " ]
     run tests/arch/check.sh
     echo "$output"
     [ "$status" -eq 0 ] && ! grep -q '^not ok' <<<"$output"
     grep -q 'ok .* backend-demo carries no other mode' <<<"$output"
+    # The OpenAPI contract test and the generated client's test, on the
+    # copy's stack: each wants a request for every operation, the demo's
+    # two included, and type-checks the client's against the document.
+    run env BACKEND_BIN="$COPY/bin" bats --tap --filter 'contract:|a client generated' tests/integration/18-openapi.bats
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c '^ok ' <<<"$output")" -eq 2 ]
     run env BACKEND_BIN="$COPY/bin" bats --tap tests/integration/*-demo.bats
     echo "$output"
     [ "$status" -eq 0 ]
@@ -42,7 +68,7 @@ teardown_file() { rm -rf "$COPY"; }
 
 @test "make mode refuses a bad or taken name" {
     cd "$COPY"
-    for bad in Demo 1x sql registry ''; do
+    for bad in Demo 1x sql registry openapi docs demo ''; do
         run make -s mode NAME="$bad"
         [ "$status" -ne 0 ]
     done

@@ -2,9 +2,9 @@
 # Self-description (docs/openapi.md): GET /openapi.json, generated from
 # the registry (fcgi-apps/openapi.c), and GET /docs, Swagger UI over it
 # served by lighttpd from local files. Tools from npm, pinned in
-# tests/openapi/package-lock.json (redocly, ajv, puppeteer-core) and
-# Debian's chromium (deploy/install-deps.sh), installed by
-# tests/openapi/install.sh.
+# tests/openapi/package-lock.json (redocly, ajv, puppeteer-core,
+# openapi-typescript, openapi-fetch, typescript) and Debian's chromium
+# (deploy/install-deps.sh), installed by tests/openapi/install.sh.
 
 load ../lib/stack
 
@@ -16,7 +16,7 @@ setup_file() {
     stack_setup
     # A table, so that the token-only part has something to describe.
     curl -sf -H "Authorization: Bearer $TOKEN" "$URL/sql/tables" \
-        -d '{"name":"secret_builds","columns":[{"name":"sha","type":"text"},{"name":"n","type":"integer","nullable":true}]}' >/dev/null
+        -d '{"name":"secret_builds","columns":[{"name":"sha","type":"text"},{"name":"n","type":"integer","nullable":true},{"name":"cost","type":"numeric","nullable":false}]}' >/dev/null
 }
 teardown_file() { stack_teardown; }
 
@@ -27,7 +27,8 @@ OPENAPI_BIN=$ROOT/tests/openapi/node_modules/.bin
     expect 200 '.openapi == "3.1.0"' '.components.securitySchemes.bearer.scheme == "bearer"' \
         '.paths["/health"].get.security == []' '.paths["/openapi.json"].get.security == []' \
         '.paths["/docs"].get.security == []' '.security == [{"bearer": []}]' \
-        '.components.schemas | keys == ["Error"]'
+        '[.components.schemas | keys[] | select(startswith("sql_row_"))] == []' \
+        '[.paths | keys[] | select(contains("{") | not) | select(startswith("/sql/tables/"))] == []'
     header_has X-Request-Id
     [[ "$BODY" != *secret_builds* ]]
     # The same document backend-registry generates from the declarations.
@@ -38,11 +39,26 @@ OPENAPI_BIN=$ROOT/tests/openapi/node_modules/.bin
     [[ "$BODY" != *secret_builds* ]]
 }
 
-@test "GET /openapi.json with the token: each sql table's row schema" {
+@test "GET /openapi.json with the token: each sql table's paths, answering its rows" {
     http GET /openapi.json
+    # The row as the service answers it: every column, numeric as a string.
     expect 200 '.components.schemas.sql_row_secret_builds.properties.sha.type == ["string", "null"]' \
         '.components.schemas.sql_row_secret_builds.properties.n.type == ["integer", "null"]' \
-        '.components.schemas.sql_row_secret_builds.required == ["id", "created_at"]'
+        '.components.schemas.sql_row_secret_builds.properties.cost.type == "string"' \
+        '.components.schemas.sql_row_secret_builds.required == ["id", "sha", "n", "cost", "created_at"]' \
+        '.components.schemas.sql_row_secret_builds.additionalProperties == false'
+    # The table's own paths, the generic ones with the table named, whose
+    # answers reference its row; operationIds stay unique.
+    local row='{"$ref": "#/components/schemas/sql_row_secret_builds"}'
+    jq -e --argjson row "$row" '.paths["/sql/tables/secret_builds/rows/{id}"].get.responses["200"].content["application/json"].schema == $row' <<<"$BODY"
+    jq -e --argjson row "$row" '.paths["/sql/tables/secret_builds/rows"].get.responses["200"].content["application/json"].schema.properties.items.items == $row' <<<"$BODY"
+    jq -e --argjson row "$row" '.paths["/sql/tables/secret_builds/rows"].post.responses["201"].content["application/json"].schema.properties.items.items == $row' <<<"$BODY"
+    jq -e '.paths["/sql/tables/secret_builds/rows"].get | .operationId == "sql_select_rows__secret_builds"
+        and ([.parameters[] | select(.in == "path")] == [])' <<<"$BODY"
+    jq -e '[.paths[][].operationId] | length == (unique | length)' <<<"$BODY"
+    # Every row schema is referenced by a path.
+    jq -e '(.paths | tostring) as $p | [.components.schemas | keys[] | select(startswith("sql_row_"))
+        | . as $k | select($p | contains("\"#/components/schemas/" + $k + "\"") | not)] == []' <<<"$BODY"
 }
 
 @test "every operation lists its statuses with the one error shape, codes from the error table" {
@@ -114,6 +130,13 @@ OPENAPI_BIN=$ROOT/tests/openapi/node_modules/.bin
     [ "$status" -eq 0 ]
 }
 
+@test "a client generated from /openapi.json (openapi-typescript, openapi-fetch) type-checks and drives every operation; every answer as the document says (ajv)" {
+    run "$ROOT/tests/openapi/client/run.sh" "$URL" "$TOKEN"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -q 'answers checked against the document' <<<"$output"
+}
+
 @test "/docs in headless Chromium: every mode's routes, nothing from another host, Try it out of GET /health shows 200" {
     http_anon GET /docs
     [ "$CODE" = 200 ]
@@ -123,7 +146,7 @@ OPENAPI_BIN=$ROOT/tests/openapi/node_modules/.bin
     # Nothing from another host: no absolute or scheme-relative URL.
     if grep -qE '(src|href)="(https?:)?//' <<<"$BODY"; then return 1; fi
     mkdir -p "$ROOT/run"
-    run timeout 90 node "$ROOT/tests/openapi/docs.mjs" "$URL" "$TOKEN" "$ROOT/run/openapi-docs.png"
+    run timeout 180 node "$ROOT/tests/openapi/docs.mjs" "$URL" "$TOKEN" "$ROOT/run/openapi-docs.png"
     echo "$output"
     [ "$status" -eq 0 ]
 }
