@@ -53,7 +53,10 @@ for probe in ("livenessProbe", "readinessProbe"):
     # /health answers within 2 s (docs/api.md): the probe waits longer.
     need(backend[probe]["timeoutSeconds"] > 2, f"{probe} timeout does not fit the 2 s bound")
 health_c = open(f"{root}/fcgi-apps/health.c").read()
-need('"/health", health_get, .is_public = true' in health_c, "health.c no longer serves a public GET /health")
+# The route's entry, from its opening brace to the next route's: public.
+health_route = re.search(r'\{"GET", "/health", health_get,(.*?)\n    \{"', health_c, re.S)
+need(health_route is not None and ".is_public = true" in health_route.group(1),
+     "health.c no longer serves a public GET /health")
 svc = kinds["Service"]["spec"]
 need(svc["type"] == "ClusterIP", "the Service is not ClusterIP")
 need(all(p["targetPort"] in ("http", ports.get("http")) for p in svc["ports"]), "Service targetPort is not http")
