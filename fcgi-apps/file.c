@@ -240,9 +240,11 @@ static bool upload_stream(request *req, upload *u, long long *total, api_error *
                                    req->content_length);
         if (n == 0) break;
         *total += n;
-        if (*total > req->content_length) return API_TOO_LARGE(err, "the body is longer than its Content-Length");
+        if (*total > req->content_length)
+            return API_TOO_LARGE(err, "the body is longer than its Content-Length");
         if (!write_all(u->fd, buf, (size_t)n)) return storage_error(err, "writing");
-        if (!EVP_DigestUpdate(u->digest, buf, (size_t)n)) return API_INTERNAL(err, "internal error hashing the file");
+        if (!EVP_DigestUpdate(u->digest, buf, (size_t)n))
+            return API_INTERNAL(err, "internal error hashing the file");
     }
     if (fsync(u->fd) != 0) return storage_error(err, "syncing the file");
     return true;

@@ -380,9 +380,7 @@ static void print_settings_md(void) {
 }
 
 /* Prints the OpenAPI document. */
-static void print_openapi(void) {
-    printf("%s\n", openapi_document());
-}
+static void print_openapi(void) { printf("%s\n", openapi_document()); }
 
 /* What comes from the declarations alone, whatever the environment. */
 static const struct {
