@@ -183,7 +183,7 @@ static const char document_step3[] =
 
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
 static const char *const document_migrations[] = {document_schema, document_step2, document_step3,
-                                                   document_step4, NULL};
+                                                  document_step4, NULL};
 
 /* The writes (step 3's functions), one statement each. POST /document
  * stores the body's "payload" member; PUT the body itself. */
@@ -275,15 +275,15 @@ static const db_stmt doc_namespaces = {
 
 /* A namespace's retention policy: its own row, else the defaults ($2,
  * $3: the settings, NULL when unset). */
-#define RETENTION_JSON(NS, KV, KD, DFLT)                                                \
+#define RETENTION_JSON(NS, KV, KD, DFLT)                                                          \
     "json_build_object('namespace', " NS ", 'keep_versions', " KV ", 'keep_deleted_seconds', " KD \
     ", 'default', " DFLT ")::text"
 static const db_stmt doc_retention_get = {
     "document_retention_get",
-    "SELECT " RETENTION_JSON("$1::text", "CASE WHEN r.namespace IS NULL THEN $2::bigint ELSE r.keep_versions END",
-                             "CASE WHEN r.namespace IS NULL THEN $3::bigint ELSE r.keep_deleted_seconds END",
-                             "r.namespace IS NULL")
-    " FROM (SELECT 1) one LEFT JOIN document_retention r ON r.namespace = $1",
+    "SELECT " RETENTION_JSON(
+        "$1::text", "CASE WHEN r.namespace IS NULL THEN $2::bigint ELSE r.keep_versions END",
+        "CASE WHEN r.namespace IS NULL THEN $3::bigint ELSE r.keep_deleted_seconds END",
+        "r.namespace IS NULL") " FROM (SELECT 1) one LEFT JOIN document_retention r ON r.namespace = $1",
     3};
 static const db_stmt doc_retention_put = {
     "document_retention_put",
@@ -657,10 +657,12 @@ static const output_field changes_fields[] = {
      .description = "the cursor to follow with (?since=): never null"}};
 static const output_shape changes_out = OUTPUT_SHAPE("DocumentChangePage", NULL, changes_fields);
 
-static const output_field namespace_fields[] = {
-    OUT_NS,
-    {.name = "last_seq", .type = OUT_INTEGER, .example = "42", .description = "the seq of its latest version"},
-    OUT_TIME("last_write_at", 0)};
+static const output_field namespace_fields[] = {OUT_NS,
+                                                {.name = "last_seq",
+                                                 .type = OUT_INTEGER,
+                                                 .example = "42",
+                                                 .description = "the seq of its latest version"},
+                                                OUT_TIME("last_write_at", 0)};
 static const output_shape namespace_out =
     OUTPUT_SHAPE("DocumentNamespace", "A namespace that has a version", namespace_fields);
 static const output_field namespaces_fields[] = {OUTPUT_PAGE_FIELDS(namespace_out)};
@@ -780,8 +782,8 @@ static bool document_get(request *req, const input_value *in, reply *out, api_er
     if (res == NULL) return false;
     if (PQntuples(res) == 0) {
         if (version && version_removed(req, params, err))
-            return api_fail(err, API_E_GONE, "version", "document %s/%s version %s was removed by retention", ns,
-                            key, version);
+            return api_fail(err, API_E_GONE, "version", "document %s/%s version %s was removed by retention",
+                            ns, key, version);
         if (version)
             return API_NOT_FOUND(err, "version", "document %s/%s has no live version %s", ns, key, version);
         return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
@@ -1034,11 +1036,28 @@ static bool document_changes(request *req, const input_value *in, reply *out, ap
 }
 
 static const db_stmt *const document_statements[] = {
-    &doc_put,    &doc_put_body, &doc_put_if,          &doc_put_if_body, &doc_patch,
-    &doc_live,   &doc_get,      &doc_get_version,     &doc_list,        &doc_versions,
-    &doc_delete, &doc_changes,  &doc_changes_payload, &doc_changes_now, &doc_namespaces,
-    &doc_retention_get, &doc_retention_put, &doc_retention_delete, &doc_version_removed,
-    &doc_compaction_point, &document_compact_stmt, NULL,
+    &doc_put,
+    &doc_put_body,
+    &doc_put_if,
+    &doc_put_if_body,
+    &doc_patch,
+    &doc_live,
+    &doc_get,
+    &doc_get_version,
+    &doc_list,
+    &doc_versions,
+    &doc_delete,
+    &doc_changes,
+    &doc_changes_payload,
+    &doc_changes_now,
+    &doc_namespaces,
+    &doc_retention_get,
+    &doc_retention_put,
+    &doc_retention_delete,
+    &doc_version_removed,
+    &doc_compaction_point,
+    &document_compact_stmt,
+    NULL,
 };
 
 /* ---- routes ---- */
@@ -1065,8 +1084,7 @@ static const route document_routes[] = {
      .description = "The latest version of a document, or the version given; 404 when the key has no live "
                     "version. If-None-Match naming the current version answers 304 with no body.",
      .input = get_input, .ninput = GET_N, .output = &document_out, .also = ROUTE_NOT_MODIFIED | ROUTE_ETAG,
-     .errors = API_BIT(GONE),
-     .tool = TOOL("document_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+     .errors = API_BIT(GONE), .tool = TOOL("document_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
     {"GET", "/document/{namespace}/_changes", document_changes, .summary = "Follow a namespace's changes",
      .description = "One page of a namespace's changes feed: every version written (tombstones too) after "
                     "the cursor since, in commit order, with no gap; call again with since = next. "
@@ -1074,8 +1092,8 @@ static const route document_routes[] = {
                     "the route streams one event per version (id: the cursor), resuming from "
                     "Last-Event-ID. A cursor below the namespace's compaction point answers 410 with "
                     "resume (a stream ends with an event gone).",
-     .errors = API_BIT(GONE), .streams_response = true, .input = changes_input, .ninput = CHANGES_N, .output = &changes_out,
-     .tool = TOOL("document_changes", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+     .errors = API_BIT(GONE), .streams_response = true, .input = changes_input, .ninput = CHANGES_N,
+     .output = &changes_out, .tool = TOOL("document_changes", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
     {"PUT", "/document/{namespace}/{key}", document_put_key, .summary = "Write a document's payload",
      .description = "Appends a new version whose payload is the body itself (any JSON value). If-Match: "
                     "\"N\" writes only if N is the latest version; If-None-Match: * only if the key has no "
@@ -1113,8 +1131,8 @@ static const route document_routes[] = {
      .tool = TOOL("document_retention_put", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"DELETE", "/document/{namespace}/_retention", document_retention_delete,
      .summary = "Drop a namespace's retention policy",
-     .description = "Removes the namespace's own policy: the defaults apply again.",
-     .input = retention_input, .ninput = RET_N, .output = &retention_out},
+     .description = "Removes the namespace's own policy: the defaults apply again.", .input = retention_input,
+     .ninput = RET_N, .output = &retention_out},
 };
 
 const mode mode_document = {

@@ -69,6 +69,32 @@ const setting document_settings[DOCUMENT_NSETTINGS] = {
  * a class of its own: "doc" + 1). */
 #define COMPACT_LOCK "6582116, 1"
 
+/* One batch: the versions the policies allow to remove (the heads' join
+ * to the policies is JOIN, "JOIN" or "LEFT JOIN", see below), at most
+ * p_batch of them, removed, and the namespaces' compaction points raised
+ * to the highest seq removed, in one statement. */
+#define COMPACT_BATCH_SQL(JOIN)                                                                           \
+    "  WITH pol AS (SELECT h.namespace, h.key, h.version AS head, h.deleted,"                             \
+    "    CASE WHEN r.namespace IS NULL THEN p_keep_versions ELSE r.keep_versions END AS kv,"              \
+    "    CASE WHEN r.namespace IS NULL THEN p_keep_deleted ELSE r.keep_deleted_seconds END AS kd"         \
+    "    FROM document_heads h " JOIN                                                                     \
+    " document_retention r ON r.namespace = h.namespace),"                                                \
+    "  cand AS (SELECT * FROM pol WHERE (kv IS NOT NULL AND head > kv) OR (deleted AND kd IS NOT NULL))," \
+    "  v AS (SELECT d.namespace, d.key, d.version FROM cand p JOIN documents d"                           \
+    "    ON d.namespace = p.namespace AND d.key = p.key AND d.version < p.head"                           \
+    "    WHERE NOT d.deleted AND d.created_at <= now() - make_interval(secs => p_min_age)"                \
+    "    AND ((p.kv IS NOT NULL AND d.version <= p.head - p.kv)"                                          \
+    "     OR (p.deleted AND p.kd IS NOT NULL AND EXISTS (SELECT 1 FROM documents t"                       \
+    "      WHERE t.namespace = p.namespace AND t.key = p.key AND t.version = p.head"                      \
+    "      AND t.created_at <= now() - make_interval(secs => p.kd))))"                                    \
+    "    LIMIT p_batch),"                                                                                 \
+    "  del AS (DELETE FROM documents d USING v WHERE d.namespace = v.namespace AND d.key = v.key"         \
+    "    AND d.version = v.version RETURNING d.namespace, d.seq),"                                        \
+    "  pt AS (INSERT INTO document_compaction AS c (namespace, compacted_seq)"                            \
+    "    SELECT namespace, max(seq) FROM del GROUP BY namespace ON CONFLICT (namespace)"                  \
+    "    DO UPDATE SET compacted_seq = greatest(c.compacted_seq, excluded.compacted_seq) RETURNING 1)"    \
+    "  SELECT count(*) INTO n FROM del;"
+
 const char document_step4[] =
     "CREATE TABLE IF NOT EXISTS document_retention ("
     " namespace text COLLATE \"C\" PRIMARY KEY,"
@@ -80,30 +106,19 @@ const char document_step4[] =
     " compacted_seq bigint NOT NULL);"
     /* p_keep_versions, p_keep_deleted: the defaults (NULL: keep), for a
      * namespace with no row of its own. Returns the versions removed, -1
-     * when another compactor holds the lock. */
+     * when another compactor holds the lock. With no defaults only the
+     * namespaces with a policy are looked at (JOIN): a service where no
+     * one asked for retention does no work each round. */
     "CREATE OR REPLACE FUNCTION document_compact(p_keep_versions bigint, p_keep_deleted bigint,"
     " p_min_age bigint, p_batch int) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $f$"
     " DECLARE n bigint;"
     " BEGIN"
     "  IF NOT pg_try_advisory_xact_lock(" COMPACT_LOCK ") THEN RETURN -1; END IF;"
-    "  WITH pol AS (SELECT h.namespace, h.key, h.version AS head, h.deleted,"
-    "    CASE WHEN r.namespace IS NULL THEN p_keep_versions ELSE r.keep_versions END AS kv,"
-    "    CASE WHEN r.namespace IS NULL THEN p_keep_deleted ELSE r.keep_deleted_seconds END AS kd"
-    "    FROM document_heads h LEFT JOIN document_retention r ON r.namespace = h.namespace),"
-    "  v AS (SELECT d.namespace, d.key, d.version FROM pol p JOIN documents d"
-    "    ON d.namespace = p.namespace AND d.key = p.key AND d.version < p.head"
-    "    WHERE NOT d.deleted AND d.created_at <= now() - make_interval(secs => p_min_age)"
-    "    AND ((p.kv IS NOT NULL AND d.version <= p.head - p.kv)"
-    "     OR (p.deleted AND p.kd IS NOT NULL AND EXISTS (SELECT 1 FROM documents t"
-    "      WHERE t.namespace = p.namespace AND t.key = p.key AND t.version = p.head"
-    "      AND t.created_at <= now() - make_interval(secs => p.kd))))"
-    "    LIMIT p_batch),"
-    "  del AS (DELETE FROM documents d USING v WHERE d.namespace = v.namespace AND d.key = v.key"
-    "    AND d.version = v.version RETURNING d.namespace, d.seq),"
-    "  pt AS (INSERT INTO document_compaction AS c (namespace, compacted_seq)"
-    "    SELECT namespace, max(seq) FROM del GROUP BY namespace ON CONFLICT (namespace)"
-    "    DO UPDATE SET compacted_seq = greatest(c.compacted_seq, excluded.compacted_seq) RETURNING 1)"
-    "  SELECT count(*) INTO n FROM del;"
+    "  IF p_keep_versions IS NULL AND p_keep_deleted IS NULL THEN"
+    COMPACT_BATCH_SQL("JOIN")
+    "  ELSE"
+    COMPACT_BATCH_SQL("LEFT JOIN")
+    "  END IF;"
     "  RETURN n;"
     " END $f$";
 
@@ -121,8 +136,8 @@ static long long compact_batch(pool *p) {
     snprintf(kd, sizeof kd, "%lld", document_keep_deleted_seconds);
     snprintf(age, sizeof age, "%lld", compact_min_age);
     snprintf(batch, sizeof batch, "%d", COMPACT_BATCH);
-    const char *params[] = {document_keep_versions < 0 ? NULL : kv, document_keep_deleted_seconds < 0 ? NULL : kd,
-                            age, batch};
+    const char *params[] = {document_keep_versions < 0 ? NULL : kv,
+                            document_keep_deleted_seconds < 0 ? NULL : kd, age, batch};
     api_error err;
     db_begin(g_config.db_timeout_ms);
     PGresult *res = db_query(p, &document_compact_stmt, params, &err);
