@@ -162,5 +162,8 @@ void document_compact_round(void) {
         if (n > 0) total += n;
     } while (n == COMPACT_BATCH && clock_ms() - start < ROUND_MS);
     pool_free(p);
+    /* The connection waits for the next round on the spare list, for a
+     * worker that needs one meanwhile. */
+    db_park();
     if (total > 0) log_msg(LOG_INFO, "compaction removed %lld version(s)", total);
 }

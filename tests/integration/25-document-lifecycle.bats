@@ -284,6 +284,40 @@ write() {
     expect 200 '(.items | length) == 2'
 }
 
+@test "an event stream that compaction overtakes while it waits gets one event: gone with resume, and ends" {
+    http PUT /document/ov/k -d '{"n":1}'
+    expect 201
+    s1=$(seq_of ov k 1)
+    http PUT /document/ov/_retention -d '{"keep_versions":1}'
+    expect 200
+    out=$BATS_TEST_TMPDIR/overtaken
+    curl -sN --max-time 20 -H "Authorization: Bearer $TOKEN" -H 'Accept: text/event-stream' \
+        "$URL/document/ov/_changes?since=now" >"$out" 3>&- &
+    reader=$!
+    sleep 1
+    # three versions written behind the reader's back (no notification, so
+    # it sleeps on), then compacted while it waits
+    for _ in 1 2 3; do
+        psql_q "WITH h AS (UPDATE document_heads SET version = version + 1 WHERE namespace = 'ov' AND key = 'k'
+                RETURNING version) INSERT INTO documents (namespace, key, version, payload)
+                SELECT 'ov', 'k', version, '{}' FROM h"
+    done
+    settle ov k "4"
+    # the point: version 3's seq, between the reader's cursor and version 4's
+    point=$(psql_q "SELECT compacted_seq FROM document_compaction WHERE namespace = 'ov'")
+    s4=$(psql_q "SELECT seq FROM documents WHERE namespace = 'ov' AND key = 'k' AND version = 4")
+    [ "$point" -gt "$s1" ] && [ "$point" -lt "$s4" ]
+    # now wake it: it reads, finds itself below the point, says so and ends
+    psql_q "NOTIFY backend_document, 'ov'"
+    wait "$reader"
+    [ "$(grep -c '^event: gone$' "$out")" -eq 1 ] || { cat "$out"; return 1; }
+    run ! grep -q '^event: change$' "$out"
+    [ "$(sed -n 's/^data: //p' "$out" | jq -r .resume)" = "$point" ]
+    # following from resume: the kept version
+    http GET "/document/ov/_changes?since=$point"
+    expect 200 '[.items[] | [.key, .version]] == [["k",4]]'
+}
+
 @test "one compactor at a time: while another holds the compactor's lock nothing is removed, then the round runs" {
     write one k 4
     ( psql "$PG_URL" -XAtq -c "SELECT pg_advisory_lock(6582116, 1)" -c "SELECT pg_sleep(4)" >/dev/null 3>&- ) &
@@ -311,26 +345,37 @@ write() {
     [ "$removed" = "1000 1000 " ] || { echo "batches removed: $removed"; return 1; }
     [ "$(psql_q "SELECT count(*) FROM documents WHERE namespace = 'big'")" = 500 ]
     # now the service compacts while a writer writes to the same key
-    ( for i in $(seq 1 60); do
+    http PUT /document/big/_retention -d '{"keep_versions":2}'
+    expect 200
+    ( for i in $(seq 1 300); do
         curl -s -o /dev/null -w '%{http_code} ' -H "Authorization: Bearer $TOKEN" -X PUT \
             -d "{\"w\":$i}" "$URL/document/big/k"
     done >"$BATS_TEST_TMPDIR/codes" 3>&- ) &
     writer=$!
-    http PUT /document/big/_retention -d '{"keep_versions":2}'
-    expect 200
+    # the backlog goes while the writer is still at it
+    overlapped=false
+    for _ in $(seq 1 100); do
+        if [ "$(psql_q "SELECT count(*) FROM documents WHERE namespace = 'big'")" -lt 100 ]; then
+            kill -0 "$writer" 2>/dev/null && overlapped=true
+            break
+        fi
+        sleep 0.1
+    done
     wait "$writer"
-    [ "$(tr ' ' '\n' <"$BATS_TEST_TMPDIR/codes" | grep -c '^201$')" = 60 ] || { cat "$BATS_TEST_TMPDIR/codes"; return 1; }
-    settle big k "2559 2560"
+    [ "$overlapped" = true ]
+    [ "$(tr ' ' '\n' <"$BATS_TEST_TMPDIR/codes" | grep -c '^201$')" = 300 ] || { cat "$BATS_TEST_TMPDIR/codes"; return 1; }
+    settle big k "2799 2800"
     http GET /document/big/k
-    expect 200 '.version == 2560' '.payload.w == 60'
-    http GET '/document/big/k?version=2559'
-    expect 200 '.payload.w == 59'
-    # every write of the writer got its own number: the feed from the
-    # compaction point holds the two kept
+    expect 200 '.version == 2800' '.payload.w == 300'
+    http GET '/document/big/k?version=2799'
+    expect 200 '.payload.w == 299'
+    http GET '/document/big/k?version=2798'
+    expect_error 410 gone version
+    # the feed from the compaction point holds the two kept
     http GET /document/big/_changes
-    expect 200 '[.items[].version] == [2559, 2560]'
-    http PUT /document/big/k -d '{"w":61}'
-    expect 201 '.version == 2561'
+    expect 200 '[.items[].version] == [2799, 2800]'
+    http PUT /document/big/k -d '{"w":301}'
+    expect 201 '.version == 2801'
 }
 
 @test "settings: the bounds of the retention variables are checked at start-up" {
