@@ -20,6 +20,13 @@
  * one namespace are serialised for the length of their insert. A write
  * also notifies DOC_CHANNEL with the namespace, which wakes waiting feeds.
  *
+ * Retention (docs/document.md): a namespace's policy (document_retention)
+ * lets the background compactor (document/compact.c, the mode's tick)
+ * remove old versions. A version read by number that is missing below the
+ * key's head was removed: 410. The feed checks the namespace's compaction
+ * point (document_compaction) after reading each page: a cursor below it
+ * is 410 with resume, and an event stream ends with event: gone.
+ *
  * Responses are built by PostgreSQL (json_build_object): the payload goes
  * from the request body to jsonb and back to the client without passing
  * through a C double, so numbers keep every digit.
