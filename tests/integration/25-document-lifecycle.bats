@@ -320,9 +320,17 @@ write() {
 
 @test "one compactor at a time: while another holds the compactor's lock nothing is removed, then the round runs" {
     write one k 4
-    ( psql "$PG_URL" -XAtq -c "SELECT pg_advisory_lock(6582116, 1)" -c "SELECT pg_sleep(4)" >/dev/null 3>&- ) &
+    ( psql "$PG_URL" -XAtq -c "SELECT pg_advisory_lock(6582116, 1)" -c "SELECT pg_sleep(6)" >/dev/null 3>&- ) &
     holder=$!
-    sleep 0.5
+    # the lock is held before the policy is set
+    held=false
+    for _ in $(seq 1 50); do
+        [ "$(psql_q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory'
+            AND l.classid = 6582116 AND l.objid = 1 AND l.granted AND a.application_name = 'psql'")" = 1 ] &&
+            held=true && break
+        sleep 0.1
+    done
+    [ "$held" = true ]
     http PUT /document/one/_retention -d '{"keep_versions":1}'
     expect 200
     sleep 2.5
