@@ -452,6 +452,9 @@ db_rows() {
         [file_write_temp]='{"content":"x"}'
         [sql_create_table]='{"name":"hints2","columns":[{"name":"a","type":"text"}]}'
         [document_delete]='{"namespace":"hints","key":"k"}'
+        [document_namespaces]='{}'
+        [document_retention_get]='{"namespace":"hints"}'
+        [document_retention_put]='{"namespace":"hints-r","keep_versions":5}'
     )
     for t in "${!args[@]}"; do
         files_before=$(ls "$FILE_TEMP_DIR" 2>/dev/null | wc -l)

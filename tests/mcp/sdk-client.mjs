@@ -108,6 +108,18 @@ const calls = {
     const d = await valid('document_delete', { namespace: ns, key: 'k1' });
     assert.equal(d.deleted, true);
   }, () => invalid('document_delete', { namespace: ns }, 'validation_failed', 'key')],
+  document_namespaces: [async () => {
+    const l = await valid('document_namespaces', { limit: 1000 });
+    assert.ok(l.items.some((n) => n.namespace === ns));
+  }, () => invalid('document_namespaces', { limit: 0 }, 'validation_failed', 'limit')],
+  document_retention_put: [async () => {
+    const r = await valid('document_retention_put', { namespace: ns, keep_versions: 10 });
+    assert.equal(r.keep_versions, 10);
+  }, () => invalid('document_retention_put', { namespace: ns, keep_versions: 0 }, 'validation_failed', 'keep_versions')],
+  document_retention_get: [async () => {
+    const r = await valid('document_retention_get', { namespace: ns });
+    assert.equal(r.keep_versions, 10);
+  }, () => invalid('document_retention_get', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
   queue_enqueue: [async () => { await valid('queue_enqueue', { namespace: ns, payload: { job: 1 } }); },
     () => invalid('queue_enqueue', { namespace: ns, payload: 1, max_attempts: 0 }, 'validation_failed', 'max_attempts')],
   queue_claim: [async () => {
