@@ -198,8 +198,26 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     return drain(x, buf, max);
 }
 
+/* The CORS headers of an answer to an allowed browser origin (docs/mcp.md,
+ * "Browser clients connecting directly"): that origin, never credentials
+ * (the token is a header the page sets, not a cookie), what a page may
+ * read, and on a preflight what it may send. */
+static void add_cors(struct MHD_Response *r, const rpc_out *out) {
+    if (out->cors_origin == NULL) return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", out->cors_origin);
+    MHD_add_response_header(r, "Vary", "Origin");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate");
+    if (!out->preflight) return;
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, DELETE");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, "
+                            "Mcp-Method, Mcp-Name, Last-Event-ID");
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, struct MHD_Response *r,
                                      int status, const char *content_type) {
+    add_cors(r, &x->out);
     if (content_type) MHD_add_response_header(r, "Content-Type", content_type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Request-Id", x->request_id);

@@ -245,21 +245,33 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
         rpc_admit_session_post(in, out, root);
 }
 
-/* What every request passes first, in this order: Host, Origin, the abuse
- * limits, the bearer token. True when it passes; else out holds the
- * refusal. */
-static bool admit_client(const rpc_in *in, rpc_out *out) {
+/* What every request passes first: Host, then Origin. True when both
+ * pass (an allowed Origin is kept for the CORS headers); else out holds
+ * the refusal. */
+static bool admit_browser(const rpc_in *in, rpc_out *out) {
     api_error err;
-    bool ok = true;
     if (!rpc_host_allowed(in->host)) {
         api_fail(&err, API_E_FORBIDDEN_HOST, NULL, "Host %.100s is not allowed (MCP_ALLOWED_HOSTS)",
                  in->host ? in->host : "(none)");
-        ok = false;
-    } else if (in->origin != NULL && !rpc_origin_allowed(in->origin)) {
+        rpc_http_error(out, &err);
+        return false;
+    }
+    if (in->origin != NULL && !rpc_origin_allowed(in->origin)) {
         api_fail(&err, API_E_FORBIDDEN_ORIGIN, NULL,
                  "Origin %.100s is not allowed (loopback origins and MCP_ALLOWED_ORIGINS are)", in->origin);
-        ok = false;
-    } else if (!abuse_admit(in->client_addr, &err)) {
+        rpc_http_error(out, &err);
+        return false;
+    }
+    out->cors_origin = in->origin;
+    return true;
+}
+
+/* What every request passes next: the abuse limits, then the bearer
+ * token. True when it passes; else out holds the refusal. */
+static bool admit_client(const rpc_in *in, rpc_out *out) {
+    api_error err;
+    bool ok = true;
+    if (!abuse_admit(in->client_addr, &err)) {
         /* The abuse limits as on the FastCGI routes (docs/operations.md,
          * "Abuse limits"), in the same shared table: after Host and Origin
          * (a request refused there never reaches the token), before the
@@ -277,6 +289,15 @@ static bool admit_client(const rpc_in *in, rpc_out *out) {
 }
 
 void rpc_admit(const rpc_in *in, rpc_out *out) {
+    if (!admit_browser(in, out)) return;
+    /* A browser's CORS preflight carries no token (browsers never send
+     * one on it): from an allowed origin it is answered before the token
+     * (docs/mcp.md, "Browser clients"). */
+    if (strcmp(in->method, "OPTIONS") == 0 && in->origin != NULL) {
+        out->preflight = true;
+        out->status = 204;
+        return;
+    }
     if (!admit_client(in, out)) return;
     bool post = strcmp(in->method, "POST") == 0, get = strcmp(in->method, "GET") == 0,
          del = strcmp(in->method, "DELETE") == 0;

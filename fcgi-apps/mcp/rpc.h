@@ -83,6 +83,9 @@ typedef struct rpc_out {
     bool stateless;                      /* the request is in the stateless era */
     char log_detail[400];                /* why it failed, for the access log */
     struct rpc_message *message;         /* RPC_ANSWER: what rpc_answer runs (owned) */
+    const char *cors_origin;             /* set: an allowed browser Origin (borrowed from
+                                            rpc_in): the answer carries CORS headers */
+    bool preflight;                      /* a CORS preflight: 204 with the Allow- headers */
 } rpc_out;
 
 /* Runs fn(arg) where tool calls may use the database (the workers), and
