@@ -357,16 +357,6 @@ void rpc_close_result(strbuf *body, const rpc_message *msg, bool comma) {
     strbuf_puts(body, "}}");
 }
 
-/* One request being answered: all borrowed. */
-typedef struct answering {
-    const rpc_message *msg;
-    jspan span;     /* the request object in msg->text */
-    const char *id; /* its id as written, in msg->text */
-    size_t id_len;
-    strbuf *body; /* the answer is appended here */
-    rpc_out *out; /* a failed call's reason goes to out->log_detail */
-} answering;
-
 /* Appends the answer to a tools/call whose arguments are not an object
  * (nor null) for the tool ref: from 2025-11-25 on the tool's own error,
  * which a model can read and correct; before, -32602. */
@@ -455,6 +445,8 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
         rpc_answer_discover(msg, a.id, a.id_len, body);
     } else if (strcmp(method, "tools/call") == 0) {
         answer_call(&a, params, runner, ctx);
+    } else if (rpc_answer_resources(&a, method, params, runner, ctx)) {
+        /* answered there */
     } else {
         char message[160];
         snprintf(message, sizeof message, "Method not found: %.100s", method);

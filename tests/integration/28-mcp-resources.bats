@@ -11,8 +11,47 @@ setup_file() {
     export MCP_ALLOWED_ORIGINS="https://app.example"
     stack_setup
     export MCP="$URL/mcp"
+    # What the resources stand for: a document with two versions, a queue
+    # with an item, a table with a row.
+    local auth=(-H "Authorization: Bearer $TOKEN")
+    curl -sf "${auth[@]}" "$URL/document" -d '{"namespace":"res-docs","key":"alpha","payload":{"n":1}}' >/dev/null
+    curl -sf "${auth[@]}" "$URL/document" -d '{"namespace":"res-docs","key":"alpha","payload":{"n":2}}' >/dev/null
+    curl -sf "${auth[@]}" "$URL/document" -d '{"namespace":"res-docs","key":"beta","payload":[1,2]}' >/dev/null
+    curl -sf "${auth[@]}" "$URL/queue/res-jobs" -d '{"payload":{"job":1}}' >/dev/null
+    curl -sf "${auth[@]}" "$URL/sql/tables" -d '{"name":"res_items","columns":[{"name":"label","type":"text"}]}' >/dev/null
+    curl -sf "${auth[@]}" "$URL/sql/tables/res_items/rows" -d '{"label":"first"}' >/dev/null
 }
 teardown_file() { stack_teardown; }
+
+# mcp_init [VERSION]: initializes a session; prints its id.
+mcp_init() {
+    curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" \
+        -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"'"${1:-2025-11-25}"'","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}' \
+        "$MCP" | tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p'
+}
+
+# rpc METHOD PARAMS [curl args]: a request on session $SID (PARAMS: the
+# params object's JSON); sets CODE, BODY, HEADERS.
+rpc() {
+    local method=$1 params=$2
+    shift 2
+    http POST /mcp -H "Mcp-Session-Id: $SID" \
+        -d '{"jsonrpc":"2.0","id":7,"method":"'"$method"'","params":'"$params"'}' "$@"
+}
+
+# srpc METHOD PARAMS [curl args]: a 2026-07-28 request (PARAMS: the params
+# object's members, or ""), with its _meta and headers (Mcp-Name from
+# params.uri on resources/read, unless the curl args give one).
+srpc() {
+    local method=$1 params=$2
+    shift 2
+    local name meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
+    name=$(jq -r '.uri // .name // empty' <<<"{$params}")
+    local h=(-H 'MCP-Protocol-Version: 2026-07-28' -H "Mcp-Method: $method")
+    [[ " ${*,,} " == *" mcp-name:"* ]] && name=""
+    [ -n "$name" ] && h+=(-H "Mcp-Name: $name")
+    http POST /mcp "${h[@]}" -d '{"jsonrpc":"2.0","id":"s1","method":"'"$method"'","params":{'"$params${params:+,}$meta"'}}' "$@"
+}
 
 # no_header REGEX: no header line of the last response matches (case
 # insensitive) the start REGEX.
@@ -93,4 +132,160 @@ no_header() {
     http POST /mcp -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25"}}'
     expect 200
     no_header '\(Access-Control-\|Vary\)'
+}
+
+@test "capabilities: resources in both eras (initialize and server/discover)" {
+    for v in 2025-03-26 2025-06-18 2025-11-25; do
+        http POST /mcp -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"'$v'"}}'
+        expect 200 '.result.capabilities.tools == {}' '.result.capabilities.resources | type == "object"'
+    done
+    srpc server/discover ''
+    expect 200 '.result.capabilities.tools == {}' '.result.capabilities.resources | type == "object"'
+}
+
+@test "resources/templates/list: the six templates, each with a title, a description and application/json; cacheable in 2026-07-28" {
+    SID=$(mcp_init)
+    rpc resources/templates/list '{}'
+    expect 200 '[.result.resourceTemplates[].uriTemplate] == ["backend://document/{namespace}/{key}","backend://document/{namespace}/{key}/versions/{version}","backend://document/{namespace}","backend://queue/{namespace}","backend://sql/{table}","backend://sql/{table}/rows/{id}"]' \
+        'all(.result.resourceTemplates[]; .mimeType == "application/json" and (.title | length) > 3 and (.description | length) > 10 and (.name | length) > 3)' \
+        '.result | has("ttlMs") | not'
+    # 2025-03-26 knows no title
+    SID=$(mcp_init 2025-03-26)
+    rpc resources/templates/list '{}'
+    expect 200 '(.result.resourceTemplates | length) == 6' 'all(.result.resourceTemplates[]; has("title") | not)'
+    srpc resources/templates/list ''
+    expect 200 '(.result.resourceTemplates | length) == 6' '.result.resultType == "complete"' \
+        '.result.ttlMs >= 0' '.result.cacheScope == "private"' '.result._meta["io.modelcontextprotocol/serverInfo"].name == "backend"'
+}
+
+@test "resources/list: every document namespace, queue and table once, 100 a page with nextCursor; a foreign cursor is -32602" {
+    # 100 more namespaces: the list is then over one page whatever the
+    # other tests made
+    for i in $(seq -w 1 100); do
+        curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"res-page-'"$i"'","key":"k","payload":1}' >/dev/null
+    done
+    local want got
+    want=$( (psql_q "SELECT 'backend://document/' || namespace FROM document_heads GROUP BY namespace"
+        psql_q "SELECT 'backend://queue/' || namespace FROM queue_items UNION SELECT 'backend://queue/' || namespace FROM queue_paused"
+        psql_q "SELECT 'backend://sql/' || name FROM sql__tables") | LC_ALL=C sort)
+    [ "$(wc -l <<<"$want")" -gt 100 ]
+    SID=$(mcp_init)
+    rpc resources/list '{}'
+    expect 200 '(.result.resources | length) == 100' '.result.nextCursor | type == "string"' \
+        'all(.result.resources[]; .mimeType == "application/json" and (.name | length) > 0)' \
+        '.result.resources[0].uri == "backend://document/res-docs"'
+    got=$(jq -r '.result.resources[].uri' <<<"$BODY")
+    local cursor pages=1
+    cursor=$(jq -r .result.nextCursor <<<"$BODY")
+    while [ "$cursor" != null ]; do
+        rpc resources/list "$(jq -nc --arg c "$cursor" '{cursor: $c}')"
+        expect 200 '(.result.resources | length) <= 100'
+        got+=$'\n'$(jq -r '.result.resources[].uri' <<<"$BODY")
+        cursor=$(jq -r '.result.nextCursor // "null"' <<<"$BODY")
+        pages=$((pages + 1))
+    done
+    [ "$pages" -eq $(( ($(wc -l <<<"$want") + 99) / 100 )) ]
+    # documents, then queues, then tables, each by name; all of them, once
+    [ "$(grep -n . <<<"$got" | grep -m1 backend://queue/ | cut -d: -f1)" -gt "$(grep -n . <<<"$got" | grep backend://document/ | tail -n1 | cut -d: -f1)" ]
+    diff <(LC_ALL=C sort <<<"$got") <(echo "$want")
+    grep -qx backend://queue/res-jobs <<<"$got"
+    grep -qx backend://sql/res_items <<<"$got"
+    for bad in '"x"' '"9:zz"' '7'; do
+        rpc resources/list '{"cursor":'"$bad"'}'
+        expect 200 '.error.code == -32602'
+    done
+    srpc resources/list ''
+    expect 200 '(.result.resources | length) == 100' '.result.cacheScope == "private"' '.result.ttlMs == 0' \
+        '.result.resultType == "complete"'
+}
+
+# same_text WANT: the last read's text is WANT byte for byte; a queue's
+# counts (with the age of its oldest item, which grows between the two
+# reads) are compared without that age.
+same_text() {
+    local got
+    got=$(jq -r '.result.contents[0].text' <<<"$BODY")
+    if jq -e 'has("oldest_ready_age_seconds")' <<<"$1" >/dev/null 2>&1; then
+        [ "$(jq -c 'del(.oldest_ready_age_seconds)' <<<"$got")" = "$(jq -c 'del(.oldest_ready_age_seconds)' <<<"$1")" ]
+    else
+        [ "$got" = "$1" ]
+    fi
+}
+
+@test "resources/read: one JSON item holding exactly what the HTTP GET returns, for each template" {
+    SID=$(mcp_init)
+    for pair in 'document/res-docs/alpha=/document/res-docs/alpha' \
+        'document/res-docs/alpha/versions/1=/document/res-docs/alpha?version=1' \
+        'document/res-docs=/document/res-docs' 'queue/res-jobs=/queue/res-jobs' \
+        'sql/res_items=/sql/tables/res_items' 'sql/res_items/rows/1=/sql/tables/res_items/rows/1'; do
+        local uri=backend://${pair%%=*} path=${pair#*=}
+        http GET "$path"
+        expect 200
+        local want=$BODY
+        rpc resources/read "$(jq -nc --arg u "$uri" '{uri: $u}')"
+        expect 200 '(.result.contents | length) == 1' ".result.contents[0].uri == \"$uri\"" \
+            '.result.contents[0].mimeType == "application/json"'
+        same_text "$want"
+        srpc resources/read "\"uri\":\"$uri\""
+        expect 200 '.result.cacheScope == "private"' '.result.ttlMs == 0' '.result.resultType == "complete"'
+        same_text "$want"
+    done
+    rpc resources/read '{"uri":"backend://document/res-docs/alpha/versions/2"}'
+    expect 200 '(.result.contents[0].text | fromjson | .payload.n) == 2'
+    # a namespace reads as its first page, with the list's next
+    rpc resources/read '{"uri":"backend://document/res-docs"}'
+    expect 200 '(.result.contents[0].text | fromjson | [.items[].key]) == ["alpha","beta"]' \
+        '.result.contents[0].text | fromjson | has("next")'
+}
+
+@test "resources/read of a URI that names nothing: -32002 in a session, -32602 in 2026-07-28, with the route's error in data" {
+    SID=$(mcp_init)
+    for uri in backend://document/res-docs/nope backend://document/res-docs/alpha/versions/3 \
+        backend://sql/res_items/rows/99 backend://sql/no_such_table; do
+        rpc resources/read '{"uri":"'"$uri"'"}'
+        expect 200 '.error.code == -32002' '.error.data.error == "not_found"' ".error.data.uri == \"$uri\"" \
+            '.error.message == "Resource not found"'
+        srpc resources/read '"uri":"'"$uri"'"'
+        expect 200 '.error.code == -32602' '.error.data.error == "not_found"'
+    done
+    # no template, or a name the routes refuse: the same error
+    for uri in backend://elsewhere/x backend://document/res-docs/_changes 'backend://document/res-docs/alpha?version=1' \
+        backend://document/res-docs/alpha/versions/x backend://document backend://document/a/b/c/d/e/f \
+        http://document/res-docs 'backend://document/res%2Ddocs' backend://sql/res_items/rows/1.5 backend://document//alpha; do
+        rpc resources/read "$(jq -nc --arg u "$uri" '{uri: $u}')"
+        expect 200 '.error.code == -32002' ".error.data.uri == $(jq -n --arg u "$uri" '$u')"
+    done
+    rpc resources/read '{}'
+    expect 200 '.error.code == -32602'
+    rpc resources/read '{"uri":5}'
+    expect 200 '.error.code == -32602'
+    # 2026-07-28: Mcp-Name mirrors params.uri
+    srpc resources/read '"uri":"backend://document/res-docs/alpha"' -H 'Mcp-Name: backend://document/res-docs/beta'
+    expect 400 '.error.code == -32020'
+    srpc resources/read '"uri":"backend://document/res-docs/alpha"' -H "Mcp-Name: =?base64?$(printf backend://document/res-docs/alpha | base64 -w0)?="
+    expect 200 '.result.contents[0].uri == "backend://document/res-docs/alpha"'
+}
+
+@test "the official SDK 1.x client: templates, every page of the list, each template read as its GET, unknown URIs" {
+    run node "$ROOT/tests/mcp/resources-client.mjs" "$MCP" "$TOKEN" sdk res-docs alpha res-jobs res_items
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"protocol version 2025-11-25, session "* ]]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 5 ]
+}
+
+@test "the SDK's 2.x client in the stateless era (2026-07-28): the same" {
+    run node "$ROOT/tests/mcp/resources-client.mjs" "$MCP" "$TOKEN" v2 res-docs alpha res-jobs res_items
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"protocol version 2026-07-28, session none"* ]]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 5 ]
+}
+
+@test "the SDK's 2.x client in the session era (its default): the same" {
+    run node "$ROOT/tests/mcp/resources-client.mjs" "$MCP" "$TOKEN" v2-session res-docs alpha res-jobs res_items
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"protocol version 2025-11-25, session "* ]]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 5 ]
 }
