@@ -183,3 +183,83 @@ void resources_read(const char *uri, const call_headers *h, reply *r) {
     }
     strbuf_free(path);
 }
+
+/* ---- completion ---- */
+
+/* The values an argument can take that start with $1 (and for keys, of
+ * the namespace $2), by name, one more than a completion shows (to tell
+ * whether more follow). A key is a live one. */
+static const db_stmt complete_document_ns = {
+    "mcp_complete_document_ns",
+    "SELECT DISTINCT namespace FROM document_heads WHERE namespace >= $1 AND left(namespace, length($1)) = $1"
+    " ORDER BY 1 LIMIT 101",
+    1};
+static const db_stmt complete_key = {
+    "mcp_complete_key",
+    "SELECT key FROM document_heads WHERE namespace = $2 AND NOT deleted AND key >= $1"
+    " AND left(key, length($1)) = $1 ORDER BY key LIMIT 101",
+    2};
+static const db_stmt complete_queue_ns = {
+    "mcp_complete_queue_ns",
+    "SELECT n FROM (SELECT namespace AS n FROM queue_items UNION SELECT namespace FROM queue_paused) s"
+    " WHERE n >= $1 AND left(n, length($1)) = $1 ORDER BY 1 LIMIT 101",
+    1};
+static const db_stmt complete_table = {
+    "mcp_complete_table",
+    "SELECT name FROM sql__tables WHERE name >= $1 AND left(name, length($1)) = $1 ORDER BY 1 LIMIT 101", 1};
+
+/* The template called uri: its index in g_templates, or -1. */
+static int template_index(const char *uri) {
+    for (size_t i = 0; i < NTEMPLATES; i++)
+        if (strcmp(g_templates[i].uri, uri) == 0) return (int)i;
+    return -1;
+}
+
+/* The statement that completes argument name of template t, or NULL for an
+ * argument with nothing to offer (a version, an id). *has: the template
+ * has that argument. */
+static const db_stmt *completer(int t, const char *name, bool *has) {
+    char placeholder[64];
+    snprintf(placeholder, sizeof placeholder, "{%.60s}", name);
+    *has = strstr(g_templates[t].uri, placeholder) != NULL;
+    if (!*has) return NULL;
+    bool queue = strncmp(g_templates[t].uri, SCHEME "queue/", strlen(SCHEME "queue/")) == 0;
+    if (strcmp(name, "namespace") == 0) return queue ? &complete_queue_ns : &complete_document_ns;
+    if (strcmp(name, "key") == 0) return &complete_key;
+    if (strcmp(name, "table") == 0) return &complete_table;
+    return NULL;
+}
+
+/* Appends {"values":[...],"hasMore":...} from res (NULL: none). */
+static void put_completion(strbuf *out, PGresult *res) {
+    int rows = res ? PQntuples(res) : 0, shown = rows > RESOURCES_COMPLETE_MAX ? RESOURCES_COMPLETE_MAX : rows;
+    strbuf_puts(out, "\"completion\":{\"values\":[");
+    for (int i = 0; i < shown; i++) {
+        if (i) strbuf_puts(out, ",");
+        strbuf_json_string(out, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+    }
+    strbuf_printf(out, "],\"hasMore\":%s}", rows > shown ? "true" : "false");
+}
+
+bool resources_complete(const char *template_uri, const char *name, const char *value, json_t *context,
+                        strbuf *out, api_error *err) {
+    int t = template_index(template_uri);
+    if (t < 0) return API_NOT_FOUND(err, "ref", "%.200s is not one of this server's resource templates", template_uri);
+    bool has;
+    const db_stmt *st = completer(t, name, &has);
+    if (!has) return API_NOT_FOUND(err, "argument", "%.200s has no argument %.60s", template_uri, name);
+    /* a key is completed within the namespace the client has chosen */
+    const char *ns = json_string_value(json_object_get(context, "namespace"));
+    if (st == &complete_key && ns == NULL) st = NULL;
+    if (st == NULL) {
+        put_completion(out, NULL);
+        return true;
+    }
+    const char *params[] = {value, ns};
+    pool *p = pool_new();
+    db_begin(g_config.db_timeout_ms);
+    PGresult *res = db_query(p, st, params, err);
+    if (res != NULL) put_completion(out, res);
+    pool_free(p);
+    return res != NULL;
+}

@@ -18,8 +18,9 @@
 #include "strbuf.h"
 #include "tools.h"
 
-/* How many resources one resources/list page holds. */
-enum { RESOURCES_PAGE = 100 };
+/* How many resources one resources/list page holds, and how many values a
+ * completion gives at most (the protocol's own cap). */
+enum { RESOURCES_PAGE = 100, RESOURCES_COMPLETE_MAX = 100 };
 
 /* Appends the members of resources/templates/list's result
  * ("resourceTemplates":[...]) to out; titles from 2025-06-18 on (version:
@@ -40,5 +41,16 @@ bool resources_path(const char *uri, strbuf *path);
  * request's headers); fills r (the caller initialised it and releases it):
  * 404 not_found for a URI that matches no template. */
 void resources_read(const char *uri, const call_headers *h, reply *r);
+
+/* On a worker: completes argument name (its value so far: value) of the
+ * template template_uri, the other arguments' values in context (an object
+ * of strings, or NULL): appends the members of completion/complete's result
+ * ("completion":{"values":[...],"hasMore"}) to out: namespaces, keys (live
+ * ones, of the namespace in context) or tables starting with value, by
+ * name, at most RESOURCES_COMPLETE_MAX; nothing for a version or an id.
+ * False with err set: a template that is not this server's, or an argument
+ * it does not have (404); the database (503). */
+bool resources_complete(const char *template_uri, const char *name, const char *value, json_t *context,
+                        strbuf *out, api_error *err);
 
 #endif

@@ -42,7 +42,7 @@ enum {
 };
 
 /* The server's capabilities, in both eras (initialize, server/discover). */
-#define RPC_CAPABILITIES "{\"tools\":{},\"resources\":{}}"
+#define RPC_CAPABILITIES "{\"tools\":{},\"resources\":{},\"completions\":{}}"
 
 /* How long a client may cache server/discover and tools/list (the tools
  * change only with a new release of the service). */
@@ -160,7 +160,8 @@ void rpc_refuse_stateless_stream(const rpc_in *in, rpc_out *out);
 /* ---- rpc_resources.c ---- */
 
 /* Answers a resource request (resources/list, resources/read,
- * resources/templates/list; method and params borrowed) into a->body,
+ * resources/templates/list, completion/complete; method and params
+ * borrowed) into a->body,
  * running what needs the database through runner: true when method is
  * one of them (else nothing is appended). */
 bool rpc_answer_resources(const answering *a, const char *method, json_t *params, rpc_runner runner,

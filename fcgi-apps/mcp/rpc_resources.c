@@ -1,7 +1,8 @@
 /*
  * rpc_resources: the answers to the resource methods (resources.h has the
  * data; docs/mcp.md, "Resources"), in both eras: resources/templates/list,
- * resources/list and resources/read. What needs the database runs through
+ * resources/list and resources/read, and completion/complete for the
+ * templates' arguments. What needs the database runs through
  * the runner, on a tool worker, as a tool call does.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -31,11 +32,18 @@ typedef struct resource_job {
     strbuf *members; /* resources/list: the result's members */
     api_error err;   /* resources/list: why not */
     reply r;         /* resources/read: the route's answer */
+    const char *ref, *name, *value; /* completion/complete */
+    json_t *context;
 } resource_job;
 
 static void run_list(void *arg) {
     resource_job *j = arg;
     j->ok = resources_list(j->cursor, j->members, &j->err);
+}
+
+static void run_complete(void *arg) {
+    resource_job *j = arg;
+    j->ok = resources_complete(j->ref, j->name, j->value, j->context, j->members, &j->err);
 }
 
 static void run_read(void *arg) {
@@ -122,6 +130,42 @@ static void answer_read(const answering *a, json_t *params, rpc_runner runner, v
     reply_release(&j.r);
 }
 
+/* completion/complete: the values for a template's argument. A prompt
+ * reference (this server has no prompts), a template or an argument that
+ * is not this server's, or params not of the revision's shape: -32602. */
+static void answer_complete(const answering *a, json_t *params, rpc_runner runner, void *ctx) {
+    json_t *ref = json_object_get(params, "ref"), *arg = json_object_get(params, "argument");
+    const char *type = json_string_value(json_object_get(ref, "type"));
+    resource_job j = {.ref = json_string_value(json_object_get(ref, "uri")),
+                      .name = json_string_value(json_object_get(arg, "name")),
+                      .value = json_string_value(json_object_get(arg, "value")),
+                      .context = json_object_get(json_object_get(params, "context"), "arguments")};
+    const char *wrong = type == NULL || j.name == NULL || j.value == NULL
+                            ? "Invalid params: completion/complete needs ref.type, argument.name and argument.value"
+                        : strcmp(type, "ref/prompt") == 0 ? "Invalid params: this server has no prompts"
+                        : strcmp(type, "ref/resource") != 0 || j.ref == NULL
+                            ? "Invalid params: ref must be a ref/resource with a uri"
+                            : NULL;
+    if (wrong != NULL) {
+        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS, wrong);
+        return;
+    }
+    j.members = strbuf_new();
+    runner(run_complete, &j, ctx);
+    if (j.ok) {
+        rpc_open_result(a->body, a->id, a->id_len);
+        strbuf_append(a->body, j.members->data, j.members->len);
+        rpc_close_result(a->body, a->msg, true);
+    } else {
+        char message[300];
+        bool invalid = j.err.status == 404;
+        snprintf(message, sizeof message, "%s: %.200s", invalid ? "Invalid params" : "Internal error",
+                 j.err.detail);
+        rpc_put_error(a->body, a->id, a->id_len, invalid ? RPC_INVALID_PARAMS : RPC_INTERNAL_ERROR, message);
+    }
+    strbuf_free(j.members);
+}
+
 bool rpc_answer_resources(const answering *a, const char *method, json_t *params, rpc_runner runner,
                           void *ctx) {
     if (strcmp(method, "resources/templates/list") == 0) {
@@ -133,6 +177,8 @@ bool rpc_answer_resources(const answering *a, const char *method, json_t *params
         answer_list(a, params, runner, ctx);
     } else if (strcmp(method, "resources/read") == 0) {
         answer_read(a, params, runner, ctx);
+    } else if (strcmp(method, "completion/complete") == 0) {
+        answer_complete(a, params, runner, ctx);
     } else {
         return false;
     }

@@ -164,7 +164,8 @@ static bool headers_ok(const admission *a) {
 static bool method_served(const admission *a) {
     const char *m = a->method;
     static const char *const served[] = {"server/discover", "tools/list", "tools/call", "resources/list",
-                                         "resources/templates/list", "resources/read", NULL};
+                                         "resources/templates/list", "resources/read", "completion/complete",
+                                         NULL};
     for (const char *const *x = served; *x; x++)
         if (strcmp(m, *x) == 0) return true;
     char message[160];

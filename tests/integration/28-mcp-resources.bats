@@ -134,13 +134,13 @@ no_header() {
     no_header '\(Access-Control-\|Vary\)'
 }
 
-@test "capabilities: resources in both eras (initialize and server/discover)" {
+@test "capabilities: resources and completions in both eras (initialize and server/discover)" {
     for v in 2025-03-26 2025-06-18 2025-11-25; do
         http POST /mcp -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"'$v'"}}'
-        expect 200 '.result.capabilities.tools == {}' '.result.capabilities.resources | type == "object"'
+        expect 200 '.result.capabilities == {"tools": {}, "resources": {}, "completions": {}}'
     done
     srpc server/discover ''
-    expect 200 '.result.capabilities.tools == {}' '.result.capabilities.resources | type == "object"'
+    expect 200 '.result.capabilities == {"tools": {}, "resources": {}, "completions": {}}'
 }
 
 @test "resources/templates/list: the six templates, each with a title, a description and application/json; cacheable in 2026-07-28" {
@@ -266,12 +266,72 @@ same_text() {
     expect 200 '.result.contents[0].uri == "backend://document/res-docs/alpha"'
 }
 
-@test "the official SDK 1.x client: templates, every page of the list, each template read as its GET, unknown URIs" {
+# complete TEMPLATE ARGUMENT VALUE [CONTEXT-ARGUMENTS-JSON]: a
+# completion/complete on session $SID.
+complete() {
+    rpc completion/complete "$(jq -nc --arg t "$1" --arg n "$2" --arg v "$3" --argjson c "${4:-null}" \
+        '{ref: {type: "ref/resource", uri: $t}, argument: {name: $n, value: $v}} + (if $c then {context: {arguments: $c}} else {} end)')"
+}
+
+@test "completion/complete: namespaces, keys (live ones, by prefix, at most 100) and tables" {
+    SID=$(mcp_init)
+    # 101 live keys and a deleted one in a namespace of its own
+    for i in $(seq -w 0 100); do
+        curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"res-keys","key":"item-'"$i"'","payload":1}' >/dev/null
+    done
+    curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"res-keys","key":"gone-1","payload":1}' >/dev/null
+    curl -sf -X DELETE -H "Authorization: Bearer $TOKEN" "$URL/document/res-keys/gone-1" >/dev/null
+    complete 'backend://document/{namespace}/{key}' key item- '{"namespace":"res-keys"}'
+    expect 200 '(.result.completion.values | length) == 100' '.result.completion.hasMore == true' \
+        '.result.completion.values[0] == "item-000" and .result.completion.values[99] == "item-099"'
+    complete 'backend://document/{namespace}/{key}' key item-1 '{"namespace":"res-keys"}'
+    expect 200 '.result.completion.values == ["item-100"]' '.result.completion.hasMore == false'
+    complete 'backend://document/{namespace}/{key}/versions/{version}' key item-09 '{"namespace":"res-keys"}'
+    expect 200 '.result.completion.values == ["item-090","item-091","item-092","item-093","item-094","item-095","item-096","item-097","item-098","item-099"]'
+    complete 'backend://document/{namespace}/{key}' key gone '{"namespace":"res-keys"}'
+    expect 200 '.result.completion.values == []' '.result.completion.hasMore == false'
+    # a key needs its namespace; one that names nothing completes nothing
+    complete 'backend://document/{namespace}/{key}' key item-
+    expect 200 '.result.completion.values == []'
+    complete 'backend://document/{namespace}/{key}' key item- '{"namespace":"res-nope"}'
+    expect 200 '.result.completion.values == []'
+    # namespaces of each kind, tables
+    complete 'backend://document/{namespace}' namespace res-
+    expect 200 '.result.completion.values[0:3] == ["res-docs","res-keys","res-page-001"]' \
+        'all(.result.completion.values[]; startswith("res-"))' '(.result.completion.values | index("res-jobs")) == null'
+    complete 'backend://document/{namespace}/{key}' namespace res-k
+    expect 200 '.result.completion.values == ["res-keys"]'
+    complete 'backend://queue/{namespace}' namespace res
+    expect 200 '.result.completion.values == ["res-jobs"]'
+    complete 'backend://queue/{namespace}' namespace ''
+    expect 200 '.result.completion.values == ["res-jobs"]'
+    complete 'backend://sql/{table}/rows/{id}' table res_
+    expect 200 '.result.completion.values == ["res_items"]'
+    complete 'backend://sql/{table}' table zzz
+    expect 200 '.result.completion.values == []'
+    # versions and ids: nothing offered
+    complete 'backend://sql/{table}/rows/{id}' id 1 '{"table":"res_items"}'
+    expect 200 '.result.completion.values == []'
+    # not this server's: -32602
+    complete 'backend://sql/{table}' namespace x
+    expect 200 '.error.code == -32602'
+    complete 'backend://other/{x}' x ''
+    expect 200 '.error.code == -32602'
+    rpc completion/complete '{"ref":{"type":"ref/prompt","name":"p"},"argument":{"name":"a","value":""}}'
+    expect 200 '.error.code == -32602'
+    rpc completion/complete '{"ref":{"type":"ref/resource","uri":"backend://sql/{table}"}}'
+    expect 200 '.error.code == -32602'
+    # 2026-07-28: the same answer, complete
+    srpc completion/complete '"ref":{"type":"ref/resource","uri":"backend://queue/{namespace}"},"argument":{"name":"namespace","value":"res"}'
+    expect 200 '.result.completion.values == ["res-jobs"]' '.result.resultType == "complete"'
+}
+
+@test "the official SDK 1.x client: templates, every page of the list, each template read as its GET, unknown URIs, a completion" {
     run node "$ROOT/tests/mcp/resources-client.mjs" "$MCP" "$TOKEN" sdk res-docs alpha res-jobs res_items
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"protocol version 2025-11-25, session "* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 5 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 6 ]
 }
 
 @test "the SDK's 2.x client in the stateless era (2026-07-28): the same" {
@@ -279,7 +339,7 @@ same_text() {
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"protocol version 2026-07-28, session none"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 5 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 6 ]
 }
 
 @test "the SDK's 2.x client in the session era (its default): the same" {
@@ -287,5 +347,5 @@ same_text() {
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"protocol version 2025-11-25, session "* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 5 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 6 ]
 }

@@ -1,7 +1,7 @@
 // The official MCP TypeScript SDK clients against /mcp's resources
 // (docs/mcp.md, "Resources"): list the templates, list the resources
 // (every page), read each kind of resource and compare it with the HTTP GET
-// it stands for, and read URIs that name nothing. Prints one line per check
+// it stands for, read URIs that name nothing, and complete a key. Prints one line per check
 // and exits 1 when any failed.
 //   node resources-client.mjs URL TOKEN WHICH NAMESPACE KEY QUEUE TABLE
 //   WHICH: sdk        the 1.x SDK (@modelcontextprotocol/sdk): a 2025-11-25 session
@@ -123,6 +123,15 @@ await check(`a URI that names nothing is ${unknownCode}`, async () => {
   await unknown(`backend://sql/${table}/rows/999999`, 'not_found');
   await unknown('backend://elsewhere/x');
   await unknown(`backend://document/${ns}/_changes`);
+});
+await check('completion/complete: the key by its prefix, in the namespace chosen', async () => {
+  const r = await client.complete({
+    ref: { type: 'ref/resource', uri: 'backend://document/{namespace}/{key}' },
+    argument: { name: 'key', value: key.slice(0, 2) },
+    context: { arguments: { namespace: ns } },
+  });
+  assert.ok(r.completion.values.includes(key), JSON.stringify(r.completion));
+  assert.ok(r.completion.values.every((v) => v.startsWith(key.slice(0, 2))));
 });
 
 await client.close();
