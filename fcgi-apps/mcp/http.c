@@ -57,6 +57,7 @@ enum {
     MCP_CONNECTIONS = 1000,  /* open connections (streams included) */
     MCP_IDLE_SECONDS = 60,   /* a connection that sends nothing for this long is closed */
     MCP_STACK_BYTES = 256 * 1024,
+    MCP_PROGRESS_MS = 4000, /* between two progress events of a call that waits (at most 5 s) */
 };
 
 static workers *g_workers;
@@ -80,6 +81,15 @@ typedef struct exchange {
     int phase;
     char stream_session[SESSION_ID_LEN + 1]; /* GET stream: its session */
     bool stream_open;
+    /* An answer with progress: it runs on a thread of its own (bg) while
+     * this connection's thread sends a progress event every
+     * MCP_PROGRESS_MS; bg_done (under bg_lock) says it has finished. */
+    pthread_t bg;
+    bool bg_started, bg_done;
+    int progress;
+    strbuf *bg_answer;
+    pthread_mutex_t bg_lock;
+    pthread_cond_t bg_cond;
 } exchange;
 
 static exchange *exchange_new(const char *method, const char *request_id, const char *traceparent) {
@@ -108,6 +118,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     exchange *x = *con_cls;
     if (x == NULL) return;
     if (x->stream_open) session_stream_close(x->stream_session);
+    if (x->bg_started) { /* the client left while its call runs: wait for it, then free */
+        pthread_join(x->bg, NULL);
+        strbuf_free(x->bg_answer);
+        pthread_mutex_destroy(&x->bg_lock);
+        pthread_cond_destroy(&x->bg_cond);
+    }
     const char *detail = x->out.log_detail[0] ? x->out.log_detail : NULL;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
     metrics_observe(x->method, x->status, clock_ms() - x->start);
@@ -153,29 +169,93 @@ static ssize_t drain(exchange *x, char *buf, size_t max) {
     return (ssize_t)left;
 }
 
-/* The SSE answer to a POST: a comment at once (the client sees the stream
- * open, and a progress event if it asked for progress), then the answer
- * as one event when the call is done, then the end. Blocking here is fine:
- * this is the connection's own thread. */
+/* The thread of an answer with progress: runs it into x->bg_answer, then
+ * says it is done. */
+static void *answer_in_background(void *arg) {
+    exchange *x = arg;
+    rpc_answer(&x->out, x->bg_answer, run_on_workers, g_workers);
+    pthread_mutex_lock(&x->bg_lock);
+    x->bg_done = true;
+    pthread_cond_signal(&x->bg_cond);
+    pthread_mutex_unlock(&x->bg_lock);
+    return NULL;
+}
+
+/* Starts the answer on its own thread; false when none can be started
+ * (the answer then runs on the connection's thread, with no progress
+ * events after the first). */
+static bool start_background(exchange *x) {
+    x->bg_answer = strbuf_new();
+    pthread_mutex_init(&x->bg_lock, NULL);
+    clock_cond_init(&x->bg_cond);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, MCP_STACK_BYTES);
+    x->bg_started = pthread_create(&x->bg, &attr, answer_in_background, x) == 0;
+    pthread_attr_destroy(&attr);
+    if (!x->bg_started) {
+        strbuf_free(x->bg_answer);
+        pthread_mutex_destroy(&x->bg_lock);
+        pthread_cond_destroy(&x->bg_cond);
+    }
+    return x->bg_started;
+}
+
+/* Waits up to MCP_PROGRESS_MS for the background answer: true when it is
+ * done (then in x->bg_answer). */
+static bool background_done(exchange *x) {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += MCP_PROGRESS_MS / 1000;
+    until.tv_nsec += (MCP_PROGRESS_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&x->bg_lock);
+    while (!x->bg_done && pthread_cond_timedwait(&x->bg_cond, &x->bg_lock, &until) == 0) {}
+    bool done = x->bg_done;
+    pthread_mutex_unlock(&x->bg_lock);
+    return done;
+}
+
+/* Appends the answer's next part to x->pending: phase 0 the comment that
+ * opens the stream (and the first progress event, starting the answer in
+ * the background when the call asked for progress); phase 1 a progress
+ * event every MCP_PROGRESS_MS while the call runs, then the answer.
+ * Returns false when there is nothing more to send. */
+static bool answer_next(exchange *x) {
+    strbuf *event = strbuf_new();
+    bool more = true;
+    if (x->phase == 0) {
+        strbuf_puts(x->pending, ": answering\n\n");
+        if (rpc_progress(&x->out, 0, "started", event)) {
+            put_event(x->pending, event->data, event->len);
+            start_background(x);
+        }
+        x->phase = 1;
+    } else if (x->phase == 1 && x->bg_started && !background_done(x)) {
+        if (rpc_progress(&x->out, ++x->progress, "waiting", event)) put_event(x->pending, event->data, event->len);
+    } else if (x->phase == 1) {
+        if (!x->bg_started) rpc_answer(&x->out, event, run_on_workers, g_workers);
+        const strbuf *answer = x->bg_started ? x->bg_answer : event;
+        put_event(x->pending, answer->data, answer->len);
+        x->phase = 2;
+    } else {
+        more = false;
+    }
+    strbuf_free(event);
+    return more;
+}
+
+/* The SSE answer to a POST (answer_next says what, part by part). Blocking
+ * here is fine: this is the connection's own thread. */
 static ssize_t answer_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
     exchange *x = cls;
     ssize_t n = drain(x, buf, max);
     if (n > 0) return n;
-    if (x->phase == 0) {
-        strbuf_puts(x->pending, ": answering\n\n");
-        strbuf *progress = strbuf_new();
-        if (rpc_progress_start(&x->out, progress)) put_event(x->pending, progress->data, progress->len);
-        strbuf_free(progress);
-    } else if (x->phase == 1) {
-        strbuf *answer = strbuf_new();
-        rpc_answer(&x->out, answer, run_on_workers, g_workers);
-        put_event(x->pending, answer->data, answer->len);
-        strbuf_free(answer);
-    } else {
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    x->phase++;
+    if (!answer_next(x)) return MHD_CONTENT_READER_END_OF_STREAM;
     return drain(x, buf, max);
 }
 

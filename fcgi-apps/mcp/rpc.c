@@ -177,6 +177,14 @@ void rpc_put_instructions(strbuf *b) {
     strbuf_puts(b, ". Errors come back as isError results with the HTTP API's error and detail.");
 }
 
+/* True when root (borrowed) is a tools/call whose params._meta carries a
+ * progressToken (a string or a number). */
+static bool wants_progress(json_t *root) {
+    if (!json_is_object(root) || !rpc_is_method(root, "tools/call")) return false;
+    json_t *t = json_object_get(json_object_get(json_object_get(root, "params"), "_meta"), "progressToken");
+    return json_is_string(t) || json_is_number(t);
+}
+
 /* The message rpc_answer runs: a copy of the body and of the headers the
  * tools' routes need, with root (taken). Freed by rpc_out_release. */
 static rpc_message *message_new(const rpc_in *in, json_t *root, const char *version, bool stateless) {
@@ -203,7 +211,10 @@ static rpc_message *message_new(const rpc_in *in, json_t *root, const char *vers
 void rpc_hand_on(const rpc_in *in, rpc_out *out, json_t *root, const char *version, bool stateless) {
     out->action = RPC_ANSWER;
     out->message = message_new(in, root, version, stateless);
-    out->sse = rpc_accepts(in->accept, "text/event-stream") && !rpc_accepts(in->accept, "application/json");
+    /* An event stream when the client takes only that, or when it takes
+     * one and asked for progress (docs/mcp.md, "Progress"). */
+    out->sse = rpc_accepts(in->accept, "text/event-stream") &&
+               (!rpc_accepts(in->accept, "application/json") || wants_progress(root));
 }
 
 /* params._meta.traceparent, when the message has one, decides the
@@ -481,20 +492,17 @@ void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *ctx) {
     strbuf_puts(body, "]");
 }
 
-bool rpc_progress_start(const rpc_out *out, strbuf *body) {
+bool rpc_progress(const rpc_out *out, int progress, const char *message, strbuf *body) {
     const rpc_message *msg = out->message;
-    if (msg == NULL || !json_is_object(msg->root) || !rpc_is_method(msg->root, "tools/call")) return false;
+    if (msg == NULL || !wants_progress(msg->root)) return false;
     jspan params, meta, token;
     if (!jspan_member(msg->text, msg->span, "params", &params) ||
         !jspan_member(msg->text, params, "_meta", &meta) ||
         !jspan_member(msg->text, meta, "progressToken", &token))
         return false;
-    json_t *t =
-        json_object_get(json_object_get(json_object_get(msg->root, "params"), "_meta"), "progressToken");
-    if (!json_is_string(t) && !json_is_number(t)) return false;
     strbuf_puts(body,
                 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":");
     strbuf_append(body, msg->text + token.off, token.len);
-    strbuf_puts(body, ",\"progress\":0,\"message\":\"started\"}}");
+    strbuf_printf(body, ",\"progress\":%d,\"message\":\"%s\"}}", progress, message);
     return true;
 }

@@ -103,10 +103,11 @@ void rpc_admit(const rpc_in *in, rpc_out *out);
  * failed tool call's reason to out->log_detail. */
 void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *runner_ctx);
 
-/* For an SSE answer: appends a notifications/progress message (progress 0)
- * to body when the tools/call carries params._meta.progressToken, and
- * returns true; false (nothing appended) otherwise. */
-bool rpc_progress_start(const rpc_out *out, strbuf *body);
+/* For an SSE answer: appends a notifications/progress message (progress
+ * and message, a plain-word constant) to body when the tools/call carries
+ * params._meta.progressToken, and returns true; false (nothing appended)
+ * otherwise. */
+bool rpc_progress(const rpc_out *out, int progress, const char *message, strbuf *body);
 
 /* True when host (a Host header) names an allowed host: localhost,
  * 127.0.0.1 or [::1] with any port, or one of MCP_ALLOWED_HOSTS. */

@@ -349,3 +349,36 @@ complete() {
     [[ "$output" == *"protocol version 2025-11-25, session "* ]]
     [ "$(grep -c '^ok - ' <<<"$output")" -eq 6 ]
 }
+
+@test "progress: a waiting tool call with a progressToken is an event stream with a progress event at least every 5 s until its answer" {
+    SID=$(mcp_init)
+    # a client that takes JSON too gets the stream, because it asked for progress
+    curl -sN --max-time 30 -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $SID" \
+        -H 'Accept: application/json, text/event-stream' \
+        -d '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"queue_claim","arguments":{"namespace":"res-empty","wait_seconds":9},"_meta":{"progressToken":7}}}' \
+        "$MCP" | node "$ROOT/tests/lib/stamp-lines.js" | grep ' data: ' >"$BATS_TEST_TMPDIR/events"
+    cat "$BATS_TEST_TMPDIR/events"
+    local n
+    n=$(wc -l <"$BATS_TEST_TMPDIR/events")
+    [ "$n" -ge 4 ]
+    # progress 0, 1, 2, ... each for token 7, in order, then the answer
+    for i in $(seq 1 $((n - 1))); do
+        sed -n "${i}p" "$BATS_TEST_TMPDIR/events" | sed 's/^[0-9.]* data: //' |
+            jq -e --argjson p $((i - 1)) '.method == "notifications/progress" and .params.progressToken == 7 and .params.progress == $p' >/dev/null
+    done
+    tail -n 1 "$BATS_TEST_TMPDIR/events" | sed 's/^[0-9.]* data: //' |
+        jq -e '.id == 4 and .result.isError == false and .result.structuredContent.items == []' >/dev/null
+    # no gap over 5 s between two events (4 s apart; the margin is the machine's)
+    awk 'NR > 1 && $1 - prev > 5.0 { print "gap " $1 - prev; bad = 1 } { prev = $1 } END { exit bad }' "$BATS_TEST_TMPDIR/events"
+    # a call with no progressToken from the same client is plain JSON
+    http POST /mcp -H "Mcp-Session-Id: $SID" -H 'Accept: application/json, text/event-stream' \
+        -d '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"health","arguments":{}}}'
+    expect 200 '.id == 5'
+    header_has Content-Type application/json
+    # one that does not wait: progress 0, then the answer
+    http POST /mcp -H "Mcp-Session-Id: $SID" -H 'Accept: application/json, text/event-stream' \
+        -d '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"health","arguments":{},"_meta":{"progressToken":"h"}}}'
+    header_has Content-Type text/event-stream
+    [ "$(grep -c '^data: ' <<<"$BODY")" -eq 2 ]
+    [ "$(grep '^data: ' <<<"$BODY" | tail -n 1 | sed 's/^data: //' | jq -r .result.isError)" = false ]
+}
