@@ -49,6 +49,7 @@
 #include "session.h"
 #include "settings.h"
 #include "store.h"
+#include "watch.h"
 #include "workers.h"
 
 enum {
@@ -81,6 +82,8 @@ typedef struct exchange {
     int phase;
     char stream_session[SESSION_ID_LEN + 1]; /* GET stream: its session */
     bool stream_open;
+    watch *watch;            /* GET stream: its session's subscriptions */
+    double keepalive_due;    /* GET stream: when the next comment is due (clock_ms) */
     /* An answer with progress: it runs on a thread of its own (bg) while
      * this connection's thread sends a progress event every
      * MCP_PROGRESS_MS; bg_done (under bg_lock) says it has finished. */
@@ -118,6 +121,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     exchange *x = *con_cls;
     if (x == NULL) return;
     if (x->stream_open) session_stream_close(x->stream_session);
+    watch_free(x->watch);
     if (x->bg_started) { /* the client left while its call runs: wait for it, then free */
         pthread_join(x->bg, NULL);
         strbuf_free(x->bg_answer);
@@ -259,9 +263,10 @@ static ssize_t answer_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     return drain(x, buf, max);
 }
 
-/* The session's GET stream: nothing is ever sent on it but comments (this
- * server makes no requests of its clients), one at once and one every
- * MCP_KEEPALIVE_SECONDS, until the session ends or the process stops. */
+/* The session's GET stream: a comment at once, then the notifications of
+ * the session's resource subscriptions (watch.h) as they come, and a
+ * comment every MCP_KEEPALIVE_SECONDS, until the session ends or the
+ * process stops. */
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
     exchange *x = cls;
@@ -270,10 +275,20 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     if (x->phase == 0) {
         strbuf_puts(x->pending, ": stream open\n\n");
         x->phase = 1;
-    } else {
-        if (!session_stream_wait(x->stream_session, g_mcp.keepalive_seconds * 1000L))
+        x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
+        return drain(x, buf, max);
+    }
+    while (x->pending->len == 0) {
+        long sleep_ms = watch_poll(x->watch, x->pending, run_on_workers, g_workers);
+        if (x->pending->len) break;
+        double left = x->keepalive_due - clock_ms();
+        if (left <= 0) {
+            strbuf_puts(x->pending, ": keepalive\n\n");
+            x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
+            break;
+        }
+        if (!session_stream_wait(x->stream_session, left < sleep_ms ? (long)left + 1 : sleep_ms))
             return MHD_CONTENT_READER_END_OF_STREAM;
-        strbuf_puts(x->pending, ": keepalive\n\n");
     }
     return drain(x, buf, max);
 }
@@ -426,6 +441,7 @@ static enum MHD_Result send_admitted(struct MHD_Connection *c, exchange *x, cons
             return send_buffer(c, x, 404, x->out.body);
         }
         x->stream_open = true;
+        x->watch = watch_new(x->stream_session, in->authorization);
         return send_stream(c, x, stream_reader);
     case RPC_ANSWER:
         if (x->out.sse) return send_stream(c, x, answer_reader);

@@ -41,8 +41,11 @@ enum {
     RPC_UNSUPPORTED_VERSION = -32022, /* 2026-07-28: a version this server does not serve */
 };
 
-/* The server's capabilities, in both eras (initialize, server/discover). */
-#define RPC_CAPABILITIES "{\"tools\":{},\"resources\":{},\"completions\":{}}"
+/* The server's capabilities: the session era's (initialize), where a
+ * session can subscribe to resources (watch.h), and the stateless era's
+ * (server/discover), which has no session to hold a subscription. */
+#define RPC_CAPABILITIES_SESSION   "{\"tools\":{},\"resources\":{\"subscribe\":true},\"completions\":{}}"
+#define RPC_CAPABILITIES_STATELESS "{\"tools\":{},\"resources\":{},\"completions\":{}}"
 
 /* How long a client may cache server/discover and tools/list (the tools
  * change only with a new release of the service). */
@@ -60,6 +63,7 @@ typedef struct rpc_message {
     char request_id[72];
     char traceparent[64];              /* the request's span, for the tools' routes */
     char version[SESSION_VERSION_MAX]; /* the protocol version it is in */
+    char session_id[SESSION_ID_LEN + 1]; /* the session era's session ("": none) */
     bool stateless;                    /* 2026-07-28 */
 } rpc_message;
 
@@ -160,7 +164,8 @@ void rpc_refuse_stateless_stream(const rpc_in *in, rpc_out *out);
 /* ---- rpc_resources.c ---- */
 
 /* Answers a resource request (resources/list, resources/read,
- * resources/templates/list, completion/complete; method and params
+ * resources/templates/list, completion/complete, and in the session era
+ * resources/subscribe and resources/unsubscribe; method and params
  * borrowed) into a->body,
  * running what needs the database through runner: true when method is
  * one of them (else nothing is appended). */

@@ -11,6 +11,7 @@
 
 #include "resources.h"
 #include "rpc_internal.h"
+#include "watch.h"
 
 /* An unknown resource's JSON-RPC error: the revision's code (-32002 in
  * the session era, -32602 from 2026-07-28 on). */
@@ -34,6 +35,8 @@ typedef struct resource_job {
     reply r;         /* resources/read: the route's answer */
     const char *ref, *name, *value; /* completion/complete */
     json_t *context;
+    const char *sid; /* resources/subscribe, resources/unsubscribe */
+    bool subscribe;
 } resource_job;
 
 static void run_list(void *arg) {
@@ -44,6 +47,12 @@ static void run_list(void *arg) {
 static void run_complete(void *arg) {
     resource_job *j = arg;
     j->ok = resources_complete(j->ref, j->name, j->value, j->context, j->members, &j->err);
+}
+
+static void run_subscription(void *arg) {
+    resource_job *j = arg;
+    j->ok = j->subscribe ? watch_subscribe(j->sid, j->uri, &j->headers, &j->err)
+                         : watch_unsubscribe(j->sid, j->uri, &j->err);
 }
 
 static void run_read(void *arg) {
@@ -166,6 +175,34 @@ static void answer_complete(const answering *a, json_t *params, rpc_runner runne
     strbuf_free(j.members);
 }
 
+/* resources/subscribe (subscribe) or resources/unsubscribe, in the
+ * session era: {} once recorded; a URI that cannot be watched (a queue, a
+ * table, a version, no template) -32602; the database -32603. */
+static void answer_subscription(const answering *a, json_t *params, bool subscribe, rpc_runner runner,
+                                void *ctx) {
+    json_t *uri = json_object_get(params, "uri");
+    if (!json_is_string(uri)) {
+        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS, "Invalid params: params.uri (a string) is required");
+        return;
+    }
+    const rpc_message *msg = a->msg;
+    resource_job j = {.uri = json_string_value(uri),
+                      .sid = msg->session_id,
+                      .subscribe = subscribe,
+                      .headers = {msg->authorization, msg->request_id,
+                                  msg->traceparent[0] ? msg->traceparent : NULL}};
+    runner(run_subscription, &j, ctx);
+    if (j.ok) {
+        rpc_open_result(a->body, a->id, a->id_len);
+        rpc_close_result(a->body, msg, false);
+        return;
+    }
+    char message[300];
+    bool invalid = j.err.status == 422;
+    snprintf(message, sizeof message, "%s: %.200s", invalid ? "Invalid params" : "Internal error", j.err.detail);
+    rpc_put_error(a->body, a->id, a->id_len, invalid ? RPC_INVALID_PARAMS : RPC_INTERNAL_ERROR, message);
+}
+
 bool rpc_answer_resources(const answering *a, const char *method, json_t *params, rpc_runner runner,
                           void *ctx) {
     if (strcmp(method, "resources/templates/list") == 0) {
@@ -179,6 +216,10 @@ bool rpc_answer_resources(const answering *a, const char *method, json_t *params
         answer_read(a, params, runner, ctx);
     } else if (strcmp(method, "completion/complete") == 0) {
         answer_complete(a, params, runner, ctx);
+    } else if (!a->msg->stateless && strcmp(method, "resources/subscribe") == 0) {
+        answer_subscription(a, params, true, runner, ctx);
+    } else if (!a->msg->stateless && strcmp(method, "resources/unsubscribe") == 0) {
+        answer_subscription(a, params, false, runner, ctx);
     } else {
         return false;
     }

@@ -216,7 +216,7 @@ void rpc_admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
 void rpc_answer_discover(const rpc_message *msg, const char *id_text, size_t id_len, strbuf *body) {
     rpc_open_result(body, id_text, id_len);
     strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON
-                      ",\"capabilities\":" RPC_CAPABILITIES ",\"instructions\":\"");
+                      ",\"capabilities\":" RPC_CAPABILITIES_STATELESS ",\"instructions\":\"");
     rpc_put_instructions(body);
     strbuf_printf(body, "\",\"ttlMs\":%d,\"cacheScope\":\"public\"", RPC_LIST_TTL_MS);
     rpc_close_result(body, msg, true);

@@ -134,10 +134,10 @@ no_header() {
     no_header '\(Access-Control-\|Vary\)'
 }
 
-@test "capabilities: resources and completions in both eras (initialize and server/discover)" {
+@test "capabilities: resources and completions in both eras (initialize and server/discover); subscribe in sessions" {
     for v in 2025-03-26 2025-06-18 2025-11-25; do
         http POST /mcp -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"'$v'"}}'
-        expect 200 '.result.capabilities == {"tools": {}, "resources": {}, "completions": {}}'
+        expect 200 '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}'
     done
     srpc server/discover ''
     expect 200 '.result.capabilities == {"tools": {}, "resources": {}, "completions": {}}'
@@ -326,12 +326,12 @@ complete() {
     expect 200 '.result.completion.values == ["res-jobs"]' '.result.resultType == "complete"'
 }
 
-@test "the official SDK 1.x client: templates, every page of the list, each template read as its GET, unknown URIs, a completion" {
+@test "the official SDK 1.x client: templates, every page of the list, each template read as its GET, unknown URIs, a completion, a subscription's notification" {
     run node "$ROOT/tests/mcp/resources-client.mjs" "$MCP" "$TOKEN" sdk res-docs alpha res-jobs res_items
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"protocol version 2025-11-25, session "* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 6 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 7 ]
 }
 
 @test "the SDK's 2.x client in the stateless era (2026-07-28): the same" {
@@ -342,12 +342,12 @@ complete() {
     [ "$(grep -c '^ok - ' <<<"$output")" -eq 6 ]
 }
 
-@test "the SDK's 2.x client in the session era (its default): the same" {
+@test "the SDK's 2.x client in the session era (its default): the same, a subscription's notification included" {
     run node "$ROOT/tests/mcp/resources-client.mjs" "$MCP" "$TOKEN" v2-session res-docs alpha res-jobs res_items
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"protocol version 2025-11-25, session "* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 6 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 7 ]
 }
 
 @test "progress: a waiting tool call with a progressToken is an event stream with a progress event at least every 5 s until its answer" {
@@ -381,4 +381,73 @@ complete() {
     header_has Content-Type text/event-stream
     [ "$(grep -c '^data: ' <<<"$BODY")" -eq 2 ]
     [ "$(grep '^data: ' <<<"$BODY" | tail -n 1 | sed 's/^data: //' | jq -r .result.isError)" = false ]
+}
+
+@test "resources/subscribe: notifications/resources/updated on the session's GET stream within a second of each write, for the key or the namespace; unsubscribe stops them" {
+    SID=$(mcp_init)
+    local events=$BATS_TEST_TMPDIR/stream
+    (curl -sN --max-time 60 -H "Authorization: Bearer $TOKEN" -H "Mcp-Session-Id: $SID" -H 'Accept: text/event-stream' "$MCP" |
+        node "$ROOT/tests/lib/stamp-lines.js" >"$events") 3>&- &
+    local reader=$!
+    rpc resources/subscribe '{"uri":"backend://document/res-watch/k1"}'
+    expect 200 '.result == {}'
+    rpc resources/subscribe '{"uri":"backend://document/res-watch/k1"}'
+    expect 200 '.result == {}'
+    rpc resources/subscribe '{"uri":"backend://document/res-watch-ns"}'
+    expect 200 '.result == {}'
+    [ "$(psql_q "SELECT count(*) FROM mcp_subscriptions WHERE session_id = '$SID'")" -eq 2 ]
+    sleep 1
+    # write, then wait for the notification: within a second (and a margin)
+    local t0 uri
+    put_and_wait() { # NS KEY URI: writes NS/KEY, waits for URI's notification; prints the delay in ms
+        local n0 t0 t1
+        n0=$(grep -c 'resources/updated' "$events" || true)
+        t0=$(date +%s%3N)
+        curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"'"$1"'","key":"'"$2"'","payload":1}' >/dev/null
+        for _ in $(seq 100); do
+            [ "$(grep -c 'resources/updated' "$events" || true)" -gt "$n0" ] && break
+            sleep 0.05
+        done
+        grep 'resources/updated' "$events" | tail -n 1 | grep -q "\"uri\":\"$3\"" || { echo "no notification for $3" >&2; return 1; }
+        t1=$(grep 'resources/updated' "$events" | tail -n 1 | cut -d' ' -f1 | tr -d .)
+        echo $((t1 - t0))
+    }
+    for i in 1 2 3; do
+        d=$(put_and_wait res-watch k1 backend://document/res-watch/k1)
+        echo "k1 write $i: notified after $d ms"
+        [ "$d" -le "$(slack 1500)" ]
+    done
+    d=$(put_and_wait res-watch-ns anything backend://document/res-watch-ns)
+    echo "namespace write: notified after $d ms"
+    [ "$d" -le "$(slack 1500)" ]
+    # another key of the watched document's namespace: nothing for k1
+    local before
+    before=$(grep -c 'resources/updated' "$events")
+    curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"res-watch","key":"k2","payload":1}' >/dev/null
+    # unsubscribed: nothing more for k1
+    rpc resources/unsubscribe '{"uri":"backend://document/res-watch/k1"}'
+    expect 200 '.result == {}'
+    curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"res-watch","key":"k1","payload":2}' >/dev/null
+    sleep 1.5
+    [ "$(grep -c 'resources/updated' "$events")" -eq "$before" ]
+    # the namespace watch still works; every notification is one SSE message event
+    d=$(put_and_wait res-watch-ns again backend://document/res-watch-ns)
+    [ "$d" -le "$(slack 1500)" ]
+    grep ' data: ' "$events" | sed 's/^[0-9.]* data: //' | jq -e -s 'all(.[]; .jsonrpc == "2.0" and .method == "notifications/resources/updated" and (.params.uri | startswith("backend://document/res-watch")))' >/dev/null
+    # what cannot be watched, and the stateless era (no session): refused
+    for uri in backend://queue/res-jobs backend://sql/res_items backend://document/res-watch/k1/versions/1 backend://elsewhere/x; do
+        rpc resources/subscribe '{"uri":"'"$uri"'"}'
+        expect 200 '.error.code == -32602'
+    done
+    rpc resources/subscribe '{}'
+    expect 200 '.error.code == -32602'
+    srpc resources/subscribe '"uri":"backend://document/res-watch/k1"'
+    expect 404 '.error.code == -32601'
+    srpc server/discover ''
+    expect 200 '.result.capabilities.resources == {}'
+    # the session's end ends its subscriptions (and its stream)
+    http DELETE /mcp -H "Mcp-Session-Id: $SID"
+    expect 200
+    wait "$reader" || true
+    [ "$(psql_q "SELECT count(*) FROM mcp_subscriptions WHERE session_id = '$SID'")" -eq 0 ]
 }

@@ -133,6 +133,30 @@ await check('completion/complete: the key by its prefix, in the namespace chosen
   assert.ok(r.completion.values.includes(key), JSON.stringify(r.completion));
   assert.ok(r.completion.values.every((v) => v.startsWith(key.slice(0, 2))));
 });
+if (!stateless) {
+  await check('resources/subscribe: a write to the document brings notifications/resources/updated on the GET stream', async () => {
+    const updated = [];
+    const onUpdated = (n) => updated.push(n.params.uri);
+    if (v2) {
+      client.setNotificationHandler('notifications/resources/updated', onUpdated);
+    } else {
+      const { ResourceUpdatedNotificationSchema } = await import('@modelcontextprotocol/sdk/types.js');
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, onUpdated);
+    }
+    const uri = `backend://document/${ns}/${key}`;
+    await client.subscribeResource({ uri });
+    // the session's GET stream is open (the SDK opens it after initialize)
+    await new Promise((r) => setTimeout(r, 500));
+    const put = await fetch(`${base}/document`, {
+      method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ namespace: ns, key, payload: { by: which } }),
+    });
+    assert.equal(put.status, 201);
+    for (let i = 0; i < 100 && !updated.includes(uri); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(updated, [uri]);
+    await client.unsubscribeResource({ uri });
+  });
+}
 
 await client.close();
 console.log(failed ? `resources-client: ${failed} failed` : 'resources-client: all passed');
