@@ -127,7 +127,7 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     for v in 2025-03-26 2025-06-18 2025-11-25; do
         http POST /mcp -d '{"jsonrpc":"2.0","id":"a","method":"initialize","params":{"protocolVersion":"'$v'"}}'
         expect 200 '.jsonrpc == "2.0"' '.id == "a"' ".result.protocolVersion == \"$v\"" \
-            '.result.capabilities == {"tools": {}, "resources": {}, "completions": {}}' '.result.serverInfo.name == "backend"' \
+            '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}' '.result.serverInfo.name == "backend"' \
             '.result.serverInfo.version | type == "string"'
         header_has Mcp-Session-Id
         header_has Content-Type application/json
