@@ -310,6 +310,49 @@ static void add_cors(struct MHD_Response *r, const rpc_out *out) {
                             "Mcp-Method, Mcp-Name, Last-Event-ID");
 }
 
+/* Sleeps ms, in steps that end early when the process is stopping. */
+static void nap(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    if (!serve_stopping()) nanosleep(&t, NULL);
+}
+
+/* A 2026-07-28 subscriptions/listen: a comment and the acknowledgement at
+ * once, then notifications/resources/updated as writes touch the URIs
+ * (watch.h) and a comment every MCP_KEEPALIVE_SECONDS, until the client
+ * leaves; when the process stops, the listen's result (its graceful end). */
+static ssize_t listen_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    exchange *x = cls;
+    ssize_t n = drain(x, buf, max);
+    if (n > 0 || x->phase == 2) return n > 0 ? n : MHD_CONTENT_READER_END_OF_STREAM;
+    if (x->phase == 0) {
+        strbuf_puts(x->pending, ": listening\n\n");
+        x->phase = 1;
+        if (!watch_listen_ack(x->watch, x->pending, run_on_workers, g_workers)) {
+            strbuf_puts(x->pending, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
+                                    "-32603,\"message\":\"Internal error: the changes feed cannot be read\"}}\n\n");
+            x->phase = 2;
+        }
+        x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
+        return drain(x, buf, max);
+    }
+    while (x->pending->len == 0) {
+        long sleep_ms = watch_poll(x->watch, x->pending, run_on_workers, g_workers);
+        if (x->pending->len) break;
+        double left = x->keepalive_due - clock_ms();
+        if (serve_stopping()) {
+            watch_listen_end(x->watch, x->pending);
+            x->phase = 2;
+        } else if (left <= 0) {
+            strbuf_puts(x->pending, ": keepalive\n\n");
+            x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
+        } else {
+            nap(left < sleep_ms ? (long)left + 1 : sleep_ms);
+        }
+    }
+    return drain(x, buf, max);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, struct MHD_Response *r,
                                      int status, const char *content_type) {
     add_cors(r, &x->out);
@@ -443,6 +486,14 @@ static enum MHD_Result send_admitted(struct MHD_Connection *c, exchange *x, cons
         x->stream_open = true;
         x->watch = watch_new(x->stream_session, in->authorization);
         return send_stream(c, x, stream_reader);
+    case RPC_LISTEN: {
+        json_t *uris;
+        const char *id;
+        size_t id_len;
+        rpc_listen_params(&x->out, &uris, &id, &id_len);
+        x->watch = watch_listen(uris, in->authorization, id, id_len);
+        return send_stream(c, x, listen_reader);
+    }
     case RPC_ANSWER:
         if (x->out.sse) return send_stream(c, x, answer_reader);
         rpc_answer(&x->out, x->pending, run_on_workers, g_workers);

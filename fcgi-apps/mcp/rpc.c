@@ -507,3 +507,18 @@ bool rpc_progress(const rpc_out *out, int progress, const char *message, strbuf 
     strbuf_printf(body, ",\"progress\":%d,\"message\":\"%s\"}}", progress, message);
     return true;
 }
+
+void rpc_listen_params(const rpc_out *out, json_t **uris, const char **id, size_t *id_len) {
+    const rpc_message *msg = out->message;
+    json_t *list = json_object_get(json_object_get(json_object_get(msg->root, "params"), "notifications"),
+                                   "resourceSubscriptions");
+    *uris = json_is_array(list) ? list : NULL;
+    jspan span = {0, 4};
+    if (jspan_member(msg->text, msg->span, "id", &span)) {
+        *id = msg->text + span.off;
+        *id_len = span.len;
+    } else {
+        *id = "null";
+        *id_len = 4;
+    }
+}

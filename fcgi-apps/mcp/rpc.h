@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "session.h"
 #include "strbuf.h"
 #include "trace.h"
@@ -68,6 +70,7 @@ typedef enum rpc_action {
     RPC_REPLY,       /* send status, headers and body as they are */
     RPC_ANSWER,      /* 200: run rpc_answer for the body (JSON, or one SSE event) */
     RPC_OPEN_STREAM, /* GET: open the session's event stream */
+    RPC_LISTEN,      /* 2026-07-28 subscriptions/listen: an event stream of notifications */
 } rpc_action;
 
 /* What to send. Release with rpc_out_release. */
@@ -108,6 +111,11 @@ void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *runner_ctx)
  * params._meta.progressToken, and returns true; false (nothing appended)
  * otherwise. */
 bool rpc_progress(const rpc_out *out, int progress, const char *message, strbuf *body);
+
+/* For RPC_LISTEN: the URIs the listen asks to watch (*uris: a JSON array
+ * borrowed from out, or NULL) and its id as written (*id, *id_len,
+ * borrowed). */
+void rpc_listen_params(const rpc_out *out, json_t **uris, const char **id, size_t *id_len);
 
 /* True when host (a Host header) names an allowed host: localhost,
  * 127.0.0.1 or [::1] with any port, or one of MCP_ALLOWED_HOSTS. */

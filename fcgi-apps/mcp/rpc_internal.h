@@ -41,11 +41,10 @@ enum {
     RPC_UNSUPPORTED_VERSION = -32022, /* 2026-07-28: a version this server does not serve */
 };
 
-/* The server's capabilities: the session era's (initialize), where a
- * session can subscribe to resources (watch.h), and the stateless era's
- * (server/discover), which has no session to hold a subscription. */
-#define RPC_CAPABILITIES_SESSION   "{\"tools\":{},\"resources\":{\"subscribe\":true},\"completions\":{}}"
-#define RPC_CAPABILITIES_STATELESS "{\"tools\":{},\"resources\":{},\"completions\":{}}"
+/* The server's capabilities, in both eras (initialize, server/discover):
+ * a session subscribes with resources/subscribe, a 2026-07-28 client with
+ * subscriptions/listen (watch.h). */
+#define RPC_CAPABILITIES "{\"tools\":{},\"resources\":{\"subscribe\":true},\"completions\":{}}"
 
 /* How long a client may cache server/discover and tools/list (the tools
  * change only with a new release of the service). */

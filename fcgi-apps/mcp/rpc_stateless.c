@@ -165,13 +165,30 @@ static bool method_served(const admission *a) {
     const char *m = a->method;
     static const char *const served[] = {"server/discover", "tools/list", "tools/call", "resources/list",
                                          "resources/templates/list", "resources/read", "completion/complete",
-                                         NULL};
+                                         "subscriptions/listen", NULL};
     for (const char *const *x = served; *x; x++)
         if (strcmp(m, *x) == 0) return true;
     char message[160];
     snprintf(message, sizeof message, "Method not found: %.100s", m);
     refuse(a, 404, RPC_METHOD_NOT_FOUND, message, NULL);
     return false;
+}
+
+/* subscriptions/listen's params: notifications an object, its
+ * resourceSubscriptions (when there) an array of strings; else -32602. */
+static bool listen_ok(const admission *a) {
+    json_t *n = json_object_get(a->params, "notifications");
+    json_t *uris = json_object_get(n, "resourceSubscriptions");
+    bool ok = json_is_object(n) && (uris == NULL || json_is_array(uris));
+    size_t i;
+    json_t *u;
+    json_array_foreach(uris, i, u) ok = ok && json_is_string(u);
+    if (!ok)
+        refuse(a, 400, RPC_INVALID_PARAMS,
+               "Invalid params: subscriptions/listen needs params.notifications, its resourceSubscriptions an "
+               "array of URIs",
+               NULL);
+    return ok;
 }
 
 /* Checks the message, its _meta and the headers against the body in the
@@ -210,13 +227,18 @@ void rpc_admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
         json_decref(root);
         return;
     }
+    if (strcmp(a.method, "subscriptions/listen") == 0 && !listen_ok(&a)) {
+        json_decref(root);
+        return;
+    }
     rpc_hand_on(in, out, root, MCP_VERSION_STATELESS, true);
+    if (strcmp(a.method, "subscriptions/listen") == 0) out->action = RPC_LISTEN;
 }
 
 void rpc_answer_discover(const rpc_message *msg, const char *id_text, size_t id_len, strbuf *body) {
     rpc_open_result(body, id_text, id_len);
     strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON
-                      ",\"capabilities\":" RPC_CAPABILITIES_STATELESS ",\"instructions\":\"");
+                      ",\"capabilities\":" RPC_CAPABILITIES ",\"instructions\":\"");
     rpc_put_instructions(body);
     strbuf_printf(body, "\",\"ttlMs\":%d,\"cacheScope\":\"public\"", RPC_LIST_TTL_MS);
     rpc_close_result(body, msg, true);

@@ -12,6 +12,7 @@
 #include "notify.h"
 #include "pool.h"
 #include "reply.h"
+#include "mode.h"
 #include "resources.h"
 
 /* The document mode's notification on every committed write, its payload
@@ -117,6 +118,7 @@ typedef struct subscription {
 
 struct watch {
     char sid[64];
+    char *listen_id; /* a 2026-07-28 listen: its request's id as written (NULL: a session's stream) */
     char *authorization;
     notify_ticket sub_ticket; /* SUB_CHANNEL, the session */
     bool loaded, sub_ticketed;
@@ -140,6 +142,7 @@ watch *watch_new(const char *sid, const char *authorization) {
 
 void watch_free(watch *w) {
     if (w == NULL) return;
+    free(w->listen_id);
     free(w->authorization);
     free(w);
 }
@@ -176,11 +179,20 @@ static void adopt(watch *w) {
     w->nsubs = w->nloaded;
 }
 
-/* Appends one notifications/resources/updated event for uri. */
-static void put_updated(strbuf *out, const char *uri) {
+/* Appends a listen's _meta member (its subscription id) to out. */
+static void put_listen_meta(strbuf *out, const watch *w) {
+    strbuf_puts(out, ",\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":");
+    strbuf_puts(out, w->listen_id);
+    strbuf_puts(out, "}");
+}
+
+/* Appends one notifications/resources/updated event for uri (a listen's
+ * carries its subscription id). */
+static void put_updated(strbuf *out, const watch *w, const char *uri) {
     strbuf_puts(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\","
                      "\"params\":{\"uri\":");
     strbuf_json_string(out, uri, strlen(uri));
+    if (w->listen_id) put_listen_meta(out, w);
     strbuf_puts(out, "}}\n\n");
 }
 
@@ -202,13 +214,76 @@ static void read_one(void *arg) {
         const char *k = json_string_value(json_object_get(item, "key"));
         touched = touched || s->key[0] == '\0' || (k != NULL && strcmp(k, s->key) == 0);
     }
-    if (touched) put_updated(w->events, s->uri);
+    if (touched) put_updated(w->events, w, s->uri);
     if ((status == 200 || status == 410) && next != NULL) snprintf(s->since, sizeof s->since, "%s", next);
     json_decref(page);
 }
 
+/* ---- a 2026-07-28 listen ---- */
+
+watch *watch_listen(json_t *uris, const char *authorization, const char *id, size_t id_len) {
+    watch *w = watch_new("", authorization);
+    if ((w->listen_id = strndup(id, id_len)) == NULL) abort();
+    size_t i;
+    json_t *u;
+    json_array_foreach(uris, i, u) {
+        const char *uri = json_string_value(u);
+        subscription *s = &w->subs[w->nsubs];
+        if (w->nsubs == WATCH_MAX || uri == NULL || strlen(uri) >= sizeof s->uri || !watchable(uri, s->ns, s->key))
+            continue;
+        snprintf(s->uri, sizeof s->uri, "%s", uri);
+        w->nsubs++;
+    }
+    return w;
+}
+
+/* On a worker: each subscription of a listen starts at its namespace's
+ * latest change; false (into w->load_ok) when a feed cannot be read. */
+static void listen_start(void *arg) {
+    watch *w = arg;
+    call_headers h = {w->authorization, NULL, NULL};
+    w->load_ok = true;
+    for (int i = 0; i < w->nsubs; i++) {
+        int status;
+        json_t *now = read_feed(w->subs[i].ns, "now", &h, &status);
+        const char *next = json_string_value(json_object_get(now, "next"));
+        if (status == 200 && next != NULL)
+            snprintf(w->subs[i].since, sizeof w->subs[i].since, "%s", next);
+        else
+            w->load_ok = false;
+        json_decref(now);
+    }
+}
+
+bool watch_listen_ack(watch *w, strbuf *out, watch_runner runner, void *ctx) {
+    runner(listen_start, w, ctx);
+    if (!w->load_ok) return false;
+    w->loaded = true;
+    w->sub_ticketed = true; /* a listen's subscriptions never change */
+    strbuf_puts(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+                     "\"notifications/subscriptions/acknowledged\",\"params\":{\"notifications\":"
+                     "{\"resourceSubscriptions\":[");
+    for (int i = 0; i < w->nsubs; i++) {
+        if (i) strbuf_puts(out, ",");
+        strbuf_json_string(out, w->subs[i].uri, strlen(w->subs[i].uri));
+    }
+    strbuf_puts(out, "]}");
+    put_listen_meta(out, w);
+    strbuf_puts(out, "}}\n\n");
+    return true;
+}
+
+void watch_listen_end(const watch *w, strbuf *out) {
+    strbuf_puts(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":");
+    strbuf_puts(out, w->listen_id);
+    strbuf_puts(out, ",\"result\":{\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":");
+    strbuf_puts(out, w->listen_id);
+    strbuf_printf(out, ",\"io.modelcontextprotocol/serverInfo\":{\"name\":\"backend\",\"version\":\"%s\"}}}}\n\n",
+                  BACKEND_VERSION);
+}
+
 long watch_poll(watch *w, strbuf *out, watch_runner runner, void *ctx) {
-    bool reload = !w->loaded || !w->sub_ticketed || notify_wait(&w->sub_ticket, 0);
+    bool reload = w->listen_id == NULL && (!w->loaded || !w->sub_ticketed || notify_wait(&w->sub_ticket, 0));
     if (reload) {
         w->sub_ticketed = notify_watch(SUB_CHANNEL, w->sid, &w->sub_ticket);
         runner(load, w, ctx);

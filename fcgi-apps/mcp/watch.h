@@ -13,7 +13,9 @@
 #ifndef BACKEND_MCP_WATCH_H
 #define BACKEND_MCP_WATCH_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "api_error.h"
 #include "strbuf.h"
@@ -40,6 +42,23 @@ typedef struct watch watch;
  * authorization (both copied). Free with watch_free. */
 watch *watch_new(const char *sid, const char *authorization);
 void watch_free(watch *w);
+
+/* A 2026-07-28 subscriptions/listen's watch (no session): the document and
+ * namespace URIs among uris (a JSON array, borrowed; others are not
+ * honored), read with authorization (copied); id (id_len bytes, the listen
+ * request's id as written) stamps its notifications. Free with
+ * watch_free. */
+watch *watch_listen(json_t *uris, const char *authorization, const char *id, size_t id_len);
+
+/* Starts a listen: each URI follows its feed from its latest change (read
+ * through runner), and the acknowledgement (the URIs honored) is appended
+ * to out as an SSE event. False when a feed cannot be read (the database):
+ * nothing appended. */
+bool watch_listen_ack(watch *w, strbuf *out, watch_runner runner, void *ctx);
+
+/* Appends a listen's graceful end (the process stops): the listen
+ * request's result, as an SSE event. */
+void watch_listen_end(const watch *w, strbuf *out);
 
 /* Called by the stream between waits: reloads the session's subscriptions
  * when they changed, reads the feed of every namespace a write has touched

@@ -203,7 +203,7 @@ srpc() {
     srpc server/discover ''
     expect 200 '.id == "s1"' '.result.resultType == "complete"' \
         '.result.supportedVersions == ["2026-07-28","2025-11-25","2025-06-18","2025-03-26"]' \
-        '.result.capabilities == {"tools": {}, "resources": {}, "completions": {}}' '.result.ttlMs >= 0' '.result.cacheScope == "public"' \
+        '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}' '.result.ttlMs >= 0' '.result.cacheScope == "public"' \
         '.result._meta["io.modelcontextprotocol/serverInfo"].name == "backend"'
     no_session_header
     srpc tools/list ''

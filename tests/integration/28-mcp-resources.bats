@@ -134,13 +134,13 @@ no_header() {
     no_header '\(Access-Control-\|Vary\)'
 }
 
-@test "capabilities: resources and completions in both eras (initialize and server/discover); subscribe in sessions" {
+@test "capabilities: resources (with subscribe) and completions in both eras (initialize and server/discover)" {
     for v in 2025-03-26 2025-06-18 2025-11-25; do
         http POST /mcp -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"'$v'"}}'
         expect 200 '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}'
     done
     srpc server/discover ''
-    expect 200 '.result.capabilities == {"tools": {}, "resources": {}, "completions": {}}'
+    expect 200 '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}'
 }
 
 @test "resources/templates/list: the six templates, each with a title, a description and application/json; cacheable in 2026-07-28" {
@@ -334,12 +334,13 @@ complete() {
     [ "$(grep -c '^ok - ' <<<"$output")" -eq 7 ]
 }
 
-@test "the SDK's 2.x client in the stateless era (2026-07-28): the same" {
+@test "the SDK's 2.x client in the stateless era (2026-07-28): the same, a listen's notification included" {
     run node "$ROOT/tests/mcp/resources-client.mjs" "$MCP" "$TOKEN" v2 res-docs alpha res-jobs res_items
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"protocol version 2026-07-28, session none"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 6 ]
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq 7 ]
+    [[ "$output" == *"ok - subscriptions/listen: acknowledged"* ]]
 }
 
 @test "the SDK's 2.x client in the session era (its default): the same, a subscription's notification included" {
@@ -443,11 +444,42 @@ complete() {
     expect 200 '.error.code == -32602'
     srpc resources/subscribe '"uri":"backend://document/res-watch/k1"'
     expect 404 '.error.code == -32601'
-    srpc server/discover ''
-    expect 200 '.result.capabilities.resources == {}'
     # the session's end ends its subscriptions (and its stream)
     http DELETE /mcp -H "Mcp-Session-Id: $SID"
     expect 200
     wait "$reader" || true
     [ "$(psql_q "SELECT count(*) FROM mcp_subscriptions WHERE session_id = '$SID'")" -eq 0 ]
+}
+
+@test "subscriptions/listen (2026-07-28): acknowledged with the URIs honored, then notifications/resources/updated stamped with the listen's id" {
+    local events=$BATS_TEST_TMPDIR/listen
+    local meta='"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}'
+    (curl -sN --max-time 20 -H "Authorization: Bearer $TOKEN" -H 'MCP-Protocol-Version: 2026-07-28' \
+        -H 'Mcp-Method: subscriptions/listen' -H 'Accept: text/event-stream' \
+        -d '{"jsonrpc":"2.0","id":"L1","method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["backend://document/res-listen/a","backend://document/res-listen-ns","backend://queue/res-jobs","nope"],"toolsListChanged":true},'"$meta"'}}' \
+        "$MCP" | node "$ROOT/tests/lib/stamp-lines.js" >"$events") 3>&- &
+    local reader=$!
+    for _ in $(seq 50); do grep -q acknowledged "$events" 2>/dev/null && break; sleep 0.1; done
+    grep ' data: ' "$events" | head -n 1 | sed 's/^[0-9.]* data: //' |
+        jq -e '.method == "notifications/subscriptions/acknowledged" and .params.notifications == {"resourceSubscriptions":["backend://document/res-listen/a","backend://document/res-listen-ns"]} and .params._meta["io.modelcontextprotocol/subscriptionId"] == "L1"' >/dev/null
+    local t0
+    t0=$(date +%s%3N)
+    curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"res-listen","key":"a","payload":1}' >/dev/null
+    curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"res-listen","key":"b","payload":1}' >/dev/null
+    curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document" -d '{"namespace":"res-listen-ns","key":"z","payload":1}' >/dev/null
+    for _ in $(seq 60); do [ "$(grep -c 'resources/updated' "$events")" -ge 2 ] && break; sleep 0.05; done
+    sleep 0.5
+    cat "$events"
+    grep 'resources/updated' "$events" | sed 's/^[0-9.]* data: //' | jq -s -e '
+        (map(.params.uri) | sort) == ["backend://document/res-listen-ns","backend://document/res-listen/a"] and
+        all(.[]; .params._meta["io.modelcontextprotocol/subscriptionId"] == "L1")' >/dev/null
+    local t1
+    t1=$(grep 'resources/updated' "$events" | tail -n 1 | cut -d' ' -f1 | tr -d .)
+    [ $((t1 - t0)) -le "$(slack 1500)" ]
+    kill "$reader" 2>/dev/null || true
+    # its params are checked like any request's
+    srpc subscriptions/listen '"notifications":{"resourceSubscriptions":"backend://document/x"}'
+    expect 400 '.error.code == -32602'
+    srpc subscriptions/listen ''
+    expect 400 '.error.code == -32602'
 }

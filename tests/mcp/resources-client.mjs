@@ -1,7 +1,9 @@
 // The official MCP TypeScript SDK clients against /mcp's resources
 // (docs/mcp.md, "Resources"): list the templates, list the resources
 // (every page), read each kind of resource and compare it with the HTTP GET
-// it stands for, read URIs that name nothing, and complete a key. Prints one line per check
+// it stands for, read URIs that name nothing, complete a key, and watch a
+// document (resources/subscribe in a session, subscriptions/listen in
+// 2026-07-28). Prints one line per check
 // and exits 1 when any failed.
 //   node resources-client.mjs URL TOKEN WHICH NAMESPACE KEY QUEUE TABLE
 //   WHICH: sdk        the 1.x SDK (@modelcontextprotocol/sdk): a 2025-11-25 session
@@ -133,8 +135,11 @@ await check('completion/complete: the key by its prefix, in the namespace chosen
   assert.ok(r.completion.values.includes(key), JSON.stringify(r.completion));
   assert.ok(r.completion.values.every((v) => v.startsWith(key.slice(0, 2))));
 });
-if (!stateless) {
-  await check('resources/subscribe: a write to the document brings notifications/resources/updated on the GET stream', async () => {
+{
+  const what = stateless
+    ? 'subscriptions/listen: acknowledged, then a write to the document brings notifications/resources/updated on its stream'
+    : 'resources/subscribe: a write to the document brings notifications/resources/updated on the GET stream';
+  await check(what, async () => {
     const updated = [];
     const onUpdated = (n) => updated.push(n.params.uri);
     if (v2) {
@@ -144,7 +149,13 @@ if (!stateless) {
       client.setNotificationHandler(ResourceUpdatedNotificationSchema, onUpdated);
     }
     const uri = `backend://document/${ns}/${key}`;
-    await client.subscribeResource({ uri });
+    let subscription;
+    if (stateless) {
+      subscription = await client.listen({ resourceSubscriptions: [uri, `backend://queue/${queue}`] });
+      assert.deepEqual(subscription.honoredFilter, { resourceSubscriptions: [uri] });
+    } else {
+      await client.subscribeResource({ uri });
+    }
     // the session's GET stream is open (the SDK opens it after initialize)
     await new Promise((r) => setTimeout(r, 500));
     const put = await fetch(`${base}/document`, {
@@ -154,7 +165,8 @@ if (!stateless) {
     assert.equal(put.status, 201);
     for (let i = 0; i < 100 && !updated.includes(uri); i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(updated, [uri]);
-    await client.unsubscribeResource({ uri });
+    if (stateless) await subscription.close();
+    else await client.unsubscribeResource({ uri });
   });
 }
 

@@ -343,7 +343,7 @@ int main(void) {
                          NULL, NULL, text) == 200 &&
               has(text,
                   "\"supportedVersions\":[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\"]") &&
-              has(text, "\"capabilities\":" RPC_CAPABILITIES_STATELESS) && has(text, "\"resources\":{") &&
+              has(text, "\"capabilities\":" RPC_CAPABILITIES) && has(text, "\"resources\":{") &&
               has(text, "\"resultType\":\"complete\""),
           "server/discover lists every version served and the capabilities (tools, resources)");
     CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), "2025-11-25", "tools/list",
