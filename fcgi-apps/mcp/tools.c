@@ -71,6 +71,15 @@ static char *dump(json_t *v) {
     return text;
 }
 
+/* MCP wants a tool's schemas to be objects at the root ("type":
+ * "object"): a shape that is one of several objects (queue_enqueue's one
+ * item or batch, a oneOf) says so beside its oneOf, which JSON Schema
+ * reads the same. Returns schema. */
+static json_t *object_root(json_t *schema) {
+    if (json_object_get(schema, "type") == NULL) json_object_set_new(schema, "type", json_string("object"));
+    return schema;
+}
+
 static void schemas_build(void) {
     for (const mode *const *mp = mode_registry; *mp; mp++)
         for (size_t i = 0; i < (*mp)->nroutes && g_nschemas < TOOLS_MAX; i++) {
@@ -80,8 +89,8 @@ static void schemas_build(void) {
             size_t n;
             const input_field *f = tools_input(&ref, &n);
             g_schemas[g_nschemas].tool = r->tool;
-            g_schemas[g_nschemas].input = dump(input_tool_schema(f, n));
-            g_schemas[g_nschemas].output = dump(output_schema(r->output, NULL));
+            g_schemas[g_nschemas].input = dump(object_root(input_tool_schema(f, n)));
+            g_schemas[g_nschemas].output = dump(object_root(output_schema(r->output, NULL)));
             g_nschemas++;
         }
 }
@@ -351,8 +360,10 @@ static bool build_call(const tool_ref *ref, const char *msg, jspan args, json_t 
     const route *r = ref->route;
     const input_field *whole = input_whole_field(r->input, r->ninput);
     if (!build_path(r, msg, args, av, cr->uri, err)) return false;
-    if (av && !build_query(r, msg, args, cr->uri, err)) return false;
+    /* a streamed body's arguments are the tool's own (the content), none
+     * of them the route's query */
     if (r->streams_body) return build_content(ref, av, p, cr, err);
+    if (av && !build_query(r, msg, args, cr->uri, err)) return false;
     if (whole != NULL) return build_whole(whole, msg, args, av, cr->body, err);
     if (input_has_body_members(r->input, r->ninput))
         build_json_body(r, msg, args.len ? args : (jspan){0, 0}, cr->body);
