@@ -415,11 +415,11 @@ complete() {
     }
     for i in 1 2 3; do
         d=$(put_and_wait res-watch k1 backend://document/res-watch/k1)
-        echo "k1 write $i: notified after $d ms"
+        echo "# k1 write $i: notified after $d ms" >&3
         [ "$d" -le "$(slack 1500)" ]
     done
     d=$(put_and_wait res-watch-ns anything backend://document/res-watch-ns)
-    echo "namespace write: notified after $d ms"
+    echo "# namespace write: notified after $d ms" >&3
     [ "$d" -le "$(slack 1500)" ]
     # another key of the watched document's namespace: nothing for k1
     local before
