@@ -209,7 +209,7 @@ typedef struct mode_describe {
  * req->params. Returns NULL with 404 (no pattern matches) or 405 (a pattern
  * matches, not the method; err->allow lists the methods) in err.
  * *public_path tells whether the path is a public route's (no token needed
- * to be told its 405). */
+ * to be told its 405), or a /.well-known/ one (404 with no token). */
 const route *mode_route(const mode *m, request *req, bool *public_path, api_error *err);
 
 /* The FastCGI workers each process of m runs: .threads, at least one. */

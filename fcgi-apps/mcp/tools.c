@@ -401,45 +401,70 @@ static long memory_read(void *ctx, char *buf, size_t n) {
     return (long)n;
 }
 
+/* Runs one request (method, uri, body and its content type; the /mcp
+ * request's authorization, request id and trace) on mode m as the FastCGI
+ * loop would (serve_dispatch); fills out. */
+static void run_request(const mode *m, const char *method, const char *uri, const strbuf *body,
+                        const char *content_type, const call_headers *h, pool *p, reply *out) {
+    api_error err;
+    char length[24];
+    snprintf(length, sizeof length, "%zu", body->len);
+    const char *pairs[] = {"REQUEST_METHOD",    method,         "REQUEST_URI",      uri,
+                           "HTTP_AUTHORIZATION", h->authorization, "HTTP_X_REQUEST_ID", h->request_id,
+                           "CONTENT_LENGTH",    length,         "CONTENT_TYPE",     content_type,
+                           "HTTP_TRACEPARENT",  h->traceparent, NULL};
+    /* An absent header ends the list early: keep the ones after it. */
+    const char *kept[sizeof pairs / sizeof pairs[0]];
+    size_t n = 0;
+    for (size_t i = 0; pairs[i]; i += 2)
+        if (pairs[i + 1] != NULL) {
+            kept[n++] = pairs[i];
+            kept[n++] = pairs[i + 1];
+        }
+    kept[n] = NULL;
+    env_pair env = {kept};
+    request req;
+    if (!request_parse(&req, p, env_lookup, &env, &err)) {
+        reply_error(out, &err);
+        return;
+    }
+    req.body = pool_strndup(p, body->data, body->len);
+    req.body_len = body->len;
+    memory_body *mb = pool_alloc(p, sizeof *mb);
+    *mb = (memory_body){req.body, req.body_len, 0};
+    req.body_read = memory_read;
+    req.body_ctx = mb;
+    serve_dispatch(m, &req, out);
+}
+
 /* Runs the route for the call; fills out (status and JSON body). */
-static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *av, const char *authorization,
-                     const char *request_id, const char *traceparent, pool *p, reply *out) {
+static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *av, const call_headers *h,
+                     pool *p, reply *out) {
     api_error err;
     call_request cr = {strbuf_new(), strbuf_new(), NULL};
-    bool ok = build_call(ref, msg, args, av, p, &cr, &err);
-    request req;
-    if (ok) {
-        char length[24];
-        snprintf(length, sizeof length, "%zu", cr.body->len);
-        const char *pairs[] = {
-            "REQUEST_METHOD", ref->route->method,  "REQUEST_URI",      cr.uri->data,     "HTTP_AUTHORIZATION",
-            authorization,    "HTTP_X_REQUEST_ID", request_id,         "CONTENT_LENGTH", length,
-            "CONTENT_TYPE",   cr.content_type,     "HTTP_TRACEPARENT", traceparent,      NULL};
-        /* An absent header ends the list early: keep the ones after it. */
-        const char *kept[sizeof pairs / sizeof pairs[0]];
-        size_t n = 0;
-        for (size_t i = 0; pairs[i]; i += 2)
-            if (pairs[i + 1] != NULL) {
-                kept[n++] = pairs[i];
-                kept[n++] = pairs[i + 1];
-            }
-        kept[n] = NULL;
-        env_pair env = {kept};
-        ok = request_parse(&req, p, env_lookup, &env, &err);
-    }
-    if (ok) {
-        req.body = pool_strndup(p, cr.body->data, cr.body->len);
-        req.body_len = cr.body->len;
-        memory_body *mb = pool_alloc(p, sizeof *mb);
-        *mb = (memory_body){req.body, req.body_len, 0};
-        req.body_read = memory_read;
-        req.body_ctx = mb;
-        serve_dispatch(ref->mode, &req, out);
-    } else {
+    if (build_call(ref, msg, args, av, p, &cr, &err))
+        run_request(ref->mode, ref->route->method, cr.uri->data, cr.body, cr.content_type, h, p, out);
+    else
         reply_error(out, &err);
-    }
     strbuf_free(cr.uri);
     strbuf_free(cr.body);
+}
+
+void tools_get(const char *uri, const call_headers *h, reply *out) {
+    /* The mode whose prefix the path starts with; the catch-all "/" last. */
+    const mode *found = NULL;
+    for (const mode *const *mp = mode_registry; *mp; mp++) {
+        size_t n = strlen((*mp)->url_prefix);
+        bool catch_all = strcmp((*mp)->url_prefix, "/") == 0;
+        if (catch_all ? found == NULL
+                      : strncmp(uri, (*mp)->url_prefix, n) == 0 && strchr("/?", uri[n]) != NULL && uri[n])
+            found = *mp;
+    }
+    pool *p = pool_new();
+    strbuf *empty = strbuf_new();
+    run_request(found, "GET", uri, empty, NULL, h, p, out);
+    strbuf_free(empty);
+    pool_free(p);
 }
 
 int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_value,
@@ -448,7 +473,8 @@ int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_va
     pool *p = pool_new();
     reply r;
     reply_init(&r);
-    dispatch(ref, msg, args, args_value, authorization, request_id, traceparent, p, &r);
+    call_headers h = {authorization, request_id, traceparent};
+    dispatch(ref, msg, args, args_value, &h, p, &r);
     bool failed = r.status >= 400;
     /* The route's JSON body, as the route wrote it: the text item, and
      * (on success) structuredContent. A failure carries no

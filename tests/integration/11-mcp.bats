@@ -131,7 +131,7 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     for v in 2025-03-26 2025-06-18 2025-11-25; do
         http POST /mcp -d '{"jsonrpc":"2.0","id":"a","method":"initialize","params":{"protocolVersion":"'$v'"}}'
         expect 200 '.jsonrpc == "2.0"' '.id == "a"' ".result.protocolVersion == \"$v\"" \
-            '.result.capabilities == {"tools": {}}' '.result.serverInfo.name == "backend"' \
+            '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}' '.result.serverInfo.name == "backend"' \
             '.result.serverInfo.version | type == "string"'
         header_has Mcp-Session-Id
         header_has Content-Type application/json
@@ -207,7 +207,7 @@ srpc() {
     srpc server/discover ''
     expect 200 '.id == "s1"' '.result.resultType == "complete"' \
         '.result.supportedVersions == ["2026-07-28","2025-11-25","2025-06-18","2025-03-26"]' \
-        '.result.capabilities == {"tools": {}}' '.result.ttlMs >= 0' '.result.cacheScope == "public"' \
+        '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}' '.result.ttlMs >= 0' '.result.cacheScope == "public"' \
         '.result._meta["io.modelcontextprotocol/serverInfo"].name == "backend"'
     no_session_header
     srpc tools/list ''
@@ -272,7 +272,7 @@ srpc() {
         -d '{"jsonrpc":"2.0","id":5,"method":"tools/list"}'
     expect 400 '.error.code == -32602'
     # methods the era does not have here (ping included): 404 -32601
-    for m in ping initialize resources/list prompts/list; do
+    for m in ping initialize prompts/list logging/setLevel; do
         srpc "$m" ''
         expect 404 '.error.code == -32601' '.id == "s1"'
     done
@@ -351,7 +351,7 @@ srpc() {
 
 @test "JSON-RPC errors: -32601 unknown method, -32700 malformed, -32600 invalid, -32602 invalid params" {
     SID=$(mcp_init)
-    rpc '{"jsonrpc":"2.0","id":5,"method":"resources/list"}'
+    rpc '{"jsonrpc":"2.0","id":5,"method":"prompts/list"}'
     expect 200 '.id == 5' '.error.code == -32601'
     rpc '{"jsonrpc":"2.0","id":5,'
     expect 400 '.error.code == -32700' '.id == null'

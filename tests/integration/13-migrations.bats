@@ -85,7 +85,7 @@ teardown_file() { stack_teardown; }
         sleep 0.1
     done
     expect 200 '.result.tools | length > 0'
-    [ "$(psql_q "select string_agg(mode || ':' || step, ',') from schema_migrations where mode = 'mcp'")" = "mcp:1" ]
+    [ "$(psql_q "select string_agg(mode || ':' || step, ',' order by step) from schema_migrations where mode = 'mcp'")" = "mcp:1,mcp:2" ]
     [ "$(psql_q "select count(*) from mcp_sessions where id = '00112233445566778899aabbccddeeff'")" -eq 1 ]
     grep -q "schema step 1 of mcp applied" "$STACK_DIR/main/lighttpd.log"
 }
