@@ -161,6 +161,9 @@ static void *listener_main(void *arg) {
         if (got < 0) {
             log_msg(LOG_WARN, "the notification listener lost its connection: %s", err.detail);
             listener_down();
+            /* The parked connections went to the same server (a frozen one
+             * never says so): the waiters' next statements connect anew. */
+            db_close_spares();
         }
     }
     db_disconnect();
@@ -199,6 +202,14 @@ bool notify_watch(const char *channel_name, const char *key, notify_ticket *t) {
     t->count = g_buckets[t->bucket].count;
     pthread_mutex_unlock(&g_lock);
     return ok;
+}
+
+bool notify_listening(void) {
+    pthread_mutex_lock(&g_lock);
+    bool up = g_listener_started && !g_stopping;
+    for (int i = 0; i < g_nchannels && up; i++) up = g_channels[i].listening;
+    pthread_mutex_unlock(&g_lock);
+    return up;
 }
 
 bool notify_wait(const notify_ticket *t, long long until_ms) {
