@@ -133,10 +133,13 @@ ha_wait_sync() {
     return 1
 }
 
-# ha_node_pids N: node N's Patroni and every process under it (its
-# postgres and the postgres children).
+# ha_node_pids N: node N's Patroni, its postgres, and every process under
+# them.
 ha_node_pids() {
     local out=() queue=("${NODE_PID[$1]}") p
+    # Patroni starts its postgres detached: the postmaster is no child of it.
+    p=$(head -n 1 "$HA_DIR/n$1/data/postmaster.pid" 2>/dev/null)
+    [ -n "$p" ] && kill -0 "$p" 2>/dev/null && queue+=("$p")
     while [ ${#queue[@]} -gt 0 ]; do
         p=${queue[0]}
         queue=("${queue[@]:1}")

@@ -97,6 +97,7 @@ def enqueuer(r):
 
 claims = []  # (time answered, id, token)
 acks = []  # (time answered, id) of 2xx acks
+ack_unsure = set()  # ids whose ack answered 503 once (it may have committed)
 def claimer(r):
     while not stop.is_set():
         st, body = request(r, "POST", "/queue/ha-q/claim",
@@ -114,6 +115,9 @@ def claimer(r):
                 if 200 <= st2 < 300:
                     with lock:
                         acks.append((time.time(), it["id"]))
+                else:
+                    with lock:  # committed or not: its answer was lost
+                        ack_unsure.add(it["id"])
                 if st2 != 503 and st2 >= 0:
                     break  # acked, or the claim is gone (its item is still there or acked)
                 pause_after(st2)
@@ -153,14 +157,18 @@ def feed_reader(since="0", wait=5, until_empty=False):
 
 parked = {}  # failover n -> [(replica, start, end, status, payload ns item)]
 def park(n, r):
-    """A long-poll claimer parked before failover n; it must be answered
-    with the item enqueued after the failover (a 503 is a lost wake-up)."""
-    t0 = time.time()
-    st, body = request(r, "POST", "/queue/ha-park-%d-%d/claim" % (n, r),
-                       {"max": 1, "visibility_timeout_seconds": VISIBILITY, "wait_seconds": 60}, timeout=90,
-                       kind="park")
-    with lock:
-        parked.setdefault(n, []).append((r, t0, time.time(), st, body))
+    """A long-poll claimer parked before failover n: it must be answered with
+    the item enqueued after the failover, and never 503 (a lost wake-up).
+    A wait that ran out (200, no item) parks again."""
+    while True:
+        t0 = time.time()
+        st, body = request(r, "POST", "/queue/ha-park-%d-%d/claim" % (n, r),
+                           {"max": 1, "visibility_timeout_seconds": VISIBILITY, "wait_seconds": 20}, timeout=60,
+                           kind="park")
+        with lock:
+            parked.setdefault(n, []).append((r, t0, time.time(), st, body))
+        if st != 200 or (body or {}).get("items"):
+            return
 
 
 def all_up():
@@ -209,7 +217,7 @@ def check_queue():
     acked = [i for _, i in acks]
     if len(acked) != len(set(acked)):
         problems.append("an item was acked twice")
-    lost = enqueued - left - set(acked)
+    lost = enqueued - left - set(acked) - ack_unsure
     if lost:
         problems.append("%d enqueued items neither acked nor in the queue: %s" % (len(lost), sorted(lost)[:10]))
     ack_at = {i: t for t, i in acks}
@@ -221,7 +229,7 @@ def check_queue():
             # claimed again while the earlier claim was live and not acked
             if b - a < VISIBILITY and not (i in ack_at and ack_at[i] <= b):
                 problems.append("item %d claimed twice within its visibility timeout" % i)
-    return len(enqueued), len(set(acked)), len(left)
+    return len(enqueued), len(set(acked)), len(ack_unsure - set(acked)), len(left)
 
 
 def check_docs_and_feed(final_since):
@@ -266,7 +274,8 @@ def check_sql():
 
 
 def windows():
-    """Per failover and replica: first failure after the mark to the next 2xx."""
+    """Per failover and replica: the first failure seen after the mark to the
+    first 2xx answer of a request sent after it."""
     marks = [l.split() for l in open(os.path.join(HA_DIR, "failovers")).read().split("\n") if l.strip()]
     out = []
     for (t, *rest), nxt in zip(marks, marks[1:]):
@@ -277,11 +286,13 @@ def windows():
             if fail is None:
                 out.append((rest[0], rest[1], r, 0.0))
                 continue
-            ok = next((x for x in rec if x[0] >= fail[0] and 200 <= x[4] < 300), None)
-            if ok is None:
+            # From the first failure seen to the first 2xx of a request
+            # sent after it.
+            ok = [x for x in rec if x[0] >= fail[1] and 200 <= x[4] < 300]
+            if not ok:
                 problems.append("replica %d did not recover after failover %s" % (r, rest[0]))
                 continue
-            out.append((rest[0], rest[1], r, ok[1] - fail[0]))
+            out.append((rest[0], rest[1], r, min(x[1] for x in ok) - fail[1]))
     return out
 
 
@@ -308,9 +319,13 @@ def main():
     rows = check_sql()
     for n, ps in sorted(parked.items()):
         for r, t0, t1, st, body in ps:
-            items = (body or {}).get("items") or []
-            if st != 200 or not items or items[0].get("payload") != {"after": n}:
+            items = (body or {}).get("items")
+            if st != 200 or (items and items[0].get("payload") != {"after": n}):
                 problems.append("failover %d: the claimer parked on replica %d was answered %d %s" % (n, r, st, body))
+        for r in range(len(URLS)):
+            last = [p for p in ps if p[0] == r][-1:]
+            if not last or not (last[0][4] or {}).get("items"):
+                problems.append("failover %d: the claimer parked on replica %d never got its item" % (n, r + 1))
     bad = [x for x in records if x[4] >= 500 and x[4] != 503 or x[4] < 0]
     for x in bad[:10]:
         problems.append("replica %d %s answered %d" % (x[2], x[3], x[4]))
@@ -320,7 +335,7 @@ def main():
     n503 = sum(1 for x in records if x[4] == 503)
     print("# requests: %d, of which 503: %d, other failures: %d" % (len(records), n503, len(bad)))
     print("# documents: %d versions answered 2xx, %d in the feed, %d seen by the reader" % docs)
-    print("# queue: %d enqueued 2xx, %d acked 2xx, %d left" % queue)
+    print("# queue: %d enqueued 2xx, %d acked 2xx, %d acks answered 503 (then 404: committed), %d left" % queue)
     print("# sql: %d rows answered 2xx, %d in the table" % rows)
     ws = windows()
     for n, kind, r, w in ws:

@@ -9,14 +9,14 @@
 # long-poll claimers were woken by writes made after the failover, and that
 # the gap answered 503 (never 500); it prints each failover's window per
 # replica. Every process started is stopped by PID, also on failure.
-#   HA_FAILOVERS  the failovers in order (default "kill stop switchover kill")
+#   HA_FAILOVERS  the failovers in order (default "kill stop switchover kill stop")
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
 . deploy/lib.sh
 . tests/ha/cluster.bash
 export BACKEND_BIN=${BACKEND_BIN:-$ROOT/bin}
-FAILOVERS=${HA_FAILOVERS:-kill stop switchover kill}
+FAILOVERS=${HA_FAILOVERS:-kill stop switchover kill stop}
 
 for tool in patroni patronictl etcd psql jq curl python3; do
     command -v "$tool" >/dev/null || { echo "# test-ha: $tool is missing (deploy/install-deps.sh)" >&2; exit 1; }
