@@ -118,4 +118,5 @@ wait "$LOAD_PID"
 RESULT=$?
 LOAD_PID=
 cat "$HA_DIR/load.out"
+echo "# test-ha: $(echo $FAILOVERS | wc -w) failovers ($FAILOVERS) in $SECONDS s in all"
 exit "$RESULT"
