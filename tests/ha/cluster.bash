@@ -10,6 +10,15 @@ HA_LOOP_WAIT=${HA_LOOP_WAIT:-1}
 HA_RETRY_TIMEOUT=${HA_RETRY_TIMEOUT:-3}
 
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# as_pg_exec: the same without a process of its own in between (setpriv
+# execs), so that $! is the server's PID and stopping it by PID stops it.
+as_pg_exec() {
+    if [ "$(id -u)" -eq 0 ]; then
+        HOME=$HA_DIR exec setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+    else
+        exec "$@"
+    fi
+}
 
 # ha_etcd: one etcd member, its data in $HA_DIR/etcd.
 ha_etcd() {
@@ -17,10 +26,10 @@ ha_etcd() {
     local peer
     peer=$(free_port)
     as_pg mkdir -p "$HA_DIR/etcd"
-    as_pg etcd --name ha0 --data-dir "$HA_DIR/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    (as_pg_exec etcd --name ha0 --data-dir "$HA_DIR/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
         --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$peer" \
         --initial-advertise-peer-urls "http://127.0.0.1:$peer" --initial-cluster "ha0=http://127.0.0.1:$peer" \
-        --log-level error >"$HA_DIR/etcd.log" 2>&1 3>&- &
+        --log-level error) >"$HA_DIR/etcd.log" 2>&1 3>&- &
     echo "$!" >>"$HA_DIR/pids"
     for _ in $(seq 100); do
         curl -sf "http://127.0.0.1:$ETCD_PORT/health" >/dev/null && return 0
@@ -73,7 +82,7 @@ YML
 # ha_node_start N: starts node N's Patroni (which starts its PostgreSQL).
 ha_node_start() {
     local n=$1
-    as_pg patroni "$HA_DIR/n$n/patroni.yml" >>"$HA_DIR/n$n/patroni.log" 2>&1 3>&- &
+    (as_pg_exec patroni "$HA_DIR/n$n/patroni.yml") >>"$HA_DIR/n$n/patroni.log" 2>&1 3>&- &
     NODE_PID[$n]=$!
     echo "${NODE_PID[$n]}" >>"$HA_DIR/pids"
 }

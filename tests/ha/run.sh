@@ -35,6 +35,9 @@ cleanup() {
     for p in $SERVICES; do service_stop "$p"; done
     [ -n "${LOAD_PID:-}" ] && kill "$LOAD_PID" 2>/dev/null
     ha_stop_all
+    # Anything of this run still running is a defect of the clean-up.
+    left=$(pgrep -f "$HA_DIR/" | tr '\n' ' ')
+    [ -n "$left" ] && { echo "# test-ha: still running after the clean-up: $left" >&2; RESULT=1; }
     if [ "${HA_KEEP:-}" = 1 ] || [ "${RESULT:-1}" != 0 ]; then
         echo "# test-ha: logs in $HA_DIR"
     else
