@@ -115,8 +115,8 @@ ha_leader() {
 }
 
 ha_wait_leader() {
-    local i
-    for i in $(seq $(($1 * 5))); do
+    local _
+    for _ in $(seq $(($1 * 5))); do
         [ -n "$(ha_leader)" ] && return 0
         sleep 0.2
     done
@@ -127,8 +127,8 @@ ha_wait_leader() {
 # ha_wait_sync SECONDS: waits until the leader accepts writes and has a
 # synchronous standby streaming and a second standby streaming too.
 ha_wait_sync() {
-    local i l got
-    for i in $(seq $(($1 * 5))); do
+    local _ l got
+    for _ in $(seq $(($1 * 5))); do
         l=$(ha_leader)
         if [ -n "$l" ]; then
             got=$(psql -XAtq -h 127.0.0.1 -p "${PG_PORTS[$l]}" -U postgres -d postgres -c \
@@ -159,11 +159,18 @@ ha_node_pids() {
     echo "${out[@]}"
 }
 
+# ha_node_signal N SIGNAL: sends SIGNAL to node N's processes at once.
+ha_node_signal() {
+    local -a pids
+    read -ra pids <<<"$(ha_node_pids "$1")"
+    kill -"$2" "${pids[@]}" 2>/dev/null
+}
+
 ha_stop_all() {
     local p
     [ -f "$HA_DIR/pids" ] || return 0
     for n in 1 2 3; do
-        [ -n "${NODE_PID[$n]:-}" ] && kill -CONT $(ha_node_pids "$n") 2>/dev/null
+        [ -n "${NODE_PID[$n]:-}" ] && ha_node_signal "$n" CONT
     done
     for p in $(tac "$HA_DIR/pids"); do
         kill "$p" 2>/dev/null

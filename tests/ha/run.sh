@@ -43,6 +43,7 @@ cleanup() {
     else
         rm -rf "$HA_DIR"
     fi
+    [ -z "$left" ] || exit 1
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -81,7 +82,7 @@ sleep 4
 restore() {
     case "$2" in
     kill) ha_node_start "$1" ;;
-    stop) kill -CONT $(ha_node_pids "$1") ;;
+    stop) ha_node_signal "$1" CONT ;;
     esac
 }
 
@@ -96,8 +97,8 @@ for kind in $FAILOVERS; do
     sleep 1.5
     step "failover $i: $kind of the leader n$old"
     case "$kind" in
-    kill) kill -9 $(ha_node_pids "$old") ;;
-    stop) kill -STOP $(ha_node_pids "$old") ;;
+    kill) ha_node_signal "$old" KILL ;;
+    stop) ha_node_signal "$old" STOP ;;
     switchover) as_pg patronictl -c "$HA_DIR/n$old/patroni.yml" switchover --master "n$old" --force >>"$HA_DIR/patronictl.log" 2>&1 ||
         { echo "# patronictl switchover failed" >&2; cat "$HA_DIR/patronictl.log" >&2; exit 1; } ;;
     esac
