@@ -193,7 +193,11 @@ def watch_failovers():
             for p in parkers:
                 p.start()
             time.sleep(3)  # the failover itself starts 1.5 s after the mark
+            give_up = time.time() + 120
             while not all_up():
+                if time.time() > give_up:
+                    problems.append("failover %d: the service did not recover in 120 s" % n)
+                    break
                 time.sleep(0.2)
             with open(os.path.join(HA_DIR, "load.events"), "a") as f:
                 f.write("recovered %d\n" % n)
@@ -340,6 +344,9 @@ def main():
     ws = windows()
     for n, kind, r, w in ws:
         print("# failover %s (%s): replica %d unavailable %.2f s" % (n, kind, r + 1, w))
+    for n in sorted({x[0] for x in ws}):
+        if all(w == 0 for m, _, _, w in ws if m == n):
+            problems.append("failover %s: no replica saw it (no failed answer): the load missed it" % n)
     if ws:
         vals = [w for *_, w in ws]
         print("# window: median %.2f s, max %.2f s" % (statistics.median(vals), max(vals)))
