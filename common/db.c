@@ -290,15 +290,18 @@ static PGconn *connect_one(const db_host *h, long ms, char *why, size_t wsize) {
     struct timespec budget = g_deadline, mine = clock_deadline(ms);
     if (ms > 0 && ms < ms_left()) g_deadline = mine;
     PGconn *pg = PQconnectStartParams(keys, vals, 1);
-    PostgresPollingStatusType st = PQstatus(pg) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+    PostgresPollingStatusType st =
+        PQstatus(pg) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
     while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
         if (wait_socket(pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT) == 0) break;
         st = PQconnectPoll(pg);
     }
     g_deadline = budget;
     if (st == PGRES_POLLING_OK) return pg;
-    if (st == PGRES_POLLING_FAILED) why_of(pg, why, wsize);
-    else snprintf(why, wsize, "connecting timed out");
+    if (st == PGRES_POLLING_FAILED)
+        why_of(pg, why, wsize);
+    else
+        snprintf(why, wsize, "connecting timed out");
     PQfinish(pg);
     return NULL;
 }
@@ -315,8 +318,8 @@ static bool connect_db(api_error *err) {
         const db_host *h = n > 1 ? &hosts[i] : NULL;
         t_c->pg = connect_one(h, n > 1 ? per_host : 0, why, sizeof why);
         if (t_c->pg == NULL && h != NULL)
-            log_msg(LOG_WARN, "database host %s:%s refused or timed out: %s", h->host[0] ? h->host : h->hostaddr,
-                    h->port, why);
+            log_msg(LOG_WARN, "database host %s:%s refused or timed out: %s",
+                    h->host[0] ? h->host : h->hostaddr, h->port, why);
         if (ms_left() == 0) break;
     }
     if (t_c->pg == NULL) return fail_unavailable(err, why);

@@ -154,9 +154,11 @@ static void *listener_main(void *arg) {
         if (got == 0 && (long long)clock_ms() - last_probe >= LISTENER_PROBE_MS) {
             last_probe = (long long)clock_ms();
             db_begin(LISTENER_PROBE_BUDGET_MS);
-            if (!db_command("SELECT 1", &err)) got = -1; /* db_command dropped it */
-            /* A connection replaced under the probe listens to nothing. */
-            else if (!db_listening()) got = -1, snprintf(err.detail, sizeof err.detail, "reconnected");
+            /* A failed probe dropped the connection; one replaced under
+             * the probe (reconnected) listens to nothing. */
+            bool alive = db_command("SELECT 1", &err);
+            if (alive && !db_listening()) snprintf(err.detail, sizeof err.detail, "reconnected");
+            if (!alive || !db_listening()) got = -1;
         }
         if (got < 0) {
             log_msg(LOG_WARN, "the notification listener lost its connection: %s", err.detail);

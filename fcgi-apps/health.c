@@ -117,14 +117,18 @@ static void append_database_info(strbuf *b, bool up) {
     char host[DB_HOST_LEN + 16];
     db_current_host(host, sizeof host);
     if (!up || host[0] == '\0') return;
-    strbuf_puts(b,
-                "# HELP backend_database_info The PostgreSQL server (host:port) this scrape reached; always 1.\n"
-                "# TYPE backend_database_info gauge\nbackend_database_info{host=\"");
+    strbuf_puts(
+        b,
+        "# HELP backend_database_info The PostgreSQL server (host:port) this scrape reached; always 1.\n"
+        "# TYPE backend_database_info gauge\nbackend_database_info{host=\"");
     /* A label value escapes \\, " and newlines (the text format's rule). */
     for (const char *c = host; *c; c++) {
-        if (*c == '\\' || *c == '"') strbuf_printf(b, "\\%c", *c);
-        else if (*c == '\n') strbuf_puts(b, "\\n");
-        else strbuf_printf(b, "%c", *c);
+        if (*c == '\\' || *c == '"')
+            strbuf_printf(b, "\\%c", *c);
+        else if (*c == '\n')
+            strbuf_puts(b, "\\n");
+        else
+            strbuf_printf(b, "%c", *c);
     }
     strbuf_puts(b, "\"} 1\n");
 }
