@@ -85,6 +85,7 @@ ha_node_start() {
     (as_pg_exec patroni "$HA_DIR/n$n/patroni.yml") >>"$HA_DIR/n$n/patroni.log" 2>&1 3>&- &
     NODE_PID[$n]=$!
     echo "${NODE_PID[$n]}" >>"$HA_DIR/pids"
+    disown "${NODE_PID[$n]}" # killed on purpose: no "Killed" line from bash
 }
 
 # ha_cluster: etcd, then three nodes; waits for a leader and two streaming
