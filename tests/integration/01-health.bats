@@ -171,3 +171,30 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); time.sleep(300)' "$1" 3>&
     kill "$HUNG_PID"
 }
 
+
+@test "a server turned read-only under open connections (a demoted primary): 503 database_unavailable with Retry-After, then healed by itself" {
+    psql_q "CREATE DATABASE ro"
+    DATABASE_URL="host=$PG_SOCK port=$PG_PORT user=postgres dbname=ro" service_up ro
+    local url _
+    url=$(service_url ro)
+    URL=$url http PUT /document/ro/a -d '{"v":1}'
+    [ "$CODE" = 201 ] || [ "$CODE" = 200 ]
+    # What a standby answers a write: SQLSTATE 25006, on the connections
+    # the service already holds (the setting applies to new sessions, so
+    # the service's are ended and it reconnects on its own).
+    psql_q "ALTER DATABASE ro SET default_transaction_read_only = on"
+    psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'ro'" >/dev/null
+    for _ in 1 2 3; do
+        URL=$url http PUT /document/ro/a -d '{"v":2}'
+        expect_error 503 database_unavailable
+        header_has Retry-After 1
+        grep -q "read-only transaction" "$STACK_DIR/ro/lighttpd.log" && break
+    done
+    grep -q "read-only transaction" "$STACK_DIR/ro/lighttpd.log"
+    # Writable again: the connection that met the refusal was dropped, so
+    # the next one is a new session, which writes.
+    psql_q "ALTER DATABASE ro RESET default_transaction_read_only"
+    URL=$url http PUT /document/ro/a -d '{"v":3}'
+    [ "$CODE" = 200 ] || [ "$CODE" = 201 ]
+    service_down ro
+}
