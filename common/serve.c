@@ -330,6 +330,12 @@ bool serve_waiter_sleep(serve_waiter *w, long long until_ms) {
     if (!w->counted && !(w->counted = wait_begin())) return false;
     if (until_ms > w->until_ms) until_ms = w->until_ms;
     notify_wait(w->watched ? &w->ticket : NULL, until_ms);
+    /* The listener lost its connection (a failover moved the primary): a
+     * read now would only fail, so a waiter that was listening stays
+     * parked until the listener is back on the new primary, then reads
+     * again under a new ticket (serve_waiter_watch): no wake-up is lost. */
+    while (w->watched && !notify_listening() && (long long)clock_ms() < w->until_ms && !serve_stopping())
+        notify_wait(NULL, w->until_ms);
     return !serve_stopping();
 }
 

@@ -31,7 +31,8 @@
 static const db_stmt sentinels_all = {
     "health_sentinels",
     "SELECT coalesce(json_agg(json_build_object('mode', mode, 'shape', shape, 'note', note,"
-    " 'created_at', " SQL_UTC("created_at") ") ORDER BY mode), '[]')::text FROM sentinels",
+    " 'created_at', " SQL_UTC("created_at") ") ORDER BY mode), '[]')::text,"
+    " NOT pg_is_in_recovery() FROM sentinels",
     0};
 
 /* ---- handlers ---- */
@@ -90,7 +91,8 @@ static bool health_get(request *req, const input_value *in, reply *out, api_erro
     if (res != NULL && PQntuples(res) == 1) {
         out->status = 200;
         strbuf_printf(
-            b, "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":%.2f},\"modes\":", latency);
+            b, "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":%.2f,\"primary\":%s},\"modes\":",
+            latency, strcmp(PQgetvalue(res, 0, 1), "t") == 0 ? "true" : "false");
         append_modes(b);
         strbuf_puts(b, ",\"sentinels\":");
         strbuf_puts(b, PQgetvalue(res, 0, 0));
@@ -106,6 +108,29 @@ static bool health_get(request *req, const input_value *in, reply *out, api_erro
     append_problems(b);
     strbuf_puts(b, ",\"version\":\"" BACKEND_VERSION "\"}");
     return true;
+}
+
+/* Appends backend_database_info{host="host:port"} 1: the server this
+ * process reached for the scrape (after a failover, the new primary).
+ * Absent when the round trip failed. /health never names it. */
+static void append_database_info(strbuf *b, bool up) {
+    char host[DB_HOST_LEN + 16];
+    db_current_host(host, sizeof host);
+    if (!up || host[0] == '\0') return;
+    strbuf_puts(
+        b,
+        "# HELP backend_database_info The PostgreSQL server (host:port) this scrape reached; always 1.\n"
+        "# TYPE backend_database_info gauge\nbackend_database_info{host=\"");
+    /* A label value escapes \\, " and newlines (the text format's rule). */
+    for (const char *c = host; *c; c++) {
+        if (*c == '\\' || *c == '"')
+            strbuf_printf(b, "\\%c", *c);
+        else if (*c == '\n')
+            strbuf_puts(b, "\\n");
+        else
+            strbuf_printf(b, "%c", *c);
+    }
+    strbuf_puts(b, "\"} 1\n");
 }
 
 /* The database round trip /metrics times. */
@@ -133,6 +158,7 @@ static bool metrics_get(request *req, const input_value *in, reply *out, api_err
                 " (connecting included when there was no connection; the budget when it failed).\n"
                 "# TYPE backend_database_rtt_seconds gauge\n");
     strbuf_printf(b, "backend_database_rtt_seconds %.6f\n", rtt / 1000.0);
+    append_database_info(b, up);
     strbuf_puts(b,
                 "# HELP backend_build_info The running build; always 1.\n"
                 "# TYPE backend_build_info gauge\n"
@@ -201,6 +227,11 @@ static const db_stmt *const health_statements[] = {&sentinels_all, &round_trip, 
 static const output_field database_fields[] = {
     {.name = "ok", .type = OUT_BOOLEAN, .example = "true", .description = "a round trip worked"},
     {.name = "latency_ms", .type = OUT_NUMBER, .flags = OUT_OPTIONAL, .example = "0.41"},
+    {.name = "primary",
+     .type = OUT_BOOLEAN,
+     .flags = OUT_OPTIONAL,
+     .example = "true",
+     .description = "the server reached is the primary (not a standby); never names the host"},
     {.name = "detail",
      .type = OUT_STRING,
      .flags = OUT_OPTIONAL,
