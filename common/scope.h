@@ -3,9 +3,10 @@
  *
  * A scope is `<area>:<access>[:<pattern>]`: area a mode's name, `metrics`
  * or `*`; access `read` (GET and HEAD routes, read-only tools) or `write`
- * (everything of the area, read included); pattern a namespace (for `sql`
- * a table name) or a prefix ending in `*`, omitted for all. `file` takes
- * `write` only and no pattern, `metrics` `read` only and no pattern.
+ * (everything of the area, read included); pattern a namespace (or, in an
+ * area whose names are tables, a table name) or a prefix ending in `*`,
+ * omitted for all. What each area takes is its declaration's
+ * (scope_area).
  *
  * Parsing is pure (no allocation, no global state) so that it can be
  * fuzzed (tests/fuzz/fuzz_scope.c) and unit-tested (tests/unit/test_scope.c).
@@ -34,17 +35,29 @@ typedef struct scope {
                                             namespace, or the prefix */
 } scope;
 
-/* Parses one scope's text (NUL-terminated). known_area, when not NULL,
- * says whether an area name other than `*` and `metrics` is known (a
- * mode's name); NULL takes any lower-case name. Returns true with *out
- * filled; false with why (a sentence, at most why_size bytes) set. */
-bool scope_parse(const char *text, bool (*known_area)(const char *area), scope *out, char *why, size_t why_size);
+/* What an area's scopes take: the caller's table (common/ names no mode:
+ * the tokens mode declares them). */
+typedef struct scope_area {
+    const char *name;    /* "document"; "*" for every area */
+    bool readable;       /* takes read */
+    bool writable;       /* takes write */
+    bool patterns;       /* takes a pattern */
+    bool lower_patterns; /* its names are ^[a-z][a-z0-9_]{0,47}$ (a table's),
+                            else a namespace's [A-Za-z0-9][A-Za-z0-9._-]{0,127} */
+} scope_area;
+
+/* The rules of the area name, or NULL when there is no such area. */
+typedef const scope_area *(*scope_area_fn)(const char *name);
+
+/* Parses one scope's text (NUL-terminated), the areas' rules from
+ * area_of. Returns true with *out filled; false with why (a sentence, at
+ * most why_size bytes) set. */
+bool scope_parse(const char *text, scope_area_fn area_of, scope *out, char *why, size_t why_size);
 
 /* Parses a JSON array of 1..SCOPES_MAX scope strings into out (room for
  * SCOPES_MAX) and *n. Returns false with a 422 naming `scopes[i]` (or
  * `scopes`) in err. */
-bool scope_parse_list(const json_t *arr, bool (*known_area)(const char *area), scope *out, size_t *n,
-                      api_error *err);
+bool scope_parse_list(const json_t *arr, scope_area_fn area_of, scope *out, size_t *n, api_error *err);
 
 /* True when one of the n scopes allows access (write or read) to area;
  * name is the namespace (or table) the request names, or NULL when it

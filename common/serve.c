@@ -36,7 +36,7 @@ static const route *admit(const mode *m, request *req, api_error *err) {
     /* The abuse limits (docs/operations.md) come first: an address over
      * them is refused even with the right token. */
     if (!abuse_admit(req->remote_addr, err)) return NULL;
-    if (!auth_check(req->authorization, err)) {
+    if (!auth_identify(req->authorization, req->pool, &req->who, err)) {
         /* a wrong token counts, a missing one does not */
         if (err->status == 401 && req->authorization != NULL && req->authorization[0] != '\0')
             abuse_auth_failed(req->remote_addr);
@@ -229,7 +229,7 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
     FCGX_Detach(fr);
     FCGX_Finish_r(fr);
     log_access(req.request_id, &req.trace, req.method, req.path ? req.path : "", out.status,
-               clock_ms() - start, ok ? NULL : err.detail);
+               clock_ms() - start, ok ? NULL : err.detail, req.who.id);
     reply_release(&out);
     pool_free(p);
 }

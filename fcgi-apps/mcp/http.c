@@ -112,7 +112,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
     metrics_observe(x->method, x->status, clock_ms() - x->start);
     metrics_sessions_set(sessions_live());
-    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail);
+    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail, NULL);
     rpc_out_release(&x->out);
     strbuf_free(x->body);
     strbuf_free(x->pending);

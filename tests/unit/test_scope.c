@@ -6,9 +6,16 @@
 #include "check.h"
 #include "scope.h"
 
-static bool known(const char *a) {
-    return strcmp(a, "document") == 0 || strcmp(a, "queue") == 0 || strcmp(a, "sql") == 0 ||
-           strcmp(a, "file") == 0;
+static const scope_area areas[] = {
+    {"document", true, true, true, false}, {"queue", true, true, true, false},
+    {"sql", true, true, true, true},       {"file", false, true, false, false},
+    {"metrics", true, false, false, false},
+};
+
+static const scope_area *known(const char *a) {
+    for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++)
+        if (strcmp(areas[i].name, a) == 0) return &areas[i];
+    return NULL;
 }
 
 static bool parses(const char *text) {

@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# Tokens and scopes (docs/security.md): the root token file's rotation,
+# scoped tokens (create, list, revoke, expiry), scope enforcement.
+
+load ../lib/stack
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+    stack_setup
+    export STACK_SECRETS="root-one-0123456789 root-two-0123456789 root-three-0123456789"
+}
+teardown_file() { stack_teardown; }
+
+# rotated SERVICE: a service whose root tokens come from $STACK_DIR/SERVICE.token,
+# swapped in as Kubernetes does, by a symbolic link.
+rotated_up() {
+    mkdir -p "$STACK_DIR/secret-$1"
+    printf 'root-one-0123456789\n' >"$STACK_DIR/secret-$1/a"
+    ln -sfn "$STACK_DIR/secret-$1/a" "$STACK_DIR/$1.token"
+    # polling with the old token counts wrong tokens: no 429 here
+    AUTH_FAILURES_MAX=1000000 DATASTORE_TOKEN="" DATASTORE_TOKEN_FILE="$STACK_DIR/$1.token" service_up "$1"
+}
+
+# swap SERVICE CONTENT: the token file's content becomes CONTENT (printf
+# format), by a symbolic-link swap.
+swap() {
+    local f
+    f=$(mktemp "$STACK_DIR/secret-$1/XXXXXX")
+    # shellcheck disable=SC2059 # the content is a format on purpose
+    printf "$2" >"$f"
+    ln -sfn "$f" "$STACK_DIR/$1.token.new"
+    mv -T "$STACK_DIR/$1.token.new" "$STACK_DIR/$1.token"
+}
+
+# until_code CODE TOKEN [seconds]: GET /document/any with TOKEN until it answers CODE.
+until_code() {
+    local i
+    for i in $(seq 1 $((${3:-4} * 10))); do
+        TOKEN=$2 http GET /document/any
+        [ "$CODE" = "$1" ] && return 0
+        sleep 0.1
+    done
+    echo "still $CODE after ${3:-4}s: $BODY"
+    return 1
+}
+
+@test "root token file: two lines both valid, the log names root:1 and root:2, a swap takes effect" {
+    rotated_up rot
+    BASE=$(service_url rot)
+    export BASE
+    TOKEN=root-one-0123456789 http GET /document/any -H "X-Request-Id: rot-one-a"
+    expect 200
+    TOKEN=root-two-0123456789 http GET /document/any
+    expect_error 401 unauthorized
+    # write-new-beside-old: both work within AUTH_REREAD_MS (2 s)
+    swap rot 'root-one-0123456789\n  root-two-0123456789  \n'
+    until_code 200 root-two-0123456789
+    TOKEN=root-two-0123456789 http GET /document/any -H "X-Request-Id: rot-two-b"
+    expect 200
+    TOKEN=root-one-0123456789 http GET /document/any -H "X-Request-Id: rot-one-b"
+    expect 200
+    grep -q '"request_id":"rot-one-a".*"token_id":"root:1"' "$STACK_DIR/rot/lighttpd.log"
+    grep -q '"request_id":"rot-two-b".*"token_id":"root:2"' "$STACK_DIR/rot/lighttpd.log"
+    grep -q '"request_id":"rot-one-b".*"token_id":"root:1"' "$STACK_DIR/rot/lighttpd.log"
+    # remove the old one: refused within the interval
+    swap rot 'root-two-0123456789\n'
+    until_code 401 root-one-0123456789
+    TOKEN=root-two-0123456789 http GET /document/any -H "X-Request-Id: rot-two-c"
+    expect 200
+    grep -q '"request_id":"rot-two-c".*"token_id":"root:1"' "$STACK_DIR/rot/lighttpd.log"
+}
+
+@test "root token file: unreadable, empty or three lines keeps the last good tokens and logs an error" {
+    BASE=$(service_url rot)
+    export BASE
+    swap rot 'root-two-0123456789\n'
+    until_code 200 root-two-0123456789
+    for content in '' '   \n\n' 'a-token-1\nb-token-2\nc-token-3\n' 'with space\n'; do
+        before=$(grep -c 'DATASTORE_TOKEN_FILE.*last good tokens' "$STACK_DIR/rot/lighttpd.log" || true)
+        swap rot "$content"
+        sleep 2.2
+        TOKEN=root-two-0123456789 http GET /document/any
+        expect 200 || { echo "content [$content]"; return 1; }
+        TOKEN=a-token-1 http GET /document/any
+        expect_error 401 unauthorized
+        after=$(grep -c 'DATASTORE_TOKEN_FILE.*last good tokens' "$STACK_DIR/rot/lighttpd.log" || true)
+        [ "$after" -gt "$before" ] || { echo "no error logged for [$content]"; return 1; }
+    done
+    rm -f "$STACK_DIR/rot.token"
+    before=$(grep -c 'DATASTORE_TOKEN_FILE cannot be read' "$STACK_DIR/rot/lighttpd.log" || true)
+    sleep 2.2
+    TOKEN=root-two-0123456789 http GET /document/any
+    expect 200
+    after=$(grep -c 'DATASTORE_TOKEN_FILE cannot be read' "$STACK_DIR/rot/lighttpd.log" || true)
+    [ "$after" -gt "$before" ]
+    # and back: a good file is taken again
+    swap rot 'root-three-0123456789\n'
+    until_code 200 root-three-0123456789
+    service_down rot
+}
+
+@test "root token file at start-up: two tokens taken, three or a bad character stop it" {
+    printf 'a-token-1\nb-token-2\n' >"$STACK_DIR/two"
+    run env DATASTORE_TOKEN="" DATASTORE_TOKEN_FILE="$STACK_DIR/two" "$BACKEND_BIN/backend-registry" --check-config
+    [ "$status" -eq 0 ]
+    printf 'a-token-1\nb-token-2\nc-token-3\n' >"$STACK_DIR/three"
+    run env DATASTORE_TOKEN="" DATASTORE_TOKEN_FILE="$STACK_DIR/three" "$BACKEND_BIN/backend-registry" --check-config
+    [ "$status" -eq 2 ]
+    [[ "${lines[0]}" == "backend: invalid configuration: DATASTORE_TOKEN_FILE holds more than two tokens"* ]]
+    [[ "$output" != *a-token-1* ]]
+    printf 'a token\n' >"$STACK_DIR/space"
+    run env DATASTORE_TOKEN="" DATASTORE_TOKEN_FILE="$STACK_DIR/space" "$BACKEND_BIN/backend-registry" --check-config
+    [ "$status" -eq 2 ]
+}
