@@ -92,12 +92,39 @@ static bool inputs(const route *r, request *req, input_value *in, api_error *err
     return true;
 }
 
+/* The validated value naming the namespace (or table) a request is about:
+ * the input named "namespace", else the one named "name" (a table's), in
+ * the path, the query or the body; NULL when the route has none or it was
+ * not given. */
+static const char *scope_name(const route *r, const input_value *in) {
+    static const char *const names[] = {"namespace", "name"};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < r->ninput; i++)
+            if (r->input[i].type == INPUT_STRING && r->input[i].in != INPUT_HEADER &&
+                strcmp(r->input[i].name, names[k]) == 0)
+                return in[i].s;
+    return NULL;
+}
+
+/* The scope check, the same for every route (docs/security.md, "How a
+ * route's scope is decided"): after the input is valid (422), before the
+ * handler looks anything up, so a 403 never tells whether a thing exists.
+ * The area is the mode's (or its scope_area), the access read for GET and
+ * HEAD and write otherwise, the namespace the validated input naming it. */
+static bool scope_ok(const mode *m, const route *r, const request *req, const input_value *in, api_error *err) {
+    if (r->is_public || req->who.root || (r->also & ROUTE_ANY_TOKEN)) return true;
+    if (m->root_only)
+        return api_fail(err, API_E_FORBIDDEN, "scope", "%s %s takes the root token", r->method, r->pattern);
+    bool write = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+    return auth_allows(&req->who, m->scope_area ? m->scope_area : m->name, write, scope_name(r, in), err);
+}
+
 /* Validates the route's input, then runs the handler within the mode's
  * database budget, once the mode's own check (if it has one) passes. */
 static bool run(const mode *m, const route *r, request *req, reply *out, api_error *err) {
     input_value in[INPUT_FIELDS_MAX];
     memset(in, 0, sizeof in);
-    if (!inputs(r, req, in, err)) return false;
+    if (!inputs(r, req, in, err) || !scope_ok(m, r, req, in, err)) return false;
     if (m->check != NULL && !r->is_public && !m->check(err)) return false;
     db_begin(serve_budget(m));
     return r->handler(req, in, out, err);

@@ -267,4 +267,6 @@ const mode mode_health = {
     .routes = health_routes,
     .nroutes = sizeof health_routes / sizeof health_routes[0],
     .statements = health_statements,
+    /* its one authenticated route is /metrics: a metrics:read scope */
+    .scope_area = "metrics",
 };

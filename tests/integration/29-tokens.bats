@@ -112,3 +112,96 @@ until_code() {
     run env DATASTORE_TOKEN="" DATASTORE_TOKEN_FILE="$STACK_DIR/space" "$BACKEND_BIN/backend-registry" --check-config
     [ "$status" -eq 2 ]
 }
+
+# mint NAME SCOPES-JSON [extra members]: a scoped token made with the root
+# token; sets SECRET and TID.
+mint() {
+    http POST /tokens -d "{\"name\": \"$1\", \"scopes\": $2${3:+, $3}}"
+    expect 201 || return 1
+    SECRET=$(jq -r .token <<<"$BODY")
+    TID=$(jq -r .id <<<"$BODY")
+    STACK_SECRETS="$STACK_SECRETS $SECRET"
+    export STACK_SECRETS
+}
+
+@test "POST /tokens: bk_ and 256 bits shown once, digest only stored; GET /tokens, /tokens/{id}, /tokens/self" {
+    mint ci-agent '["document:read:ci-*", "queue:write:jobs"]' '"expires_in_seconds": 86400'
+    [[ "$SECRET" =~ ^bk_[0-9a-f]{64}$ ]]
+    jq -e '.name == "ci-agent" and .scopes == ["document:read:ci-*","queue:write:jobs"] and .expires_at != null and .last_used_at == null' <<<"$BODY"
+    # the database keeps the SHA-256 digest, never the token
+    digest=$(printf '%s' "$SECRET" | sha256sum | cut -d' ' -f1)
+    [ "$(psql_q "select count(*) from auth_tokens where digest = '$digest'")" -eq 1 ]
+    [ "$(psql_q "select count(*) from auth_tokens where digest like '%${SECRET:3:20}%' or scopes::text like '%${SECRET:3:20}%'")" -eq 0 ]
+    http GET "/tokens/$TID"
+    expect 200 ".id == \"$TID\" and (has(\"token\") | not)"
+    http GET /tokens
+    expect 200 "(.items | map(select(.id == \"$TID\")) | length) == 1 and all(.items[]; has(\"token\") | not)"
+    TOKEN=$SECRET http GET /tokens/self
+    expect 200 ".id == \"$TID\" and .name == \"ci-agent\""
+    http GET /tokens/self
+    expect 200 '.id == "root" and .scopes == ["*:write"]'
+    # a scoped token uses what its scopes allow; the log names its id
+    TOKEN=$SECRET http GET /document/ci-status -H "X-Request-Id: scoped-one"
+    expect 200
+    grep -q "\"request_id\":\"scoped-one\".*\"token_id\":\"$TID\"" "$STACK_DIR/main/lighttpd.log"
+    # last_used_at, to the minute
+    http GET "/tokens/$TID"
+    expect 200 '.last_used_at | test(":00\\.000000Z$")'
+}
+
+@test "POST /tokens: name, scopes and expires_in_seconds at their edges; a bad scope is 422 naming scopes[i]" {
+    long=$(printf 'n%.0s' $(seq 1 128))
+    mint "$long" '["document:read"]'
+    http POST /tokens -d "{\"name\": \"${long}n\", \"scopes\": [\"document:read\"]}"
+    expect_error 422 validation_failed
+    http POST /tokens -d '{"name": "", "scopes": ["document:read"]}'
+    expect_error 422 validation_failed
+    http POST /tokens -d '{"name": "x", "scopes": []}'
+    expect 422 '.field == "scopes"'
+    sixty_four=$(jq -nc '[range(64) | "document:read:n\(.)"]')
+    mint x "$sixty_four"
+    sixty_five=$(jq -nc '[range(65) | "document:read:n\(.)"]')
+    http POST /tokens -d "{\"name\": \"x\", \"scopes\": $sixty_five}"
+    expect 422 '.field == "scopes"'
+    for bad in 'document:admin' 'tokens:read' 'metrics:write' 'file:read' 'file:write:x' 'sql:read:Orders' 'document:read:a*b' 'document'; do
+        http POST /tokens -d "{\"name\": \"x\", \"scopes\": [\"queue:read\", \"$bad\"]}"
+        expect 422 '.error == "validation_failed" and .field == "scopes[1]"' || { echo "scope [$bad]"; return 1; }
+    done
+    mint x '["metrics:read", "file:write", "sql:read:orders*", "*:read"]' '"expires_in_seconds": 60'
+    mint x '["queue:read"]' '"expires_in_seconds": 31536000'
+    for e in 59 31536001 0 '"60"'; do
+        http POST /tokens -d "{\"name\": \"x\", \"scopes\": [\"queue:read\"], \"expires_in_seconds\": $e}"
+        expect 422 '.field == "expires_in_seconds"' || { echo "expires [$e]"; return 1; }
+    done
+}
+
+@test "scoped tokens: /tokens is root only (but /tokens/self); revoked and expired tokens are 401 within 2 s" {
+    mint worker '["queue:write:jobs"]'
+    TOKEN=$SECRET http GET /tokens
+    expect 403 '.error == "forbidden" and .field == "scope"'
+    TOKEN=$SECRET http POST /tokens -d '{"name": "y", "scopes": ["queue:read"]}'
+    expect_error 403 forbidden
+    TOKEN=$SECRET http DELETE "/tokens/$TID"
+    expect_error 403 forbidden
+    TOKEN=$SECRET http GET /queue/jobs
+    expect 200
+    http DELETE "/tokens/$TID"
+    expect 200 ".id == \"$TID\" and .revoked == true"
+    http DELETE "/tokens/$TID"
+    expect_error 404 not_found
+    sleep 2.1
+    TOKEN=$SECRET http GET /queue/jobs
+    expect_error 401 unauthorized
+    header_has WWW-Authenticate Bearer
+    # expiry: moved into the past in the database
+    mint soon '["queue:read"]' '"expires_in_seconds": 60'
+    TOKEN=$SECRET http GET /queue/jobs
+    expect 200
+    psql_q "update auth_tokens set expires_at = now() - interval '1 second' where id = '$TID'"
+    sleep 2.1
+    TOKEN=$SECRET http GET /queue/jobs
+    expect_error 401 unauthorized
+    # a made-up bk_ token is 401 like any wrong one
+    TOKEN=bk_$(printf '0%.0s' $(seq 1 64)) http GET /queue/jobs
+    expect_error 401 unauthorized
+}
