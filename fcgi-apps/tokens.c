@@ -123,6 +123,7 @@ static const output_shape token_out = OUTPUT_SHAPE("Token", "A scoped token, wit
 
 static const output_field created_fields[] = {
     OUT_TOKEN_COMMON,
+    OUT_TIME("last_used_at", OUT_NULLABLE),
     {.name = "token", .type = OUT_STRING, .example = "\"bk_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
      .description = "the secret: shown in this answer only"},
 };
