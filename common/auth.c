@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "strbuf.h"
 #include "token_store.h"
 
 bool auth_token_equal(const char *presented, size_t presented_len, const char *expected,
@@ -142,4 +143,31 @@ bool auth_allows(const auth_who *who, const char *area, bool write, const char *
     scope_needed(need, sizeof need, area, write, name);
     return api_fail(err, API_E_FORBIDDEN, "scope", "this token's scopes do not allow it: it takes the scope %s",
                     need);
+}
+
+/* Appends "name" to an array literal being written (the names hold only
+ * [A-Za-z0-9._-]: nothing to escape). */
+static void literal_add(strbuf *b, const char *name) {
+    strbuf_puts(b, b->len > 1 ? ",\"" : "\"");
+    strbuf_puts(b, name);
+    strbuf_puts(b, "\"");
+}
+
+bool auth_read_filter(const auth_who *who, const char *area, pool *p, const char **exact, const char **prefixes) {
+    if (who->root || scope_may_read(who->scopes, who->nscopes, area, NULL)) return false;
+    strbuf *e = strbuf_new(), *x = strbuf_new();
+    strbuf_puts(e, "{");
+    strbuf_puts(x, "{");
+    for (size_t i = 0; i < who->nscopes; i++) {
+        const scope *s = &who->scopes[i];
+        if (strcmp(s->area, area) != 0 && strcmp(s->area, "*") != 0) continue;
+        literal_add(s->prefix ? x : e, s->pattern);
+    }
+    strbuf_puts(e, "}");
+    strbuf_puts(x, "}");
+    *exact = pool_strdup(p, e->data);
+    *prefixes = pool_strdup(p, x->data);
+    strbuf_free(e);
+    strbuf_free(x);
+    return true;
 }

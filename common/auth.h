@@ -49,6 +49,13 @@ bool auth_check(const char *authorization, api_error *err);
  * field "scope", the detail naming the scope that would allow it. */
 bool auth_allows(const auth_who *who, const char *area, bool write, const char *name, api_error *err);
 
+/* For a list spanning the namespaces of area: false when who may read
+ * every one (no filter needed); else true, with *exact and *prefixes set
+ * to PostgreSQL array literals (in p) of the namespaces and the prefixes
+ * its read scopes of area name, for the list's statement to keep only
+ * those (`name = ANY(exact) OR starts_with(name, any prefix)`). */
+bool auth_read_filter(const auth_who *who, const char *area, pool *p, const char **exact, const char **prefixes);
+
 /* Constant-time equality of a presented token with the expected one: the
  * time depends only on the expected token's length. */
 bool auth_token_equal(const char *presented, size_t presented_len, const char *expected, size_t expected_len);

@@ -93,16 +93,19 @@ static bool inputs(const route *r, request *req, input_value *in, api_error *err
 }
 
 /* The validated value naming the namespace (or table) a request is about:
- * the input named "namespace", else the one named "name" (a table's), in
- * the path, the query or the body; NULL when the route has none or it was
- * not given. */
+ * the input named "namespace", else the one named "name" (a table's); of
+ * each, the path's before the query's before the body's (a body's "name"
+ * may be a column's when the path names the table). NULL when the route
+ * has none. */
 static const char *scope_name(const route *r, const input_value *in) {
     static const char *const names[] = {"namespace", "name"};
+    static const input_place places[] = {INPUT_PATH, INPUT_QUERY, INPUT_BODY};
     for (size_t k = 0; k < 2; k++)
-        for (size_t i = 0; i < r->ninput; i++)
-            if (r->input[i].type == INPUT_STRING && r->input[i].in != INPUT_HEADER &&
-                strcmp(r->input[i].name, names[k]) == 0)
-                return in[i].s;
+        for (size_t pl = 0; pl < 3; pl++)
+            for (size_t i = 0; i < r->ninput; i++)
+                if (r->input[i].type == INPUT_STRING && r->input[i].in == places[pl] &&
+                    strcmp(r->input[i].name, names[k]) == 0)
+                    return in[i].s;
     return NULL;
 }
 

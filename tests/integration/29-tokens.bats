@@ -205,3 +205,83 @@ mint() {
     TOKEN=bk_$(printf '0%.0s' $(seq 1 64)) http GET /queue/jobs
     expect_error 401 unauthorized
 }
+
+@test "scopes: each route's area, access and namespace; 422 before 403; 403 never tells whether a thing exists" {
+    http PUT /document/ci-status/exists -d '{"a": 1}'
+    expect 201
+    mint reader '["document:read:ci-*", "queue:write:jobs"]'
+    TOKEN=$SECRET http GET /document/ci-status/exists
+    expect 200
+    TOKEN=$SECRET http GET /document/ci-status/missing
+    expect_error 404 not_found
+    # outside the prefix: 403 whether the document exists or not, naming the scope
+    http PUT /document/other/exists -d '{"a": 1}'
+    expect 201
+    for k in exists missing; do
+        TOKEN=$SECRET http GET "/document/other/$k"
+        expect 403 '.error == "forbidden" and .field == "scope" and (.detail | contains("document:read:other"))'
+    done
+    # read is not write
+    TOKEN=$SECRET http PUT /document/ci-status/exists -d '{"a": 2}'
+    expect 403 '.detail | contains("document:write:ci-status")'
+    TOKEN=$SECRET http POST /document -d '{"namespace": "ci-x", "key": "k", "payload": 1}'
+    expect 403 '.detail | contains("document:write:ci-x")'
+    # 422 comes first
+    TOKEN=$SECRET http GET '/document/-bad/x'
+    expect_error 422 validation_failed
+    # the queue: exact namespace, write includes read
+    TOKEN=$SECRET http POST /queue/jobs -d '{"payload": 1}'
+    expect 201
+    TOKEN=$SECRET http GET /queue/jobs
+    expect 200
+    TOKEN=$SECRET http POST /queue/jobs2 -d '{"payload": 1}'
+    expect 403 '.detail | contains("queue:write:jobs2")'
+    # no scope of the area
+    TOKEN=$SECRET http GET /metrics
+    expect 403 '.detail | contains("metrics:read")'
+    TOKEN=$SECRET http POST /files/temp --data-binary 'x'
+    expect 403 '.detail | contains("file:write")'
+    TOKEN=$SECRET http GET /sql/tables
+    expect 403 '.detail | contains("sql:read")'
+    [ "$(psql_q "select count(*) from documents where namespace = 'ci-x'")" -eq 0 ]
+}
+
+@test "scopes: metrics:read opens /metrics; *:read reads every area and writes none" {
+    mint scraper '["metrics:read"]'
+    TOKEN=$SECRET http GET /metrics
+    expect 200
+    TOKEN=$SECRET http GET /document/ci-status
+    expect_error 403 forbidden
+    mint auditor '["*:read"]'
+    TOKEN=$SECRET http GET /document/ci-status
+    expect 200
+    TOKEN=$SECRET http GET /metrics
+    expect 200
+    TOKEN=$SECRET http POST /queue/jobs -d '{"payload": 1}'
+    expect 403 '.detail | contains("queue:write:jobs")'
+}
+
+@test "scopes: GET /sql/tables and /openapi.json show only the tables the token may read" {
+    for t in orders orders_eu users; do
+        http POST /sql/tables -d "{\"name\": \"$t\", \"columns\": [{\"name\": \"v\", \"type\": \"text\"}]}"
+        expect 201
+    done
+    mint tables '["sql:read:orders*", "sql:write:users"]'
+    TOKEN=$SECRET http GET /sql/tables
+    expect 200 '[.items[].name] == ["orders", "orders_eu", "users"]'
+    mint one '["sql:read:orders"]'
+    TOKEN=$SECRET http GET /sql/tables
+    expect 200 '[.items[].name] == ["orders"]'
+    TOKEN=$SECRET http GET /sql/tables/users
+    expect 403 '.detail | contains("sql:read:users")'
+    TOKEN=$SECRET http GET /sql/tables/orders/rows
+    expect 200
+    TOKEN=$SECRET http POST /sql/tables/orders/rows -d '{"v": "x"}'
+    expect 403 '.detail | contains("sql:write:orders")'
+    TOKEN=$SECRET http POST /sql/tables -d '{"name": "orders2", "columns": [{"name": "v", "type": "text"}]}'
+    expect 403 '.detail | contains("sql:write:orders2")'
+    TOKEN=$SECRET http GET /openapi.json
+    expect 200 '(.components.schemas | keys | map(select(startswith("sql_row_")))) == ["sql_row_orders"]'
+    http GET /openapi.json
+    expect 200 '(.components.schemas | keys | map(select(startswith("sql_row_"))) | length) == 3'
+}
