@@ -171,3 +171,12 @@ bool auth_read_filter(const auth_who *who, const char *area, pool *p, const char
     strbuf_free(x);
     return true;
 }
+
+bool auth_may_use(const auth_who *who, const char *area, bool write) {
+    if (who->root) return true;
+    for (size_t i = 0; i < who->nscopes; i++) {
+        const scope *s = &who->scopes[i];
+        if ((strcmp(s->area, area) == 0 || strcmp(s->area, "*") == 0) && (s->write || !write)) return true;
+    }
+    return false;
+}

@@ -49,6 +49,10 @@ bool auth_check(const char *authorization, api_error *err);
  * field "scope", the detail naming the scope that would allow it. */
 bool auth_allows(const auth_who *who, const char *area, bool write, const char *name, api_error *err);
 
+/* True when who has a scope of area granting that access, whatever its
+ * pattern (an MCP tool is listed when some call of it may be allowed). */
+bool auth_may_use(const auth_who *who, const char *area, bool write);
+
 /* For a list spanning the namespaces of area: false when who may read
  * every one (no filter needed); else true, with *exact and *prefixes set
  * to PostgreSQL array literals (in p) of the namespaces and the prefixes

@@ -285,3 +285,36 @@ mint() {
     http GET /openapi.json
     expect 200 '(.components.schemas | keys | map(select(startswith("sql_row_"))) | length) == 3'
 }
+
+# mcp_init: an MCP session opened with $TOKEN; prints its id.
+mcp_init() {
+    curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" \
+        -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bats","version":"1"}}}' \
+        "$URL/mcp" | tr -d '\r' | sed -n 's/^[Mm]cp-[Ss]ession-[Ii]d: //p'
+}
+
+# rpc JSON: one message on session $SID; sets CODE, BODY, HEADERS.
+rpc() { http POST /mcp -H "Mcp-Session-Id: $SID" -H 'MCP-Protocol-Version: 2025-06-18' -d "$1"; }
+
+# call TOOL ARGS-JSON: a tools/call on session $SID.
+call() { rpc '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"'"$1"'","arguments":'"$2"'}}'; }
+
+@test "/mcp: tools/list keeps the tools the token's scopes allow; a call of another is an isError forbidden result" {
+    mint agent '["document:read:ci-*"]'
+    export TOKEN=$SECRET
+    SID=$(mcp_init)
+    [ -n "$SID" ]
+    rpc '{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
+    expect 200 '[.result.tools[].name] | sort == ["document_changes", "document_get", "document_list", "health"]'
+    call document_get '{"namespace": "ci-status", "key": "exists"}'
+    expect 200 '.result.isError == false'
+    call document_get '{"namespace": "other", "key": "exists"}'
+    expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .error) == "forbidden"'
+    call document_put '{"namespace": "ci-status", "key": "k", "payload": 1}'
+    expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .error) == "forbidden"'
+    call sql_list_tables '{}'
+    expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .detail) | contains("sql:read")'
+    # the root token still lists every tool
+    TOKEN=$DATASTORE_TOKEN rpc '{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
+    expect 200 '(.result.tools | length) > 4'
+}
