@@ -318,3 +318,35 @@ call() { rpc '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"'"
     TOKEN=$DATASTORE_TOKEN rpc '{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
     expect 200 '(.result.tools | length) > 4'
 }
+
+@test "two replicas on one database: a new token works on the other within 2 s, a revoked one is refused there within 2 s" {
+    service_up rep2
+    local other
+    other=$(service_url rep2)
+    # the other replica's processes have read the (empty or older) set already
+    BASE=$other http GET /document/ci-status
+    expect 200
+    mint replica '["document:read"]'
+    start=$(date +%s%N)
+    until BASE=$other TOKEN=$SECRET http GET /document/ci-status && [ "$CODE" = 200 ]; do
+        [ $(($(date +%s%N) - start)) -lt 2000000000 ] || { echo "new token not taken in 2 s: $CODE"; return 1; }
+        sleep 0.05
+    done
+    # every process of the other replica: each of its document processes
+    for _ in 1 2 3 4 5 6; do
+        BASE=$other TOKEN=$SECRET http GET /document/ci-status
+        expect 200
+    done
+    http DELETE "/tokens/$TID"
+    expect 200
+    start=$(date +%s%N)
+    until BASE=$other TOKEN=$SECRET http GET /document/ci-status && [ "$CODE" = 401 ]; do
+        [ $(($(date +%s%N) - start)) -lt 2000000000 ] || { echo "revoked token still taken after 2 s: $CODE"; return 1; }
+        sleep 0.05
+    done
+    for _ in 1 2 3 4 5 6; do
+        BASE=$other TOKEN=$SECRET http GET /document/ci-status
+        expect_error 401 unauthorized
+    done
+    service_down rep2
+}
