@@ -80,6 +80,12 @@ typedef struct exchange {
     int phase;
     char stream_session[SESSION_ID_LEN + 1]; /* GET stream: its session */
     bool stream_open;
+    /* The token (auth.h): its id for the log, and the key its sessions
+     * are bound to (session_bind): "root" for the root tokens. */
+    char token_id[40];
+    char token_key[40];
+    char session_in[SESSION_ID_LEN + 1]; /* Mcp-Session-Id, unbound */
+    char session_out[SESSION_ID_LEN + 1];
 } exchange;
 
 static exchange *exchange_new(const char *method, const char *request_id, const char *traceparent) {
@@ -112,7 +118,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
     metrics_observe(x->method, x->status, clock_ms() - x->start);
     metrics_sessions_set(sessions_live());
-    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail, NULL);
+    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail, x->token_id);
     rpc_out_release(&x->out);
     strbuf_free(x->body);
     strbuf_free(x->pending);
@@ -203,7 +209,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, stru
     if (content_type) MHD_add_response_header(r, "Content-Type", content_type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Request-Id", x->request_id);
-    if (x->out.session_id[0]) MHD_add_response_header(r, "Mcp-Session-Id", x->out.session_id);
+    if (x->out.session_id[0]) {
+        session_bind(x->out.session_id, x->token_key, x->session_out);
+        MHD_add_response_header(r, "Mcp-Session-Id", x->session_out);
+    }
     if (content_type && strcmp(content_type, "text/event-stream") == 0)
         MHD_add_response_header(r, "X-Accel-Buffering", "no");
     if (x->out.allow) MHD_add_response_header(r, "Allow", x->out.allow);
@@ -295,12 +304,23 @@ static enum MHD_Result send_not_found(struct MHD_Connection *c, exchange *x) {
  * body (borrowed from x); the client's address goes into client. */
 static rpc_in request_in(struct MHD_Connection *c, const char *method, exchange *x,
                          char client[ABUSE_ADDR_MAX]) {
+    /* Who the token is, for the log and the session's binding; a token
+     * that fails is refused by rpc_admit (this check has no effect of its
+     * own: the failure counts there). */
+    auth_who who;
+    api_error err;
+    if (auth_identify(header(c, "Authorization"), NULL, &who, &err)) {
+        snprintf(x->token_id, sizeof x->token_id, "%s", who.id);
+        snprintf(x->token_key, sizeof x->token_key, "%s", who.root ? "root" : who.id);
+    }
+    const char *sid = header(c, "Mcp-Session-Id");
+    if (sid != NULL) session_bind(sid, x->token_key, x->session_in);
     return (rpc_in){
         .method = method,
         .host = header(c, "Host"),
         .origin = header(c, "Origin"),
         .authorization = header(c, "Authorization"),
-        .session_id = header(c, "Mcp-Session-Id"),
+        .session_id = sid != NULL ? x->session_in : NULL,
         .protocol_version = header(c, "MCP-Protocol-Version"),
         .mcp_method = header(c, "Mcp-Method"),
         .mcp_name = header(c, "Mcp-Name"),

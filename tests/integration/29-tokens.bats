@@ -314,9 +314,22 @@ call() { rpc '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"'"
     expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .error) == "forbidden"'
     call sql_list_tables '{}'
     expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .detail) | contains("sql:read")'
-    # the root token still lists every tool
+    # the session is bound to its token: the same id with another is 404
     TOKEN=$DATASTORE_TOKEN rpc '{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
+    expect 404 '.error.code == -32001'
+    agent=$SECRET
+    TOKEN=$DATASTORE_TOKEN mint other '["document:read:ci-*"]'
+    TOKEN=$SECRET rpc '{"jsonrpc":"2.0","id":3,"method":"tools/list"}'
+    expect 404
+    TOKEN=$SECRET http DELETE /mcp -H "Mcp-Session-Id: $SID"
+    expect 404
+    TOKEN=$agent rpc '{"jsonrpc":"2.0","id":4,"method":"tools/list"}'
+    expect 200 '(.result.tools | length) == 4'
+    # the root token's session: every tool, and the log names root:1
+    SID=$(TOKEN=$DATASTORE_TOKEN mcp_init)
+    TOKEN=$DATASTORE_TOKEN rpc '{"jsonrpc":"2.0","id":5,"method":"tools/list"}'
     expect 200 '(.result.tools | length) > 4'
+    grep -q '"path":"/mcp".*"token_id":"root:1"' "$STACK_DIR/main/lighttpd.log"
 }
 
 @test "two replicas on one database: a new token works on the other within 2 s, a revoked one is refused there within 2 s" {
