@@ -363,3 +363,23 @@ call() { rpc '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"'"
     done
     service_down rep2
 }
+
+@test "a revoked token counts toward AUTH_FAILURES_MAX like a wrong one" {
+    AUTH_FAILURES_MAX=2 service_up limited
+    local lim
+    lim=$(service_url limited)
+    mint gone '["document:read"]'
+    BASE=$lim TOKEN=$SECRET http GET /document/ci-status
+    expect 200
+    http DELETE "/tokens/$TID"
+    expect 200
+    sleep 2.1
+    for _ in 1 2 3; do
+        BASE=$lim TOKEN=$SECRET http GET /document/ci-status
+        expect_error 401 unauthorized
+    done
+    # over the limit: 429 even with the root token
+    BASE=$lim http GET /document/ci-status
+    expect_error 429 rate_limited
+    service_down limited
+}
