@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "random_id.h"
+#include "token_store.h"
 
 long serve_budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_config.db_timeout_ms; }
 
@@ -133,11 +134,18 @@ static bool run(const mode *m, const route *r, request *req, reply *out, api_err
     return r->handler(req, in, out, err);
 }
 
+/* The token of the request this thread answers, for its waits: a scoped
+ * token's stream or long-poll ends within 2 s of its revocation. */
+static _Thread_local const auth_who *t_who;
+
 void serve_dispatch(const mode *m, request *req, reply *out) {
     api_error err;
     req->mode = m;
     const route *r = admit(m, req, &err);
+    const auth_who *outer = t_who;
+    t_who = &req->who;
     if (r == NULL || !run(m, r, req, out, &err)) reply_error(out, &err);
+    t_who = outer;
 }
 
 /* ---- FastCGI ---------------------------------------------------------- */
@@ -240,7 +248,9 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
         req.stream_write = fcgi_stream_write;
         req.stream_ctx = &stream;
     }
+    t_who = &req.who;
     ok = r != NULL && (r->streams_body || read_body(fr, &req, &err)) && run(m, r, &req, &out, &err);
+    t_who = NULL;
     /* A streamed answer has gone out already, as a 200: whatever ended
      * it (the client leaving, its time running out) is logged, not sent. */
     if (stream.started) out.status = 200;
@@ -357,8 +367,13 @@ void serve_waiter_watch(serve_waiter *w) {
 
 bool serve_waiter_sleep(serve_waiter *w, long long until_ms) {
     if ((long long)clock_ms() >= w->until_ms || serve_stopping()) return false;
+    /* A scoped token wakes at least every second to see whether it still
+     * is (docs/security.md): revoked or expired, the wait ends. */
+    bool scoped = t_who != NULL && !t_who->root && t_who->id[0] != '\0';
+    if (scoped && !token_store_id_live(t_who->id)) return false;
     if (!w->counted && !(w->counted = wait_begin())) return false;
     if (until_ms > w->until_ms) until_ms = w->until_ms;
+    if (scoped && until_ms > (long long)clock_ms() + 1000) until_ms = (long long)clock_ms() + 1000;
     notify_wait(w->watched ? &w->ticket : NULL, until_ms);
     return !serve_stopping();
 }

@@ -195,3 +195,14 @@ bool token_store_lookup(const char *tok, size_t n, pool *p, auth_who *who, api_e
     if (!found) return API_UNAUTHORIZED(err, "wrong bearer token");
     return true;
 }
+
+bool token_store_id_live(const char *id) {
+    maybe_refresh();
+    long long now = (long long)time(NULL);
+    bool live = false;
+    pthread_rwlock_rdlock(&g_set_lock);
+    for (size_t i = 0; g_set != NULL && i < g_set->n && !live; i++)
+        live = strcmp(g_set->e[i].id, id) == 0 && (g_set->e[i].expires == 0 || g_set->e[i].expires > now);
+    pthread_rwlock_unlock(&g_set_lock);
+    return live;
+}

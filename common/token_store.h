@@ -39,4 +39,9 @@ void token_store_digest(const char *tok, size_t n, char *hex);
  * else false with 401 (wrong, revoked or expired). */
 bool token_store_lookup(const char *tok, size_t n, pool *p, auth_who *who, api_error *err);
 
+/* True while the scoped token id is live (not revoked, not expired), as
+ * this process knows it (read again when stale): for the streams a token
+ * holds open, which end within 2 s of its revocation. */
+bool token_store_id_live(const char *id);
+
 #endif

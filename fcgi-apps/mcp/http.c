@@ -49,6 +49,7 @@
 #include "session.h"
 #include "settings.h"
 #include "store.h"
+#include "token_store.h"
 #include "workers.h"
 
 enum {
@@ -185,6 +186,19 @@ static ssize_t answer_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     return drain(x, buf, max);
 }
 
+/* Waits MCP_KEEPALIVE_SECONDS on x's GET stream; false when the session
+ * ended, the process stops, or the scoped token that opened the stream was
+ * revoked or expired (checked every second: the stream ends within 2 s). */
+static bool stream_wait(exchange *x) {
+    bool scoped = x->token_id[0] != '\0' && strcmp(x->token_key, "root") != 0;
+    for (long left = g_mcp.keepalive_seconds * 1000L; left > 0; left -= 1000) {
+        if (!session_stream_wait(x->stream_session, left < 1000 || !scoped ? left : 1000)) return false;
+        if (scoped && !token_store_id_live(x->token_id)) return false;
+        if (!scoped) break;
+    }
+    return true;
+}
+
 /* The session's GET stream: nothing is ever sent on it but comments (this
  * server makes no requests of its clients), one at once and one every
  * MCP_KEEPALIVE_SECONDS, until the session ends or the process stops. */
@@ -197,8 +211,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
         strbuf_puts(x->pending, ": stream open\n\n");
         x->phase = 1;
     } else {
-        if (!session_stream_wait(x->stream_session, g_mcp.keepalive_seconds * 1000L))
-            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (!stream_wait(x)) return MHD_CONTENT_READER_END_OF_STREAM;
         strbuf_puts(x->pending, ": keepalive\n\n");
     }
     return drain(x, buf, max);

@@ -383,3 +383,27 @@ call() { rpc '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"'"
     expect_error 429 rate_limited
     service_down limited
 }
+
+@test "revoking a token ends its open streams within 2 s: a changes feed and an /mcp GET stream" {
+    mint streamer '["document:read:ci-*"]'
+    curl -sN --max-time 60 -H "Authorization: Bearer $SECRET" -H 'Accept: text/event-stream' \
+        "$URL/document/ci-status/_changes?since=now" >"$BATS_TEST_TMPDIR/feed" 2>&1 3>&- &
+    feed=$!
+    SID=$(TOKEN=$SECRET mcp_init)
+    [ -n "$SID" ]
+    curl -sN --max-time 60 -H "Authorization: Bearer $SECRET" -H "Mcp-Session-Id: $SID" \
+        -H 'Accept: text/event-stream' "$URL/mcp" >"$BATS_TEST_TMPDIR/mcp" 2>&1 3>&- &
+    stream=$!
+    sleep 3
+    # both still open, 3 s in
+    kill -0 "$feed"
+    kill -0 "$stream"
+    http DELETE "/tokens/$TID"
+    expect 200
+    start=$(date +%s)
+    wait "$feed" || true
+    wait "$stream" || true
+    took=$(($(date +%s) - start))
+    [ "$took" -le 4 ] || { echo "the streams ended ${took}s after the revocation"; return 1; }
+    grep -q 'stream open' "$BATS_TEST_TMPDIR/mcp"
+}
