@@ -1,9 +1,13 @@
 /* Unit tests: the scope grammar (common/scope.h), each rule at its edge,
- * and matching a request's area, access and namespace against scopes. */
+ * and matching a request's area, access and namespace against scopes; the
+ * root token file's lines (config_token_lines) and the two root tokens
+ * (auth.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <string.h>
 
+#include "auth.h"
 #include "check.h"
+#include "config.h"
 #include "scope.h"
 
 static const scope_area areas[] = {
@@ -110,7 +114,69 @@ static void matching(void) {
     CHECK(scope_allows(s, n, "metrics", false, NULL) && scope_allows(s, n, "sql", true, "t"), "*:write: all");
 }
 
+/* config_token_lines on a copy of text: the number of tokens, or -1. */
+static int token_lines(const char *text, char *t1, char *t2) {
+    char buf[128], *a, *b;
+    const char *why;
+    snprintf(buf, sizeof buf, "%s", text);
+    if (!config_token_lines(buf, strlen(buf), &a, &b, &why)) return -1;
+    snprintf(t1, 32, "%s", a ? a : "");
+    snprintf(t2, 32, "%s", b ? b : "");
+    return (a != NULL) + (b != NULL);
+}
+
+static void root_tokens(void) {
+    char a[32], b[32];
+    CHECK(token_lines("  one-token \n", a, b) == 1 && strcmp(a, "one-token") == 0, "one token, trimmed");
+    CHECK(token_lines("new-1\n\n  old-2  \n\n", a, b) == 2 && strcmp(a, "new-1") == 0 && strcmp(b, "old-2") == 0,
+          "two tokens, blank lines skipped");
+    CHECK(token_lines("a-1\nb-2\nc-3\n", a, b) == -1, "three tokens: refused");
+    CHECK(token_lines("a 1\n", a, b) == -1, "a blank inside a token: refused");
+    CHECK(token_lines(" \n\t\n", a, b) == 0, "blank: no token");
+    char nul[] = "a-1\0b";
+    char *t1, *t2;
+    const char *why;
+    CHECK(!config_token_lines(nul, sizeof nul - 1, &t1, &t2, &why), "a NUL byte: refused");
+
+    api_error err;
+    auth_who who;
+    g_config.token = "first-token";
+    g_config.token_len = strlen(g_config.token);
+    g_config.token2 = NULL;
+    CHECK(auth_identify("Bearer first-token", NULL, &who, &err) && who.root && strcmp(who.id, "root:1") == 0,
+          "one root token: root:1");
+    g_config.token2 = "second-token";
+    g_config.token2_len = strlen(g_config.token2);
+    CHECK(auth_identify("Bearer second-token", NULL, &who, &err) && strcmp(who.id, "root:2") == 0,
+          "the second line: root:2");
+    CHECK(auth_identify("Bearer first-token", NULL, &who, &err) && strcmp(who.id, "root:1") == 0,
+          "the first still works");
+    CHECK(!auth_identify("Bearer third-token", NULL, &who, &err) && err.status == 401, "neither: 401");
+    g_config.token = NULL;
+    g_config.token2 = NULL;
+    CHECK(!auth_identify("Bearer first-token", NULL, &who, &err) && err.status == 503,
+          "no root token: 503, scoped or not");
+
+    /* auth_allows: the 403 names the scope that would allow it */
+    scope s[1];
+    char why2[200];
+    CHECK(scope_parse("queue:read:jobs", known, &s[0], why2, sizeof why2), "a scope");
+    auth_who scoped = {.id = "t", .root = false, .scopes = s, .nscopes = 1};
+    CHECK(auth_allows(&scoped, "queue", false, "jobs", &err), "allowed");
+    CHECK(!auth_allows(&scoped, "queue", true, "jobs", &err) && err.status == 403 &&
+              strcmp(err.code, "forbidden") == 0 && strcmp(err.field, "scope") == 0 &&
+              strstr(err.detail, "queue:write:jobs") != NULL,
+          "403 forbidden, field scope, naming queue:write:jobs");
+    const char *exact = NULL, *prefixes = NULL;
+    pool *p = pool_new();
+    CHECK(auth_read_filter(&scoped, "queue", p, &exact, &prefixes) && strcmp(exact, "{\"jobs\"}") == 0 &&
+              strcmp(prefixes, "{}") == 0,
+          "a list's filter: the namespaces its read scopes name");
+    pool_free(p);
+}
+
 int main(void) {
+    root_tokens();
     grammar();
     lists();
     matching();
