@@ -313,6 +313,19 @@ static enum MHD_Result send_not_found(struct MHD_Connection *c, exchange *x) {
     return ok;
 }
 
+/* The stored id of the session the client names sid (x->session_in):
+ * unbound from x's token (session_bind). A session of the release before
+ * sessions were bound is stored as its client knows it: when the bound id
+ * names none and the id as sent names one, that is the one (it stays open
+ * to every valid token, as it was). */
+static void unbind_session(const char *sid, exchange *x) {
+    session_bind(sid, x->token_key, x->session_in);
+    if (x->token_key[0] == '\0' || strlen(sid) != SESSION_ID_LEN) return;
+    char v[SESSION_VERSION_MAX];
+    if (session_touch(x->session_in, v) == SESSION_GONE && session_touch(sid, v) == SESSION_LIVE)
+        snprintf(x->session_in, sizeof x->session_in, "%s", sid);
+}
+
 /* What rpc_admit reads of the request: its headers (borrowed from c), its
  * body (borrowed from x); the client's address goes into client. */
 static rpc_in request_in(struct MHD_Connection *c, const char *method, exchange *x,
@@ -327,7 +340,7 @@ static rpc_in request_in(struct MHD_Connection *c, const char *method, exchange 
         snprintf(x->token_key, sizeof x->token_key, "%s", who.root ? "root" : who.id);
     }
     const char *sid = header(c, "Mcp-Session-Id");
-    if (sid != NULL) session_bind(sid, x->token_key, x->session_in);
+    if (sid != NULL) unbind_session(sid, x);
     return (rpc_in){
         .method = method,
         .host = header(c, "Host"),
