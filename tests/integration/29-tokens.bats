@@ -180,6 +180,28 @@ mint() {
     done
 }
 
+@test "GET /tokens: paginated by id, every token once; limit at its edges" {
+    for i in 1 2 3; do mint "page-$i" '["queue:read"]'; done
+    total=$(psql_q "select count(*) from auth_tokens")
+    seen=0 after="" pages=0
+    while :; do
+        http GET "/tokens?limit=2${after:+&after=$after}"
+        expect 200 '(.items | length) <= 2' || return 1
+        seen=$((seen + $(jq '.items | length' <<<"$BODY")))
+        pages=$((pages + 1))
+        after=$(jq -r '.next // empty' <<<"$BODY")
+        [ -n "$after" ] || break
+    done
+    [ "$seen" -eq "$total" ]
+    [ "$pages" -ge 2 ]
+    http GET '/tokens?limit=1000'
+    expect 200
+    http GET '/tokens?limit=1001'
+    expect 422 '.field == "limit"'
+    http GET '/tokens?after=nope'
+    expect 422 '.field == "after"'
+}
+
 @test "scoped tokens: /tokens is root only (but /tokens/self); revoked and expired tokens are 401 within 2 s" {
     mint worker '["queue:write:jobs"]'
     TOKEN=$SECRET http GET /tokens
