@@ -27,6 +27,9 @@
       "`\\u0000`, or nests deeper than 64 levels")                                                         \
     X(UNAUTHORIZED, 401, "unauthorized",                                                                   \
       "a missing or wrong bearer token, or another scheme; with `WWW-Authenticate: Bearer`")               \
+    X(FORBIDDEN, 403, "forbidden",                                                                         \
+      "a valid token whose scopes do not cover the route, namespace or tool (docs/security.md); decided "  \
+      "before anything is looked up, so it never tells whether the thing exists")                          \
     X(FORBIDDEN_HOST, 403, "forbidden_host",                                                               \
       "`/mcp` only: a `Host` header that is not allowed, checked before the token")                        \
     X(FORBIDDEN_ORIGIN, 403, "forbidden_origin",                                                           \

@@ -263,7 +263,8 @@ static const db_stmt doc_versions = {
     4};
 
 /* GET /document: the namespaces after $1, by name, each with its latest
- * version's seq and time. The namespaces are found by a skip scan of the
+ * version's seq and time; with $3/$4 (a scoped token's names and
+ * prefixes), only those. The namespaces are found by a skip scan of the
  * (namespace, seq) index (one index probe per namespace shown), and each
  * one's latest by the same index backwards: a page costs its size, not
  * the table's. */
@@ -275,10 +276,14 @@ static const db_stmt doc_namespaces = {
     " ORDER BY d.namespace LIMIT 1) FROM ns WHERE ns.namespace IS NOT NULL)"
     " SELECT json_build_object('namespace', n.namespace, 'last_seq', l.seq,"
     " 'last_write_at', " SQL_UTC("l.created_at") ")::text, n.namespace"
-    " FROM (SELECT namespace FROM ns WHERE namespace IS NOT NULL LIMIT $2::int) n"
+    " FROM (SELECT namespace FROM ns WHERE namespace IS NOT NULL"
+    /* a scoped token sees the namespaces its scopes name (auth_read_filter) */
+    " AND ($3::text[] IS NULL OR namespace = ANY($3::text[])"
+    " OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS p(x) WHERE starts_with(namespace, p.x)))"
+    " LIMIT $2::int) n"
     " CROSS JOIN LATERAL (SELECT d.seq, d.created_at FROM documents d WHERE d.namespace = n.namespace"
     " ORDER BY d.seq DESC LIMIT 1) l ORDER BY n.namespace",
-    2};
+    4};
 
 /* A namespace's retention policy: its own row, else the defaults ($2,
  * $3: the settings, NULL when unset). */
@@ -832,7 +837,9 @@ static bool document_namespaces(request *req, const input_value *in, reply *out,
     long long limit = in[NSL_LIMIT].i;
     char fetch[24];
     snprintf(fetch, sizeof fetch, "%lld", limit + 1);
-    const char *params[] = {in[NSL_AFTER].s ? in[NSL_AFTER].s : "", fetch};
+    const char *exact = NULL, *prefixes = NULL;
+    auth_read_filter(&req->who, req->mode->name, req->pool, &exact, &prefixes);
+    const char *params[] = {in[NSL_AFTER].s ? in[NSL_AFTER].s : "", fetch, exact, prefixes};
     PGresult *res = db_query(req->pool, &doc_namespaces, params, err);
     if (res == NULL) return false;
     reply_page(out, res, limit);

@@ -186,6 +186,18 @@ static void describe_build(void) {
     }
 }
 
+/* Keeps, of a mode's described values (the sql tables' names, as keys),
+ * those the token's scopes may read (docs/security.md): a scoped token
+ * sees only its own tables' row schemas. */
+static void described_readable(json_t *described, const auth_who *who, const char *area) {
+    if (!json_is_object(described) || who->root) return;
+    const char *key;
+    json_t *value, *tmp;
+    json_object_foreach_safe(described, tmp, key, value) {
+        if (!scope_may_read(who->scopes, who->nscopes, area, key)) json_object_del(described, key);
+    }
+}
+
 /* GET /openapi.json: the document generated from every mode's
  * declarations (fcgi-apps/openapi.c, compiled in as build/gen/
  * openapi_doc.c). Public, and then it names no stored data; with the
@@ -196,7 +208,8 @@ static void describe_build(void) {
 static bool openapi_get(request *req, const input_value *in, reply *out, api_error *err) {
     (void)in;
     api_error auth_err;
-    if (req->authorization == NULL || !auth_check(req->authorization, &auth_err)) {
+    auth_who who;
+    if (req->authorization == NULL || !auth_identify(req->authorization, req->pool, &who, &auth_err)) {
         strbuf_puts(out->body, openapi_document());
         return true;
     }
@@ -207,6 +220,7 @@ static bool openapi_get(request *req, const input_value *in, reply *out, api_err
         PGresult *res = db_query(req->pool, &g_describe[i], NULL, &db_err);
         if (res == NULL || PQntuples(res) != 1) continue;
         json_t *described = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+        described_readable(described, &who, g_describe_of[i]->name);
         described_add(doc, g_describe_of[i]->name, g_describe_of[i]->describe, described);
         json_decref(described);
     }
@@ -298,4 +312,6 @@ const mode mode_health = {
     .routes = health_routes,
     .nroutes = sizeof health_routes / sizeof health_routes[0],
     .statements = health_statements,
+    /* its one authenticated route is /metrics: a metrics:read scope */
+    .scope_area = "metrics",
 };

@@ -96,7 +96,12 @@ static const db_stmt sql_register = {
 
 static const db_stmt sql_table_list = {
     "sql_table_list",
-    "SELECT " SQL_TABLE_JSON ", name FROM sql__tables WHERE name > $1 ORDER BY name LIMIT $2::int", 2};
+    "SELECT " SQL_TABLE_JSON ", name FROM sql__tables WHERE name > $1"
+    /* a scoped token sees the tables its scopes name (auth_read_filter) */
+    " AND ($3::text[] IS NULL OR name = ANY($3::text[])"
+    " OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS p(x) WHERE starts_with(name, p.x)))"
+    " ORDER BY name LIMIT $2::int",
+    4};
 
 /* A filter value checked against its column's type, one per type
  * (used for the types whose filter_check is set, tablespec.h). */
@@ -313,7 +318,9 @@ static bool sql_list_tables(request *req, const input_value *in, reply *out, api
     long long limit = in[TABLES_LIMIT].i;
     char fetch[24];
     snprintf(fetch, sizeof fetch, "%lld", limit + 1);
-    const char *params[] = {after ? after : "", fetch};
+    const char *exact = NULL, *prefixes = NULL;
+    auth_read_filter(&req->who, req->mode->name, req->pool, &exact, &prefixes);
+    const char *params[] = {after ? after : "", fetch, exact, prefixes};
     PGresult *res = db_query(req->pool, &sql_table_list, params, err);
     if (res == NULL) return false;
     reply_page(out, res, limit);

@@ -50,6 +50,7 @@
 #include "settings.h"
 #include "store.h"
 #include "watch.h"
+#include "token_store.h"
 #include "workers.h"
 
 enum {
@@ -93,6 +94,12 @@ typedef struct exchange {
     strbuf *bg_answer;
     pthread_mutex_t bg_lock;
     pthread_cond_t bg_cond;
+    /* The token (auth.h): its id for the log, and the key its sessions
+     * are bound to (session_bind): "root" for the root tokens. */
+    char token_id[40];
+    char token_key[40];
+    char session_in[SESSION_ID_LEN + 1]; /* Mcp-Session-Id, unbound */
+    char session_out[SESSION_ID_LEN + 1];
 } exchange;
 
 static exchange *exchange_new(const char *method, const char *request_id, const char *traceparent) {
@@ -132,7 +139,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
     metrics_observe(x->method, x->status, clock_ms() - x->start);
     metrics_sessions_set(sessions_live());
-    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail);
+    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail, x->token_id);
     rpc_out_release(&x->out);
     strbuf_free(x->body);
     strbuf_free(x->pending);
@@ -263,6 +270,20 @@ static ssize_t answer_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     return drain(x, buf, max);
 }
 
+/* True when x was opened by a scoped token that has since been revoked or
+ * has expired: its streams end within 2 s (docs/security.md), so a scoped
+ * stream wakes at least every second to ask (token_store.h). */
+static bool token_gone(const exchange *x) {
+    bool scoped = x->token_id[0] != '\0' && strcmp(x->token_key, "root") != 0;
+    return scoped && !token_store_id_live(x->token_id);
+}
+
+/* The longest a stream of x may sleep before it asks token_gone again. */
+static long token_nap_ms(const exchange *x, long ms) {
+    bool scoped = x->token_id[0] != '\0' && strcmp(x->token_key, "root") != 0;
+    return scoped && ms > 1000 ? 1000 : ms;
+}
+
 /* The session's GET stream: a comment at once, then the notifications of
  * the session's resource subscriptions (watch.h) as they come, and a
  * comment every MCP_KEEPALIVE_SECONDS, until the session ends or the
@@ -287,7 +308,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
             x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
             break;
         }
-        if (!session_stream_wait(x->stream_session, left < sleep_ms ? (long)left + 1 : sleep_ms))
+        if (!session_stream_wait(x->stream_session, token_nap_ms(x, left < sleep_ms ? (long)left + 1 : sleep_ms)) ||
+            token_gone(x))
             return MHD_CONTENT_READER_END_OF_STREAM;
     }
     return drain(x, buf, max);
@@ -347,7 +369,8 @@ static ssize_t listen_reader(void *cls, uint64_t pos, char *buf, size_t max) {
             strbuf_puts(x->pending, ": keepalive\n\n");
             x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
         } else {
-            nap(left < sleep_ms ? (long)left + 1 : sleep_ms);
+            nap(token_nap_ms(x, left < sleep_ms ? (long)left + 1 : sleep_ms));
+            if (token_gone(x)) return MHD_CONTENT_READER_END_OF_STREAM;
         }
     }
     return drain(x, buf, max);
@@ -359,7 +382,10 @@ static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, stru
     if (content_type) MHD_add_response_header(r, "Content-Type", content_type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Request-Id", x->request_id);
-    if (x->out.session_id[0]) MHD_add_response_header(r, "Mcp-Session-Id", x->out.session_id);
+    if (x->out.session_id[0]) {
+        session_bind(x->out.session_id, x->token_key, x->session_out);
+        MHD_add_response_header(r, "Mcp-Session-Id", x->session_out);
+    }
     if (content_type && strcmp(content_type, "text/event-stream") == 0)
         MHD_add_response_header(r, "X-Accel-Buffering", "no");
     if (x->out.allow) MHD_add_response_header(r, "Allow", x->out.allow);
@@ -447,16 +473,40 @@ static enum MHD_Result send_not_found(struct MHD_Connection *c, exchange *x) {
     return ok;
 }
 
+/* The stored id of the session the client names sid (x->session_in):
+ * unbound from x's token (session_bind). A session of the release before
+ * sessions were bound is stored as its client knows it: when the bound id
+ * names none and the id as sent names one, that is the one (it stays open
+ * to every valid token, as it was). */
+static void unbind_session(const char *sid, exchange *x) {
+    session_bind(sid, x->token_key, x->session_in);
+    if (x->token_key[0] == '\0' || strlen(sid) != SESSION_ID_LEN) return;
+    char v[SESSION_VERSION_MAX];
+    if (session_touch(x->session_in, v) == SESSION_GONE && session_touch(sid, v) == SESSION_LIVE)
+        snprintf(x->session_in, sizeof x->session_in, "%s", sid);
+}
+
 /* What rpc_admit reads of the request: its headers (borrowed from c), its
  * body (borrowed from x); the client's address goes into client. */
 static rpc_in request_in(struct MHD_Connection *c, const char *method, exchange *x,
                          char client[ABUSE_ADDR_MAX]) {
+    /* Who the token is, for the log and the session's binding; a token
+     * that fails is refused by rpc_admit (this check has no effect of its
+     * own: the failure counts there). */
+    auth_who who;
+    api_error err;
+    if (auth_identify(header(c, "Authorization"), NULL, &who, &err)) {
+        snprintf(x->token_id, sizeof x->token_id, "%s", who.id);
+        snprintf(x->token_key, sizeof x->token_key, "%s", who.root ? "root" : who.id);
+    }
+    const char *sid = header(c, "Mcp-Session-Id");
+    if (sid != NULL) unbind_session(sid, x);
     return (rpc_in){
         .method = method,
         .host = header(c, "Host"),
         .origin = header(c, "Origin"),
         .authorization = header(c, "Authorization"),
-        .session_id = header(c, "Mcp-Session-Id"),
+        .session_id = sid != NULL ? x->session_in : NULL,
         .protocol_version = header(c, "MCP-Protocol-Version"),
         .mcp_method = header(c, "Mcp-Method"),
         .mcp_name = header(c, "Mcp-Name"),

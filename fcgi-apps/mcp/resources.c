@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "pool.h"
+#include "scope.h"
 
 #define SCHEME "backend://"
 
@@ -88,7 +90,26 @@ static void put_resource(strbuf *out, char k, const char *n) {
     strbuf_free(uri);
 }
 
-bool resources_list(const char *cursor, strbuf *out, api_error *err) {
+/* Who the token of authorization is, in p; NULL when it is no longer
+ * valid (revoked since the request's check: it may read nothing). */
+static const auth_who *who_of(const char *authorization, pool *p) {
+    auth_who *who = pool_alloc(p, sizeof *who);
+    api_error err;
+    return authorization != NULL && auth_identify(authorization, p, who, &err) ? who : NULL;
+}
+
+/* True when who may read name of area (docs/security.md: a list shows only
+ * what the token's scopes let it read). */
+static bool readable(const auth_who *who, const char *area, const char *name) {
+    return who != NULL && (who->root || scope_may_read(who->scopes, who->nscopes, area, name));
+}
+
+/* The area of a resource kind ('1' to '3'). */
+static const char *kind_area(char k) {
+    return k == '1' ? "document" : k == '2' ? "queue" : "sql";
+}
+
+bool resources_list(const char *authorization, const char *cursor, strbuf *out, api_error *err) {
     char kind[2] = {0, 0};
     const char *after;
     if (!cursor_parse(cursor, kind, &after))
@@ -103,11 +124,14 @@ bool resources_list(const char *cursor, strbuf *out, api_error *err) {
         pool_free(p);
         return false;
     }
-    int rows = PQntuples(res), shown = rows > RESOURCES_PAGE ? RESOURCES_PAGE : rows;
+    const auth_who *who = who_of(authorization, p);
+    int rows = PQntuples(res), shown = rows > RESOURCES_PAGE ? RESOURCES_PAGE : rows, put = 0;
     strbuf_puts(out, "\"resources\":[");
     for (int i = 0; i < shown; i++) {
-        if (i) strbuf_puts(out, ",");
-        put_resource(out, PQgetvalue(res, i, 0)[0], PQgetvalue(res, i, 1));
+        char k = PQgetvalue(res, i, 0)[0];
+        if (!readable(who, kind_area(k), PQgetvalue(res, i, 1))) continue;
+        if (put++) strbuf_puts(out, ",");
+        put_resource(out, k, PQgetvalue(res, i, 1));
     }
     strbuf_puts(out, "]");
     if (rows > RESOURCES_PAGE) {
@@ -230,19 +254,23 @@ static const db_stmt *completer(int t, const char *name, bool *has) {
     return NULL;
 }
 
-/* Appends {"values":[...],"hasMore":...} from res (NULL: none). */
-static void put_completion(strbuf *out, PGresult *res) {
+/* Appends {"values":[...],"hasMore":...} from res (NULL: none), the values
+ * that are names of area only when who may read them (a key is of the
+ * namespace ns, which who may read or the key is not offered). */
+static void put_completion(strbuf *out, PGresult *res, const auth_who *who, const char *area, const char *ns) {
     int rows = res ? PQntuples(res) : 0, shown = rows > RESOURCES_COMPLETE_MAX ? RESOURCES_COMPLETE_MAX : rows;
+    int put = 0;
     strbuf_puts(out, "\"completion\":{\"values\":[");
     for (int i = 0; i < shown; i++) {
-        if (i) strbuf_puts(out, ",");
+        if (!readable(who, area, ns != NULL ? ns : PQgetvalue(res, i, 0))) continue;
+        if (put++) strbuf_puts(out, ",");
         strbuf_json_string(out, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
     }
     strbuf_printf(out, "],\"hasMore\":%s}", rows > shown ? "true" : "false");
 }
 
-bool resources_complete(const char *template_uri, const char *name, const char *value, json_t *context,
-                        strbuf *out, api_error *err) {
+bool resources_complete(const char *authorization, const char *template_uri, const char *name, const char *value,
+                        json_t *context, strbuf *out, api_error *err) {
     int t = template_index(template_uri);
     if (t < 0) return API_NOT_FOUND(err, "ref", "%.200s is not one of this server's resource templates", template_uri);
     bool has;
@@ -252,14 +280,15 @@ bool resources_complete(const char *template_uri, const char *name, const char *
     const char *ns = json_string_value(json_object_get(context, "namespace"));
     if (st == &complete_key && ns == NULL) st = NULL;
     if (st == NULL) {
-        put_completion(out, NULL);
+        put_completion(out, NULL, NULL, NULL, NULL);
         return true;
     }
     const char *params[] = {value, ns};
     pool *p = pool_new();
     db_begin(g_config.db_timeout_ms);
     PGresult *res = db_query(p, st, params, err);
-    if (res != NULL) put_completion(out, res);
+    const char *area = st == &complete_table ? "sql" : st == &complete_queue_ns ? "queue" : "document";
+    if (res != NULL) put_completion(out, res, who_of(authorization, p), area, st == &complete_key ? ns : NULL);
     pool_free(p);
     return res != NULL;
 }

@@ -29,9 +29,11 @@ void resources_templates(strbuf *out, const char *version);
 
 /* On a worker: appends the members of resources/list's result for the page
  * after cursor (NULL: the first) to out: "resources":[...] and, when more
- * follow, "nextCursor". False with err set (a cursor this server did not
- * give: 422 naming cursor; the database: 503). */
-bool resources_list(const char *cursor, strbuf *out, api_error *err);
+ * follow, "nextCursor"; only what the token of authorization may read
+ * (docs/security.md), so a page may hold fewer than RESOURCES_PAGE. False
+ * with err set (a cursor this server did not give: 422 naming cursor; the
+ * database: 503). */
+bool resources_list(const char *authorization, const char *cursor, strbuf *out, api_error *err);
 
 /* Writes the HTTP GET path (and query) that reads uri into path. False
  * when uri matches none of the templates (path then holds nothing). */
@@ -47,10 +49,11 @@ void resources_read(const char *uri, const call_headers *h, reply *r);
  * of strings, or NULL): appends the members of completion/complete's result
  * ("completion":{"values":[...],"hasMore"}) to out: namespaces, keys (live
  * ones, of the namespace in context) or tables starting with value, by
- * name, at most RESOURCES_COMPLETE_MAX; nothing for a version or an id.
+ * name, at most RESOURCES_COMPLETE_MAX, of those the token of
+ * authorization may read; nothing for a version or an id.
  * False with err set: a template that is not this server's, or an argument
  * it does not have (404); the database (503). */
-bool resources_complete(const char *template_uri, const char *name, const char *value, json_t *context,
-                        strbuf *out, api_error *err);
+bool resources_complete(const char *authorization, const char *template_uri, const char *name, const char *value,
+                        json_t *context, strbuf *out, api_error *err);
 
 #endif

@@ -41,12 +41,13 @@ typedef struct resource_job {
 
 static void run_list(void *arg) {
     resource_job *j = arg;
-    j->ok = resources_list(j->cursor, j->members, &j->err);
+    j->ok = resources_list(j->headers.authorization, j->cursor, j->members, &j->err);
 }
 
 static void run_complete(void *arg) {
     resource_job *j = arg;
-    j->ok = resources_complete(j->ref, j->name, j->value, j->context, j->members, &j->err);
+    j->ok = resources_complete(j->headers.authorization, j->ref, j->name, j->value, j->context, j->members,
+                               &j->err);
 }
 
 static void run_subscription(void *arg) {
@@ -68,7 +69,9 @@ static void answer_list(const answering *a, json_t *params, rpc_runner runner, v
         rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS, "Invalid params: cursor must be a string");
         return;
     }
-    resource_job j = {.cursor = json_string_value(cursor), .members = strbuf_new()};
+    resource_job j = {.cursor = json_string_value(cursor),
+                      .members = strbuf_new(),
+                      .headers = {a->msg->authorization, a->msg->request_id, NULL}};
     runner(run_list, &j, ctx);
     if (j.ok) {
         rpc_open_result(a->body, a->id, a->id_len);
@@ -148,7 +151,8 @@ static void answer_complete(const answering *a, json_t *params, rpc_runner runne
     resource_job j = {.ref = json_string_value(json_object_get(ref, "uri")),
                       .name = json_string_value(json_object_get(arg, "name")),
                       .value = json_string_value(json_object_get(arg, "value")),
-                      .context = json_object_get(json_object_get(params, "context"), "arguments")};
+                      .context = json_object_get(json_object_get(params, "context"), "arguments"),
+                      .headers = {a->msg->authorization, a->msg->request_id, NULL}};
     const char *wrong = type == NULL || j.name == NULL || j.value == NULL
                             ? "Invalid params: completion/complete needs ref.type, argument.name and argument.value"
                         : strcmp(type, "ref/prompt") == 0 ? "Invalid params: this server has no prompts"

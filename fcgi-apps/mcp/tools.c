@@ -134,19 +134,43 @@ static void list_one(strbuf *out, const tool_ref *ref, bool titled) {
                   h & TOOL_IDEMPOTENT ? "true" : "false");
 }
 
-void tools_list(strbuf *out, const char *version) {
+/* True when who (NULL: anyone) may call the tool of route r of mode m. */
+static bool tool_allowed(const auth_who *who, const mode *m, const route *r) {
+    if (who == NULL || who->root || r->is_public) return true;
+    if (m->root_only) return false;
+    bool write = !(r->tool->hints & TOOL_READ_ONLY);
+    return auth_may_use(who, m->scope_area ? m->scope_area : m->name, write);
+}
+
+/* tools/list for who (NULL: every tool). */
+static void list_tools(strbuf *out, const char *version, const auth_who *who) {
     bool titled = tools_structured(version); /* title and outputSchema: 2025-06-18 on */
     strbuf_puts(out, "\"tools\":[");
     bool first = true;
     for (const mode *const *mp = mode_registry; *mp; mp++)
         for (size_t i = 0; i < (*mp)->nroutes; i++) {
             const route *r = &(*mp)->routes[i];
-            if (r->tool == NULL) continue;
+            if (r->tool == NULL || !tool_allowed(who, *mp, r)) continue;
             if (!first) strbuf_puts(out, ",");
             first = false;
             list_one(out, &(tool_ref){*mp, r, r->tool}, titled);
         }
     strbuf_puts(out, "]");
+}
+
+void tools_list(strbuf *out, const char *version) { list_tools(out, version, NULL); }
+
+void tools_list_for(strbuf *out, const char *version, const char *authorization) {
+    pool *p = pool_new();
+    auth_who who;
+    api_error err;
+    /* the request passed the token check already: a token revoked since
+     * lists nothing (its calls are refused as well) */
+    if (authorization == NULL || auth_identify(authorization, p, &who, &err))
+        list_tools(out, version, authorization ? &who : NULL);
+    else
+        strbuf_puts(out, "\"tools\":[]");
+    pool_free(p);
 }
 
 void tools_invalid_arguments(const tool_ref *ref, const char *detail, strbuf *out) {

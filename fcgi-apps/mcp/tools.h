@@ -52,6 +52,10 @@ void tools_topics(strbuf *out);
  * knows no top-level title (it goes in annotations.title) and no
  * outputSchema. */
 void tools_list(strbuf *out, const char *version);
+/* The same, keeping the tools the token may call (auth_may_use: a scope
+ * of the tool's area granting its access, read for a read-only tool);
+ * authorization NULL: every tool. */
+void tools_list_for(strbuf *out, const char *version, const char *authorization);
 
 /* True when results of this protocol version carry structuredContent
  * (2025-06-18 on). */

@@ -81,6 +81,8 @@ static json_t *value_of(const input_field *f) {
     case INPUT_ARRAY: return array_of(f, f->min);
     case INPUT_BOOLEAN: return json_true();
     case INPUT_ANY:
+        if (f->example) return json_loads(f->example, 0, NULL);
+        break;
     case INPUT_OBJECT: break;
     }
     return json_object();
@@ -360,7 +362,10 @@ static void walk_field(const mode *m, const route *r, const input_field *f) {
         EDGE(json_object(), false, "= {} (not an array)");
         break;
     case INPUT_ANY:
-        EDGE(json_pack("{s:[i]}", "any", 1), true, "= a JSON value");
+        if (f->example)
+            EDGE(json_loads(f->example, 0, NULL), true, "= its example");
+        else
+            EDGE(json_pack("{s:[i]}", "any", 1), true, "= a JSON value");
         if (f->required) EDGE(NULL, false, "absent (required)");
         break;
     case INPUT_OBJECT: break;
