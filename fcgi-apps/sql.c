@@ -33,6 +33,7 @@
 
 #include "db.h"
 #include "sql/ident.h"
+#include "sql/query.h"
 #include "json.h"
 #include "log.h"
 #include "mode.h"
@@ -97,15 +98,6 @@ static const db_stmt sql_register = {
 static const db_stmt sql_table_list = {
     "sql_table_list",
     "SELECT " SQL_TABLE_JSON ", name FROM sql__tables WHERE name > $1 ORDER BY name LIMIT $2::int", 2};
-
-/* A filter value checked against its column's type, one per type
- * (used for the types whose filter_check is set, tablespec.h). */
-static const db_stmt filter_checks[COL_TYPE_COUNT] = {
-#define FILTER_CHECK_(e, name, sql, pre, arrow, post, row_check, filter_check) \
-    [COL_##e] = {"sql_filter_check_" name, "SELECT $1::" sql, 1},
-    COL_TYPES(FILTER_CHECK_)
-#undef FILTER_CHECK_
-};
 
 /* ---- inputs: each route's, declared once (input.h) ---- */
 
@@ -200,29 +192,42 @@ static const input_field insert_rows_input[INSERT_N] = {
                                     "all inserted or none"},
 };
 
-/* GET /sql/tables/{name}/rows: the equality filters are query parameters
- * named by the table's columns (the tool's where object). */
-enum { ROWS_NAME, ROWS_LIMIT, ROWS_AFTER, ROWS_ORDER, ROWS_WHERE, ROWS_N };
-static const char *const order_choices[] = {"asc", "desc", NULL};
+/* GET /sql/tables/{name}/rows: the query language of docs/sql.md. The
+ * reserved parameters are declared (the tool's arguments); the filters
+ * are the query parameters no field names (the tool's where object),
+ * read with them by sql/filter.h against the table's columns. */
+enum { ROWS_NAME, ROWS_LIMIT, ROWS_AFTER, ROWS_ORDER, ROWS_SELECT, ROWS_COUNT, ROWS_WHERE, ROWS_N };
+static const char *const count_choices[] = {"exact", NULL};
+#define IN_FILTERS                                                                                       \
+    {                                                                                                    \
+        .name = "where", .type = INPUT_OBJECT, .in = INPUT_QUERY,                                        \
+        .description = "filters: column name to [not.]<op>.<value> (eq neq gt gte lt lte like ilike "    \
+                       "in is), or a bare value for equality"                                            \
+    }
 static const input_field list_rows_input[ROWS_N] = {
     [ROWS_NAME] = IN_TABLE_NAME(INPUT_PATH),
     [ROWS_LIMIT] = INPUT_LIMIT,
     [ROWS_AFTER] = {.name = "after",
-                    .type = INPUT_INTEGER,
+                    .type = INPUT_STRING,
                     .in = INPUT_QUERY,
-                    .min = 0,
-                    .max = SQL_ID_MAX,
-                    .dflt = -1,
-                    .description = "next, from the previous page"},
+                    .max = FILTER_CURSOR_MAX,
+                    .description = "next, from the previous page (a row id for an ordering by id)"},
     [ROWS_ORDER] = {.name = "order",
                     .type = INPUT_STRING,
                     .in = INPUT_QUERY,
-                    .choices = order_choices,
-                    .description = "by id, asc (default) or desc"},
-    [ROWS_WHERE] = {.name = "where",
-                    .type = INPUT_OBJECT,
+                    .max = FILTER_TEXT_MAX,
+                    .description = "asc or desc (by id), or <column>[.asc|.desc][.nullsfirst|.nullslast],..."},
+    [ROWS_SELECT] = {.name = "select",
+                     .type = INPUT_STRING,
+                     .in = INPUT_QUERY,
+                     .max = FILTER_TEXT_MAX,
+                     .description = "the columns to answer, comma-separated (id always first), or *"},
+    [ROWS_COUNT] = {.name = "count",
+                    .type = INPUT_STRING,
                     .in = INPUT_QUERY,
-                    .description = "equality filters: column name to value"},
+                    .choices = count_choices,
+                    .description = "exact: the answer holds count, the rows matching the filters"},
+    [ROWS_WHERE] = IN_FILTERS,
 };
 
 /* GET and DELETE /sql/tables/{name}/rows/{id}; PATCH's body is the row's
@@ -274,7 +279,13 @@ static const output_shape row_out = {.name = "SqlRow",
                                      .open = true};
 static const output_field rows_fields[] = {{.name = "items", .type = OUT_ARRAY, .shape = &row_out}};
 static const output_shape rows_out = OUTPUT_SHAPE("SqlRows", "The rows written, in order", rows_fields);
-static const output_field row_page_fields[] = {OUTPUT_PAGE_FIELDS(row_out)};
+static const output_field row_page_fields[] = {
+    OUTPUT_PAGE_FIELDS(row_out),
+    {.name = "count",
+     .type = OUT_INTEGER,
+     .flags = OUT_OPTIONAL,
+     .example = "7",
+     .description = "with ?count=exact: the rows matching the filters"}};
 static const output_shape row_page_out = OUTPUT_SHAPE("SqlRowPage", NULL, row_page_fields);
 
 /* ---- handlers: tables ---- */
@@ -399,58 +410,39 @@ static bool sql_delete_row(request *req, const input_value *in, reply *out, api_
     return sql_with_table(req, in, out, err, delete_row);
 }
 
-/* The equality filters (the query parameters no other field names), one
- * per column, into params[2 + column]: an unknown column is a 422. */
-static bool equality_filters(const input_value *where, const table_spec *s, const char **params,
-                             api_error *err) {
-    for (size_t i = 0; i < where->nopen; i++) {
-        const char *q = where->open[i].name;
-        const table_column *c = sql_column_find(s, q);
-        if (c == NULL)
-            return API_INVALID(err, q, "unknown query parameter %.64s (not a column of table %s)", q,
-                               s->name);
-        size_t k = (size_t)(c - s->cols);
-        if (params[k + 2] != NULL) return API_INVALID(err, q, "%.64s is given more than once", q);
-        params[k + 2] = where->open[i].value;
-    }
+/* The plain page (no filter, ordered by id, every column, no count):
+ * the table's prepared list statement. */
+static bool plain_page(request *req, const filter_query *q, long long limit, reply *out, sql_table *t,
+                       api_error *err) {
+    bool desc = q->keys[0].desc;
+    char after_text[24], fetch[24];
+    snprintf(after_text, sizeof after_text, "%lld", desc ? SQL_ID_MAX : 0);
+    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
+    const char **params = pool_alloc(req->pool, sizeof(char *) * (t->spec.ncols + 2));
+    memset(params, 0, sizeof(char *) * (t->spec.ncols + 2));
+    params[0] = q->has_after ? q->after[0] : after_text;
+    params[1] = fetch;
+    PGresult *res = sql_run(req, t, desc ? ST_LIST_DESC : ST_LIST_ASC, params, err);
+    if (res == NULL) return false;
+    reply_page(out, res, limit);
     return true;
 }
 
-/* A list's filter refused by PostgreSQL (a value not of its column's
- * type): the column, asked alone, is blamed. */
-static bool blame_filter(request *req, const table_spec *s, const char **params, api_error *err) {
-    if (err->status != 422 || strncmp(err->sqlstate, "22", 2) != 0) return false;
-    for (size_t i = 0; i < s->ncols; i++) {
-        const db_stmt *check = &filter_checks[s->cols[i].type];
-        api_error e;
-        const char *p1[] = {params[i + 2]};
-        if (!col_types[s->cols[i].type].filter_check || params[i + 2] == NULL) continue;
-        if (db_query(req->pool, check, p1, &e) == NULL && e.status == 422)
-            return api_fail(err, API_E_VALIDATION_FAILED, s->cols[i].name, "filter %s: %s", s->cols[i].name,
-                            e.detail);
-    }
-    return false;
+/* True when q selects every column in the table's own order. */
+static bool select_all(const filter_query *q) {
+    if (q->ncols != q->spec->ncols + 1) return false;
+    for (size_t i = 0; i < q->spec->ncols; i++)
+        if (q->cols[i] != &q->spec->cols[i]) return false;
+    return true;
 }
 
 static bool list_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
-    const table_spec *s = &t->spec;
-    bool desc = in[ROWS_ORDER].s != NULL && strcmp(in[ROWS_ORDER].s, "desc") == 0;
+    filter_query q;
+    if (!sql_query_parse(req, t, list_rows_input, in, ROWS_N, ROWS_WHERE, FILTER_ALLOW_LIST, &q, err))
+        return false;
     long long limit = in[ROWS_LIMIT].i;
-    char after_text[24], fetch[24];
-    snprintf(after_text, sizeof after_text, "%lld",
-             in[ROWS_AFTER].present ? in[ROWS_AFTER].i
-             : desc                 ? SQL_ID_MAX
-                                    : 0);
-    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
-    const char **params = pool_alloc(req->pool, sizeof(char *) * (s->ncols + 2));
-    memset(params, 0, sizeof(char *) * (s->ncols + 2));
-    params[0] = after_text;
-    params[1] = fetch;
-    if (!equality_filters(&in[ROWS_WHERE], s, params, err)) return false;
-    PGresult *res = sql_run(req, t, desc ? ST_LIST_DESC : ST_LIST_ASC, params, err);
-    if (res == NULL) return blame_filter(req, s, params, err);
-    reply_page(out, res, limit);
-    return true;
+    if (q.nconds == 0 && q.id_order && !q.count && select_all(&q)) return plain_page(req, &q, limit, out, t, err);
+    return sql_query_list(req, &q, limit, out, err);
 }
 
 static bool sql_list_rows(request *req, const input_value *in, reply *out, api_error *err) {
@@ -461,8 +453,7 @@ static const db_stmt *const sql_statements[] = {
     &sql_register,
     &sql_table_get,
     &sql_table_list,
-#define CHECKS_(e, name, sql, pre, arrow, post, row_check, filter_check) \
-    &sql_row_checks[COL_##e], &filter_checks[COL_##e],
+#define CHECKS_(e, name, sql, pre, arrow, post, row_check, filter_check) &sql_row_checks[COL_##e],
     COL_TYPES(CHECKS_)
 #undef CHECKS_
         NULL,
@@ -505,9 +496,12 @@ static const route sql_routes[] = {
      .input = insert_rows_input, .ninput = INSERT_N, .output = &rows_out, .errors = API_BIT(CONFLICT),
      .created = true, .tool = TOOL("sql_insert_rows", 0)},
     {"GET", "/sql/tables/{name}/rows", sql_list_rows, .summary = "Select rows",
-     .description = "Rows ordered by id (paginated: after, limit), descending with order=desc, and "
-                    "equality filters: any other query parameter names a column and the value it must "
-                    "have.",
+     .description = "Rows matching the filters (any query parameter naming a column: ?col=[not.]<op>.<value> "
+                    "with eq, neq, gt, gte, lt, lte, like, ilike (* the wildcard), in.(a,b), is.null, "
+                    "is.true, is.false; a bare value is equality), ordered by id or by ?order=<column>"
+                    "[.asc|.desc][.nullsfirst|.nullslast],... (order=desc: id descending), a page at a "
+                    "time (limit; after=next continues the same ordering and filters exactly), with "
+                    "select=col,... and count=exact.",
      .input = list_rows_input, .ninput = ROWS_N, .output = &row_page_out,
      .tool = TOOL("sql_select_rows", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
     {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .summary = "Read a row",

@@ -1,0 +1,242 @@
+#!/usr/bin/env bats
+# sql mode at PostgREST's level (docs/sql.md): the query language on the
+# row routes, through lighttpd and the MCP tools.
+
+load ../lib/stack
+bats_require_minimum_version 1.5.0
+
+setup_file() { stack_setup; }
+teardown_file() { stack_teardown; }
+
+create() { http POST /sql/tables -d "$1"; }
+insert() { http POST "/sql/tables/$1/rows" -d "$2"; }
+
+# rows TABLE QUERY: GET the rows with this query string; expects 200.
+rows() {
+    http GET "/sql/tables/$1/rows?$2"
+    expect 200
+}
+
+# ids: the ids of the last page, comma-separated.
+ids() { jq -r '[.items[].id] | map(tostring) | join(",")' <<<"$BODY"; }
+
+# mcp_call TOOL ARGS-JSON: one stateless tools/call through /mcp; sets
+# BODY to the tool's structured answer (or its error, parsed) and
+# TOOL_ERROR to isError.
+mcp_call() {
+    local meta='{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bats","version":"1"}}'
+    http POST /mcp -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H "Mcp-Name: $1" \
+        -H 'Accept: application/json, text/event-stream' \
+        -d "$(jq -cn --arg t "$1" --argjson a "$2" --argjson m "$meta" '{jsonrpc:"2.0",id:1,method:"tools/call",params:{name:$t,arguments:$a,_meta:$m}}')"
+    [ "$CODE" = 200 ] || { echo "mcp: $CODE $BODY" >&2; return 1; }
+    local result=$BODY
+    TOOL_ERROR=$(jq -r '.result.isError' <<<"$result")
+    BODY=$(jq -c 'if .result.isError then (.result.content[0].text | fromjson) else .result.structuredContent end' <<<"$result")
+}
+
+@test "filters: every operator and not., on several types; bare equality and its operator prefix" {
+    create '{"name":"f","columns":[{"name":"s","type":"text"},{"name":"n","type":"integer"},{"name":"ok","type":"boolean"},{"name":"at","type":"timestamptz"},{"name":"x","type":"numeric"}]}'
+    expect 201
+    insert f '[{"s":"apple","n":1,"ok":true,"at":"2024-01-01T00:00:00Z","x":"1.50"},
+               {"s":"Apple pie","n":2,"ok":false,"at":"2024-01-02T00:00:00Z","x":"2"},
+               {"s":"gt.5","n":5,"ok":null,"at":null,"x":null},
+               {"s":"a%b","n":null,"ok":true,"at":"2024-01-03T00:00:00Z","x":"123456789012345678901234567890.1"},
+               {"s":null,"n":7,"ok":false,"at":"2024-01-04T00:00:00Z","x":"-3"}]'
+    expect 201
+    rows f "n=eq.2";            [ "$(ids)" = 2 ]
+    rows f "n=neq.2";           [ "$(ids)" = 1,3,5 ]
+    rows f "n=gt.2";            [ "$(ids)" = 3,5 ]
+    rows f "n=gte.2";           [ "$(ids)" = 2,3,5 ]
+    rows f "n=lt.5";            [ "$(ids)" = 1,2 ]
+    rows f "n=lte.5";           [ "$(ids)" = 1,2,3 ]
+    rows f "n=in.(1,5,9)";      [ "$(ids)" = 1,3 ]
+    rows f "n=not.in.(1,5)";    [ "$(ids)" = 2,5 ]
+    rows f "n=is.null";         [ "$(ids)" = 4 ]
+    rows f "n=not.is.null";     [ "$(ids)" = 1,2,3,5 ]
+    rows f "n=not.eq.2";        [ "$(ids)" = 1,3,5 ]
+    rows f "s=like.*pp*";       [ "$(ids)" = 1,2 ]
+    rows f "s=like.A*";         [ "$(ids)" = 2 ]
+    rows f "s=ilike.*PP*";      [ "$(ids)" = 1,2 ]
+    rows f "s=not.like.a*";     [ "$(ids)" = 2,3 ]
+    rows f "s=like.a%25b";      [ "$(ids)" = 4 ]
+    rows f "ok=is.true";        [ "$(ids)" = 1,4 ]
+    rows f "ok=is.false";       [ "$(ids)" = 2,5 ]
+    rows f "ok=not.is.true";    [ "$(ids)" = 2,3,5 ]
+    rows f "at=gt.2024-01-02T00:00:00Z"; [ "$(ids)" = 4,5 ]
+    rows f "x=gt.100";          [ "$(ids)" = 4 ]
+    rows f "x=eq.1.5";          [ "$(ids)" = 1 ]
+    # several filters AND together
+    rows f "n=gt.1&ok=is.false"; [ "$(ids)" = 2,5 ]
+    # a bare value is equality, unless it starts with an operator and a dot
+    rows f "s=apple";           [ "$(ids)" = 1 ]
+    rows f "s=gt.5";            [ "$(ids)" = 1,2,3,4 ]   # text greater than '5'
+    rows f "s=eq.gt.5";         [ "$(ids)" = 3 ]
+    rows f "n=5";               [ "$(ids)" = 3 ]
+    rows f "id=in.(2,4)";       [ "$(ids)" = 2,4 ]
+}
+
+@test "filters: hostile and wrong shapes are 422 naming the column, never PostgreSQL's words" {
+    create '{"name":"h","columns":[{"name":"s","type":"text"},{"name":"n","type":"integer"},{"name":"d","type":"date"},{"name":"u","type":"uuid"},{"name":"j","type":"jsonb"}]}'
+    expect 201
+    insert h '{"s":"a","n":1,"d":"2024-01-01","u":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","j":{"a":1}}'
+    expect 201
+    local q field
+    while IFS='|' read -r q field; do
+        http GET "/sql/tables/h/rows?$q" -g
+        expect_error 422 validation_failed "$field" || { echo "query: $q" >&2; return 1; }
+        # PostgreSQL's own phrasing never reaches the client
+        if grep -qiE 'invalid input syntax|operator does not exist|syntax error|ERROR:' <<<"$BODY"; then
+            echo "PostgreSQL's text for $q: $BODY" >&2
+            return 1
+        fi
+    done <<'EOF_CASES'
+n=like.1*|n
+n=ilike.1|n
+n=abc|n
+n=gt.1.5|n
+n=eq.99999999999|n
+n=in.(1,x)|n
+n=in.(1,2|n
+n=in.1,2|n
+n=is.maybe|n
+n=is.true|n
+n=not.5|n
+n=not.not.eq.5|n
+n=cs.{1}|n
+n=eq(any).{1}|n
+d=eq.2024-02-30|d
+d=gt.yesterday|d
+u=eq.not-a-uuid|u
+u=in.(a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,zzz)|u
+j=eq.{bad|j
+s=like.x%00y|s
+nosuch=1|nosuch
+s%27%3B%20DROP%20TABLE%20sql_h%3B--=1|s'; DROP TABLE sql_h;--
+order=nosuch.asc|order
+order=n.sideways|order
+order=n.asc.nullsfirst.extra|order
+order=n,n|order
+order=%22n%22%3B|order
+select=n,nosuch|select
+select=n::text|select
+select=n,n|select
+count=planned|count
+after=garbage|after
+after=-1|after
+on_conflict=s|on_conflict
+max_affected=1|max_affected
+confirm=h|confirm
+EOF_CASES
+    # the table is whole after all of that
+    rows h ""
+    [ "$(ids)" = 1 ]
+    # a limit at its edge: 32 filters pass, 33 do not
+    local many="" i
+    for i in $(seq 1 32); do many="${many}n=gte.0&"; done
+    rows h "${many%&}"
+    [ "$(ids)" = 1 ]
+    http GET "/sql/tables/h/rows?${many}n=gte.0"
+    expect_error 422 validation_failed n
+}
+
+@test "order: several columns, directions and nulls placement; the old order=desc; select; count" {
+    create '{"name":"o","columns":[{"name":"g","type":"integer"},{"name":"s","type":"text"}]}'
+    expect 201
+    insert o '[{"g":2,"s":"b"},{"g":1,"s":"a"},{"g":null,"s":"c"},{"g":2,"s":"a"},{"g":1,"s":null}]'
+    expect 201
+    rows o "order=g.asc,s.asc";               [ "$(ids)" = 2,5,4,1,3 ]
+    rows o "order=g.asc.nullsfirst,s.desc";   [ "$(ids)" = 3,5,2,1,4 ]
+    rows o "order=g.desc,s.asc.nullsfirst";   [ "$(ids)" = 3,4,1,5,2 ]
+    rows o "order=g.desc.nullslast,id.asc";   [ "$(ids)" = 1,4,2,5,3 ]
+    rows o "order=desc";                      [ "$(ids)" = 5,4,3,2,1 ]
+    rows o "order=desc&limit=2"
+    [ "$(ids)" = 5,4 ] && expect 200 '.next == "4"'
+    rows o "order=s.asc&select=s"
+    expect 200 '.items[0] | keys_unsorted == ["id","s"]'
+    rows o "select=s,g&g=2"
+    expect 200 '.items == [{"id":1,"s":"b","g":2},{"id":4,"s":"a","g":2}]'
+    rows o "count=exact&g=2&limit=1"
+    expect 200 '.count == 2' '(.items | length) == 1' '.next != null'
+    rows o "count=exact&g=9"
+    expect 200 '.count == 0' '.items == []' '.next == null'
+    rows o "limit=2"
+    expect 200 'has("count") | not'
+}
+
+@test "paging: a non-unique ordering, page by page, while rows are inserted: no row skipped or repeated" {
+    create '{"name":"pg","columns":[{"name":"grp","type":"integer"},{"name":"v","type":"text"}]}'
+    expect 201
+    insert pg "$(jq -cn '[range(0;300) | {grp: (. % 7), v: "r\(.)"}]')"
+    expect 201
+    # a writer inserts rows while the reader pages by grp (ties within each
+    # grp broken by id): grp -1 sorts before every page, grp 3 in the middle
+    (for i in $(seq 1 30); do
+        curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" -d "[{\"grp\":-1,\"v\":\"late$i\"},{\"grp\":3,\"v\":\"mid$i\"}]" "$URL/sql/tables/pg/rows"
+    done) &
+    local writer=$!
+    local seen="" after="" page=0
+    while :; do
+        rows pg "order=grp.asc&limit=13${after:+&after=$after}"
+        seen="$seen $(jq -r '.items[] | "\(.id):\(.grp)"' <<<"$BODY")"
+        after=$(jq -r '.next // empty' <<<"$BODY")
+        page=$((page + 1))
+        [ -n "$after" ] || break
+        [ "$page" -lt 200 ] || { echo "too many pages" >&2; return 1; }
+    done
+    wait "$writer"
+    # no id twice
+    local dups
+    dups=$(tr ' ' '\n' <<<"$seen" | sed '/^$/d' | cut -d: -f1 | sort | uniq -d)
+    [ -z "$dups" ] || { echo "repeated: $dups" >&2; return 1; }
+    # the order held: grp never goes down, and within a grp ids go up
+    tr ' ' '\n' <<<"$seen" | sed '/^$/d' | awk -F: 'NR>1 && ($2<g || ($2==g && $1<=i)) {bad=1} {g=$2; i=$1} END {exit bad}'
+    # every one of the first 300 rows was seen (they were there before the first page)
+    local first
+    first=$(tr ' ' '\n' <<<"$seen" | sed '/^$/d' | cut -d: -f1 | awk '$1<=300' | sort -u | wc -l)
+    [ "$first" -eq 300 ]
+}
+
+@test "the opaque cursor: continues exactly, refused under another ordering or when edited" {
+    create '{"name":"cur","columns":[{"name":"k","type":"text"}]}'
+    expect 201
+    insert cur '[{"k":"b"},{"k":"a"},{"k":"b"},{"k":null},{"k":"a"}]'
+    expect 201
+    rows cur "order=k.desc&limit=2"
+    [ "$(ids)" = 4,3 ]
+    local next
+    next=$(jq -r .next <<<"$BODY")
+    [ "$next" != 1 ]
+    rows cur "order=k.desc&limit=2&after=$next"
+    [ "$(ids)" = 1,5 ]
+    rows cur "order=k.desc&limit=2&after=$(jq -r .next <<<"$BODY")"
+    [ "$(ids)" = 2 ] && expect 200 '.next == null'
+    http GET "/sql/tables/cur/rows?order=k.asc&after=$next"
+    expect_error 422 validation_failed after
+    # one character edited in the middle (the checksum sees it)
+    local c=${next:12:1} edited
+    [ "$c" = B ] && edited="${next:0:12}C${next:13}" || edited="${next:0:12}B${next:13}"
+    http GET "/sql/tables/cur/rows?order=k.desc&after=$edited"
+    expect_error 422 validation_failed after
+    http GET "/sql/tables/cur/rows?after=$next"
+    expect_error 422 validation_failed after
+}
+
+@test "reserved names cannot be new columns; an id filter and order work; the tool takes the same query" {
+    local r
+    for r in select order limit after count on_conflict max_affected confirm; do
+        create "{\"name\":\"r_$r\",\"columns\":[{\"name\":\"$r\",\"type\":\"text\"}]}"
+        expect_error 422 validation_failed 'columns[0].name'
+    done
+    create '{"name":"tool","columns":[{"name":"n","type":"integer"}]}'
+    expect 201
+    insert tool "$(jq -cn '[range(1;6) | {n: .}]')"
+    expect 201
+    mcp_call sql_select_rows '{"name":"tool","where":{"n":"gt.2"},"order":"n.desc","select":"n","count":"exact","limit":2}'
+    [ "$TOOL_ERROR" = false ]
+    expect 200 '.items == [{"id":5,"n":5},{"id":4,"n":4}]' '.count == 3' '.next | type == "string"'
+    mcp_call sql_select_rows "$(jq -cn --arg a "$(jq -r .next <<<"$BODY")" '{name:"tool",where:{n:"gt.2"},order:"n.desc",select:"n",after:$a}')"
+    expect 200 '.items == [{"id":3,"n":3}]' '.next == null'
+    mcp_call sql_select_rows '{"name":"tool","where":{"n":"like.1"}}'
+    [ "$TOOL_ERROR" = true ]
+    expect 200 '.error == "validation_failed"' '.field == "n"'
+}
