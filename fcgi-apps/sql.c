@@ -230,6 +230,31 @@ static const input_field list_rows_input[ROWS_N] = {
     [ROWS_WHERE] = IN_FILTERS,
 };
 
+/* PATCH and DELETE /sql/tables/{name}/rows?<filters>: the filters as the
+ * list's, max_affected, and PATCH's body (the columns to set). */
+enum { WRITE_NAME, WRITE_MAX, WRITE_WHERE, WRITE_BODY, WRITE_N };
+#define IN_MAX_AFFECTED                                                                                         \
+    {                                                                                                           \
+        .name = "max_affected", .type = INPUT_INTEGER, .in = INPUT_QUERY, .min = 0, .max = SQL_ID_MAX,          \
+        .dflt = -1, .description = "when more rows would change, none does (422)"                               \
+    }
+static const input_field update_rows_input[WRITE_N] = {
+    [WRITE_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [WRITE_MAX] = IN_MAX_AFFECTED,
+    [WRITE_WHERE] = IN_FILTERS,
+    [WRITE_BODY] = {.name = "set",
+                    .type = INPUT_ANY,
+                    .in = INPUT_WHOLE,
+                    .kinds = INPUT_KIND_OBJECT,
+                    .allow_nul = true,
+                    .description = "the columns to set, name to value"},
+};
+static const input_field delete_rows_input[WRITE_N - 1] = {
+    [WRITE_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [WRITE_MAX] = IN_MAX_AFFECTED,
+    [WRITE_WHERE] = IN_FILTERS,
+};
+
 /* GET and DELETE /sql/tables/{name}/rows/{id}; PATCH's body is the row's
  * columns to change. */
 #define IN_ROW_ID                                                                           \
@@ -279,8 +304,22 @@ static const output_shape row_out = {.name = "SqlRow",
                                      .open = true};
 static const output_field rows_fields[] = {{.name = "items", .type = OUT_ARRAY, .shape = &row_out}};
 static const output_shape rows_out = OUTPUT_SHAPE("SqlRows", "The rows written, in order", rows_fields);
+static const output_field rows_changed_fields[] = {
+    {.name = "items", .type = OUT_ARRAY, .shape = &row_out, .description = "the rows changed, by id, at most 1000"},
+    {.name = "count", .type = OUT_INTEGER, .example = "3", .description = "every row changed"}};
+static const output_shape rows_changed_out =
+    OUTPUT_SHAPE("SqlRowsChanged", "The rows a write by filter changed", rows_changed_fields);
+/* A row of a list: with ?select= only some columns, id always. */
+static const output_field row_part_fields[] = {{.name = "id", .type = OUT_INTEGER, .example = "1"},
+                                               OUT_TIME("created_at", OUT_OPTIONAL)};
+static const output_shape row_part_out = {.name = "SqlRowSelected",
+                                          .description = "A row: id, and the columns ?select= names (every "
+                                                         "column and created_at without it)",
+                                          .fields = row_part_fields,
+                                          .nfields = COUNT_OF(row_part_fields),
+                                          .open = true};
 static const output_field row_page_fields[] = {
-    OUTPUT_PAGE_FIELDS(row_out),
+    OUTPUT_PAGE_FIELDS(row_part_out),
     {.name = "count",
      .type = OUT_INTEGER,
      .flags = OUT_OPTIONAL,
@@ -449,6 +488,34 @@ static bool sql_list_rows(request *req, const input_value *in, reply *out, api_e
     return sql_with_table(req, in, out, err, list_rows);
 }
 
+static bool update_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    filter_query q;
+    json_t *set = in[WRITE_BODY].json;
+    if (!sql_query_parse(req, t, update_rows_input, in, WRITE_N, WRITE_WHERE,
+                         FILTER_ALLOW_FILTERS | FILTER_ALLOW_MAX_AFFECTED, &q, err))
+        return false;
+    if (!json_is_object(set)) return API_INVALID(err, "set", "the body must be an object: the columns to set");
+    if (!sql_row_ok(&t->spec, set, -1, false, err)) return false;
+    if (json_object_size(set) == 0) return API_INVALID(err, "set", "the body names no column to set");
+    return sql_query_write(req, &q, set, in[WRITE_MAX].i, out, err);
+}
+
+static bool sql_update_rows(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, update_rows);
+}
+
+static bool delete_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    filter_query q;
+    if (!sql_query_parse(req, t, delete_rows_input, in, WRITE_N - 1, WRITE_WHERE,
+                         FILTER_ALLOW_FILTERS | FILTER_ALLOW_MAX_AFFECTED, &q, err))
+        return false;
+    return sql_query_write(req, &q, NULL, in[WRITE_MAX].i, out, err);
+}
+
+static bool sql_delete_rows(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, delete_rows);
+}
+
 static const db_stmt *const sql_statements[] = {
     &sql_register,
     &sql_table_get,
@@ -504,6 +571,19 @@ static const route sql_routes[] = {
                     "select=col,... and count=exact.",
      .input = list_rows_input, .ninput = ROWS_N, .output = &row_page_out,
      .tool = TOOL("sql_select_rows", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"PATCH", "/sql/tables/{name}/rows", sql_update_rows, .summary = "Update rows by filter",
+     .description = "Sets the columns the body names on every row matching the filters (the list's: "
+                    "?col=[not.]<op>.<value>, at least one) and answers the rows changed (at most 1000, by "
+                    "id) and their count. With max_affected=N, a write that would change more than N rows "
+                    "changes none (422).",
+     .input = update_rows_input, .ninput = WRITE_N, .output = &rows_changed_out, .errors = API_BIT(CONFLICT),
+     .tool = TOOL("sql_update_rows", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"DELETE", "/sql/tables/{name}/rows", sql_delete_rows, .summary = "Delete rows by filter",
+     .description = "Deletes every row matching the filters (at least one) and answers the rows deleted "
+                    "(at most 1000, by id) and their count. With max_affected=N, a delete that would remove "
+                    "more than N rows removes none (422).",
+     .input = delete_rows_input, .ninput = WRITE_N - 1, .output = &rows_changed_out,
+     .tool = TOOL("sql_delete_rows", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .summary = "Read a row",
      .description = "One row by id.", .input = row_input, .ninput = ROW_N - 1, .output = &row_out},
     {"PATCH", "/sql/tables/{name}/rows/{id}", sql_patch_row, .summary = "Update a row",

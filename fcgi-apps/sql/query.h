@@ -31,4 +31,16 @@ PGresult *sql_query_run(request *req, const filter_query *q, const strbuf *b, co
  * last row when there are more), with "count" when q asks for it. */
 bool sql_query_list(request *req, const filter_query *q, long long limit, reply *out, api_error *err);
 
+/* The most changed rows a write by filter answers (its count is all). */
+enum { SQL_WRITE_ITEMS_MAX = 1000 };
+
+/* PATCH (set: the validated body object, the columns to set) or DELETE
+ * (set NULL) of the rows matching q, which must have a filter (else a
+ * 422). When max_affected >= 0 and more rows would change, nothing
+ * changes and the answer is a 422 naming max_affected. Answers
+ * {"items": [the first SQL_WRITE_ITEMS_MAX rows changed, by id],
+ * "count": every row changed}. */
+bool sql_query_write(request *req, const filter_query *q, json_t *set, long long max_affected, reply *out,
+                     api_error *err);
+
 #endif

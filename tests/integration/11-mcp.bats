@@ -386,7 +386,7 @@ srpc() {
     http POST /mcp -H "Mcp-Session-Id: $SID" \
         -d '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"b","method":"nope"},{"jsonrpc":"2.0","id":3,"method":"tools/list"}]'
     expect 200 'length == 3' '.[0].id == 1 and .[0].result == {}' '.[1].id == "b" and .[1].error.code == -32601' \
-        '.[2].id == 3 and (.[2].result.tools | length) == 17'
+        '.[2].id == 3 and (.[2].result.tools | length) == 19'
     http POST /mcp -H "Mcp-Session-Id: $SID" -d '[{"jsonrpc":"2.0","method":"notifications/x"}]'
     expect 202
     http POST /mcp -H "Mcp-Session-Id: $SID" -d '[]'
@@ -432,7 +432,7 @@ db_rows() {
     hint() { jq -r --arg t "$1" --arg h "$2" '.[$t][$h]' <<<"$hints"; }
     # fixtures the calls below work on
     call sql_create_table '{"name":"hints","columns":[{"name":"a","type":"text"}]}'
-    call sql_insert_rows '{"name":"hints","rows":[{"a":"x"}]}'
+    call sql_insert_rows '{"name":"hints","rows":[{"a":"x"},{"a":"del"}]}'
     call document_put '{"namespace":"hints","key":"k","payload":1}'
     call queue_enqueue '{"namespace":"hints","payload":1}'
     declare -A args=(
@@ -448,6 +448,7 @@ db_rows() {
         [file_write_temp]='{"content":"x"}'
         [sql_create_table]='{"name":"hints2","columns":[{"name":"a","type":"text"}]}'
         [document_delete]='{"namespace":"hints","key":"k"}'
+        [sql_delete_rows]='{"name":"hints","where":{"a":"eq.del"}}'
     )
     for t in "${!args[@]}"; do
         files_before=$(ls "$FILE_TEMP_DIR" 2>/dev/null | wc -l)

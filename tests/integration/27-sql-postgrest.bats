@@ -240,3 +240,103 @@ EOF_CASES
     [ "$TOOL_ERROR" = true ]
     expect 200 '.error == "validation_failed"' '.field == "n"'
 }
+
+@test "writes by filter: PATCH and DELETE change the matching rows, answer them and their count; no filter is 422" {
+    create '{"name":"w","columns":[{"name":"g","type":"integer"},{"name":"s","type":"text"},{"name":"code","type":"text","unique":true}]}'
+    expect 201
+    insert w "$(jq -cn '[range(1;11) | {g: (. % 3), s: "v\(.)", code: "c\(.)"}]')"
+    expect 201
+    http PATCH "/sql/tables/w/rows?g=eq.1" -d '{"s":"one"}'
+    expect 200 '.count == 4' '[.items[].id] == [1,4,7,10]' 'all(.items[]; .s == "one" and .g == 1)'
+    rows w "s=eq.one"
+    [ "$(ids)" = 1,4,7,10 ]
+    rows w "s=neq.one"
+    [ "$(ids)" = 2,3,5,6,8,9 ]
+    # nothing matches: 200, no items, count 0
+    http PATCH "/sql/tables/w/rows?g=eq.9" -d '{"s":"x"}'
+    expect 200 '.items == []' '.count == 0'
+    # no filter: 422, nothing changed
+    http PATCH "/sql/tables/w/rows" -d '{"s":"all"}'
+    expect_error 422 validation_failed
+    http DELETE "/sql/tables/w/rows"
+    expect_error 422 validation_failed
+    [ "$(psql_q "SELECT count(*) FROM sql_w WHERE s = 'all'")" = 0 ]
+    [ "$(psql_q "SELECT count(*) FROM sql_w")" = 10 ]
+    # the body's values and the filters are checked like everywhere else
+    http PATCH "/sql/tables/w/rows?g=eq.1" -d '{"g":"x"}'
+    expect_error 422 validation_failed g
+    http PATCH "/sql/tables/w/rows?g=eq.1" -d '{"nope":1}'
+    expect_error 422 validation_failed nope
+    http PATCH "/sql/tables/w/rows?g=eq.1" -d '{"id":5}'
+    expect_error 422 validation_failed id
+    http PATCH "/sql/tables/w/rows?g=eq.1" -d '{}'
+    expect_error 422 validation_failed set
+    http PATCH "/sql/tables/w/rows?g=like.1" -d '{"s":"x"}'
+    expect_error 422 validation_failed g
+    http PATCH "/sql/tables/w/rows?g=eq.1&order=g" -d '{"s":"x"}'
+    expect_error 422 validation_failed order
+    http DELETE "/sql/tables/w/rows?g=eq.1&select=g"
+    expect_error 422 validation_failed select
+    # a unique value taken by two rows at once: 409 naming the column, nothing changed
+    http PATCH "/sql/tables/w/rows?g=eq.2" -d '{"code":"same"}'
+    expect_error 409 conflict code
+    [ "$(psql_q "SELECT count(*) FROM sql_w WHERE code = 'same'")" = 0 ]
+    # DELETE answers the deleted rows
+    http DELETE "/sql/tables/w/rows?g=eq.0&s=like.v*"
+    expect 200 '.count == 3' '[.items[].id] == [3,6,9]'
+    rows w ""
+    [ "$(ids)" = 1,2,4,5,7,8,10 ]
+    http DELETE "/sql/tables/nosuch/rows?g=eq.1"
+    expect_error 404 not_found name
+}
+
+@test "writes by filter: max_affected exactly at the count writes, one under changes nothing; items capped at 1000, count whole" {
+    create '{"name":"m","columns":[{"name":"g","type":"integer"}]}'
+    expect 201
+    insert m "$(jq -cn '[range(0;10) | {g: (. % 2)}]')"
+    expect 201
+    http PATCH "/sql/tables/m/rows?g=eq.1&max_affected=4" -d '{"g":7}'
+    expect_error 422 validation_failed max_affected
+    [ "$(psql_q "SELECT count(*) FROM sql_m WHERE g = 7")" = 0 ]
+    http PATCH "/sql/tables/m/rows?g=eq.1&max_affected=5" -d '{"g":7}'
+    expect 200 '.count == 5'
+    [ "$(psql_q "SELECT count(*) FROM sql_m WHERE g = 7")" = 5 ]
+    http DELETE "/sql/tables/m/rows?g=eq.0&max_affected=4"
+    expect_error 422 validation_failed max_affected
+    [ "$(psql_q "SELECT count(*) FROM sql_m")" = 10 ]
+    http DELETE "/sql/tables/m/rows?g=eq.0&max_affected=5"
+    expect 200 '.count == 5'
+    [ "$(psql_q "SELECT count(*) FROM sql_m")" = 5 ]
+    http DELETE "/sql/tables/m/rows?g=eq.7&max_affected=-1"
+    expect_error 422 validation_failed max_affected
+    # 1001 rows changed: 1000 answered, the count says all
+    insert m "$(jq -cn '[range(0;1000) | {g: 3}]')"
+    expect 201
+    insert m '{"g":3}'
+    expect 201
+    http PATCH "/sql/tables/m/rows?g=eq.3" -d '{"g":4}'
+    expect 200 '.count == 1001' '(.items | length) == 1000' '.items | map(.id) | . == sort'
+    http DELETE "/sql/tables/m/rows?g=eq.4&max_affected=1001"
+    expect 200 '.count == 1001' '(.items | length) == 1000'
+    [ "$(psql_q "SELECT count(*) FROM sql_m")" = 5 ]
+}
+
+@test "writes by filter through the tools: sql_update_rows and sql_delete_rows" {
+    create '{"name":"wt","columns":[{"name":"n","type":"integer"},{"name":"s","type":"text"}]}'
+    expect 201
+    insert wt "$(jq -cn '[range(1;6) | {n: ., s: "a"}]')"
+    expect 201
+    mcp_call sql_update_rows '{"name":"wt","where":{"n":"gte.4"},"set":{"s":"b"}}'
+    [ "$TOOL_ERROR" = false ]
+    expect 200 '.count == 2' '[.items[].id] == [4,5]' 'all(.items[]; .s == "b")'
+    mcp_call sql_update_rows '{"name":"wt","set":{"s":"c"}}'
+    [ "$TOOL_ERROR" = true ]
+    expect 200 '.error == "validation_failed"'
+    mcp_call sql_delete_rows '{"name":"wt","where":{"s":"a"},"max_affected":2}'
+    [ "$TOOL_ERROR" = true ]
+    expect 200 '.field == "max_affected"'
+    mcp_call sql_delete_rows '{"name":"wt","where":{"s":"a"},"max_affected":3}'
+    [ "$TOOL_ERROR" = false ]
+    expect 200 '.count == 3'
+    [ "$(psql_q "SELECT string_agg(id::text, ',' ORDER BY id) FROM sql_wt")" = 4,5 ]
+}

@@ -60,7 +60,7 @@ await check(`the protocol version settled on is ${expectedVersion}`, async () =>
 });
 const expected = ['health', 'document_put', 'document_get', 'document_list', 'document_changes', 'document_delete', 'queue_enqueue',
   'queue_claim', 'queue_ack', 'queue_ack_many', 'queue_pause', 'queue_resume', 'sql_create_table', 'sql_list_tables', 'sql_insert_rows', 'sql_select_rows',
-  'file_write_temp'];
+  'sql_update_rows', 'sql_delete_rows', 'file_write_temp'];
 await check('tools/list names the contract tools, each with input and output schemas', async () => {
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((t) => t.name).sort(), [...expected].sort());
@@ -151,6 +151,14 @@ const calls = {
     const r = await valid('sql_select_rows', { name: table, where: { s: 'a' }, order: 'desc' });
     assert.equal(r.items.length, 1);
   }, () => invalid('sql_select_rows', { name: table, order: 'sideways' }, 'validation_failed', 'order')],
+  sql_update_rows: [async () => {
+    const r = await valid('sql_update_rows', { name: table, where: { s: 'eq.a' }, set: { s: 'a' } });
+    assert.equal(r.count, 1);
+  }, () => invalid('sql_update_rows', { name: table, set: { s: 'b' } }, 'validation_failed', 'where')],
+  sql_delete_rows: [async () => {
+    const r = await valid('sql_delete_rows', { name: table, where: { s: 'eq.nosuch' } });
+    assert.equal(r.count, 0);
+  }, () => invalid('sql_delete_rows', { name: table, where: { s: 'a' }, max_affected: -1 }, 'validation_failed', 'max_affected')],
   file_write_temp: [async () => {
     const f = await valid('file_write_temp', { content: 'aGVsbG8=', encoding: 'base64' });
     assert.equal(f.size, 5);

@@ -19,6 +19,13 @@ export default async function ({ call, refresh, fail }) {
     await call("POST", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows`, { body: { nope: 1 }, want: 422 });
     await call("GET", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?sha=a`, { want: 200 });
     await call("GET", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?limit=-1`, { want: 422 });
+    await call("GET", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?n=gte.0&order=sha.desc.nullslast&select=sha&count=exact&limit=1`, { want: 200 });
+    await call("GET", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?n=like.1`, { want: 422 });
+    await call("PATCH", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?sha=eq.b`, { body: { n: 2 }, want: 200 });
+    await call("PATCH", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows`, { body: { n: 2 }, want: 422 });
+    await call("PATCH", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?n=gte.0`, { body: { sha: "same" }, want: 409 });
+    await call("DELETE", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?sha=eq.nosuch`, { want: 200 });
+    await call("DELETE", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?n=gte.0&max_affected=0`, { want: 422 });
     const id = rows?.value?.items?.[0]?.id ?? 1;
     await call("GET", "/sql/tables/{name}/rows/{id}", `/sql/tables/${table}/rows/${id}`, { want: 200 });
     await call("GET", "/sql/tables/{name}/rows/{id}", `/sql/tables/${table}/rows/999999`, { want: 404 });
@@ -39,6 +46,8 @@ export default async function ({ call, refresh, fail }) {
     const copy = made?.value?.items?.[0]?.id ?? 1;
     await call("GET", `${own}/rows/{id}`, `${own}/rows/${copy}`, { want: 200 });
     await call("PATCH", `${own}/rows/{id}`, `${own}/rows/${copy}`, { body: { n: null }, want: 200 });
+    await call("PATCH", `${own}/rows`, `${own}/rows?id=eq.${copy}`, { body: { n: 4 }, want: 200 });
+    await call("DELETE", `${own}/rows`, `${own}/rows?id=eq.0`, { want: 200 });
     await call("DELETE", `${own}/rows/{id}`, `${own}/rows/${copy}`, { want: 200 });
     await call("GET", `${own}/rows/{id}`, `${own}/rows/${copy}`, { want: 404 });
 }

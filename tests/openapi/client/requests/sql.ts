@@ -21,6 +21,15 @@ export default async function ({ client, expect, fail }: Session): Promise<void>
     await expect(422, client.POST("/sql/tables/{name}/rows", { params: table, body: { nope: 1 } }));
     await expect(200, client.GET("/sql/tables/{name}/rows", { params: { ...table, query: { where: { sha: "a" }, order: "desc" } } }));
     await expect(422, client.GET("/sql/tables/{name}/rows", { params: { ...table, query: { limit: -1 } } }));
+    await expect(200, client.GET("/sql/tables/{name}/rows", { params: { ...table, query: { where: { n: "gte.0" }, order: "sha.desc.nullslast", select: "sha", count: "exact", limit: 1 } } }));
+    await expect(422, client.GET("/sql/tables/{name}/rows", { params: { ...table, query: { where: { n: "like.1" } } } }));
+    const { data: changed } = await expect(200, client.PATCH("/sql/tables/{name}/rows", { params: { ...table, query: { where: { sha: "eq.b" } } }, body: { n: 2 } }));
+    const count: number | undefined = changed?.count;
+    if (count !== 1) fail(`PATCH by filter changed ${count} rows, not 1`);
+    await expect(422, client.PATCH("/sql/tables/{name}/rows", { params: table, body: { n: 2 } }));
+    await expect(409, client.PATCH("/sql/tables/{name}/rows", { params: { ...table, query: { where: { n: "gte.0" } } }, body: { sha: "same" } }));
+    await expect(200, client.DELETE("/sql/tables/{name}/rows", { params: { ...table, query: { where: { sha: "eq.nosuch" } } } }));
+    await expect(422, client.DELETE("/sql/tables/{name}/rows", { params: { ...table, query: { where: { n: "gte.0" }, max_affected: 0 } } }));
     const id = rows?.items[0]?.id ?? 1;
     const row = { path: { name, id } };
     await expect(200, client.GET("/sql/tables/{name}/rows/{id}", { params: row }));
@@ -45,5 +54,7 @@ export default async function ({ client, expect, fail }: Session): Promise<void>
     const n: number | null | undefined = got?.n;
     if (n !== 7) fail(`client_builds row ${built.id} has n ${n}`);
     await expect(200, client.PATCH("/sql/tables/client_builds/rows/{id}", { params: own, body: { cost: 3 } }));
+    await expect(200, client.PATCH("/sql/tables/client_builds/rows", { params: { query: { where: { id: `eq.${built.id}` } } }, body: { n: 8 } }));
+    await expect(200, client.DELETE("/sql/tables/client_builds/rows", { params: { query: { where: { sha: "eq.nosuch" } } } }));
     await expect(200, client.DELETE("/sql/tables/client_builds/rows/{id}", { params: own }));
 }
