@@ -71,7 +71,9 @@ static const char *const sql_migrations[] = {sql_schema, NULL};
  * column also null. */
 static const char sql_describe[] =
     "SELECT coalesce(json_object_agg(t.name, json_build_object('title', 'A row of table ' || t.name,"
-    " 'type', 'object', 'required', r.names, 'properties', r.props, 'additionalProperties', false)"
+    " 'type', 'object', 'required', r.names, 'properties',"
+    " '{\"inserted\": {\"type\": \"boolean\", \"description\": \"in the answer of an upsert\"}}'::jsonb || r.props::jsonb,"
+    " 'additionalProperties', false)"
     " ORDER BY t.name), '{}')::text FROM sql__tables t CROSS JOIN LATERAL ("
     " SELECT json_agg(p.k ORDER BY p.o) AS names, json_object_agg(p.k, p.s ORDER BY p.o) AS props FROM ("
     " SELECT 'id' AS k, 0::bigint AS o, '{\"type\": \"integer\"}'::jsonb AS s"
@@ -111,6 +113,12 @@ static const db_stmt sql_table_list = {
         .name = "name", .type = INPUT_STRING, .in = PLACE, .required = true, .min = 1, .max = IDENT_MAX, \
         .check = ident_table_ok, .pattern = "^[a-z][a-z0-9_]{0,47}$", .description = "the table's name"  \
     }
+
+/* ?on_conflict=: a column's name (which column, sql_insert's). */
+static bool column_name_ok(const char *s, const char *field, api_error *err) {
+    if (ident_valid(s)) return true;
+    return API_INVALID(err, field, "%s must match ^[a-z][a-z0-9_]{0,47}$", field);
+}
 
 /* ?after= of the table list: "" or a table name, as next gives it. */
 static bool table_after_ok(const char *s, const char *field, api_error *err) {
@@ -179,9 +187,18 @@ static const input_field create_table_input[CREATE_N] = {
 
 /* POST /sql/tables/{name}/rows: the body is the rows themselves, one
  * object or an array of up to ROWS_MAX (the tool's rows argument). */
-enum { INSERT_NAME, INSERT_ROWS, INSERT_N };
+enum { INSERT_NAME, INSERT_ON_CONFLICT, INSERT_ROWS, INSERT_N };
 static const input_field insert_rows_input[INSERT_N] = {
     [INSERT_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [INSERT_ON_CONFLICT] = {.name = "on_conflict",
+                            .type = INPUT_STRING,
+                            .in = INPUT_QUERY,
+                            .min = 1,
+                            .max = IDENT_MAX,
+                            .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                            .check = column_name_ok,
+                            .description = "a unique column: a row whose value it holds already is updated "
+                                           "(upsert); each row answered with inserted"},
     [INSERT_ROWS] = {.name = "rows",
                      .type = INPUT_ANY,
                      .in = INPUT_WHOLE,
@@ -295,8 +312,14 @@ static const output_shape tables_out = OUTPUT_SHAPE("SqlTablePage", NULL, tables
 
 /* A row: its columns besides these (each table's row is sql_row_<name> in
  * /openapi.json with a token). */
-static const output_field row_fields[] = {{.name = "id", .type = OUT_INTEGER, .example = "1"},
-                                          OUT_TIME("created_at", 0)};
+static const output_field row_fields[] = {
+    {.name = "id", .type = OUT_INTEGER, .example = "1"},
+    OUT_TIME("created_at", 0),
+    {.name = "inserted",
+     .type = OUT_BOOLEAN,
+     .flags = OUT_OPTIONAL,
+     .example = "true",
+     .description = "an upsert's row (on_conflict): true when inserted, false when updated"}};
 static const output_shape row_out = {.name = "SqlRow",
                                      .description = "A row: id, created_at and the table's columns",
                                      .fields = row_fields,
@@ -391,6 +414,36 @@ static bool blame(request *req, const sql_table *t, api_error *err) {
     return false;
 }
 
+/* ?on_conflict's column of t: a unique one, and the table has no column
+ * called inserted (which the upsert's answer would shadow). Returns it, or
+ * NULL with a 422 naming on_conflict. */
+static const table_column *upsert_key(const sql_table *t, const char *name, api_error *err) {
+    const table_column *c = sql_column_find(&t->spec, name);
+    if (c == NULL || !c->unique)
+        return API_INVALID(err, "on_conflict", "on_conflict: %s is not a unique column of table %s", name,
+                           t->spec.name),
+               NULL;
+    if (sql_column_find(&t->spec, "inserted") != NULL)
+        return API_INVALID(err, "on_conflict",
+                           "on_conflict: table %s has a column called inserted, which an upsert's answer uses",
+                           t->spec.name),
+               NULL;
+    return c;
+}
+
+/* The upsert's statement on key, run once. Returns its result or NULL
+ * with err set (a row updated twice by one body is a 422). */
+static PGresult *upsert(request *req, const sql_table *t, const table_column *key, json_t *rows,
+                        api_error *err) {
+    char *sql = sql_build_upsert(&t->spec, key, rows);
+    const char *params[] = {req->body};
+    PGresult *res = db_query_once(req->pool, sql, 1, params, err);
+    free(sql);
+    if (res == NULL && strcmp(err->sqlstate, "21000") == 0)
+        API_INVALID(err, "on_conflict", "on_conflict: two rows of the body hold the same %s", key->name);
+    return res;
+}
+
 static bool insert_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
     json_t *rows = in[INSERT_ROWS].json;
     if (json_is_array(rows)) {
@@ -399,8 +452,11 @@ static bool insert_rows(request *req, const input_value *in, reply *out, sql_tab
     } else if (!sql_row_ok(&t->spec, rows, 0, true, err)) {
         return false;
     }
+    const table_column *key = NULL;
+    if (in[INSERT_ON_CONFLICT].present && (key = upsert_key(t, in[INSERT_ON_CONFLICT].s, err)) == NULL)
+        return false;
     const char *params[] = {req->body};
-    PGresult *res = sql_run(req, t, ST_INSERT, params, err);
+    PGresult *res = key ? upsert(req, t, key, rows, err) : sql_run(req, t, ST_INSERT, params, err);
     if (res == NULL) return blame(req, t, err);
     out->status = 201;
     reply_items(out, res);
@@ -559,7 +615,9 @@ static const route sql_routes[] = {
     {"POST", "/sql/tables/{name}/rows", sql_insert, .summary = "Insert rows",
      .description = "Inserts one row (an object) or up to 1000 (an array), all or none; each answered with "
                     "its id and created_at. A value of the wrong type, an unknown column or a missing "
-                    "non-nullable one is 422 naming it; a unique value taken is 409.",
+                    "non-nullable one is 422 naming it; a unique value taken is 409. With "
+                    "on_conflict=<unique column>, a row whose value is taken updates that row instead "
+                    "(upsert), and each row answered says inserted: true or false.",
      .input = insert_rows_input, .ninput = INSERT_N, .output = &rows_out, .errors = API_BIT(CONFLICT),
      .created = true, .tool = TOOL("sql_insert_rows", 0)},
     {"GET", "/sql/tables/{name}/rows", sql_list_rows, .summary = "Select rows",

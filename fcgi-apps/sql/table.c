@@ -122,9 +122,11 @@ typedef struct builder {
 
 /* insert: $1 the body (one row or an array of rows). Returns the statement
  * (malloc'd, the caller frees). */
-static char *build_insert(const builder *w) {
+/* Appends the INSERT of the body's rows ($1), in the body's order,
+ * without RETURNING. */
+static void insert_head(const builder *w) {
     const table_spec *s = w->s;
-    strbuf_printf(w->b, "WITH _t AS (INSERT INTO %s (", w->table);
+    strbuf_printf(w->b, "INSERT INTO %s (", w->table);
     for (size_t i = 0; i < s->ncols; i++)
         strbuf_printf(w->b, "%s%s", i ? ", " : "", ident_quote(w->p, s->cols[i].name));
     strbuf_puts(w->b, ") SELECT ");
@@ -132,8 +134,13 @@ static char *build_insert(const builder *w) {
         if (i) strbuf_puts(w->b, ", ");
         cast_of(w->p, &s->cols[i], w->b);
     }
-    strbuf_printf(w->b, " FROM " SQL_ROWS_OF("$1") " WITH ORDINALITY AS _e(_r, _ord) ORDER BY _e._ord RETURNING *)"
-                        " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x ORDER BY _x.id", w->proj);
+    strbuf_puts(w->b, " FROM " SQL_ROWS_OF("$1") " WITH ORDINALITY AS _e(_r, _ord) ORDER BY _e._ord");
+}
+
+static char *build_insert(const builder *w) {
+    strbuf_puts(w->b, "WITH _t AS (");
+    insert_head(w);
+    strbuf_printf(w->b, " RETURNING *) SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x ORDER BY _x.id", w->proj);
     return take(w->b);
 }
 
@@ -222,6 +229,36 @@ bool sql_print_statement(const char *def_json, int which) {
     for (int i = 0; i < ST_COUNT; i++) free(t.stmts[i].sql);
     json_decref(def);
     return true;
+}
+
+char *sql_build_upsert(const table_spec *s, const table_column *key, json_t *rows) {
+    pool *p = pool_new();
+    strbuf *proj = strbuf_new(), *b = strbuf_new();
+    projection(p, s, proj);
+    builder w = {p, s, ident_quote_affixed(p, "sql_", s->name, ""), proj->data, b};
+    strbuf_puts(b, "WITH _t AS (");
+    insert_head(&w);
+    const char *k = ident_quote(p, key->name);
+    strbuf_printf(b, " ON CONFLICT (%s) DO UPDATE SET %s = EXCLUDED.%s", k, k, k);
+    for (size_t i = 0; i < s->ncols; i++) {
+        const table_column *c = &s->cols[i];
+        bool named = false;
+        for (size_t r = 0; json_is_array(rows) && r < json_array_size(rows); r++)
+            named = named || json_object_get(json_array_get(rows, r), c->name) != NULL;
+        named = named || (json_is_object(rows) && json_object_get(rows, c->name) != NULL);
+        if (!named || c == key) continue;
+        const char *q = ident_quote(p, c->name);
+        strbuf_printf(b, ", %s = EXCLUDED.%s", q, q);
+    }
+    strbuf_printf(b,
+                  " RETURNING *, (xmax = 0) AS _inserted)"
+                  " SELECT to_json(_x)::text FROM (SELECT %s, _t._inserted AS inserted FROM _t) _x ORDER BY _x.id",
+                  w.proj);
+    char *sql = take(b);
+    strbuf_free(proj);
+    strbuf_free(b);
+    pool_free(p);
+    return sql;
 }
 
 /* ---- looking a table up ---- */

@@ -81,6 +81,13 @@ bool sql_with_table(request *req, const input_value *in, reply *out, api_error *
  * definition (the reason on stderr). */
 bool sql_print_statement(const char *def_json, int which);
 
+/* The upsert of rows (the body: one object or an array) into table s on
+ * the unique column key: the insert's statement ($1 the body) with ON
+ * CONFLICT (key) DO UPDATE setting the columns the rows name (every row's,
+ * together); each answered row carries "inserted". Returns the statement,
+ * malloc'd: the caller frees it. */
+char *sql_build_upsert(const table_spec *s, const table_column *key, json_t *rows);
+
 /* Runs t's statement `which` (ST_*). Returns the result, owned by
  * req->pool, or NULL with err set. */
 PGresult *sql_run(request *req, sql_table *t, int which, const char *const *params, api_error *err);

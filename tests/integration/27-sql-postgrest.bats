@@ -340,3 +340,51 @@ EOF_CASES
     expect 200 '.count == 3'
     [ "$(psql_q "SELECT string_agg(id::text, ',' ORDER BY id) FROM sql_wt")" = 4,5 ]
 }
+
+@test "upsert: on_conflict inserts or updates, each row says inserted; the columns a body names are set" {
+    create '{"name":"up","columns":[{"name":"sha","type":"text","unique":true},{"name":"ok","type":"boolean"},{"name":"note","type":"text"}]}'
+    expect 201
+    http POST "/sql/tables/up/rows?on_conflict=sha" -d '{"sha":"a","ok":false,"note":"first"}'
+    expect 201 '.items[0].inserted == true' '.items[0].sha == "a"' '.items[0].id == 1'
+    http POST "/sql/tables/up/rows?on_conflict=sha" -d '[{"sha":"a","ok":true},{"sha":"b","ok":true}]'
+    expect 201 '.items == (.items | sort_by(.id))' '[.items[] | [.id, .sha, .inserted, .ok]] == [[1,"a",false,true],[3,"b",true,true]]'
+    # a column the body does not name keeps its value
+    http GET /sql/tables/up/rows/1
+    expect 200 '.note == "first"' '.ok == true' 'has("inserted") | not'
+    [ "$(psql_q "SELECT count(*) FROM sql_up")" = 2 ]
+    # without on_conflict a taken value is still 409
+    insert up '{"sha":"a"}'
+    expect_error 409 conflict sha
+    # on_conflict must name a unique column; one body may not hold a key twice
+    http POST "/sql/tables/up/rows?on_conflict=note" -d '{"sha":"z"}'
+    expect_error 422 validation_failed on_conflict
+    http POST "/sql/tables/up/rows?on_conflict=nosuch" -d '{"sha":"z"}'
+    expect_error 422 validation_failed on_conflict
+    http POST "/sql/tables/up/rows?on_conflict=Bad" -d '{"sha":"z"}'
+    expect_error 422 validation_failed on_conflict
+    http POST "/sql/tables/up/rows?on_conflict=sha" -d '[{"sha":"x"},{"sha":"x"}]'
+    expect_error 422 validation_failed on_conflict
+    http POST "/sql/tables/up/rows?on_conflict=sha" -d '{"sha":"y","ok":"no"}'
+    expect_error 422 validation_failed ok
+    [ "$(psql_q "SELECT count(*) FROM sql_up")" = 2 ]
+    # the tool takes on_conflict too
+    mcp_call sql_insert_rows '{"name":"up","on_conflict":"sha","rows":{"sha":"b","note":"tool"}}'
+    [ "$TOOL_ERROR" = false ]
+    expect 200 '.items[0].inserted == false' '.items[0].id == 3' '.items[0].note == "tool"'
+}
+
+@test "upsert: 50 concurrent upserts of one value make one row" {
+    create '{"name":"race","columns":[{"name":"k","type":"text","unique":true},{"name":"n","type":"integer"}]}'
+    expect 201
+    local i
+    for i in $(seq 1 50); do
+        curl -s -o "$BATS_TEST_TMPDIR/up.$i" -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" \
+            -d "{\"k\":\"same\",\"n\":$i}" "$URL/sql/tables/race/rows?on_conflict=k" >"$BATS_TEST_TMPDIR/code.$i" &
+    done
+    wait
+    [ "$(cat "$BATS_TEST_TMPDIR"/code.* | sort -u)" = 201 ]
+    [ "$(psql_q "SELECT count(*) FROM sql_race")" = 1 ]
+    # exactly one of them inserted, the 49 others updated that row
+    [ "$(cat "$BATS_TEST_TMPDIR"/up.* | jq -s '[.[].items[0].inserted] | map(select(.)) | length')" = 1 ]
+    [ "$(cat "$BATS_TEST_TMPDIR"/up.* | jq -s '[.[].items[0].id] | unique | length')" = 1 ]
+}

@@ -17,6 +17,8 @@ export default async function ({ call, refresh, fail }) {
     const rows = await call("POST", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows`, { body: [{ sha: "a", n: 1 }, { sha: "b" }], want: 201 });
     await call("POST", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows`, { body: { sha: "a" }, want: 409 });
     await call("POST", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows`, { body: { nope: 1 }, want: 422 });
+    await call("POST", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?on_conflict=sha`, { body: [{ sha: "a", n: 1 }, { sha: "u" }], want: 201 });
+    await call("POST", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?on_conflict=n`, { body: { sha: "v" }, want: 422 });
     await call("GET", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?sha=a`, { want: 200 });
     await call("GET", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?limit=-1`, { want: 422 });
     await call("GET", "/sql/tables/{name}/rows", `/sql/tables/${table}/rows?n=gte.0&order=sha.desc.nullslast&select=sha&count=exact&limit=1`, { want: 200 });
@@ -42,6 +44,7 @@ export default async function ({ call, refresh, fail }) {
     await call("GET", own, own, { want: 200 });
     const made = await call("POST", `${own}/rows`, `${own}/rows`, { body: { sha: "c", n: 3 }, want: 201 });
     await call("POST", `${own}/rows`, `${own}/rows`, { body: { n: "three" }, want: 422 });
+    await call("POST", `${own}/rows`, `${own}/rows?on_conflict=sha`, { body: { sha: "c", n: 4 }, want: 201 });
     await call("GET", `${own}/rows`, `${own}/rows?sha=c`, { want: 200 });
     const copy = made?.value?.items?.[0]?.id ?? 1;
     await call("GET", `${own}/rows/{id}`, `${own}/rows/${copy}`, { want: 200 });

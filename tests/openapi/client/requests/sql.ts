@@ -47,6 +47,9 @@ export default async function ({ client, expect, fail }: Session): Promise<void>
     const built = made?.items[0];
     if (!built) return fail("no row inserted into client_builds");
     const cost: string | null = built.cost;
+    const { data: upserted } = await expect(201, client.POST("/sql/tables/client_builds/rows", { params: { query: { on_conflict: "sha" } }, body: { sha, n: 7 } }));
+    const inserted: boolean | undefined = upserted?.items[0]?.inserted;
+    if (inserted !== false || upserted?.items[0]?.id !== built.id) fail(`an upsert of sha ${sha} inserted ${inserted}, id ${upserted?.items[0]?.id}`);
     if (cost !== "12.50") fail(`a numeric came back as ${JSON.stringify(cost)}, not "12.50"`);
     await expect(200, client.GET("/sql/tables/client_builds/rows", { params: { query: { where: { sha } } } }));
     const own = { path: { id: built.id } };
