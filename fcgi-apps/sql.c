@@ -141,6 +141,18 @@ static const input_field list_tables_input[TABLES_N] = {
 enum { TABLE_NAME, TABLE_N };
 static const input_field get_table_input[TABLE_N] = {[TABLE_NAME] = IN_TABLE_NAME(INPUT_PATH)};
 
+/* DELETE /sql/tables/{name}?confirm=<name>: confirm must repeat the name
+ * (the handler compares them: a 422 naming confirm). */
+enum { DROP_NAME, DROP_CONFIRM, DROP_N };
+static const input_field drop_table_input[DROP_N] = {
+    [DROP_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [DROP_CONFIRM] = {.name = "confirm",
+                      .type = INPUT_STRING,
+                      .in = INPUT_QUERY,
+                      .max = IDENT_MAX,
+                      .description = "the table's name again: nothing is dropped without it"},
+};
+
 /* POST /sql/tables: the name and the columns. The column names'
  * uniqueness is table_spec_parse's, which turns the body into the table's
  * definition. */
@@ -310,6 +322,11 @@ static const output_shape table_out = OUTPUT_SHAPE("SqlTable", "A table's defini
 static const output_field tables_fields[] = {OUTPUT_PAGE_FIELDS(table_out)};
 static const output_shape tables_out = OUTPUT_SHAPE("SqlTablePage", NULL, tables_fields);
 
+static const output_field dropped_fields[] = {
+    {.name = "name", .type = OUT_STRING, .example = "\"builds\""},
+    {.name = "dropped", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape dropped_out = OUTPUT_SHAPE("SqlTableDropped", "A table dropped", dropped_fields);
+
 /* A row: its columns besides these (each table's row is sql_row_<name> in
  * /openapi.json with a token). */
 static const output_field row_fields[] = {
@@ -400,6 +417,43 @@ static bool sql_get_table(request *req, const input_value *in, reply *out, api_e
     if (res == NULL) return false;
     if (PQntuples(res) == 0) return API_NOT_FOUND(err, "name", "table %s does not exist", name);
     strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+/* The registry's row first (a concurrent drop of the name waits for it,
+ * then finds none: 404), then the table, in one transaction. */
+static const db_stmt sql_unregister = {"sql_unregister",
+                                       "DELETE FROM sql__tables WHERE name = $1 RETURNING name", 1};
+
+static bool sql_drop_table(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *name = in[DROP_NAME].s, *confirm = in[DROP_CONFIRM].s;
+    /* confirm is compared once the transaction has begun: a rule between
+     * two fields that the declaration cannot state, checked before
+     * anything is looked up (and after the database answers, as the
+     * declared inputs' edge test expects of a handler's own rules). */
+    if (!db_command("BEGIN", err)) return false;
+    if (confirm == NULL || strcmp(confirm, name) != 0) {
+        db_rollback();
+        return API_INVALID(err, "confirm", "confirm=%s is required to drop table %s (nothing was dropped)",
+                           name, name);
+    }
+    char ddl[128];
+    snprintf(ddl, sizeof ddl, "DROP TABLE IF EXISTS %s", ident_quote_affixed(req->pool, "sql_", name, ""));
+    const char *params[] = {name};
+    PGresult *res = NULL;
+    bool ok = (res = db_query(req->pool, &sql_unregister, params, err)) != NULL;
+    if (ok && PQntuples(res) == 0) {
+        db_rollback();
+        return API_NOT_FOUND(err, "name", "table %s does not exist", name);
+    }
+    if (!ok || !db_command(ddl, err) || !db_command("COMMIT", err)) {
+        db_rollback();
+        return false;
+    }
+    sql_table_forget(name);
+    strbuf_puts(out->body, "{\"name\":");
+    strbuf_json_string(out->body, name, strlen(name));
+    strbuf_puts(out->body, ",\"dropped\":true}");
     return true;
 }
 
@@ -574,6 +628,7 @@ static bool sql_delete_rows(request *req, const input_value *in, reply *out, api
 
 static const db_stmt *const sql_statements[] = {
     &sql_register,
+    &sql_unregister,
     &sql_table_get,
     &sql_table_list,
 #define CHECKS_(e, name, sql, pre, arrow, post, row_check, filter_check) &sql_row_checks[COL_##e],
@@ -612,6 +667,11 @@ static const route sql_routes[] = {
     {"GET", "/sql/tables/{name}", sql_get_table, .summary = "Read a table's definition",
      .description = "One table's definition: its columns and when it was created.", .input = get_table_input,
      .ninput = TABLE_N, .output = &table_out},
+    {"DELETE", "/sql/tables/{name}", sql_drop_table, .summary = "Drop a table",
+     .description = "Drops the table and its rows, and its definition from the registry, in one "
+                    "transaction; confirm must repeat the table's name (else 422, nothing dropped).",
+     .input = drop_table_input, .ninput = DROP_N, .output = &dropped_out,
+     .tool = TOOL("sql_drop_table", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"POST", "/sql/tables/{name}/rows", sql_insert, .summary = "Insert rows",
      .description = "Inserts one row (an object) or up to 1000 (an array), all or none; each answered with "
                     "its id and created_at. A value of the wrong type, an unknown column or a missing "

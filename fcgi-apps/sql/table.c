@@ -301,6 +301,15 @@ sql_table *sql_table_lookup(request *req, const char *name, api_error *err) {
     return t;
 }
 
+void sql_table_forget(const char *name) {
+    table_cache *c = cache_get();
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->tables[i]->name, name) == 0) {
+            cache_drop(c, c->tables[i]);
+            return;
+        }
+}
+
 const table_column *sql_column_find(const table_spec *s, const char *name) {
     for (size_t i = 0; i < s->ncols; i++)
         if (strcmp(s->cols[i].name, name) == 0) return &s->cols[i];

@@ -63,6 +63,10 @@ extern const db_stmt sql_table_get;
  * lookup. */
 sql_table *sql_table_lookup(request *req, const char *name, api_error *err);
 
+/* Drops the table called name from the thread's cache, if it is there
+ * (its statements deallocated): after the thread dropped the table. */
+void sql_table_forget(const char *name);
+
 /* Returns s's column called name, or NULL. Borrowed from s. */
 const table_column *sql_column_find(const table_spec *s, const char *name);
 

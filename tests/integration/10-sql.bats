@@ -393,8 +393,12 @@ fcgi_direct() {
     http PUT /sql/tables/items/rows/1
     expect_error 405 method_not_allowed
     header_has Allow "DELETE, GET, HEAD, PATCH"
-    http DELETE /sql/tables/items
+    http PUT /sql/tables/items
     expect_error 405 method_not_allowed
+    header_has Allow "DELETE, GET, HEAD"
+    http PUT /sql/tables/items/rows
+    expect_error 405 method_not_allowed
+    header_has Allow "DELETE, GET, HEAD, PATCH, POST"
     http_anon GET /sql/tables
     expect_error 401 unauthorized
     http GET /sql/nothing

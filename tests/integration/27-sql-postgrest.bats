@@ -388,3 +388,65 @@ EOF_CASES
     [ "$(cat "$BATS_TEST_TMPDIR"/up.* | jq -s '[.[].items[0].inserted] | map(select(.)) | length')" = 1 ]
     [ "$(cat "$BATS_TEST_TMPDIR"/up.* | jq -s '[.[].items[0].id] | unique | length')" = 1 ]
 }
+
+@test "drop a table: confirm must name it; gone from the catalog, the registry and /openapi.json at once; the name is free again" {
+    create '{"name":"gone","columns":[{"name":"a","type":"text"}]}'
+    expect 201
+    insert gone '{"a":"x"}'
+    expect 201
+    http DELETE /sql/tables/gone
+    expect_error 422 validation_failed confirm
+    http DELETE "/sql/tables/gone?confirm=other"
+    expect_error 422 validation_failed confirm
+    http DELETE "/sql/tables/gone?confirm=gone&a=1"
+    expect_error 422 validation_failed a
+    [ "$(psql_q "SELECT count(*) FROM sql_gone")" = 1 ]
+    http GET /openapi.json
+    expect 200 '.components.schemas | has("sql_row_gone")'
+    http DELETE "/sql/tables/gone?confirm=gone"
+    expect 200 '. == {"name":"gone","dropped":true}'
+    [ "$(psql_q "SELECT count(*) FROM pg_tables WHERE tablename = 'sql_gone'")" = 0 ]
+    [ "$(psql_q "SELECT count(*) FROM sql__tables WHERE name = 'gone'")" = 0 ]
+    http GET /openapi.json
+    expect 200 '.components.schemas | has("sql_row_gone") | not' '.paths | has("/sql/tables/gone/rows") | not'
+    http DELETE "/sql/tables/gone?confirm=gone"
+    expect_error 404 not_found name
+    # every worker of both processes answers 404 for its rows, never a 500
+    local i
+    for i in $(seq 1 12); do
+        http GET /sql/tables/gone/rows
+        expect_error 404 not_found name
+        insert gone '{"a":"y"}'
+        expect_error 404 not_found name
+    done
+    # the name is free: a new table of it, other columns, works everywhere
+    create '{"name":"gone","columns":[{"name":"b","type":"integer"}]}'
+    expect 201
+    for i in $(seq 1 12); do
+        insert gone "{\"b\":$i}"
+        expect 201 ".items[0].b == $i" '.items[0] | has("a") | not'
+    done
+    rows gone "b=gt.10"
+    [ "$(jq -c '[.items[].b]' <<<"$BODY")" = "[11,12]" ]
+    # the tool
+    mcp_call sql_drop_table '{"name":"gone"}'
+    [ "$TOOL_ERROR" = true ]
+    expect 200 '.field == "confirm"'
+    mcp_call sql_drop_table '{"name":"gone","confirm":"gone"}'
+    [ "$TOOL_ERROR" = false ]
+    expect 200 '.dropped == true'
+}
+
+@test "drop a table while writers insert into it: each insert is 201 or 404, never a 500" {
+    create '{"name":"busy","columns":[{"name":"n","type":"integer"}]}'
+    expect 201
+    local i
+    for i in $(seq 1 40); do
+        curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" -d "{\"n\":$i}" \
+            "$URL/sql/tables/busy/rows" >"$BATS_TEST_TMPDIR/busy.$i" &
+        [ "$i" = 20 ] && { http DELETE "/sql/tables/busy?confirm=busy"; expect 200; }
+    done
+    wait
+    cat "$BATS_TEST_TMPDIR"/busy.* | sort | uniq -c >&3
+    [ -z "$(cat "$BATS_TEST_TMPDIR"/busy.* | grep -vE '^(201|404)$')" ]
+}

@@ -53,4 +53,10 @@ export default async function ({ call, refresh, fail }) {
     await call("DELETE", `${own}/rows`, `${own}/rows?id=eq.0`, { want: 200 });
     await call("DELETE", `${own}/rows/{id}`, `${own}/rows/${copy}`, { want: 200 });
     await call("GET", `${own}/rows/{id}`, `${own}/rows/${copy}`, { want: 404 });
+
+    // Dropping: without confirm nothing happens; then the table of this run goes.
+    await call("DELETE", own, own, { want: 422 });
+    await call("DELETE", "/sql/tables/{name}", `/sql/tables/${table}?confirm=other`, { want: 422 });
+    await call("DELETE", "/sql/tables/{name}", `/sql/tables/${table}?confirm=${table}`, { want: 200 });
+    await call("DELETE", "/sql/tables/{name}", `/sql/tables/${table}?confirm=${table}`, { want: 404 });
 }

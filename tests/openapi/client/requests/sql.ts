@@ -60,4 +60,9 @@ export default async function ({ client, expect, fail }: Session): Promise<void>
     await expect(200, client.PATCH("/sql/tables/client_builds/rows", { params: { query: { where: { id: `eq.${built.id}` } } }, body: { n: 8 } }));
     await expect(200, client.DELETE("/sql/tables/client_builds/rows", { params: { query: { where: { sha: "eq.nosuch" } } } }));
     await expect(200, client.DELETE("/sql/tables/client_builds/rows/{id}", { params: own }));
+    // Dropping: client_builds stays (no confirm: 422); the run's own table goes.
+    await expect(422, client.DELETE("/sql/tables/client_builds"));
+    await expect(422, client.DELETE("/sql/tables/{name}", { params: { path: { name }, query: { confirm: "other" } } }));
+    await expect(200, client.DELETE("/sql/tables/{name}", { params: { path: { name }, query: { confirm: name } } }));
+    await expect(404, client.DELETE("/sql/tables/{name}", { params: { path: { name }, query: { confirm: name } } }));
 }
