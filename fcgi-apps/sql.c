@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "sql/columns.h"
 #include "sql/ident.h"
 #include "sql/query.h"
 #include "json.h"
@@ -60,8 +61,19 @@ static const char sql_schema[] =
     " RAISE EXCEPTION 'invalid input syntax for type integer: \"%\"', v USING ERRCODE = '22P02';"
     " END IF; RETURN v; END $$";
 
+/* Step 2: each table's definition has a version, raised by every change
+ * of its columns; each statement a worker built from a definition checks
+ * it (sql/table.h), and fails with SQLSTATE SQLCH when the definition has
+ * changed since: the worker reads the registry again and retries. */
+static const char sql_versions[] =
+    "ALTER TABLE sql__tables ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1;"
+    "CREATE OR REPLACE FUNCTION sql__fresh(n text, v bigint) RETURNS boolean LANGUAGE plpgsql STABLE AS $$"
+    " BEGIN IF NOT EXISTS (SELECT 1 FROM sql__tables WHERE name = n AND version = v) THEN"
+    " RAISE EXCEPTION 'table % changed', n USING ERRCODE = 'SQLCH';"
+    " END IF; RETURN true; END $$";
+
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
-static const char *const sql_migrations[] = {sql_schema, NULL};
+static const char *const sql_migrations[] = {sql_schema, sql_versions, NULL};
 
 /* /openapi.json with the token (mode.h, mode_describe): each table's row
  * as a JSON Schema, from the registry rows, keyed by the table's name: id,
@@ -195,6 +207,53 @@ static const input_field create_table_input[CREATE_N] = {
                         .items = column_input,
                         .nitems = COUNT_OF(column_input),
                         .description = "the columns, names distinct"},
+};
+
+/* POST /sql/tables/{name}/columns: a column as at create, with its
+ * default; or drop alone (the tool's other half). DELETE
+ * .../columns/{column} drops one. */
+enum { ADD_NAME, ADD_COL, ADD_TYPE, ADD_NULLABLE, ADD_UNIQUE, ADD_DEFAULT, ADD_DROP, ADD_N };
+static bool column_reserved_ok(const char *s, const char *field, api_error *err) {
+    return ident_column_ok(s, field, err);
+}
+static const input_field add_column_input[ADD_N] = {
+    [ADD_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [ADD_COL] = {.name = "column",
+                 .type = INPUT_STRING,
+                 .required = true,
+                 .min = 1,
+                 .max = IDENT_MAX,
+                 .check = column_reserved_ok,
+                 .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                 .description = "the new column's name (not id, created_at or a reserved query parameter)"},
+    [ADD_TYPE] = {.name = "type", .type = INPUT_STRING, .required = true, .choices = col_type_names},
+    [ADD_NULLABLE] = {.name = "nullable", .type = INPUT_BOOLEAN, .description = "default true"},
+    [ADD_UNIQUE] = {.name = "unique", .type = INPUT_BOOLEAN, .description = "default false"},
+    [ADD_DEFAULT] = {.name = "default",
+                     .type = INPUT_ANY,
+                     .description = "a value of the column's type: the rows there are get it, and so do "
+                                    "rows inserted without the column"},
+    [ADD_DROP] = {.name = "drop",
+                  .type = INPUT_STRING,
+                  .alone = true,
+                  .min = 1,
+                  .max = IDENT_MAX,
+                  .check = column_name_ok,
+                  .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                  .description = "instead: the column to drop, alone in the body (answered 200)"},
+};
+enum { DROPCOL_NAME, DROPCOL_COLUMN, DROPCOL_N };
+static const input_field drop_column_input[DROPCOL_N] = {
+    [DROPCOL_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [DROPCOL_COLUMN] = {.name = "column",
+                        .type = INPUT_STRING,
+                        .in = INPUT_PATH,
+                        .required = true,
+                        .min = 1,
+                        .max = IDENT_MAX,
+                        .check = column_name_ok,
+                        .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                        .description = "the column to drop"},
 };
 
 /* POST /sql/tables/{name}/rows: the body is the rows themselves, one
@@ -457,6 +516,19 @@ static bool sql_drop_table(request *req, const input_value *in, reply *out, api_
     return true;
 }
 
+static bool sql_add_column(request *req, const input_value *in, reply *out, api_error *err) {
+    if (in[ADD_DROP].present) return sql_column_drop(req, in[ADD_NAME].s, in[ADD_DROP].s, out, err);
+    table_column c = {.name = in[ADD_COL].s,
+                      .nullable = !in[ADD_NULLABLE].present || in[ADD_NULLABLE].i,
+                      .unique = in[ADD_UNIQUE].present && in[ADD_UNIQUE].i};
+    if (!col_type_parse(in[ADD_TYPE].s, &c.type)) return API_INVALID(err, "type", "unknown type");
+    return sql_column_add(req, in[ADD_NAME].s, &c, in[ADD_DEFAULT].json, out, err);
+}
+
+static bool sql_drop_column(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_column_drop(req, in[DROPCOL_NAME].s, in[DROPCOL_COLUMN].s, out, err);
+}
+
 /* ---- handlers: rows ---- */
 
 /* A write of rows failed: the database's refusal blamed on the column it
@@ -489,7 +561,7 @@ static const table_column *upsert_key(const sql_table *t, const char *name, api_
  * with err set (a row updated twice by one body is a 422). */
 static PGresult *upsert(request *req, const sql_table *t, const table_column *key, json_t *rows,
                         api_error *err) {
-    char *sql = sql_build_upsert(&t->spec, key, rows);
+    char *sql = sql_build_upsert(t, key, rows);
     const char *params[] = {req->body};
     PGresult *res = db_query_once(req->pool, sql, 1, params, err);
     free(sql);
@@ -672,6 +744,17 @@ static const route sql_routes[] = {
                     "transaction; confirm must repeat the table's name (else 422, nothing dropped).",
      .input = drop_table_input, .ninput = DROP_N, .output = &dropped_out,
      .tool = TOOL("sql_drop_table", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"POST", "/sql/tables/{name}/columns", sql_add_column, .summary = "Add or drop a column",
+     .description = "Adds a column (column, type, nullable, unique as at create, and an optional default "
+                    "of its type, which the rows there are get) and answers the table (201); or, with "
+                    "drop alone in the body, drops that column (200). One transaction, recorded in the "
+                    "registry: every worker and /openapi.json see it at once.",
+     .input = add_column_input, .ninput = ADD_N, .output = &table_out, .errors = API_BIT(CONFLICT),
+     .created = true, .also = ROUTE_OR_OK, .tool = TOOL("sql_alter_table", TOOL_DESTRUCTIVE)},
+    {"DELETE", "/sql/tables/{name}/columns/{column}", sql_drop_column, .summary = "Drop a column",
+     .description = "Drops the column and its values, and answers the table. The last column cannot be "
+                    "dropped (422: drop the table).",
+     .input = drop_column_input, .ninput = DROPCOL_N, .output = &table_out},
     {"POST", "/sql/tables/{name}/rows", sql_insert, .summary = "Insert rows",
      .description = "Inserts one row (an object) or up to 1000 (an array), all or none; each answered with "
                     "its id and created_at. A value of the wrong type, an unknown column or a missing "

@@ -21,7 +21,9 @@ bool sql_query_parse(request *req, const sql_table *t, const input_field *decl, 
         if (decl[i].in == INPUT_QUERY && decl[i].type == INPUT_STRING && in[i].present &&
             filter_reserved(decl[i].name))
             qp[k++] = (query_param){decl[i].name, in[i].s};
-    return filter_parse(&t->spec, qp, k, allow, req->pool, q, err);
+    if (!filter_parse(&t->spec, qp, k, allow, req->pool, q, err)) return false;
+    q->guard = t->guard;
+    return true;
 }
 
 PGresult *sql_query_run(request *req, const filter_query *q, const strbuf *b, const filter_params *ps,
@@ -93,6 +95,7 @@ static void write_head(const filter_query *q, json_t *set, const char *body, str
         strbuf_printf(b, " FROM (SELECT $%zu::jsonb AS _r) _e WHERE ", filter_params_add(ps, body));
     }
     filter_sql_where(q, b, ps);
+    if (q->guard != NULL) strbuf_printf(b, " AND %s", q->guard);
     strbuf_puts(b, " RETURNING _t.*)");
 }
 

@@ -51,10 +51,16 @@ typedef struct sql_table {
     json_t *def; /* owns spec's strings */
     table_spec spec;
     built_stmt stmts[ST_COUNT];
+    long long version; /* the registry row's: every statement checks it
+                          (sql__fresh), so a definition changed by another
+                          worker is noticed by the next statement */
+    const char *guard; /* "sql__fresh('<name>', <version>)", or "TRUE" */
+    char guard_buf[96];
     unsigned long long used; /* for eviction: larger is more recent */
 } sql_table;
 
-/* The registry's row of one table: its answer and its columns ($1 the name). */
+/* The registry's row of one table: its answer, its columns and its
+ * version ($1 the name). */
 extern const db_stmt sql_table_get;
 
 /* Returns the thread's cached table called name, reading the registry on
@@ -90,7 +96,7 @@ bool sql_print_statement(const char *def_json, int which);
  * CONFLICT (key) DO UPDATE setting the columns the rows name (every row's,
  * together); each answered row carries "inserted". Returns the statement,
  * malloc'd: the caller frees it. */
-char *sql_build_upsert(const table_spec *s, const table_column *key, json_t *rows);
+char *sql_build_upsert(const sql_table *t, const table_column *key, json_t *rows);
 
 /* Runs t's statement `which` (ST_*). Returns the result, owned by
  * req->pool, or NULL with err set. */

@@ -54,6 +54,14 @@ export default async function ({ call, refresh, fail }) {
     await call("DELETE", `${own}/rows/{id}`, `${own}/rows/${copy}`, { want: 200 });
     await call("GET", `${own}/rows/{id}`, `${own}/rows/${copy}`, { want: 404 });
 
+    // Columns: added (201), dropped alone in the body (200) or by path (200).
+    await call("POST", "/sql/tables/{name}/columns", `/sql/tables/${table}/columns`, { body: { column: "extra", type: "integer", default: 1 }, want: 201 });
+    await call("POST", "/sql/tables/{name}/columns", `/sql/tables/${table}/columns`, { body: { column: "extra", type: "integer" }, want: 409 });
+    await call("POST", "/sql/tables/{name}/columns", `/sql/tables/${table}/columns`, { body: { drop: "extra" }, want: 200 });
+    await call("POST", `${own}/columns`, `${own}/columns`, { body: { column: "more", type: "text" }, want: 201 });
+    await call("DELETE", `${own}/columns/{column}`, `${own}/columns/more`, { want: 200 });
+    await call("DELETE", "/sql/tables/{name}/columns/{column}", `/sql/tables/${table}/columns/nosuch`, { want: 404 });
+
     // Dropping: without confirm nothing happens; then the table of this run goes.
     await call("DELETE", own, own, { want: 422 });
     await call("DELETE", "/sql/tables/{name}", `/sql/tables/${table}?confirm=other`, { want: 422 });

@@ -60,6 +60,12 @@ export default async function ({ client, expect, fail }: Session): Promise<void>
     await expect(200, client.PATCH("/sql/tables/client_builds/rows", { params: { query: { where: { id: `eq.${built.id}` } } }, body: { n: 8 } }));
     await expect(200, client.DELETE("/sql/tables/client_builds/rows", { params: { query: { where: { sha: "eq.nosuch" } } } }));
     await expect(200, client.DELETE("/sql/tables/client_builds/rows/{id}", { params: own }));
+    // Columns of the run's table, and of client_builds (added, then dropped).
+    await expect(201, client.POST("/sql/tables/{name}/columns", { params: table, body: { column: "extra", type: "integer", default: 1 } }));
+    await expect(200, client.POST("/sql/tables/{name}/columns", { params: table, body: { drop: "extra" } }));
+    await expect(404, client.DELETE("/sql/tables/{name}/columns/{column}", { params: { path: { name, column: "nosuch" } } }));
+    await expect(201, client.POST("/sql/tables/client_builds/columns", { body: { column: "scratch", type: "text" } }));
+    await expect(200, client.DELETE("/sql/tables/client_builds/columns/{column}", { params: { path: { column: "scratch" } } }));
     // Dropping: client_builds stays (no confirm: 422); the run's own table goes.
     await expect(422, client.DELETE("/sql/tables/client_builds"));
     await expect(422, client.DELETE("/sql/tables/{name}", { params: { path: { name }, query: { confirm: "other" } } }));
