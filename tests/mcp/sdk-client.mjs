@@ -60,7 +60,7 @@ await check(`the protocol version settled on is ${expectedVersion}`, async () =>
 });
 const expected = ['health', 'document_put', 'document_get', 'document_list', 'document_changes', 'document_delete', 'queue_enqueue',
   'queue_claim', 'queue_ack', 'queue_ack_many', 'queue_pause', 'queue_resume', 'sql_create_table', 'sql_list_tables', 'sql_insert_rows', 'sql_select_rows',
-  'sql_update_rows', 'sql_delete_rows', 'sql_drop_table', 'file_write_temp'];
+  'sql_update_rows', 'sql_delete_rows', 'sql_alter_table', 'sql_drop_table', 'file_write_temp'];
 await check('tools/list names the contract tools, each with input and output schemas', async () => {
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((t) => t.name).sort(), [...expected].sort());
@@ -159,6 +159,11 @@ const calls = {
     const r = await valid('sql_delete_rows', { name: table, where: { s: 'eq.nosuch' } });
     assert.equal(r.count, 0);
   }, () => invalid('sql_delete_rows', { name: table, where: { s: 'a' }, max_affected: -1 }, 'validation_failed', 'max_affected')],
+  sql_alter_table: [async () => {
+    const r = await valid('sql_alter_table', { name: table, column: 'extra', type: 'integer', default: 1 });
+    assert.equal(r.columns.at(-1).name, 'extra');
+    await valid('sql_alter_table', { name: table, drop: 'extra' });
+  }, () => invalid('sql_alter_table', { name: table, column: 'x', type: 'money' }, 'validation_failed', 'type')],
   sql_drop_table: [async () => {
     await valid('sql_create_table', { name: `${table}_drop`, columns: [{ name: 'a', type: 'text' }] });
     const r = await valid('sql_drop_table', { name: `${table}_drop`, confirm: `${table}_drop` });
