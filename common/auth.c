@@ -141,8 +141,8 @@ bool auth_allows(const auth_who *who, const char *area, bool write, const char *
     if (who->root || scope_allows(who->scopes, who->nscopes, area, write, name)) return true;
     char need[SCOPE_TEXT_MAX + 1];
     scope_needed(need, sizeof need, area, write, name);
-    return api_fail(err, API_E_FORBIDDEN, "scope", "this token's scopes do not allow it: it takes the scope %s",
-                    need);
+    return api_fail(err, API_E_FORBIDDEN, "scope",
+                    "this token's scopes do not allow it: it takes the scope %s", need);
 }
 
 /* Appends "name" to an array literal being written (the names hold only
@@ -153,7 +153,8 @@ static void literal_add(strbuf *b, const char *name) {
     strbuf_puts(b, "\"");
 }
 
-bool auth_read_filter(const auth_who *who, const char *area, pool *p, const char **exact, const char **prefixes) {
+bool auth_read_filter(const auth_who *who, const char *area, pool *p, const char **exact,
+                      const char **prefixes) {
     if (who->root || scope_may_read(who->scopes, who->nscopes, area, NULL)) return false;
     strbuf *e = strbuf_new(), *x = strbuf_new();
     strbuf_puts(e, "{");

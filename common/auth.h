@@ -27,10 +27,10 @@
 
 /* Who a valid token is. */
 typedef struct auth_who {
-    char id[40];          /* "root:1", "root:2", or the scoped token's id;
+    char id[40];         /* "root:1", "root:2", or the scoped token's id;
                              "" when no token was checked */
-    bool root;            /* every scope */
-    const scope *scopes;  /* a scoped token's, in the request's pool; NULL
+    bool root;           /* every scope */
+    const scope *scopes; /* a scoped token's, in the request's pool; NULL
                              for the root token */
     size_t nscopes;
 } auth_who;
@@ -58,7 +58,8 @@ bool auth_may_use(const auth_who *who, const char *area, bool write);
  * to PostgreSQL array literals (in p) of the namespaces and the prefixes
  * its read scopes of area name, for the list's statement to keep only
  * those (`name = ANY(exact) OR starts_with(name, any prefix)`). */
-bool auth_read_filter(const auth_who *who, const char *area, pool *p, const char **exact, const char **prefixes);
+bool auth_read_filter(const auth_who *who, const char *area, pool *p, const char **exact,
+                      const char **prefixes);
 
 /* Constant-time equality of a presented token with the expected one: the
  * time depends only on the expected token's length. */

@@ -72,8 +72,6 @@ static const char *env_or(const char *var, const char *dflt) {
     return v ? v : dflt;
 }
 
-
-
 /* True when the string t is printable ASCII without spaces. */
 static bool token_chars_ok(const char *t) {
     for (const char *p = t; *p; p++)

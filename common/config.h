@@ -24,10 +24,10 @@ typedef struct config {
     const char *database_url; /* libpq conninfo; "" lets libpq read PG* */
     char *token;              /* owned; NULL when no token is configured */
     size_t token_len;
-    char *token2;             /* owned: the token file's second line (a
+    char *token2; /* owned: the token file's second line (a
                                  rotation, docs/security.md), or NULL */
     size_t token2_len;
-    const char *token_file;   /* DATASTORE_TOKEN_FILE when the token comes
+    const char *token_file;      /* DATASTORE_TOKEN_FILE when the token comes
                                  from it (auth.c reads it again), else NULL */
     size_t body_max_bytes;       /* BODY_MAX_BYTES */
     const char *listen_addr;     /* LISTEN_ADDR (lighttpd's, checked here) */

@@ -530,6 +530,15 @@ bool db_command(const char *sql, api_error *err) {
     return true;
 }
 
+PGresult *db_query_once(pool *p, const char *sql, int nparams, const char *const *params, api_error *err) {
+    if (!schema_first(err) || !ensure_conn(err)) return NULL;
+    if (!PQsendQueryParams(t_c->pg, sql, nparams, NULL, params, NULL, NULL, 0))
+        return fail_unavailable(err, "the connection was lost while sending"), NULL;
+    PGresult *res = await_result(err);
+    if (res != NULL) pool_defer(p, pgresult_release, res);
+    return res;
+}
+
 bool db_can_listen(void) { return !g_config.pooled; }
 
 bool db_listen(const char *channel, api_error *err) {

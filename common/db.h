@@ -104,6 +104,13 @@ PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_er
 PGresult *db_query_built(pool *p, const db_stmt *st, unsigned long long *prepared_on,
                          const char *const *params, api_error *err);
 
+/* Runs a statement built for one request (the sql mode's filtered lists
+ * and writes, whose text depends on the query) unprepared, with text
+ * parameters ($1 is params[0]): sql is built from validated, quoted names
+ * only, never request text. Returns the result, owned by pool p, or NULL
+ * with err set by db_error_map. */
+PGresult *db_query_once(pool *p, const char *sql, int nparams, const char *const *params, api_error *err);
+
 /* Writes a statement name not used before in this process into buf (at least
  * 32 bytes): "<prefix>_<n>". prefix is the caller's constant. */
 void db_stmt_name(char *buf, size_t size, const char *prefix);

@@ -69,7 +69,7 @@ typedef struct request {
     const char **params; /* route captures, in pattern order */
     size_t nparams;
     const struct mode *mode; /* borrowed: the mode serving it */
-    auth_who who;             /* the token's identity and scopes, once
+    auth_who who;            /* the token's identity and scopes, once
                                  checked (auth.h); id "" before */
 } request;
 

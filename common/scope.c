@@ -37,7 +37,8 @@ static bool parse_pattern(const char *p, size_t len, const scope_area *area, sco
         return false;
     }
     if (body > max || !pattern_chars_ok(p, body, lower)) {
-        snprintf(why, why_size, "the pattern must be %s of 1-%zu characters, or a prefix of one ending in '*'",
+        snprintf(why, why_size,
+                 "the pattern must be %s of 1-%zu characters, or a prefix of one ending in '*'",
                  lower ? "a table name ([a-z][a-z0-9_]*)" : "a namespace ([A-Za-z0-9][A-Za-z0-9._-]*)", max);
         return false;
     }
@@ -65,7 +66,8 @@ static const scope_area *parse_area(const char *a, size_t n, scope_area_fn area_
     memcpy(out->area, a, n);
     out->area[n] = '\0';
     const scope_area *rules = strcmp(out->area, "*") == 0 ? &every_area : area_of(out->area);
-    if (rules == NULL) snprintf(why, why_size, "there is no area %s (a mode's name, metrics or *)", out->area);
+    if (rules == NULL)
+        snprintf(why, why_size, "there is no area %s (a mode's name, metrics or *)", out->area);
     return rules;
 }
 

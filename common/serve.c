@@ -115,7 +115,8 @@ static const char *scope_name(const route *r, const input_value *in) {
  * handler looks anything up, so a 403 never tells whether a thing exists.
  * The area is the mode's (or its scope_area), the access read for GET and
  * HEAD and write otherwise, the namespace the validated input naming it. */
-static bool scope_ok(const mode *m, const route *r, const request *req, const input_value *in, api_error *err) {
+static bool scope_ok(const mode *m, const route *r, const request *req, const input_value *in,
+                     api_error *err) {
     if (r->is_public || req->who.root || (r->also & ROUTE_ANY_TOKEN)) return true;
     if (m->root_only)
         return api_fail(err, API_E_FORBIDDEN, "scope", "%s %s takes the root token", r->method, r->pattern);

@@ -17,8 +17,8 @@
 typedef struct token_entry {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     char id[40];
-    long long expires; /* Unix seconds; 0: never */
-    long long used_minute; /* last_used_at as Unix minutes, as last read */
+    long long expires;                /* Unix seconds; 0: never */
+    long long used_minute;            /* last_used_at as Unix minutes, as last read */
     _Atomic long long written_minute; /* this process wrote last_used_at then */
     scope *scopes;
     size_t nscopes;

@@ -34,7 +34,8 @@ static const char tokens_schema[] =
     /* every process reads the set again on a create or a revoke; a use
      * (last_used_at) changes nothing it holds */
     "CREATE OR REPLACE FUNCTION auth_tokens_notify() RETURNS trigger LANGUAGE plpgsql AS"
-    " $f$ BEGIN PERFORM pg_notify('" TOKEN_STORE_CHANNEL "', ''); RETURN NULL; END $f$;"
+    " $f$ BEGIN PERFORM pg_notify('" TOKEN_STORE_CHANNEL
+    "', ''); RETURN NULL; END $f$;"
     "CREATE TRIGGER auth_tokens_changed AFTER INSERT OR DELETE ON auth_tokens"
     " FOR EACH STATEMENT EXECUTE FUNCTION auth_tokens_notify();";
 
@@ -42,24 +43,25 @@ static const char *const tokens_migrations[] = {tokens_schema, NULL};
 
 /* ---- statements ---- */
 
-#define TOKEN_JSON                                                                                       \
+#define TOKEN_JSON \
     "json_build_object('id', t.id, 'name', t.name, 'scopes', t.scopes, 'created_at', " SQL_UTC(          \
         "t.created_at") ", 'expires_at', CASE WHEN t.expires_at IS NULL THEN NULL ELSE " SQL_UTC("t.expires_at") \
         " END, 'last_used_at', CASE WHEN t.last_used_at IS NULL THEN NULL ELSE " SQL_UTC("t.last_used_at") " END)"
 
-static const db_stmt st_create = {
-    "tokens_create",
-    "INSERT INTO auth_tokens AS t (name, digest, scopes, expires_at)"
-    " VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4::int))"
-    " RETURNING " TOKEN_JSON "::text",
-    4};
+static const db_stmt st_create = {"tokens_create",
+                                  "INSERT INTO auth_tokens AS t (name, digest, scopes, expires_at)"
+                                  " VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4::int))"
+                                  " RETURNING " TOKEN_JSON "::text",
+                                  4};
 static const db_stmt st_list = {"tokens_list",
-                                "SELECT " TOKEN_JSON "::text, t.id::text FROM auth_tokens t"
+                                "SELECT " TOKEN_JSON
+                                "::text, t.id::text FROM auth_tokens t"
                                 " WHERE t.id > $1::uuid ORDER BY t.id LIMIT $2::int",
                                 2};
-static const db_stmt st_get = {"tokens_get", "SELECT " TOKEN_JSON "::text FROM auth_tokens t WHERE t.id = $1::uuid",
-                               1};
-static const db_stmt st_revoke = {"tokens_revoke", "DELETE FROM auth_tokens WHERE id = $1::uuid RETURNING id", 1};
+static const db_stmt st_get = {"tokens_get",
+                               "SELECT " TOKEN_JSON "::text FROM auth_tokens t WHERE t.id = $1::uuid", 1};
+static const db_stmt st_revoke = {"tokens_revoke", "DELETE FROM auth_tokens WHERE id = $1::uuid RETURNING id",
+                                  1};
 
 static const db_stmt *const tokens_statements[] = {&st_create, &st_list, &st_get, &st_revoke, NULL};
 
@@ -90,14 +92,29 @@ static const scope_area *area_of(const char *name) {
 
 enum { CREATE_NAME, CREATE_SCOPES, CREATE_EXPIRES, CREATE_N };
 static const input_field create_input[CREATE_N] = {
-    [CREATE_NAME] = {.name = "name", .type = INPUT_STRING, .in = INPUT_BODY, .required = true, .min = 1,
-                     .max = 128, .description = "what the token is for, 1-128 characters",
+    [CREATE_NAME] = {.name = "name",
+                     .type = INPUT_STRING,
+                     .in = INPUT_BODY,
+                     .required = true,
+                     .min = 1,
+                     .max = 128,
+                     .description = "what the token is for, 1-128 characters",
                      .example = "ci-agent"},
-    [CREATE_SCOPES] = {.name = "scopes", .type = INPUT_ANY, .in = INPUT_BODY, .required = true,
-                       .kinds = INPUT_KIND_ARRAY, .max = SCOPES_MAX, .example = "[\"document:read:ci-*\"]",
+    [CREATE_SCOPES] = {.name = "scopes",
+                       .type = INPUT_ANY,
+                       .in = INPUT_BODY,
+                       .required = true,
+                       .kinds = INPUT_KIND_ARRAY,
+                       .max = SCOPES_MAX,
+                       .example = "[\"document:read:ci-*\"]",
                        .description = "1-64 scopes, each <area>:<access>[:<pattern>] (docs/security.md)"},
-    [CREATE_EXPIRES] = {.name = "expires_in_seconds", .type = INPUT_INTEGER, .in = INPUT_BODY, .min = 60,
-                        .max = 31536000, .dflt = -1, .description = "omitted: the token never expires"},
+    [CREATE_EXPIRES] = {.name = "expires_in_seconds",
+                        .type = INPUT_INTEGER,
+                        .in = INPUT_BODY,
+                        .min = 60,
+                        .max = 31536000,
+                        .dflt = -1,
+                        .description = "omitted: the token never expires"},
 };
 
 enum { LIST_LIMIT, LIST_AFTER, LIST_N };
@@ -110,21 +127,28 @@ static const input_field id_input[] = {IN_ID};
 
 /* ---- outputs ---- */
 
-#define OUT_TOKEN_COMMON                                                                             \
-    {.name = "id", .type = OUT_STRING, .format = "uuid", .example = "\"0b5e0c4e-8a52-4d0e-9a43-5d1c2f3e4a5b\""}, \
-        {.name = "name", .type = OUT_STRING, .example = "\"ci-agent\""},                            \
+#define OUT_TOKEN_COMMON                                                                                  \
+    {.name = "id",                                                                                        \
+     .type = OUT_STRING,                                                                                  \
+     .format = "uuid",                                                                                    \
+     .example = "\"0b5e0c4e-8a52-4d0e-9a43-5d1c2f3e4a5b\""},                                              \
+        {.name = "name", .type = OUT_STRING, .example = "\"ci-agent\""},                                  \
         {.name = "scopes", .type = OUT_ARRAY, .item = OUT_STRING, .example = "[\"document:read:ci-*\"]"}, \
         OUT_TIME("created_at", 0), OUT_TIME("expires_at", OUT_NULLABLE)
 
 static const output_field token_fields[] = {
-    OUT_TOKEN_COMMON, OUT_TIME("last_used_at", OUT_NULLABLE),
+    OUT_TOKEN_COMMON,
+    OUT_TIME("last_used_at", OUT_NULLABLE),
 };
-static const output_shape token_out = OUTPUT_SHAPE("Token", "A scoped token, without its secret", token_fields);
+static const output_shape token_out =
+    OUTPUT_SHAPE("Token", "A scoped token, without its secret", token_fields);
 
 static const output_field created_fields[] = {
     OUT_TOKEN_COMMON,
     OUT_TIME("last_used_at", OUT_NULLABLE),
-    {.name = "token", .type = OUT_STRING, .example = "\"bk_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
+    {.name = "token",
+     .type = OUT_STRING,
+     .example = "\"bk_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"",
      .description = "the secret: shown in this answer only"},
 };
 static const output_shape created_out =
@@ -134,7 +158,10 @@ static const output_field page_fields[] = {OUTPUT_PAGE_FIELDS(token_out)};
 static const output_shape page_out = OUTPUT_SHAPE("TokenPage", NULL, page_fields);
 
 static const output_field revoked_fields[] = {
-    {.name = "id", .type = OUT_STRING, .format = "uuid", .example = "\"0b5e0c4e-8a52-4d0e-9a43-5d1c2f3e4a5b\""},
+    {.name = "id",
+     .type = OUT_STRING,
+     .format = "uuid",
+     .example = "\"0b5e0c4e-8a52-4d0e-9a43-5d1c2f3e4a5b\""},
     {.name = "revoked", .type = OUT_BOOLEAN, .example = "true"},
 };
 static const output_shape revoked_out = OUTPUT_SHAPE("TokenRevoked", NULL, revoked_fields);
@@ -191,7 +218,8 @@ static bool tokens_list(request *req, const input_value *in, reply *out, api_err
     if (!root_only(req, err)) return false;
     char fetch[24];
     snprintf(fetch, sizeof fetch, "%lld", in[LIST_LIMIT].i + 1);
-    const char *params[] = {in[LIST_AFTER].s ? in[LIST_AFTER].s : "00000000-0000-0000-0000-000000000000", fetch};
+    const char *params[] = {in[LIST_AFTER].s ? in[LIST_AFTER].s : "00000000-0000-0000-0000-000000000000",
+                            fetch};
     PGresult *res = db_query(req->pool, &st_list, params, err);
     if (res == NULL) return false;
     reply_page(out, res, in[LIST_LIMIT].i);
@@ -253,7 +281,8 @@ static const route tokens_routes[] = {
     {"DELETE", "/tokens/{id}", tokens_revoke, .summary = "Revoke a scoped token",
      .description = "Root token only. Removes the token: every process of every replica refuses it within "
                     "2 s (401, like a wrong token).",
-     .input = id_input, .ninput = 1, .output = &revoked_out, .errors = API_BIT(FORBIDDEN) | API_BIT(NOT_FOUND)},
+     .input = id_input, .ninput = 1, .output = &revoked_out,
+     .errors = API_BIT(FORBIDDEN) | API_BIT(NOT_FOUND)},
 };
 
 const mode mode_tokens = {

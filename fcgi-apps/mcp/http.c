@@ -83,8 +83,8 @@ typedef struct exchange {
     int phase;
     char stream_session[SESSION_ID_LEN + 1]; /* GET stream: its session */
     bool stream_open;
-    watch *watch;            /* GET stream: its session's subscriptions */
-    double keepalive_due;    /* GET stream: when the next comment is due (clock_ms) */
+    watch *watch;         /* GET stream: its session's subscriptions */
+    double keepalive_due; /* GET stream: when the next comment is due (clock_ms) */
     /* An answer with progress: it runs on a thread of its own (bg) while
      * this connection's thread sends a progress event every
      * MCP_PROGRESS_MS; bg_done (under bg_lock) says it has finished. */
@@ -139,7 +139,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
     metrics_observe(x->method, x->status, clock_ms() - x->start);
     metrics_sessions_set(sessions_live());
-    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail, x->token_id);
+    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail,
+               x->token_id);
     rpc_out_release(&x->out);
     strbuf_free(x->body);
     strbuf_free(x->pending);
@@ -246,7 +247,8 @@ static bool answer_next(exchange *x) {
         }
         x->phase = 1;
     } else if (x->phase == 1 && x->bg_started && !background_done(x)) {
-        if (rpc_progress(&x->out, ++x->progress, "waiting", event)) put_event(x->pending, event->data, event->len);
+        if (rpc_progress(&x->out, ++x->progress, "waiting", event))
+            put_event(x->pending, event->data, event->len);
     } else if (x->phase == 1) {
         if (!x->bg_started) rpc_answer(&x->out, event, run_on_workers, g_workers);
         const strbuf *answer = x->bg_started ? x->bg_answer : event;
@@ -308,7 +310,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
             x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
             break;
         }
-        if (!session_stream_wait(x->stream_session, token_nap_ms(x, left < sleep_ms ? (long)left + 1 : sleep_ms)) ||
+        if (!session_stream_wait(x->stream_session,
+                                 token_nap_ms(x, left < sleep_ms ? (long)left + 1 : sleep_ms)) ||
             token_gone(x))
             return MHD_CONTENT_READER_END_OF_STREAM;
     }
@@ -351,8 +354,9 @@ static ssize_t listen_reader(void *cls, uint64_t pos, char *buf, size_t max) {
         strbuf_puts(x->pending, ": listening\n\n");
         x->phase = 1;
         if (!watch_listen_ack(x->watch, x->pending, run_on_workers, g_workers)) {
-            strbuf_puts(x->pending, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
-                                    "-32603,\"message\":\"Internal error: the changes feed cannot be read\"}}\n\n");
+            strbuf_puts(x->pending,
+                        "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
+                        "-32603,\"message\":\"Internal error: the changes feed cannot be read\"}}\n\n");
             x->phase = 2;
         }
         x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;

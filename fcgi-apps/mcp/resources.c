@@ -105,9 +105,7 @@ static bool readable(const auth_who *who, const char *area, const char *name) {
 }
 
 /* The area of a resource kind ('1' to '3'). */
-static const char *kind_area(char k) {
-    return k == '1' ? "document" : k == '2' ? "queue" : "sql";
-}
+static const char *kind_area(char k) { return k == '1' ? "document" : k == '2' ? "queue" : "sql"; }
 
 bool resources_list(const char *authorization, const char *cursor, strbuf *out, api_error *err) {
     char kind[2] = {0, 0};
@@ -162,10 +160,13 @@ static size_t split(const char *uri, char **copy, const char *seg[URI_SEGMENTS_M
     for (char *s = *copy;; n++) {
         char *slash = strchr(s, '/');
         if (slash) *slash = '\0';
-        bool ok = n < URI_SEGMENTS_MAX && s[0] != '\0' && strchr("abcdefghijklmnopqrstuvwxyz"
-                                                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-                                                                  s[0]) != NULL;
-        ok = ok && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@~-") == strlen(s);
+        bool ok = n < URI_SEGMENTS_MAX && s[0] != '\0' &&
+                  strchr(
+                      "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+                      s[0]) != NULL;
+        ok = ok &&
+             strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@~-") == strlen(s);
         if (!ok) return 0;
         seg[n] = s;
         if (slash == NULL) return n + 1;
@@ -257,8 +258,10 @@ static const db_stmt *completer(int t, const char *name, bool *has) {
 /* Appends {"values":[...],"hasMore":...} from res (NULL: none), the values
  * that are names of area only when who may read them (a key is of the
  * namespace ns, which who may read or the key is not offered). */
-static void put_completion(strbuf *out, PGresult *res, const auth_who *who, const char *area, const char *ns) {
-    int rows = res ? PQntuples(res) : 0, shown = rows > RESOURCES_COMPLETE_MAX ? RESOURCES_COMPLETE_MAX : rows;
+static void put_completion(strbuf *out, PGresult *res, const auth_who *who, const char *area,
+                           const char *ns) {
+    int rows = res ? PQntuples(res) : 0,
+        shown = rows > RESOURCES_COMPLETE_MAX ? RESOURCES_COMPLETE_MAX : rows;
     int put = 0;
     strbuf_puts(out, "\"completion\":{\"values\":[");
     for (int i = 0; i < shown; i++) {
@@ -269,10 +272,12 @@ static void put_completion(strbuf *out, PGresult *res, const auth_who *who, cons
     strbuf_printf(out, "],\"hasMore\":%s}", rows > shown ? "true" : "false");
 }
 
-bool resources_complete(const char *authorization, const char *template_uri, const char *name, const char *value,
-                        json_t *context, strbuf *out, api_error *err) {
+bool resources_complete(const char *authorization, const char *template_uri, const char *name,
+                        const char *value, json_t *context, strbuf *out, api_error *err) {
     int t = template_index(template_uri);
-    if (t < 0) return API_NOT_FOUND(err, "ref", "%.200s is not one of this server's resource templates", template_uri);
+    if (t < 0)
+        return API_NOT_FOUND(err, "ref", "%.200s is not one of this server's resource templates",
+                             template_uri);
     bool has;
     const db_stmt *st = completer(t, name, &has);
     if (!has) return API_NOT_FOUND(err, "argument", "%.200s has no argument %.60s", template_uri, name);
@@ -288,7 +293,8 @@ bool resources_complete(const char *authorization, const char *template_uri, con
     db_begin(g_config.db_timeout_ms);
     PGresult *res = db_query(p, st, params, err);
     const char *area = st == &complete_table ? "sql" : st == &complete_queue_ns ? "queue" : "document";
-    if (res != NULL) put_completion(out, res, who_of(authorization, p), area, st == &complete_key ? ns : NULL);
+    if (res != NULL)
+        put_completion(out, res, who_of(authorization, p), area, st == &complete_key ? ns : NULL);
     pool_free(p);
     return res != NULL;
 }

@@ -53,7 +53,7 @@ void resources_read(const char *uri, const call_headers *h, reply *r);
  * authorization may read; nothing for a version or an id.
  * False with err set: a template that is not this server's, or an argument
  * it does not have (404); the database (503). */
-bool resources_complete(const char *authorization, const char *template_uri, const char *name, const char *value,
-                        json_t *context, strbuf *out, api_error *err);
+bool resources_complete(const char *authorization, const char *template_uri, const char *name,
+                        const char *value, json_t *context, strbuf *out, api_error *err);
 
 #endif

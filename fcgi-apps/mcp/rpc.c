@@ -205,7 +205,8 @@ static rpc_message *message_new(const rpc_in *in, json_t *root, const char *vers
                  in->trace->span_id);
     snprintf(m->version, sizeof m->version, "%s", version);
     m->stateless = stateless;
-    if (!stateless && in->session_id != NULL) snprintf(m->session_id, sizeof m->session_id, "%s", in->session_id);
+    if (!stateless && in->session_id != NULL)
+        snprintf(m->session_id, sizeof m->session_id, "%s", in->session_id);
     return m;
 }
 

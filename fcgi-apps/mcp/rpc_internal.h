@@ -60,10 +60,10 @@ typedef struct rpc_message {
     char *authorization; /* the request's header (owned copy): the tools'
                             routes check it as their own */
     char request_id[72];
-    char traceparent[64];              /* the request's span, for the tools' routes */
-    char version[SESSION_VERSION_MAX]; /* the protocol version it is in */
+    char traceparent[64];                /* the request's span, for the tools' routes */
+    char version[SESSION_VERSION_MAX];   /* the protocol version it is in */
     char session_id[SESSION_ID_LEN + 1]; /* the session era's session ("": none) */
-    bool stateless;                    /* 2026-07-28 */
+    bool stateless;                      /* 2026-07-28 */
 } rpc_message;
 
 /* What one message object is: a request (method and id), a notification

@@ -29,10 +29,10 @@ typedef struct resource_job {
     const char *uri;    /* resources/read */
     const char *cursor; /* resources/list; NULL: the first page */
     call_headers headers;
-    bool ok;        /* resources/list: the page is in members */
-    strbuf *members; /* resources/list: the result's members */
-    api_error err;   /* resources/list: why not */
-    reply r;         /* resources/read: the route's answer */
+    bool ok;                        /* resources/list: the page is in members */
+    strbuf *members;                /* resources/list: the result's members */
+    api_error err;                  /* resources/list: why not */
+    reply r;                        /* resources/read: the route's answer */
     const char *ref, *name, *value; /* completion/complete */
     json_t *context;
     const char *sid; /* resources/subscribe, resources/unsubscribe */
@@ -66,7 +66,8 @@ static void run_read(void *arg) {
 static void answer_list(const answering *a, json_t *params, rpc_runner runner, void *ctx) {
     json_t *cursor = json_object_get(params, "cursor");
     if (cursor != NULL && !json_is_string(cursor) && !json_is_null(cursor)) {
-        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS, "Invalid params: cursor must be a string");
+        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS,
+                      "Invalid params: cursor must be a string");
         return;
     }
     resource_job j = {.cursor = json_string_value(cursor),
@@ -82,8 +83,8 @@ static void answer_list(const answering *a, json_t *params, rpc_runner runner, v
         char message[300];
         snprintf(message, sizeof message, "%s: %.200s",
                  j.err.status == 422 ? "Invalid params" : "Internal error", j.err.detail);
-        rpc_put_error(a->body, a->id, a->id_len, j.err.status == 422 ? RPC_INVALID_PARAMS : RPC_INTERNAL_ERROR,
-                      message);
+        rpc_put_error(a->body, a->id, a->id_len,
+                      j.err.status == 422 ? RPC_INVALID_PARAMS : RPC_INTERNAL_ERROR, message);
         snprintf(a->out->log_detail, sizeof a->out->log_detail, "resources/list: %.200s", j.err.detail);
     }
     strbuf_free(j.members);
@@ -95,7 +96,9 @@ static void answer_list(const answering *a, json_t *params, rpc_runner runner, v
  * -32603. data: the route's error body with the uri added. */
 static void put_read_error(const answering *a, const char *uri, const reply *r) {
     bool unknown = r->status >= 400 && r->status < 500;
-    int code = !unknown ? RPC_INTERNAL_ERROR : a->msg->stateless ? RPC_INVALID_PARAMS : RPC_RESOURCE_NOT_FOUND;
+    int code = !unknown            ? RPC_INTERNAL_ERROR
+               : a->msg->stateless ? RPC_INVALID_PARAMS
+                                   : RPC_RESOURCE_NOT_FOUND;
     strbuf *data = strbuf_new();
     strbuf_puts(data, "{\"uri\":");
     strbuf_json_string(data, uri, strlen(uri));
@@ -122,9 +125,9 @@ static void answer_read(const answering *a, json_t *params, rpc_runner runner, v
         return;
     }
     const rpc_message *msg = a->msg;
-    resource_job j = {.uri = json_string_value(uri),
-                      .headers = {msg->authorization, msg->request_id,
-                                  msg->traceparent[0] ? msg->traceparent : NULL}};
+    resource_job j = {
+        .uri = json_string_value(uri),
+        .headers = {msg->authorization, msg->request_id, msg->traceparent[0] ? msg->traceparent : NULL}};
     reply_init(&j.r);
     runner(run_read, &j, ctx);
     if (j.r.status == 200) {
@@ -153,12 +156,13 @@ static void answer_complete(const answering *a, json_t *params, rpc_runner runne
                       .value = json_string_value(json_object_get(arg, "value")),
                       .context = json_object_get(json_object_get(params, "context"), "arguments"),
                       .headers = {a->msg->authorization, a->msg->request_id, NULL}};
-    const char *wrong = type == NULL || j.name == NULL || j.value == NULL
-                            ? "Invalid params: completion/complete needs ref.type, argument.name and argument.value"
-                        : strcmp(type, "ref/prompt") == 0 ? "Invalid params: this server has no prompts"
-                        : strcmp(type, "ref/resource") != 0 || j.ref == NULL
-                            ? "Invalid params: ref must be a ref/resource with a uri"
-                            : NULL;
+    const char *wrong =
+        type == NULL || j.name == NULL || j.value == NULL
+            ? "Invalid params: completion/complete needs ref.type, argument.name and argument.value"
+        : strcmp(type, "ref/prompt") == 0 ? "Invalid params: this server has no prompts"
+        : strcmp(type, "ref/resource") != 0 || j.ref == NULL
+            ? "Invalid params: ref must be a ref/resource with a uri"
+            : NULL;
     if (wrong != NULL) {
         rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS, wrong);
         return;
@@ -186,15 +190,16 @@ static void answer_subscription(const answering *a, json_t *params, bool subscri
                                 void *ctx) {
     json_t *uri = json_object_get(params, "uri");
     if (!json_is_string(uri)) {
-        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS, "Invalid params: params.uri (a string) is required");
+        rpc_put_error(a->body, a->id, a->id_len, RPC_INVALID_PARAMS,
+                      "Invalid params: params.uri (a string) is required");
         return;
     }
     const rpc_message *msg = a->msg;
-    resource_job j = {.uri = json_string_value(uri),
-                      .sid = msg->session_id,
-                      .subscribe = subscribe,
-                      .headers = {msg->authorization, msg->request_id,
-                                  msg->traceparent[0] ? msg->traceparent : NULL}};
+    resource_job j = {
+        .uri = json_string_value(uri),
+        .sid = msg->session_id,
+        .subscribe = subscribe,
+        .headers = {msg->authorization, msg->request_id, msg->traceparent[0] ? msg->traceparent : NULL}};
     runner(run_subscription, &j, ctx);
     if (j.ok) {
         rpc_open_result(a->body, a->id, a->id_len);
@@ -203,7 +208,8 @@ static void answer_subscription(const answering *a, json_t *params, bool subscri
     }
     char message[300];
     bool invalid = j.err.status == 422;
-    snprintf(message, sizeof message, "%s: %.200s", invalid ? "Invalid params" : "Internal error", j.err.detail);
+    snprintf(message, sizeof message, "%s: %.200s", invalid ? "Invalid params" : "Internal error",
+             j.err.detail);
     rpc_put_error(a->body, a->id, a->id_len, invalid ? RPC_INVALID_PARAMS : RPC_INTERNAL_ERROR, message);
 }
 

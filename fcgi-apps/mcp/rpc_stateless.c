@@ -163,9 +163,15 @@ static bool headers_ok(const admission *a) {
  * initialize included). */
 static bool method_served(const admission *a) {
     const char *m = a->method;
-    static const char *const served[] = {"server/discover", "tools/list", "tools/call", "resources/list",
-                                         "resources/templates/list", "resources/read", "completion/complete",
-                                         "subscriptions/listen", NULL};
+    static const char *const served[] = {"server/discover",
+                                         "tools/list",
+                                         "tools/call",
+                                         "resources/list",
+                                         "resources/templates/list",
+                                         "resources/read",
+                                         "completion/complete",
+                                         "subscriptions/listen",
+                                         NULL};
     for (const char *const *x = served; *x; x++)
         if (strcmp(m, *x) == 0) return true;
     char message[160];
@@ -184,10 +190,11 @@ static bool listen_ok(const admission *a) {
     json_t *u;
     json_array_foreach(uris, i, u) ok = ok && json_is_string(u);
     if (!ok)
-        refuse(a, 400, RPC_INVALID_PARAMS,
-               "Invalid params: subscriptions/listen needs params.notifications, its resourceSubscriptions an "
-               "array of URIs",
-               NULL);
+        refuse(
+            a, 400, RPC_INVALID_PARAMS,
+            "Invalid params: subscriptions/listen needs params.notifications, its resourceSubscriptions an "
+            "array of URIs",
+            NULL);
     return ok;
 }
 
@@ -237,8 +244,8 @@ void rpc_admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
 
 void rpc_answer_discover(const rpc_message *msg, const char *id_text, size_t id_len, strbuf *body) {
     rpc_open_result(body, id_text, id_len);
-    strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON
-                      ",\"capabilities\":" RPC_CAPABILITIES ",\"instructions\":\"");
+    strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON ",\"capabilities\":" RPC_CAPABILITIES
+                      ",\"instructions\":\"");
     rpc_put_instructions(body);
     strbuf_printf(body, "\",\"ttlMs\":%d,\"cacheScope\":\"public\"", RPC_LIST_TTL_MS);
     rpc_close_result(body, msg, true);

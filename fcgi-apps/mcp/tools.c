@@ -433,10 +433,21 @@ static void run_request(const mode *m, const char *method, const char *uri, cons
     api_error err;
     char length[24];
     snprintf(length, sizeof length, "%zu", body->len);
-    const char *pairs[] = {"REQUEST_METHOD",    method,         "REQUEST_URI",      uri,
-                           "HTTP_AUTHORIZATION", h->authorization, "HTTP_X_REQUEST_ID", h->request_id,
-                           "CONTENT_LENGTH",    length,         "CONTENT_TYPE",     content_type,
-                           "HTTP_TRACEPARENT",  h->traceparent, NULL};
+    const char *pairs[] = {"REQUEST_METHOD",
+                           method,
+                           "REQUEST_URI",
+                           uri,
+                           "HTTP_AUTHORIZATION",
+                           h->authorization,
+                           "HTTP_X_REQUEST_ID",
+                           h->request_id,
+                           "CONTENT_LENGTH",
+                           length,
+                           "CONTENT_TYPE",
+                           content_type,
+                           "HTTP_TRACEPARENT",
+                           h->traceparent,
+                           NULL};
     /* An absent header ends the list early: keep the ones after it. */
     const char *kept[sizeof pairs / sizeof pairs[0]];
     size_t n = 0;

@@ -23,9 +23,9 @@
 #define SUB_CHANNEL "backend_mcp_subscriptions"
 
 enum {
-    WATCH_MAX = 64,       /* subscriptions per session */
-    WATCH_TICK_MS = 200,  /* how often a stream with a watch looks at its tickets */
-    WATCH_PAGE = 1000,    /* changes read at once */
+    WATCH_MAX = 64,      /* subscriptions per session */
+    WATCH_TICK_MS = 200, /* how often a stream with a watch looks at its tickets */
+    WATCH_PAGE = 1000,   /* changes read at once */
 };
 
 static const db_stmt sub_insert = {
@@ -42,7 +42,8 @@ static const db_stmt sub_delete = {
     2};
 static const db_stmt sub_load = {
     "mcp_subscription_load",
-    "SELECT uri, namespace, key, since FROM mcp_subscriptions WHERE session_id = $1 ORDER BY uri LIMIT 64", 1};
+    "SELECT uri, namespace, key, since FROM mcp_subscriptions WHERE session_id = $1 ORDER BY uri LIMIT 64",
+    1};
 
 /* Reads a document or namespace URI into ns and key (key[0] == '\0': the
  * namespace). False for any other URI. */
@@ -189,8 +190,9 @@ static void put_listen_meta(strbuf *out, const watch *w) {
 /* Appends one notifications/resources/updated event for uri (a listen's
  * carries its subscription id). */
 static void put_updated(strbuf *out, const watch *w, const char *uri) {
-    strbuf_puts(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\","
-                     "\"params\":{\"uri\":");
+    strbuf_puts(out,
+                "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/resources/updated\","
+                "\"params\":{\"uri\":");
     strbuf_json_string(out, uri, strlen(uri));
     if (w->listen_id) put_listen_meta(out, w);
     strbuf_puts(out, "}}\n\n");
@@ -229,7 +231,8 @@ watch *watch_listen(json_t *uris, const char *authorization, const char *id, siz
     json_array_foreach(uris, i, u) {
         const char *uri = json_string_value(u);
         subscription *s = &w->subs[w->nsubs];
-        if (w->nsubs == WATCH_MAX || uri == NULL || strlen(uri) >= sizeof s->uri || !watchable(uri, s->ns, s->key))
+        if (w->nsubs == WATCH_MAX || uri == NULL || strlen(uri) >= sizeof s->uri ||
+            !watchable(uri, s->ns, s->key))
             continue;
         snprintf(s->uri, sizeof s->uri, "%s", uri);
         w->nsubs++;
@@ -260,9 +263,10 @@ bool watch_listen_ack(watch *w, strbuf *out, watch_runner runner, void *ctx) {
     if (!w->load_ok) return false;
     w->loaded = true;
     w->sub_ticketed = true; /* a listen's subscriptions never change */
-    strbuf_puts(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
-                     "\"notifications/subscriptions/acknowledged\",\"params\":{\"notifications\":"
-                     "{\"resourceSubscriptions\":[");
+    strbuf_puts(out,
+                "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":"
+                "\"notifications/subscriptions/acknowledged\",\"params\":{\"notifications\":"
+                "{\"resourceSubscriptions\":[");
     for (int i = 0; i < w->nsubs; i++) {
         if (i) strbuf_puts(out, ",");
         strbuf_json_string(out, w->subs[i].uri, strlen(w->subs[i].uri));
@@ -276,9 +280,12 @@ bool watch_listen_ack(watch *w, strbuf *out, watch_runner runner, void *ctx) {
 void watch_listen_end(const watch *w, strbuf *out) {
     strbuf_puts(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":");
     strbuf_puts(out, w->listen_id);
-    strbuf_puts(out, ",\"result\":{\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":");
+    strbuf_puts(
+        out,
+        ",\"result\":{\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/subscriptionId\":");
     strbuf_puts(out, w->listen_id);
-    strbuf_printf(out, ",\"io.modelcontextprotocol/serverInfo\":{\"name\":\"backend\",\"version\":\"%s\"}}}}\n\n",
+    strbuf_printf(out,
+                  ",\"io.modelcontextprotocol/serverInfo\":{\"name\":\"backend\",\"version\":\"%s\"}}}}\n\n",
                   BACKEND_VERSION);
 }
 

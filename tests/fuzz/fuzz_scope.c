@@ -18,8 +18,8 @@
 #include "scope.h"
 
 static const scope_area areas[] = {
-    {"document", true, true, true, false}, {"queue", true, true, true, false},
-    {"sql", true, true, true, true},       {"file", false, true, false, false},
+    {"document", true, true, true, false},  {"queue", true, true, true, false},
+    {"sql", true, true, true, true},        {"file", false, true, false, false},
     {"metrics", true, false, false, false},
 };
 

@@ -436,7 +436,7 @@ db_rows() {
     hint() { jq -r --arg t "$1" --arg h "$2" '.[$t][$h]' <<<"$hints"; }
     # fixtures the calls below work on
     call sql_create_table '{"name":"hints","columns":[{"name":"a","type":"text"}]}'
-    call sql_insert_rows '{"name":"hints","rows":[{"a":"x"}]}'
+    call sql_insert_rows '{"name":"hints","rows":[{"a":"x"},{"a":"del"}]}'
     call document_put '{"namespace":"hints","key":"k","payload":1}'
     call queue_enqueue '{"namespace":"hints","payload":1}'
     declare -A args=(
@@ -455,6 +455,7 @@ db_rows() {
         [document_namespaces]='{}'
         [document_retention_get]='{"namespace":"hints"}'
         [document_retention_put]='{"namespace":"hints-r","keep_versions":5}'
+        [sql_delete_rows]='{"name":"hints","where":{"a":"eq.del"}}'
     )
     for t in "${!args[@]}"; do
         files_before=$(ls "$FILE_TEMP_DIR" 2>/dev/null | wc -l)

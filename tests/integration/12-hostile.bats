@@ -302,6 +302,7 @@ done_category() {
         ["GET /queue/{namespace}/dead"]=limit
         ["GET /sql/tables"]=limit
         ["GET /sql/tables/{name}"]=-
+        ["DELETE /sql/tables/{name}"]=confirm
         ["GET /sql/tables/{name}/rows"]=limit
         ["GET /sql/tables/{name}/rows/{id}"]=-
         ["PATCH /sql/tables/{name}/rows/{id}"]=-
@@ -316,7 +317,9 @@ done_category() {
         qs=("zzz=1" "a&b" "%00=1" "limit%00=1" "%zz=1")
         # "-": the route takes no parameter, so any is unknown.
         [ "$p" != - ] && qs+=("$p=1&$p=1" "$p=1&$p=2" "$p=" "$p" "$p=&$p=" "$p=%00" "$p=1&zzz=")
-        [ "$pattern" = "/sql/tables/{name}/rows" ] && qs+=("v=a&v=b" "v=a&v=" "order=desc&order=asc" "nosuchcolumn=1")
+        # (a column may be filtered twice: v=a&v=b is two conditions, not an error)
+        [ "$pattern" = "/sql/tables/{name}/rows" ] && qs+=("v=not.a" "v=cs.{1}" "v=in.(a" "order=desc&order=asc"
+            "select=v&select=v" "count=exact&count=exact" "nosuchcolumn=1" "on_conflict=v")
         for q in "${qs[@]}"; do
             # shellcheck disable=SC2046 # body prints curl arguments, split on purpose
             hcase query 422 "$method" "$path?$q" -H "$(AUTH)" $(body "$method" "$pattern")

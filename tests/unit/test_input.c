@@ -63,11 +63,13 @@ static json_t *array_of(const input_field *f, long long n) {
 
 /* count characters c. */
 static json_t *repeat(char c, long long count) {
-    char s[1024];
-    if (count > (long long)sizeof s - 1) count = sizeof s - 1;
+    char *s = malloc((size_t)count + 1);
+    if (s == NULL) abort();
     memset(s, c, (size_t)count);
     s[count] = '\0';
-    return json_string(s);
+    json_t *v = json_string(s);
+    free(s);
+    return v;
 }
 
 /* A value f takes. */

@@ -529,7 +529,8 @@ int main(void) {
         in = (rpc_in){.method = "OPTIONS", .host = "localhost"};
         rpc_out_init(&out);
         rpc_admit(&in, &out);
-        CHECK(out.status == 401 && !out.preflight, "an OPTIONS with no Origin is no preflight: the token first");
+        CHECK(out.status == 401 && !out.preflight,
+              "an OPTIONS with no Origin is no preflight: the token first");
         rpc_out_release(&out);
     }
 
@@ -551,17 +552,31 @@ int main(void) {
             ok = ok && resources_path(maps[i][0], path) && strcmp(path->data, maps[i][1]) == 0;
         }
         CHECK(ok, "each template's URI is its route's GET");
-        static const char *const none[] = {
-            "backend://document", "backend://document/", "backend://document//k", "backend://document/ns/_changes",
-            "backend://document/ns/k?version=1", "backend://document/ns/k#x", "backend://document/ns/k%20",
-            "backend://document/ns/k/versions", "backend://document/ns/k/other/1", "backend://queue/a/b",
-            "backend://sql/t/rows", "backend://sql/t/cols/1", "backend://other/x", "http://document/ns",
-            "backend://document/a/b/c/d/e/f", "backend://document/ns/k/", "backend:/document/ns", ""};
+        static const char *const none[] = {"backend://document",
+                                           "backend://document/",
+                                           "backend://document//k",
+                                           "backend://document/ns/_changes",
+                                           "backend://document/ns/k?version=1",
+                                           "backend://document/ns/k#x",
+                                           "backend://document/ns/k%20",
+                                           "backend://document/ns/k/versions",
+                                           "backend://document/ns/k/other/1",
+                                           "backend://queue/a/b",
+                                           "backend://sql/t/rows",
+                                           "backend://sql/t/cols/1",
+                                           "backend://other/x",
+                                           "http://document/ns",
+                                           "backend://document/a/b/c/d/e/f",
+                                           "backend://document/ns/k/",
+                                           "backend:/document/ns",
+                                           ""};
         for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
             strbuf_reset(path);
             ok = ok && !resources_path(none[i], path) && path->len == 0;
         }
-        CHECK(ok, "a URI outside the templates (or with a query, an escape, an empty or '_' segment) names nothing");
+        CHECK(ok,
+              "a URI outside the templates (or with a query, an escape, an empty or '_' segment) names "
+              "nothing");
         strbuf_free(path);
     }
 

@@ -11,8 +11,8 @@
 #include "scope.h"
 
 static const scope_area areas[] = {
-    {"document", true, true, true, false}, {"queue", true, true, true, false},
-    {"sql", true, true, true, true},       {"file", false, true, false, false},
+    {"document", true, true, true, false},  {"queue", true, true, true, false},
+    {"sql", true, true, true, true},        {"file", false, true, false, false},
     {"metrics", true, false, false, false},
 };
 
@@ -70,7 +70,8 @@ static void lists(void) {
     size_t n;
     api_error err;
     json_t *a = json_loads("[\"document:read\", \"queue:bogus\"]", 0, NULL);
-    CHECK(!scope_parse_list(a, known, s, &n, &err) && err.status == 422 && strcmp(err.field, "scopes[1]") == 0,
+    CHECK(!scope_parse_list(a, known, s, &n, &err) && err.status == 422 &&
+              strcmp(err.field, "scopes[1]") == 0,
           "422 names scopes[1]");
     json_decref(a);
     a = json_array();
@@ -128,7 +129,8 @@ static int token_lines(const char *text, char *t1, char *t2) {
 static void root_tokens(void) {
     char a[32], b[32];
     CHECK(token_lines("  one-token \n", a, b) == 1 && strcmp(a, "one-token") == 0, "one token, trimmed");
-    CHECK(token_lines("new-1\n\n  old-2  \n\n", a, b) == 2 && strcmp(a, "new-1") == 0 && strcmp(b, "old-2") == 0,
+    CHECK(token_lines("new-1\n\n  old-2  \n\n", a, b) == 2 && strcmp(a, "new-1") == 0 &&
+              strcmp(b, "old-2") == 0,
           "two tokens, blank lines skipped");
     CHECK(token_lines("a-1\nb-2\nc-3\n", a, b) == -1, "three tokens: refused");
     CHECK(token_lines("a 1\n", a, b) == -1, "a blank inside a token: refused");
