@@ -360,6 +360,8 @@ void settings_load(const setting *s, size_t n) {
 }
 
 bool config_folder_ready(const char *var, const char *dir, api_error *err) {
+    if (dir == NULL || dir[0] == '\0')
+        return api_fail(err, API_E_INSUFFICIENT_STORAGE, NULL, "%s is not set", var);
     char path[4096];
     snprintf(path, sizeof path, "%s", dir);
     for (char *p = path + 1; *p; p++) {

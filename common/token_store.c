@@ -115,6 +115,10 @@ static token_set *set_read(api_error *err) {
             if (entry_of(res, i, &s->e[s->n])) s->n++;
     }
     pool_free(p);
+    /* The connection goes back to the process's spares: the caller may be
+     * a thread that never queries again (backend-mcp's HTTP threads),
+     * whose connection would otherwise outlive it, unclosed. */
+    db_park();
     return s;
 }
 
@@ -166,6 +170,7 @@ static void mark_used(const char *id) {
     if (db_query(p, &st_used, params, &err) == NULL)
         log_msg(LOG_WARN, "cannot record a token's use: %s", err.detail);
     pool_free(p);
+    db_park(); /* as set_read does */
 }
 
 bool token_store_lookup(const char *tok, size_t n, pool *p, auth_who *who, api_error *err) {
