@@ -341,19 +341,79 @@ static const db_stmt queue_dead_retry = {
     " SELECT u.j FROM u, wake",
     2};
 
-static const db_stmt queue_stats = {
-    "queue_stats",
-    "SELECT json_build_object('namespace', $1::text,"
-    " 'ready', count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()),"
-    " 'delayed', count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now()"
-    " AND claim_token IS NULL),"
-    " 'in_flight', count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL),"
-    " 'dead', count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()),"
-    " 'oldest_ready_age_seconds', coalesce(round(extract(epoch FROM now() - min(enqueued_at)"
-    " FILTER (WHERE attempts < max_attempts AND visible_at <= now())), 3), 0),"
-    " 'paused', NOT " NOT_PAUSED
-    ")::text"
-    " FROM queue_items WHERE namespace = $1",
+/* A namespace's counts as one JSON object, GET /queue/{namespace}'s
+ * answer, for the namespace NS (an SQL expression). */
+#define STATS_JSON(NS)                                                                            \
+    "(SELECT json_build_object('namespace', " NS "::text,"                                        \
+    " 'ready', count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()),"          \
+    " 'delayed', count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now()"           \
+    " AND claim_token IS NULL),"                                                                  \
+    " 'in_flight', count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL),"       \
+    " 'dead', count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()),"          \
+    " 'oldest_ready_age_seconds', coalesce(round(extract(epoch FROM now() - min(enqueued_at)"      \
+    " FILTER (WHERE attempts < max_attempts AND visible_at <= now())), 3), 0),"                   \
+    " 'paused', EXISTS (SELECT 1 FROM queue_paused qp WHERE qp.namespace = " NS "))::text"          \
+    " FROM queue_items WHERE namespace = " NS ")"
+
+static const db_stmt queue_stats = {"queue_stats", "SELECT " STATS_JSON("$1"), 1};
+
+/* The first namespace after X (an SQL expression) that has an item: two
+ * index probes, one in each partial index (together they hold every
+ * item), so walking the namespaces costs two probes a namespace, however
+ * many items each holds. NULL when there is none. */
+#define NEXT_ITEM_NS(X)                                                                        \
+    "least((SELECT min(namespace) FROM queue_items WHERE namespace > " X                       \
+    " AND attempts < max_attempts), (SELECT min(namespace) FROM queue_items WHERE namespace > " X \
+    " AND attempts >= max_attempts))"
+
+/* GET /queue: the namespaces after $1 that have an item or a pause (a row
+ * of their own), at most $2 of them, by name, each with its counts;
+ * column 1 is the page's cursor (the name). */
+static const db_stmt queue_namespaces = {
+    "queue_namespaces",
+    "WITH RECURSIVE s(n, k) AS (SELECT " NEXT_ITEM_NS("$1::text") ", 1"
+    " UNION ALL SELECT " NEXT_ITEM_NS("s.n") ", s.k + 1 FROM s WHERE s.n IS NOT NULL AND s.k < $2::integer),"
+    " a AS (SELECT n FROM s WHERE n IS NOT NULL"
+    " UNION SELECT namespace FROM queue_paused WHERE namespace > $1::text),"
+    " p AS (SELECT n FROM a ORDER BY n COLLATE \"C\" LIMIT $2::integer)"
+    " SELECT " STATS_JSON("p.n") ", p.n FROM p ORDER BY p.n COLLATE \"C\"",
+    2};
+
+/* DELETE /queue/{namespace}/dead/{id}: one dead item, gone. */
+static const db_stmt queue_dead_delete = {
+    "queue_dead_delete",
+    "DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
+    " AND attempts >= max_attempts AND visible_at <= now() RETURNING id",
+    2};
+
+/* DELETE /queue/{namespace}/dead: the dead list, emptied; the count. */
+static const db_stmt queue_dead_purge = {
+    "queue_dead_purge",
+    "WITH d AS (DELETE FROM queue_items WHERE namespace = $1"
+    " AND attempts >= max_attempts AND visible_at <= now() RETURNING 1)"
+    " SELECT count(*) FROM d",
+    1};
+
+/* DELETE /queue/{namespace}: every item, in flight too (their claims'
+ * acks then find nothing: 404). The pause row stays. Waiters are told:
+ * with a concurrency limit, a purge frees places. */
+static const db_stmt queue_purge = {"queue_purge",
+                                    "WITH d AS (DELETE FROM queue_items WHERE namespace = $1 RETURNING 1),"
+                                    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
+                                    "', $1))"
+                                    " SELECT count(*) FROM d, wake",
+                                    1};
+
+/* The retention sweep: up to 1000 items dead for longer than $1 seconds
+ * (a dead item's visible_at is when its last claim ran out), in one short
+ * transaction; rows another sweeper holds are skipped, not waited for. */
+enum { QUEUE_SWEEP_BATCH = 1000, QUEUE_SWEEP_ROUNDS = 20 };
+static const db_stmt queue_dead_sweep = {
+    "queue_dead_sweep",
+    "WITH d AS (DELETE FROM queue_items WHERE id IN (SELECT id FROM queue_items"
+    " WHERE attempts >= max_attempts AND visible_at <= now() - make_interval(secs => $1::bigint)"
+    " LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING 1)"
+    " SELECT count(*) FROM d",
     1};
 
 /* The replica's queue gauges (GET /metrics): items by namespace and
@@ -430,6 +490,47 @@ static void queue_publish_gauges(void) {
 }
 
 static long queue_gauge_seconds(void) { return QUEUE_GAUGE_SECONDS; }
+
+/* QUEUE_DEAD_RETENTION_SECONDS: how long a dead item is kept; 0 keeps it. */
+static long long queue_dead_retention;
+static const setting queue_settings[] = {
+    {.name = "QUEUE_DEAD_RETENTION_SECONDS",
+     .kind = SETTING_NUMBER,
+     .dflt = "0",
+     .max = 315360000,
+     .zero_ok = true,
+     .number = &queue_dead_retention,
+     .meaning = "seconds a dead queue item is kept before the sweep removes it (0: kept)"},
+};
+
+/* Removes the items dead for longer than the retention, a batch a
+ * transaction, at most QUEUE_SWEEP_ROUNDS batches a tick (the next tick
+ * goes on): every process of the mode sweeps, and SKIP LOCKED keeps two
+ * sweepers off each other's rows. */
+static void queue_sweep_dead(void) {
+    if (queue_dead_retention <= 0) return;
+    pool *p = pool_new();
+    api_error err;
+    char secs[24];
+    snprintf(secs, sizeof secs, "%lld", queue_dead_retention);
+    const char *params[] = {secs};
+    for (int round = 0; round < QUEUE_SWEEP_ROUNDS; round++) {
+        db_begin(g_config.db_timeout_ms);
+        PGresult *res = db_query(p, &queue_dead_sweep, params, &err);
+        if (res == NULL) {
+            log_msg(LOG_WARN, "queue dead-item sweep: %s", err.detail);
+            break;
+        }
+        if (atoll(PQgetvalue(res, 0, 0)) < QUEUE_SWEEP_BATCH) break;
+    }
+    pool_free(p);
+}
+
+/* The mode's tick: the gauges, then the dead items' retention. */
+static void queue_tick(void) {
+    queue_publish_gauges();
+    queue_sweep_dead();
+}
 
 /* ---- inputs: each route's, declared once (input.h) ---- */
 
@@ -587,6 +688,20 @@ static const input_field dead_input[DEAD_N] = {
 enum { RETRY_NS, RETRY_ID, RETRY_N };
 static const input_field retry_input[RETRY_N] = {[RETRY_NS] = IN_NS, [RETRY_ID] = IN_ID};
 
+/* GET /queue: ?limit=&after=<namespace>. */
+enum { NSL_LIMIT, NSL_AFTER, NSL_N };
+static const input_field namespaces_input[NSL_N] = {
+    [NSL_LIMIT] = INPUT_LIMIT,
+    [NSL_AFTER] = {.name = "after",
+                   .type = INPUT_STRING,
+                   .in = INPUT_QUERY,
+                   .min = 1,
+                   .max = NAMESPACE_MAX,
+                   .check = validate_namespace,
+                   .pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                   .description = "next, from the previous page (a namespace)"},
+};
+
 /* ---- outputs: each answer's shape, declared once (output.h) ---- */
 
 #define OUT_ID \
@@ -670,6 +785,15 @@ static const output_field stats_fields[] = {
     {.name = "oldest_ready_age_seconds", .type = OUT_NUMBER, .example = "0"},
     {.name = "paused", .type = OUT_BOOLEAN, .example = "false"}};
 static const output_shape stats_out = OUTPUT_SHAPE("QueueCounts", "A namespace's counts", stats_fields);
+static const output_field stats_page_fields[] = {OUTPUT_PAGE_FIELDS(stats_out)};
+static const output_shape stats_page_out =
+    OUTPUT_SHAPE("QueueNamespacePage", "Namespaces with their counts, by name", stats_page_fields);
+static const output_field dead_deleted_fields[] = {
+    OUT_ID, {.name = "deleted", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape dead_deleted_out = OUTPUT_SHAPE("QueueDeadDeleted", NULL, dead_deleted_fields);
+static const output_field purged_fields[] = {
+    {.name = "deleted", .type = OUT_INTEGER, .example = "3", .description = "how many items were removed"}};
+static const output_shape purged_out = OUTPUT_SHAPE("QueuePurged", NULL, purged_fields);
 
 /* ---- handlers ---- */
 
@@ -879,18 +1003,70 @@ static bool queue_stats_get(request *req, const input_value *in, reply *out, api
     return stats_reply(req, in[STATS_NS].s, out, err);
 }
 
+/* GET /queue: a page of namespaces with their counts. */
+static bool queue_namespace_list(request *req, const input_value *in, reply *out, api_error *err) {
+    long long limit = in[NSL_LIMIT].i;
+    char fetch[24];
+    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
+    const char *after = in[NSL_AFTER].s;
+    const char *params[] = {after ? after : "", fetch};
+    PGresult *res = db_query(req->pool, &queue_namespaces, params, err);
+    if (res == NULL) return false;
+    reply_page(out, res, limit);
+    return true;
+}
+
+static bool queue_dead_delete_item(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *ns = in[RETRY_NS].s, *id = in[RETRY_ID].s;
+    const char *params[] = {ns, id};
+    PGresult *res = db_query(req->pool, &queue_dead_delete, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0) return API_NOT_FOUND(err, "id", "item %s/%s is not in the dead list", ns, id);
+    strbuf_printf(out->body, "{\"id\":%lld,\"deleted\":true}", in[RETRY_ID].i);
+    return true;
+}
+
+/* The purges: {"deleted": N} from a statement answering the count. */
+static bool purge_reply(request *req, const char *ns, const db_stmt *st, reply *out, api_error *err) {
+    const char *params[] = {ns};
+    PGresult *res = db_query(req->pool, st, params, err);
+    if (res == NULL) return false;
+    strbuf_printf(out->body, "{\"deleted\":%s}", PQgetvalue(res, 0, 0));
+    return true;
+}
+
+static bool queue_dead_purge_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    return purge_reply(req, in[STATS_NS].s, &queue_dead_purge, out, err);
+}
+
+static bool queue_purge_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    return purge_reply(req, in[STATS_NS].s, &queue_purge, out, err);
+}
+
 static const db_stmt *const queue_statements[] = {
     &queue_free_keys,    &queue_enqueue,    &queue_claim,
     &queue_next_visible, &queue_ack,        &queue_ack_many,
     &queue_pause,        &queue_resume,     &queue_exists,
     &queue_release,      &queue_extend,     &queue_dead_list,
     &queue_dead_retry,   &queue_stats,      &queue_gauges,
-    &queue_enqueue_lock, &queue_retry_lock, NULL,
+    &queue_enqueue_lock, &queue_retry_lock, &queue_namespaces,
+    &queue_dead_delete,  &queue_dead_purge, &queue_purge,
+    &queue_dead_sweep,   NULL,
 };
 
 /* ---- routes ---- */
 
 static const route queue_routes[] = {
+    {"GET", "/queue", queue_namespace_list, .summary = "List queue namespaces",
+     .description = "Every namespace that has an item or is paused, by name, each with its counts as "
+                    "GET /queue/{namespace} answers them; paginated.",
+     .input = namespaces_input, .ninput = NSL_N, .output = &stats_page_out,
+     .tool = TOOL("queue_namespaces", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}", queue_purge_ns, .summary = "Purge a queue",
+     .description = "Removes every item of the namespace, claimed ones included (acking one later is a "
+                    "404). A pause stays. Answers how many items were removed.",
+     .input = stats_input, .ninput = STATS_N, .output = &purged_out,
+     .tool = TOOL("queue_purge", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"POST", "/queue/{namespace}", queue_post, .summary = "Enqueue work items",
      .description = "Enqueues one item (payload and its options) or, with items alone in the body, up to "
                     "1000 in one transaction. An item whose dedup_key a live item holds creates nothing: "
@@ -942,6 +1118,14 @@ static const route queue_routes[] = {
                     "oldest first, paginated.",
      .input = dead_input, .ninput = DEAD_N, .output = &item_page_out,
      .tool = TOOL("queue_dead_list", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}/dead", queue_dead_purge_ns, .summary = "Purge the dead list",
+     .description = "Removes every dead item of the namespace; answers how many.",
+     .input = stats_input, .ninput = STATS_N, .output = &purged_out,
+     .tool = TOOL("queue_dead_purge", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}/dead/{id}", queue_dead_delete_item, .summary = "Delete a dead item",
+     .description = "Removes one item of the namespace's dead list (404 when it is not a dead item there).",
+     .input = retry_input, .ninput = RETRY_N, .output = &dead_deleted_out,
+     .tool = TOOL("queue_dead_delete", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .summary = "Retry a dead item",
      .description = "Puts a dead item back, claimable at once with attempts 0 (at the end of its group).",
      .input = retry_input, .ninput = RETRY_N, .output = &item_out, .tool = TOOL("queue_dead_retry", 0)},
@@ -969,7 +1153,9 @@ const mode mode_queue = {
     .routes = queue_routes,
     .nroutes = sizeof queue_routes / sizeof queue_routes[0],
     .statements = queue_statements,
-    .tick = queue_publish_gauges,
+    .tick = queue_tick,
+    .settings = queue_settings,
+    .nsettings = COUNT_OF(queue_settings),
     .tick_seconds = queue_gauge_seconds,
     .topic = "a work queue",
 };

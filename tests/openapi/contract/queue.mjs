@@ -38,4 +38,12 @@ export default async function ({ call, ns, fail }) {
     await call("POST", "/queue/{namespace}/pause", `/queue/${ns}/pause`, { body: {}, want: 200 });
     await call("POST", "/queue/{namespace}/resume", `/queue/${ns}/resume`, { body: {}, want: 200 });
     await call("POST", "/queue/{namespace}/resume", `/queue/${ns}/resume`, { body: { nope: 1 }, want: 422 });
+    // discovery and clean-up
+    await call("GET", "/queue", "/queue?limit=1000", { want: 200 });
+    await call("GET", "/queue", "/queue?limit=1001", { want: 422 });
+    await call("DELETE", "/queue/{namespace}/dead/{id}", `/queue/${ns}/dead/999999`, { want: 404 });
+    await call("DELETE", "/queue/{namespace}/dead/{id}", `/queue/${ns}/dead/abc`, { want: 422 });
+    await call("DELETE", "/queue/{namespace}/dead", `/queue/${ns}/dead`, { want: 200 });
+    await call("DELETE", "/queue/{namespace}", `/queue/${ns}`, { want: 200 });
+    await call("DELETE", "/queue/{namespace}", `/queue/bad%20ns`, { want: 422 });
 }

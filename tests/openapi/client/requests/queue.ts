@@ -33,4 +33,11 @@ export default async function ({ client, ns, expect, fail }: Session): Promise<v
     await expect(200, client.GET("/queue/{namespace}/dead", { params: { path, query: { limit: 10 } } }));
     await expect(422, client.GET("/queue/{namespace}/dead", { params: { path, query: { limit: 0 } } }));
     await expect(404, client.POST("/queue/{namespace}/dead/{id}/retry", { params: item(999999) }));
+    // Discovery and clean-up: the namespaces, a dead item, the dead list, the whole queue.
+    await expect(200, client.GET("/queue", { params: { query: { limit: 1000 } } }));
+    await expect(422, client.GET("/queue", { params: { query: { after: "bad name" } } }));
+    await expect(404, client.DELETE("/queue/{namespace}/dead/{id}", { params: item(999999) }));
+    await expect(200, client.DELETE("/queue/{namespace}/dead", { params: { path } }));
+    await expect(200, client.DELETE("/queue/{namespace}", { params: { path } }));
+    await expect(422, client.DELETE("/queue/{namespace}", { params: { path: { namespace: "bad ns" } } }));
 }
