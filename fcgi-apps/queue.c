@@ -50,6 +50,9 @@ enum {
     DEDUP_KEY_MAX = 256,
     GROUP_MAX = 128,
     WAIT_MAX = 20,
+    RETRY_DELAY_MAX = 86400,
+    RETRY_DELAY_CAP_MAX = 604800,
+    RETRY_DELAY_CAP_DEFAULT = 3600,
 };
 #define QUEUE_CHANNEL "backend_queue"
 
@@ -105,17 +108,47 @@ static const char queue_step2[] =
     "CREATE TABLE queue_paused (namespace text COLLATE \"C\" PRIMARY KEY,"
     " paused_at timestamptz NOT NULL DEFAULT now())";
 
+/* Step 3: retry backoff (docs/queue.md, "Retry backoff"). An item's
+ * policy (retry_delay_seconds, exponential or not, the cap) and
+ * retry_pad, the wait after the running claim if it fails: drawn at the
+ * claim (the jitter too), added to visible_at there, so the claim index
+ * (on visible_at) still says when the item is claimable again. The
+ * claim's own deadline is visible_at - retry_pad. 0 when there is no
+ * claim, and on a last attempt (it has no retry). */
+static const char queue_step3[] =
+    "ALTER TABLE queue_items ADD COLUMN retry_delay_seconds integer NOT NULL DEFAULT 0,"
+    " ADD COLUMN retry_exponential boolean NOT NULL DEFAULT false,"
+    " ADD COLUMN retry_delay_max_seconds integer NOT NULL DEFAULT 3600,"
+    " ADD COLUMN retry_pad interval NOT NULL DEFAULT '0'";
+
+/* Step 4: the concurrency limit (docs/queue.md, "Concurrency limit"). One
+ * row per limited namespace, which a limited claim locks; the index finds
+ * a namespace's claimed items whose visible_at is ahead (in flight, or in
+ * their retry wait) without reading its backlog. */
+static const char queue_step4[] =
+    "CREATE TABLE queue_limits (namespace text COLLATE \"C\" PRIMARY KEY,"
+    " max_in_flight integer NOT NULL);"
+    "CREATE INDEX queue_items_in_flight ON queue_items (namespace, visible_at)"
+    " WHERE claim_token IS NOT NULL";
+
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema;
  * released steps are never edited. */
-static const char *const queue_migrations[] = {queue_schema, queue_step2, NULL};
+static const char *const queue_migrations[] = {queue_schema, queue_step2, queue_step3, queue_step4, NULL};
 
 /* ---- statements ---- */
 
+/* An item's retry policy, as every item answer writes it. */
+#define RETRY_JSON                                                                        \
+    "'retry_delay_seconds', q.retry_delay_seconds, 'retry_backoff', CASE WHEN"            \
+    " q.retry_exponential THEN 'exponential' ELSE 'fixed' END, 'retry_delay_max_seconds',"  \
+    " q.retry_delay_max_seconds, "
 #define ITEM_JSON(extra)                                                                        \
     "json_build_object('id', q.id, 'namespace', q.namespace, 'payload', q.payload, 'attempts'," \
     " q.attempts, 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key',"         \
-    " q.dedup_key, 'group', q.grp, " extra                                                      \
+    " q.dedup_key, 'group', q.grp, " RETRY_JSON extra                                           \
     "'visible_at', " SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text"
+/* Whether item q's claim is running: claimed, its deadline not passed. */
+#define CLAIM_RUNNING "(claim_token IS NOT NULL AND visible_at - retry_pad > now())"
 
 /* The enqueue's items: $2 is the whole request body, with $3 true its
  * "items" array, else the body itself as the one item. */
@@ -150,12 +183,15 @@ static const db_stmt queue_enqueue = {
     " row_number() OVER (PARTITION BY e.item ->> 'dedup_key' ORDER BY e.ord) AS rn"
     " FROM " ENQ_ITEMS_SQL " WITH ORDINALITY AS e(item, ord)),"
     " ins AS (INSERT INTO queue_items AS q (namespace, payload, max_attempts, visible_at, priority,"
-    " dedup_key, grp, group_seq)"
+    " dedup_key, grp, group_seq, retry_delay_seconds, retry_exponential, retry_delay_max_seconds)"
     " SELECT $1, item -> 'payload',"
     " coalesce((item ->> 'max_attempts')::numeric::integer, 5),"
     " now() + make_interval(secs => coalesce((item ->> 'delay_seconds')::numeric::integer, 0)),"
     " coalesce((item ->> 'priority')::numeric::smallint, 0), k, item ->> 'group',"
-    " CASE WHEN item ->> 'group' IS NOT NULL THEN nextval('queue_items_group_seq') END"
+    " CASE WHEN item ->> 'group' IS NOT NULL THEN nextval('queue_items_group_seq') END,"
+    " coalesce((item ->> 'retry_delay_seconds')::numeric::integer, 0),"
+    " coalesce(item ->> 'retry_backoff' = 'exponential', false),"
+    " coalesce((item ->> 'retry_delay_max_seconds')::numeric::integer, 3600)"
     " FROM items WHERE k IS NULL OR rn = 1 ORDER BY ord"
     " ON CONFLICT (namespace, dedup_key) WHERE dedup_key IS NOT NULL"
     " DO UPDATE SET dedup_key = excluded.dedup_key"
@@ -222,20 +258,59 @@ static const db_stmt queue_retry_lock = {
     " AND e.grp = q.grp AND e.group_seq < q.group_seq"                                          \
     " AND (e.attempts < e.max_attempts OR e.visible_at > now())))"
 
+/* How many items of namespace $1 are in flight: claimed, their claim's
+ * deadline (visible_at - retry_pad) ahead. An index range on
+ * queue_items_in_flight (visible_at ahead), however deep the backlog. */
+#define IN_FLIGHT_COUNT                                                                          \
+    "(SELECT count(*) FROM queue_items f WHERE f.namespace = $1 AND f.claim_token IS NOT NULL"   \
+    " AND f.visible_at > now() AND f.visible_at - f.retry_pad > now())"
+#define HAS_LIMIT "EXISTS (SELECT 1 FROM queue_limits l WHERE l.namespace = $1)"
+
+/* The claim: up to LIMIT_EXPR items, among those GUARD (an SQL condition,
+ * or "") lets through. */
+#define CLAIM_SQL(GUARD, LIMIT_EXPR) \
+    /* with each item, the retry wait drawn for this attempt, should it fail */                      \
+    "WITH c AS (SELECT q.id, CASE WHEN q.attempts + 1 >= q.max_attempts OR q.retry_delay_seconds = 0" \
+    " THEN interval '0' WHEN NOT q.retry_exponential"                                                \
+    " THEN make_interval(secs => least(q.retry_delay_max_seconds, q.retry_delay_seconds))"           \
+    " ELSE make_interval(secs => least(q.retry_delay_max_seconds::float8,"                           \
+    " q.retry_delay_seconds * power(2::float8, q.attempts)) * (0.5 + random() / 2)) END AS pad"      \
+    " FROM queue_items q WHERE q.namespace = $1 AND q.attempts < q.max_attempts"                     \
+    " AND q.visible_at <= now() AND " NOT_PAUSED " AND " GROUP_HEAD GUARD                            \
+    " ORDER BY q.priority DESC, q.visible_at, q.id LIMIT " LIMIT_EXPR " FOR UPDATE OF q SKIP LOCKED)," \
+    " u AS (UPDATE queue_items q SET attempts = q.attempts + 1, claim_token = gen_random_uuid(),"    \
+    " retry_pad = c.pad, visible_at = now() + make_interval(secs => $3::integer) + c.pad"            \
+    " FROM c WHERE q.id = c.id"                                                                      \
+    " RETURNING json_build_object('id', q.id, 'payload', q.payload, 'attempts', q.attempts,"         \
+    " 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key', q.dedup_key, 'group', q.grp, " \
+    RETRY_JSON "'claim_token', q.claim_token, 'visible_at', "                                        \
+    SQL_UTC("q.visible_at - q.retry_pad") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text AS j," \
+    " q.id, q.priority)"                                                                             \
+    " SELECT j, priority, id FROM u"
+
+/* The claim of a namespace with no concurrency limit, one statement. For
+ * a namespace with one it claims nothing and answers one row, NULL: the
+ * caller then claims under the limit's lock (claim_under_limit). */
 static const db_stmt queue_claim = {
     "queue_claim",
-    "WITH c AS (SELECT q.id FROM queue_items q WHERE q.namespace = $1 AND q.attempts < q.max_attempts"
-    " AND q.visible_at <= now() AND " NOT_PAUSED " AND " GROUP_HEAD
-    " ORDER BY q.priority DESC, q.visible_at, q.id LIMIT $2::integer FOR UPDATE OF q SKIP LOCKED),"
-    " u AS (UPDATE queue_items q SET attempts = q.attempts + 1, claim_token = gen_random_uuid(),"
-    " visible_at = now() + make_interval(secs => $3::integer) FROM c WHERE q.id = c.id"
-    " RETURNING json_build_object('id', q.id, 'payload', q.payload, 'attempts', q.attempts,"
-    " 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key', q.dedup_key, 'group', q.grp,"
-    " 'claim_token', q.claim_token, 'visible_at', "
-    SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text AS j, q.id, q.priority)"
+    CLAIM_SQL(" AND NOT " HAS_LIMIT, "$2::integer") " UNION ALL SELECT NULL, NULL, NULL WHERE " HAS_LIMIT
     /* in claim order, near enough: priority, then id */
-    " SELECT j FROM u ORDER BY priority DESC, id",
+    " ORDER BY 2 DESC, 3",
     3};
+
+/* Locks the namespace's limit row until the transaction ends; answers its
+ * max_in_flight (no row: no limit). Every claim of a limited namespace
+ * takes it, so they run one at a time, each in a snapshot taken after the
+ * one before committed. */
+static const db_stmt queue_limit_lock = {
+    "queue_limit_lock", "SELECT max_in_flight FROM queue_limits WHERE namespace = $1 FOR UPDATE", 1};
+
+/* The claim under the lock: at most $4 (max_in_flight) minus those in
+ * flight, in a snapshot taken after the lock. */
+static const db_stmt queue_claim_limited = {
+    "queue_claim_limited",
+    CLAIM_SQL("", "least($2::integer, greatest(0, $4::integer - " IN_FLIGHT_COUNT "))") " ORDER BY 2 DESC, 3",
+    4};
 
 /* Milliseconds until the namespace's next item with attempts left becomes
  * visible (a delayed item or a running claim), at most 0 when one is
@@ -248,20 +323,28 @@ static const db_stmt queue_next_visible = {
     "queue_next_visible",
     /* NULL when nothing can become visible: not greatest(..., 0), which
      * ignores a NULL and made a waiter on an empty namespace poll every 5 ms. */
-    "SELECT ceil(extract(epoch FROM min(q.visible_at) - now()) * 1000)::bigint"
+    /* At its concurrency limit, the namespace's next chance is the first
+     * running claim's deadline (an ack or release wakes it sooner): not
+     * its ready items, which would wake the waiter at once, again and again. */
+    "SELECT CASE WHEN (SELECT max_in_flight FROM queue_limits WHERE namespace = $1) <= " IN_FLIGHT_COUNT
+    " THEN (SELECT ceil(extract(epoch FROM min(f.visible_at - f.retry_pad) - now()) * 1000)::bigint"
+    " FROM queue_items f WHERE f.namespace = $1 AND f.claim_token IS NOT NULL AND f.visible_at > now()"
+    " AND f.visible_at - f.retry_pad > now())"
+    " ELSE (SELECT ceil(extract(epoch FROM min(q.visible_at) - now()) * 1000)::bigint"
     " FROM queue_items q WHERE q.namespace = $1 AND " NOT_PAUSED
     " AND ((q.attempts < q.max_attempts AND " GROUP_HEAD
     ")"
-    " OR (q.grp IS NOT NULL AND q.attempts >= q.max_attempts AND q.visible_at > now()))",
+    " OR (q.grp IS NOT NULL AND q.attempts >= q.max_attempts AND q.visible_at > now()))) END",
     1};
 
-/* Acking a group's item frees the next one: waiters are told. */
+/* Acking a group's item frees the next one, and one of a namespace with
+ * a concurrency limit a place: waiters are told. */
 static const db_stmt queue_ack = {
     "queue_ack",
     "WITH d AS (DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
     " AND ($3::uuid IS NULL OR claim_token = $3::uuid) RETURNING id, grp),"
     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
-    "', $1) FROM d WHERE d.grp IS NOT NULL)"
+    "', $1) FROM d WHERE d.grp IS NOT NULL OR " HAS_LIMIT ")"
     " SELECT d.id FROM d LEFT JOIN wake ON true",
     3};
 
@@ -278,7 +361,7 @@ static const db_stmt queue_ack_many = {
     " WHERE q.namespace = $1 AND q.id = r.id AND q.claim_token = r.tok"
     " RETURNING q.id, q.claim_token AS tok, q.grp),"
     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
-    "', $1) FROM (SELECT 1 FROM d WHERE d.grp IS NOT NULL LIMIT 1) g)"
+    "', $1) FROM (SELECT 1 FROM d WHERE d.grp IS NOT NULL OR " HAS_LIMIT " LIMIT 1) g)"
     " SELECT CASE WHEN EXISTS (SELECT 1 FROM d WHERE d.id = r.id AND d.tok = r.tok)"
     " THEN json_build_object('id', r.id, 'acked', true)"
     " WHEN EXISTS (SELECT 1 FROM queue_items q WHERE q.namespace = $1 AND q.id = r.id)"
@@ -306,21 +389,27 @@ static const db_stmt queue_exists = {"queue_exists",
  * attempts are used up); extending cannot bring a dead item back. */
 static const db_stmt queue_release = {
     "queue_release",
-    "UPDATE queue_items q SET claim_token = NULL,"
+    /* waiters are told: the item may be claimable at once, and under a
+     * concurrency limit its place is free */
+    "WITH u AS (UPDATE queue_items q SET claim_token = NULL, retry_pad = interval '0',"
     " visible_at = CASE WHEN q.attempts >= q.max_attempts THEN now()"
+    /* no delay_seconds: the retry wait drawn at the claim */
+    " WHEN $4::integer IS NULL THEN now() + q.retry_pad"
     " ELSE now() + make_interval(secs => $4::integer) END"
     " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
     " RETURNING json_build_object('id', q.id, 'released', true, 'visible_at', " SQL_UTC(
-        "q.visible_at") ")::text",
+        "q.visible_at") ")::text AS j),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1) FROM (SELECT 1 FROM u LIMIT 1) x)"
+    " SELECT u.j FROM u LEFT JOIN wake ON true",
     4};
 
 static const db_stmt queue_extend = {
     "queue_extend",
-    "UPDATE queue_items q SET visible_at = now() + make_interval(secs => $4::integer)"
+    "UPDATE queue_items q SET visible_at = now() + make_interval(secs => $4::integer) + q.retry_pad"
     " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
     " AND (q.attempts < q.max_attempts OR q.visible_at > now())"
     " RETURNING json_build_object('id', q.id, 'claim_token', q.claim_token, 'visible_at', " SQL_UTC(
-        "q.visible_at") ")::text",
+        "q.visible_at - q.retry_pad") ")::text",
     4};
 
 static const db_stmt queue_dead_list = {
@@ -333,6 +422,7 @@ static const db_stmt queue_dead_list = {
 static const db_stmt queue_dead_retry = {
     "queue_dead_retry",
     "WITH u AS (UPDATE queue_items q SET attempts = 0, claim_token = NULL, visible_at = now(),"
+    " retry_pad = interval '0',"
     /* a retried item goes to the end of its group */
     " group_seq = CASE WHEN q.grp IS NOT NULL THEN nextval('queue_items_group_seq') END"
     " WHERE q.namespace = $1 AND q.id = $2::bigint AND q.attempts >= q.max_attempts"
@@ -347,12 +437,13 @@ static const db_stmt queue_dead_retry = {
     "(SELECT json_build_object('namespace', " NS "::text,"                                        \
     " 'ready', count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()),"          \
     " 'delayed', count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now()"           \
-    " AND claim_token IS NULL),"                                                                  \
-    " 'in_flight', count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL),"       \
+    " AND NOT " CLAIM_RUNNING "),"                                                                \
+    " 'in_flight', count(*) FILTER (WHERE " CLAIM_RUNNING "),"                                    \
     " 'dead', count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()),"          \
     " 'oldest_ready_age_seconds', coalesce(round(extract(epoch FROM now() - min(enqueued_at)"      \
     " FILTER (WHERE attempts < max_attempts AND visible_at <= now())), 3), 0),"                   \
-    " 'paused', EXISTS (SELECT 1 FROM queue_paused qp WHERE qp.namespace = " NS "))::text"          \
+    " 'paused', EXISTS (SELECT 1 FROM queue_paused qp WHERE qp.namespace = " NS "),"               \
+    " 'max_in_flight', (SELECT ql.max_in_flight FROM queue_limits ql WHERE ql.namespace = " NS "))::text" \
     " FROM queue_items WHERE namespace = " NS ")"
 
 static const db_stmt queue_stats = {"queue_stats", "SELECT " STATS_JSON("$1"), 1};
@@ -378,6 +469,24 @@ static const db_stmt queue_namespaces = {
     " p AS (SELECT n FROM a ORDER BY n COLLATE \"C\" LIMIT $2::integer)"
     " SELECT " STATS_JSON("p.n") ", p.n FROM p ORDER BY p.n COLLATE \"C\"",
     2};
+
+/* PUT /queue/{namespace}/limits: $2 the limit, NULL for none (the row
+ * goes). Waiters are told: a higher limit (or none) frees places. */
+static const db_stmt queue_limits_put = {
+    "queue_limits_put",
+    "WITH d AS (DELETE FROM queue_limits WHERE namespace = $1 AND $2::integer IS NULL),"
+    " i AS (INSERT INTO queue_limits (namespace, max_in_flight) SELECT $1, $2::integer"
+    " WHERE $2::integer IS NOT NULL"
+    " ON CONFLICT (namespace) DO UPDATE SET max_in_flight = excluded.max_in_flight),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1))"
+    " SELECT json_build_object('namespace', $1::text, 'max_in_flight', $2::integer)::text FROM wake",
+    2};
+
+static const db_stmt queue_limits_get = {
+    "queue_limits_get",
+    "SELECT json_build_object('namespace', $1::text, 'max_in_flight',"
+    " (SELECT max_in_flight FROM queue_limits WHERE namespace = $1))::text",
+    1};
 
 /* DELETE /queue/{namespace}/dead/{id}: one dead item, gone. */
 static const db_stmt queue_dead_delete = {
@@ -432,9 +541,9 @@ static const db_stmt queue_gauges = {
     "queue_gauges",
     "WITH g AS (SELECT namespace,"
     " count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()) AS ready,"
-    " count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now() AND claim_token IS NULL)"
+    " count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now() AND NOT " CLAIM_RUNNING ")"
     " AS delayed,"
-    " count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL) AS in_flight,"
+    " count(*) FILTER (WHERE " CLAIM_RUNNING ") AS in_flight,"
     " count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()) AS dead,"
     " extract(epoch FROM now() - min(enqueued_at) FILTER (WHERE attempts < max_attempts"
     " AND visible_at <= now())) AS oldest, count(*) AS total FROM queue_items GROUP BY namespace),"
@@ -570,12 +679,32 @@ static void queue_tick(void) {
         .name = "group", .type = INPUT_STRING, .min = 1, .max = GROUP_MAX,      \
         .description = "items of a group are delivered one at a time, in order" \
     }
+#define IN_RETRY_DELAY                                                                               \
+    {                                                                                                \
+        .name = "retry_delay_seconds", .type = INPUT_INTEGER, .max = RETRY_DELAY_MAX,                \
+        .description = "wait before a failed attempt's retry (default 0); exponential: the first wait" \
+    }
+static const char *const backoff_choices[] = {"fixed", "exponential", NULL};
+#define IN_RETRY_BACKOFF                                                                         \
+    {                                                                                            \
+        .name = "retry_backoff", .type = INPUT_STRING, .choices = backoff_choices,               \
+        .description = "fixed (default): every retry waits retry_delay_seconds; exponential: it " \
+                       "doubles each attempt, with jitter"                                       \
+    }
+#define IN_RETRY_CAP                                                                                    \
+    {                                                                                                   \
+        .name = "retry_delay_max_seconds", .type = INPUT_INTEGER, .min = 1, .max = RETRY_DELAY_CAP_MAX, \
+        .dflt = RETRY_DELAY_CAP_DEFAULT, .description = "the longest retry wait (default 3600)"         \
+    }
 #define IN_PAYLOAD \
     { .name = "payload", .type = INPUT_ANY, .required = true, .description = "any JSON value" }
 
 /* One item to enqueue, alone as the body or in a batch's items. */
-static const input_field item_input[] = {IN_DELAY,     IN_MAX_ATTEMPTS, IN_PRIORITY,
-                                         IN_DEDUP_KEY, IN_GROUP,        IN_PAYLOAD};
+static const input_field item_input[] = {IN_DELAY,       IN_MAX_ATTEMPTS,  IN_PRIORITY,
+                                         IN_DEDUP_KEY,   IN_GROUP,         IN_RETRY_DELAY,
+                                         IN_RETRY_BACKOFF, IN_RETRY_CAP, IN_PAYLOAD};
+/* item_input's places of the retry fields, for the cross-field check. */
+enum { ITEM_RETRY_DELAY = 5, ITEM_RETRY_BACKOFF = 6 };
 
 /* POST /queue/{namespace}: one item (payload, ...) or a batch (items
  * alone, each an item). */
@@ -586,6 +715,9 @@ enum {
     ENQ_PRIORITY,
     ENQ_DEDUP_KEY,
     ENQ_GROUP,
+    ENQ_RETRY_DELAY,
+    ENQ_RETRY_BACKOFF,
+    ENQ_RETRY_CAP,
     ENQ_PAYLOAD,
     ENQ_ITEMS,
     ENQ_N
@@ -597,6 +729,9 @@ static const input_field enqueue_input[ENQ_N] = {
     [ENQ_PRIORITY] = IN_PRIORITY,
     [ENQ_DEDUP_KEY] = IN_DEDUP_KEY,
     [ENQ_GROUP] = IN_GROUP,
+    [ENQ_RETRY_DELAY] = IN_RETRY_DELAY,
+    [ENQ_RETRY_BACKOFF] = IN_RETRY_BACKOFF,
+    [ENQ_RETRY_CAP] = IN_RETRY_CAP,
     [ENQ_PAYLOAD] = IN_PAYLOAD,
     [ENQ_ITEMS] = {.name = "items",
                    .type = INPUT_ARRAY,
@@ -688,6 +823,17 @@ static const input_field dead_input[DEAD_N] = {
 enum { RETRY_NS, RETRY_ID, RETRY_N };
 static const input_field retry_input[RETRY_N] = {[RETRY_NS] = IN_NS, [RETRY_ID] = IN_ID};
 
+/* PUT /queue/{namespace}/limits: {"max_in_flight": N or null}. */
+enum { LIM_NS, LIM_MAX, LIM_N };
+static const input_field limits_input[LIM_N] = {
+    [LIM_NS] = IN_NS,
+    [LIM_MAX] = {.name = "max_in_flight",
+                 .type = INPUT_INTEGER,
+                 .min = 1,
+                 .max = 100000,
+                 .description = "the most items of the namespace in flight at once; null or absent: no limit"},
+};
+
 /* GET /queue: ?limit=&after=<namespace>. */
 enum { NSL_LIMIT, NSL_AFTER, NSL_N };
 static const input_field namespaces_input[NSL_N] = {
@@ -716,6 +862,9 @@ static const input_field namespaces_input[NSL_N] = {
         {.name = "priority", .type = OUT_INTEGER, .example = "0"},                                 \
         {.name = "dedup_key", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null"},       \
         {.name = "group", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null"},           \
+        {.name = "retry_delay_seconds", .type = OUT_INTEGER, .example = "0"},                      \
+        {.name = "retry_backoff", .type = OUT_STRING, .choices = backoff_choices, .example = "\"fixed\""}, \
+        {.name = "retry_delay_max_seconds", .type = OUT_INTEGER, .example = "3600"},               \
         OUT_TIME("visible_at", 0), OUT_TIME("enqueued_at", 0)
 
 static const output_field item_fields[] = {
@@ -783,8 +932,21 @@ static const output_field stats_fields[] = {
     {.name = "in_flight", .type = OUT_INTEGER, .example = "0", .description = "claimed, claim not run out"},
     {.name = "dead", .type = OUT_INTEGER, .example = "0", .description = "attempts used up"},
     {.name = "oldest_ready_age_seconds", .type = OUT_NUMBER, .example = "0"},
-    {.name = "paused", .type = OUT_BOOLEAN, .example = "false"}};
+    {.name = "paused", .type = OUT_BOOLEAN, .example = "false"},
+    {.name = "max_in_flight",
+     .type = OUT_INTEGER,
+     .flags = OUT_NULLABLE,
+     .example = "null",
+     .description = "the concurrency limit, null for none"}};
 static const output_shape stats_out = OUTPUT_SHAPE("QueueCounts", "A namespace's counts", stats_fields);
+static const output_field limits_fields[] = {
+    OUT_QUEUE_NS,
+    {.name = "max_in_flight",
+     .type = OUT_INTEGER,
+     .flags = OUT_NULLABLE,
+     .example = "5",
+     .description = "the most items in flight at once, null for none"}};
+static const output_shape limits_out = OUTPUT_SHAPE("QueueLimits", "A namespace's limits", limits_fields);
 static const output_field stats_page_fields[] = {OUTPUT_PAGE_FIELDS(stats_out)};
 static const output_shape stats_page_out =
     OUTPUT_SHAPE("QueueNamespacePage", "Namespaces with their counts, by name", stats_page_fields);
@@ -806,8 +968,32 @@ static bool any_item_has(const input_value *in, const char *member) {
     return false;
 }
 
+/* Exponential backoff doubles retry_delay_seconds: it needs one of at
+ * least 1. Returns false with a 422 naming the item's field. */
+static bool check_backoff(const input_value *in, api_error *err) {
+    if (!in[ENQ_ITEMS].present) {
+        if (in[ENQ_RETRY_BACKOFF].present && strcmp(in[ENQ_RETRY_BACKOFF].s, "exponential") == 0 &&
+            in[ENQ_RETRY_DELAY].i < 1)
+            return API_INVALID(err, "retry_delay_seconds", "exponential retry_backoff needs retry_delay_seconds of at least 1");
+        return true;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(in[ENQ_ITEMS].json, i, item) {
+        const char *b = json_string_value(json_object_get(item, item_input[ITEM_RETRY_BACKOFF].name));
+        json_t *d = json_object_get(item, item_input[ITEM_RETRY_DELAY].name);
+        if (b != NULL && strcmp(b, "exponential") == 0 && (!json_is_number(d) || json_number_value(d) < 1)) {
+            char field[48];
+            snprintf(field, sizeof field, "items[%zu].retry_delay_seconds", i);
+            return API_INVALID(err, field, "exponential retry_backoff needs retry_delay_seconds of at least 1");
+        }
+    }
+    return true;
+}
+
 static bool queue_post(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[ENQ_NS].s;
+    if (!check_backoff(in, err)) return false;
     bool batch = in[ENQ_ITEMS].present, keyed = any_item_has(in, "dedup_key");
     const char *params[] = {ns, req->body, batch ? "t" : "f"};
     /* One transaction when a key or a group is locked first
@@ -851,6 +1037,35 @@ static bool next_visible(request *req, const char *ns, long long until_ms, long 
     return true;
 }
 
+/* The claim of a namespace with a concurrency limit: in one transaction,
+ * the limit's row locked, then the claim in a snapshot taken after the
+ * lock, so every claim of the namespace counts what the one before it
+ * claimed. params: the namespace, max, visibility. Returns the claimed
+ * rows (owned by req->pool), or NULL with err. */
+static PGresult *claim_under_limit(request *req, const char *const *params, api_error *err) {
+    if (!db_command("BEGIN", err)) return NULL;
+    PGresult *res = db_query(req->pool, &queue_limit_lock, params, err);
+    if (res != NULL) {
+        /* the limit was lifted meanwhile: none */
+        const char *limit = PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "2147483647";
+        const char *limited[] = {params[0], params[1], params[2], limit};
+        res = db_query(req->pool, &queue_claim_limited, limited, err);
+    }
+    if (res == NULL || !db_command("COMMIT", err)) {
+        db_rollback();
+        return NULL;
+    }
+    return res;
+}
+
+/* One claim: the one statement, or, for a namespace with a concurrency
+ * limit (queue_claim's NULL row), claim_under_limit. */
+static PGresult *claim_once(request *req, const char *const *params, api_error *err) {
+    PGresult *res = db_query(req->pool, &queue_claim, params, err);
+    if (res != NULL && PQntuples(res) == 1 && PQgetisnull(res, 0, 0)) res = claim_under_limit(req, params, err);
+    return res;
+}
+
 static bool queue_claim_items(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[CLAIM_NS].s;
     char max_text[24], vis_text[24];
@@ -866,7 +1081,7 @@ static bool queue_claim_items(request *req, const input_value *in, reply *out, a
     for (;;) {
         serve_waiter_watch(&w);
         db_begin(g_config.db_timeout_ms);
-        res = db_query(req->pool, &queue_claim, params, err);
+        res = claim_once(req, params, err);
         if (res == NULL || PQntuples(res) > 0 || (long long)clock_ms() >= w.until_ms) break;
         long long wake_at;
         if (!next_visible(req, ns, w.until_ms, &wake_at, err)) {
@@ -933,7 +1148,8 @@ static bool claim_update(request *req, const input_value *in, reply *out, api_er
     const char *ns = in[UPDATE_NS].s, *id = in[UPDATE_ID].s;
     char seconds_text[24];
     snprintf(seconds_text, sizeof seconds_text, "%lld", in[UPDATE_SECONDS].i);
-    const char *params[] = {ns, id, in[UPDATE_TOKEN].s, seconds_text};
+    /* absent (release): NULL, the statement's default */
+    const char *params[] = {ns, id, in[UPDATE_TOKEN].s, in[UPDATE_SECONDS].present ? seconds_text : NULL};
     PGresult *res = db_query(req->pool, st, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) == 0) return missing_or_stale(req, ns, id, err);
@@ -1003,6 +1219,24 @@ static bool queue_stats_get(request *req, const input_value *in, reply *out, api
     return stats_reply(req, in[STATS_NS].s, out, err);
 }
 
+static bool queue_limits_put_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    char max_text[24];
+    snprintf(max_text, sizeof max_text, "%lld", in[LIM_MAX].i);
+    const char *params[] = {in[LIM_NS].s, in[LIM_MAX].present ? max_text : NULL};
+    PGresult *res = db_query(req->pool, &queue_limits_put, params, err);
+    if (res == NULL) return false;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+static bool queue_limits_get_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *params[] = {in[STATS_NS].s};
+    PGresult *res = db_query(req->pool, &queue_limits_get, params, err);
+    if (res == NULL) return false;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
 /* GET /queue: a page of namespaces with their counts. */
 static bool queue_namespace_list(request *req, const input_value *in, reply *out, api_error *err) {
     long long limit = in[NSL_LIMIT].i;
@@ -1051,7 +1285,8 @@ static const db_stmt *const queue_statements[] = {
     &queue_dead_retry,   &queue_stats,      &queue_gauges,
     &queue_enqueue_lock, &queue_retry_lock, &queue_namespaces,
     &queue_dead_delete,  &queue_dead_purge, &queue_purge,
-    &queue_dead_sweep,   NULL,
+    &queue_dead_sweep,   &queue_claim_limited, &queue_limit_lock,
+    &queue_limits_put,   &queue_limits_get, NULL,
 };
 
 /* ---- routes ---- */
@@ -1126,6 +1361,16 @@ static const route queue_routes[] = {
      .description = "Removes one item of the namespace's dead list (404 when it is not a dead item there).",
      .input = retry_input, .ninput = RETRY_N, .output = &dead_deleted_out,
      .tool = TOOL("queue_dead_delete", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"GET", "/queue/{namespace}/limits", queue_limits_get_ns, .summary = "A queue's limits",
+     .description = "The namespace's concurrency limit: max_in_flight, null when there is none.",
+     .input = stats_input, .ninput = STATS_N, .output = &limits_out,
+     .tool = TOOL("queue_limits_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"PUT", "/queue/{namespace}/limits", queue_limits_put_ns, .summary = "Set a queue's limits",
+     .description = "Sets max_in_flight (1-100000; null or absent: no limit): claims, from every process "
+                    "at once, never leave more items of the namespace in flight; a claim that would gets "
+                    "fewer items, or none (a long-poll waits for a place).",
+     .input = limits_input, .ninput = LIM_N, .output = &limits_out,
+     .tool = TOOL("queue_limits_put", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .summary = "Retry a dead item",
      .description = "Puts a dead item back, claimable at once with attempts 0 (at the end of its group).",
      .input = retry_input, .ninput = RETRY_N, .output = &item_out, .tool = TOOL("queue_dead_retry", 0)},

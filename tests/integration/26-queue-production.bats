@@ -46,9 +46,9 @@ mcp_call() {
     make_dead d-dead 1
     http GET /queue
     expect 200 '[.items[].namespace] == ["d-a","d-b","d-c","d-dead","d-p"]' '.next == null' \
-        '.items[0] == {"namespace":"d-a","ready":0,"delayed":1,"in_flight":0,"dead":0,"oldest_ready_age_seconds":0,"paused":false}' \
+        '.items[0] == {"namespace":"d-a","ready":0,"delayed":1,"in_flight":0,"dead":0,"oldest_ready_age_seconds":0,"paused":false,"max_in_flight":null}' \
         '.items[2].ready == 2' '.items[3].dead == 1' '.items[3].ready == 0' \
-        '.items[4] == {"namespace":"d-p","ready":0,"delayed":0,"in_flight":0,"dead":0,"oldest_ready_age_seconds":0,"paused":true}'
+        '.items[4] == {"namespace":"d-p","ready":0,"delayed":0,"in_flight":0,"dead":0,"oldest_ready_age_seconds":0,"paused":true,"max_in_flight":null}'
     # each entry is GET /queue/{namespace}'s answer
     local listed
     listed=$(jq -c '.items[2]' <<<"$BODY")
@@ -203,6 +203,293 @@ mcp_call() {
     enqueue mt '{"payload":1}'
     mcp_call queue_purge '{"namespace":"mt"}'
     expect 200 '.result.structuredContent == {"deleted":1}'
+}
+
+# pad ID: the retry wait drawn at the item's claim, in seconds (SQL).
+pad() { psql_q "SELECT extract(epoch FROM retry_pad)::float8 FROM queue_items WHERE id = $1"; }
+# between X LO HI: LO <= X <= HI (decimals)
+between() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= hi) }' || { echo "$1 not in [$2, $3]" >&2; return 1; }; }
+
+@test "retry backoff: fields at their edges, defaults in every item answer, exponential needs a delay" {
+    enqueue rb '{"payload":1}'
+    expect 201 '.retry_delay_seconds == 0' '.retry_backoff == "fixed"' '.retry_delay_max_seconds == 3600'
+    enqueue rb '{"payload":1,"retry_delay_seconds":86400,"retry_backoff":"exponential","retry_delay_max_seconds":604800}'
+    expect 201 '.retry_delay_seconds == 86400' '.retry_backoff == "exponential"' '.retry_delay_max_seconds == 604800'
+    enqueue rb '{"payload":1,"retry_delay_seconds":1,"retry_backoff":"exponential","retry_delay_max_seconds":1}'
+    expect 201 '.retry_delay_seconds == 1' '.retry_delay_max_seconds == 1'
+    for b in '"retry_delay_seconds":86401' '"retry_delay_seconds":-1' '"retry_delay_seconds":"1"' \
+        '"retry_delay_max_seconds":0' '"retry_delay_max_seconds":604801' '"retry_backoff":"linear"' '"retry_backoff":1'; do
+        enqueue rb "{\"payload\":1,$b}"
+        f=$(jq -r 'keys[0]' <<<"{$b}")
+        expect_error 422 validation_failed "$f" || { echo "$b"; return 1; }
+    done
+    # exponential with no delay, or 0: 422 naming retry_delay_seconds; fixed with 0 is fine
+    enqueue rb '{"payload":1,"retry_backoff":"exponential"}'
+    expect_error 422 validation_failed retry_delay_seconds
+    enqueue rb '{"payload":1,"retry_backoff":"exponential","retry_delay_seconds":0}'
+    expect_error 422 validation_failed retry_delay_seconds
+    http POST /queue/rb -d '{"items":[{"payload":1},{"payload":2,"retry_backoff":"exponential"}]}'
+    expect_error 422 validation_failed 'items[1].retry_delay_seconds'
+    http POST /queue/rb -d '{"items":[{"payload":1,"retry_backoff":"fixed","retry_delay_seconds":0},{"payload":2,"retry_backoff":"exponential","retry_delay_seconds":2}]}'
+    expect 201 '.items[0].retry_backoff == "fixed"' '.items[1].retry_backoff == "exponential"' '.items[1].retry_delay_seconds == 2'
+    # every item answer: claim, dead list, retry
+    claim rb '{"max":10,"visibility_timeout_seconds":1}'
+    expect 200 '.items | length == 5' 'all(.items[]; has("retry_delay_seconds") and has("retry_backoff") and has("retry_delay_max_seconds"))'
+    make_dead rb-d 1
+    http GET /queue/rb-d/dead
+    expect 200 '.items[0].retry_backoff == "fixed"' '.items[0].retry_delay_max_seconds == 3600'
+    http POST "/queue/rb-d/dead/$DEAD_IDS/retry" -d ''
+    expect 200 '.retry_delay_seconds == 0' '.retry_backoff == "fixed"'
+}
+
+@test "retry backoff fixed: an expired claim and a release without delay_seconds wait the delay; an explicit 0 does not" {
+    enqueue rf '{"payload":1,"retry_delay_seconds":2,"max_attempts":5}'
+    id=$(jq .id <<<"$BODY")
+    claim rf '{"visibility_timeout_seconds":1}'
+    expect 200 '.items | length == 1'
+    claimed_vis=$(jq -r '.items[0].visible_at' <<<"$BODY")
+    [ "$(pad "$id")" = 2 ]
+    # the answer's visible_at is the claim's end, not the retry's
+    [ "$(psql_q "SELECT to_char((visible_at - retry_pad) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') FROM queue_items WHERE id = $id")" = "${claimed_vis:0:19}" ]
+    sleep 1.3
+    # the claim ran out 0.3 s ago: waiting for its retry, delayed, not in flight, not claimable
+    http GET /queue/rf
+    expect 200 '.delayed == 1' '.in_flight == 0' '.ready == 0'
+    claim rf
+    expect 200 '.items == []'
+    sleep 2
+    claim rf '{"visibility_timeout_seconds":60}'
+    expect 200 '.items | length == 1' '.items[0].attempts == 2'
+    tok=$(jq -r '.items[0].claim_token' <<<"$BODY")
+    http GET /queue/rf
+    expect 200 '.in_flight == 1' '.delayed == 0'
+    # release with no delay_seconds: the retry delay
+    http POST "/queue/rf/$id/release" -d "{\"claim_token\":\"$tok\"}"
+    expect 200
+    claim rf
+    expect 200 '.items == []'
+    http GET /queue/rf
+    expect 200 '.delayed == 1'
+    sleep 2.2
+    claim rf '{"visibility_timeout_seconds":60}'
+    expect 200 '.items | length == 1' '.items[0].attempts == 3'
+    tok=$(jq -r '.items[0].claim_token' <<<"$BODY")
+    # release with an explicit 0: at once
+    http POST "/queue/rf/$id/release" -d "{\"claim_token\":\"$tok\",\"delay_seconds\":0}"
+    expect 200
+    claim rf
+    expect 200 '.items | length == 1' '.items[0].attempts == 4'
+    # the last attempt has no retry wait: its expiry makes it dead at once
+    claim_tok=$(jq -r '.items[0].claim_token' <<<"$BODY")
+    http POST "/queue/rf/$id/release" -d "{\"claim_token\":\"$claim_tok\",\"delay_seconds\":0}"
+    claim rf '{"visibility_timeout_seconds":1}'
+    expect 200 '.items[0].attempts == 5'
+    [ "$(pad "$id")" = 0 ]
+    sleep 1.2
+    http GET /queue/rf
+    expect 200 '.dead == 1' '.delayed == 0'
+    # fixed is capped too
+    enqueue rf-cap '{"payload":1,"retry_delay_seconds":100,"retry_delay_max_seconds":7}'
+    id=$(jq .id <<<"$BODY")
+    claim rf-cap
+    [ "$(pad "$id")" = 7 ]
+}
+
+@test "retry backoff exponential: delay x 2^(attempt-1), capped, jittered into [0.5, 1]" {
+    http POST /queue/re -d "$(jq -nc '{items: [range(40) | {payload: ., retry_delay_seconds: 100, retry_backoff: "exponential", retry_delay_max_seconds: 350}]}')"
+    expect 201
+    ids=$(jq -r '[.items[].id] | join(",")' <<<"$BODY")
+    range() { psql_q "SELECT min(extract(epoch FROM retry_pad)) || ' ' || max(extract(epoch FROM retry_pad)) || ' ' || count(DISTINCT retry_pad) FROM queue_items WHERE id IN ($ids)"; }
+    # attempt n: release with delay_seconds 0 and claim again
+    again() {
+        http POST /queue/re/claim -d '{"max":40,"visibility_timeout_seconds":600}'
+        expect 200 '.items | length == 40' || return 1
+        jq -c '.items[] | {id, claim_token}' <<<"$BODY" >"$BATS_TEST_TMPDIR/claims"
+    }
+    release_all() {
+        while read -r c; do
+            http POST "/queue/re/$(jq .id <<<"$c")/release" -d "{\"claim_token\":$(jq .claim_token <<<"$c"),\"delay_seconds\":0}"
+            expect 200 || return 1
+        done <"$BATS_TEST_TMPDIR/claims"
+    }
+    again
+    read -r lo hi n <<<"$(range)"
+    between "$lo" 50 100; between "$hi" 50 100; [ "$n" -gt 1 ] # jittered: not one wave
+    release_all; again
+    read -r lo hi n <<<"$(range)"
+    between "$lo" 100 200; between "$hi" 100 200; [ "$n" -gt 1 ]
+    release_all; again
+    # 400 capped at 350, then jittered
+    read -r lo hi n <<<"$(range)"
+    between "$lo" 175 350; between "$hi" 175 350; [ "$n" -gt 1 ]
+    # a release with no delay_seconds uses the drawn wait
+    c=$(head -n 1 "$BATS_TEST_TMPDIR/claims")
+    id=$(jq .id <<<"$c")
+    p=$(pad "$id")
+    http POST "/queue/re/$id/release" -d "{\"claim_token\":$(jq .claim_token <<<"$c")}"
+    expect 200
+    wait_s=$(jq -r '.visible_at' <<<"$BODY" | xargs -I{} date -d {} +%s)
+    between "$((wait_s - $(date +%s)))" "$(awk -v p="$p" 'BEGIN { print int(p) - 2 }')" "$(awk -v p="$p" 'BEGIN { print int(p) + 1 }')"
+}
+
+@test "limits: PUT and GET at their edges; the counts show max_in_flight" {
+    http GET /queue/lm/limits
+    expect 200 '. == {"namespace":"lm","max_in_flight":null}'
+    http GET /queue/lm
+    expect 200 '.max_in_flight == null'
+    for v in 1 100000 5; do
+        http PUT /queue/lm/limits -d "{\"max_in_flight\":$v}"
+        expect 200 ". == {\"namespace\":\"lm\",\"max_in_flight\":$v}"
+    done
+    http GET /queue/lm/limits
+    expect 200 '.max_in_flight == 5'
+    http GET /queue/lm
+    expect 200 '.max_in_flight == 5'
+    for v in 0 100001 -1 1.5 '"5"' true; do
+        http PUT /queue/lm/limits -d "{\"max_in_flight\":$v}"
+        expect_error 422 validation_failed max_in_flight || { echo "$v"; return 1; }
+    done
+    http PUT /queue/lm/limits -d '{"max_in_flight":5,"other":1}'
+    expect_error 422 validation_failed other
+    http GET /queue/lm/limits
+    expect 200 '.max_in_flight == 5'
+    http PUT /queue/lm/limits -d '{"max_in_flight":null}'
+    expect 200 '. == {"namespace":"lm","max_in_flight":null}'
+    http GET /queue/lm
+    expect 200 '.max_in_flight == null'
+    http PUT /queue/lm/limits -d '{"max_in_flight":2}'
+    http PUT /queue/lm/limits -d '{}'
+    expect 200 '.max_in_flight == null'
+    http PUT '/queue/bad%20ns/limits' -d '{"max_in_flight":1}'
+    expect_error 422 validation_failed namespace
+    http DELETE /queue/lm/limits
+    expect_error 405 method_not_allowed
+    # a purge keeps the limit
+    http PUT /queue/lm/limits -d '{"max_in_flight":3}'
+    http DELETE /queue/lm
+    http GET /queue/lm/limits
+    expect 200 '.max_in_flight == 3'
+}
+
+@test "limits: a claim gets fewer items, or none; an ack, a release, an expiry frees a place" {
+    http POST /queue/lc -d "$(jq -nc '{items: [range(10) | {payload: .}]}')"
+    http PUT /queue/lc/limits -d '{"max_in_flight":3}'
+    claim lc '{"max":10,"visibility_timeout_seconds":60}'
+    expect 200 '.items | length == 3'
+    a=$(jq -c '.items[0]' <<<"$BODY"); b=$(jq -c '.items[1]' <<<"$BODY")
+    claim lc '{"max":10}'
+    expect 200 '.items == []'
+    http GET /queue/lc
+    expect 200 '.in_flight == 3' '.ready == 7' '.max_in_flight == 3'
+    http DELETE "/queue/lc/$(jq .id <<<"$a")?claim_token=$(jq -r .claim_token <<<"$a")"
+    expect 200
+    claim lc '{"max":10,"visibility_timeout_seconds":1}'
+    expect 200 '.items | length == 1'
+    claim lc
+    expect 200 '.items == []'
+    http POST "/queue/lc/$(jq .id <<<"$b")/release" -d "{\"claim_token\":$(jq .claim_token <<<"$b"),\"delay_seconds\":600}"
+    expect 200
+    claim lc '{"max":10,"visibility_timeout_seconds":60}'
+    expect 200 '.items | length == 1'
+    claim lc
+    expect 200 '.items == []'
+    # the 1 s claim runs out: its place is free
+    sleep 1.2
+    claim lc '{"max":10,"visibility_timeout_seconds":60}'
+    expect 200 '.items | length == 1'
+    http GET /queue/lc
+    expect 200 '.in_flight == 3'
+    # raising the limit frees places at once; lifting it, all
+    http PUT /queue/lc/limits -d '{"max_in_flight":4}'
+    claim lc '{"max":10}'
+    expect 200 '.items | length == 1'
+    http PUT /queue/lc/limits -d '{"max_in_flight":null}'
+    claim lc '{"max":10}'
+    expect 200 '.items | length == 4'
+    # an item in its retry wait is not in flight: its place is free
+    enqueue lr '{"payload":1,"retry_delay_seconds":600}'
+    enqueue lr '{"payload":2}'
+    http PUT /queue/lr/limits -d '{"max_in_flight":1}'
+    claim lr '{"visibility_timeout_seconds":1}'
+    expect 200 '.items[0].payload == 1'
+    claim lr
+    expect 200 '.items == []'
+    sleep 1.2
+    http GET /queue/lr
+    expect 200 '.in_flight == 0' '.delayed == 1' '.ready == 1'
+    claim lr
+    expect 200 '.items[0].payload == 2'
+}
+
+@test "limits: a long-poll at the limit waits, and an ack wakes it long before its wait ends" {
+    http POST /queue/lw -d '{"items":[{"payload":1},{"payload":2}]}'
+    http PUT /queue/lw/limits -d '{"max_in_flight":1}'
+    claim lw '{"visibility_timeout_seconds":60}'
+    expect 200 '.items | length == 1'
+    id=$(jq '.items[0].id' <<<"$BODY"); tok=$(jq -r '.items[0].claim_token' <<<"$BODY")
+    (sleep 1.5; curl -s -X DELETE -H "Authorization: Bearer $TOKEN" "$URL/queue/lw/$id?claim_token=$tok" >/dev/null) 3>&- &
+    start=$(date +%s%N)
+    claim lw '{"wait_seconds":15}'
+    elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+    wait
+    expect 200 '.items | length == 1' '.items[0].payload == 2'
+    echo "# woken after $elapsed ms (ack at 1500 ms, wait 15 s)" >&3
+    [ "$elapsed" -ge 1400 ] && [ "$elapsed" -lt 8000 ]
+    # at the limit with items ready, a waiter does not spin: few statements in 2 s
+    before=$(psql_q "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    claim lw '{"wait_seconds":2}'
+    expect 200 '.items == []'
+    after=$(psql_q "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    echo "# transactions during a 2 s wait at the limit: $((after - before))" >&3
+    [ $((after - before)) -lt 60 ]
+}
+
+@test "limits: many concurrent claimers, across processes, never exceed max_in_flight (counted in SQL during the race)" {
+    n=400
+    http POST /queue/race -d "$(jq -nc --argjson n "$n" '{items: [range($n) | {payload: .}]}')"
+    expect 201
+    http PUT /queue/race/limits -d '{"max_in_flight":5}'
+    worker() {
+        local out=$STACK_DIR/race.$1 body
+        : >"$out"
+        for _ in $(seq 200); do
+            body=$(curl -s -H "Authorization: Bearer $TOKEN" -d '{"max":3,"visibility_timeout_seconds":120}' "$URL/queue/race/claim")
+            [ "$(jq '.items | length' <<<"$body")" = 0 ] && { [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'race'")" = 0 ] && break; continue; }
+            jq -c '.items[] | {id, claim_token}' <<<"$body" >>"$out"
+            curl -s -H "Authorization: Bearer $TOKEN" -d "{\"items\":$(jq -c '[.items[] | {id, claim_token}]' <<<"$body")}" "$URL/queue/race/ack" >/dev/null
+        done
+    }
+    pids=()
+    for w in $(seq 8); do worker "$w" 3>&- & pids+=($!); done
+    # the sampler: in-flight items of the namespace, one exact count a query
+    (
+        while :; do
+            psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'race' AND claim_token IS NOT NULL AND visible_at - retry_pad > now()"
+            sleep 0.01
+        done
+    ) >"$STACK_DIR/race.samples" 3>&- &
+    sampler=$!
+    for p in "${pids[@]}"; do wait "$p"; done
+    kill "$sampler"; wait "$sampler" || true
+    max=$(sort -n "$STACK_DIR/race.samples" | tail -n 1)
+    samples=$(wc -l <"$STACK_DIR/race.samples")
+    at_limit=$(grep -cx 5 "$STACK_DIR/race.samples" || true)
+    echo "# $samples samples, most in flight $max, at the limit in $at_limit" >&3
+    [ "$max" -le 5 ]
+    [ "$at_limit" -gt 0 ] # the race did reach the limit: the check above could fail
+    # every item claimed exactly once, all acked
+    [ "$(cat "$STACK_DIR"/race.[0-9]* | jq -s 'map(.id) | length')" = "$n" ]
+    [ "$(cat "$STACK_DIR"/race.[0-9]* | jq -s 'map(.id) | unique | length')" = "$n" ]
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'race'")" = 0 ]
+}
+
+@test "MCP tools: queue_limits_get and queue_limits_put" {
+    mcp_call queue_limits_put '{"namespace":"ml","max_in_flight":2}'
+    expect 200 '.result.isError == false' '.result.structuredContent == {"namespace":"ml","max_in_flight":2}'
+    mcp_call queue_limits_get '{"namespace":"ml"}'
+    expect 200 '.result.structuredContent.max_in_flight == 2'
+    mcp_call queue_limits_put '{"namespace":"ml","max_in_flight":0}'
+    expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .error) == "validation_failed"'
 }
 
 # Last in the file: the sweep of a second service removes dead items of
