@@ -38,6 +38,8 @@
 #include "schema.h"
 #include "serve.h"
 #include "validate.h"
+#include "queue/cron.h"
+#include "queue/tz.h"
 
 enum {
     QUEUE_BATCH_MAX = 1000,
@@ -131,9 +133,24 @@ static const char queue_step4[] =
     "CREATE INDEX queue_items_in_flight ON queue_items (namespace, visible_at)"
     " WHERE claim_token IS NOT NULL";
 
+/* Step 5: schedules (docs/queue.md, "Schedules"). A schedule's row holds
+ * its next due time, which the tick that enqueues its item advances in the
+ * same transaction, the row locked; an item a schedule enqueued names its
+ * schedule and tick, and the unique index refuses a second item for one
+ * tick (a backstop: the row lock already prevents it). */
+static const char queue_step5[] =
+    "CREATE TABLE queue_schedules (namespace text COLLATE \"C\" NOT NULL, name text COLLATE \"C\" NOT NULL,"
+    " cron text NOT NULL, timezone text NOT NULL, payload jsonb NOT NULL, options jsonb NOT NULL,"
+    " next_run_at timestamptz, last_run_at timestamptz, PRIMARY KEY (namespace, name));"
+    "CREATE INDEX queue_schedules_due ON queue_schedules (next_run_at);"
+    "ALTER TABLE queue_items ADD COLUMN schedule text COLLATE \"C\", ADD COLUMN scheduled_for timestamptz;"
+    "CREATE UNIQUE INDEX queue_items_tick ON queue_items (namespace, schedule, scheduled_for)"
+    " WHERE schedule IS NOT NULL";
+
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema;
  * released steps are never edited. */
-static const char *const queue_migrations[] = {queue_schema, queue_step2, queue_step3, queue_step4, NULL};
+static const char *const queue_migrations[] = {queue_schema, queue_step2, queue_step3,
+                                               queue_step4,  queue_step5, NULL};
 
 /* ---- statements ---- */
 
@@ -141,7 +158,8 @@ static const char *const queue_migrations[] = {queue_schema, queue_step2, queue_
 #define RETRY_JSON                                                                        \
     "'retry_delay_seconds', q.retry_delay_seconds, 'retry_backoff', CASE WHEN"            \
     " q.retry_exponential THEN 'exponential' ELSE 'fixed' END, 'retry_delay_max_seconds',"  \
-    " q.retry_delay_max_seconds, "
+    " q.retry_delay_max_seconds, 'schedule', q.schedule, 'scheduled_for', "                    \
+    "CASE WHEN q.scheduled_for IS NOT NULL THEN " SQL_UTC("q.scheduled_for") " END, "
 #define ITEM_JSON(extra)                                                                        \
     "json_build_object('id', q.id, 'namespace', q.namespace, 'payload', q.payload, 'attempts'," \
     " q.attempts, 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key',"         \
@@ -465,7 +483,8 @@ static const db_stmt queue_namespaces = {
     "WITH RECURSIVE s(n, k) AS (SELECT " NEXT_ITEM_NS("$1::text") ", 1"
     " UNION ALL SELECT " NEXT_ITEM_NS("s.n") ", s.k + 1 FROM s WHERE s.n IS NOT NULL AND s.k < $2::integer),"
     " a AS (SELECT n FROM s WHERE n IS NOT NULL"
-    " UNION SELECT namespace FROM queue_paused WHERE namespace > $1::text),"
+    " UNION SELECT namespace FROM queue_paused WHERE namespace > $1::text"
+    " UNION SELECT namespace FROM queue_schedules WHERE namespace > $1::text),"
     " p AS (SELECT n FROM a ORDER BY n COLLATE \"C\" LIMIT $2::integer)"
     " SELECT " STATS_JSON("p.n") ", p.n FROM p ORDER BY p.n COLLATE \"C\"",
     2};
@@ -487,6 +506,77 @@ static const db_stmt queue_limits_get = {
     "SELECT json_build_object('namespace', $1::text, 'max_in_flight',"
     " (SELECT max_in_flight FROM queue_limits WHERE namespace = $1))::text",
     1};
+
+/* A schedule as every schedule answer writes it: its enqueue options with
+ * their defaults (as an enqueue's). */
+#define SCHEDULE_JSON                                                                              \
+    "json_build_object('namespace', s.namespace, 'name', s.name, 'cron', s.cron, 'timezone',"      \
+    " s.timezone, 'payload', s.payload,"                                                           \
+    " 'max_attempts', coalesce((s.options ->> 'max_attempts')::integer, 5),"                       \
+    " 'priority', coalesce((s.options ->> 'priority')::integer, 0),"                               \
+    " 'retry_delay_seconds', coalesce((s.options ->> 'retry_delay_seconds')::integer, 0),"         \
+    " 'retry_backoff', coalesce(s.options ->> 'retry_backoff', 'fixed'),"                          \
+    " 'retry_delay_max_seconds', coalesce((s.options ->> 'retry_delay_max_seconds')::integer, 3600)," \
+    " 'next_run_at', " SQL_UTC("s.next_run_at") ", 'last_run_at', " SQL_UTC("s.last_run_at") ")::text"
+
+/* PUT /queue/{namespace}/schedules/{name}: $3 the validated body (its
+ * options are the body but cron, timezone and payload), $4 the next run
+ * (epoch seconds, NULL: none), $5 the zone. Replacing keeps last_run_at.
+ * The second column: true when created. */
+static const db_stmt queue_schedule_put = {
+    "queue_schedule_put",
+    "INSERT INTO queue_schedules AS s (namespace, name, cron, timezone, payload, options, next_run_at)"
+    " VALUES ($1, $2, $3::jsonb ->> 'cron', $5, $3::jsonb -> 'payload',"
+    " $3::jsonb - 'cron' - 'timezone' - 'payload', to_timestamp($4::bigint))"
+    " ON CONFLICT (namespace, name) DO UPDATE SET cron = excluded.cron, timezone = excluded.timezone,"
+    " payload = excluded.payload, options = excluded.options, next_run_at = excluded.next_run_at"
+    " RETURNING " SCHEDULE_JSON ", s.xmax = 0",
+    5};
+
+static const db_stmt queue_schedule_get = {
+    "queue_schedule_get",
+    "SELECT " SCHEDULE_JSON " FROM queue_schedules s WHERE s.namespace = $1 AND s.name = $2", 2};
+
+static const db_stmt queue_schedule_delete = {
+    "queue_schedule_delete", "DELETE FROM queue_schedules WHERE namespace = $1 AND name = $2 RETURNING 1", 2};
+
+/* A page of the namespace's schedules after name $2, by name. */
+static const db_stmt queue_schedule_list = {
+    "queue_schedule_list",
+    "SELECT " SCHEDULE_JSON ", s.name FROM queue_schedules s WHERE s.namespace = $1 AND s.name > $2"
+    " ORDER BY s.name COLLATE \"C\" LIMIT $3::integer",
+    3};
+
+/* The schedules due now, locked until the tick's transaction ends (those
+ * another process holds are skipped: it is enqueuing them); with the due
+ * time and the database's now, in epoch seconds. */
+enum { QUEUE_TICK_BATCH = 100 };
+static const db_stmt queue_schedule_due = {
+    "queue_schedule_due",
+    "SELECT namespace, name, cron, timezone, extract(epoch FROM next_run_at)::bigint,"
+    " extract(epoch FROM now())::bigint FROM queue_schedules WHERE next_run_at <= now()"
+    " ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED",
+    0};
+
+/* One tick of schedule ($1, $2): its item for the tick $3 (epoch
+ * seconds), and the schedule's next run $4 (NULL: none). */
+static const db_stmt queue_schedule_fire = {
+    "queue_schedule_fire",
+    "WITH s AS (SELECT payload, options FROM queue_schedules WHERE namespace = $1 AND name = $2),"
+    " ins AS (INSERT INTO queue_items (namespace, payload, max_attempts, visible_at, priority,"
+    " retry_delay_seconds, retry_exponential, retry_delay_max_seconds, schedule, scheduled_for)"
+    " SELECT $1, s.payload, coalesce((s.options ->> 'max_attempts')::integer, 5), now(),"
+    " coalesce((s.options ->> 'priority')::smallint, 0),"
+    " coalesce((s.options ->> 'retry_delay_seconds')::integer, 0),"
+    " coalesce(s.options ->> 'retry_backoff' = 'exponential', false),"
+    " coalesce((s.options ->> 'retry_delay_max_seconds')::integer, 3600), $2, to_timestamp($3::bigint)"
+    " FROM s ON CONFLICT (namespace, schedule, scheduled_for) WHERE schedule IS NOT NULL DO NOTHING"
+    " RETURNING 1),"
+    " up AS (UPDATE queue_schedules SET next_run_at = to_timestamp($4::bigint),"
+    " last_run_at = to_timestamp($3::bigint) WHERE namespace = $1 AND name = $2),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1))"
+    " SELECT (SELECT count(*) FROM ins) FROM wake",
+    4};
 
 /* DELETE /queue/{namespace}/dead/{id}: one dead item, gone. */
 static const db_stmt queue_dead_delete = {
@@ -598,7 +688,6 @@ static void queue_publish_gauges(void) {
     pool_free(p);
 }
 
-static long queue_gauge_seconds(void) { return QUEUE_GAUGE_SECONDS; }
 
 /* QUEUE_DEAD_RETENTION_SECONDS: how long a dead item is kept; 0 keeps it. */
 static long long queue_dead_retention;
@@ -635,11 +724,66 @@ static void queue_sweep_dead(void) {
     pool_free(p);
 }
 
-/* The mode's tick: the gauges, then the dead items' retention. */
+/* The next run of a schedule after `after` (epoch seconds), as text into
+ * buf; NULL (no next run) when there is none or the schedule's cron or zone
+ * no longer parses. */
+static const char *next_run_text(const char *cron, const char *zone, long long after, char *buf, size_t n) {
+    cron_spec spec;
+    const tz_zone *z;
+    api_error err;
+    int64_t next;
+    if (!cron_parse(cron, &spec, &err) || !tz_load(zone, &z, &err) || !cron_next(&spec, z, after, &next))
+        return NULL;
+    snprintf(buf, n, "%lld", (long long)next);
+    return buf;
+}
+
+/* Enqueues the due schedules' items, in one transaction: each schedule's
+ * row locked (FOR UPDATE SKIP LOCKED: a schedule another process is
+ * enqueuing is skipped, not waited for), its item inserted and its next run
+ * advanced together, so a tick is enqueued exactly once whatever the
+ * number of processes and replicas, and a process that dies mid-tick rolls
+ * back and leaves the tick to the next one. A schedule whose runs were
+ * missed (no process ran) gets one item, for its first missed tick; its
+ * next run is then the first after now. */
+static void queue_fire_schedules(void) {
+    pool *p = pool_new();
+    api_error err;
+    const char *none[1] = {NULL};
+    db_begin(g_config.db_timeout_ms);
+    PGresult *due = NULL;
+    if (!db_command("BEGIN", &err) || (due = db_query(p, &queue_schedule_due, none, &err)) == NULL) goto fail;
+    for (int i = 0; i < PQntuples(due); i++) {
+        long long at = atoll(PQgetvalue(due, i, 4)), now = atoll(PQgetvalue(due, i, 5));
+        char next[24];
+        const char *next_text =
+            next_run_text(PQgetvalue(due, i, 2), PQgetvalue(due, i, 3), at > now ? at : now, next, sizeof next);
+        const char *params[] = {PQgetvalue(due, i, 0), PQgetvalue(due, i, 1), PQgetvalue(due, i, 4), next_text};
+        if (db_query(p, &queue_schedule_fire, params, &err) == NULL) goto fail;
+    }
+    if (!db_command("COMMIT", &err)) goto fail;
+    pool_free(p);
+    return;
+fail:
+    db_rollback();
+    log_msg(LOG_WARN, "queue schedules not enqueued this tick: %s", err.detail);
+    pool_free(p);
+}
+
+/* The mode's tick, every second: due schedules; every
+ * QUEUE_GAUGE_SECONDS, the gauges (when due) and the dead items'
+ * retention. */
 static void queue_tick(void) {
+    queue_fire_schedules();
+    static double last_ms;
+    double now = clock_ms();
+    if (now - last_ms < QUEUE_GAUGE_SECONDS * 1000.0) return;
+    last_ms = now;
     queue_publish_gauges();
     queue_sweep_dead();
 }
+
+static long queue_tick_seconds(void) { return 1; }
 
 /* ---- inputs: each route's, declared once (input.h) ---- */
 
@@ -834,6 +978,79 @@ static const input_field limits_input[LIM_N] = {
                  .description = "the most items of the namespace in flight at once; null or absent: no limit"},
 };
 
+/* A schedule's cron and timezone, checked with the declared input (before
+ * the handler): cron_parse's and tz_load's 422s, which name the field and
+ * bound the length (CRON_TEXT_MAX, TZ_NAME_MAX). */
+static bool check_cron(const char *s, const char *field, api_error *err) {
+    (void)field;
+    cron_spec spec;
+    return cron_parse(s, &spec, err);
+}
+
+static bool check_timezone(const char *s, const char *field, api_error *err) {
+    (void)field;
+    const tz_zone *z;
+    return tz_load(s, &z, err);
+}
+
+/* The schedules' routes: the namespace and the schedule's name (the
+ * namespace rule), and PUT's body. */
+#define IN_SCHEDULE_NAME INPUT_NAMESPACE("name", INPUT_PATH)
+enum { SCH_NS, SCH_NAME, SCH_N };
+static const input_field schedule_input[SCH_N] = {[SCH_NS] = IN_NS, [SCH_NAME] = IN_SCHEDULE_NAME};
+enum {
+    SPUT_NS,
+    SPUT_NAME,
+    SPUT_CRON,
+    SPUT_TZ,
+    SPUT_PAYLOAD,
+    SPUT_MAX_ATTEMPTS,
+    SPUT_PRIORITY,
+    SPUT_RETRY_DELAY,
+    SPUT_RETRY_BACKOFF,
+    SPUT_RETRY_CAP,
+    SPUT_N
+};
+static const input_field schedule_put_input[SPUT_N] = {
+    [SPUT_NS] = IN_NS,
+    [SPUT_NAME] = IN_SCHEDULE_NAME,
+    [SPUT_CRON] = {.name = "cron",
+                   .type = INPUT_STRING,
+                   .required = true,
+                   .min = 1,
+                   .check = check_cron,
+                   /* the schema's half: the shape, not the ranges */
+                   .pattern = "^[ \\t]*(@(hourly|daily|weekly|monthly|yearly)|[0-9*A-Za-z][0-9A-Za-z*,/ \\t-]*)[ \\t]*$",
+                   .example = "@hourly",
+                   .description = "five fields (minute hour day-of-month month day-of-week), six with a "
+                                  "leading seconds field, or @hourly, @daily, @weekly, @monthly, @yearly; "
+                                  "at most 256 bytes"},
+    [SPUT_TZ] = {.name = "timezone",
+                 .type = INPUT_STRING,
+                 .min = 1,
+                 .check = check_timezone,
+                 .description = "an IANA time zone (default UTC)"},
+    [SPUT_PAYLOAD] = IN_PAYLOAD,
+    [SPUT_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
+    [SPUT_PRIORITY] = IN_PRIORITY,
+    [SPUT_RETRY_DELAY] = IN_RETRY_DELAY,
+    [SPUT_RETRY_BACKOFF] = IN_RETRY_BACKOFF,
+    [SPUT_RETRY_CAP] = IN_RETRY_CAP,
+};
+enum { SLIST_NS, SLIST_LIMIT, SLIST_AFTER, SLIST_N };
+static const input_field schedule_list_input[SLIST_N] = {
+    [SLIST_NS] = IN_NS,
+    [SLIST_LIMIT] = INPUT_LIMIT,
+    [SLIST_AFTER] = {.name = "after",
+                     .type = INPUT_STRING,
+                     .in = INPUT_QUERY,
+                     .min = 1,
+                     .max = NAMESPACE_MAX,
+                     .check = validate_namespace,
+                     .pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                     .description = "next, from the previous page (a schedule's name)"},
+};
+
 /* GET /queue: ?limit=&after=<namespace>. */
 enum { NSL_LIMIT, NSL_AFTER, NSL_N };
 static const input_field namespaces_input[NSL_N] = {
@@ -865,6 +1082,9 @@ static const input_field namespaces_input[NSL_N] = {
         {.name = "retry_delay_seconds", .type = OUT_INTEGER, .example = "0"},                      \
         {.name = "retry_backoff", .type = OUT_STRING, .choices = backoff_choices, .example = "\"fixed\""}, \
         {.name = "retry_delay_max_seconds", .type = OUT_INTEGER, .example = "3600"},               \
+        {.name = "schedule", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null",          \
+         .description = "the schedule that enqueued the item"},                                    \
+        OUT_TIME("scheduled_for", OUT_NULLABLE),                                                  \
         OUT_TIME("visible_at", 0), OUT_TIME("enqueued_at", 0)
 
 static const output_field item_fields[] = {
@@ -947,6 +1167,29 @@ static const output_field limits_fields[] = {
      .example = "5",
      .description = "the most items in flight at once, null for none"}};
 static const output_shape limits_out = OUTPUT_SHAPE("QueueLimits", "A namespace's limits", limits_fields);
+static const output_field schedule_fields[] = {
+    OUT_QUEUE_NS,
+    {.name = "name", .type = OUT_STRING, .example = "\"nightly\""},
+    {.name = "cron", .type = OUT_STRING, .example = "\"*/5 * * * *\""},
+    {.name = "timezone", .type = OUT_STRING, .example = "\"UTC\""},
+    {.name = "payload", .type = OUT_ANY, .example = "{\"task\":\"report\"}"},
+    {.name = "max_attempts", .type = OUT_INTEGER, .example = "5"},
+    {.name = "priority", .type = OUT_INTEGER, .example = "0"},
+    {.name = "retry_delay_seconds", .type = OUT_INTEGER, .example = "0"},
+    {.name = "retry_backoff", .type = OUT_STRING, .choices = backoff_choices, .example = "\"fixed\""},
+    {.name = "retry_delay_max_seconds", .type = OUT_INTEGER, .example = "3600"},
+    OUT_TIME("next_run_at", OUT_NULLABLE),
+    OUT_TIME("last_run_at", OUT_NULLABLE)};
+static const output_shape schedule_out = OUTPUT_SHAPE("QueueSchedule", "A recurring enqueue", schedule_fields);
+static const output_field schedule_page_fields[] = {OUTPUT_PAGE_FIELDS(schedule_out)};
+static const output_shape schedule_page_out =
+    OUTPUT_SHAPE("QueueSchedulePage", "A namespace's schedules, by name", schedule_page_fields);
+static const output_field schedule_deleted_fields[] = {
+    OUT_QUEUE_NS,
+    {.name = "name", .type = OUT_STRING, .example = "\"nightly\""},
+    {.name = "deleted", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape schedule_deleted_out =
+    OUTPUT_SHAPE("QueueScheduleDeleted", NULL, schedule_deleted_fields);
 static const output_field stats_page_fields[] = {OUTPUT_PAGE_FIELDS(stats_out)};
 static const output_shape stats_page_out =
     OUTPUT_SHAPE("QueueNamespacePage", "Namespaces with their counts, by name", stats_page_fields);
@@ -1237,6 +1480,65 @@ static bool queue_limits_get_ns(request *req, const input_value *in, reply *out,
     return true;
 }
 
+/* PUT /queue/{namespace}/schedules/{name}: 201 created, 200 replaced. */
+static bool queue_schedule_put_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    cron_spec spec;
+    const tz_zone *z;
+    const char *zone = in[SPUT_TZ].s ? in[SPUT_TZ].s : "UTC";
+    if (!cron_parse(in[SPUT_CRON].s, &spec, err) || !tz_load(zone, &z, err)) return false;
+    if (in[SPUT_RETRY_BACKOFF].present && strcmp(in[SPUT_RETRY_BACKOFF].s, "exponential") == 0 &&
+        in[SPUT_RETRY_DELAY].i < 1)
+        return API_INVALID(err, "retry_delay_seconds", "exponential retry_backoff needs retry_delay_seconds of at least 1");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t next = 0;
+    char next_text[24];
+    bool has_next = cron_next(&spec, z, (int64_t)ts.tv_sec, &next);
+    snprintf(next_text, sizeof next_text, "%lld", (long long)next);
+    const char *params[] = {in[SPUT_NS].s, in[SPUT_NAME].s, req->body, has_next ? next_text : NULL, zone};
+    PGresult *res = db_query(req->pool, &queue_schedule_put, params, err);
+    if (res == NULL) return false;
+    out->status = PQgetvalue(res, 0, 1)[0] == 't' ? 201 : 200;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+static bool queue_schedule_get_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *params[] = {in[SCH_NS].s, in[SCH_NAME].s};
+    PGresult *res = db_query(req->pool, &queue_schedule_get, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0)
+        return API_NOT_FOUND(err, "name", "schedule %s/%s does not exist", in[SCH_NS].s, in[SCH_NAME].s);
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+/* The schedule goes; the items it enqueued stay. */
+static bool queue_schedule_delete_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *params[] = {in[SCH_NS].s, in[SCH_NAME].s};
+    PGresult *res = db_query(req->pool, &queue_schedule_delete, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0)
+        return API_NOT_FOUND(err, "name", "schedule %s/%s does not exist", in[SCH_NS].s, in[SCH_NAME].s);
+    json_t *j = json_pack("{s:s, s:s, s:b}", "namespace", in[SCH_NS].s, "name", in[SCH_NAME].s, "deleted", 1);
+    char *text = json_dumps(j, JSON_COMPACT);
+    strbuf_puts(out->body, text);
+    free(text);
+    json_decref(j);
+    return true;
+}
+
+static bool queue_schedule_list_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    long long limit = in[SLIST_LIMIT].i;
+    char fetch[24];
+    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
+    const char *params[] = {in[SLIST_NS].s, in[SLIST_AFTER].s ? in[SLIST_AFTER].s : "", fetch};
+    PGresult *res = db_query(req->pool, &queue_schedule_list, params, err);
+    if (res == NULL) return false;
+    reply_page(out, res, limit);
+    return true;
+}
+
 /* GET /queue: a page of namespaces with their counts. */
 static bool queue_namespace_list(request *req, const input_value *in, reply *out, api_error *err) {
     long long limit = in[NSL_LIMIT].i;
@@ -1286,7 +1588,9 @@ static const db_stmt *const queue_statements[] = {
     &queue_enqueue_lock, &queue_retry_lock, &queue_namespaces,
     &queue_dead_delete,  &queue_dead_purge, &queue_purge,
     &queue_dead_sweep,   &queue_claim_limited, &queue_limit_lock,
-    &queue_limits_put,   &queue_limits_get, NULL,
+    &queue_limits_put,   &queue_limits_get, &queue_schedule_put,
+    &queue_schedule_get, &queue_schedule_delete, &queue_schedule_list,
+    &queue_schedule_due, &queue_schedule_fire, NULL,
 };
 
 /* ---- routes ---- */
@@ -1371,6 +1675,24 @@ static const route queue_routes[] = {
                     "fewer items, or none (a long-poll waits for a place).",
      .input = limits_input, .ninput = LIM_N, .output = &limits_out,
      .tool = TOOL("queue_limits_put", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"GET", "/queue/{namespace}/schedules", queue_schedule_list_ns, .summary = "List a queue's schedules",
+     .description = "The namespace's schedules, by name, paginated.",
+     .input = schedule_list_input, .ninput = SLIST_N, .output = &schedule_page_out,
+     .tool = TOOL("queue_schedule_list", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"PUT", "/queue/{namespace}/schedules/{name}", queue_schedule_put_ns, .summary = "Create or replace a schedule",
+     .description = "A recurring enqueue: at each time the cron expression names in the time zone, exactly one "
+                    "item with the payload and options, carrying schedule and scheduled_for. 201 when "
+                    "created, 200 when replaced.",
+     .input = schedule_put_input, .ninput = SPUT_N, .output = &schedule_out, .created = true,
+     .also = ROUTE_OR_OK, .tool = TOOL("queue_schedule_put", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"GET", "/queue/{namespace}/schedules/{name}", queue_schedule_get_ns, .summary = "A schedule",
+     .description = "One schedule, with its next and last run times.",
+     .input = schedule_input, .ninput = SCH_N, .output = &schedule_out,
+     .tool = TOOL("queue_schedule_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}/schedules/{name}", queue_schedule_delete_ns, .summary = "Delete a schedule",
+     .description = "The schedule enqueues nothing more; the items it enqueued stay.",
+     .input = schedule_input, .ninput = SCH_N, .output = &schedule_deleted_out,
+     .tool = TOOL("queue_schedule_delete", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .summary = "Retry a dead item",
      .description = "Puts a dead item back, claimable at once with attempts 0 (at the end of its group).",
      .input = retry_input, .ninput = RETRY_N, .output = &item_out, .tool = TOOL("queue_dead_retry", 0)},
@@ -1401,6 +1723,6 @@ const mode mode_queue = {
     .tick = queue_tick,
     .settings = queue_settings,
     .nsettings = COUNT_OF(queue_settings),
-    .tick_seconds = queue_gauge_seconds,
+    .tick_seconds = queue_tick_seconds,
     .topic = "a work queue",
 };

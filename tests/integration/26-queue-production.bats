@@ -492,6 +492,111 @@ between() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= 
     expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .error) == "validation_failed"'
 }
 
+@test "schedules: PUT (201, then 200), GET, list, DELETE; cron, timezone and name checked" {
+    http PUT /queue/sc/schedules/nightly -d '{"cron":"0 3 * * *","timezone":"Europe/Amsterdam","payload":{"r":1},"priority":5,"max_attempts":2}'
+    expect 201 '.name == "nightly"' '.namespace == "sc"' '.cron == "0 3 * * *"' '.timezone == "Europe/Amsterdam"' \
+        '.payload == {"r":1}' '.priority == 5' '.max_attempts == 2' '.retry_backoff == "fixed"' '.last_run_at == null' \
+        '.next_run_at | test("T0[12]:00:00.000000Z$")'
+    http PUT /queue/sc/schedules/nightly -d '{"cron":"@hourly","payload":2}'
+    expect 200 '.cron == "@hourly"' '.timezone == "UTC"' '.payload == 2' '.priority == 0' '.next_run_at | test(":00:00.000000Z$")'
+    http GET /queue/sc/schedules/nightly
+    expect 200 '.cron == "@hourly"'
+    http PUT /queue/sc/schedules/a -d '{"cron":"*/10 * * * * *","payload":1}'
+    expect 201
+    http PUT /queue/sc/schedules/b -d '{"cron":"0 0 1 1 *","payload":1,"retry_backoff":"exponential","retry_delay_seconds":3}'
+    expect 201 '.retry_backoff == "exponential"' '.retry_delay_seconds == 3'
+    http GET '/queue/sc/schedules?limit=2'
+    expect 200 '[.items[].name] == ["a","b"]' '.next == "b"'
+    http GET '/queue/sc/schedules?limit=2&after=b'
+    expect 200 '[.items[].name] == ["nightly"]' '.next == null'
+    # a namespace with only a schedule is listed by GET /queue
+    http GET '/queue?after=sb&limit=1'
+    expect 200 '[.items[].namespace] == ["sc"]'
+    for c in '"* * * *"' '"61 * * * *"' '"@often"' '"0 0 30 2 *"' '""' '5'; do
+        http PUT /queue/sc/schedules/bad -d "{\"cron\":$c,\"payload\":1}"
+        expect_error 422 validation_failed cron || { echo "$c"; return 1; }
+    done
+    for t in '"Mars/Olympus"' '"../etc/passwd"' '""'; do
+        http PUT /queue/sc/schedules/bad -d "{\"cron\":\"@daily\",\"timezone\":$t,\"payload\":1}"
+        expect_error 422 validation_failed timezone || { echo "$t"; return 1; }
+    done
+    http PUT /queue/sc/schedules/bad -d '{"cron":"@daily"}'
+    expect_error 422 validation_failed payload
+    http PUT /queue/sc/schedules/bad -d '{"cron":"@daily","payload":1,"retry_backoff":"exponential"}'
+    expect_error 422 validation_failed retry_delay_seconds
+    http PUT /queue/sc/schedules/bad -d '{"cron":"@daily","payload":1,"dedup_key":"x"}'
+    expect_error 422 validation_failed dedup_key
+    http PUT '/queue/sc/schedules/bad%20name' -d '{"cron":"@daily","payload":1}'
+    expect_error 422 validation_failed name
+    http GET /queue/sc/schedules/bad
+    expect_error 404 not_found name
+    http DELETE /queue/sc/schedules/nightly
+    expect 200 '. == {"namespace":"sc","name":"nightly","deleted":true}'
+    http DELETE /queue/sc/schedules/nightly
+    expect_error 404 not_found name
+    http DELETE /queue/sc/schedules/a
+    http DELETE /queue/sc/schedules/b
+}
+
+@test "schedules: one item per tick, carrying schedule and scheduled_for, from every process; the database refuses a second" {
+    http PUT /queue/tick/schedules/every -d '{"cron":"* * * * * *","payload":{"t":1},"priority":3}'
+    expect 201
+    # a second service on the same database: four processes tick
+    service_up ticker2
+    sleep 4.5
+    http DELETE /queue/tick/schedules/every
+    expect 200
+    service_down ticker2
+    n=$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'tick' AND schedule = 'every'")
+    distinct=$(psql_q "SELECT count(DISTINCT scheduled_for) FROM queue_items WHERE namespace = 'tick' AND schedule = 'every'")
+    span=$(psql_q "SELECT extract(epoch FROM max(scheduled_for) - min(scheduled_for))::int FROM queue_items WHERE namespace = 'tick'")
+    echo "# $n items, $distinct ticks, over $span s" >&3
+    [ "$n" -ge 3 ] && [ "$n" = "$distinct" ]
+    # consecutive seconds: none skipped
+    [ "$span" = $((n - 1)) ]
+    claim tick '{"max":100}'
+    expect 200 'all(.items[]; .schedule == "every" and (.scheduled_for | test(":[0-9][0-9].000000Z$")) and .priority == 3 and .payload == {"t":1})'
+    # the unique (schedule, tick): a second item for one tick is refused
+    run psql_q "INSERT INTO queue_items (namespace, payload, max_attempts, visible_at, schedule, scheduled_for) SELECT namespace, payload, 5, now(), schedule, scheduled_for FROM queue_items WHERE namespace = 'tick' LIMIT 1"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *queue_items_tick* ]]
+    # deleted: no more items
+    sleep 1.5
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'tick'")" = "$n" ]
+}
+
+@test "schedules: missed ticks give one catch-up item, then the next run is in the future" {
+    http PUT /queue/cu/schedules/minutely -d '{"cron":"* * * * *","payload":"m"}'
+    expect 201
+    psql_q "UPDATE queue_schedules SET next_run_at = date_trunc('minute', now()) - interval '1 hour' WHERE namespace = 'cu'"
+    for _ in $(seq 20); do
+        [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'cu'")" != 0 ] && break
+        sleep 0.25
+    done
+    sleep 2
+    # one item for the first missed tick, none for the 59 missed after it
+    # (an item for the current minute may come: a tick may pass meanwhile)
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'cu' AND scheduled_for = date_trunc('minute', now()) - interval '1 hour'")" = 1 ]
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'cu' AND scheduled_for > date_trunc('minute', now()) - interval '1 hour' AND scheduled_for < date_trunc('minute', now()) - interval '2 minutes'")" = 0 ]
+    http GET /queue/cu/schedules/minutely
+    expect 200 '.last_run_at != null'
+    [ "$(psql_q "SELECT next_run_at > now() AND last_run_at = date_trunc('minute', now()) - interval '1 hour' FROM queue_schedules WHERE namespace = 'cu'")" = t ]
+    http DELETE /queue/cu/schedules/minutely
+}
+
+@test "MCP tools: the schedules" {
+    mcp_call queue_schedule_put '{"namespace":"ms","name":"s1","cron":"@daily","payload":1}'
+    expect 200 '.result.isError == false' '.result.structuredContent.name == "s1"'
+    mcp_call queue_schedule_list '{"namespace":"ms"}'
+    expect 200 '[.result.structuredContent.items[].name] == ["s1"]'
+    mcp_call queue_schedule_get '{"namespace":"ms","name":"s1"}'
+    expect 200 '.result.structuredContent.cron == "@daily"'
+    mcp_call queue_schedule_delete '{"namespace":"ms","name":"s1"}'
+    expect 200 '.result.structuredContent.deleted == true'
+    mcp_call queue_schedule_put '{"namespace":"ms","name":"s1","cron":"nope","payload":1}'
+    expect 200 '.result.isError == true' '(.result.content[0].text | fromjson | .field) == "cron"'
+}
+
 # Last in the file: the sweep of a second service removes dead items of
 # every namespace in the shared database.
 @test "QUEUE_DEAD_RETENTION_SECONDS: the sweep removes items dead for longer; 0 keeps them; bad values refused" {
