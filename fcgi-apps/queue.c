@@ -19,6 +19,12 @@
  * claimed item becomes visible. A waiting claim holds neither a worker at
  * accept nor a connection (serve.h, docs/queue.md), so waiting claimers do
  * not starve enqueues or acks.
+ *
+ * Production parts (docs/queue.md): a retry wait drawn at the claim and
+ * added to visible_at (retry_pad); a per-namespace concurrency limit, whose
+ * claims lock the namespace's queue_limits row before counting; schedules,
+ * fired by the mode's tick in every process (queue/cron.c, queue/tz.c);
+ * discovery, purges and the dead items' retention sweep.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
