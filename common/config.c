@@ -291,7 +291,9 @@ void settings_load(const setting *s, size_t n) {
         const char *v = env_or(st->name, st->dflt);
         switch (st->kind) {
         case SETTING_NUMBER:
-            if (st->zero_ok && strcmp(v, "0") == 0)
+            if (st->dflt[0] == '\0' && v[0] == '\0')
+                *st->number = -1; /* no default, none given: unset */
+            else if (st->zero_ok && strcmp(v, "0") == 0)
                 *st->number = 0;
             else if (getenv(st->name) == NULL) {
                 long long out = 0;

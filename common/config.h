@@ -70,7 +70,9 @@ typedef enum setting_kind {
 typedef struct setting {
     const char *name; /* the environment variable, "FILE_MAX_BYTES" */
     setting_kind kind;
-    const char *dflt;    /* what an unset variable means, as text */
+    const char *dflt;    /* what an unset variable means, as text; "" for
+                            a SETTING_NUMBER: unset (or empty) is -1,
+                            "none" (the document retention's defaults) */
     long long max;       /* SETTING_NUMBER: the largest value taken */
     bool zero_ok;        /* SETTING_NUMBER: 0 is taken too (0: off) */
     long long *number;   /* SETTING_NUMBER: where the value goes */

@@ -66,8 +66,8 @@ static bool body_of(const route *r, request *req, json_t **body, api_error *err)
     if (whole != NULL) return (*body = request_json_value(req, whole->allow_nul, err)) != NULL;
     /* A body that may be empty is still an object of no other members. */
     if (input_has_body_members(r->input, r->ninput) || r->body_optional)
-        return (*body = request_json_object(req, r->body_optional, input_allows_nul(r->input, r->ninput), err)) !=
-               NULL;
+        return (*body = request_json_object(req, r->body_optional, input_allows_nul(r->input, r->ninput),
+                                            err)) != NULL;
     return true;
 }
 

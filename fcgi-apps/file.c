@@ -196,6 +196,92 @@ static const input_field upload_input[UP_N] = {
                          .description = "recorded as the file's type (default application/octet-stream)"},
 };
 
+/* upload_failed: NULL, for a constructor whose error is already set. */
+static upload *upload_failed(bool set) {
+    (void)set;
+    return NULL;
+}
+
+/* upload_open: a new upload under a temporary name in FILE_TEMP_DIR, its
+ * id in id[33], opened and locked, its digest started; NULL with err set.
+ * The pool owns it: upload_release closes it and, unless keep is set,
+ * unlinks what it wrote. */
+static upload *upload_open(request *req, char id[33], api_error *err) {
+    upload *u = pool_alloc(req->pool, sizeof *u);
+    u->fd = -1;
+    u->digest = EVP_MD_CTX_new();
+    pool_defer(req->pool, upload_release, u);
+    char tmp_name[40];
+    if (u->digest == NULL || !EVP_DigestInit_ex(u->digest, EVP_sha256(), NULL) || !random_id_hex(id, 16))
+        return upload_failed(API_INTERNAL(err, "internal error preparing the upload"));
+    snprintf(tmp_name, sizeof tmp_name, TMP_PREFIX "%.16s", id + 16);
+    snprintf(u->path, sizeof u->path, "%s/%s", file_temp_dir, tmp_name);
+    u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (u->fd < 0) {
+        u->path[0] = '\0'; /* nothing of ours to unlink */
+        return upload_failed(storage_error(err, "creating the file"));
+    }
+    /* Held until the file has its final name (closing the fd releases it):
+     * the sweep never removes a locked file. */
+    if (flock(u->fd, LOCK_EX) != 0) return upload_failed(storage_error(err, "locking the file"));
+    return u;
+}
+
+/* upload_stream: copies the request body into u, hashing it, then fsyncs;
+ * the byte count in *total. False with err set when the body ends early,
+ * runs past its Content-Length, or the disk refuses. */
+static bool upload_stream(request *req, upload *u, long long *total, api_error *err) {
+    char *buf = pool_alloc(req->pool, CHUNK);
+    *total = 0;
+    for (;;) {
+        long n = req->body_read(req->body_ctx, buf, CHUNK);
+        if (n < 0 || (n == 0 && *total < req->content_length))
+            return API_BAD_REQUEST(err, "the upload ended after %lld of %lld bytes", *total,
+                                   req->content_length);
+        if (n == 0) break;
+        *total += n;
+        if (*total > req->content_length)
+            return API_TOO_LARGE(err, "the body is longer than its Content-Length");
+        if (!write_all(u->fd, buf, (size_t)n)) return storage_error(err, "writing");
+        if (!EVP_DigestUpdate(u->digest, buf, (size_t)n))
+            return API_INTERNAL(err, "internal error hashing the file");
+    }
+    if (fsync(u->fd) != 0) return storage_error(err, "syncing the file");
+    return true;
+}
+
+/* upload_sha256: the digest of what was streamed, as 64 hex digits in sha. */
+static bool upload_sha256(upload *u, char sha[2 * EVP_MAX_MD_SIZE + 1], api_error *err) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (!EVP_DigestFinal_ex(u->digest, md, &md_len) || md_len != 32)
+        return API_INTERNAL(err, "internal error hashing the file");
+    sha[0] = '\0';
+    for (unsigned int i = 0; i < md_len; i++) snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    return true;
+}
+
+/* upload_publish: renames the complete file to its id and fsyncs the
+ * folder, so a reader of the folder never sees a partial file; closing the
+ * fd releases the lock. From here a failure unlinks the final name. */
+static bool upload_publish(upload *u, const char *id, api_error *err) {
+    char final_path[4200];
+    snprintf(final_path, sizeof final_path, "%s/%s", file_temp_dir, id);
+    if (rename(u->path, final_path) != 0) return storage_error(err, "renaming the file");
+    snprintf(u->path, sizeof u->path, "%s", final_path);
+    int dfd = open(file_temp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        if (dfd >= 0) close(dfd);
+        return storage_error(err, "syncing the folder");
+    }
+    close(dfd);
+    close(u->fd);
+    u->fd = -1;
+    return true;
+}
+
+/* file_upload: POST /files/temp. Streams the body to disk (never whole in
+ * memory), publishes it under its id, then records it; 201 with the record. */
 static bool file_upload(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ct = in[UP_CONTENT_TYPE].s && in[UP_CONTENT_TYPE].s[0] ? in[UP_CONTENT_TYPE].s
                                                                        : "application/octet-stream";
@@ -207,62 +293,12 @@ static bool file_upload(request *req, const input_value *in, reply *out, api_err
     if (req->content_length > file_max_bytes)
         return API_TOO_LARGE(err, "the upload is %lld bytes; the limit is %lld (FILE_MAX_BYTES)",
                              req->content_length, file_max_bytes);
-
-    upload *u = pool_alloc(req->pool, sizeof *u);
-    u->fd = -1;
-    u->digest = EVP_MD_CTX_new();
-    pool_defer(req->pool, upload_release, u);
-    char id[33], tmp_name[40];
-    if (u->digest == NULL || !EVP_DigestInit_ex(u->digest, EVP_sha256(), NULL) || !random_id_hex(id, 16))
-        return API_INTERNAL(err, "internal error preparing the upload");
-    snprintf(tmp_name, sizeof tmp_name, TMP_PREFIX "%.16s", id + 16);
-    snprintf(u->path, sizeof u->path, "%s/%s", file_temp_dir, tmp_name);
-    u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (u->fd < 0) {
-        u->path[0] = '\0'; /* nothing of ours to unlink */
-        return storage_error(err, "creating the file");
-    }
-    /* Held until the file has its final name (closing the fd releases it):
-     * the sweep never removes a locked file. */
-    if (flock(u->fd, LOCK_EX) != 0) return storage_error(err, "locking the file");
-
-    char *buf = pool_alloc(req->pool, CHUNK);
-    long long total = 0;
-    for (;;) {
-        long n = req->body_read(req->body_ctx, buf, CHUNK);
-        if (n < 0 || (n == 0 && total < req->content_length))
-            return API_BAD_REQUEST(err, "the upload ended after %lld of %lld bytes", total,
-                                   req->content_length);
-        if (n == 0) break;
-        total += n;
-        if (total > req->content_length)
-            return API_TOO_LARGE(err, "the body is longer than its Content-Length");
-        if (!write_all(u->fd, buf, (size_t)n)) return storage_error(err, "writing");
-        if (!EVP_DigestUpdate(u->digest, buf, (size_t)n))
-            return API_INTERNAL(err, "internal error hashing the file");
-    }
-    if (fsync(u->fd) != 0) return storage_error(err, "syncing the file");
-
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (!EVP_DigestFinal_ex(u->digest, md, &md_len) || md_len != 32)
-        return API_INTERNAL(err, "internal error hashing the file");
-    char sha[2 * EVP_MAX_MD_SIZE + 1] = "";
-    for (unsigned int i = 0; i < md_len; i++) snprintf(sha + 2 * i, 3, "%02x", md[i]);
-
-    char final_path[4200];
-    snprintf(final_path, sizeof final_path, "%s/%s", file_temp_dir, id);
-    if (rename(u->path, final_path) != 0) return storage_error(err, "renaming the file");
-    snprintf(u->path, sizeof u->path, "%s", final_path); /* from now on, unlink the final name on failure */
-    int dfd = open(file_temp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        if (dfd >= 0) close(dfd);
-        return storage_error(err, "syncing the folder");
-    }
-    close(dfd);
-    close(u->fd); /* releases the lock: the file is complete under its id */
-    u->fd = -1;
-
+    char id[33], sha[2 * EVP_MAX_MD_SIZE + 1];
+    long long total;
+    upload *u = upload_open(req, id, err);
+    if (u == NULL || !upload_stream(req, u, &total, err) || !upload_sha256(u, sha, err) ||
+        !upload_publish(u, id, err))
+        return false;
     char size_text[24], ttl_text[24];
     snprintf(size_text, sizeof size_text, "%lld", total);
     snprintf(ttl_text, sizeof ttl_text, "%lld", file_ttl_seconds);

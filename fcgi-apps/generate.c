@@ -45,15 +45,10 @@
 #include "registry.h"
 #include "serve.h"
 
-/* Prints fastcgi.server entries for every registered mode. lighttpd takes
- * the first prefix that matches, so the catch-all "/" (the mode whose
- * url_prefix is "/") comes last. Paths are lighttpd variables that
- * lighttpd.conf sets from the environment; LISTEN_ADDR and PORT were
- * validated by config_load. */
-static void print_lighttpd_conf(void) {
-    printf("server.bind = \"%s\"\nserver.port = %ld\n", g_config.listen_addr, g_config.port);
-    /* lighttpd's own body cap (KiB) sits just above the largest body a
-     * route takes, so the modes' limits are the ones clients meet. */
+/* Prints lighttpd's body settings: its own cap (KiB) sits just above the
+ * largest body a route takes, so the modes' limits are the ones clients
+ * meet; a mode that streams request bodies gets them as they come. */
+static void print_body_limits(void) {
     long long largest = (long long)g_config.body_max_bytes;
     for (const mode *const *mp = mode_registry; *mp; mp++)
         if ((*mp)->body_max != NULL && *(*mp)->body_max > largest) largest = *(*mp)->body_max;
@@ -61,33 +56,44 @@ static void print_lighttpd_conf(void) {
     for (const mode *const *mp = mode_registry; *mp; mp++)
         if ((*mp)->streams_request_body)
             printf("$HTTP[\"url\"] =~ \"^%s/\" {\n  server.stream-request-body = 2\n}\n", (*mp)->url_prefix);
-    /* A route that streams its answer (an event stream) is passed on as it
-     * comes; lighttpd's default holds a response back until it ends. The
-     * condition matches the route's pattern, a {capture} as one segment. */
+}
+
+/* Prints pattern as the body of an anchored lighttpd regex in a string: a
+ * {capture} as one segment, every other character a literal. */
+static void print_pattern_regex(const char *pattern) {
+    for (const char *p = pattern; *p; p++) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (close != NULL) {
+            printf("[^/]+");
+            p = close;
+        } else if (strchr(".+*?()[]|^$\\", *p) != NULL) {
+            printf("\\\\%c", *p); /* a literal, escaped for the regex and the string */
+        } else {
+            putchar(*p);
+        }
+    }
+}
+
+/* A route that streams its answer (an event stream) is passed on as it
+ * comes; lighttpd's default holds a response back until it ends. */
+static void print_streamed_routes(void) {
     for (const mode *const *mp = mode_registry; *mp; mp++)
         for (size_t i = 0; i < (*mp)->nroutes; i++) {
             const route *r = &(*mp)->routes[i];
             if (!r->streams_response) continue;
             printf("$HTTP[\"url\"] =~ \"^");
-            for (const char *p = r->pattern; *p; p++) {
-                const char *close = *p == '{' ? strchr(p, '}') : NULL;
-                if (close != NULL) {
-                    printf("[^/]+");
-                    p = close;
-                } else if (strchr(".+*?()[]|^$\\", *p) != NULL) {
-                    printf("\\\\%c", *p); /* a literal, escaped for the regex and the string */
-                } else {
-                    putchar(*p);
-                }
-            }
+            print_pattern_regex(r->pattern);
             printf("$\" {\n  server.stream-response-body = 2\n}\n");
         }
-    /* /mcp: proxied, streamed both ways, to backend-mcp (its own HTTP
-     * server). lighttpd spawns and respawns it like a mode process: the
-     * fastcgi.server entry inside the block exists only for that (its
-     * prefix can never match inside this block), and it hands backend-mcp
-     * its listening socket on fd 0. Setting fastcgi.server here also
-     * replaces the catch-all "/" entry for /mcp. */
+}
+
+/* /mcp: proxied, streamed both ways, to backend-mcp (its own HTTP
+ * server). lighttpd spawns and respawns it like a mode process: the
+ * fastcgi.server entry inside the block exists only for that (its
+ * prefix can never match inside this block), and it hands backend-mcp
+ * its listening socket on fd 0. Setting fastcgi.server here also
+ * replaces the catch-all "/" entry for /mcp. */
+static void print_mcp_block(void) {
     printf(
         "$HTTP[\"url\"] == \"/mcp\" {\n"
         "  server.stream-request-body = 2\n"
@@ -101,11 +107,14 @@ static void print_lighttpd_conf(void) {
         "    \"check-local\" => \"disable\",\n"
         "  )))\n"
         "}\n");
-    /* /docs: Swagger UI's files (deploy/api-docs/node_modules, installed
-     * pinned by deploy/install-deps.sh) and the page over /openapi.json
-     * (deploy/api-docs/index.html), served by lighttpd itself: no mode
-     * process, no other host. Nothing else under /docs is a file: the
-     * condition leaves every other path to the catch-all's 404. */
+}
+
+/* /docs: Swagger UI's files (deploy/api-docs/node_modules, installed
+ * pinned by deploy/install-deps.sh) and the page over /openapi.json
+ * (deploy/api-docs/index.html), served by lighttpd itself: no mode
+ * process, no other host. Nothing else under /docs is a file: the
+ * condition leaves every other path to the catch-all's 404. */
+static void print_docs_block(void) {
     printf(
         "$HTTP[\"url\"] =~ \"^%s(/ui/[A-Za-z0-9._-]+)?$\" {\n"
         "  fastcgi.server = ()\n"
@@ -120,6 +129,12 @@ static void print_lighttpd_conf(void) {
         "  setenv.add-response-header = (\"X-Content-Type-Options\" => \"nosniff\")\n"
         "}\n",
         DOCS_PATH, DOCS_PATH, DOCS_PATH);
+}
+
+/* Prints fastcgi.server entries for every registered mode. lighttpd takes
+ * the first prefix that matches, so the catch-all "/" (the mode whose
+ * url_prefix is "/") comes last. */
+static void print_fastcgi_servers(void) {
     printf("fastcgi.server = (\n");
     for (int pass = 0; pass < 2; pass++) {
         for (const mode *const *mp = mode_registry; *mp; mp++) {
@@ -138,6 +153,18 @@ static void print_lighttpd_conf(void) {
         }
     }
     printf(")\n");
+}
+
+/* Prints lighttpd's routing of every registered mode, /mcp and /docs.
+ * Paths are lighttpd variables that lighttpd.conf sets from the
+ * environment; LISTEN_ADDR and PORT were validated by config_load. */
+static void print_lighttpd_conf(void) {
+    printf("server.bind = \"%s\"\nserver.port = %ld\n", g_config.listen_addr, g_config.port);
+    print_body_limits();
+    print_streamed_routes();
+    print_mcp_block();
+    print_docs_block();
+    print_fastcgi_servers();
 }
 
 /* Prints "METHOD PATTERN PUBLIC" for every route of every registered mode,
@@ -318,69 +345,63 @@ static void print_figures(void) {
     printf("spare_connections %d\n", SERVE_SPARE_CONNECTIONS);
 }
 
-/* Prints what cmd asks for if it is one of the above; false otherwise. */
-static bool print_docs(const char *cmd) {
-    if (strcmp(cmd, "--errors-md") == 0)
-        print_errors_md();
-    else if (strcmp(cmd, "--processes-md") == 0)
-        print_processes_md();
-    else if (strcmp(cmd, "--figures") == 0)
-        print_figures();
-    else
-        return false;
-    return true;
+/* Prints the registered modes' names. */
+static void print_modes(void) {
+    for (const mode *const *mp = mode_registry; *mp; mp++) printf("%s\n", (*mp)->name);
 }
+
+/* Prints "MODE PROCESSES WORKERS": what each mode runs (make bench's
+ * FastCGI floor runs as many; operations.md's connection sums). */
+static void print_workers(void) {
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        printf("%s %d %d\n", (*mp)->name, (*mp)->processes, mode_workers(*mp));
+}
+
+/* Prints every mode's MCP tools' names. */
+static void print_tools(void) {
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        for (size_t i = 0; i < (*mp)->nroutes; i++)
+            if ((*mp)->routes[i].tool) printf("%s\n", (*mp)->routes[i].tool->name);
+}
+
+/* Prints every setting, a line each (--settings). */
+static void print_settings(void) {
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        print_settings_of((*mp)->name, (*mp)->settings, (*mp)->nsettings);
+    print_settings_of("mcp", mcp_settings, mcp_nsettings);
+}
+
+/* Prints every setting as docs/configuration.md's table. */
+static void print_settings_md(void) {
+    printf("| variable | declared by | default | meaning |\n|---|---|---|---|\n");
+    for (const mode *const *mp = mode_registry; *mp; mp++)
+        print_settings_md_of((*mp)->name, (*mp)->settings, (*mp)->nsettings);
+    print_settings_md_of("backend-mcp", mcp_settings, mcp_nsettings);
+}
+
+/* Prints the OpenAPI document. */
+static void print_openapi(void) { printf("%s\n", openapi_document()); }
+
+/* What comes from the declarations alone, whatever the environment. */
+static const struct {
+    const char *cmd;
+    void (*print)(void);
+} declared[] = {
+    {"--errors-md", print_errors_md}, {"--processes-md", print_processes_md},
+    {"--figures", print_figures},     {"--briefs-c", print_briefs_c},
+    {"--openapi", print_openapi},     {"--openapi-c", print_openapi_c},
+    {"--modes", print_modes},         {"--workers", print_workers},
+    {"--routes", print_routes},       {"--tools", print_tools},
+    {"--settings", print_settings},   {"--settings-md", print_settings_md},
+};
 
 int main(int argc, char **argv) {
     const char *cmd = argc > 1 ? argv[1] : "";
-    /* What comes from the declarations alone, whatever the environment. */
-    if (print_docs(cmd)) return 0;
-    if (strcmp(cmd, "--briefs-c") == 0) {
-        print_briefs_c();
-        return 0;
-    }
-    if (strcmp(cmd, "--openapi") == 0) {
-        printf("%s\n", openapi_document());
-        return 0;
-    }
-    if (strcmp(cmd, "--openapi-c") == 0) {
-        print_openapi_c();
-        return 0;
-    }
-    if (strcmp(cmd, "--modes") == 0) {
-        for (const mode *const *mp = mode_registry; *mp; mp++) printf("%s\n", (*mp)->name);
-        return 0;
-    }
-    if (strcmp(cmd, "--workers") == 0) {
-        /* "MODE PROCESSES WORKERS": what each mode runs (make bench's
-         * FastCGI floor runs as many; operations.md's connection sums). */
-        for (const mode *const *mp = mode_registry; *mp; mp++)
-            printf("%s %d %d\n", (*mp)->name, (*mp)->processes, mode_workers(*mp));
-        return 0;
-    }
-    if (strcmp(cmd, "--routes") == 0) {
-        print_routes();
-        return 0;
-    }
-    if (strcmp(cmd, "--tools") == 0) {
-        for (const mode *const *mp = mode_registry; *mp; mp++)
-            for (size_t i = 0; i < (*mp)->nroutes; i++)
-                if ((*mp)->routes[i].tool) printf("%s\n", (*mp)->routes[i].tool->name);
-        return 0;
-    }
-    if (strcmp(cmd, "--settings") == 0) {
-        for (const mode *const *mp = mode_registry; *mp; mp++)
-            print_settings_of((*mp)->name, (*mp)->settings, (*mp)->nsettings);
-        print_settings_of("mcp", mcp_settings, mcp_nsettings);
-        return 0;
-    }
-    if (strcmp(cmd, "--settings-md") == 0) {
-        printf("| variable | declared by | default | meaning |\n|---|---|---|---|\n");
-        for (const mode *const *mp = mode_registry; *mp; mp++)
-            print_settings_md_of((*mp)->name, (*mp)->settings, (*mp)->nsettings);
-        print_settings_md_of("backend-mcp", mcp_settings, mcp_nsettings);
-        return 0;
-    }
+    for (size_t i = 0; i < sizeof declared / sizeof declared[0]; i++)
+        if (strcmp(cmd, declared[i].cmd) == 0) {
+            declared[i].print();
+            return 0;
+        }
     /* The rest checks every setting first. */
     config_load();
     for (const mode *const *mp = mode_registry; *mp; mp++) settings_load((*mp)->settings, (*mp)->nsettings);
@@ -394,6 +415,6 @@ int main(int argc, char **argv) {
     fprintf(stderr,
             "usage: backend-registry --check-config | --lighttpd-conf | --routes | --sql NAME [ARG] |"
             " --modes | --workers | --tools | --settings | --settings-md | --briefs-c | --openapi | "
-            "--openapi-c\n");
+            "--openapi-c | --errors-md | --processes-md | --figures\n");
     return 2;
 }

@@ -71,6 +71,15 @@ static char *dump(json_t *v) {
     return text;
 }
 
+/* MCP wants both schemas to say "type": "object" at their top (the SDKs
+ * refuse a tools/list whose schema does not); a declaration with two forms
+ * (enqueue's item or batch) is a oneOf of objects, so it says it beside
+ * the oneOf. Returns s. */
+static json_t *object_at_top(json_t *s) {
+    if (json_object_get(s, "type") == NULL) json_object_set_new(s, "type", json_string("object"));
+    return s;
+}
+
 static void schemas_build(void) {
     for (const mode *const *mp = mode_registry; *mp; mp++)
         for (size_t i = 0; i < (*mp)->nroutes && g_nschemas < TOOLS_MAX; i++) {
@@ -80,8 +89,8 @@ static void schemas_build(void) {
             size_t n;
             const input_field *f = tools_input(&ref, &n);
             g_schemas[g_nschemas].tool = r->tool;
-            g_schemas[g_nschemas].input = dump(input_tool_schema(f, n));
-            g_schemas[g_nschemas].output = dump(output_schema(r->output, NULL));
+            g_schemas[g_nschemas].input = dump(object_at_top(input_tool_schema(f, n)));
+            g_schemas[g_nschemas].output = dump(object_at_top(output_schema(r->output, NULL)));
             g_nschemas++;
         }
 }
@@ -351,8 +360,10 @@ static bool build_call(const tool_ref *ref, const char *msg, jspan args, json_t 
     const route *r = ref->route;
     const input_field *whole = input_whole_field(r->input, r->ninput);
     if (!build_path(r, msg, args, av, cr->uri, err)) return false;
-    if (av && !build_query(r, msg, args, cr->uri, err)) return false;
+    /* A streaming route's tool declares its own arguments (content, ...):
+     * none of them is a query parameter of the route. */
     if (r->streams_body) return build_content(ref, av, p, cr, err);
+    if (av && !build_query(r, msg, args, cr->uri, err)) return false;
     if (whole != NULL) return build_whole(whole, msg, args, av, cr->body, err);
     if (input_has_body_members(r->input, r->ninput))
         build_json_body(r, msg, args.len ? args : (jspan){0, 0}, cr->body);

@@ -73,7 +73,7 @@ teardown_file() { stack_teardown; }
     http_anon GET /health
     expect 200 '[.sentinels[].mode] | contains(["document","file","health","queue","sql"])'
     [ "$(psql_q "select string_agg(mode || ':' || step, ',' order by mode, step) from schema_migrations
-        where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,document:2,document:3,file:1,queue:1,queue:2,sql:1" ]
+        where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,document:2,document:3,document:4,file:1,queue:1,queue:2,sql:1" ]
     [ "$(psql_q "select count(*) from schema_migrations where applied_at > now() - interval '10 minutes'")" -ge 4 ]
 }
 
