@@ -1603,7 +1603,7 @@ static const db_stmt *const queue_statements[] = {
 
 static const route queue_routes[] = {
     {"GET", "/queue", queue_namespace_list, .summary = "List queue namespaces",
-     .description = "Every namespace that has an item or is paused, by name, each with its counts as "
+     .description = "Every namespace that has an item, a pause or a schedule, by name, each with its counts as "
                     "GET /queue/{namespace} answers them; paginated.",
      .input = namespaces_input, .ninput = NSL_N, .output = &stats_page_out,
      .tool = TOOL("queue_namespaces", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
