@@ -584,6 +584,28 @@ between() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= 
     http DELETE /queue/cu/schedules/minutely
 }
 
+@test "schedules: a tick held by a process that then dies (rolls back) is enqueued by another, once" {
+    http PUT /queue/hd/schedules/yearly -d '{"cron":"0 0 1 1 *","payload":"y"}'
+    expect 201
+    # due in a second; meanwhile a "process" locks the row as a tick would, and dies after 3 s
+    psql_q "UPDATE queue_schedules SET next_run_at = date_trunc('second', now()) + interval '1 second' WHERE namespace = 'hd'"
+    psql "$PG_URL" -XAtq -c "BEGIN" -c "SELECT 1 FROM queue_schedules WHERE namespace = 'hd' FOR UPDATE" \
+        -c "SELECT pg_sleep(3)" -c "ROLLBACK" >/dev/null 3>&- &
+    holder=$!
+    sleep 2.5
+    # due, but locked: the service's processes skipped it
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'hd'")" = 0 ]
+    wait "$holder"
+    for _ in $(seq 20); do
+        [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'hd'")" != 0 ] && break
+        sleep 0.25
+    done
+    sleep 1.5
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = 'hd'")" = 1 ]
+    [ "$(psql_q "SELECT next_run_at > now() + interval '1 day' FROM queue_schedules WHERE namespace = 'hd'")" = t ]
+    http DELETE /queue/hd/schedules/yearly
+}
+
 @test "MCP tools: the schedules" {
     mcp_call queue_schedule_put '{"namespace":"ms","name":"s1","cron":"@daily","payload":1}'
     expect 200 '.result.isError == false' '.result.structuredContent.name == "s1"'
