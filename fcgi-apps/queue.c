@@ -19,6 +19,12 @@
  * claimed item becomes visible. A waiting claim holds neither a worker at
  * accept nor a connection (serve.h, docs/queue.md), so waiting claimers do
  * not starve enqueues or acks.
+ *
+ * Production parts (docs/queue.md): a retry wait drawn at the claim and
+ * added to visible_at (retry_pad); a per-namespace concurrency limit, whose
+ * claims lock the namespace's queue_limits row before counting; schedules,
+ * fired by the mode's tick in every process (queue/cron.c, queue/tz.c);
+ * discovery, purges and the dead items' retention sweep.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdatomic.h>
@@ -38,6 +44,8 @@
 #include "schema.h"
 #include "serve.h"
 #include "validate.h"
+#include "queue/cron.h"
+#include "queue/tz.h"
 
 enum {
     QUEUE_BATCH_MAX = 1000,
@@ -50,6 +58,9 @@ enum {
     DEDUP_KEY_MAX = 256,
     GROUP_MAX = 128,
     WAIT_MAX = 20,
+    RETRY_DELAY_MAX = 86400,
+    RETRY_DELAY_CAP_MAX = 604800,
+    RETRY_DELAY_CAP_DEFAULT = 3600,
 };
 #define QUEUE_CHANNEL "backend_queue"
 
@@ -105,17 +116,63 @@ static const char queue_step2[] =
     "CREATE TABLE queue_paused (namespace text COLLATE \"C\" PRIMARY KEY,"
     " paused_at timestamptz NOT NULL DEFAULT now())";
 
+/* Step 3: retry backoff (docs/queue.md, "Retry backoff"). An item's
+ * policy (retry_delay_seconds, exponential or not, the cap) and
+ * retry_pad, the wait after the running claim if it fails: drawn at the
+ * claim (the jitter too), added to visible_at there, so the claim index
+ * (on visible_at) still says when the item is claimable again. The
+ * claim's own deadline is visible_at - retry_pad. 0 when there is no
+ * claim, and on a last attempt (it has no retry). */
+static const char queue_step3[] =
+    "ALTER TABLE queue_items ADD COLUMN retry_delay_seconds integer NOT NULL DEFAULT 0,"
+    " ADD COLUMN retry_exponential boolean NOT NULL DEFAULT false,"
+    " ADD COLUMN retry_delay_max_seconds integer NOT NULL DEFAULT 3600,"
+    " ADD COLUMN retry_pad interval NOT NULL DEFAULT '0'";
+
+/* Step 4: the concurrency limit (docs/queue.md, "Concurrency limit"). One
+ * row per limited namespace, which a limited claim locks; the index finds
+ * a namespace's claimed items whose visible_at is ahead (in flight, or in
+ * their retry wait) without reading its backlog. */
+static const char queue_step4[] =
+    "CREATE TABLE queue_limits (namespace text COLLATE \"C\" PRIMARY KEY,"
+    " max_in_flight integer NOT NULL);"
+    "CREATE INDEX queue_items_in_flight ON queue_items (namespace, visible_at)"
+    " WHERE claim_token IS NOT NULL";
+
+/* Step 5: schedules (docs/queue.md, "Schedules"). A schedule's row holds
+ * its next due time, which the tick that enqueues its item advances in the
+ * same transaction, the row locked; an item a schedule enqueued names its
+ * schedule and tick, and the unique index refuses a second item for one
+ * tick (a backstop: the row lock already prevents it). */
+static const char queue_step5[] =
+    "CREATE TABLE queue_schedules (namespace text COLLATE \"C\" NOT NULL, name text COLLATE \"C\" NOT NULL,"
+    " cron text NOT NULL, timezone text NOT NULL, payload jsonb NOT NULL, options jsonb NOT NULL,"
+    " next_run_at timestamptz, last_run_at timestamptz, PRIMARY KEY (namespace, name));"
+    "CREATE INDEX queue_schedules_due ON queue_schedules (next_run_at);"
+    "ALTER TABLE queue_items ADD COLUMN schedule text COLLATE \"C\", ADD COLUMN scheduled_for timestamptz;"
+    "CREATE UNIQUE INDEX queue_items_tick ON queue_items (namespace, schedule, scheduled_for)"
+    " WHERE schedule IS NOT NULL";
+
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema;
  * released steps are never edited. */
-static const char *const queue_migrations[] = {queue_schema, queue_step2, NULL};
+static const char *const queue_migrations[] = {queue_schema, queue_step2, queue_step3,
+                                               queue_step4,  queue_step5, NULL};
 
 /* ---- statements ---- */
 
+/* An item's retry policy, as every item answer writes it. */
+#define RETRY_JSON                                                                         \
+    "'retry_delay_seconds', q.retry_delay_seconds, 'retry_backoff', CASE WHEN"             \
+    " q.retry_exponential THEN 'exponential' ELSE 'fixed' END, 'retry_delay_max_seconds'," \
+    " q.retry_delay_max_seconds, 'schedule', q.schedule, 'scheduled_for', "                \
+    "CASE WHEN q.scheduled_for IS NOT NULL THEN " SQL_UTC("q.scheduled_for") " END, "
 #define ITEM_JSON(extra)                                                                        \
     "json_build_object('id', q.id, 'namespace', q.namespace, 'payload', q.payload, 'attempts'," \
     " q.attempts, 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key',"         \
-    " q.dedup_key, 'group', q.grp, " extra                                                      \
+    " q.dedup_key, 'group', q.grp, " RETRY_JSON extra                                           \
     "'visible_at', " SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text"
+/* Whether item q's claim is running: claimed, its deadline not passed. */
+#define CLAIM_RUNNING "(claim_token IS NOT NULL AND visible_at - retry_pad > now())"
 
 /* The enqueue's items: $2 is the whole request body, with $3 true its
  * "items" array, else the body itself as the one item. */
@@ -150,12 +207,15 @@ static const db_stmt queue_enqueue = {
     " row_number() OVER (PARTITION BY e.item ->> 'dedup_key' ORDER BY e.ord) AS rn"
     " FROM " ENQ_ITEMS_SQL " WITH ORDINALITY AS e(item, ord)),"
     " ins AS (INSERT INTO queue_items AS q (namespace, payload, max_attempts, visible_at, priority,"
-    " dedup_key, grp, group_seq)"
+    " dedup_key, grp, group_seq, retry_delay_seconds, retry_exponential, retry_delay_max_seconds)"
     " SELECT $1, item -> 'payload',"
     " coalesce((item ->> 'max_attempts')::numeric::integer, 5),"
     " now() + make_interval(secs => coalesce((item ->> 'delay_seconds')::numeric::integer, 0)),"
     " coalesce((item ->> 'priority')::numeric::smallint, 0), k, item ->> 'group',"
-    " CASE WHEN item ->> 'group' IS NOT NULL THEN nextval('queue_items_group_seq') END"
+    " CASE WHEN item ->> 'group' IS NOT NULL THEN nextval('queue_items_group_seq') END,"
+    " coalesce((item ->> 'retry_delay_seconds')::numeric::integer, 0),"
+    " coalesce(item ->> 'retry_backoff' = 'exponential', false),"
+    " coalesce((item ->> 'retry_delay_max_seconds')::numeric::integer, 3600)"
     " FROM items WHERE k IS NULL OR rn = 1 ORDER BY ord"
     " ON CONFLICT (namespace, dedup_key) WHERE dedup_key IS NOT NULL"
     " DO UPDATE SET dedup_key = excluded.dedup_key"
@@ -222,20 +282,59 @@ static const db_stmt queue_retry_lock = {
     " AND e.grp = q.grp AND e.group_seq < q.group_seq"                                          \
     " AND (e.attempts < e.max_attempts OR e.visible_at > now())))"
 
+/* How many items of namespace $1 are in flight: claimed, their claim's
+ * deadline (visible_at - retry_pad) ahead. An index range on
+ * queue_items_in_flight (visible_at ahead), however deep the backlog. */
+#define IN_FLIGHT_COUNT                                                                        \
+    "(SELECT count(*) FROM queue_items f WHERE f.namespace = $1 AND f.claim_token IS NOT NULL" \
+    " AND f.visible_at > now() AND f.visible_at - f.retry_pad > now())"
+#define HAS_LIMIT "EXISTS (SELECT 1 FROM queue_limits l WHERE l.namespace = $1)"
+
+/* The claim: up to LIMIT_EXPR items, among those GUARD (an SQL condition,
+ * or "") lets through. */
+#define CLAIM_SQL(GUARD, LIMIT_EXPR)                                            \
+    /* with each item, the retry wait drawn for this attempt, should it fail */ \
+    "WITH c AS (SELECT q.id, CASE WHEN q.attempts + 1 >= q.max_attempts OR q.retry_delay_seconds = 0" \
+    " THEN interval '0' WHEN NOT q.retry_exponential"                                                \
+    " THEN make_interval(secs => least(q.retry_delay_max_seconds, q.retry_delay_seconds))"           \
+    " ELSE make_interval(secs => least(q.retry_delay_max_seconds::float8,"                           \
+    " q.retry_delay_seconds * power(2::float8, q.attempts)) * (0.5 + random() / 2)) END AS pad"      \
+    " FROM queue_items q WHERE q.namespace = $1 AND q.attempts < q.max_attempts"                     \
+    " AND q.visible_at <= now() AND " NOT_PAUSED " AND " GROUP_HEAD GUARD                            \
+    " ORDER BY q.priority DESC, q.visible_at, q.id LIMIT " LIMIT_EXPR " FOR UPDATE OF q SKIP LOCKED)," \
+    " u AS (UPDATE queue_items q SET attempts = q.attempts + 1, claim_token = gen_random_uuid(),"    \
+    " retry_pad = c.pad, visible_at = now() + make_interval(secs => $3::integer) + c.pad"            \
+    " FROM c WHERE q.id = c.id"                                                                      \
+    " RETURNING json_build_object('id', q.id, 'payload', q.payload, 'attempts', q.attempts,"         \
+    " 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key', q.dedup_key, 'group', q.grp, " \
+    RETRY_JSON "'claim_token', q.claim_token, 'visible_at', "                                        \
+    SQL_UTC("q.visible_at - q.retry_pad") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text AS j," \
+    " q.id, q.priority)"                                                                             \
+    " SELECT j, priority, id FROM u"
+
+/* The claim of a namespace with no concurrency limit, one statement. For
+ * a namespace with one it claims nothing and answers one row, NULL: the
+ * caller then claims under the limit's lock (claim_under_limit). */
 static const db_stmt queue_claim = {
     "queue_claim",
-    "WITH c AS (SELECT q.id FROM queue_items q WHERE q.namespace = $1 AND q.attempts < q.max_attempts"
-    " AND q.visible_at <= now() AND " NOT_PAUSED " AND " GROUP_HEAD
-    " ORDER BY q.priority DESC, q.visible_at, q.id LIMIT $2::integer FOR UPDATE OF q SKIP LOCKED),"
-    " u AS (UPDATE queue_items q SET attempts = q.attempts + 1, claim_token = gen_random_uuid(),"
-    " visible_at = now() + make_interval(secs => $3::integer) FROM c WHERE q.id = c.id"
-    " RETURNING json_build_object('id', q.id, 'payload', q.payload, 'attempts', q.attempts,"
-    " 'max_attempts', q.max_attempts, 'priority', q.priority, 'dedup_key', q.dedup_key, 'group', q.grp,"
-    " 'claim_token', q.claim_token, 'visible_at', "
-    SQL_UTC("q.visible_at") ", 'enqueued_at', " SQL_UTC("q.enqueued_at") ")::text AS j, q.id, q.priority)"
-    /* in claim order, near enough: priority, then id */
-    " SELECT j FROM u ORDER BY priority DESC, id",
+    CLAIM_SQL(" AND NOT " HAS_LIMIT, "$2::integer") " UNION ALL SELECT NULL, NULL, NULL WHERE " HAS_LIMIT
+                                                    /* in claim order, near enough: priority, then id */
+                                                    " ORDER BY 2 DESC, 3",
     3};
+
+/* Locks the namespace's limit row until the transaction ends; answers its
+ * max_in_flight (no row: no limit). Every claim of a limited namespace
+ * takes it, so they run one at a time, each in a snapshot taken after the
+ * one before committed. */
+static const db_stmt queue_limit_lock = {
+    "queue_limit_lock", "SELECT max_in_flight FROM queue_limits WHERE namespace = $1 FOR UPDATE", 1};
+
+/* The claim under the lock: at most $4 (max_in_flight) minus those in
+ * flight, in a snapshot taken after the lock. */
+static const db_stmt queue_claim_limited = {
+    "queue_claim_limited",
+    CLAIM_SQL("", "least($2::integer, greatest(0, $4::integer - " IN_FLIGHT_COUNT "))") " ORDER BY 2 DESC, 3",
+    4};
 
 /* Milliseconds until the namespace's next item with attempts left becomes
  * visible (a delayed item or a running claim), at most 0 when one is
@@ -248,20 +347,28 @@ static const db_stmt queue_next_visible = {
     "queue_next_visible",
     /* NULL when nothing can become visible: not greatest(..., 0), which
      * ignores a NULL and made a waiter on an empty namespace poll every 5 ms. */
-    "SELECT ceil(extract(epoch FROM min(q.visible_at) - now()) * 1000)::bigint"
+    /* At its concurrency limit, the namespace's next chance is the first
+     * running claim's deadline (an ack or release wakes it sooner): not
+     * its ready items, which would wake the waiter at once, again and again. */
+    "SELECT CASE WHEN (SELECT max_in_flight FROM queue_limits WHERE namespace = $1) <= " IN_FLIGHT_COUNT
+    " THEN (SELECT ceil(extract(epoch FROM min(f.visible_at - f.retry_pad) - now()) * 1000)::bigint"
+    " FROM queue_items f WHERE f.namespace = $1 AND f.claim_token IS NOT NULL AND f.visible_at > now()"
+    " AND f.visible_at - f.retry_pad > now())"
+    " ELSE (SELECT ceil(extract(epoch FROM min(q.visible_at) - now()) * 1000)::bigint"
     " FROM queue_items q WHERE q.namespace = $1 AND " NOT_PAUSED
     " AND ((q.attempts < q.max_attempts AND " GROUP_HEAD
     ")"
-    " OR (q.grp IS NOT NULL AND q.attempts >= q.max_attempts AND q.visible_at > now()))",
+    " OR (q.grp IS NOT NULL AND q.attempts >= q.max_attempts AND q.visible_at > now()))) END",
     1};
 
-/* Acking a group's item frees the next one: waiters are told. */
+/* Acking a group's item frees the next one, and one of a namespace with
+ * a concurrency limit a place: waiters are told. */
 static const db_stmt queue_ack = {
     "queue_ack",
     "WITH d AS (DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
     " AND ($3::uuid IS NULL OR claim_token = $3::uuid) RETURNING id, grp),"
-    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
-    "', $1) FROM d WHERE d.grp IS NOT NULL)"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1) FROM d WHERE d.grp IS NOT NULL OR " HAS_LIMIT
+    ")"
     " SELECT d.id FROM d LEFT JOIN wake ON true",
     3};
 
@@ -278,7 +385,8 @@ static const db_stmt queue_ack_many = {
     " WHERE q.namespace = $1 AND q.id = r.id AND q.claim_token = r.tok"
     " RETURNING q.id, q.claim_token AS tok, q.grp),"
     " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
-    "', $1) FROM (SELECT 1 FROM d WHERE d.grp IS NOT NULL LIMIT 1) g)"
+    "', $1) FROM (SELECT 1 FROM d WHERE d.grp IS NOT NULL OR " HAS_LIMIT
+    " LIMIT 1) g)"
     " SELECT CASE WHEN EXISTS (SELECT 1 FROM d WHERE d.id = r.id AND d.tok = r.tok)"
     " THEN json_build_object('id', r.id, 'acked', true)"
     " WHEN EXISTS (SELECT 1 FROM queue_items q WHERE q.namespace = $1 AND q.id = r.id)"
@@ -306,21 +414,27 @@ static const db_stmt queue_exists = {"queue_exists",
  * attempts are used up); extending cannot bring a dead item back. */
 static const db_stmt queue_release = {
     "queue_release",
-    "UPDATE queue_items q SET claim_token = NULL,"
+    /* waiters are told: the item may be claimable at once, and under a
+     * concurrency limit its place is free */
+    "WITH u AS (UPDATE queue_items q SET claim_token = NULL, retry_pad = interval '0',"
     " visible_at = CASE WHEN q.attempts >= q.max_attempts THEN now()"
+    /* no delay_seconds: the retry wait drawn at the claim */
+    " WHEN $4::integer IS NULL THEN now() + q.retry_pad"
     " ELSE now() + make_interval(secs => $4::integer) END"
     " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
     " RETURNING json_build_object('id', q.id, 'released', true, 'visible_at', " SQL_UTC(
-        "q.visible_at") ")::text",
+        "q.visible_at") ")::text AS j),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL "', $1) FROM (SELECT 1 FROM u LIMIT 1) x)"
+    " SELECT u.j FROM u LEFT JOIN wake ON true",
     4};
 
 static const db_stmt queue_extend = {
     "queue_extend",
-    "UPDATE queue_items q SET visible_at = now() + make_interval(secs => $4::integer)"
+    "UPDATE queue_items q SET visible_at = now() + make_interval(secs => $4::integer) + q.retry_pad"
     " WHERE namespace = $1 AND id = $2::bigint AND claim_token = $3::uuid"
     " AND (q.attempts < q.max_attempts OR q.visible_at > now())"
     " RETURNING json_build_object('id', q.id, 'claim_token', q.claim_token, 'visible_at', " SQL_UTC(
-        "q.visible_at") ")::text",
+        "q.visible_at - q.retry_pad") ")::text",
     4};
 
 static const db_stmt queue_dead_list = {
@@ -333,6 +447,7 @@ static const db_stmt queue_dead_list = {
 static const db_stmt queue_dead_retry = {
     "queue_dead_retry",
     "WITH u AS (UPDATE queue_items q SET attempts = 0, claim_token = NULL, visible_at = now(),"
+    " retry_pad = interval '0',"
     /* a retried item goes to the end of its group */
     " group_seq = CASE WHEN q.grp IS NOT NULL THEN nextval('queue_items_group_seq') END"
     " WHERE q.namespace = $1 AND q.id = $2::bigint AND q.attempts >= q.max_attempts"
@@ -341,19 +456,182 @@ static const db_stmt queue_dead_retry = {
     " SELECT u.j FROM u, wake",
     2};
 
-static const db_stmt queue_stats = {
-    "queue_stats",
-    "SELECT json_build_object('namespace', $1::text,"
-    " 'ready', count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()),"
-    " 'delayed', count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now()"
-    " AND claim_token IS NULL),"
-    " 'in_flight', count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL),"
-    " 'dead', count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()),"
-    " 'oldest_ready_age_seconds', coalesce(round(extract(epoch FROM now() - min(enqueued_at)"
-    " FILTER (WHERE attempts < max_attempts AND visible_at <= now())), 3), 0),"
-    " 'paused', NOT " NOT_PAUSED
-    ")::text"
-    " FROM queue_items WHERE namespace = $1",
+/* A namespace's counts as one JSON object, GET /queue/{namespace}'s
+ * answer, for the namespace NS (an SQL expression). */
+#define STATS_JSON(NS)                                                                         \
+    "(SELECT json_build_object('namespace', " NS                                               \
+    "::text,"                                                                                  \
+    " 'ready', count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()),"       \
+    " 'delayed', count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now()"        \
+    " AND NOT " CLAIM_RUNNING                                                                  \
+    "),"                                                                                       \
+    " 'in_flight', count(*) FILTER (WHERE " CLAIM_RUNNING                                      \
+    "),"                                                                                       \
+    " 'dead', count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()),"       \
+    " 'oldest_ready_age_seconds', coalesce(round(extract(epoch FROM now() - min(enqueued_at)"  \
+    " FILTER (WHERE attempts < max_attempts AND visible_at <= now())), 3), 0),"                \
+    " 'paused', EXISTS (SELECT 1 FROM queue_paused qp WHERE qp.namespace = " NS                \
+    "),"                                                                                       \
+    " 'max_in_flight', (SELECT ql.max_in_flight FROM queue_limits ql WHERE ql.namespace = " NS \
+    "))::text"                                                                                 \
+    " FROM queue_items WHERE namespace = " NS ")"
+
+static const db_stmt queue_stats = {"queue_stats", "SELECT " STATS_JSON("$1"), 1};
+
+/* The first namespace after X (an SQL expression) that has an item: two
+ * index probes, one in each partial index (together they hold every
+ * item), so walking the namespaces costs two probes a namespace, however
+ * many items each holds. NULL when there is none. */
+#define NEXT_ITEM_NS(X)                                                                           \
+    "least((SELECT min(namespace) FROM queue_items WHERE namespace > " X                          \
+    " AND attempts < max_attempts), (SELECT min(namespace) FROM queue_items WHERE namespace > " X \
+    " AND attempts >= max_attempts))"
+
+/* GET /queue: the namespaces after $1 that have an item or a pause (a row
+ * of their own), at most $2 of them, by name, each with its counts;
+ * column 1 is the page's cursor (the name). With $3/$4 (a scoped token's
+ * names and prefixes, auth_read_filter) only those: the skip scan then
+ * walks every namespace (one index probe each), not only a page's. */
+static const db_stmt queue_namespaces = {
+    "queue_namespaces",
+    "WITH RECURSIVE s(n, k) AS (SELECT " NEXT_ITEM_NS("$1::text") ", 1"
+    " UNION ALL SELECT " NEXT_ITEM_NS("s.n") ", s.k + 1 FROM s WHERE s.n IS NOT NULL"
+    " AND s.k < CASE WHEN $3::text[] IS NULL THEN $2::integer ELSE 2147483647 END),"
+    " a AS (SELECT n FROM s WHERE n IS NOT NULL"
+    " UNION SELECT namespace FROM queue_paused WHERE namespace > $1::text"
+    " UNION SELECT namespace FROM queue_schedules WHERE namespace > $1::text),"
+    " p AS (SELECT n FROM a WHERE $3::text[] IS NULL OR n = ANY($3::text[])"
+    " OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS x(y) WHERE starts_with(n, x.y))"
+    " ORDER BY n COLLATE \"C\" LIMIT $2::integer)"
+    " SELECT " STATS_JSON("p.n") ", p.n FROM p ORDER BY p.n COLLATE \"C\"",
+    4};
+
+/* PUT /queue/{namespace}/limits: $2 the limit, NULL for none (the row
+ * goes). Waiters are told: a higher limit (or none) frees places. */
+static const db_stmt queue_limits_put = {
+    "queue_limits_put",
+    "WITH d AS (DELETE FROM queue_limits WHERE namespace = $1 AND $2::integer IS NULL),"
+    " i AS (INSERT INTO queue_limits (namespace, max_in_flight) SELECT $1, $2::integer"
+    " WHERE $2::integer IS NOT NULL"
+    " ON CONFLICT (namespace) DO UPDATE SET max_in_flight = excluded.max_in_flight),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
+    "', $1))"
+    " SELECT json_build_object('namespace', $1::text, 'max_in_flight', $2::integer)::text FROM wake",
+    2};
+
+static const db_stmt queue_limits_get = {
+    "queue_limits_get",
+    "SELECT json_build_object('namespace', $1::text, 'max_in_flight',"
+    " (SELECT max_in_flight FROM queue_limits WHERE namespace = $1))::text",
+    1};
+
+/* A schedule as every schedule answer writes it: its enqueue options with
+ * their defaults (as an enqueue's). */
+#define SCHEDULE_JSON                                                                                 \
+    "json_build_object('namespace', s.namespace, 'name', s.name, 'cron', s.cron, 'timezone',"         \
+    " s.timezone, 'payload', s.payload,"                                                              \
+    " 'max_attempts', coalesce((s.options ->> 'max_attempts')::integer, 5),"                          \
+    " 'priority', coalesce((s.options ->> 'priority')::integer, 0),"                                  \
+    " 'retry_delay_seconds', coalesce((s.options ->> 'retry_delay_seconds')::integer, 0),"            \
+    " 'retry_backoff', coalesce(s.options ->> 'retry_backoff', 'fixed'),"                             \
+    " 'retry_delay_max_seconds', coalesce((s.options ->> 'retry_delay_max_seconds')::integer, 3600)," \
+    " 'next_run_at', " SQL_UTC("s.next_run_at") ", 'last_run_at', " SQL_UTC("s.last_run_at") ")::text"
+
+/* PUT /queue/{namespace}/schedules/{name}: $3 the validated body (its
+ * options are the body but cron, timezone and payload), $4 the next run
+ * (epoch seconds, NULL: none), $5 the zone. Replacing keeps last_run_at.
+ * The second column: true when created. */
+static const db_stmt queue_schedule_put = {
+    "queue_schedule_put",
+    "INSERT INTO queue_schedules AS s (namespace, name, cron, timezone, payload, options, next_run_at)"
+    " VALUES ($1, $2, $3::jsonb ->> 'cron', $5, $3::jsonb -> 'payload',"
+    " $3::jsonb - 'cron' - 'timezone' - 'payload', to_timestamp($4::bigint))"
+    " ON CONFLICT (namespace, name) DO UPDATE SET cron = excluded.cron, timezone = excluded.timezone,"
+    " payload = excluded.payload, options = excluded.options, next_run_at = excluded.next_run_at"
+    " RETURNING " SCHEDULE_JSON ", s.xmax = 0",
+    5};
+
+static const db_stmt queue_schedule_get = {
+    "queue_schedule_get",
+    "SELECT " SCHEDULE_JSON " FROM queue_schedules s WHERE s.namespace = $1 AND s.name = $2", 2};
+
+static const db_stmt queue_schedule_delete = {
+    "queue_schedule_delete", "DELETE FROM queue_schedules WHERE namespace = $1 AND name = $2 RETURNING 1", 2};
+
+/* A page of the namespace's schedules after name $2, by name. */
+static const db_stmt queue_schedule_list = {
+    "queue_schedule_list",
+    "SELECT " SCHEDULE_JSON
+    ", s.name FROM queue_schedules s WHERE s.namespace = $1 AND s.name > $2"
+    " ORDER BY s.name COLLATE \"C\" LIMIT $3::integer",
+    3};
+
+/* The schedules due now, locked until the tick's transaction ends (those
+ * another process holds are skipped: it is enqueuing them); with the due
+ * time and the database's now, in epoch seconds. */
+enum { QUEUE_TICK_BATCH = 100 };
+static const db_stmt queue_schedule_due = {
+    "queue_schedule_due",
+    "SELECT namespace, name, cron, timezone, extract(epoch FROM next_run_at)::bigint,"
+    " extract(epoch FROM now())::bigint FROM queue_schedules WHERE next_run_at <= now()"
+    " ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED",
+    0};
+
+/* One tick of schedule ($1, $2): its item for the tick $3 (epoch
+ * seconds), and the schedule's next run $4 (NULL: none). */
+static const db_stmt queue_schedule_fire = {
+    "queue_schedule_fire",
+    "WITH s AS (SELECT payload, options FROM queue_schedules WHERE namespace = $1 AND name = $2),"
+    " ins AS (INSERT INTO queue_items (namespace, payload, max_attempts, visible_at, priority,"
+    " retry_delay_seconds, retry_exponential, retry_delay_max_seconds, schedule, scheduled_for)"
+    " SELECT $1, s.payload, coalesce((s.options ->> 'max_attempts')::integer, 5), now(),"
+    " coalesce((s.options ->> 'priority')::smallint, 0),"
+    " coalesce((s.options ->> 'retry_delay_seconds')::integer, 0),"
+    " coalesce(s.options ->> 'retry_backoff' = 'exponential', false),"
+    " coalesce((s.options ->> 'retry_delay_max_seconds')::integer, 3600), $2, to_timestamp($3::bigint)"
+    " FROM s ON CONFLICT (namespace, schedule, scheduled_for) WHERE schedule IS NOT NULL DO NOTHING"
+    " RETURNING 1),"
+    " up AS (UPDATE queue_schedules SET next_run_at = to_timestamp($4::bigint),"
+    " last_run_at = to_timestamp($3::bigint) WHERE namespace = $1 AND name = $2),"
+    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
+    "', $1))"
+    " SELECT (SELECT count(*) FROM ins) FROM wake",
+    4};
+
+/* DELETE /queue/{namespace}/dead/{id}: one dead item, gone. */
+static const db_stmt queue_dead_delete = {
+    "queue_dead_delete",
+    "DELETE FROM queue_items WHERE namespace = $1 AND id = $2::bigint"
+    " AND attempts >= max_attempts AND visible_at <= now() RETURNING id",
+    2};
+
+/* DELETE /queue/{namespace}/dead: the dead list, emptied; the count. */
+static const db_stmt queue_dead_purge = {"queue_dead_purge",
+                                         "WITH d AS (DELETE FROM queue_items WHERE namespace = $1"
+                                         " AND attempts >= max_attempts AND visible_at <= now() RETURNING 1)"
+                                         " SELECT count(*) FROM d",
+                                         1};
+
+/* DELETE /queue/{namespace}: every item, in flight too (their claims'
+ * acks then find nothing: 404). The pause row stays. Waiters are told:
+ * with a concurrency limit, a purge frees places. */
+static const db_stmt queue_purge = {"queue_purge",
+                                    "WITH d AS (DELETE FROM queue_items WHERE namespace = $1 RETURNING 1),"
+                                    " wake AS (SELECT pg_notify('" QUEUE_CHANNEL
+                                    "', $1))"
+                                    " SELECT count(*) FROM d, wake",
+                                    1};
+
+/* The retention sweep: up to 1000 items dead for longer than $1 seconds
+ * (a dead item's visible_at is when its last claim ran out), in one short
+ * transaction; rows another sweeper holds are skipped, not waited for. */
+enum { QUEUE_SWEEP_BATCH = 1000, QUEUE_SWEEP_ROUNDS = 20 };
+static const db_stmt queue_dead_sweep = {
+    "queue_dead_sweep",
+    "WITH d AS (DELETE FROM queue_items WHERE id IN (SELECT id FROM queue_items"
+    " WHERE attempts >= max_attempts AND visible_at <= now() - make_interval(secs => $1::bigint)"
+    " LIMIT 1000 FOR UPDATE SKIP LOCKED) RETURNING 1)"
+    " SELECT count(*) FROM d",
     1};
 
 /* The replica's queue gauges (GET /metrics): items by namespace and
@@ -372,9 +650,11 @@ static const db_stmt queue_gauges = {
     "queue_gauges",
     "WITH g AS (SELECT namespace,"
     " count(*) FILTER (WHERE attempts < max_attempts AND visible_at <= now()) AS ready,"
-    " count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now() AND claim_token IS NULL)"
+    " count(*) FILTER (WHERE attempts < max_attempts AND visible_at > now() AND NOT " CLAIM_RUNNING
+    ")"
     " AS delayed,"
-    " count(*) FILTER (WHERE visible_at > now() AND claim_token IS NOT NULL) AS in_flight,"
+    " count(*) FILTER (WHERE " CLAIM_RUNNING
+    ") AS in_flight,"
     " count(*) FILTER (WHERE attempts >= max_attempts AND visible_at <= now()) AS dead,"
     " extract(epoch FROM now() - min(enqueued_at) FILTER (WHERE attempts < max_attempts"
     " AND visible_at <= now())) AS oldest, count(*) AS total FROM queue_items GROUP BY namespace),"
@@ -429,7 +709,102 @@ static void queue_publish_gauges(void) {
     pool_free(p);
 }
 
-static long queue_gauge_seconds(void) { return QUEUE_GAUGE_SECONDS; }
+/* QUEUE_DEAD_RETENTION_SECONDS: how long a dead item is kept; 0 keeps it. */
+static long long queue_dead_retention;
+static const setting queue_settings[] = {
+    {.name = "QUEUE_DEAD_RETENTION_SECONDS",
+     .kind = SETTING_NUMBER,
+     .dflt = "0",
+     .max = 315360000,
+     .zero_ok = true,
+     .number = &queue_dead_retention,
+     .meaning = "seconds a dead queue item is kept before the sweep removes it (0: kept)"},
+};
+
+/* Removes the items dead for longer than the retention, a batch a
+ * transaction, at most QUEUE_SWEEP_ROUNDS batches a tick (the next tick
+ * goes on): every process of the mode sweeps, and SKIP LOCKED keeps two
+ * sweepers off each other's rows. */
+static void queue_sweep_dead(void) {
+    if (queue_dead_retention <= 0) return;
+    pool *p = pool_new();
+    api_error err;
+    char secs[24];
+    snprintf(secs, sizeof secs, "%lld", queue_dead_retention);
+    const char *params[] = {secs};
+    for (int round = 0; round < QUEUE_SWEEP_ROUNDS; round++) {
+        db_begin(g_config.db_timeout_ms);
+        PGresult *res = db_query(p, &queue_dead_sweep, params, &err);
+        if (res == NULL) {
+            log_msg(LOG_WARN, "queue dead-item sweep: %s", err.detail);
+            break;
+        }
+        if (atoll(PQgetvalue(res, 0, 0)) < QUEUE_SWEEP_BATCH) break;
+    }
+    pool_free(p);
+}
+
+/* The next run of a schedule after `after` (epoch seconds), as text into
+ * buf; NULL (no next run) when there is none or the schedule's cron or zone
+ * no longer parses. */
+static const char *next_run_text(const char *cron, const char *zone, long long after, char *buf, size_t n) {
+    cron_spec spec;
+    const tz_zone *z;
+    api_error err;
+    int64_t next;
+    if (!cron_parse(cron, &spec, &err) || !tz_load(zone, &z, &err) || !cron_next(&spec, z, after, &next))
+        return NULL;
+    snprintf(buf, n, "%lld", (long long)next);
+    return buf;
+}
+
+/* Enqueues the due schedules' items, in one transaction: each schedule's
+ * row locked (FOR UPDATE SKIP LOCKED: a schedule another process is
+ * enqueuing is skipped, not waited for), its item inserted and its next run
+ * advanced together, so a tick is enqueued exactly once whatever the
+ * number of processes and replicas, and a process that dies mid-tick rolls
+ * back and leaves the tick to the next one. A schedule whose runs were
+ * missed (no process ran) gets one item, for its first missed tick; its
+ * next run is then the first after now. */
+static void queue_fire_schedules(void) {
+    pool *p = pool_new();
+    api_error err;
+    const char *none[1] = {NULL};
+    db_begin(g_config.db_timeout_ms);
+    PGresult *due = NULL;
+    if (!db_command("BEGIN", &err) || (due = db_query(p, &queue_schedule_due, none, &err)) == NULL) goto fail;
+    for (int i = 0; i < PQntuples(due); i++) {
+        long long at = atoll(PQgetvalue(due, i, 4)), now = atoll(PQgetvalue(due, i, 5));
+        char next[24];
+        const char *next_text = next_run_text(PQgetvalue(due, i, 2), PQgetvalue(due, i, 3),
+                                              at > now ? at : now, next, sizeof next);
+        const char *params[] = {PQgetvalue(due, i, 0), PQgetvalue(due, i, 1), PQgetvalue(due, i, 4),
+                                next_text};
+        if (db_query(p, &queue_schedule_fire, params, &err) == NULL) goto fail;
+    }
+    if (!db_command("COMMIT", &err)) goto fail;
+    pool_free(p);
+    return;
+fail:
+    db_rollback();
+    log_msg(LOG_WARN, "queue schedules not enqueued this tick: %s", err.detail);
+    pool_free(p);
+}
+
+/* The mode's tick, every second: due schedules; every
+ * QUEUE_GAUGE_SECONDS, the gauges (when due) and the dead items'
+ * retention. */
+static void queue_tick(void) {
+    queue_fire_schedules();
+    static double last_ms;
+    double now = clock_ms();
+    if (now - last_ms < QUEUE_GAUGE_SECONDS * 1000.0) return;
+    last_ms = now;
+    queue_publish_gauges();
+    queue_sweep_dead();
+}
+
+static long queue_tick_seconds(void) { return 1; }
 
 /* ---- inputs: each route's, declared once (input.h) ---- */
 
@@ -469,12 +844,33 @@ static long queue_gauge_seconds(void) { return QUEUE_GAUGE_SECONDS; }
         .name = "group", .type = INPUT_STRING, .min = 1, .max = GROUP_MAX,      \
         .description = "items of a group are delivered one at a time, in order" \
     }
+#define IN_RETRY_DELAY                                                                                 \
+    {                                                                                                  \
+        .name = "retry_delay_seconds", .type = INPUT_INTEGER, .max = RETRY_DELAY_MAX,                  \
+        .description = "wait before a failed attempt's retry (default 0); exponential: the first wait" \
+    }
+static const char *const backoff_choices[] = {"fixed", "exponential", NULL};
+#define IN_RETRY_BACKOFF                                                               \
+    {                                                                                  \
+        .name = "retry_backoff", .type = INPUT_STRING, .choices = backoff_choices,     \
+        .description =                                                                 \
+            "fixed (default): every retry waits retry_delay_seconds; exponential: it " \
+            "doubles each attempt, with jitter"                                        \
+    }
+#define IN_RETRY_CAP                                                                                    \
+    {                                                                                                   \
+        .name = "retry_delay_max_seconds", .type = INPUT_INTEGER, .min = 1, .max = RETRY_DELAY_CAP_MAX, \
+        .dflt = RETRY_DELAY_CAP_DEFAULT, .description = "the longest retry wait (default 3600)"         \
+    }
 #define IN_PAYLOAD \
     { .name = "payload", .type = INPUT_ANY, .required = true, .description = "any JSON value" }
 
 /* One item to enqueue, alone as the body or in a batch's items. */
-static const input_field item_input[] = {IN_DELAY,     IN_MAX_ATTEMPTS, IN_PRIORITY,
-                                         IN_DEDUP_KEY, IN_GROUP,        IN_PAYLOAD};
+static const input_field item_input[] = {IN_DELAY,         IN_MAX_ATTEMPTS, IN_PRIORITY,
+                                         IN_DEDUP_KEY,     IN_GROUP,        IN_RETRY_DELAY,
+                                         IN_RETRY_BACKOFF, IN_RETRY_CAP,    IN_PAYLOAD};
+/* item_input's places of the retry fields, for the cross-field check. */
+enum { ITEM_RETRY_DELAY = 5, ITEM_RETRY_BACKOFF = 6 };
 
 /* POST /queue/{namespace}: one item (payload, ...) or a batch (items
  * alone, each an item). */
@@ -485,6 +881,9 @@ enum {
     ENQ_PRIORITY,
     ENQ_DEDUP_KEY,
     ENQ_GROUP,
+    ENQ_RETRY_DELAY,
+    ENQ_RETRY_BACKOFF,
+    ENQ_RETRY_CAP,
     ENQ_PAYLOAD,
     ENQ_ITEMS,
     ENQ_N
@@ -496,6 +895,9 @@ static const input_field enqueue_input[ENQ_N] = {
     [ENQ_PRIORITY] = IN_PRIORITY,
     [ENQ_DEDUP_KEY] = IN_DEDUP_KEY,
     [ENQ_GROUP] = IN_GROUP,
+    [ENQ_RETRY_DELAY] = IN_RETRY_DELAY,
+    [ENQ_RETRY_BACKOFF] = IN_RETRY_BACKOFF,
+    [ENQ_RETRY_CAP] = IN_RETRY_CAP,
     [ENQ_PAYLOAD] = IN_PAYLOAD,
     [ENQ_ITEMS] = {.name = "items",
                    .type = INPUT_ARRAY,
@@ -587,6 +989,107 @@ static const input_field dead_input[DEAD_N] = {
 enum { RETRY_NS, RETRY_ID, RETRY_N };
 static const input_field retry_input[RETRY_N] = {[RETRY_NS] = IN_NS, [RETRY_ID] = IN_ID};
 
+/* PUT /queue/{namespace}/limits: {"max_in_flight": N or null}. */
+enum { LIM_NS, LIM_MAX, LIM_N };
+static const input_field limits_input[LIM_N] = {
+    [LIM_NS] = IN_NS,
+    [LIM_MAX] = {.name = "max_in_flight",
+                 .type = INPUT_INTEGER,
+                 .min = 1,
+                 .max = 100000,
+                 .description =
+                     "the most items of the namespace in flight at once; null or absent: no limit"},
+};
+
+/* A schedule's cron and timezone, checked with the declared input (before
+ * the handler): cron_parse's and tz_load's 422s, which name the field and
+ * bound the length (CRON_TEXT_MAX, TZ_NAME_MAX). */
+static bool check_cron(const char *s, const char *field, api_error *err) {
+    (void)field;
+    cron_spec spec;
+    return cron_parse(s, &spec, err);
+}
+
+static bool check_timezone(const char *s, const char *field, api_error *err) {
+    (void)field;
+    const tz_zone *z;
+    return tz_load(s, &z, err);
+}
+
+/* The schedules' routes: the namespace and the schedule's name (the
+ * namespace rule), and PUT's body. */
+#define IN_SCHEDULE_NAME INPUT_NAMESPACE("name", INPUT_PATH)
+enum { SCH_NS, SCH_NAME, SCH_N };
+static const input_field schedule_input[SCH_N] = {[SCH_NS] = IN_NS, [SCH_NAME] = IN_SCHEDULE_NAME};
+enum {
+    SPUT_NS,
+    SPUT_NAME,
+    SPUT_CRON,
+    SPUT_TZ,
+    SPUT_PAYLOAD,
+    SPUT_MAX_ATTEMPTS,
+    SPUT_PRIORITY,
+    SPUT_RETRY_DELAY,
+    SPUT_RETRY_BACKOFF,
+    SPUT_RETRY_CAP,
+    SPUT_N
+};
+static const input_field schedule_put_input[SPUT_N] = {
+    [SPUT_NS] = IN_NS,
+    [SPUT_NAME] = IN_SCHEDULE_NAME,
+    [SPUT_CRON] =
+        {.name = "cron",
+         .type = INPUT_STRING,
+         .required = true,
+         .min = 1,
+         .check = check_cron,
+         /* the schema's half: the shape, not the ranges */
+         .pattern =
+             "^[ \\t]*(@(hourly|daily|weekly|monthly|yearly)|[0-9*A-Za-z][0-9A-Za-z*,/ \\t-]*)[ \\t]*$",
+         .example = "@hourly",
+         .description = "five fields (minute hour day-of-month month day-of-week), six with a "
+                        "leading seconds field, or @hourly, @daily, @weekly, @monthly, @yearly; "
+                        "at most 256 bytes"},
+    [SPUT_TZ] = {.name = "timezone",
+                 .type = INPUT_STRING,
+                 .min = 1,
+                 .check = check_timezone,
+                 .description = "an IANA time zone (default UTC)"},
+    [SPUT_PAYLOAD] = IN_PAYLOAD,
+    [SPUT_MAX_ATTEMPTS] = IN_MAX_ATTEMPTS,
+    [SPUT_PRIORITY] = IN_PRIORITY,
+    [SPUT_RETRY_DELAY] = IN_RETRY_DELAY,
+    [SPUT_RETRY_BACKOFF] = IN_RETRY_BACKOFF,
+    [SPUT_RETRY_CAP] = IN_RETRY_CAP,
+};
+enum { SLIST_NS, SLIST_LIMIT, SLIST_AFTER, SLIST_N };
+static const input_field schedule_list_input[SLIST_N] = {
+    [SLIST_NS] = IN_NS,
+    [SLIST_LIMIT] = INPUT_LIMIT,
+    [SLIST_AFTER] = {.name = "after",
+                     .type = INPUT_STRING,
+                     .in = INPUT_QUERY,
+                     .min = 1,
+                     .max = NAMESPACE_MAX,
+                     .check = validate_namespace,
+                     .pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                     .description = "next, from the previous page (a schedule's name)"},
+};
+
+/* GET /queue: ?limit=&after=<namespace>. */
+enum { NSL_LIMIT, NSL_AFTER, NSL_N };
+static const input_field namespaces_input[NSL_N] = {
+    [NSL_LIMIT] = INPUT_LIMIT,
+    [NSL_AFTER] = {.name = "after",
+                   .type = INPUT_STRING,
+                   .in = INPUT_QUERY,
+                   .min = 1,
+                   .max = NAMESPACE_MAX,
+                   .check = validate_namespace,
+                   .pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                   .description = "next, from the previous page (a namespace)"},
+};
+
 /* ---- outputs: each answer's shape, declared once (output.h) ---- */
 
 #define OUT_ID \
@@ -594,14 +1097,22 @@ static const input_field retry_input[RETRY_N] = {[RETRY_NS] = IN_NS, [RETRY_ID] 
 #define OUT_QUEUE_NS \
     { .name = "namespace", .type = OUT_STRING, .example = "\"jobs\"" }
 /* An item's members as every item answer writes them (ITEM_JSON). */
-#define OUT_ITEM_COMMON                                                                            \
-    {.name = "payload", .type = OUT_ANY, .example = "{\"task\":\"build\"}"},                       \
-        {.name = "attempts", .type = OUT_INTEGER, .example = "0", .description = "claims so far"}, \
-        {.name = "max_attempts", .type = OUT_INTEGER, .example = "5"},                             \
-        {.name = "priority", .type = OUT_INTEGER, .example = "0"},                                 \
-        {.name = "dedup_key", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null"},       \
-        {.name = "group", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null"},           \
-        OUT_TIME("visible_at", 0), OUT_TIME("enqueued_at", 0)
+#define OUT_ITEM_COMMON                                                                                    \
+    {.name = "payload", .type = OUT_ANY, .example = "{\"task\":\"build\"}"},                               \
+        {.name = "attempts", .type = OUT_INTEGER, .example = "0", .description = "claims so far"},         \
+        {.name = "max_attempts", .type = OUT_INTEGER, .example = "5"},                                     \
+        {.name = "priority", .type = OUT_INTEGER, .example = "0"},                                         \
+        {.name = "dedup_key", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null"},               \
+        {.name = "group", .type = OUT_STRING, .flags = OUT_NULLABLE, .example = "null"},                   \
+        {.name = "retry_delay_seconds", .type = OUT_INTEGER, .example = "0"},                              \
+        {.name = "retry_backoff", .type = OUT_STRING, .choices = backoff_choices, .example = "\"fixed\""}, \
+        {.name = "retry_delay_max_seconds", .type = OUT_INTEGER, .example = "3600"},                       \
+        {.name = "schedule",                                                                               \
+         .type = OUT_STRING,                                                                               \
+         .flags = OUT_NULLABLE,                                                                            \
+         .example = "null",                                                                                \
+         .description = "the schedule that enqueued the item"},                                            \
+        OUT_TIME("scheduled_for", OUT_NULLABLE), OUT_TIME("visible_at", 0), OUT_TIME("enqueued_at", 0)
 
 static const output_field item_fields[] = {
     OUT_ID,
@@ -668,8 +1179,54 @@ static const output_field stats_fields[] = {
     {.name = "in_flight", .type = OUT_INTEGER, .example = "0", .description = "claimed, claim not run out"},
     {.name = "dead", .type = OUT_INTEGER, .example = "0", .description = "attempts used up"},
     {.name = "oldest_ready_age_seconds", .type = OUT_NUMBER, .example = "0"},
-    {.name = "paused", .type = OUT_BOOLEAN, .example = "false"}};
+    {.name = "paused", .type = OUT_BOOLEAN, .example = "false"},
+    {.name = "max_in_flight",
+     .type = OUT_INTEGER,
+     .flags = OUT_NULLABLE,
+     .example = "null",
+     .description = "the concurrency limit, null for none"}};
 static const output_shape stats_out = OUTPUT_SHAPE("QueueCounts", "A namespace's counts", stats_fields);
+static const output_field limits_fields[] = {
+    OUT_QUEUE_NS,
+    {.name = "max_in_flight",
+     .type = OUT_INTEGER,
+     .flags = OUT_NULLABLE,
+     .example = "5",
+     .description = "the most items in flight at once, null for none"}};
+static const output_shape limits_out = OUTPUT_SHAPE("QueueLimits", "A namespace's limits", limits_fields);
+static const output_field schedule_fields[] = {
+    OUT_QUEUE_NS,
+    {.name = "name", .type = OUT_STRING, .example = "\"nightly\""},
+    {.name = "cron", .type = OUT_STRING, .example = "\"*/5 * * * *\""},
+    {.name = "timezone", .type = OUT_STRING, .example = "\"UTC\""},
+    {.name = "payload", .type = OUT_ANY, .example = "{\"task\":\"report\"}"},
+    {.name = "max_attempts", .type = OUT_INTEGER, .example = "5"},
+    {.name = "priority", .type = OUT_INTEGER, .example = "0"},
+    {.name = "retry_delay_seconds", .type = OUT_INTEGER, .example = "0"},
+    {.name = "retry_backoff", .type = OUT_STRING, .choices = backoff_choices, .example = "\"fixed\""},
+    {.name = "retry_delay_max_seconds", .type = OUT_INTEGER, .example = "3600"},
+    OUT_TIME("next_run_at", OUT_NULLABLE),
+    OUT_TIME("last_run_at", OUT_NULLABLE)};
+static const output_shape schedule_out =
+    OUTPUT_SHAPE("QueueSchedule", "A recurring enqueue", schedule_fields);
+static const output_field schedule_page_fields[] = {OUTPUT_PAGE_FIELDS(schedule_out)};
+static const output_shape schedule_page_out =
+    OUTPUT_SHAPE("QueueSchedulePage", "A namespace's schedules, by name", schedule_page_fields);
+static const output_field schedule_deleted_fields[] = {
+    OUT_QUEUE_NS,
+    {.name = "name", .type = OUT_STRING, .example = "\"nightly\""},
+    {.name = "deleted", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape schedule_deleted_out =
+    OUTPUT_SHAPE("QueueScheduleDeleted", NULL, schedule_deleted_fields);
+static const output_field stats_page_fields[] = {OUTPUT_PAGE_FIELDS(stats_out)};
+static const output_shape stats_page_out =
+    OUTPUT_SHAPE("QueueNamespacePage", "Namespaces with their counts, by name", stats_page_fields);
+static const output_field dead_deleted_fields[] = {
+    OUT_ID, {.name = "deleted", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape dead_deleted_out = OUTPUT_SHAPE("QueueDeadDeleted", NULL, dead_deleted_fields);
+static const output_field purged_fields[] = {
+    {.name = "deleted", .type = OUT_INTEGER, .example = "3", .description = "how many items were removed"}};
+static const output_shape purged_out = OUTPUT_SHAPE("QueuePurged", NULL, purged_fields);
 
 /* ---- handlers ---- */
 
@@ -682,8 +1239,34 @@ static bool any_item_has(const input_value *in, const char *member) {
     return false;
 }
 
+/* Exponential backoff doubles retry_delay_seconds: it needs one of at
+ * least 1. Returns false with a 422 naming the item's field. */
+static bool check_backoff(const input_value *in, api_error *err) {
+    if (!in[ENQ_ITEMS].present) {
+        if (in[ENQ_RETRY_BACKOFF].present && strcmp(in[ENQ_RETRY_BACKOFF].s, "exponential") == 0 &&
+            in[ENQ_RETRY_DELAY].i < 1)
+            return API_INVALID(err, "retry_delay_seconds",
+                               "exponential retry_backoff needs retry_delay_seconds of at least 1");
+        return true;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(in[ENQ_ITEMS].json, i, item) {
+        const char *b = json_string_value(json_object_get(item, item_input[ITEM_RETRY_BACKOFF].name));
+        json_t *d = json_object_get(item, item_input[ITEM_RETRY_DELAY].name);
+        if (b != NULL && strcmp(b, "exponential") == 0 && (!json_is_number(d) || json_number_value(d) < 1)) {
+            char field[48];
+            snprintf(field, sizeof field, "items[%zu].retry_delay_seconds", i);
+            return API_INVALID(err, field,
+                               "exponential retry_backoff needs retry_delay_seconds of at least 1");
+        }
+    }
+    return true;
+}
+
 static bool queue_post(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[ENQ_NS].s;
+    if (!check_backoff(in, err)) return false;
     bool batch = in[ENQ_ITEMS].present, keyed = any_item_has(in, "dedup_key");
     const char *params[] = {ns, req->body, batch ? "t" : "f"};
     /* One transaction when a key or a group is locked first
@@ -727,6 +1310,36 @@ static bool next_visible(request *req, const char *ns, long long until_ms, long 
     return true;
 }
 
+/* The claim of a namespace with a concurrency limit: in one transaction,
+ * the limit's row locked, then the claim in a snapshot taken after the
+ * lock, so every claim of the namespace counts what the one before it
+ * claimed. params: the namespace, max, visibility. Returns the claimed
+ * rows (owned by req->pool), or NULL with err. */
+static PGresult *claim_under_limit(request *req, const char *const *params, api_error *err) {
+    if (!db_command("BEGIN", err)) return NULL;
+    PGresult *res = db_query(req->pool, &queue_limit_lock, params, err);
+    if (res != NULL) {
+        /* the limit was lifted meanwhile: none */
+        const char *limit = PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "2147483647";
+        const char *limited[] = {params[0], params[1], params[2], limit};
+        res = db_query(req->pool, &queue_claim_limited, limited, err);
+    }
+    if (res == NULL || !db_command("COMMIT", err)) {
+        db_rollback();
+        return NULL;
+    }
+    return res;
+}
+
+/* One claim: the one statement, or, for a namespace with a concurrency
+ * limit (queue_claim's NULL row), claim_under_limit. */
+static PGresult *claim_once(request *req, const char *const *params, api_error *err) {
+    PGresult *res = db_query(req->pool, &queue_claim, params, err);
+    if (res != NULL && PQntuples(res) == 1 && PQgetisnull(res, 0, 0))
+        res = claim_under_limit(req, params, err);
+    return res;
+}
+
 static bool queue_claim_items(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[CLAIM_NS].s;
     char max_text[24], vis_text[24];
@@ -742,7 +1355,7 @@ static bool queue_claim_items(request *req, const input_value *in, reply *out, a
     for (;;) {
         serve_waiter_watch(&w);
         db_begin(g_config.db_timeout_ms);
-        res = db_query(req->pool, &queue_claim, params, err);
+        res = claim_once(req, params, err);
         if (res == NULL || PQntuples(res) > 0 || (long long)clock_ms() >= w.until_ms) break;
         long long wake_at;
         if (!next_visible(req, ns, w.until_ms, &wake_at, err)) {
@@ -809,7 +1422,8 @@ static bool claim_update(request *req, const input_value *in, reply *out, api_er
     const char *ns = in[UPDATE_NS].s, *id = in[UPDATE_ID].s;
     char seconds_text[24];
     snprintf(seconds_text, sizeof seconds_text, "%lld", in[UPDATE_SECONDS].i);
-    const char *params[] = {ns, id, in[UPDATE_TOKEN].s, seconds_text};
+    /* absent (release): NULL, the statement's default */
+    const char *params[] = {ns, id, in[UPDATE_TOKEN].s, in[UPDATE_SECONDS].present ? seconds_text : NULL};
     PGresult *res = db_query(req->pool, st, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) == 0) return missing_or_stale(req, ns, id, err);
@@ -879,18 +1493,176 @@ static bool queue_stats_get(request *req, const input_value *in, reply *out, api
     return stats_reply(req, in[STATS_NS].s, out, err);
 }
 
+static bool queue_limits_put_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    char max_text[24];
+    snprintf(max_text, sizeof max_text, "%lld", in[LIM_MAX].i);
+    const char *params[] = {in[LIM_NS].s, in[LIM_MAX].present ? max_text : NULL};
+    PGresult *res = db_query(req->pool, &queue_limits_put, params, err);
+    if (res == NULL) return false;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+static bool queue_limits_get_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *params[] = {in[STATS_NS].s};
+    PGresult *res = db_query(req->pool, &queue_limits_get, params, err);
+    if (res == NULL) return false;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+/* PUT /queue/{namespace}/schedules/{name}: 201 created, 200 replaced. */
+static bool queue_schedule_put_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    cron_spec spec;
+    const tz_zone *z;
+    const char *zone = in[SPUT_TZ].s ? in[SPUT_TZ].s : "UTC";
+    if (!cron_parse(in[SPUT_CRON].s, &spec, err) || !tz_load(zone, &z, err)) return false;
+    if (in[SPUT_RETRY_BACKOFF].present && strcmp(in[SPUT_RETRY_BACKOFF].s, "exponential") == 0 &&
+        in[SPUT_RETRY_DELAY].i < 1)
+        return API_INVALID(err, "retry_delay_seconds",
+                           "exponential retry_backoff needs retry_delay_seconds of at least 1");
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t next = 0;
+    char next_text[24];
+    bool has_next = cron_next(&spec, z, (int64_t)ts.tv_sec, &next);
+    snprintf(next_text, sizeof next_text, "%lld", (long long)next);
+    const char *params[] = {in[SPUT_NS].s, in[SPUT_NAME].s, req->body, has_next ? next_text : NULL, zone};
+    PGresult *res = db_query(req->pool, &queue_schedule_put, params, err);
+    if (res == NULL) return false;
+    out->status = PQgetvalue(res, 0, 1)[0] == 't' ? 201 : 200;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+static bool queue_schedule_get_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *params[] = {in[SCH_NS].s, in[SCH_NAME].s};
+    PGresult *res = db_query(req->pool, &queue_schedule_get, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0)
+        return API_NOT_FOUND(err, "name", "schedule %s/%s does not exist", in[SCH_NS].s, in[SCH_NAME].s);
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+/* The schedule goes; the items it enqueued stay. */
+static bool queue_schedule_delete_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *params[] = {in[SCH_NS].s, in[SCH_NAME].s};
+    PGresult *res = db_query(req->pool, &queue_schedule_delete, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0)
+        return API_NOT_FOUND(err, "name", "schedule %s/%s does not exist", in[SCH_NS].s, in[SCH_NAME].s);
+    json_t *j = json_pack("{s:s, s:s, s:b}", "namespace", in[SCH_NS].s, "name", in[SCH_NAME].s, "deleted", 1);
+    char *text = json_dumps(j, JSON_COMPACT);
+    strbuf_puts(out->body, text);
+    free(text);
+    json_decref(j);
+    return true;
+}
+
+static bool queue_schedule_list_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    long long limit = in[SLIST_LIMIT].i;
+    char fetch[24];
+    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
+    const char *params[] = {in[SLIST_NS].s, in[SLIST_AFTER].s ? in[SLIST_AFTER].s : "", fetch};
+    PGresult *res = db_query(req->pool, &queue_schedule_list, params, err);
+    if (res == NULL) return false;
+    reply_page(out, res, limit);
+    return true;
+}
+
+/* GET /queue: a page of namespaces with their counts. */
+static bool queue_namespace_list(request *req, const input_value *in, reply *out, api_error *err) {
+    long long limit = in[NSL_LIMIT].i;
+    char fetch[24];
+    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
+    const char *after = in[NSL_AFTER].s;
+    const char *exact = NULL, *prefixes = NULL;
+    auth_read_filter(&req->who, req->mode->name, req->pool, &exact, &prefixes);
+    const char *params[] = {after ? after : "", fetch, exact, prefixes};
+    PGresult *res = db_query(req->pool, &queue_namespaces, params, err);
+    if (res == NULL) return false;
+    reply_page(out, res, limit);
+    return true;
+}
+
+static bool queue_dead_delete_item(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *ns = in[RETRY_NS].s, *id = in[RETRY_ID].s;
+    const char *params[] = {ns, id};
+    PGresult *res = db_query(req->pool, &queue_dead_delete, params, err);
+    if (res == NULL) return false;
+    if (PQntuples(res) == 0) return API_NOT_FOUND(err, "id", "item %s/%s is not in the dead list", ns, id);
+    strbuf_printf(out->body, "{\"id\":%lld,\"deleted\":true}", in[RETRY_ID].i);
+    return true;
+}
+
+/* The purges: {"deleted": N} from a statement answering the count. */
+static bool purge_reply(request *req, const char *ns, const db_stmt *st, reply *out, api_error *err) {
+    const char *params[] = {ns};
+    PGresult *res = db_query(req->pool, st, params, err);
+    if (res == NULL) return false;
+    strbuf_printf(out->body, "{\"deleted\":%s}", PQgetvalue(res, 0, 0));
+    return true;
+}
+
+static bool queue_dead_purge_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    return purge_reply(req, in[STATS_NS].s, &queue_dead_purge, out, err);
+}
+
+static bool queue_purge_ns(request *req, const input_value *in, reply *out, api_error *err) {
+    return purge_reply(req, in[STATS_NS].s, &queue_purge, out, err);
+}
+
 static const db_stmt *const queue_statements[] = {
-    &queue_free_keys,    &queue_enqueue,    &queue_claim,
-    &queue_next_visible, &queue_ack,        &queue_ack_many,
-    &queue_pause,        &queue_resume,     &queue_exists,
-    &queue_release,      &queue_extend,     &queue_dead_list,
-    &queue_dead_retry,   &queue_stats,      &queue_gauges,
-    &queue_enqueue_lock, &queue_retry_lock, NULL,
+    &queue_free_keys,
+    &queue_enqueue,
+    &queue_claim,
+    &queue_next_visible,
+    &queue_ack,
+    &queue_ack_many,
+    &queue_pause,
+    &queue_resume,
+    &queue_exists,
+    &queue_release,
+    &queue_extend,
+    &queue_dead_list,
+    &queue_dead_retry,
+    &queue_stats,
+    &queue_gauges,
+    &queue_enqueue_lock,
+    &queue_retry_lock,
+    &queue_namespaces,
+    &queue_dead_delete,
+    &queue_dead_purge,
+    &queue_purge,
+    &queue_dead_sweep,
+    &queue_claim_limited,
+    &queue_limit_lock,
+    &queue_limits_put,
+    &queue_limits_get,
+    &queue_schedule_put,
+    &queue_schedule_get,
+    &queue_schedule_delete,
+    &queue_schedule_list,
+    &queue_schedule_due,
+    &queue_schedule_fire,
+    NULL,
 };
 
 /* ---- routes ---- */
 
 static const route queue_routes[] = {
+    {"GET", "/queue", queue_namespace_list, .summary = "List queue namespaces",
+     .description =
+         "Every namespace that has an item, a pause or a schedule, by name, each with its counts as "
+         "GET /queue/{namespace} answers them; paginated.",
+     .input = namespaces_input, .ninput = NSL_N, .output = &stats_page_out,
+     .tool = TOOL("queue_namespaces", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}", queue_purge_ns, .summary = "Purge a queue",
+     .description = "Removes every item of the namespace, claimed ones included (acking one later is a "
+                    "404). A pause stays. Answers how many items were removed.",
+     .input = stats_input, .ninput = STATS_N, .output = &purged_out,
+     .tool = TOOL("queue_purge", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"POST", "/queue/{namespace}", queue_post, .summary = "Enqueue work items",
      .description = "Enqueues one item (payload and its options) or, with items alone in the body, up to "
                     "1000 in one transaction. An item whose dedup_key a live item holds creates nothing: "
@@ -942,6 +1714,45 @@ static const route queue_routes[] = {
                     "oldest first, paginated.",
      .input = dead_input, .ninput = DEAD_N, .output = &item_page_out,
      .tool = TOOL("queue_dead_list", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}/dead", queue_dead_purge_ns, .summary = "Purge the dead list",
+     .description = "Removes every dead item of the namespace; answers how many.", .input = stats_input,
+     .ninput = STATS_N, .output = &purged_out,
+     .tool = TOOL("queue_dead_purge", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}/dead/{id}", queue_dead_delete_item, .summary = "Delete a dead item",
+     .description = "Removes one item of the namespace's dead list (404 when it is not a dead item there).",
+     .input = retry_input, .ninput = RETRY_N, .output = &dead_deleted_out,
+     .tool = TOOL("queue_dead_delete", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"GET", "/queue/{namespace}/limits", queue_limits_get_ns, .summary = "A queue's limits",
+     .description = "The namespace's concurrency limit: max_in_flight, null when there is none.",
+     .input = stats_input, .ninput = STATS_N, .output = &limits_out,
+     .tool = TOOL("queue_limits_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"PUT", "/queue/{namespace}/limits", queue_limits_put_ns, .summary = "Set a queue's limits",
+     .description = "Sets max_in_flight (1-100000; null or absent: no limit): claims, from every process "
+                    "at once, never leave more items of the namespace in flight; a claim that would gets "
+                    "fewer items, or none (a long-poll waits for a place).",
+     .input = limits_input, .ninput = LIM_N, .output = &limits_out,
+     .tool = TOOL("queue_limits_put", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"GET", "/queue/{namespace}/schedules", queue_schedule_list_ns, .summary = "List a queue's schedules",
+     .description = "The namespace's schedules, by name, paginated.", .input = schedule_list_input,
+     .ninput = SLIST_N, .output = &schedule_page_out,
+     .tool = TOOL("queue_schedule_list", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"PUT", "/queue/{namespace}/schedules/{name}", queue_schedule_put_ns,
+     .summary = "Create or replace a schedule",
+     .description =
+         "A recurring enqueue: at each time the cron expression names in the time zone, exactly one "
+         "item with the payload and options, carrying schedule and scheduled_for. 201 when "
+         "created, 200 when replaced.",
+     .input = schedule_put_input, .ninput = SPUT_N, .output = &schedule_out, .created = true,
+     .also = ROUTE_OR_OK, .tool = TOOL("queue_schedule_put", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"GET", "/queue/{namespace}/schedules/{name}", queue_schedule_get_ns, .summary = "A schedule",
+     .description = "One schedule, with its next and last run times.", .input = schedule_input,
+     .ninput = SCH_N, .output = &schedule_out,
+     .tool = TOOL("queue_schedule_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"DELETE", "/queue/{namespace}/schedules/{name}", queue_schedule_delete_ns,
+     .summary = "Delete a schedule",
+     .description = "The schedule enqueues nothing more; the items it enqueued stay.",
+     .input = schedule_input, .ninput = SCH_N, .output = &schedule_deleted_out,
+     .tool = TOOL("queue_schedule_delete", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"POST", "/queue/{namespace}/dead/{id}/retry", queue_retry, .summary = "Retry a dead item",
      .description = "Puts a dead item back, claimable at once with attempts 0 (at the end of its group).",
      .input = retry_input, .ninput = RETRY_N, .output = &item_out, .tool = TOOL("queue_dead_retry", 0)},
@@ -969,7 +1780,9 @@ const mode mode_queue = {
     .routes = queue_routes,
     .nroutes = sizeof queue_routes / sizeof queue_routes[0],
     .statements = queue_statements,
-    .tick = queue_publish_gauges,
-    .tick_seconds = queue_gauge_seconds,
+    .tick = queue_tick,
+    .settings = queue_settings,
+    .nsettings = COUNT_OF(queue_settings),
+    .tick_seconds = queue_tick_seconds,
     .topic = "a work queue",
 };

@@ -266,11 +266,14 @@ claim() { http POST "/queue/$1/claim" -d "${2:-}"; }
 @test "wrong methods and paths: 405 with Allow, 404" {
     http PUT /queue/x -d '{}'
     expect_error 405 method_not_allowed
-    header_has Allow "GET, HEAD, POST"
+    header_has Allow "DELETE, GET, HEAD, POST"
     http GET /queue/x/claim
     expect_error 405 method_not_allowed
     header_has Allow POST
-    http GET /queue
+    http POST /queue -d '{}'
+    expect_error 405 method_not_allowed
+    header_has Allow "GET, HEAD"
+    http GET /queue/x/claim/more
     expect_error 404 not_found
     http POST /queue/bad%20ns -d '{"payload":1}'
     expect_error 422 validation_failed namespace

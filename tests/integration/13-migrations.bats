@@ -55,7 +55,8 @@ teardown_file() { stack_teardown; }
     http GET /queue/oldq
     expect 200 '.ready == 1'
     http POST /queue/oldq/claim -d '{}'
-    expect 200 '.items | length == 1' '.items[0].payload.job == 7' '.items[0].priority == 0' '.items[0].group == null'
+    expect 200 '.items | length == 1' '.items[0].payload.job == 7' '.items[0].priority == 0' '.items[0].group == null' \
+        '.items[0].retry_backoff == "fixed"' '.items[0].retry_delay_seconds == 0' '.items[0].schedule == null'
     http GET /sql/tables/oldt/rows
     expect 200 '.items | length == 1' '.items[0].v == "kept"'
     http POST /sql/tables/oldt/rows -d '{"v":"kept"}'
@@ -73,7 +74,7 @@ teardown_file() { stack_teardown; }
     http_anon GET /health
     expect 200 '[.sentinels[].mode] | contains(["document","file","health","queue","sql"])'
     [ "$(psql_q "select string_agg(mode || ':' || step, ',' order by mode, step) from schema_migrations
-        where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,document:2,document:3,document:4,file:1,queue:1,queue:2,sql:1,sql:2" ]
+        where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,document:2,document:3,document:4,file:1,queue:1,queue:2,queue:3,queue:4,queue:5,sql:1,sql:2" ]
     [ "$(psql_q "select count(*) from schema_migrations where applied_at > now() - interval '10 minutes'")" -ge 4 ]
 }
 

@@ -387,6 +387,24 @@ call() { rpc '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"'"
     expect 200 '(.result.contents[0].text | fromjson | .payload.v) == 1'
 }
 
+@test "scopes: GET /queue lists only the queues the token may read, page by page" {
+    for ns in qscope-a qscope-b qother; do
+        http POST "/queue/$ns" -d '{"payload": 1}'
+        expect 201
+    done
+    mint queues '["queue:read:qscope-*"]'
+    TOKEN=$SECRET http GET '/queue?limit=1000'
+    expect 200 '[.items[].namespace] == ["qscope-a", "qscope-b"]'
+    TOKEN=$SECRET http GET '/queue?limit=1'
+    expect 200 '[.items[].namespace] == ["qscope-a"]' '.next == "qscope-a"'
+    TOKEN=$SECRET http GET '/queue?limit=1&after=qscope-a'
+    expect 200 '[.items[].namespace] == ["qscope-b"]'
+    TOKEN=$SECRET http GET '/queue/qother'
+    expect 403
+    http GET '/queue?limit=1000'
+    expect 200 '[.items[].namespace] | index("qother") != null'
+}
+
 @test "two replicas on one database: a new token works on the other within 2 s, a revoked one is refused there within 2 s" {
     service_up rep2
     local other

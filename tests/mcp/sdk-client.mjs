@@ -178,6 +178,49 @@ const calls = {
     const r = await valid('queue_dead_retry', { namespace: `${ns}-dead`, id: calls.dead.id });
     assert.equal(r.attempts, 0);
   }, () => invalid('queue_dead_retry', { namespace: ns, id: 999999999 }, 'not_found')],
+  queue_dead_delete: [async () => {
+    await valid('queue_enqueue', { namespace: `${ns}-dead2`, payload: { job: 5 }, max_attempts: 1 });
+    const [item] = (await valid('queue_claim', { namespace: `${ns}-dead2`, max: 1 })).items;
+    await valid('queue_release', { namespace: `${ns}-dead2`, id: item.id, claim_token: item.claim_token });
+    const d = await valid('queue_dead_delete', { namespace: `${ns}-dead2`, id: item.id });
+    assert.deepEqual(d, { id: item.id, deleted: true });
+  }, () => invalid('queue_dead_delete', { namespace: ns, id: 999999999 }, 'not_found')],
+  queue_dead_purge: [async () => {
+    const d = await valid('queue_dead_purge', { namespace: `${ns}-dead` });
+    assert.equal(typeof d.deleted, 'number');
+  }, () => invalid('queue_dead_purge', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
+  queue_limits_put: [async () => {
+    const l = await valid('queue_limits_put', { namespace: ns, max_in_flight: 50 });
+    assert.equal(l.max_in_flight, 50);
+  }, () => invalid('queue_limits_put', { namespace: ns, max_in_flight: 0 }, 'validation_failed', 'max_in_flight')],
+  queue_limits_get: [async () => {
+    const l = await valid('queue_limits_get', { namespace: ns });
+    assert.equal(l.max_in_flight, 50);
+  }, () => invalid('queue_limits_get', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
+  queue_schedule_put: [async () => {
+    const sc = await valid('queue_schedule_put', { namespace: ns, name: 's1', cron: '@daily', payload: 1 });
+    assert.equal(sc.name, 's1');
+  }, () => invalid('queue_schedule_put', { namespace: ns, name: 's1', cron: 'nope', payload: 1 }, 'validation_failed', 'cron')],
+  queue_schedule_list: [async () => {
+    const l = await valid('queue_schedule_list', { namespace: ns });
+    assert.deepEqual(l.items.map((x) => x.name), ['s1']);
+  }, () => invalid('queue_schedule_list', { namespace: ns, limit: 0 }, 'validation_failed', 'limit')],
+  queue_schedule_get: [async () => {
+    const sc = await valid('queue_schedule_get', { namespace: ns, name: 's1' });
+    assert.equal(sc.cron, '@daily');
+  }, () => invalid('queue_schedule_get', { namespace: ns, name: 'none' }, 'not_found')],
+  queue_schedule_delete: [async () => {
+    const d = await valid('queue_schedule_delete', { namespace: ns, name: 's1' });
+    assert.equal(d.deleted, true);
+  }, () => invalid('queue_schedule_delete', { namespace: ns, name: 'none' }, 'not_found')],
+  queue_namespaces: [async () => {
+    const l = await valid('queue_namespaces', { limit: 1000 });
+    assert.ok(l.items.some((n) => n.namespace === ns));
+  }, () => invalid('queue_namespaces', { limit: 0 }, 'validation_failed', 'limit')],
+  queue_purge: [async () => {
+    const d = await valid('queue_purge', { namespace: ns });
+    assert.equal(typeof d.deleted, 'number');
+  }, () => invalid('queue_purge', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
   sql_create_table: [async () => {
     const t = await valid('sql_create_table', { name: table, columns: [{ name: 'n', type: 'numeric' },
       { name: 's', type: 'text', nullable: false }] });

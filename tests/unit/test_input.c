@@ -257,6 +257,17 @@ static void edge(const mode *m, const route *r, const input_field *f, json_t *v,
         json_object_set(args, f->name, v);
     else
         json_object_del(args, f->name);
+    /* A value that another field's rule depends on is sent with a value of
+     * that field it is valid with (the queue's exponential backoff needs a
+     * retry delay of at least 1, docs/queue.md). */
+    static const struct {
+        const char *field, *value, *companion;
+        long long companion_value;
+    } companions[] = {{"retry_backoff", "exponential", "retry_delay_seconds", 1}};
+    for (size_t i = 0; v && i < COUNT_OF(companions); i++)
+        if (strcmp(f->name, companions[i].field) == 0 && json_is_string(v) &&
+            strcmp(json_string_value(v), companions[i].value) == 0)
+            json_object_set_new(args, companions[i].companion, json_integer(companions[i].companion_value));
     char name[512];
     answer h = over_http(m, r, args);
     snprintf(name, sizeof name, "%s %s %s %s (HTTP): %s (got %d %s)", r->method, r->pattern, f->name, what,

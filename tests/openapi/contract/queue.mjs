@@ -38,4 +38,31 @@ export default async function ({ call, ns, fail }) {
     await call("POST", "/queue/{namespace}/pause", `/queue/${ns}/pause`, { body: {}, want: 200 });
     await call("POST", "/queue/{namespace}/resume", `/queue/${ns}/resume`, { body: {}, want: 200 });
     await call("POST", "/queue/{namespace}/resume", `/queue/${ns}/resume`, { body: { nope: 1 }, want: 422 });
+    // discovery and clean-up
+    await call("GET", "/queue", "/queue?limit=1000", { want: 200 });
+    await call("GET", "/queue", "/queue?limit=1001", { want: 422 });
+    await call("DELETE", "/queue/{namespace}/dead/{id}", `/queue/${ns}/dead/999999`, { want: 404 });
+    await call("DELETE", "/queue/{namespace}/dead/{id}", `/queue/${ns}/dead/abc`, { want: 422 });
+    await call("DELETE", "/queue/{namespace}/dead", `/queue/${ns}/dead`, { want: 200 });
+    await call("DELETE", "/queue/{namespace}", `/queue/${ns}`, { want: 200 });
+    await call("DELETE", "/queue/{namespace}", `/queue/bad%20ns`, { want: 422 });
+    // retry backoff, the concurrency limit
+    await call("POST", "/queue/{namespace}", `/queue/${ns}`, { body: { payload: 1, retry_delay_seconds: 5, retry_backoff: "exponential" }, want: 201 });
+    await call("POST", "/queue/{namespace}", `/queue/${ns}`, { body: { payload: 1, retry_backoff: "exponential" }, want: 422 });
+    await call("PUT", "/queue/{namespace}/limits", `/queue/${ns}/limits`, { body: { max_in_flight: 5 }, want: 200 });
+    await call("PUT", "/queue/{namespace}/limits", `/queue/${ns}/limits`, { body: { max_in_flight: 100001 }, want: 422 });
+    await call("GET", "/queue/{namespace}/limits", `/queue/${ns}/limits`, { want: 200 });
+    await call("GET", "/queue/{namespace}", `/queue/${ns}`, { want: 200 });
+    await call("PUT", "/queue/{namespace}/limits", `/queue/${ns}/limits`, { body: { max_in_flight: null }, want: 200 });
+    // schedules
+    const sp = "/queue/{namespace}/schedules/{name}";
+    await call("PUT", sp, `/queue/${ns}/schedules/nightly`, { body: { cron: "0 3 * * *", timezone: "Europe/Amsterdam", payload: { r: 1 } }, want: 201 });
+    await call("PUT", sp, `/queue/${ns}/schedules/nightly`, { body: { cron: "@hourly", payload: 2 }, want: 200 });
+    await call("PUT", sp, `/queue/${ns}/schedules/nightly`, { body: { cron: "@daily", timezone: "Mars/Olympus", payload: 2 }, want: 422 });
+    await call("GET", sp, `/queue/${ns}/schedules/nightly`, { want: 200 });
+    await call("GET", "/queue/{namespace}/schedules", `/queue/${ns}/schedules?limit=10`, { want: 200 });
+    await call("GET", "/queue/{namespace}/schedules", `/queue/${ns}/schedules?after=bad%20name`, { want: 422 });
+    await call("DELETE", sp, `/queue/${ns}/schedules/nightly`, { want: 200 });
+    await call("DELETE", sp, `/queue/${ns}/schedules/nightly`, { want: 404 });
+    await call("GET", sp, `/queue/${ns}/schedules/nightly`, { want: 404 });
 }

@@ -33,4 +33,28 @@ export default async function ({ client, ns, expect, fail }: Session): Promise<v
     await expect(200, client.GET("/queue/{namespace}/dead", { params: { path, query: { limit: 10 } } }));
     await expect(422, client.GET("/queue/{namespace}/dead", { params: { path, query: { limit: 0 } } }));
     await expect(404, client.POST("/queue/{namespace}/dead/{id}/retry", { params: item(999999) }));
+    // Discovery and clean-up: the namespaces, a dead item, the dead list, the whole queue.
+    await expect(200, client.GET("/queue", { params: { query: { limit: 1000 } } }));
+    await expect(422, client.GET("/queue", { params: { query: { after: "bad name" } } }));
+    await expect(404, client.DELETE("/queue/{namespace}/dead/{id}", { params: item(999999) }));
+    await expect(200, client.DELETE("/queue/{namespace}/dead", { params: { path } }));
+    await expect(200, client.DELETE("/queue/{namespace}", { params: { path } }));
+    await expect(422, client.DELETE("/queue/{namespace}", { params: { path: { namespace: "bad ns" } } }));
+    // Retry backoff on an enqueue; the concurrency limit.
+    await expect(201, client.POST("/queue/{namespace}", { params: { path }, body: { payload: 1, retry_delay_seconds: 5, retry_backoff: "exponential", retry_delay_max_seconds: 60 } }));
+    await expect(422, client.POST("/queue/{namespace}", { params: { path }, body: { payload: 1, retry_backoff: "exponential" } }));
+    await expect(200, client.PUT("/queue/{namespace}/limits", { params: { path }, body: { max_in_flight: 5 } }));
+    await expect(422, client.PUT("/queue/{namespace}/limits", { params: { path }, body: { max_in_flight: 0 } }));
+    await expect(200, client.GET("/queue/{namespace}/limits", { params: { path } }));
+    await expect(200, client.PUT("/queue/{namespace}/limits", { params: { path }, body: {} }));
+    // Schedules: create, replace, read, list, delete.
+    const sched = { path: { namespace: ns, name: "nightly" } };
+    await expect(201, client.PUT("/queue/{namespace}/schedules/{name}", { params: sched, body: { cron: "0 3 * * *", timezone: "Europe/Amsterdam", payload: { r: 1 }, priority: 2 } }));
+    await expect(200, client.PUT("/queue/{namespace}/schedules/{name}", { params: sched, body: { cron: "@hourly", payload: 2 } }));
+    await expect(422, client.PUT("/queue/{namespace}/schedules/{name}", { params: sched, body: { cron: "61 * * * *", payload: 2 } }));
+    await expect(200, client.GET("/queue/{namespace}/schedules/{name}", { params: sched }));
+    await expect(200, client.GET("/queue/{namespace}/schedules", { params: { path, query: { limit: 10 } } }));
+    await expect(200, client.DELETE("/queue/{namespace}/schedules/{name}", { params: sched }));
+    await expect(404, client.GET("/queue/{namespace}/schedules/{name}", { params: sched }));
+    await expect(404, client.DELETE("/queue/{namespace}/schedules/{name}", { params: sched }));
 }
