@@ -148,7 +148,7 @@ static void print_console_block(void) {
         "    \"%s\" => var.backend_root + \"/deploy/console/index.html\")\n"
         "  mimetype.assign = (\".html\" => \"text/html; charset=utf-8\", \".js\" => \"text/javascript; "
         "charset=utf-8\",\n"
-        "    \".css\" => \"text/css; charset=utf-8\")\n"
+        "    \".css\" => \"text/css; charset=utf-8\", \".svg\" => \"image/svg+xml\")\n"
         "  setenv.add-response-header = (\"X-Content-Type-Options\" => \"nosniff\",\n"
         "    \"Content-Security-Policy\" => \"default-src 'self'; frame-ancestors 'none'\",\n"
         "    \"Referrer-Policy\" => \"no-referrer\")\n"
