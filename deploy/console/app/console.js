@@ -517,7 +517,7 @@
     tables.next = data.next;
     $("rows-next").disabled = !data.next;
     $("rows-prev").disabled = tables.pages.length < 2;
-    $("rows-page").textContent = `Page ${tables.pages.length}, ${data.items.length} rows.`;
+    $("rows-page").textContent = `Page ${tables.pages.length}, ${data.items.length} ${data.items.length === 1 ? "row" : "rows"}.`;
   }
   $("rows-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
