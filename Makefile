@@ -62,7 +62,7 @@ ORACLE_EXES := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(ORACLE_SRCS))
 # Keep the per-mode main objects: they are not throwaway intermediates.
 .SECONDARY:
 .SECONDEXPANSION:
-.PHONY: FORCE all deps run test unit integration mode sanitize valgrind bench fuzz fuzzers clean lint format coverage
+.PHONY: FORCE all deps run test unit integration test-ha mode sanitize valgrind bench fuzz fuzzers clean lint format coverage
 all: $(EXES) $(UNIT_EXES) $(ORACLE_EXES) $(BUILD)/docs.stamp
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | $(BUILD)/common
@@ -149,6 +149,12 @@ unit: deps
 integration: deps
 	@$(BUILD_AFTER_DEPS)
 	@SUITES=integration tests/run.sh
+
+# Two replicas over PostgreSQL under Patroni, through failovers
+# (tests/ha/run.sh, docs/operations.md "Failover").
+test-ha: deps
+	@$(BUILD_AFTER_DEPS)
+	@tests/ha/run.sh
 
 # A new mode's skeleton, registered and tested: make mode NAME=<name>
 # (docs/adding-a-mode.md).

@@ -21,5 +21,6 @@ bool api_fail(api_error *err, api_code code, const char *field, const char *fmt,
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
     err->allow[0] = err->sqlstate[0] = err->constraint[0] = '\0';
     err->retry_after = 0;
+    err->resume[0] = '\0';
     return false;
 }

@@ -27,6 +27,9 @@
       "`\\u0000`, or nests deeper than 64 levels")                                                         \
     X(UNAUTHORIZED, 401, "unauthorized",                                                                   \
       "a missing or wrong bearer token, or another scheme; with `WWW-Authenticate: Bearer`")               \
+    X(FORBIDDEN, 403, "forbidden",                                                                         \
+      "a valid token whose scopes do not cover the route, namespace or tool (docs/security.md); decided "  \
+      "before anything is looked up, so it never tells whether the thing exists")                          \
     X(FORBIDDEN_HOST, 403, "forbidden_host",                                                               \
       "`/mcp` only: a `Host` header that is not allowed, checked before the token")                        \
     X(FORBIDDEN_ORIGIN, 403, "forbidden_origin",                                                           \
@@ -40,6 +43,9 @@
     X(CONFLICT, 409, "conflict",                                                                           \
       "the thing exists already, a unique value is taken, or a precondition in the body (`if_version`, "   \
       "`claim_token`) no longer holds")                                                                    \
+    X(GONE, 410, "gone",                                                                                   \
+      "a document version that retention removed (`?version=N`), or a changes-feed cursor older than the " \
+      "namespace's compaction point; `resume` holds the cursor to follow from (docs/document.md)")         \
     X(LENGTH_REQUIRED, 411, "length_required", "an upload without `Content-Length`")                       \
     X(PRECONDITION_FAILED, 412, "precondition_failed",                                                     \
       "a document write's `If-Match: \"N\"` names a version that is not the latest (or is weak, "          \
@@ -96,6 +102,8 @@ typedef struct api_error {
                            treats alike (a table that has gone, 42P01) */
     char constraint[64]; /* from the database: the constraint a 23505 hit */
     long retry_after;    /* 429 only: the Retry-After seconds (>= 1) */
+    char resume[24];     /* 410 only: the cursor a reader follows from
+                            ("resume" in the body), or "" */
 } api_error;
 
 /* Fills err with the table's status and code for `code` and the detail,

@@ -72,41 +72,87 @@ static const char *env_or(const char *var, const char *dflt) {
     return v ? v : dflt;
 }
 
-enum { TOKEN_FILE_MAX = 4096 };
+/* True when the string t is printable ASCII without spaces. */
+static bool token_chars_ok(const char *t) {
+    for (const char *p = t; *p; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) return false;
+    return true;
+}
+
+bool config_token_lines(char *text, size_t n, char **t1, char **t2, const char **why) {
+    *t1 = *t2 = NULL;
+    if (memchr(text, '\0', n) != NULL) {
+        *why = "holds a NUL byte";
+        return false;
+    }
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        if (config_trim(line) == 0) continue; /* blank lines are no tokens */
+        if (!token_chars_ok(line)) {
+            *why = "must hold printable ASCII tokens without spaces, one a line";
+            return false;
+        }
+        if (*t2 != NULL) {
+            *why = "holds more than two tokens (one a line: the current one and, while rotating, the next)";
+            return false;
+        }
+        *(*t1 == NULL ? t1 : t2) = line;
+    }
+    return true;
+}
+
+/* Reads DATASTORE_TOKEN_FILE's first TOKEN_FILE_MAX + 1 bytes into a new
+ * buffer (the caller frees it); *n its length. NULL when it cannot be read. */
+char *config_read_token_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    char *buf = calloc(1, TOKEN_FILE_MAX + 2);
+    if (buf == NULL) abort();
+    *n = fread(buf, 1, TOKEN_FILE_MAX + 1, f);
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* The token file at start-up: a bad one stops the process (one line). */
+static void load_token_file(const char *file) {
+    size_t n;
+    char *buf = config_read_token_file(file, &n);
+    if (buf == NULL) die("DATASTORE_TOKEN_FILE", "names a file that cannot be read", file);
+    if (n > TOKEN_FILE_MAX) die("DATASTORE_TOKEN_FILE", "names a file larger than 4096 bytes", file);
+    char *t1, *t2;
+    const char *why;
+    if (!config_token_lines(buf, n, &t1, &t2, &why)) die("DATASTORE_TOKEN_FILE", why, NULL);
+    g_config.token_file = file;
+    g_config.token = t1 ? strdup(t1) : NULL;
+    g_config.token2 = t2 ? strdup(t2) : NULL;
+    free(buf);
+}
 
 /* DATASTORE_TOKEN wins when non-empty; otherwise DATASTORE_TOKEN_FILE, when
- * set, must name a readable file (a Kubernetes secret mount). An empty result
- * means no token: authenticated routes then fail closed with 503. */
+ * set, must name a readable file (a Kubernetes secret mount) of one or two
+ * tokens. An empty result means no token: authenticated routes then fail
+ * closed with 503. */
 static void load_token(void) {
     const char *direct = getenv("DATASTORE_TOKEN");
     const char *file = getenv("DATASTORE_TOKEN_FILE");
-    char *tok = NULL;
     if (direct != NULL && direct[0] != '\0') {
-        tok = strdup(direct);
+        g_config.token = strdup(direct);
+        if (config_trim(g_config.token) == 0) {
+            free(g_config.token);
+            g_config.token = NULL;
+        } else if (!token_chars_ok(g_config.token)) {
+            die("DATASTORE_TOKEN", "must be printable ASCII without spaces", NULL);
+        }
     } else if (file != NULL && file[0] != '\0') {
-        FILE *f = fopen(file, "rb");
-        if (f == NULL) die("DATASTORE_TOKEN_FILE", "names a file that cannot be read", file);
-        tok = calloc(1, TOKEN_FILE_MAX + 1);
-        if (tok == NULL) abort();
-        size_t n = fread(tok, 1, TOKEN_FILE_MAX + 1, f);
-        fclose(f);
-        if (n > TOKEN_FILE_MAX) die("DATASTORE_TOKEN_FILE", "names a file larger than 4096 bytes", file);
-        if (memchr(tok, '\0', n) != NULL)
-            die("DATASTORE_TOKEN_FILE", "names a file holding a NUL byte", file);
-        tok[n] = '\0';
+        load_token_file(file);
     }
-    if (tok != NULL && config_trim(tok) == 0) {
-        free(tok);
-        tok = NULL;
-    }
-    if (tok != NULL) {
-        for (const char *p = tok; *p; p++)
-            if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
-                die(direct && direct[0] ? "DATASTORE_TOKEN" : "DATASTORE_TOKEN_FILE",
-                    "must be printable ASCII without spaces", NULL);
-    }
-    g_config.token = tok;
-    g_config.token_len = tok ? strlen(tok) : 0;
+    g_config.token_len = g_config.token ? strlen(g_config.token) : 0;
+    g_config.token2_len = g_config.token2 ? strlen(g_config.token2) : 0;
 }
 
 void config_load(void) {
@@ -291,7 +337,9 @@ void settings_load(const setting *s, size_t n) {
         const char *v = env_or(st->name, st->dflt);
         switch (st->kind) {
         case SETTING_NUMBER:
-            if (st->zero_ok && strcmp(v, "0") == 0)
+            if (st->dflt[0] == '\0' && v[0] == '\0')
+                *st->number = -1; /* no default, none given: unset */
+            else if (st->zero_ok && strcmp(v, "0") == 0)
                 *st->number = 0;
             else if (getenv(st->name) == NULL) {
                 long long out = 0;

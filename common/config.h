@@ -24,6 +24,11 @@ typedef struct config {
     const char *database_url; /* libpq conninfo; "" lets libpq read PG* */
     char *token;              /* owned; NULL when no token is configured */
     size_t token_len;
+    char *token2; /* owned: the token file's second line (a
+                                 rotation, docs/security.md), or NULL */
+    size_t token2_len;
+    const char *token_file;      /* DATASTORE_TOKEN_FILE when the token comes
+                                 from it (auth.c reads it again), else NULL */
     size_t body_max_bytes;       /* BODY_MAX_BYTES */
     const char *listen_addr;     /* LISTEN_ADDR (lighttpd's, checked here) */
     long port;                   /* PORT */
@@ -70,7 +75,9 @@ typedef enum setting_kind {
 typedef struct setting {
     const char *name; /* the environment variable, "FILE_MAX_BYTES" */
     setting_kind kind;
-    const char *dflt;    /* what an unset variable means, as text */
+    const char *dflt;    /* what an unset variable means, as text; "" for
+                            a SETTING_NUMBER: unset (or empty) is -1,
+                            "none" (the document retention's defaults) */
     long long max;       /* SETTING_NUMBER: the largest value taken */
     bool zero_ok;        /* SETTING_NUMBER: 0 is taken too (0: off) */
     long long *number;   /* SETTING_NUMBER: where the value goes */
@@ -109,6 +116,18 @@ bool config_parse_proxies(const char *list, char *why, size_t why_size);
 bool config_proxy_in(const char *list, const char *addr, size_t addr_len);
 /* True when addr is in this process's TRUSTED_PROXIES. */
 bool config_proxy_trusted(const char *addr, size_t addr_len);
+/* The token file's content (text, NUL-terminated, modified in place):
+ * one or two non-blank lines, each a token of printable ASCII without
+ * spaces, surrounding whitespace trimmed. Returns true with *t1 and *t2
+ * (NULL when one line; both NULL when the file is blank) pointing into
+ * text; false with why set (more than two tokens, a bad character, a NUL
+ * byte among the n bytes). */
+bool config_token_lines(char *text, size_t n, char **t1, char **t2, const char **why);
+/* Reads a token file's first 4097 bytes into a new NUL-terminated buffer
+ * (the caller frees it), *n its length (over 4096: too large). NULL when
+ * it cannot be read. */
+char *config_read_token_file(const char *path, size_t *n);
+enum { TOKEN_FILE_MAX = 4096 };
 /* Trims surrounding ASCII whitespace in place; returns the new length. */
 size_t config_trim(char *s);
 /* True when list (comma-separated, blanks around items ignored) holds

@@ -202,40 +202,135 @@ static void notice_to_log(void *arg, const char *message) {
     log_msg(LOG_DEBUG, "database notice: %s", line);
 }
 
-static bool connect_db(api_error *err) {
+/* Copies the i-th item of a comma-separated list into buf (a list of one
+ * item gives it for every i). Returns the list's length (0 when empty). */
+static int list_item(const char *list, int i, char *buf, size_t size) {
+    buf[0] = '\0';
+    if (list == NULL || list[0] == '\0') return 0;
+    int n = 1;
+    for (const char *c = list; *c; c++) n += *c == ',';
+    const char *start = list;
+    for (int k = 0; k < (n == 1 ? 0 : i) && k < n - 1; k++) start = strchr(start, ',') + 1;
+    size_t len = strcspn(start, ",");
+    if (len >= size) len = size - 1;
+    memcpy(buf, start, len);
+    buf[len] = '\0';
+    return n;
+}
+
+/* The value of keyword in libpq's parsed options, or NULL. */
+static const char *option_of(const PQconninfoOption *opts, const char *keyword) {
+    for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
+        if (strcmp(o->keyword, keyword) == 0) return o->val;
+    return NULL;
+}
+
+int db_hosts(const char *url, db_host *out, int max) {
+    PQconninfoOption *opts = PQconninfoParse(url ? url : "", NULL);
+    if (opts == NULL) return 0;
+    const char *host = option_of(opts, "host"), *port = option_of(opts, "port");
+    const char *addr = option_of(opts, "hostaddr");
+    char tmp[2];
+    int nhost = list_item(host, 0, tmp, sizeof tmp), naddr = list_item(addr, 0, tmp, sizeof tmp);
+    int nport = list_item(port, 0, tmp, sizeof tmp);
+    int n = nhost > 0 ? nhost : naddr;
+    /* libpq pairs them by position: the same length, or one port for all. */
+    if ((naddr > 0 && nhost > 0 && naddr != nhost) || (nport > 1 && nport != n)) n = -1;
+    for (int i = 0; i < n && i < max; i++) {
+        list_item(host, i, out[i].host, sizeof out[i].host);
+        list_item(port, i, out[i].port, sizeof out[i].port);
+        list_item(addr, i, out[i].hostaddr, sizeof out[i].hostaddr);
+    }
+    PQconninfoFree(opts);
+    return n > max ? max : n;
+}
+
+long db_connect_timeout_ms(const char *url) {
+    PQconninfoOption *opts = PQconninfoParse(url ? url : "", NULL);
+    if (opts == NULL) return DB_CONNECT_TIMEOUT_MS;
+    const char *v = option_of(opts, "connect_timeout");
+    long s = v != NULL ? strtol(v, NULL, 10) : 0;
+    PQconninfoFree(opts);
+    /* libpq's own rule: 1 s counts as 2, 0 or less as none (ours). */
+    return s <= 0 ? DB_CONNECT_TIMEOUT_MS : s < 2 ? 2000 : s * 1000;
+}
+
+void db_current_host(char *buf, size_t size) {
+    buf[0] = '\0';
+    if (t_c == NULL || t_c->pg == NULL || PQstatus(t_c->pg) != CONNECTION_OK) return;
+    const char *host = PQhost(t_c->pg), *port = PQport(t_c->pg);
+    snprintf(buf, size, "%s:%s", host ? host : "", port ? port : "");
+}
+
+/* The error message of a connection, on one line, into why. */
+static void why_of(PGconn *pg, char *why, size_t size) {
+    snprintf(why, size, "%s", pg ? PQerrorMessage(pg) : "out of memory starting a connection");
+    why[strcspn(why, "\n")] = '\0';
+}
+
+/* Opens a connection to host h (NULL: the url as it is), waiting at most
+ * ms and never past the request's deadline. Returns it (the caller owns
+ * it), or NULL with why filled. */
+static PGconn *connect_one(const db_host *h, long ms, char *why, size_t wsize) {
     char options[DB_OPTIONS_MAX];
     db_startup_options(options, sizeof options, g_config.db_timeout_ms, atomic_load(&g_generic_plans));
+    const char *keys[8], *vals[8];
+    int k = 0;
+    keys[k] = "dbname", vals[k++] = g_config.database_url;
+    /* Later keys override the url's: this host alone, with its port. */
+    if (h != NULL && h->host[0]) keys[k] = "host", vals[k++] = h->host;
+    if (h != NULL && h->port[0]) keys[k] = "port", vals[k++] = h->port;
+    if (h != NULL && h->hostaddr[0]) keys[k] = "hostaddr", vals[k++] = h->hostaddr;
+    keys[k] = "application_name", vals[k++] = g_app_name;
+    keys[k] = "client_encoding", vals[k++] = "UTF8";
     /* PgBouncer refuses the "options" startup parameter: through it the
      * server-side statement_timeout is the role's (docs/operations.md). */
-    const char *keys[] = {"dbname", "application_name", "client_encoding", g_config.pooled ? NULL : "options",
-                          NULL};
-    const char *vals[] = {g_config.database_url, g_app_name, "UTF8", options, NULL};
-    t_c->pg = PQconnectStartParams(keys, vals, 1);
-    if (t_c->pg == NULL) return fail_unavailable(err, "out of memory starting a connection");
-    if (PQstatus(t_c->pg) == CONNECTION_BAD) {
-        char why[200];
-        snprintf(why, sizeof why, "%s", PQerrorMessage(t_c->pg));
-        why[strcspn(why, "\n")] = '\0';
-        return fail_unavailable(err, why);
+    if (!g_config.pooled) keys[k] = "options", vals[k++] = options;
+    keys[k] = NULL, vals[k] = NULL;
+    struct timespec budget = g_deadline, mine = clock_deadline(ms);
+    if (ms > 0 && ms < ms_left()) g_deadline = mine;
+    PGconn *pg = PQconnectStartParams(keys, vals, 1);
+    PostgresPollingStatusType st =
+        PQstatus(pg) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        if (wait_socket(pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT) == 0) break;
+        st = PQconnectPoll(pg);
     }
-    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-    while (st != PGRES_POLLING_OK) {
-        if (st == PGRES_POLLING_FAILED) {
-            char why[200];
-            snprintf(why, sizeof why, "%s", PQerrorMessage(t_c->pg));
-            why[strcspn(why, "\n")] = '\0';
-            return fail_unavailable(err, why);
-        }
-        if (wait_socket(t_c->pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT) == 0)
-            return fail_unavailable(err, "connecting timed out");
-        st = PQconnectPoll(t_c->pg);
+    g_deadline = budget;
+    if (st == PGRES_POLLING_OK) return pg;
+    if (st == PGRES_POLLING_FAILED)
+        why_of(pg, why, wsize);
+    else
+        snprintf(why, wsize, "connecting timed out");
+    PQfinish(pg);
+    return NULL;
+}
+
+/* Connects t_c: to the url's one host, or to each of its hosts in turn
+ * (each given db_connect_timeout_ms), until one accepts and, with
+ * target_session_attrs, is what it asks for. */
+static bool connect_db(api_error *err) {
+    db_host hosts[DB_HOSTS_MAX];
+    int n = db_hosts(g_config.database_url, hosts, DB_HOSTS_MAX);
+    long per_host = db_connect_timeout_ms(g_config.database_url);
+    char why[240] = "no host";
+    for (int i = 0; i < (n > 1 ? n : 1) && t_c->pg == NULL; i++) {
+        const db_host *h = n > 1 ? &hosts[i] : NULL;
+        t_c->pg = connect_one(h, n > 1 ? per_host : 0, why, sizeof why);
+        if (t_c->pg == NULL && h != NULL)
+            log_msg(LOG_WARN, "database host %s:%s refused or timed out: %s",
+                    h->host[0] ? h->host : h->hostaddr, h->port, why);
+        if (ms_left() == 0) break;
     }
+    if (t_c->pg == NULL) return fail_unavailable(err, why);
     PQsetNoticeProcessor(t_c->pg, notice_to_log, NULL);
     if (PQsetnonblocking(t_c->pg, 1) != 0)
         return fail_unavailable(err, "cannot make the connection non-blocking");
     t_c->serial = atomic_fetch_add(&g_serials, 1) + 1;
     metrics_db_connections_add(1);
-    log_msg(LOG_INFO, "connected to the database");
+    char where[DB_HOST_LEN + 16];
+    db_current_host(where, sizeof where);
+    log_msg(LOG_INFO, "connected to the database at %s", where);
     return true;
 }
 
@@ -325,7 +420,8 @@ static PGresult *await_result(api_error *err) {
     if (result_ok(result)) return result;
     db_error_map(result, err);
     PQclear(result);
-    if (PQstatus(t_c->pg) != CONNECTION_OK) db_disconnect();
+    /* db_error_map drops the connection itself for a 503 (t_c NULL). */
+    if (t_c != NULL && PQstatus(t_c->pg) != CONNECTION_OK) db_disconnect();
     return NULL;
 }
 
@@ -434,6 +530,15 @@ bool db_command(const char *sql, api_error *err) {
     return true;
 }
 
+PGresult *db_query_once(pool *p, const char *sql, int nparams, const char *const *params, api_error *err) {
+    if (!schema_first(err) || !ensure_conn(err)) return NULL;
+    if (!PQsendQueryParams(t_c->pg, sql, nparams, NULL, params, NULL, NULL, 0))
+        return fail_unavailable(err, "the connection was lost while sending"), NULL;
+    PGresult *res = await_result(err);
+    if (res != NULL) pool_defer(p, pgresult_release, res);
+    return res;
+}
+
 bool db_can_listen(void) { return !g_config.pooled; }
 
 bool db_listen(const char *channel, api_error *err) {
@@ -443,6 +548,8 @@ bool db_listen(const char *channel, api_error *err) {
     t_c->listening = true;
     return true;
 }
+
+bool db_listening(void) { return t_c != NULL && t_c->pg != NULL && t_c->listening; }
 
 static int g_wake_fd = -1;
 
@@ -481,8 +588,10 @@ void db_error_map(const PGresult *res, api_error *err) {
     const char *column = res ? PQresultErrorField(res, PG_DIAG_COLUMN_NAME) : NULL;
     const char *constraint = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
     const char *message = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    /* 25006: the server is read-only, a standby (a failover demoted it):
+     * the connection is dropped and the next one finds the primary. */
     if (state == NULL || strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
-        strncmp(state, "57P0", 4) == 0) {
+        strncmp(state, "57P0", 4) == 0 || strcmp(state, "25006") == 0) {
         fail_unavailable(err, message ? message : "the connection was lost");
     } else if (strcmp(state, "57014") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
                strcmp(state, "55P03") == 0) {

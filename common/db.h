@@ -52,6 +52,33 @@ void db_set_generic_plans(bool on);
 enum { DB_OPTIONS_MAX = 128 };
 void db_startup_options(char *buf, size_t size, long timeout_ms, bool generic_plans);
 
+/* One host of a DATABASE_URL: libpq's multi-host form names several
+ * ("postgresql://a:5432,b:5432,c:5432/db?target_session_attrs=read-write").
+ * Empty strings: not given (libpq's default applies). */
+enum { DB_HOSTS_MAX = 16, DB_HOST_LEN = 256 };
+typedef struct db_host {
+    char host[DB_HOST_LEN];
+    char port[16];
+    char hostaddr[64];
+} db_host;
+
+/* Splits url's hosts (and their ports and addresses, which libpq pairs by
+ * position; a single port applies to every host) into out, at most max.
+ * Returns how many: 0 when the url names none (a Unix socket by default)
+ * or cannot be parsed (then libpq says why when it connects), -1 when its
+ * lists do not pair up. */
+int db_hosts(const char *url, db_host *out, int max);
+
+/* How long one host may take to accept a connection, in ms: the url's
+ * connect_timeout (seconds) when it has one, else DB_CONNECT_TIMEOUT_MS.
+ * A host that hangs (a frozen machine) is left after it for the next. */
+#define DB_CONNECT_TIMEOUT_MS 1000
+long db_connect_timeout_ms(const char *url);
+
+/* Writes "host:port" of the calling thread's connection into buf, or ""
+ * when it has none: for the log and backend_database_info. */
+void db_current_host(char *buf, size_t size);
+
 /* Registers fn to run before any statement while it has not yet succeeded
  * in this process: serve.c makes the mode's schema and sentinel with it, so
  * they are created before the first statement that needs them, whatever
@@ -76,6 +103,13 @@ PGresult *db_query(pool *p, const db_stmt *st, const char *const *params, api_er
  * with err set. */
 PGresult *db_query_built(pool *p, const db_stmt *st, unsigned long long *prepared_on,
                          const char *const *params, api_error *err);
+
+/* Runs a statement built for one request (the sql mode's filtered lists
+ * and writes, whose text depends on the query) unprepared, with text
+ * parameters ($1 is params[0]): sql is built from validated, quoted names
+ * only, never request text. Returns the result, owned by pool p, or NULL
+ * with err set by db_error_map. */
+PGresult *db_query_once(pool *p, const char *sql, int nparams, const char *const *params, api_error *err);
 
 /* Writes a statement name not used before in this process into buf (at least
  * 32 bytes): "<prefix>_<n>". prefix is the caller's constant. */
@@ -112,6 +146,10 @@ bool db_can_listen(void);
 /* Makes this thread's connection LISTEN on channel, a constant identifier
  * of the caller's (never request text: LISTEN takes no parameters). */
 bool db_listen(const char *channel, api_error *err);
+
+/* Whether this thread's connection is the one db_listen ran on (false
+ * once it was dropped or replaced). */
+bool db_listening(void);
 
 /* Called for each notification db_wait_notifications reads: its channel
  * and payload ("" when none), valid during the call only. */

@@ -18,6 +18,7 @@ const http_status http_statuses[] = {
     {406, "Not Acceptable"},
     {408, "Request Timeout"},
     {409, "Conflict"},
+    {410, "Gone"},
     {411, "Length Required"},
     {412, "Precondition Failed"},
     {413, "Payload Too Large"},

@@ -360,7 +360,11 @@ static json_t *field_schema(const input_field *f) {
         break;
     }
     if (f->description) json_object_set_new(s, "description", json_string(f->description));
-    if (f->example) json_object_set_new(s, "examples", json_pack("[s]", f->example));
+    /* an INPUT_ANY field's example is JSON text (a value, not a string) */
+    json_t *ex = f->example == NULL     ? NULL
+                 : f->type == INPUT_ANY ? json_loads(f->example, 0, NULL)
+                                        : json_string(f->example);
+    if (ex != NULL) json_object_set_new(s, "examples", json_pack("[o]", ex));
     return s;
 }
 

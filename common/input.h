@@ -77,7 +77,10 @@ typedef struct input_field {
     const char *const *choices;      /* INPUT_STRING: NULL-ended, or NULL */
     const char *description;         /* for the schema, or NULL */
     const char *example;             /* INPUT_STRING: a value taken, as text
-                                          (for the schema and the edge test) */
+                                          (for the schema and the edge test);
+                                          INPUT_ANY: one as JSON text, for a
+                                          field whose handler takes only some
+                                          values (POST /tokens' scopes) */
     const struct input_field *items; /* INPUT_ARRAY: each element's fields */
     size_t nitems;
     unsigned kinds; /* INPUT_ANY: INPUT_KIND_OBJECT | INPUT_KIND_ARRAY (0: any);

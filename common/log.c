@@ -55,7 +55,7 @@ void log_msg(enum log_level level, const char *fmt, ...) {
 }
 
 void log_access(const char *request_id, const trace_context *trace, const char *method, const char *path,
-                int status, double duration_ms, const char *error_detail) {
+                int status, double duration_ms, const char *error_detail, const char *token_id) {
     enum log_level level = status >= 500 ? LOG_ERROR : LOG_INFO;
     if (level < g_config.log_level) return;
     strbuf *sb = strbuf_new();
@@ -72,6 +72,12 @@ void log_access(const char *request_id, const trace_context *trace, const char *
     size_t plen = strlen(path);
     strbuf_json_string(sb, path, plen > 512 ? 512 : plen);
     strbuf_printf(sb, ",\"status\":%d,\"duration_ms\":%.3f", status, duration_ms);
+    /* which token (never the token itself): root:1, root:2 or a scoped
+     * token's id, for rotations and audits (docs/security.md) */
+    if (token_id != NULL && token_id[0] != '\0') {
+        strbuf_puts(sb, ",\"token_id\":");
+        strbuf_json_string(sb, token_id, strlen(token_id));
+    }
     if (error_detail != NULL && status >= 500) {
         strbuf_puts(sb, ",\"error\":");
         strbuf_json_string(sb, error_detail, strlen(error_detail));

@@ -23,6 +23,6 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  * "parent_span_id" when the caller sent a traceparent, and "error" when
  * status >= 500). */
 void log_access(const char *request_id, const trace_context *trace, const char *method, const char *path,
-                int status, double duration_ms, const char *error_detail);
+                int status, double duration_ms, const char *error_detail, const char *token_id);
 
 #endif

@@ -89,6 +89,9 @@ typedef struct route {
 #define ROUTE_NOT_MODIFIED 1u
 #define ROUTE_OR_OK        2u
 #define ROUTE_ETAG         4u
+/* route.also: any valid token may call it, whatever its scopes, in a mode
+ * that is otherwise root_only (GET /tokens/self). */
+#define ROUTE_ANY_TOKEN 8u
 
 /* An MCP tool: the /mcp door to one route (docs/mcp.md). A call runs the
  * route's handler through serve_dispatch, so validation, limits and errors
@@ -188,6 +191,11 @@ typedef struct mode {
      * the process that serves the document through the mode briefs
      * (registry.h), so that process uses it without carrying the mode. */
     const struct mode_describe *describe;
+    /* Scopes (docs/security.md): the area its routes' scopes name; NULL:
+     * the mode's name. root_only: only the root token may call its routes
+     * (but those marked ROUTE_ANY_TOKEN); scoped tokens get 403. */
+    const char *scope_area;
+    bool root_only;
 } mode;
 
 /* mode.describe: one statement answering one row, one column: a JSON
@@ -209,7 +217,7 @@ typedef struct mode_describe {
  * req->params. Returns NULL with 404 (no pattern matches) or 405 (a pattern
  * matches, not the method; err->allow lists the methods) in err.
  * *public_path tells whether the path is a public route's (no token needed
- * to be told its 405). */
+ * to be told its 405), or a /.well-known/ one (404 with no token). */
 const route *mode_route(const mode *m, request *req, bool *public_path, api_error *err);
 
 /* The FastCGI workers each process of m runs: .threads, at least one. */

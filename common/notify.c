@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,6 +19,12 @@ enum {
     LISTENER_SLICE_MS = 100,  /* how soon the listener sees a new channel */
     LISTENER_RETRY_MS = 1000, /* after its connection failed */
     WATCH_START_MS = 1000,    /* a first watch waits this long for the LISTEN */
+    /* An idle listening connection to a frozen host (a machine that hangs
+     * rather than refuses) never errors: the listener asks the server
+     * every LISTENER_PROBE_MS, and a probe not answered in
+     * LISTENER_PROBE_BUDGET_MS drops the connection for the next host. */
+    LISTENER_PROBE_MS = 1000,
+    LISTENER_PROBE_BUDGET_MS = 2000,
 };
 
 typedef struct bucket {
@@ -134,6 +141,7 @@ static bool stopping(void) {
  * channel and counts what arrives, until notify_stop. */
 static void *listener_main(void *arg) {
     (void)arg;
+    long long last_probe = (long long)clock_ms();
     while (!stopping()) {
         if (!listen_new()) {
             listener_down();
@@ -142,9 +150,22 @@ static void *listener_main(void *arg) {
             continue;
         }
         api_error err;
-        if (db_wait_notifications(LISTENER_SLICE_MS, on_notification, NULL, &err) < 0) {
+        int got = db_wait_notifications(LISTENER_SLICE_MS, on_notification, NULL, &err);
+        if (got == 0 && (long long)clock_ms() - last_probe >= LISTENER_PROBE_MS) {
+            last_probe = (long long)clock_ms();
+            db_begin(LISTENER_PROBE_BUDGET_MS);
+            /* A failed probe dropped the connection; one replaced under
+             * the probe (reconnected) listens to nothing. */
+            bool alive = db_command("SELECT 1", &err);
+            if (alive && !db_listening()) snprintf(err.detail, sizeof err.detail, "reconnected");
+            if (!alive || !db_listening()) got = -1;
+        }
+        if (got < 0) {
             log_msg(LOG_WARN, "the notification listener lost its connection: %s", err.detail);
             listener_down();
+            /* The parked connections went to the same server (a frozen one
+             * never says so): the waiters' next statements connect anew. */
+            db_close_spares();
         }
     }
     db_disconnect();
@@ -183,6 +204,14 @@ bool notify_watch(const char *channel_name, const char *key, notify_ticket *t) {
     t->count = g_buckets[t->bucket].count;
     pthread_mutex_unlock(&g_lock);
     return ok;
+}
+
+bool notify_listening(void) {
+    pthread_mutex_lock(&g_lock);
+    bool up = g_listener_started && !g_stopping;
+    for (int i = 0; i < g_nchannels && up; i++) up = g_channels[i].listening;
+    pthread_mutex_unlock(&g_lock);
+    return up;
 }
 
 bool notify_wait(const notify_ticket *t, long long until_ms) {

@@ -46,6 +46,11 @@ bool notify_watch(const char *channel, const char *key, notify_ticket *t);
  * next statement takes a connection again. */
 bool notify_wait(const notify_ticket *t, long long until_ms);
 
+/* Whether the listener is connected and listening on every channel asked
+ * for: false while its connection is lost (a failover) until it is back on
+ * the new primary. */
+bool notify_listening(void);
+
 /* Wakes every waiter for good and stops the listener (a stopping process);
  * returns once the listener thread has ended. */
 void notify_stop(void);

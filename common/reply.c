@@ -35,6 +35,10 @@ void reply_error(reply *r, const api_error *err) {
         strbuf_puts(r->body, ",\"field\":");
         strbuf_json_string(r->body, err->field, strlen(err->field));
     }
+    if (err->resume[0] != '\0') {
+        strbuf_puts(r->body, ",\"resume\":");
+        strbuf_json_string(r->body, err->resume, strlen(err->resume));
+    }
     strbuf_puts(r->body, "}");
     if (err->status == 401) reply_header(r, "WWW-Authenticate", "Bearer");
     if (err->status == 405) reply_header(r, "Allow", err->allow); /* may be empty: no method */

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "api_error.h"
+#include "auth.h"
 #include "pool.h"
 #include "trace.h"
 
@@ -68,6 +69,8 @@ typedef struct request {
     const char **params; /* route captures, in pattern order */
     size_t nparams;
     const struct mode *mode; /* borrowed: the mode serving it */
+    auth_who who;            /* the token's identity and scopes, once
+                                 checked (auth.h); id "" before */
 } request;
 
 /* Looks a FastCGI parameter up ("REQUEST_URI", "HTTP_AUTHORIZATION", ...);

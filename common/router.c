@@ -47,6 +47,10 @@ const route *mode_route(const mode *m, request *req, bool *public_path, api_erro
     }
     *public_path = false;
     if (best < 0) {
+        /* No /.well-known/ path is served (the tokens are the service's
+         * own, not OAuth's): it is 404 before any token is looked at, so
+         * an MCP client's OAuth discovery ends at once (docs/mcp.md). */
+        *public_path = strncmp(req->path, "/.well-known/", strlen("/.well-known/")) == 0;
         API_NOT_FOUND(err, NULL, "no route %s %.200s", req->method, req->path);
         return NULL;
     }

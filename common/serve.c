@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "random_id.h"
+#include "token_store.h"
 
 long serve_budget(const mode *m) { return m->db_budget_ms ? m->db_budget_ms : g_config.db_timeout_ms; }
 
@@ -36,7 +37,7 @@ static const route *admit(const mode *m, request *req, api_error *err) {
     /* The abuse limits (docs/operations.md) come first: an address over
      * them is refused even with the right token. */
     if (!abuse_admit(req->remote_addr, err)) return NULL;
-    if (!auth_check(req->authorization, err)) {
+    if (!auth_identify(req->authorization, req->pool, &req->who, err)) {
         /* a wrong token counts, a missing one does not */
         if (err->status == 401 && req->authorization != NULL && req->authorization[0] != '\0')
             abuse_auth_failed(req->remote_addr);
@@ -92,22 +93,60 @@ static bool inputs(const route *r, request *req, input_value *in, api_error *err
     return true;
 }
 
+/* The validated value naming the namespace (or table) a request is about:
+ * the input named "namespace", else the one named "name" (a table's); of
+ * each, the path's before the query's before the body's (a body's "name"
+ * may be a column's when the path names the table). NULL when the route
+ * has none. */
+static const char *scope_name(const route *r, const input_value *in) {
+    static const char *const names[] = {"namespace", "name"};
+    static const input_place places[] = {INPUT_PATH, INPUT_QUERY, INPUT_BODY};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t pl = 0; pl < 3; pl++)
+            for (size_t i = 0; i < r->ninput; i++)
+                if (r->input[i].type == INPUT_STRING && r->input[i].in == places[pl] &&
+                    strcmp(r->input[i].name, names[k]) == 0)
+                    return in[i].s;
+    return NULL;
+}
+
+/* The scope check, the same for every route (docs/security.md, "How a
+ * route's scope is decided"): after the input is valid (422), before the
+ * handler looks anything up, so a 403 never tells whether a thing exists.
+ * The area is the mode's (or its scope_area), the access read for GET and
+ * HEAD and write otherwise, the namespace the validated input naming it. */
+static bool scope_ok(const mode *m, const route *r, const request *req, const input_value *in,
+                     api_error *err) {
+    if (r->is_public || req->who.root || (r->also & ROUTE_ANY_TOKEN)) return true;
+    if (m->root_only)
+        return api_fail(err, API_E_FORBIDDEN, "scope", "%s %s takes the root token", r->method, r->pattern);
+    bool write = strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+    return auth_allows(&req->who, m->scope_area ? m->scope_area : m->name, write, scope_name(r, in), err);
+}
+
 /* Validates the route's input, then runs the handler within the mode's
  * database budget, once the mode's own check (if it has one) passes. */
 static bool run(const mode *m, const route *r, request *req, reply *out, api_error *err) {
     input_value in[INPUT_FIELDS_MAX];
     memset(in, 0, sizeof in);
-    if (!inputs(r, req, in, err)) return false;
+    if (!inputs(r, req, in, err) || !scope_ok(m, r, req, in, err)) return false;
     if (m->check != NULL && !r->is_public && !m->check(err)) return false;
     db_begin(serve_budget(m));
     return r->handler(req, in, out, err);
 }
 
+/* The token of the request this thread answers, for its waits: a scoped
+ * token's stream or long-poll ends within 2 s of its revocation. */
+static _Thread_local const auth_who *t_who;
+
 void serve_dispatch(const mode *m, request *req, reply *out) {
     api_error err;
     req->mode = m;
     const route *r = admit(m, req, &err);
+    const auth_who *outer = t_who;
+    t_who = &req->who;
     if (r == NULL || !run(m, r, req, out, &err)) reply_error(out, &err);
+    t_who = outer;
 }
 
 /* ---- FastCGI ---------------------------------------------------------- */
@@ -210,7 +249,9 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
         req.stream_write = fcgi_stream_write;
         req.stream_ctx = &stream;
     }
+    t_who = &req.who;
     ok = r != NULL && (r->streams_body || read_body(fr, &req, &err)) && run(m, r, &req, &out, &err);
+    t_who = NULL;
     /* A streamed answer has gone out already, as a 200: whatever ended
      * it (the client leaving, its time running out) is logged, not sent. */
     if (stream.started) out.status = 200;
@@ -229,7 +270,7 @@ static void serve_one(const mode *m, FCGX_Request *fr) {
     FCGX_Detach(fr);
     FCGX_Finish_r(fr);
     log_access(req.request_id, &req.trace, req.method, req.path ? req.path : "", out.status,
-               clock_ms() - start, ok ? NULL : err.detail);
+               clock_ms() - start, ok ? NULL : err.detail, req.who.id);
     reply_release(&out);
     pool_free(p);
 }
@@ -327,9 +368,20 @@ void serve_waiter_watch(serve_waiter *w) {
 
 bool serve_waiter_sleep(serve_waiter *w, long long until_ms) {
     if ((long long)clock_ms() >= w->until_ms || serve_stopping()) return false;
+    /* A scoped token wakes at least every second to see whether it still
+     * is (docs/security.md): revoked or expired, the wait ends. */
+    bool scoped = t_who != NULL && !t_who->root && t_who->id[0] != '\0';
+    if (scoped && !token_store_id_live(t_who->id)) return false;
     if (!w->counted && !(w->counted = wait_begin())) return false;
     if (until_ms > w->until_ms) until_ms = w->until_ms;
+    if (scoped && until_ms > (long long)clock_ms() + 1000) until_ms = (long long)clock_ms() + 1000;
     notify_wait(w->watched ? &w->ticket : NULL, until_ms);
+    /* The listener lost its connection (a failover moved the primary): a
+     * read now would only fail, so a waiter that was listening stays
+     * parked until the listener is back on the new primary, then reads
+     * again under a new ticket (serve_waiter_watch): no wake-up is lost. */
+    while (w->watched && !notify_listening() && (long long)clock_ms() < w->until_ms && !serve_stopping())
+        notify_wait(NULL, w->until_ms);
     return !serve_stopping();
 }
 

@@ -19,7 +19,8 @@ test=(postgresql pgbouncer bats curl jq procps clang libclang-rt-14-dev valgrind
     cppcheck shellcheck clang-format gcovr bear # make lint, format, coverage, compile_commands.json
     universal-ctags # tests/arch/long-functions.sh
     prometheus # promtool check metrics (17-metrics)
-    chromium) # /docs in a real browser (18-openapi, with puppeteer-core)
+    chromium # /docs in a real browser (18-openapi, with puppeteer-core)
+    patroni etcd-server python3-psycopg2 python3-etcd) # make test-ha: PostgreSQL under Patroni, over etcd
 
 bench=(wrk gnuplot-nox postgresql postgresql-contrib jq curl) # and node + npm (below)
 

@@ -20,6 +20,13 @@
  * one namespace are serialised for the length of their insert. A write
  * also notifies DOC_CHANNEL with the namespace, which wakes waiting feeds.
  *
+ * Retention (docs/document.md): a namespace's policy (document_retention)
+ * lets the background compactor (document/compact.c, the mode's tick)
+ * remove old versions. A version read by number that is missing below the
+ * key's head was removed: 410. The feed checks the namespace's compaction
+ * point (document_compaction) after reading each page: a cursor below it
+ * is 410 with resume, and an event stream ends with event: gone.
+ *
  * Responses are built by PostgreSQL (json_build_object): the payload goes
  * from the request body to jsonb and back to the client without passing
  * through a C double, so numbers keep every digit.
@@ -40,6 +47,8 @@
 #include "schema.h"
 #include "serve.h"
 #include "validate.h"
+
+#include "document/compact.h"
 
 /* The channel a committed write notifies, with the namespace as payload. */
 #define DOC_CHANNEL "backend_document"
@@ -180,7 +189,8 @@ static const char document_step3[] =
            " 'deleted', true)::text, version::text FROM doc");
 
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
-static const char *const document_migrations[] = {document_schema, document_step2, document_step3, NULL};
+static const char *const document_migrations[] = {document_schema, document_step2, document_step3,
+                                                  document_step4, NULL};
 
 /* The writes (step 3's functions), one statement each. POST /document
  * stores the body's "payload" member; PUT the body itself. */
@@ -251,6 +261,69 @@ static const db_stmt doc_versions = {
     " FROM documents d WHERE d.namespace = $1 AND d.key = $2 AND d.version > $3::bigint"
     " ORDER BY d.version LIMIT $4::int",
     4};
+
+/* GET /document: the namespaces after $1, by name, each with its latest
+ * version's seq and time; with $3/$4 (a scoped token's names and
+ * prefixes), only those. The namespaces are found by a skip scan of the
+ * (namespace, seq) index (one index probe per namespace shown), and each
+ * one's latest by the same index backwards: a page costs its size, not
+ * the table's. */
+static const db_stmt doc_namespaces = {
+    "document_namespaces",
+    "WITH RECURSIVE ns AS ("
+    " (SELECT namespace FROM documents WHERE namespace > $1 ORDER BY namespace LIMIT 1)"
+    " UNION ALL SELECT (SELECT d.namespace FROM documents d WHERE d.namespace > ns.namespace"
+    " ORDER BY d.namespace LIMIT 1) FROM ns WHERE ns.namespace IS NOT NULL)"
+    " SELECT json_build_object('namespace', n.namespace, 'last_seq', l.seq,"
+    " 'last_write_at', " SQL_UTC("l.created_at") ")::text, n.namespace"
+    " FROM (SELECT namespace FROM ns WHERE namespace IS NOT NULL"
+    /* a scoped token sees the namespaces its scopes name (auth_read_filter) */
+    " AND ($3::text[] IS NULL OR namespace = ANY($3::text[])"
+    " OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS p(x) WHERE starts_with(namespace, p.x)))"
+    " LIMIT $2::int) n"
+    " CROSS JOIN LATERAL (SELECT d.seq, d.created_at FROM documents d WHERE d.namespace = n.namespace"
+    " ORDER BY d.seq DESC LIMIT 1) l ORDER BY n.namespace",
+    4};
+
+/* A namespace's retention policy: its own row, else the defaults ($2,
+ * $3: the settings, NULL when unset). */
+#define RETENTION_JSON(NS, KV, KD, DFLT)                                                          \
+    "json_build_object('namespace', " NS ", 'keep_versions', " KV ", 'keep_deleted_seconds', " KD \
+    ", 'default', " DFLT ")::text"
+static const db_stmt doc_retention_get = {
+    "document_retention_get",
+    "SELECT " RETENTION_JSON(
+        "$1::text", "CASE WHEN r.namespace IS NULL THEN $2::bigint ELSE r.keep_versions END",
+        "CASE WHEN r.namespace IS NULL THEN $3::bigint ELSE r.keep_deleted_seconds END",
+        "r.namespace IS NULL") " FROM (SELECT 1) one LEFT JOIN document_retention r ON r.namespace = $1",
+    3};
+static const db_stmt doc_retention_put = {
+    "document_retention_put",
+    "INSERT INTO document_retention (namespace, keep_versions, keep_deleted_seconds)"
+    " VALUES ($1, $2::bigint, $3::bigint) ON CONFLICT (namespace) DO UPDATE SET"
+    " keep_versions = excluded.keep_versions, keep_deleted_seconds = excluded.keep_deleted_seconds,"
+    " updated_at = now()"
+    " RETURNING " RETENTION_JSON("namespace", "keep_versions", "keep_deleted_seconds", "false"),
+    3};
+static const db_stmt doc_retention_delete = {
+    "document_retention_delete",
+    "WITH gone AS (DELETE FROM document_retention WHERE namespace = $1)"
+    " SELECT " RETENTION_JSON("$1::text", "$2::bigint", "$3::bigint", "true"),
+    3};
+
+/* A version missing from documents below the key's latest: retention
+ * removed it (every number up to the latest was written once). */
+static const db_stmt doc_version_removed = {
+    "document_version_removed",
+    "SELECT 1 FROM document_heads h WHERE h.namespace = $1 AND h.key = $2 AND h.version > $3::bigint"
+    " AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.namespace = $1 AND d.key = $2"
+    " AND d.version = $3::bigint)",
+    3};
+
+/* The namespace's compaction point: the highest seq compaction removed. */
+static const db_stmt doc_compaction_point = {
+    "document_compaction_point",
+    "SELECT coalesce((SELECT compacted_seq FROM document_compaction WHERE namespace = $1), 0)::text", 1};
 
 /* ---- helpers ---- */
 
@@ -500,6 +573,44 @@ static const input_field changes_input[CHANGES_N] = {
                          .description = "an event stream resuming: the id of the last event seen (as since)"},
 };
 
+/* GET /document: the namespaces, paginated by name. */
+enum { NSL_LIMIT, NSL_AFTER, NSL_N };
+static const input_field namespaces_input[NSL_N] = {
+    [NSL_LIMIT] = INPUT_LIMIT,
+    [NSL_AFTER] = {.name = "after",
+                   .type = INPUT_STRING,
+                   .in = INPUT_QUERY,
+                   .min = 1,
+                   .max = NAMESPACE_MAX,
+                   .check = validate_namespace,
+                   .pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                   .description = "next, from the previous page (a namespace)"},
+};
+
+/* GET and DELETE /document/{namespace}/_retention: the path only. */
+enum { RET_NS, RET_N };
+static const input_field retention_input[RET_N] = {[RET_NS] = IN_NS};
+
+/* PUT /document/{namespace}/_retention: the policy; a member left out
+ * (or null) is null, "keep" (the default below min stands for it). */
+enum { RETP_NS, RETP_VERSIONS, RETP_DELETED, RETP_N };
+static const input_field retention_put_input[RETP_N] = {
+    [RETP_NS] = IN_NS,
+    [RETP_VERSIONS] = {.name = "keep_versions",
+                       .type = INPUT_INTEGER,
+                       .min = 1,
+                       .max = KEEP_VERSIONS_MAX,
+                       .dflt = 0,
+                       .description = "versions kept per key, the newest; null or absent: all"},
+    [RETP_DELETED] = {.name = "keep_deleted_seconds",
+                      .type = INPUT_INTEGER,
+                      .min = 0,
+                      .max = KEEP_DELETED_SECONDS_MAX,
+                      .dflt = -1,
+                      .description = "a deleted key's versions but its tombstone are removed once the "
+                                     "tombstone is this old; null or absent: never"},
+};
+
 /* ---- outputs: each answer's shape, declared once (output.h) ---- */
 
 #define OUT_NS \
@@ -557,6 +668,36 @@ static const output_field changes_fields[] = {
      .example = "\"42\"",
      .description = "the cursor to follow with (?since=): never null"}};
 static const output_shape changes_out = OUTPUT_SHAPE("DocumentChangePage", NULL, changes_fields);
+
+static const output_field namespace_fields[] = {OUT_NS,
+                                                {.name = "last_seq",
+                                                 .type = OUT_INTEGER,
+                                                 .example = "42",
+                                                 .description = "the seq of its latest version"},
+                                                OUT_TIME("last_write_at", 0)};
+static const output_shape namespace_out =
+    OUTPUT_SHAPE("DocumentNamespace", "A namespace that has a version", namespace_fields);
+static const output_field namespaces_fields[] = {OUTPUT_PAGE_FIELDS(namespace_out)};
+static const output_shape namespaces_out = OUTPUT_SHAPE("DocumentNamespacePage", NULL, namespaces_fields);
+
+static const output_field retention_fields[] = {
+    OUT_NS,
+    {.name = "keep_versions",
+     .type = OUT_INTEGER,
+     .flags = OUT_NULLABLE,
+     .example = "10",
+     .description = "versions kept per key; null: all"},
+    {.name = "keep_deleted_seconds",
+     .type = OUT_INTEGER,
+     .flags = OUT_NULLABLE,
+     .example = "604800",
+     .description = "age of a tombstone past which the key's other versions go; null: never"},
+    {.name = "default",
+     .type = OUT_BOOLEAN,
+     .example = "false",
+     .description = "true: the namespace has no policy of its own, these are the defaults"}};
+static const output_shape retention_out =
+    OUTPUT_SHAPE("DocumentRetention", "A namespace's retention policy", retention_fields);
 
 /* ---- handlers ---- */
 
@@ -639,12 +780,22 @@ static bool none_match_names(const char *value, long long current) {
     return match;
 }
 
+/* True when version params[2] of key params[0]/params[1] was removed by
+ * retention (a failure to tell reads as not removed: 404). */
+static bool version_removed(request *req, const char *const *params, api_error *err) {
+    PGresult *res = db_query(req->pool, &doc_version_removed, params, err);
+    return res != NULL && PQntuples(res) > 0;
+}
+
 static bool document_get(request *req, const input_value *in, reply *out, api_error *err) {
     const char *ns = in[GET_NS].s, *key = in[GET_KEY].s, *version = in[GET_VERSION].s;
     const char *params[] = {ns, key, version};
     PGresult *res = db_query(req->pool, version ? &doc_get_version : &doc_get, params, err);
     if (res == NULL) return false;
     if (PQntuples(res) == 0) {
+        if (version && version_removed(req, params, err))
+            return api_fail(err, API_E_GONE, "version", "document %s/%s version %s was removed by retention",
+                            ns, key, version);
         if (version)
             return API_NOT_FOUND(err, "version", "document %s/%s has no live version %s", ns, key, version);
         return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
@@ -681,6 +832,54 @@ static bool document_delete(request *req, const input_value *in, reply *out, api
     if (PQntuples(res) == 0) return API_NOT_FOUND(err, "key", "document %s/%s does not exist", ns, key);
     return one_row_reply(out, res, 200);
 }
+/* GET /document: every namespace that has a version, by name. */
+static bool document_namespaces(request *req, const input_value *in, reply *out, api_error *err) {
+    long long limit = in[NSL_LIMIT].i;
+    char fetch[24];
+    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
+    const char *exact = NULL, *prefixes = NULL;
+    auth_read_filter(&req->who, req->mode->name, req->pool, &exact, &prefixes);
+    const char *params[] = {in[NSL_AFTER].s ? in[NSL_AFTER].s : "", fetch, exact, prefixes};
+    PGresult *res = db_query(req->pool, &doc_namespaces, params, err);
+    if (res == NULL) return false;
+    reply_page(out, res, limit);
+    return true;
+}
+
+/* Runs a retention statement (namespace, then the two numbers: the
+ * policy's or the defaults, "" standing for none) and answers its one
+ * row. */
+static bool retention_reply(request *req, const db_stmt *st, const char *ns, long long versions,
+                            long long deleted, reply *out, api_error *err) {
+    char v[24], d[24];
+    snprintf(v, sizeof v, "%lld", versions);
+    snprintf(d, sizeof d, "%lld", deleted);
+    const char *params[] = {ns, versions < 0 ? NULL : v, deleted < 0 ? NULL : d};
+    PGresult *res = db_query(req->pool, st, params, err);
+    if (res == NULL) return false;
+    strbuf_puts(out->body, PQgetvalue(res, 0, 0));
+    return true;
+}
+
+/* GET /document/{namespace}/_retention: the policy in force. */
+static bool document_retention_get(request *req, const input_value *in, reply *out, api_error *err) {
+    return retention_reply(req, &doc_retention_get, in[RET_NS].s, document_keep_versions,
+                           document_keep_deleted_seconds, out, err);
+}
+
+/* PUT /document/{namespace}/_retention: the namespace's own policy. */
+static bool document_retention_put(request *req, const input_value *in, reply *out, api_error *err) {
+    const input_value *v = &in[RETP_VERSIONS], *d = &in[RETP_DELETED];
+    return retention_reply(req, &doc_retention_put, in[RETP_NS].s, v->present ? v->i : -1,
+                           d->present ? d->i : -1, out, err);
+}
+
+/* DELETE /document/{namespace}/_retention: back to the defaults. */
+static bool document_retention_delete(request *req, const input_value *in, reply *out, api_error *err) {
+    return retention_reply(req, &doc_retention_delete, in[RET_NS].s, document_keep_versions,
+                           document_keep_deleted_seconds, out, err);
+}
+
 /* ---- the changes feed (docs/document.md) ---- */
 
 /* Reads one page of the feed after since into res. Returns NULL with err. */
@@ -691,11 +890,47 @@ static PGresult *changes_page(request *req, const char *ns, const char *since, c
     return db_query(req->pool, payload ? &doc_changes_payload : &doc_changes, params, err);
 }
 
+/* The namespace's compaction point into *point. Returns false with err. */
+static bool compaction_point(request *req, const char *ns, long long *point, api_error *err) {
+    const char *params[] = {ns};
+    PGresult *res = db_query(req->pool, &doc_compaction_point, params, err);
+    if (res == NULL) return false;
+    *point = atoll(PQgetvalue(res, 0, 0));
+    return true;
+}
+
+/* Whether a reader at since, whose page was read before this call, has
+ * been overtaken by compaction: *point is then above since (a removal
+ * that committed before the page was read is seen here, as the point
+ * moves in the same transaction). Returns false with err. */
+static bool overtaken(request *req, const char *ns, const char *since, long long *point, bool *behind,
+                      api_error *err) {
+    if (!compaction_point(req, ns, point, err)) return false;
+    *behind = atoll(since) < *point;
+    return true;
+}
+
+/* The 410 of a reader below the compaction point, with resume. */
+static bool gone_reply(api_error *err, const char *since, long long point) {
+    api_fail(err, API_E_GONE, "since",
+             "changes up to %lld were compacted away: re-read the namespace and follow from resume "
+             "(since %s is below it)",
+             point, since);
+    snprintf(err->resume, sizeof err->resume, "%lld", point);
+    return false;
+}
+
 /* The starting cursor: since as given, "now" as the namespace's latest
- * committed seq, absent as 0. Writes it into buf. */
+ * committed seq, absent as the namespace's compaction point (0 before
+ * any). Writes it into buf. */
 static bool changes_since(request *req, const char *ns, const char *since, char *buf, size_t size,
                           api_error *err) {
-    if (since == NULL) since = "0";
+    if (since == NULL) {
+        long long point;
+        if (!compaction_point(req, ns, &point, err)) return false;
+        snprintf(buf, size, "%lld", point);
+        return true;
+    }
     if (strcmp(since, "now") == 0) {
         const char *params[] = {ns};
         PGresult *res = db_query(req->pool, &doc_changes_now, params, err);
@@ -719,6 +954,14 @@ static bool wants_event_stream(const char *accept) {
     return accept != NULL && strstr(accept, "text/event-stream") != NULL;
 }
 
+/* Tells an event-stream reader that compaction overtook it: one event
+ * gone, whose data holds resume (the compaction point). */
+static void stream_gone(request *req, long long point) {
+    char ev[96];
+    int len = snprintf(ev, sizeof ev, "event: gone\ndata: {\"resume\":\"%lld\"}\n\n", point);
+    req->stream_write(req->stream_ctx, "text/event-stream", ev, (size_t)len);
+}
+
 /* Accept: text/event-stream: one event per version (id: its seq, event:
  * change, data: the item), from since on, until the stream's time is up,
  * the client goes away or the process stops. Between events it waits as a
@@ -734,7 +977,13 @@ static bool changes_stream(request *req, const char *ns, char *since, bool paylo
     while (ok && !serve_stopping()) {
         serve_waiter_watch(&w);
         PGresult *res = changes_page(req, ns, since, STREAM_PAGE, payload, err);
-        if (res == NULL) break;
+        long long point;
+        bool behind = false;
+        if (res == NULL || !overtaken(req, ns, since, &point, &behind, err)) break;
+        if (behind) {
+            stream_gone(req, point);
+            break;
+        }
         int n = PQntuples(res);
         for (int i = 0; i < n && ok; i++) {
             strbuf *ev = strbuf_new();
@@ -784,7 +1033,10 @@ static bool document_changes(request *req, const input_value *in, reply *out, ap
         res = changes_page(req, ns, since, limit, payload, err);
     } while (res != NULL && PQntuples(res) == 0 && serve_waiter_sleep(&w, w.until_ms));
     serve_waiter_end(&w);
-    if (res == NULL) return false;
+    long long point;
+    bool behind = false;
+    if (res == NULL || !overtaken(req, ns, since, &point, &behind, err)) return false;
+    if (behind) return gone_reply(err, since, point);
     int n = PQntuples(res);
     strbuf_puts(out->body, "{\"items\":[");
     for (int i = 0; i < n; i++) {
@@ -798,9 +1050,28 @@ static bool document_changes(request *req, const input_value *in, reply *out, ap
 }
 
 static const db_stmt *const document_statements[] = {
-    &doc_put,    &doc_put_body, &doc_put_if,          &doc_put_if_body, &doc_patch,
-    &doc_live,   &doc_get,      &doc_get_version,     &doc_list,        &doc_versions,
-    &doc_delete, &doc_changes,  &doc_changes_payload, &doc_changes_now, NULL,
+    &doc_put,
+    &doc_put_body,
+    &doc_put_if,
+    &doc_put_if_body,
+    &doc_patch,
+    &doc_live,
+    &doc_get,
+    &doc_get_version,
+    &doc_list,
+    &doc_versions,
+    &doc_delete,
+    &doc_changes,
+    &doc_changes_payload,
+    &doc_changes_now,
+    &doc_namespaces,
+    &doc_retention_get,
+    &doc_retention_put,
+    &doc_retention_delete,
+    &doc_version_removed,
+    &doc_compaction_point,
+    &document_compact_stmt,
+    NULL,
 };
 
 /* ---- routes ---- */
@@ -812,6 +1083,11 @@ static const route document_routes[] = {
                     "version must be N, else 409); so do the If-Match and If-None-Match headers (412).",
      .input = put_input, .ninput = PUT_N, .output = &document_out, .errors = API_BIT(CONFLICT),
      .created = true, .also = ROUTE_ETAG, .tool = TOOL("document_put", 0)},
+    {"GET", "/document", document_namespaces, .summary = "List namespaces",
+     .description = "Every namespace that has a version, ordered by name (bytewise), paginated, each with "
+                    "the seq of its latest version (last_seq) and when that was written.",
+     .input = namespaces_input, .ninput = NSL_N, .output = &namespaces_out,
+     .tool = TOOL("document_namespaces", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
     {"GET", "/document/{namespace}", document_list, .summary = "List documents",
      .description = "The latest version of each live key of a namespace, ordered by key (bytewise), "
                     "paginated; prefix keeps the keys that start with it. An unknown namespace is an "
@@ -822,15 +1098,16 @@ static const route document_routes[] = {
      .description = "The latest version of a document, or the version given; 404 when the key has no live "
                     "version. If-None-Match naming the current version answers 304 with no body.",
      .input = get_input, .ninput = GET_N, .output = &document_out, .also = ROUTE_NOT_MODIFIED | ROUTE_ETAG,
-     .tool = TOOL("document_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+     .errors = API_BIT(GONE), .tool = TOOL("document_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
     {"GET", "/document/{namespace}/_changes", document_changes, .summary = "Follow a namespace's changes",
      .description = "One page of a namespace's changes feed: every version written (tombstones too) after "
                     "the cursor since, in commit order, with no gap; call again with since = next. "
                     "wait_seconds waits for a write when nothing is new. With Accept: text/event-stream "
                     "the route streams one event per version (id: the cursor), resuming from "
-                    "Last-Event-ID.",
-     .streams_response = true, .input = changes_input, .ninput = CHANGES_N, .output = &changes_out,
-     .tool = TOOL("document_changes", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+                    "Last-Event-ID. A cursor below the namespace's compaction point answers 410 with "
+                    "resume (a stream ends with an event gone).",
+     .errors = API_BIT(GONE), .streams_response = true, .input = changes_input, .ninput = CHANGES_N,
+     .output = &changes_out, .tool = TOOL("document_changes", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
     {"PUT", "/document/{namespace}/{key}", document_put_key, .summary = "Write a document's payload",
      .description = "Appends a new version whose payload is the body itself (any JSON value). If-Match: "
                     "\"N\" writes only if N is the latest version; If-None-Match: * only if the key has no "
@@ -852,6 +1129,24 @@ static const route document_routes[] = {
      .description = "Every version of a key, oldest first, tombstones included (deleted: true), paginated "
                     "by version number.",
      .input = versions_input, .ninput = VERSIONS_N, .output = &versions_out},
+    {"GET", "/document/{namespace}/_retention", document_retention_get,
+     .summary = "Read a namespace's retention policy",
+     .description = "The retention policy in force for the namespace: its own, or the defaults "
+                    "(DOCUMENT_KEEP_VERSIONS, DOCUMENT_KEEP_DELETED_SECONDS) with default: true.",
+     .input = retention_input, .ninput = RET_N, .output = &retention_out,
+     .tool = TOOL("document_retention_get", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"PUT", "/document/{namespace}/_retention", document_retention_put,
+     .summary = "Set a namespace's retention policy",
+     .description = "Sets how much history the namespace keeps: keep_versions (1-1000000: the newest "
+                    "versions of each key) and keep_deleted_seconds (0-315360000: how long a deleted key "
+                    "keeps its versions); a member left out or null keeps everything. Compaction then "
+                    "removes the rest in the background.",
+     .input = retention_put_input, .ninput = RETP_N, .output = &retention_out,
+     .tool = TOOL("document_retention_put", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"DELETE", "/document/{namespace}/_retention", document_retention_delete,
+     .summary = "Drop a namespace's retention policy",
+     .description = "Removes the namespace's own policy: the defaults apply again.", .input = retention_input,
+     .ninput = RET_N, .output = &retention_out},
 };
 
 const mode mode_document = {
@@ -876,4 +1171,10 @@ const mode mode_document = {
     .nroutes = sizeof document_routes / sizeof document_routes[0],
     .statements = document_statements,
     .topic = "documents",
+    /* Retention's compactor (document/compact.c): every process tries a
+     * round; one at a time runs it (an advisory lock). */
+    .tick = document_compact_round,
+    .tick_seconds = document_compact_every,
+    .settings = document_settings,
+    .nsettings = DOCUMENT_NSETTINGS,
 };

@@ -31,7 +31,8 @@
 static const db_stmt sentinels_all = {
     "health_sentinels",
     "SELECT coalesce(json_agg(json_build_object('mode', mode, 'shape', shape, 'note', note,"
-    " 'created_at', " SQL_UTC("created_at") ") ORDER BY mode), '[]')::text FROM sentinels",
+    " 'created_at', " SQL_UTC("created_at") ") ORDER BY mode), '[]')::text,"
+    " NOT pg_is_in_recovery() FROM sentinels",
     0};
 
 /* ---- handlers ---- */
@@ -90,7 +91,8 @@ static bool health_get(request *req, const input_value *in, reply *out, api_erro
     if (res != NULL && PQntuples(res) == 1) {
         out->status = 200;
         strbuf_printf(
-            b, "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":%.2f},\"modes\":", latency);
+            b, "{\"status\":\"ok\",\"database\":{\"ok\":true,\"latency_ms\":%.2f,\"primary\":%s},\"modes\":",
+            latency, strcmp(PQgetvalue(res, 0, 1), "t") == 0 ? "true" : "false");
         append_modes(b);
         strbuf_puts(b, ",\"sentinels\":");
         strbuf_puts(b, PQgetvalue(res, 0, 0));
@@ -106,6 +108,29 @@ static bool health_get(request *req, const input_value *in, reply *out, api_erro
     append_problems(b);
     strbuf_puts(b, ",\"version\":\"" BACKEND_VERSION "\"}");
     return true;
+}
+
+/* Appends backend_database_info{host="host:port"} 1: the server this
+ * process reached for the scrape (after a failover, the new primary).
+ * Absent when the round trip failed. /health never names it. */
+static void append_database_info(strbuf *b, bool up) {
+    char host[DB_HOST_LEN + 16];
+    db_current_host(host, sizeof host);
+    if (!up || host[0] == '\0') return;
+    strbuf_puts(
+        b,
+        "# HELP backend_database_info The PostgreSQL server (host:port) this scrape reached; always 1.\n"
+        "# TYPE backend_database_info gauge\nbackend_database_info{host=\"");
+    /* A label value escapes \\, " and newlines (the text format's rule). */
+    for (const char *c = host; *c; c++) {
+        if (*c == '\\' || *c == '"')
+            strbuf_printf(b, "\\%c", *c);
+        else if (*c == '\n')
+            strbuf_puts(b, "\\n");
+        else
+            strbuf_printf(b, "%c", *c);
+    }
+    strbuf_puts(b, "\"} 1\n");
 }
 
 /* The database round trip /metrics times. */
@@ -133,6 +158,7 @@ static bool metrics_get(request *req, const input_value *in, reply *out, api_err
                 " (connecting included when there was no connection; the budget when it failed).\n"
                 "# TYPE backend_database_rtt_seconds gauge\n");
     strbuf_printf(b, "backend_database_rtt_seconds %.6f\n", rtt / 1000.0);
+    append_database_info(b, up);
     strbuf_puts(b,
                 "# HELP backend_build_info The running build; always 1.\n"
                 "# TYPE backend_build_info gauge\n"
@@ -160,6 +186,18 @@ static void describe_build(void) {
     }
 }
 
+/* Keeps, of a mode's described values (the sql tables' names, as keys),
+ * those the token's scopes may read (docs/security.md): a scoped token
+ * sees only its own tables' row schemas. */
+static void described_readable(json_t *described, const auth_who *who, const char *area) {
+    if (!json_is_object(described) || who->root) return;
+    const char *key;
+    json_t *value, *tmp;
+    json_object_foreach_safe(described, tmp, key, value) {
+        if (!scope_may_read(who->scopes, who->nscopes, area, key)) json_object_del(described, key);
+    }
+}
+
 /* GET /openapi.json: the document generated from every mode's
  * declarations (fcgi-apps/openapi.c, compiled in as build/gen/
  * openapi_doc.c). Public, and then it names no stored data; with the
@@ -170,7 +208,8 @@ static void describe_build(void) {
 static bool openapi_get(request *req, const input_value *in, reply *out, api_error *err) {
     (void)in;
     api_error auth_err;
-    if (req->authorization == NULL || !auth_check(req->authorization, &auth_err)) {
+    auth_who who;
+    if (req->authorization == NULL || !auth_identify(req->authorization, req->pool, &who, &auth_err)) {
         strbuf_puts(out->body, openapi_document());
         return true;
     }
@@ -181,6 +220,7 @@ static bool openapi_get(request *req, const input_value *in, reply *out, api_err
         PGresult *res = db_query(req->pool, &g_describe[i], NULL, &db_err);
         if (res == NULL || PQntuples(res) != 1) continue;
         json_t *described = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+        described_readable(described, &who, g_describe_of[i]->name);
         described_add(doc, g_describe_of[i]->name, g_describe_of[i]->describe, described);
         json_decref(described);
     }
@@ -201,6 +241,11 @@ static const db_stmt *const health_statements[] = {&sentinels_all, &round_trip, 
 static const output_field database_fields[] = {
     {.name = "ok", .type = OUT_BOOLEAN, .example = "true", .description = "a round trip worked"},
     {.name = "latency_ms", .type = OUT_NUMBER, .flags = OUT_OPTIONAL, .example = "0.41"},
+    {.name = "primary",
+     .type = OUT_BOOLEAN,
+     .flags = OUT_OPTIONAL,
+     .example = "true",
+     .description = "the server reached is the primary (not a standby); never names the host"},
     {.name = "detail",
      .type = OUT_STRING,
      .flags = OUT_OPTIONAL,
@@ -267,4 +312,6 @@ const mode mode_health = {
     .routes = health_routes,
     .nroutes = sizeof health_routes / sizeof health_routes[0],
     .statements = health_statements,
+    /* its one authenticated route is /metrics: a metrics:read scope */
+    .scope_area = "metrics",
 };

@@ -294,11 +294,13 @@ static void add_extra(json_t *paths) {
 }
 
 static json_t *components(void) {
-    json_t *error = json_pack(
-        "{s:s, s:s, s:[ss], s:{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}}", "type", "object", "description",
-        "The one error shape of every route (docs/errors.md)", "required", "error", "detail", "properties",
-        "error", "type", "string", "description", "a stable machine code", "detail", "type", "string",
-        "description", "a human sentence", "field", "type", "string", "description", "the offending input");
+    json_t *error =
+        json_pack("{s:s, s:s, s:[ss], s:{s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}}", "type",
+                  "object", "description", "The one error shape of every route (docs/errors.md)", "required",
+                  "error", "detail", "properties", "error", "type", "string", "description",
+                  "a stable machine code", "detail", "type", "string", "description", "a human sentence",
+                  "field", "type", "string", "description", "the offending input", "resume", "type", "string",
+                  "description", "410 gone of a changes feed: the cursor to follow from");
     json_t *headers =
         json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:s, s:{s:s, s:s}}}", "X-Request-Id", "description",
                   "This request's id: the one sent, when valid, else a generated one", "schema", "type",

@@ -32,7 +32,9 @@
 #include <string.h>
 
 #include "db.h"
+#include "sql/columns.h"
 #include "sql/ident.h"
+#include "sql/query.h"
 #include "json.h"
 #include "log.h"
 #include "mode.h"
@@ -59,8 +61,19 @@ static const char sql_schema[] =
     " RAISE EXCEPTION 'invalid input syntax for type integer: \"%\"', v USING ERRCODE = '22P02';"
     " END IF; RETURN v; END $$";
 
+/* Step 2: each table's definition has a version, raised by every change
+ * of its columns; each statement a worker built from a definition checks
+ * it (sql/table.h), and fails with SQLSTATE SQLCH when the definition has
+ * changed since: the worker reads the registry again and retries. */
+static const char sql_versions[] =
+    "ALTER TABLE sql__tables ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1;"
+    "CREATE OR REPLACE FUNCTION sql__fresh(n text, v bigint) RETURNS boolean LANGUAGE plpgsql STABLE AS $$"
+    " BEGIN IF NOT EXISTS (SELECT 1 FROM sql__tables WHERE name = n AND version = v) THEN"
+    " RAISE EXCEPTION 'table % changed', n USING ERRCODE = 'SQLCH';"
+    " END IF; RETURN true; END $$";
+
 /* The schema's steps (mode.h): step 1 is release 0.1.0's whole schema. */
-static const char *const sql_migrations[] = {sql_schema, NULL};
+static const char *const sql_migrations[] = {sql_schema, sql_versions, NULL};
 
 /* /openapi.json with the token (mode.h, mode_describe): each table's row
  * as a JSON Schema, from the registry rows, keyed by the table's name: id,
@@ -70,7 +83,10 @@ static const char *const sql_migrations[] = {sql_schema, NULL};
  * column also null. */
 static const char sql_describe[] =
     "SELECT coalesce(json_object_agg(t.name, json_build_object('title', 'A row of table ' || t.name,"
-    " 'type', 'object', 'required', r.names, 'properties', r.props, 'additionalProperties', false)"
+    " 'type', 'object', 'required', r.names, 'properties',"
+    " '{\"inserted\": {\"type\": \"boolean\", \"description\": \"in the answer of an upsert\"}}'::jsonb || "
+    "r.props::jsonb,"
+    " 'additionalProperties', false)"
     " ORDER BY t.name), '{}')::text FROM sql__tables t CROSS JOIN LATERAL ("
     " SELECT json_agg(p.k ORDER BY p.o) AS names, json_object_agg(p.k, p.s ORDER BY p.o) AS props FROM ("
     " SELECT 'id' AS k, 0::bigint AS o, '{\"type\": \"integer\"}'::jsonb AS s"
@@ -96,16 +112,13 @@ static const db_stmt sql_register = {
 
 static const db_stmt sql_table_list = {
     "sql_table_list",
-    "SELECT " SQL_TABLE_JSON ", name FROM sql__tables WHERE name > $1 ORDER BY name LIMIT $2::int", 2};
-
-/* A filter value checked against its column's type, one per type
- * (used for the types whose filter_check is set, tablespec.h). */
-static const db_stmt filter_checks[COL_TYPE_COUNT] = {
-#define FILTER_CHECK_(e, name, sql, pre, arrow, post, row_check, filter_check) \
-    [COL_##e] = {"sql_filter_check_" name, "SELECT $1::" sql, 1},
-    COL_TYPES(FILTER_CHECK_)
-#undef FILTER_CHECK_
-};
+    "SELECT " SQL_TABLE_JSON
+    ", name FROM sql__tables WHERE name > $1"
+    /* a scoped token sees the tables its scopes name (auth_read_filter) */
+    " AND ($3::text[] IS NULL OR name = ANY($3::text[])"
+    " OR EXISTS (SELECT 1 FROM unnest($4::text[]) AS p(x) WHERE starts_with(name, p.x)))"
+    " ORDER BY name LIMIT $2::int",
+    4};
 
 /* ---- inputs: each route's, declared once (input.h) ---- */
 
@@ -119,6 +132,12 @@ static const db_stmt filter_checks[COL_TYPE_COUNT] = {
         .name = "name", .type = INPUT_STRING, .in = PLACE, .required = true, .min = 1, .max = IDENT_MAX, \
         .check = ident_table_ok, .pattern = "^[a-z][a-z0-9_]{0,47}$", .description = "the table's name"  \
     }
+
+/* ?on_conflict=: a column's name (which column, sql_insert's). */
+static bool column_name_ok(const char *s, const char *field, api_error *err) {
+    if (ident_valid(s)) return true;
+    return API_INVALID(err, field, "%s must match ^[a-z][a-z0-9_]{0,47}$", field);
+}
 
 /* ?after= of the table list: "" or a table name, as next gives it. */
 static bool table_after_ok(const char *s, const char *field, api_error *err) {
@@ -140,6 +159,18 @@ static const input_field list_tables_input[TABLES_N] = {
 
 enum { TABLE_NAME, TABLE_N };
 static const input_field get_table_input[TABLE_N] = {[TABLE_NAME] = IN_TABLE_NAME(INPUT_PATH)};
+
+/* DELETE /sql/tables/{name}?confirm=<name>: confirm must repeat the name
+ * (the handler compares them: a 422 naming confirm). */
+enum { DROP_NAME, DROP_CONFIRM, DROP_N };
+static const input_field drop_table_input[DROP_N] = {
+    [DROP_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [DROP_CONFIRM] = {.name = "confirm",
+                      .type = INPUT_STRING,
+                      .in = INPUT_QUERY,
+                      .max = IDENT_MAX,
+                      .description = "the table's name again: nothing is dropped without it"},
+};
 
 /* POST /sql/tables: the name and the columns. The column names'
  * uniqueness is table_spec_parse's, which turns the body into the table's
@@ -185,11 +216,67 @@ static const input_field create_table_input[CREATE_N] = {
                         .description = "the columns, names distinct"},
 };
 
+/* POST /sql/tables/{name}/columns: a column as at create, with its
+ * default; or drop alone (the tool's other half). DELETE
+ * .../columns/{column} drops one. */
+enum { ADD_NAME, ADD_COL, ADD_TYPE, ADD_NULLABLE, ADD_UNIQUE, ADD_DEFAULT, ADD_DROP, ADD_N };
+static bool column_reserved_ok(const char *s, const char *field, api_error *err) {
+    return ident_column_ok(s, field, err);
+}
+static const input_field add_column_input[ADD_N] = {
+    [ADD_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [ADD_COL] = {.name = "column",
+                 .type = INPUT_STRING,
+                 .required = true,
+                 .min = 1,
+                 .max = IDENT_MAX,
+                 .check = column_reserved_ok,
+                 .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                 .description = "the new column's name (not id, created_at or a reserved query parameter)"},
+    [ADD_TYPE] = {.name = "type", .type = INPUT_STRING, .required = true, .choices = col_type_names},
+    [ADD_NULLABLE] = {.name = "nullable", .type = INPUT_BOOLEAN, .description = "default true"},
+    [ADD_UNIQUE] = {.name = "unique", .type = INPUT_BOOLEAN, .description = "default false"},
+    [ADD_DEFAULT] = {.name = "default",
+                     .type = INPUT_ANY,
+                     .description = "a value of the column's type: the rows there are get it, and so do "
+                                    "rows inserted without the column"},
+    [ADD_DROP] = {.name = "drop",
+                  .type = INPUT_STRING,
+                  .alone = true,
+                  .min = 1,
+                  .max = IDENT_MAX,
+                  .check = column_name_ok,
+                  .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                  .description = "instead: the column to drop, alone in the body (answered 200)"},
+};
+enum { DROPCOL_NAME, DROPCOL_COLUMN, DROPCOL_N };
+static const input_field drop_column_input[DROPCOL_N] = {
+    [DROPCOL_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [DROPCOL_COLUMN] = {.name = "column",
+                        .type = INPUT_STRING,
+                        .in = INPUT_PATH,
+                        .required = true,
+                        .min = 1,
+                        .max = IDENT_MAX,
+                        .check = column_name_ok,
+                        .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                        .description = "the column to drop"},
+};
+
 /* POST /sql/tables/{name}/rows: the body is the rows themselves, one
  * object or an array of up to ROWS_MAX (the tool's rows argument). */
-enum { INSERT_NAME, INSERT_ROWS, INSERT_N };
+enum { INSERT_NAME, INSERT_ON_CONFLICT, INSERT_ROWS, INSERT_N };
 static const input_field insert_rows_input[INSERT_N] = {
     [INSERT_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [INSERT_ON_CONFLICT] = {.name = "on_conflict",
+                            .type = INPUT_STRING,
+                            .in = INPUT_QUERY,
+                            .min = 1,
+                            .max = IDENT_MAX,
+                            .pattern = "^[a-z][a-z0-9_]{0,47}$",
+                            .check = column_name_ok,
+                            .description = "a unique column: a row whose value it holds already is updated "
+                                           "(upsert); each row answered with inserted"},
     [INSERT_ROWS] = {.name = "rows",
                      .type = INPUT_ANY,
                      .in = INPUT_WHOLE,
@@ -200,29 +287,69 @@ static const input_field insert_rows_input[INSERT_N] = {
                                     "all inserted or none"},
 };
 
-/* GET /sql/tables/{name}/rows: the equality filters are query parameters
- * named by the table's columns (the tool's where object). */
-enum { ROWS_NAME, ROWS_LIMIT, ROWS_AFTER, ROWS_ORDER, ROWS_WHERE, ROWS_N };
-static const char *const order_choices[] = {"asc", "desc", NULL};
+/* GET /sql/tables/{name}/rows: the query language of docs/sql.md. The
+ * reserved parameters are declared (the tool's arguments); the filters
+ * are the query parameters no field names (the tool's where object),
+ * read with them by sql/filter.h against the table's columns. */
+enum { ROWS_NAME, ROWS_LIMIT, ROWS_AFTER, ROWS_ORDER, ROWS_SELECT, ROWS_COUNT, ROWS_WHERE, ROWS_N };
+static const char *const count_choices[] = {"exact", NULL};
+#define IN_FILTERS                                                                         \
+    {                                                                                      \
+        .name = "where", .type = INPUT_OBJECT, .in = INPUT_QUERY,                          \
+        .description =                                                                     \
+            "filters: column name to [not.]<op>.<value> (eq neq gt gte lt lte like ilike " \
+            "in is), or a bare value for equality"                                         \
+    }
 static const input_field list_rows_input[ROWS_N] = {
     [ROWS_NAME] = IN_TABLE_NAME(INPUT_PATH),
     [ROWS_LIMIT] = INPUT_LIMIT,
     [ROWS_AFTER] = {.name = "after",
-                    .type = INPUT_INTEGER,
+                    .type = INPUT_STRING,
                     .in = INPUT_QUERY,
-                    .min = 0,
-                    .max = SQL_ID_MAX,
-                    .dflt = -1,
-                    .description = "next, from the previous page"},
+                    .max = FILTER_CURSOR_MAX,
+                    .description = "next, from the previous page (a row id for an ordering by id)"},
     [ROWS_ORDER] = {.name = "order",
                     .type = INPUT_STRING,
                     .in = INPUT_QUERY,
-                    .choices = order_choices,
-                    .description = "by id, asc (default) or desc"},
-    [ROWS_WHERE] = {.name = "where",
-                    .type = INPUT_OBJECT,
+                    .max = FILTER_TEXT_MAX,
+                    .description =
+                        "asc or desc (by id), or <column>[.asc|.desc][.nullsfirst|.nullslast],..."},
+    [ROWS_SELECT] = {.name = "select",
+                     .type = INPUT_STRING,
+                     .in = INPUT_QUERY,
+                     .max = FILTER_TEXT_MAX,
+                     .description = "the columns to answer, comma-separated (id always first), or *"},
+    [ROWS_COUNT] = {.name = "count",
+                    .type = INPUT_STRING,
                     .in = INPUT_QUERY,
-                    .description = "equality filters: column name to value"},
+                    .choices = count_choices,
+                    .description = "exact: the answer holds count, the rows matching the filters"},
+    [ROWS_WHERE] = IN_FILTERS,
+};
+
+/* PATCH and DELETE /sql/tables/{name}/rows?<filters>: the filters as the
+ * list's, max_affected, and PATCH's body (the columns to set). */
+enum { WRITE_NAME, WRITE_MAX, WRITE_WHERE, WRITE_BODY, WRITE_N };
+#define IN_MAX_AFFECTED                                                                                \
+    {                                                                                                  \
+        .name = "max_affected", .type = INPUT_INTEGER, .in = INPUT_QUERY, .min = 0, .max = SQL_ID_MAX, \
+        .dflt = -1, .description = "when more rows would change, none does (422)"                      \
+    }
+static const input_field update_rows_input[WRITE_N] = {
+    [WRITE_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [WRITE_MAX] = IN_MAX_AFFECTED,
+    [WRITE_WHERE] = IN_FILTERS,
+    [WRITE_BODY] = {.name = "set",
+                    .type = INPUT_ANY,
+                    .in = INPUT_WHOLE,
+                    .kinds = INPUT_KIND_OBJECT,
+                    .allow_nul = true,
+                    .description = "the columns to set, name to value"},
+};
+static const input_field delete_rows_input[WRITE_N - 1] = {
+    [WRITE_NAME] = IN_TABLE_NAME(INPUT_PATH),
+    [WRITE_MAX] = IN_MAX_AFFECTED,
+    [WRITE_WHERE] = IN_FILTERS,
 };
 
 /* GET and DELETE /sql/tables/{name}/rows/{id}; PATCH's body is the row's
@@ -263,10 +390,20 @@ static const output_shape table_out = OUTPUT_SHAPE("SqlTable", "A table's defini
 static const output_field tables_fields[] = {OUTPUT_PAGE_FIELDS(table_out)};
 static const output_shape tables_out = OUTPUT_SHAPE("SqlTablePage", NULL, tables_fields);
 
+static const output_field dropped_fields[] = {{.name = "name", .type = OUT_STRING, .example = "\"builds\""},
+                                              {.name = "dropped", .type = OUT_BOOLEAN, .example = "true"}};
+static const output_shape dropped_out = OUTPUT_SHAPE("SqlTableDropped", "A table dropped", dropped_fields);
+
 /* A row: its columns besides these (each table's row is sql_row_<name> in
  * /openapi.json with a token). */
-static const output_field row_fields[] = {{.name = "id", .type = OUT_INTEGER, .example = "1"},
-                                          OUT_TIME("created_at", 0)};
+static const output_field row_fields[] = {
+    {.name = "id", .type = OUT_INTEGER, .example = "1"},
+    OUT_TIME("created_at", 0),
+    {.name = "inserted",
+     .type = OUT_BOOLEAN,
+     .flags = OUT_OPTIONAL,
+     .example = "true",
+     .description = "an upsert's row (on_conflict): true when inserted, false when updated"}};
 static const output_shape row_out = {.name = "SqlRow",
                                      .description = "A row: id, created_at and the table's columns",
                                      .fields = row_fields,
@@ -274,7 +411,31 @@ static const output_shape row_out = {.name = "SqlRow",
                                      .open = true};
 static const output_field rows_fields[] = {{.name = "items", .type = OUT_ARRAY, .shape = &row_out}};
 static const output_shape rows_out = OUTPUT_SHAPE("SqlRows", "The rows written, in order", rows_fields);
-static const output_field row_page_fields[] = {OUTPUT_PAGE_FIELDS(row_out)};
+static const output_field rows_changed_fields[] = {
+    {.name = "items",
+     .type = OUT_ARRAY,
+     .shape = &row_out,
+     .description = "the rows changed, by id, at most 1000"},
+    {.name = "count", .type = OUT_INTEGER, .example = "3", .description = "every row changed"}};
+static const output_shape rows_changed_out =
+    OUTPUT_SHAPE("SqlRowsChanged", "The rows a write by filter changed", rows_changed_fields);
+/* A row of a list: with ?select= only some columns, id always. */
+static const output_field row_part_fields[] = {{.name = "id", .type = OUT_INTEGER, .example = "1"},
+                                               OUT_TIME("created_at", OUT_OPTIONAL)};
+static const output_shape row_part_out = {.name = "SqlRowSelected",
+                                          .description =
+                                              "A row: id, and the columns ?select= names (every "
+                                              "column and created_at without it)",
+                                          .fields = row_part_fields,
+                                          .nfields = COUNT_OF(row_part_fields),
+                                          .open = true};
+static const output_field row_page_fields[] = {
+    OUTPUT_PAGE_FIELDS(row_part_out),
+    {.name = "count",
+     .type = OUT_INTEGER,
+     .flags = OUT_OPTIONAL,
+     .example = "7",
+     .description = "with ?count=exact: the rows matching the filters"}};
 static const output_shape row_page_out = OUTPUT_SHAPE("SqlRowPage", NULL, row_page_fields);
 
 /* ---- handlers: tables ---- */
@@ -313,7 +474,9 @@ static bool sql_list_tables(request *req, const input_value *in, reply *out, api
     long long limit = in[TABLES_LIMIT].i;
     char fetch[24];
     snprintf(fetch, sizeof fetch, "%lld", limit + 1);
-    const char *params[] = {after ? after : "", fetch};
+    const char *exact = NULL, *prefixes = NULL;
+    auth_read_filter(&req->who, req->mode->name, req->pool, &exact, &prefixes);
+    const char *params[] = {after ? after : "", fetch, exact, prefixes};
     PGresult *res = db_query(req->pool, &sql_table_list, params, err);
     if (res == NULL) return false;
     reply_page(out, res, limit);
@@ -330,6 +493,56 @@ static bool sql_get_table(request *req, const input_value *in, reply *out, api_e
     return true;
 }
 
+/* The registry's row first (a concurrent drop of the name waits for it,
+ * then finds none: 404), then the table, in one transaction. */
+static const db_stmt sql_unregister = {"sql_unregister",
+                                       "DELETE FROM sql__tables WHERE name = $1 RETURNING name", 1};
+
+static bool sql_drop_table(request *req, const input_value *in, reply *out, api_error *err) {
+    const char *name = in[DROP_NAME].s, *confirm = in[DROP_CONFIRM].s;
+    /* confirm is compared once the transaction has begun: a rule between
+     * two fields that the declaration cannot state, checked before
+     * anything is looked up (and after the database answers, as the
+     * declared inputs' edge test expects of a handler's own rules). */
+    if (!db_command("BEGIN", err)) return false;
+    if (confirm == NULL || strcmp(confirm, name) != 0) {
+        db_rollback();
+        return API_INVALID(err, "confirm", "confirm=%s is required to drop table %s (nothing was dropped)",
+                           name, name);
+    }
+    char ddl[128];
+    snprintf(ddl, sizeof ddl, "DROP TABLE IF EXISTS %s", ident_quote_affixed(req->pool, "sql_", name, ""));
+    const char *params[] = {name};
+    PGresult *res = NULL;
+    bool ok = (res = db_query(req->pool, &sql_unregister, params, err)) != NULL;
+    if (ok && PQntuples(res) == 0) {
+        db_rollback();
+        return API_NOT_FOUND(err, "name", "table %s does not exist", name);
+    }
+    if (!ok || !db_command(ddl, err) || !db_command("COMMIT", err)) {
+        db_rollback();
+        return false;
+    }
+    sql_table_forget(name);
+    strbuf_puts(out->body, "{\"name\":");
+    strbuf_json_string(out->body, name, strlen(name));
+    strbuf_puts(out->body, ",\"dropped\":true}");
+    return true;
+}
+
+static bool sql_add_column(request *req, const input_value *in, reply *out, api_error *err) {
+    if (in[ADD_DROP].present) return sql_column_drop(req, in[ADD_NAME].s, in[ADD_DROP].s, out, err);
+    table_column c = {.name = in[ADD_COL].s,
+                      .nullable = !in[ADD_NULLABLE].present || in[ADD_NULLABLE].i,
+                      .unique = in[ADD_UNIQUE].present && in[ADD_UNIQUE].i};
+    if (!col_type_parse(in[ADD_TYPE].s, &c.type)) return API_INVALID(err, "type", "unknown type");
+    return sql_column_add(req, in[ADD_NAME].s, &c, in[ADD_DEFAULT].json, out, err);
+}
+
+static bool sql_drop_column(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_column_drop(req, in[DROPCOL_NAME].s, in[DROPCOL_COLUMN].s, out, err);
+}
+
 /* ---- handlers: rows ---- */
 
 /* A write of rows failed: the database's refusal blamed on the column it
@@ -341,6 +554,37 @@ static bool blame(request *req, const sql_table *t, api_error *err) {
     return false;
 }
 
+/* ?on_conflict's column of t: a unique one, and the table has no column
+ * called inserted (which the upsert's answer would shadow). Returns it, or
+ * NULL with a 422 naming on_conflict. */
+static const table_column *upsert_key(const sql_table *t, const char *name, api_error *err) {
+    const table_column *c = sql_column_find(&t->spec, name);
+    if (c == NULL || !c->unique)
+        return API_INVALID(err, "on_conflict", "on_conflict: %s is not a unique column of table %s", name,
+                           t->spec.name),
+               NULL;
+    if (sql_column_find(&t->spec, "inserted") != NULL)
+        return API_INVALID(
+                   err, "on_conflict",
+                   "on_conflict: table %s has a column called inserted, which an upsert's answer uses",
+                   t->spec.name),
+               NULL;
+    return c;
+}
+
+/* The upsert's statement on key, run once. Returns its result or NULL
+ * with err set (a row updated twice by one body is a 422). */
+static PGresult *upsert(request *req, const sql_table *t, const table_column *key, json_t *rows,
+                        api_error *err) {
+    char *sql = sql_build_upsert(t, key, rows);
+    const char *params[] = {req->body};
+    PGresult *res = db_query_once(req->pool, sql, 1, params, err);
+    free(sql);
+    if (res == NULL && strcmp(err->sqlstate, "21000") == 0)
+        API_INVALID(err, "on_conflict", "on_conflict: two rows of the body hold the same %s", key->name);
+    return res;
+}
+
 static bool insert_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
     json_t *rows = in[INSERT_ROWS].json;
     if (json_is_array(rows)) {
@@ -349,8 +593,11 @@ static bool insert_rows(request *req, const input_value *in, reply *out, sql_tab
     } else if (!sql_row_ok(&t->spec, rows, 0, true, err)) {
         return false;
     }
+    const table_column *key = NULL;
+    if (in[INSERT_ON_CONFLICT].present && (key = upsert_key(t, in[INSERT_ON_CONFLICT].s, err)) == NULL)
+        return false;
     const char *params[] = {req->body};
-    PGresult *res = sql_run(req, t, ST_INSERT, params, err);
+    PGresult *res = key ? upsert(req, t, key, rows, err) : sql_run(req, t, ST_INSERT, params, err);
     if (res == NULL) return blame(req, t, err);
     out->status = 201;
     reply_items(out, res);
@@ -399,70 +646,81 @@ static bool sql_delete_row(request *req, const input_value *in, reply *out, api_
     return sql_with_table(req, in, out, err, delete_row);
 }
 
-/* The equality filters (the query parameters no other field names), one
- * per column, into params[2 + column]: an unknown column is a 422. */
-static bool equality_filters(const input_value *where, const table_spec *s, const char **params,
-                             api_error *err) {
-    for (size_t i = 0; i < where->nopen; i++) {
-        const char *q = where->open[i].name;
-        const table_column *c = sql_column_find(s, q);
-        if (c == NULL)
-            return API_INVALID(err, q, "unknown query parameter %.64s (not a column of table %s)", q,
-                               s->name);
-        size_t k = (size_t)(c - s->cols);
-        if (params[k + 2] != NULL) return API_INVALID(err, q, "%.64s is given more than once", q);
-        params[k + 2] = where->open[i].value;
-    }
+/* The plain page (no filter, ordered by id, every column, no count):
+ * the table's prepared list statement. */
+static bool plain_page(request *req, const filter_query *q, long long limit, reply *out, sql_table *t,
+                       api_error *err) {
+    bool desc = q->keys[0].desc;
+    char after_text[24], fetch[24];
+    snprintf(after_text, sizeof after_text, "%lld", desc ? SQL_ID_MAX : 0);
+    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
+    const char **params = pool_alloc(req->pool, sizeof(char *) * (t->spec.ncols + 2));
+    memset(params, 0, sizeof(char *) * (t->spec.ncols + 2));
+    params[0] = q->has_after ? q->after[0] : after_text;
+    params[1] = fetch;
+    PGresult *res = sql_run(req, t, desc ? ST_LIST_DESC : ST_LIST_ASC, params, err);
+    if (res == NULL) return false;
+    reply_page(out, res, limit);
     return true;
 }
 
-/* A list's filter refused by PostgreSQL (a value not of its column's
- * type): the column, asked alone, is blamed. */
-static bool blame_filter(request *req, const table_spec *s, const char **params, api_error *err) {
-    if (err->status != 422 || strncmp(err->sqlstate, "22", 2) != 0) return false;
-    for (size_t i = 0; i < s->ncols; i++) {
-        const db_stmt *check = &filter_checks[s->cols[i].type];
-        api_error e;
-        const char *p1[] = {params[i + 2]};
-        if (!col_types[s->cols[i].type].filter_check || params[i + 2] == NULL) continue;
-        if (db_query(req->pool, check, p1, &e) == NULL && e.status == 422)
-            return api_fail(err, API_E_VALIDATION_FAILED, s->cols[i].name, "filter %s: %s", s->cols[i].name,
-                            e.detail);
-    }
-    return false;
+/* True when q selects every column in the table's own order. */
+static bool select_all(const filter_query *q) {
+    if (q->ncols != q->spec->ncols + 1) return false;
+    for (size_t i = 0; i < q->spec->ncols; i++)
+        if (q->cols[i] != &q->spec->cols[i]) return false;
+    return true;
 }
 
 static bool list_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
-    const table_spec *s = &t->spec;
-    bool desc = in[ROWS_ORDER].s != NULL && strcmp(in[ROWS_ORDER].s, "desc") == 0;
+    filter_query q;
+    if (!sql_query_parse(req, t, list_rows_input, in, ROWS_N, ROWS_WHERE, FILTER_ALLOW_LIST, &q, err))
+        return false;
     long long limit = in[ROWS_LIMIT].i;
-    char after_text[24], fetch[24];
-    snprintf(after_text, sizeof after_text, "%lld",
-             in[ROWS_AFTER].present ? in[ROWS_AFTER].i
-             : desc                 ? SQL_ID_MAX
-                                    : 0);
-    snprintf(fetch, sizeof fetch, "%lld", limit + 1);
-    const char **params = pool_alloc(req->pool, sizeof(char *) * (s->ncols + 2));
-    memset(params, 0, sizeof(char *) * (s->ncols + 2));
-    params[0] = after_text;
-    params[1] = fetch;
-    if (!equality_filters(&in[ROWS_WHERE], s, params, err)) return false;
-    PGresult *res = sql_run(req, t, desc ? ST_LIST_DESC : ST_LIST_ASC, params, err);
-    if (res == NULL) return blame_filter(req, s, params, err);
-    reply_page(out, res, limit);
-    return true;
+    if (q.nconds == 0 && q.id_order && !q.count && select_all(&q))
+        return plain_page(req, &q, limit, out, t, err);
+    return sql_query_list(req, &q, limit, out, err);
 }
 
 static bool sql_list_rows(request *req, const input_value *in, reply *out, api_error *err) {
     return sql_with_table(req, in, out, err, list_rows);
 }
 
+static bool update_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    filter_query q;
+    json_t *set = in[WRITE_BODY].json;
+    if (!sql_query_parse(req, t, update_rows_input, in, WRITE_N, WRITE_WHERE,
+                         FILTER_ALLOW_FILTERS | FILTER_ALLOW_MAX_AFFECTED, &q, err))
+        return false;
+    if (!json_is_object(set))
+        return API_INVALID(err, "set", "the body must be an object: the columns to set");
+    if (!sql_row_ok(&t->spec, set, -1, false, err)) return false;
+    if (json_object_size(set) == 0) return API_INVALID(err, "set", "the body names no column to set");
+    return sql_query_write(req, &q, set, in[WRITE_MAX].i, out, err);
+}
+
+static bool sql_update_rows(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, update_rows);
+}
+
+static bool delete_rows(request *req, const input_value *in, reply *out, sql_table *t, api_error *err) {
+    filter_query q;
+    if (!sql_query_parse(req, t, delete_rows_input, in, WRITE_N - 1, WRITE_WHERE,
+                         FILTER_ALLOW_FILTERS | FILTER_ALLOW_MAX_AFFECTED, &q, err))
+        return false;
+    return sql_query_write(req, &q, NULL, in[WRITE_MAX].i, out, err);
+}
+
+static bool sql_delete_rows(request *req, const input_value *in, reply *out, api_error *err) {
+    return sql_with_table(req, in, out, err, delete_rows);
+}
+
 static const db_stmt *const sql_statements[] = {
     &sql_register,
+    &sql_unregister,
     &sql_table_get,
     &sql_table_list,
-#define CHECKS_(e, name, sql, pre, arrow, post, row_check, filter_check) \
-    &sql_row_checks[COL_##e], &filter_checks[COL_##e],
+#define CHECKS_(e, name, sql, pre, arrow, post, row_check, filter_check) &sql_row_checks[COL_##e],
     COL_TYPES(CHECKS_)
 #undef CHECKS_
         NULL,
@@ -498,18 +756,52 @@ static const route sql_routes[] = {
     {"GET", "/sql/tables/{name}", sql_get_table, .summary = "Read a table's definition",
      .description = "One table's definition: its columns and when it was created.", .input = get_table_input,
      .ninput = TABLE_N, .output = &table_out},
+    {"DELETE", "/sql/tables/{name}", sql_drop_table, .summary = "Drop a table",
+     .description = "Drops the table and its rows, and its definition from the registry, in one "
+                    "transaction; confirm must repeat the table's name (else 422, nothing dropped).",
+     .input = drop_table_input, .ninput = DROP_N, .output = &dropped_out,
+     .tool = TOOL("sql_drop_table", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"POST", "/sql/tables/{name}/columns", sql_add_column, .summary = "Add or drop a column",
+     .description = "Adds a column (column, type, nullable, unique as at create, and an optional default "
+                    "of its type, which the rows there are get) and answers the table (201); or, with "
+                    "drop alone in the body, drops that column (200). One transaction, recorded in the "
+                    "registry: every worker and /openapi.json see it at once.",
+     .input = add_column_input, .ninput = ADD_N, .output = &table_out, .errors = API_BIT(CONFLICT),
+     .created = true, .also = ROUTE_OR_OK, .tool = TOOL("sql_alter_table", TOOL_DESTRUCTIVE)},
+    {"DELETE", "/sql/tables/{name}/columns/{column}", sql_drop_column, .summary = "Drop a column",
+     .description = "Drops the column and its values, and answers the table. The last column cannot be "
+                    "dropped (422: drop the table).",
+     .input = drop_column_input, .ninput = DROPCOL_N, .output = &table_out},
     {"POST", "/sql/tables/{name}/rows", sql_insert, .summary = "Insert rows",
      .description = "Inserts one row (an object) or up to 1000 (an array), all or none; each answered with "
                     "its id and created_at. A value of the wrong type, an unknown column or a missing "
-                    "non-nullable one is 422 naming it; a unique value taken is 409.",
+                    "non-nullable one is 422 naming it; a unique value taken is 409. With "
+                    "on_conflict=<unique column>, a row whose value is taken updates that row instead "
+                    "(upsert), and each row answered says inserted: true or false.",
      .input = insert_rows_input, .ninput = INSERT_N, .output = &rows_out, .errors = API_BIT(CONFLICT),
      .created = true, .tool = TOOL("sql_insert_rows", 0)},
     {"GET", "/sql/tables/{name}/rows", sql_list_rows, .summary = "Select rows",
-     .description = "Rows ordered by id (paginated: after, limit), descending with order=desc, and "
-                    "equality filters: any other query parameter names a column and the value it must "
-                    "have.",
+     .description = "Rows matching the filters (any query parameter naming a column: ?col=[not.]<op>.<value> "
+                    "with eq, neq, gt, gte, lt, lte, like, ilike (* the wildcard), in.(a,b), is.null, "
+                    "is.true, is.false; a bare value is equality), ordered by id or by ?order=<column>"
+                    "[.asc|.desc][.nullsfirst|.nullslast],... (order=desc: id descending), a page at a "
+                    "time (limit; after=next continues the same ordering and filters exactly), with "
+                    "select=col,... and count=exact.",
      .input = list_rows_input, .ninput = ROWS_N, .output = &row_page_out,
      .tool = TOOL("sql_select_rows", TOOL_READ_ONLY | TOOL_IDEMPOTENT)},
+    {"PATCH", "/sql/tables/{name}/rows", sql_update_rows, .summary = "Update rows by filter",
+     .description = "Sets the columns the body names on every row matching the filters (the list's: "
+                    "?col=[not.]<op>.<value>, at least one) and answers the rows changed (at most 1000, by "
+                    "id) and their count. With max_affected=N, a write that would change more than N rows "
+                    "changes none (422).",
+     .input = update_rows_input, .ninput = WRITE_N, .output = &rows_changed_out, .errors = API_BIT(CONFLICT),
+     .tool = TOOL("sql_update_rows", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
+    {"DELETE", "/sql/tables/{name}/rows", sql_delete_rows, .summary = "Delete rows by filter",
+     .description = "Deletes every row matching the filters (at least one) and answers the rows deleted "
+                    "(at most 1000, by id) and their count. With max_affected=N, a delete that would remove "
+                    "more than N rows removes none (422).",
+     .input = delete_rows_input, .ninput = WRITE_N - 1, .output = &rows_changed_out,
+     .tool = TOOL("sql_delete_rows", TOOL_DESTRUCTIVE | TOOL_IDEMPOTENT)},
     {"GET", "/sql/tables/{name}/rows/{id}", sql_get_row, .summary = "Read a row",
      .description = "One row by id.", .input = row_input, .ninput = ROW_N - 1, .output = &row_out},
     {"PATCH", "/sql/tables/{name}/rows/{id}", sql_patch_row, .summary = "Update a row",

@@ -49,6 +49,8 @@
 #include "session.h"
 #include "settings.h"
 #include "store.h"
+#include "watch.h"
+#include "token_store.h"
 #include "workers.h"
 
 enum {
@@ -57,6 +59,7 @@ enum {
     MCP_CONNECTIONS = 1000,  /* open connections (streams included) */
     MCP_IDLE_SECONDS = 60,   /* a connection that sends nothing for this long is closed */
     MCP_STACK_BYTES = 256 * 1024,
+    MCP_PROGRESS_MS = 4000, /* between two progress events of a call that waits (at most 5 s) */
 };
 
 static workers *g_workers;
@@ -80,6 +83,23 @@ typedef struct exchange {
     int phase;
     char stream_session[SESSION_ID_LEN + 1]; /* GET stream: its session */
     bool stream_open;
+    watch *watch;         /* GET stream: its session's subscriptions */
+    double keepalive_due; /* GET stream: when the next comment is due (clock_ms) */
+    /* An answer with progress: it runs on a thread of its own (bg) while
+     * this connection's thread sends a progress event every
+     * MCP_PROGRESS_MS; bg_done (under bg_lock) says it has finished. */
+    pthread_t bg;
+    bool bg_started, bg_done;
+    int progress;
+    strbuf *bg_answer;
+    pthread_mutex_t bg_lock;
+    pthread_cond_t bg_cond;
+    /* The token (auth.h): its id for the log, and the key its sessions
+     * are bound to (session_bind): "root" for the root tokens. */
+    char token_id[40];
+    char token_key[40];
+    char session_in[SESSION_ID_LEN + 1]; /* Mcp-Session-Id, unbound */
+    char session_out[SESSION_ID_LEN + 1];
 } exchange;
 
 static exchange *exchange_new(const char *method, const char *request_id, const char *traceparent) {
@@ -108,11 +128,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     exchange *x = *con_cls;
     if (x == NULL) return;
     if (x->stream_open) session_stream_close(x->stream_session);
+    watch_free(x->watch);
+    if (x->bg_started) { /* the client left while its call runs: wait for it, then free */
+        pthread_join(x->bg, NULL);
+        strbuf_free(x->bg_answer);
+        pthread_mutex_destroy(&x->bg_lock);
+        pthread_cond_destroy(&x->bg_cond);
+    }
     const char *detail = x->out.log_detail[0] ? x->out.log_detail : NULL;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && detail == NULL) detail = "the connection ended early";
     metrics_observe(x->method, x->status, clock_ms() - x->start);
     metrics_sessions_set(sessions_live());
-    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail);
+    log_access(x->request_id, &x->trace, x->method, "/mcp", x->status, clock_ms() - x->start, detail,
+               x->token_id);
     rpc_out_release(&x->out);
     strbuf_free(x->body);
     strbuf_free(x->pending);
@@ -153,35 +181,115 @@ static ssize_t drain(exchange *x, char *buf, size_t max) {
     return (ssize_t)left;
 }
 
-/* The SSE answer to a POST: a comment at once (the client sees the stream
- * open, and a progress event if it asked for progress), then the answer
- * as one event when the call is done, then the end. Blocking here is fine:
- * this is the connection's own thread. */
+/* The thread of an answer with progress: runs it into x->bg_answer, then
+ * says it is done. */
+static void *answer_in_background(void *arg) {
+    exchange *x = arg;
+    rpc_answer(&x->out, x->bg_answer, run_on_workers, g_workers);
+    pthread_mutex_lock(&x->bg_lock);
+    x->bg_done = true;
+    pthread_cond_signal(&x->bg_cond);
+    pthread_mutex_unlock(&x->bg_lock);
+    return NULL;
+}
+
+/* Starts the answer on its own thread; false when none can be started
+ * (the answer then runs on the connection's thread, with no progress
+ * events after the first). */
+static bool start_background(exchange *x) {
+    x->bg_answer = strbuf_new();
+    pthread_mutex_init(&x->bg_lock, NULL);
+    clock_cond_init(&x->bg_cond);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, MCP_STACK_BYTES);
+    x->bg_started = pthread_create(&x->bg, &attr, answer_in_background, x) == 0;
+    pthread_attr_destroy(&attr);
+    if (!x->bg_started) {
+        strbuf_free(x->bg_answer);
+        pthread_mutex_destroy(&x->bg_lock);
+        pthread_cond_destroy(&x->bg_cond);
+    }
+    return x->bg_started;
+}
+
+/* Waits up to MCP_PROGRESS_MS for the background answer: true when it is
+ * done (then in x->bg_answer). */
+static bool background_done(exchange *x) {
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += MCP_PROGRESS_MS / 1000;
+    until.tv_nsec += (MCP_PROGRESS_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&x->bg_lock);
+    while (!x->bg_done && pthread_cond_timedwait(&x->bg_cond, &x->bg_lock, &until) == 0) {}
+    bool done = x->bg_done;
+    pthread_mutex_unlock(&x->bg_lock);
+    return done;
+}
+
+/* Appends the answer's next part to x->pending: phase 0 the comment that
+ * opens the stream (and the first progress event, starting the answer in
+ * the background when the call asked for progress); phase 1 a progress
+ * event every MCP_PROGRESS_MS while the call runs, then the answer.
+ * Returns false when there is nothing more to send. */
+static bool answer_next(exchange *x) {
+    strbuf *event = strbuf_new();
+    bool more = true;
+    if (x->phase == 0) {
+        strbuf_puts(x->pending, ": answering\n\n");
+        if (rpc_progress(&x->out, 0, "started", event)) {
+            put_event(x->pending, event->data, event->len);
+            start_background(x);
+        }
+        x->phase = 1;
+    } else if (x->phase == 1 && x->bg_started && !background_done(x)) {
+        if (rpc_progress(&x->out, ++x->progress, "waiting", event))
+            put_event(x->pending, event->data, event->len);
+    } else if (x->phase == 1) {
+        if (!x->bg_started) rpc_answer(&x->out, event, run_on_workers, g_workers);
+        const strbuf *answer = x->bg_started ? x->bg_answer : event;
+        put_event(x->pending, answer->data, answer->len);
+        x->phase = 2;
+    } else {
+        more = false;
+    }
+    strbuf_free(event);
+    return more;
+}
+
+/* The SSE answer to a POST (answer_next says what, part by part). Blocking
+ * here is fine: this is the connection's own thread. */
 static ssize_t answer_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
     exchange *x = cls;
     ssize_t n = drain(x, buf, max);
     if (n > 0) return n;
-    if (x->phase == 0) {
-        strbuf_puts(x->pending, ": answering\n\n");
-        strbuf *progress = strbuf_new();
-        if (rpc_progress_start(&x->out, progress)) put_event(x->pending, progress->data, progress->len);
-        strbuf_free(progress);
-    } else if (x->phase == 1) {
-        strbuf *answer = strbuf_new();
-        rpc_answer(&x->out, answer, run_on_workers, g_workers);
-        put_event(x->pending, answer->data, answer->len);
-        strbuf_free(answer);
-    } else {
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    x->phase++;
+    if (!answer_next(x)) return MHD_CONTENT_READER_END_OF_STREAM;
     return drain(x, buf, max);
 }
 
-/* The session's GET stream: nothing is ever sent on it but comments (this
- * server makes no requests of its clients), one at once and one every
- * MCP_KEEPALIVE_SECONDS, until the session ends or the process stops. */
+/* True when x was opened by a scoped token that has since been revoked or
+ * has expired: its streams end within 2 s (docs/security.md), so a scoped
+ * stream wakes at least every second to ask (token_store.h). */
+static bool token_gone(const exchange *x) {
+    bool scoped = x->token_id[0] != '\0' && strcmp(x->token_key, "root") != 0;
+    return scoped && !token_store_id_live(x->token_id);
+}
+
+/* The longest a stream of x may sleep before it asks token_gone again. */
+static long token_nap_ms(const exchange *x, long ms) {
+    bool scoped = x->token_id[0] != '\0' && strcmp(x->token_key, "root") != 0;
+    return scoped && ms > 1000 ? 1000 : ms;
+}
+
+/* The session's GET stream: a comment at once, then the notifications of
+ * the session's resource subscriptions (watch.h) as they come, and a
+ * comment every MCP_KEEPALIVE_SECONDS, until the session ends or the
+ * process stops. */
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     (void)pos;
     exchange *x = cls;
@@ -190,20 +298,98 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     if (x->phase == 0) {
         strbuf_puts(x->pending, ": stream open\n\n");
         x->phase = 1;
-    } else {
-        if (!session_stream_wait(x->stream_session, g_mcp.keepalive_seconds * 1000L))
+        x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
+        return drain(x, buf, max);
+    }
+    while (x->pending->len == 0) {
+        long sleep_ms = watch_poll(x->watch, x->pending, run_on_workers, g_workers);
+        if (x->pending->len) break;
+        double left = x->keepalive_due - clock_ms();
+        if (left <= 0) {
+            strbuf_puts(x->pending, ": keepalive\n\n");
+            x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
+            break;
+        }
+        if (!session_stream_wait(x->stream_session,
+                                 token_nap_ms(x, left < sleep_ms ? (long)left + 1 : sleep_ms)) ||
+            token_gone(x))
             return MHD_CONTENT_READER_END_OF_STREAM;
-        strbuf_puts(x->pending, ": keepalive\n\n");
+    }
+    return drain(x, buf, max);
+}
+
+/* The CORS headers of an answer to an allowed browser origin (docs/mcp.md,
+ * "Browser clients connecting directly"): that origin, never credentials
+ * (the token is a header the page sets, not a cookie), what a page may
+ * read, and on a preflight what it may send. */
+static void add_cors(struct MHD_Response *r, const rpc_out *out) {
+    if (out->cors_origin == NULL) return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", out->cors_origin);
+    MHD_add_response_header(r, "Vary", "Origin");
+    MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+    MHD_add_response_header(r, "Access-Control-Expose-Headers", "Mcp-Session-Id, WWW-Authenticate");
+    if (!out->preflight) return;
+    MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, DELETE");
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, "
+                            "Mcp-Method, Mcp-Name, Last-Event-ID");
+}
+
+/* Sleeps ms, in steps that end early when the process is stopping. */
+static void nap(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    if (!serve_stopping()) nanosleep(&t, NULL);
+}
+
+/* A 2026-07-28 subscriptions/listen: a comment and the acknowledgement at
+ * once, then notifications/resources/updated as writes touch the URIs
+ * (watch.h) and a comment every MCP_KEEPALIVE_SECONDS, until the client
+ * leaves; when the process stops, the listen's result (its graceful end). */
+static ssize_t listen_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    exchange *x = cls;
+    ssize_t n = drain(x, buf, max);
+    if (n > 0 || x->phase == 2) return n > 0 ? n : MHD_CONTENT_READER_END_OF_STREAM;
+    if (x->phase == 0) {
+        strbuf_puts(x->pending, ": listening\n\n");
+        x->phase = 1;
+        if (!watch_listen_ack(x->watch, x->pending, run_on_workers, g_workers)) {
+            strbuf_puts(x->pending,
+                        "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
+                        "-32603,\"message\":\"Internal error: the changes feed cannot be read\"}}\n\n");
+            x->phase = 2;
+        }
+        x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
+        return drain(x, buf, max);
+    }
+    while (x->pending->len == 0) {
+        long sleep_ms = watch_poll(x->watch, x->pending, run_on_workers, g_workers);
+        if (x->pending->len) break;
+        double left = x->keepalive_due - clock_ms();
+        if (serve_stopping()) {
+            watch_listen_end(x->watch, x->pending);
+            x->phase = 2;
+        } else if (left <= 0) {
+            strbuf_puts(x->pending, ": keepalive\n\n");
+            x->keepalive_due = clock_ms() + g_mcp.keepalive_seconds * 1000.0;
+        } else {
+            nap(token_nap_ms(x, left < sleep_ms ? (long)left + 1 : sleep_ms));
+            if (token_gone(x)) return MHD_CONTENT_READER_END_OF_STREAM;
+        }
     }
     return drain(x, buf, max);
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *c, exchange *x, struct MHD_Response *r,
                                      int status, const char *content_type) {
+    add_cors(r, &x->out);
     if (content_type) MHD_add_response_header(r, "Content-Type", content_type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Request-Id", x->request_id);
-    if (x->out.session_id[0]) MHD_add_response_header(r, "Mcp-Session-Id", x->out.session_id);
+    if (x->out.session_id[0]) {
+        session_bind(x->out.session_id, x->token_key, x->session_out);
+        MHD_add_response_header(r, "Mcp-Session-Id", x->session_out);
+    }
     if (content_type && strcmp(content_type, "text/event-stream") == 0)
         MHD_add_response_header(r, "X-Accel-Buffering", "no");
     if (x->out.allow) MHD_add_response_header(r, "Allow", x->out.allow);
@@ -291,16 +477,40 @@ static enum MHD_Result send_not_found(struct MHD_Connection *c, exchange *x) {
     return ok;
 }
 
+/* The stored id of the session the client names sid (x->session_in):
+ * unbound from x's token (session_bind). A session of the release before
+ * sessions were bound is stored as its client knows it: when the bound id
+ * names none and the id as sent names one, that is the one (it stays open
+ * to every valid token, as it was). */
+static void unbind_session(const char *sid, exchange *x) {
+    session_bind(sid, x->token_key, x->session_in);
+    if (x->token_key[0] == '\0' || strlen(sid) != SESSION_ID_LEN) return;
+    char v[SESSION_VERSION_MAX];
+    if (session_touch(x->session_in, v) == SESSION_GONE && session_touch(sid, v) == SESSION_LIVE)
+        snprintf(x->session_in, sizeof x->session_in, "%s", sid);
+}
+
 /* What rpc_admit reads of the request: its headers (borrowed from c), its
  * body (borrowed from x); the client's address goes into client. */
 static rpc_in request_in(struct MHD_Connection *c, const char *method, exchange *x,
                          char client[ABUSE_ADDR_MAX]) {
+    /* Who the token is, for the log and the session's binding; a token
+     * that fails is refused by rpc_admit (this check has no effect of its
+     * own: the failure counts there). */
+    auth_who who;
+    api_error err;
+    if (auth_identify(header(c, "Authorization"), NULL, &who, &err)) {
+        snprintf(x->token_id, sizeof x->token_id, "%s", who.id);
+        snprintf(x->token_key, sizeof x->token_key, "%s", who.root ? "root" : who.id);
+    }
+    const char *sid = header(c, "Mcp-Session-Id");
+    if (sid != NULL) unbind_session(sid, x);
     return (rpc_in){
         .method = method,
         .host = header(c, "Host"),
         .origin = header(c, "Origin"),
         .authorization = header(c, "Authorization"),
-        .session_id = header(c, "Mcp-Session-Id"),
+        .session_id = sid != NULL ? x->session_in : NULL,
         .protocol_version = header(c, "MCP-Protocol-Version"),
         .mcp_method = header(c, "Mcp-Method"),
         .mcp_name = header(c, "Mcp-Name"),
@@ -328,7 +538,16 @@ static enum MHD_Result send_admitted(struct MHD_Connection *c, exchange *x, cons
             return send_buffer(c, x, 404, x->out.body);
         }
         x->stream_open = true;
+        x->watch = watch_new(x->stream_session, in->authorization);
         return send_stream(c, x, stream_reader);
+    case RPC_LISTEN: {
+        json_t *uris;
+        const char *id;
+        size_t id_len;
+        rpc_listen_params(&x->out, &uris, &id, &id_len);
+        x->watch = watch_listen(uris, in->authorization, id, id_len);
+        return send_stream(c, x, listen_reader);
+    }
     case RPC_ANSWER:
         if (x->out.sse) return send_stream(c, x, answer_reader);
         rpc_answer(&x->out, x->pending, run_on_workers, g_workers);

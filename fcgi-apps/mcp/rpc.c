@@ -177,6 +177,14 @@ void rpc_put_instructions(strbuf *b) {
     strbuf_puts(b, ". Errors come back as isError results with the HTTP API's error and detail.");
 }
 
+/* True when root (borrowed) is a tools/call whose params._meta carries a
+ * progressToken (a string or a number). */
+static bool wants_progress(json_t *root) {
+    if (!json_is_object(root) || !rpc_is_method(root, "tools/call")) return false;
+    json_t *t = json_object_get(json_object_get(json_object_get(root, "params"), "_meta"), "progressToken");
+    return json_is_string(t) || json_is_number(t);
+}
+
 /* The message rpc_answer runs: a copy of the body and of the headers the
  * tools' routes need, with root (taken). Freed by rpc_out_release. */
 static rpc_message *message_new(const rpc_in *in, json_t *root, const char *version, bool stateless) {
@@ -197,13 +205,18 @@ static rpc_message *message_new(const rpc_in *in, json_t *root, const char *vers
                  in->trace->span_id);
     snprintf(m->version, sizeof m->version, "%s", version);
     m->stateless = stateless;
+    if (!stateless && in->session_id != NULL)
+        snprintf(m->session_id, sizeof m->session_id, "%s", in->session_id);
     return m;
 }
 
 void rpc_hand_on(const rpc_in *in, rpc_out *out, json_t *root, const char *version, bool stateless) {
     out->action = RPC_ANSWER;
     out->message = message_new(in, root, version, stateless);
-    out->sse = rpc_accepts(in->accept, "text/event-stream") && !rpc_accepts(in->accept, "application/json");
+    /* An event stream when the client takes only that, or when it takes
+     * one and asked for progress (docs/mcp.md, "Progress"). */
+    out->sse = rpc_accepts(in->accept, "text/event-stream") &&
+               (!rpc_accepts(in->accept, "application/json") || wants_progress(root));
 }
 
 /* params._meta.traceparent, when the message has one, decides the
@@ -245,21 +258,33 @@ static void admit_post(const rpc_in *in, rpc_out *out) {
         rpc_admit_session_post(in, out, root);
 }
 
-/* What every request passes first, in this order: Host, Origin, the abuse
- * limits, the bearer token. True when it passes; else out holds the
- * refusal. */
-static bool admit_client(const rpc_in *in, rpc_out *out) {
+/* What every request passes first: Host, then Origin. True when both
+ * pass (an allowed Origin is kept for the CORS headers); else out holds
+ * the refusal. */
+static bool admit_browser(const rpc_in *in, rpc_out *out) {
     api_error err;
-    bool ok = true;
     if (!rpc_host_allowed(in->host)) {
         api_fail(&err, API_E_FORBIDDEN_HOST, NULL, "Host %.100s is not allowed (MCP_ALLOWED_HOSTS)",
                  in->host ? in->host : "(none)");
-        ok = false;
-    } else if (in->origin != NULL && !rpc_origin_allowed(in->origin)) {
+        rpc_http_error(out, &err);
+        return false;
+    }
+    if (in->origin != NULL && !rpc_origin_allowed(in->origin)) {
         api_fail(&err, API_E_FORBIDDEN_ORIGIN, NULL,
                  "Origin %.100s is not allowed (loopback origins and MCP_ALLOWED_ORIGINS are)", in->origin);
-        ok = false;
-    } else if (!abuse_admit(in->client_addr, &err)) {
+        rpc_http_error(out, &err);
+        return false;
+    }
+    out->cors_origin = in->origin;
+    return true;
+}
+
+/* What every request passes next: the abuse limits, then the bearer
+ * token. True when it passes; else out holds the refusal. */
+static bool admit_client(const rpc_in *in, rpc_out *out) {
+    api_error err;
+    bool ok = true;
+    if (!abuse_admit(in->client_addr, &err)) {
         /* The abuse limits as on the FastCGI routes (docs/operations.md,
          * "Abuse limits"), in the same shared table: after Host and Origin
          * (a request refused there never reaches the token), before the
@@ -277,6 +302,15 @@ static bool admit_client(const rpc_in *in, rpc_out *out) {
 }
 
 void rpc_admit(const rpc_in *in, rpc_out *out) {
+    if (!admit_browser(in, out)) return;
+    /* A browser's CORS preflight carries no token (browsers never send
+     * one on it): from an allowed origin it is answered before the token
+     * (docs/mcp.md, "Browser clients"). */
+    if (strcmp(in->method, "OPTIONS") == 0 && in->origin != NULL) {
+        out->preflight = true;
+        out->status = 204;
+        return;
+    }
     if (!admit_client(in, out)) return;
     bool post = strcmp(in->method, "POST") == 0, get = strcmp(in->method, "GET") == 0,
          del = strcmp(in->method, "DELETE") == 0;
@@ -335,16 +369,6 @@ void rpc_close_result(strbuf *body, const rpc_message *msg, bool comma) {
                       comma ? "," : "", BACKEND_VERSION);
     strbuf_puts(body, "}}");
 }
-
-/* One request being answered: all borrowed. */
-typedef struct answering {
-    const rpc_message *msg;
-    jspan span;     /* the request object in msg->text */
-    const char *id; /* its id as written, in msg->text */
-    size_t id_len;
-    strbuf *body; /* the answer is appended here */
-    rpc_out *out; /* a failed call's reason goes to out->log_detail */
-} answering;
 
 /* Appends the answer to a tools/call whose arguments are not an object
  * (nor null) for the tool ref: from 2025-11-25 on the tool's own error,
@@ -405,7 +429,7 @@ static void answer_call(const answering *a, json_t *params, rpc_runner runner, v
  * message's version; cacheable in the stateless era. */
 static void answer_list(const answering *a) {
     rpc_open_result(a->body, a->id, a->id_len);
-    tools_list(a->body, a->msg->version);
+    tools_list_for(a->body, a->msg->version, a->msg->authorization);
     if (a->msg->stateless) strbuf_printf(a->body, ",\"ttlMs\":%d,\"cacheScope\":\"public\"", RPC_LIST_TTL_MS);
     rpc_close_result(a->body, a->msg, true);
 }
@@ -434,6 +458,8 @@ static void answer_one(const rpc_message *msg, json_t *m, jspan span, rpc_out *o
         rpc_answer_discover(msg, a.id, a.id_len, body);
     } else if (strcmp(method, "tools/call") == 0) {
         answer_call(&a, params, runner, ctx);
+    } else if (rpc_answer_resources(&a, method, params, runner, ctx)) {
+        /* answered there */
     } else {
         char message[160];
         snprintf(message, sizeof message, "Method not found: %.100s", method);
@@ -468,20 +494,32 @@ void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *ctx) {
     strbuf_puts(body, "]");
 }
 
-bool rpc_progress_start(const rpc_out *out, strbuf *body) {
+bool rpc_progress(const rpc_out *out, int progress, const char *message, strbuf *body) {
     const rpc_message *msg = out->message;
-    if (msg == NULL || !json_is_object(msg->root) || !rpc_is_method(msg->root, "tools/call")) return false;
+    if (msg == NULL || !wants_progress(msg->root)) return false;
     jspan params, meta, token;
     if (!jspan_member(msg->text, msg->span, "params", &params) ||
         !jspan_member(msg->text, params, "_meta", &meta) ||
         !jspan_member(msg->text, meta, "progressToken", &token))
         return false;
-    json_t *t =
-        json_object_get(json_object_get(json_object_get(msg->root, "params"), "_meta"), "progressToken");
-    if (!json_is_string(t) && !json_is_number(t)) return false;
     strbuf_puts(body,
                 "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":");
     strbuf_append(body, msg->text + token.off, token.len);
-    strbuf_puts(body, ",\"progress\":0,\"message\":\"started\"}}");
+    strbuf_printf(body, ",\"progress\":%d,\"message\":\"%s\"}}", progress, message);
     return true;
+}
+
+void rpc_listen_params(const rpc_out *out, json_t **uris, const char **id, size_t *id_len) {
+    const rpc_message *msg = out->message;
+    json_t *list = json_object_get(json_object_get(json_object_get(msg->root, "params"), "notifications"),
+                                   "resourceSubscriptions");
+    *uris = json_is_array(list) ? list : NULL;
+    jspan span = {0, 4};
+    if (jspan_member(msg->text, msg->span, "id", &span)) {
+        *id = msg->text + span.off;
+        *id_len = span.len;
+    } else {
+        *id = "null";
+        *id_len = 4;
+    }
 }

@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "session.h"
 #include "strbuf.h"
 #include "trace.h"
@@ -68,6 +70,7 @@ typedef enum rpc_action {
     RPC_REPLY,       /* send status, headers and body as they are */
     RPC_ANSWER,      /* 200: run rpc_answer for the body (JSON, or one SSE event) */
     RPC_OPEN_STREAM, /* GET: open the session's event stream */
+    RPC_LISTEN,      /* 2026-07-28 subscriptions/listen: an event stream of notifications */
 } rpc_action;
 
 /* What to send. Release with rpc_out_release. */
@@ -83,6 +86,9 @@ typedef struct rpc_out {
     bool stateless;                      /* the request is in the stateless era */
     char log_detail[400];                /* why it failed, for the access log */
     struct rpc_message *message;         /* RPC_ANSWER: what rpc_answer runs (owned) */
+    const char *cors_origin;             /* set: an allowed browser Origin (borrowed from
+                                            rpc_in): the answer carries CORS headers */
+    bool preflight;                      /* a CORS preflight: 204 with the Allow- headers */
 } rpc_out;
 
 /* Runs fn(arg) where tool calls may use the database (the workers), and
@@ -100,10 +106,16 @@ void rpc_admit(const rpc_in *in, rpc_out *out);
  * failed tool call's reason to out->log_detail. */
 void rpc_answer(rpc_out *out, strbuf *body, rpc_runner runner, void *runner_ctx);
 
-/* For an SSE answer: appends a notifications/progress message (progress 0)
- * to body when the tools/call carries params._meta.progressToken, and
- * returns true; false (nothing appended) otherwise. */
-bool rpc_progress_start(const rpc_out *out, strbuf *body);
+/* For an SSE answer: appends a notifications/progress message (progress
+ * and message, a plain-word constant) to body when the tools/call carries
+ * params._meta.progressToken, and returns true; false (nothing appended)
+ * otherwise. */
+bool rpc_progress(const rpc_out *out, int progress, const char *message, strbuf *body);
+
+/* For RPC_LISTEN: the URIs the listen asks to watch (*uris: a JSON array
+ * borrowed from out, or NULL) and its id as written (*id, *id_len,
+ * borrowed). */
+void rpc_listen_params(const rpc_out *out, json_t **uris, const char **id, size_t *id_len);
 
 /* True when host (a Host header) names an allowed host: localhost,
  * 127.0.0.1 or [::1] with any port, or one of MCP_ALLOWED_HOSTS. */

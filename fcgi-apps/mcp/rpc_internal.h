@@ -41,6 +41,11 @@ enum {
     RPC_UNSUPPORTED_VERSION = -32022, /* 2026-07-28: a version this server does not serve */
 };
 
+/* The server's capabilities, in both eras (initialize, server/discover):
+ * a session subscribes with resources/subscribe, a 2026-07-28 client with
+ * subscriptions/listen (watch.h). */
+#define RPC_CAPABILITIES "{\"tools\":{},\"resources\":{\"subscribe\":true},\"completions\":{}}"
+
 /* How long a client may cache server/discover and tools/list (the tools
  * change only with a new release of the service). */
 #define RPC_LIST_TTL_MS 300000
@@ -55,15 +60,26 @@ typedef struct rpc_message {
     char *authorization; /* the request's header (owned copy): the tools'
                             routes check it as their own */
     char request_id[72];
-    char traceparent[64];              /* the request's span, for the tools' routes */
-    char version[SESSION_VERSION_MAX]; /* the protocol version it is in */
-    bool stateless;                    /* 2026-07-28 */
+    char traceparent[64];                /* the request's span, for the tools' routes */
+    char version[SESSION_VERSION_MAX];   /* the protocol version it is in */
+    char session_id[SESSION_ID_LEN + 1]; /* the session era's session ("": none) */
+    bool stateless;                      /* 2026-07-28 */
 } rpc_message;
 
 /* What one message object is: a request (method and id), a notification
  * (method, no id), a client's response (result or error and an id) or
  * nothing valid. */
 typedef enum rpc_kind { K_INVALID, K_REQUEST, K_NOTIFICATION, K_RESPONSE } rpc_kind;
+
+/* One request being answered: all borrowed. */
+typedef struct answering {
+    const rpc_message *msg;
+    jspan span;     /* the request object in msg->text */
+    const char *id; /* its id as written, in msg->text */
+    size_t id_len;
+    strbuf *body; /* the answer is appended here */
+    rpc_out *out; /* a failed call's reason goes to out->log_detail */
+} answering;
 
 /* ---- rpc.c ---- */
 
@@ -143,6 +159,17 @@ void rpc_admit_stateless(const rpc_in *in, rpc_out *out, json_t *root);
 /* Fills out with the refusal of a GET or DELETE in the stateless era,
  * which has no stream and no session: 405 with Allow: POST. */
 void rpc_refuse_stateless_stream(const rpc_in *in, rpc_out *out);
+
+/* ---- rpc_resources.c ---- */
+
+/* Answers a resource request (resources/list, resources/read,
+ * resources/templates/list, completion/complete, and in the session era
+ * resources/subscribe and resources/unsubscribe; method and params
+ * borrowed) into a->body,
+ * running what needs the database through runner: true when method is
+ * one of them (else nothing is appended). */
+bool rpc_answer_resources(const answering *a, const char *method, json_t *params, rpc_runner runner,
+                          void *ctx);
 
 /* Appends the answer to server/discover (id as written) to body. */
 void rpc_answer_discover(const rpc_message *msg, const char *id_text, size_t id_len, strbuf *body);

@@ -50,7 +50,8 @@ static void initialize(const rpc_message *msg, rpc_out *out) {
     strbuf_puts(out->body, "{\"jsonrpc\":\"2.0\",\"id\":");
     strbuf_append(out->body, msg->text + id.off, id.len);
     strbuf_printf(out->body,
-                  ",\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":{\"tools\":{}},"
+                  ",\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":" RPC_CAPABILITIES
+                  ","
                   "\"serverInfo\":{\"name\":\"backend\",\"version\":\"%s\"},"
                   "\"instructions\":\"",
                   version, BACKEND_VERSION);

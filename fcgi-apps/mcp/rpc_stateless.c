@@ -142,16 +142,19 @@ static bool headers_ok(const admission *a) {
         refuse(a, 400, RPC_HEADER_MISMATCH, message, NULL);
         return false;
     }
-    if (strcmp(a->method, "tools/call") != 0) return true;
-    json_t *name = json_object_get(a->params, "name");
+    /* Mcp-Name mirrors tools/call's params.name and resources/read's
+     * params.uri. */
+    bool call = strcmp(a->method, "tools/call") == 0;
+    if (!call && strcmp(a->method, "resources/read") != 0) return true;
+    json_t *name = json_object_get(a->params, call ? "name" : "uri");
     size_t n = 0;
     char *header = mcp_name ? header_name_decode(mcp_name, &n) : NULL;
     bool same = header && json_is_string(name) && json_string_length(name) == n &&
                 memcmp(json_string_value(name), header, n) == 0;
     free(header);
     if (same) return true;
-    snprintf(message, sizeof message, "Header mismatch: Mcp-Name %.60s does not match the body's params.name",
-             mcp_name ? mcp_name : "(missing)");
+    snprintf(message, sizeof message, "Header mismatch: Mcp-Name %.60s does not match the body's params.%s",
+             mcp_name ? mcp_name : "(missing)", call ? "name" : "uri");
     refuse(a, 400, RPC_HEADER_MISMATCH, message, NULL);
     return false;
 }
@@ -160,12 +163,39 @@ static bool headers_ok(const admission *a) {
  * initialize included). */
 static bool method_served(const admission *a) {
     const char *m = a->method;
-    if (strcmp(m, "server/discover") == 0 || strcmp(m, "tools/list") == 0 || strcmp(m, "tools/call") == 0)
-        return true;
+    static const char *const served[] = {"server/discover",
+                                         "tools/list",
+                                         "tools/call",
+                                         "resources/list",
+                                         "resources/templates/list",
+                                         "resources/read",
+                                         "completion/complete",
+                                         "subscriptions/listen",
+                                         NULL};
+    for (const char *const *x = served; *x; x++)
+        if (strcmp(m, *x) == 0) return true;
     char message[160];
     snprintf(message, sizeof message, "Method not found: %.100s", m);
     refuse(a, 404, RPC_METHOD_NOT_FOUND, message, NULL);
     return false;
+}
+
+/* subscriptions/listen's params: notifications an object, its
+ * resourceSubscriptions (when there) an array of strings; else -32602. */
+static bool listen_ok(const admission *a) {
+    json_t *n = json_object_get(a->params, "notifications");
+    json_t *uris = json_object_get(n, "resourceSubscriptions");
+    bool ok = json_is_object(n) && (uris == NULL || json_is_array(uris));
+    size_t i;
+    json_t *u;
+    json_array_foreach(uris, i, u) ok = ok && json_is_string(u);
+    if (!ok)
+        refuse(
+            a, 400, RPC_INVALID_PARAMS,
+            "Invalid params: subscriptions/listen needs params.notifications, its resourceSubscriptions an "
+            "array of URIs",
+            NULL);
+    return ok;
 }
 
 /* Checks the message, its _meta and the headers against the body in the
@@ -204,13 +234,18 @@ void rpc_admit_stateless(const rpc_in *in, rpc_out *out, json_t *root) {
         json_decref(root);
         return;
     }
+    if (strcmp(a.method, "subscriptions/listen") == 0 && !listen_ok(&a)) {
+        json_decref(root);
+        return;
+    }
     rpc_hand_on(in, out, root, MCP_VERSION_STATELESS, true);
+    if (strcmp(a.method, "subscriptions/listen") == 0) out->action = RPC_LISTEN;
 }
 
 void rpc_answer_discover(const rpc_message *msg, const char *id_text, size_t id_len, strbuf *body) {
     rpc_open_result(body, id_text, id_len);
-    strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON
-                      ",\"capabilities\":{\"tools\":{}},\"instructions\":\"");
+    strbuf_puts(body, "\"supportedVersions\":" SUPPORTED_JSON ",\"capabilities\":" RPC_CAPABILITIES
+                      ",\"instructions\":\"");
     rpc_put_instructions(body);
     strbuf_printf(body, "\",\"ttlMs\":%d,\"cacheScope\":\"public\"", RPC_LIST_TTL_MS);
     rpc_close_result(body, msg, true);

@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "session.h"
 
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,4 +218,29 @@ long sessions_live(void) {
     }
     pthread_mutex_unlock(&g_lock);
     return n;
+}
+
+/* The value of a lower-case hex digit, or -1. */
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+void session_bind(const char *id, const char *token_key, char out[SESSION_ID_LEN + 1]) {
+    /* "-" is no session's id (they are hex): an id of another shape
+     * names none, as it did before it was bound */
+    bool hex = strlen(id) == SESSION_ID_LEN;
+    for (size_t i = 0; hex && i < SESSION_ID_LEN; i++) hex = hex_value(id[i]) >= 0;
+    if (!hex) {
+        snprintf(out, SESSION_ID_LEN + 1, "-");
+        return;
+    }
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)token_key, strlen(token_key), d);
+    for (size_t i = 0; i < SESSION_ID_LEN; i++) {
+        int mask = (i % 2 == 0) ? d[i / 2] >> 4 : d[i / 2] & 15;
+        out[i] = "0123456789abcdef"[hex_value(id[i]) ^ mask];
+    }
+    out[SESSION_ID_LEN] = '\0';
 }

@@ -54,6 +54,14 @@ void sessions_init(long idle_seconds, const session_store *store);
  * SESSION_STORE_DOWN. */
 session_status session_create(char id[SESSION_ID_LEN + 1], const char *version);
 
+/* Binds a session id to a token (docs/security.md): the id a client sees
+ * is the session's id with each hex digit XORed with the SHA-256 of
+ * token_key ("root" for the root tokens, else the scoped token's id), and
+ * the same call turns it back. The same id presented with another token
+ * so names no session: 404. An id that is not SESSION_ID_LEN lower-case hex
+ * digits becomes "-" (it names no session either). */
+void session_bind(const char *id, const char *token_key, char out[SESSION_ID_LEN + 1]);
+
 /* Whether id names a live session (and marks it used now); a live one has
  * its protocol version copied to version (may be NULL). */
 session_status session_touch(const char *id, char version[SESSION_VERSION_MAX]);

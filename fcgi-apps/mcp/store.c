@@ -26,6 +26,16 @@ static const char *const migrations[] = {
     " created_at timestamptz NOT NULL DEFAULT now(),"
     " last_seen_at timestamptz NOT NULL DEFAULT now());"
     "CREATE INDEX IF NOT EXISTS mcp_sessions_last_seen ON mcp_sessions (last_seen_at)",
+    /* Step 2: a session's resource subscriptions (watch.h), on every
+     * replica like the session, gone with it; since: the changes feed's
+     * cursor when it was made, so no write after it is missed. */
+    "CREATE TABLE mcp_subscriptions ("
+    " session_id text NOT NULL REFERENCES mcp_sessions (id) ON DELETE CASCADE,"
+    " uri text NOT NULL,"
+    " namespace text NOT NULL,"
+    " key text,"
+    " since text NOT NULL,"
+    " PRIMARY KEY (session_id, uri))",
     NULL};
 
 static const db_stmt insert_stmt = {"mcp_session_insert",

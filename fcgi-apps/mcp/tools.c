@@ -71,6 +71,15 @@ static char *dump(json_t *v) {
     return text;
 }
 
+/* MCP wants both schemas to say "type": "object" at their top (the SDKs
+ * refuse a tools/list whose schema does not); a declaration with two forms
+ * (enqueue's item or batch) is a oneOf of objects, so it says it beside
+ * the oneOf. Returns s. */
+static json_t *object_at_top(json_t *s) {
+    if (json_object_get(s, "type") == NULL) json_object_set_new(s, "type", json_string("object"));
+    return s;
+}
+
 static void schemas_build(void) {
     for (const mode *const *mp = mode_registry; *mp; mp++)
         for (size_t i = 0; i < (*mp)->nroutes && g_nschemas < TOOLS_MAX; i++) {
@@ -80,8 +89,8 @@ static void schemas_build(void) {
             size_t n;
             const input_field *f = tools_input(&ref, &n);
             g_schemas[g_nschemas].tool = r->tool;
-            g_schemas[g_nschemas].input = dump(input_tool_schema(f, n));
-            g_schemas[g_nschemas].output = dump(output_schema(r->output, NULL));
+            g_schemas[g_nschemas].input = dump(object_at_top(input_tool_schema(f, n)));
+            g_schemas[g_nschemas].output = dump(object_at_top(output_schema(r->output, NULL)));
             g_nschemas++;
         }
 }
@@ -125,19 +134,43 @@ static void list_one(strbuf *out, const tool_ref *ref, bool titled) {
                   h & TOOL_IDEMPOTENT ? "true" : "false");
 }
 
-void tools_list(strbuf *out, const char *version) {
+/* True when who (NULL: anyone) may call the tool of route r of mode m. */
+static bool tool_allowed(const auth_who *who, const mode *m, const route *r) {
+    if (who == NULL || who->root || r->is_public) return true;
+    if (m->root_only) return false;
+    bool write = !(r->tool->hints & TOOL_READ_ONLY);
+    return auth_may_use(who, m->scope_area ? m->scope_area : m->name, write);
+}
+
+/* tools/list for who (NULL: every tool). */
+static void list_tools(strbuf *out, const char *version, const auth_who *who) {
     bool titled = tools_structured(version); /* title and outputSchema: 2025-06-18 on */
     strbuf_puts(out, "\"tools\":[");
     bool first = true;
     for (const mode *const *mp = mode_registry; *mp; mp++)
         for (size_t i = 0; i < (*mp)->nroutes; i++) {
             const route *r = &(*mp)->routes[i];
-            if (r->tool == NULL) continue;
+            if (r->tool == NULL || !tool_allowed(who, *mp, r)) continue;
             if (!first) strbuf_puts(out, ",");
             first = false;
             list_one(out, &(tool_ref){*mp, r, r->tool}, titled);
         }
     strbuf_puts(out, "]");
+}
+
+void tools_list(strbuf *out, const char *version) { list_tools(out, version, NULL); }
+
+void tools_list_for(strbuf *out, const char *version, const char *authorization) {
+    pool *p = pool_new();
+    auth_who who;
+    api_error err;
+    /* the request passed the token check already: a token revoked since
+     * lists nothing (its calls are refused as well) */
+    if (authorization == NULL || auth_identify(authorization, p, &who, &err))
+        list_tools(out, version, authorization ? &who : NULL);
+    else
+        strbuf_puts(out, "\"tools\":[]");
+    pool_free(p);
 }
 
 void tools_invalid_arguments(const tool_ref *ref, const char *detail, strbuf *out) {
@@ -351,8 +384,10 @@ static bool build_call(const tool_ref *ref, const char *msg, jspan args, json_t 
     const route *r = ref->route;
     const input_field *whole = input_whole_field(r->input, r->ninput);
     if (!build_path(r, msg, args, av, cr->uri, err)) return false;
-    if (av && !build_query(r, msg, args, cr->uri, err)) return false;
+    /* A streaming route's tool declares its own arguments (content, ...):
+     * none of them is a query parameter of the route. */
     if (r->streams_body) return build_content(ref, av, p, cr, err);
+    if (av && !build_query(r, msg, args, cr->uri, err)) return false;
     if (whole != NULL) return build_whole(whole, msg, args, av, cr->body, err);
     if (input_has_body_members(r->input, r->ninput))
         build_json_body(r, msg, args.len ? args : (jspan){0, 0}, cr->body);
@@ -390,45 +425,81 @@ static long memory_read(void *ctx, char *buf, size_t n) {
     return (long)n;
 }
 
+/* Runs one request (method, uri, body and its content type; the /mcp
+ * request's authorization, request id and trace) on mode m as the FastCGI
+ * loop would (serve_dispatch); fills out. */
+static void run_request(const mode *m, const char *method, const char *uri, const strbuf *body,
+                        const char *content_type, const call_headers *h, pool *p, reply *out) {
+    api_error err;
+    char length[24];
+    snprintf(length, sizeof length, "%zu", body->len);
+    const char *pairs[] = {"REQUEST_METHOD",
+                           method,
+                           "REQUEST_URI",
+                           uri,
+                           "HTTP_AUTHORIZATION",
+                           h->authorization,
+                           "HTTP_X_REQUEST_ID",
+                           h->request_id,
+                           "CONTENT_LENGTH",
+                           length,
+                           "CONTENT_TYPE",
+                           content_type,
+                           "HTTP_TRACEPARENT",
+                           h->traceparent,
+                           NULL};
+    /* An absent header ends the list early: keep the ones after it. */
+    const char *kept[sizeof pairs / sizeof pairs[0]];
+    size_t n = 0;
+    for (size_t i = 0; pairs[i]; i += 2)
+        if (pairs[i + 1] != NULL) {
+            kept[n++] = pairs[i];
+            kept[n++] = pairs[i + 1];
+        }
+    kept[n] = NULL;
+    env_pair env = {kept};
+    request req;
+    if (!request_parse(&req, p, env_lookup, &env, &err)) {
+        reply_error(out, &err);
+        return;
+    }
+    req.body = pool_strndup(p, body->data, body->len);
+    req.body_len = body->len;
+    memory_body *mb = pool_alloc(p, sizeof *mb);
+    *mb = (memory_body){req.body, req.body_len, 0};
+    req.body_read = memory_read;
+    req.body_ctx = mb;
+    serve_dispatch(m, &req, out);
+}
+
 /* Runs the route for the call; fills out (status and JSON body). */
-static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *av, const char *authorization,
-                     const char *request_id, const char *traceparent, pool *p, reply *out) {
+static void dispatch(const tool_ref *ref, const char *msg, jspan args, json_t *av, const call_headers *h,
+                     pool *p, reply *out) {
     api_error err;
     call_request cr = {strbuf_new(), strbuf_new(), NULL};
-    bool ok = build_call(ref, msg, args, av, p, &cr, &err);
-    request req;
-    if (ok) {
-        char length[24];
-        snprintf(length, sizeof length, "%zu", cr.body->len);
-        const char *pairs[] = {
-            "REQUEST_METHOD", ref->route->method,  "REQUEST_URI",      cr.uri->data,     "HTTP_AUTHORIZATION",
-            authorization,    "HTTP_X_REQUEST_ID", request_id,         "CONTENT_LENGTH", length,
-            "CONTENT_TYPE",   cr.content_type,     "HTTP_TRACEPARENT", traceparent,      NULL};
-        /* An absent header ends the list early: keep the ones after it. */
-        const char *kept[sizeof pairs / sizeof pairs[0]];
-        size_t n = 0;
-        for (size_t i = 0; pairs[i]; i += 2)
-            if (pairs[i + 1] != NULL) {
-                kept[n++] = pairs[i];
-                kept[n++] = pairs[i + 1];
-            }
-        kept[n] = NULL;
-        env_pair env = {kept};
-        ok = request_parse(&req, p, env_lookup, &env, &err);
-    }
-    if (ok) {
-        req.body = pool_strndup(p, cr.body->data, cr.body->len);
-        req.body_len = cr.body->len;
-        memory_body *mb = pool_alloc(p, sizeof *mb);
-        *mb = (memory_body){req.body, req.body_len, 0};
-        req.body_read = memory_read;
-        req.body_ctx = mb;
-        serve_dispatch(ref->mode, &req, out);
-    } else {
+    if (build_call(ref, msg, args, av, p, &cr, &err))
+        run_request(ref->mode, ref->route->method, cr.uri->data, cr.body, cr.content_type, h, p, out);
+    else
         reply_error(out, &err);
-    }
     strbuf_free(cr.uri);
     strbuf_free(cr.body);
+}
+
+void tools_get(const char *uri, const call_headers *h, reply *out) {
+    /* The mode whose prefix the path starts with; the catch-all "/" last. */
+    const mode *found = NULL;
+    for (const mode *const *mp = mode_registry; *mp; mp++) {
+        size_t n = strlen((*mp)->url_prefix);
+        bool catch_all = strcmp((*mp)->url_prefix, "/") == 0;
+        if (catch_all ? found == NULL
+                      : strncmp(uri, (*mp)->url_prefix, n) == 0 && strchr("/?", uri[n]) != NULL && uri[n])
+            found = *mp;
+    }
+    pool *p = pool_new();
+    strbuf *empty = strbuf_new();
+    run_request(found, "GET", uri, empty, NULL, h, p, out);
+    strbuf_free(empty);
+    pool_free(p);
 }
 
 int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_value,
@@ -437,7 +508,8 @@ int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_va
     pool *p = pool_new();
     reply r;
     reply_init(&r);
-    dispatch(ref, msg, args, args_value, authorization, request_id, traceparent, p, &r);
+    call_headers h = {authorization, request_id, traceparent};
+    dispatch(ref, msg, args, args_value, &h, p, &r);
     bool failed = r.status >= 400;
     /* The route's JSON body, as the route wrote it: the text item, and
      * (on success) structuredContent. A failure carries no

@@ -12,6 +12,7 @@
 
 #include "jspan.h"
 #include "mode.h"
+#include "reply.h"
 #include "strbuf.h"
 
 typedef struct tool_ref {
@@ -19,6 +20,14 @@ typedef struct tool_ref {
     const route *route; /* the route the tool calls */
     const tool *tool;   /* route->tool */
 } tool_ref;
+
+/* What a call passes on from the /mcp request to the route it runs (all
+ * borrowed; NULL: absent). */
+typedef struct call_headers {
+    const char *authorization;
+    const char *request_id;
+    const char *traceparent;
+} call_headers;
 
 /* Finds the tool called name in the registry (a route's tool). */
 bool tools_find(const char *name, tool_ref *out);
@@ -43,6 +52,10 @@ void tools_topics(strbuf *out);
  * knows no top-level title (it goes in annotations.title) and no
  * outputSchema. */
 void tools_list(strbuf *out, const char *version);
+/* The same, keeping the tools the token may call (auth_may_use: a scope
+ * of the tool's area granting its access, read for a read-only tool);
+ * authorization NULL: every tool. */
+void tools_list_for(strbuf *out, const char *version, const char *authorization);
 
 /* True when results of this protocol version carry structuredContent
  * (2025-06-18 on). */
@@ -64,5 +77,11 @@ int tools_call(const tool_ref *ref, const char *msg, jspan args, json_t *args_va
  * fit the tool's inputSchema (from 2025-11-25 on: a validation_failed
  * isError result, so a model can correct itself); detail says why. */
 void tools_invalid_arguments(const tool_ref *ref, const char *detail, strbuf *out);
+
+/* Runs GET uri (a path and query, as a client would send it) on the mode
+ * that serves it, with the route's own handler, exactly as an HTTP client's
+ * GET (resources/read); fills out (status and JSON body; the caller
+ * releases it). */
+void tools_get(const char *uri, const call_headers *h, reply *out);
 
 #endif

@@ -127,6 +127,9 @@ typedef struct filter_query {
      * key columns of filter_sql_list gave them. */
     bool has_after;
     const char *after[FILTER_KEYS_MAX];
+    /* A condition of the caller's ANDed to the list's and count's WHERE
+     * (the table's version check, sql/table.h), fixed text; NULL: none. */
+    const char *guard;
 } filter_query;
 
 /* The columns every table has, as filters and ordering see them. */

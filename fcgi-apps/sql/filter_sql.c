@@ -179,8 +179,13 @@ void filter_sql_keys(const filter_query *q, pool *p, strbuf *b) {
 
 /* Appends " WHERE <filters> AND <keyset>", leaving out what q does not have. */
 static void where_clause(const filter_query *q, bool keyset, strbuf *b, filter_params *ps) {
+    if (q->guard != NULL)
+        strbuf_printf(b, " WHERE %s%s", q->guard, q->nconds || (keyset && q->has_after) ? " AND" : "");
     if (q->nconds == 0 && !(keyset && q->has_after)) return;
-    strbuf_puts(b, " WHERE ");
+    if (q->guard == NULL)
+        strbuf_puts(b, " WHERE ");
+    else
+        strbuf_puts(b, " ");
     if (q->nconds) filter_sql_where(q, b, ps);
     if (q->nconds && keyset && q->has_after) strbuf_puts(b, " AND ");
     if (keyset && q->has_after) filter_sql_keyset(q, b, ps);

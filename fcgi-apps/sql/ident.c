@@ -55,10 +55,12 @@ bool ident_table_ok(const char *s, const char *field, api_error *err) {
 
 bool ident_column_ok(const char *s, const char *field, api_error *err) {
     /* id and created_at every table has; the system columns PostgreSQL
-     * has; and the list route's own query parameters (after, limit,
-     * order), which a filter on such a column would collide with. */
-    static const char *const reserved[] = {"id",   "created_at", "tableoid", "xmin",  "xmax",  "cmin",
-                                           "cmax", "ctid",       "after",    "limit", "order", NULL};
+     * has; and the row routes' own query parameters (sql/filter.h's
+     * filter_reserved_names), which a filter on such a column would
+     * collide with. */
+    static const char *const reserved[] = {
+        "id",    "created_at", "tableoid", "xmin",  "xmax",        "cmin",         "cmax",    "ctid", "after",
+        "limit", "order",      "select",   "count", "on_conflict", "max_affected", "confirm", NULL};
     if (!ident_valid(s)) return API_INVALID(err, field, "%s " IDENT_RULE, field);
     for (const char *const *r = reserved; *r; r++)
         if (strcmp(s, *r) == 0) return API_INVALID(err, field, "%s: column name %s is reserved", field, s);

@@ -15,7 +15,8 @@
 #include "schema.h"
 
 const db_stmt sql_table_get = {
-    "sql_table_get", "SELECT " SQL_TABLE_JSON ", columns::text FROM sql__tables WHERE name = $1", 1};
+    "sql_table_get",
+    "SELECT " SQL_TABLE_JSON ", columns::text, version::text FROM sql__tables WHERE name = $1", 1};
 
 /* Every alias the statements use starts with "_", which no column name
  * can (ident.h): a column called r or x is never mistaken for one. How a
@@ -118,13 +119,16 @@ typedef struct builder {
     const char *table; /* the table's quoted name */
     const char *proj;  /* the row as the API shows it, from alias _t (projection) */
     strbuf *b;         /* the statement being written; left empty */
+    const char *guard; /* the table's version check (table.h), a condition */
 } builder;
 
 /* insert: $1 the body (one row or an array of rows). Returns the statement
  * (malloc'd, the caller frees). */
-static char *build_insert(const builder *w) {
+/* Appends the INSERT of the body's rows ($1), in the body's order,
+ * without RETURNING. */
+static void insert_head(const builder *w) {
     const table_spec *s = w->s;
-    strbuf_printf(w->b, "WITH _t AS (INSERT INTO %s (", w->table);
+    strbuf_printf(w->b, "INSERT INTO %s (", w->table);
     for (size_t i = 0; i < s->ncols; i++)
         strbuf_printf(w->b, "%s%s", i ? ", " : "", ident_quote(w->p, s->cols[i].name));
     strbuf_puts(w->b, ") SELECT ");
@@ -132,8 +136,16 @@ static char *build_insert(const builder *w) {
         if (i) strbuf_puts(w->b, ", ");
         cast_of(w->p, &s->cols[i], w->b);
     }
-    strbuf_printf(w->b, " FROM " SQL_ROWS_OF("$1") " WITH ORDINALITY AS _e(_r, _ord) ORDER BY _e._ord RETURNING *)"
-                        " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x ORDER BY _x.id", w->proj);
+    strbuf_printf(w->b,
+                  " FROM " SQL_ROWS_OF("$1") " WITH ORDINALITY AS _e(_r, _ord) WHERE %s ORDER BY _e._ord",
+                  w->guard);
+}
+
+static char *build_insert(const builder *w) {
+    strbuf_puts(w->b, "WITH _t AS (");
+    insert_head(w);
+    strbuf_printf(w->b, " RETURNING *) SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x ORDER BY _x.id",
+                  w->proj);
     return take(w->b);
 }
 
@@ -150,9 +162,9 @@ static char *build_patch(const builder *w) {
         strbuf_printf(w->b, " ELSE _u.%s END", q);
     }
     strbuf_printf(w->b,
-                  " FROM (SELECT $2::jsonb AS _r) _e WHERE _u.id = $1::bigint RETURNING _u.*)"
+                  " FROM (SELECT $2::jsonb AS _r) _e WHERE _u.id = $1::bigint AND %s RETURNING _u.*)"
                   " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x",
-                  w->proj);
+                  w->guard, w->proj);
     return take(w->b);
 }
 
@@ -162,8 +174,9 @@ static char *build_patch(const builder *w) {
 static char *build_list(const builder *w, bool desc) {
     const table_spec *s = w->s;
     strbuf_printf(
-        w->b, "SELECT to_json(_x)::text, _x.id::text FROM (SELECT %s FROM %s _t WHERE _t.id %s $1::bigint",
-        w->proj, w->table, desc ? "<" : ">");
+        w->b,
+        "SELECT to_json(_x)::text, _x.id::text FROM (SELECT %s FROM %s _t WHERE %s AND _t.id %s $1::bigint",
+        w->proj, w->table, w->guard, desc ? "<" : ">");
     for (size_t i = 0; i < s->ncols; i++)
         strbuf_printf(w->b, " AND ($%zu::text IS NULL OR _t.%s = $%zu::%s)", i + 3,
                       ident_quote(w->p, s->cols[i].name), i + 3, col_types[s->cols[i].type].sql);
@@ -178,21 +191,23 @@ static void build_statements(sql_table *t) {
     pool *p = pool_new();
     strbuf *proj = strbuf_new(), *b = strbuf_new();
     projection(p, &t->spec, proj);
-    builder w = {p, &t->spec, ident_quote_affixed(p, "sql_", t->spec.name, ""), proj->data, b};
+    builder w = {p,          &t->spec, ident_quote_affixed(p, "sql_", t->spec.name, ""),
+                 proj->data, b,        t->guard ? t->guard : "TRUE"};
     int lists = (int)t->spec.ncols + 2; /* after, how many, one filter per column */
     int nparams[ST_COUNT] = {[ST_INSERT] = 1, [ST_GET] = 1,          [ST_PATCH] = 2,
                              [ST_DELETE] = 1, [ST_LIST_ASC] = lists, [ST_LIST_DESC] = lists};
     t->stmts[ST_INSERT].sql = build_insert(&w);
     /* get: $1 the id */
-    strbuf_printf(b, "SELECT to_json(_x)::text FROM (SELECT %s FROM %s _t WHERE _t.id = $1::bigint) _x",
-                  w.proj, w.table);
+    strbuf_printf(b,
+                  "SELECT to_json(_x)::text FROM (SELECT %s FROM %s _t WHERE %s AND _t.id = $1::bigint) _x",
+                  w.proj, w.table, w.guard);
     t->stmts[ST_GET].sql = take(b);
     t->stmts[ST_PATCH].sql = build_patch(&w);
     /* delete: $1 the id */
     strbuf_printf(b,
-                  "WITH _t AS (DELETE FROM %s WHERE id = $1::bigint RETURNING *)"
+                  "WITH _t AS (DELETE FROM %s WHERE %s AND id = $1::bigint RETURNING *)"
                   " SELECT to_json(_x)::text FROM (SELECT %s FROM _t) _x",
-                  w.table, w.proj);
+                  w.table, w.guard, w.proj);
     t->stmts[ST_DELETE].sql = take(b);
     t->stmts[ST_LIST_ASC].sql = build_list(&w, false);
     t->stmts[ST_LIST_DESC].sql = build_list(&w, true);
@@ -224,6 +239,38 @@ bool sql_print_statement(const char *def_json, int which) {
     return true;
 }
 
+char *sql_build_upsert(const sql_table *t, const table_column *key, json_t *rows) {
+    const table_spec *s = &t->spec;
+    pool *p = pool_new();
+    strbuf *proj = strbuf_new(), *b = strbuf_new();
+    projection(p, s, proj);
+    builder w = {p, s, ident_quote_affixed(p, "sql_", s->name, ""), proj->data, b, t->guard};
+    strbuf_puts(b, "WITH _t AS (");
+    insert_head(&w);
+    const char *k = ident_quote(p, key->name);
+    strbuf_printf(b, " ON CONFLICT (%s) DO UPDATE SET %s = EXCLUDED.%s", k, k, k);
+    for (size_t i = 0; i < s->ncols; i++) {
+        const table_column *c = &s->cols[i];
+        bool named = false;
+        for (size_t r = 0; json_is_array(rows) && r < json_array_size(rows); r++)
+            named = named || json_object_get(json_array_get(rows, r), c->name) != NULL;
+        named = named || (json_is_object(rows) && json_object_get(rows, c->name) != NULL);
+        if (!named || c == key) continue;
+        const char *q = ident_quote(p, c->name);
+        strbuf_printf(b, ", %s = EXCLUDED.%s", q, q);
+    }
+    strbuf_printf(
+        b,
+        " RETURNING *, (xmax = 0) AS _inserted)"
+        " SELECT to_json(_x)::text FROM (SELECT %s, _t._inserted AS inserted FROM _t) _x ORDER BY _x.id",
+        w.proj);
+    char *sql = take(b);
+    strbuf_free(proj);
+    strbuf_free(b);
+    pool_free(p);
+    return sql;
+}
+
 /* ---- looking a table up ---- */
 
 sql_table *sql_table_lookup(request *req, const char *name, api_error *err) {
@@ -252,6 +299,10 @@ sql_table *sql_table_lookup(request *req, const char *name, api_error *err) {
     if (t->name == NULL) abort();
     t->def = def;
     t->spec = spec;
+    t->version = atoll(PQgetvalue(res, 0, 2));
+    snprintf(t->guard_buf, sizeof t->guard_buf, "sql__fresh(%s, %lld)", ident_literal(req->pool, name),
+             t->version);
+    t->guard = t->guard_buf;
     build_statements(t);
     if (c->n == SQL_CACHE_MAX) { /* evict the least recently used */
         size_t old = 0;
@@ -262,6 +313,15 @@ sql_table *sql_table_lookup(request *req, const char *name, api_error *err) {
     t->used = ++c->clock;
     c->tables[c->n++] = t;
     return t;
+}
+
+void sql_table_forget(const char *name) {
+    table_cache *c = cache_get();
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->tables[i]->name, name) == 0) {
+            cache_drop(c, c->tables[i]);
+            return;
+        }
 }
 
 const table_column *sql_column_find(const table_spec *s, const char *name) {
@@ -277,7 +337,22 @@ static bool stale_error(const api_error *err) {
     const char *st = err->sqlstate;
     return err->status == 500 &&
            (strcmp(st, "42P01") == 0 || strcmp(st, "42703") == 0 || strcmp(st, "42804") == 0 ||
-            strcmp(st, "0A000") == 0 || strcmp(st, "26000") == 0);
+            strcmp(st, "SQLCH") == 0 || strcmp(st, "0A000") == 0 || strcmp(st, "26000") == 0);
+}
+
+/* The registry's version of a table ($1 the name). */
+static const db_stmt table_version = {"sql_table_version", "SELECT version FROM sql__tables WHERE name = $1",
+                                      1};
+
+/* After a 422 from t's cached definition (a column it does not know yet):
+ * true when the registry's version is not t's, the refusal then maybe
+ * stale. */
+static bool changed_since(request *req, const sql_table *t, const api_error *err) {
+    if (err->status != 422 || err->sqlstate[0] != '\0') return false;
+    const char *params[] = {t->name};
+    api_error e;
+    PGresult *res = db_query(req->pool, &table_version, params, &e);
+    return res != NULL && (PQntuples(res) == 0 || atoll(PQgetvalue(res, 0, 0)) != t->version);
 }
 
 bool sql_with_table(request *req, const input_value *in, reply *out, api_error *err, sql_table_fn fn) {
@@ -285,7 +360,7 @@ bool sql_with_table(request *req, const input_value *in, reply *out, api_error *
     sql_table *t = sql_table_lookup(req, name, err);
     if (t == NULL) return false;
     if (fn(req, in, out, t, err)) return true;
-    if (!stale_error(err)) return false;
+    if (!stale_error(err) && !changed_since(req, t, err)) return false;
     log_msg(LOG_INFO, "table %s changed behind the cache (%s); reading the registry again", name,
             err->sqlstate);
     cache_drop(cache_get(), t);

@@ -51,10 +51,16 @@ typedef struct sql_table {
     json_t *def; /* owns spec's strings */
     table_spec spec;
     built_stmt stmts[ST_COUNT];
+    long long version; /* the registry row's: every statement checks it
+                          (sql__fresh), so a definition changed by another
+                          worker is noticed by the next statement */
+    const char *guard; /* "sql__fresh('<name>', <version>)", or "TRUE" */
+    char guard_buf[96];
     unsigned long long used; /* for eviction: larger is more recent */
 } sql_table;
 
-/* The registry's row of one table: its answer and its columns ($1 the name). */
+/* The registry's row of one table: its answer, its columns and its
+ * version ($1 the name). */
 extern const db_stmt sql_table_get;
 
 /* Returns the thread's cached table called name, reading the registry on
@@ -62,6 +68,10 @@ extern const db_stmt sql_table_get;
  * table belongs to the thread's cache: valid until the thread's next
  * lookup. */
 sql_table *sql_table_lookup(request *req, const char *name, api_error *err);
+
+/* Drops the table called name from the thread's cache, if it is there
+ * (its statements deallocated): after the thread dropped the table. */
+void sql_table_forget(const char *name);
 
 /* Returns s's column called name, or NULL. Borrowed from s. */
 const table_column *sql_column_find(const table_spec *s, const char *name);
@@ -80,6 +90,13 @@ bool sql_with_table(request *req, const input_value *in, reply *out, api_error *
  * statements the service runs. Returns false when def_json is not a valid
  * definition (the reason on stderr). */
 bool sql_print_statement(const char *def_json, int which);
+
+/* The upsert of rows (the body: one object or an array) into table s on
+ * the unique column key: the insert's statement ($1 the body) with ON
+ * CONFLICT (key) DO UPDATE setting the columns the rows name (every row's,
+ * together); each answered row carries "inserted". Returns the statement,
+ * malloc'd: the caller frees it. */
+char *sql_build_upsert(const sql_table *t, const table_column *key, json_t *rows);
 
 /* Runs t's statement `which` (ST_*). Returns the result, owned by
  * req->pool, or NULL with err set. */

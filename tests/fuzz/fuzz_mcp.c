@@ -73,7 +73,7 @@ static void one(const char *body, size_t len, const char *version, const char *s
     if (out.action == RPC_ANSWER) {
         strbuf *answer = strbuf_new();
         strbuf *progress = strbuf_new();
-        rpc_progress_start(&out, progress);
+        rpc_progress(&out, 0, "started", progress);
         check_json(progress);
         rpc_answer(&out, answer, inline_runner, NULL);
         if (answer->len == 0) abort(); /* a request always gets an answer */

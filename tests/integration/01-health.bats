@@ -121,3 +121,80 @@ teardown_file() { stack_teardown; }
     [ "$CODE" = 431 ]
     jq -e '.error == "headers_too_large" and (.detail | type == "string")' <<<"$BODY"
 }
+
+@test "GET /health: database.primary is true on the primary, and the body never names the host" {
+    http_anon GET /health
+    expect 200 '.database.primary == true'
+    [[ "$BODY" != *"$PG_PORT"* ]]
+    [[ "$BODY" != *127.0.0.1* ]]
+    [[ "$BODY" != *"$PG_SOCK"* ]]
+}
+
+# A port nothing listens on (refuses at once), and one that accepts but
+# never answers, as a frozen machine does.
+dead_port() { free_port; }
+hung_host() { # hung_host PORT: a listener that never reads; its pid in $STACK_DIR/pids
+    python3 -c 'import socket,sys,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); time.sleep(300)' "$1" 3>&- &
+    echo $! >>"$STACK_DIR/pids"
+    HUNG_PID=$!
+    for _ in $(seq 50); do (exec 9<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done
+    return 1
+}
+
+@test "a multi-host DATABASE_URL (target_session_attrs=read-write) whose first host refuses: served by the next, the log names it" {
+    local dead
+    dead=$(dead_port)
+    DATABASE_URL="postgresql://postgres@127.0.0.1:$dead,127.0.0.1:$PG_PORT/postgres?target_session_attrs=read-write" \
+        service_up multi
+    URL=$(service_url multi) http PUT /document/ha/a -d '{"v":1}'
+    [[ "$CODE" = 20[01] ]]
+    URL=$(service_url multi) http_anon GET /health
+    expect 200 '.database.primary == true'
+    grep -q "connected to the database at 127.0.0.1:$PG_PORT" "$STACK_DIR/multi/lighttpd.log"
+    grep -q "database host 127.0.0.1:$dead refused or timed out" "$STACK_DIR/multi/lighttpd.log"
+    service_down multi
+}
+
+@test "a first host that accepts and never answers (a frozen machine) is left after the connect timeout, within /health's budget" {
+    local hung
+    hung=$(free_port)
+    hung_host "$hung"
+    DATABASE_URL="postgresql://postgres@127.0.0.1:$hung,127.0.0.1:$PG_PORT/postgres?target_session_attrs=read-write" \
+        service_up frozen
+    # Every new connection tries the frozen host first, for at most a second.
+    URL=$(service_url frozen) http_anon GET /health
+    expect 200 '.database.primary == true'
+    grep -q "database host 127.0.0.1:$hung refused or timed out: connecting timed out" "$STACK_DIR/frozen/lighttpd.log"
+    service_down frozen
+    kill "$HUNG_PID"
+}
+
+
+@test "a server turned read-only under open connections (a demoted primary): 503 database_unavailable with Retry-After, then healed by itself" {
+    psql_q "CREATE DATABASE ro"
+    DATABASE_URL="host=$PG_SOCK port=$PG_PORT user=postgres dbname=ro" service_up ro
+    local url _
+    url=$(service_url ro)
+    URL=$url http PUT /document/ro/a -d '{"v":1}'
+    [ "$CODE" = 201 ] || [ "$CODE" = 200 ]
+    # What a standby answers a write: SQLSTATE 25006, on the connections
+    # the service already holds (the setting applies to new sessions, so
+    # the service's are ended and it reconnects on its own).
+    psql_q "ALTER DATABASE ro SET default_transaction_read_only = on"
+    psql_q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'ro'" >/dev/null
+    for _ in 1 2 3; do
+        URL=$url http PUT /document/ro/a -d '{"v":2}'
+        expect_error 503 database_unavailable
+        header_has Retry-After 1
+        grep -q "read-only transaction" "$STACK_DIR/ro/lighttpd.log" && break
+    done
+    grep -q "read-only transaction" "$STACK_DIR/ro/lighttpd.log"
+    # Writable again: the connection that met the refusal was dropped, so
+    # the next one is a new session, which writes.
+    psql_q "ALTER DATABASE ro RESET default_transaction_read_only"
+    URL=$url http PUT /document/ro/a -d '{"v":3}'
+    [ "$CODE" = 200 ] || [ "$CODE" = 201 ]
+    service_down ro
+}

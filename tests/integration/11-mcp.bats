@@ -25,6 +25,10 @@ setup_file() {
     if [ "${SANITIZER:-}" = valgrind ]; then MCP_SESSION_IDLE_SECONDS=20; fi
     stack_setup
     export MCP="$URL/mcp"
+    # Every tool the registry declares (tools/list must list them all).
+    NTOOLS=$("$BACKEND_BIN/backend-registry" --tools | grep -c .)
+    BACKEND_TOOLS=$("$BACKEND_BIN/backend-registry" --tools | paste -sd,)
+    export NTOOLS BACKEND_TOOLS
     # The conformance suite sends no token: a test-only proxy adds it.
     node "$ROOT/tests/mcp/auth-proxy.js" "$PROXY_PORT" "$URL" "$TOKEN" >"$STACK_DIR/proxy.log" 2>&1 3>&- &
     echo $! >>"$STACK_DIR/pids"
@@ -108,7 +112,7 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     # the Inspector web UI's origin, through a whole session-era exchange
     SID=$(mcp_init 2025-11-25 -H 'Origin: http://localhost:6274')
     rpc '{"jsonrpc":"2.0","id":2,"method":"tools/list"}' -H 'Origin: http://localhost:6274'
-    expect 200 '(.result.tools | length) == 17'
+    expect 200 '(.result.tools | length) == (env.NTOOLS | tonumber)'
 }
 
 @test "the bearer token: missing, wrong or not Bearer is 401 with WWW-Authenticate" {
@@ -127,7 +131,7 @@ tool_text() { jq -r '.result.content[0].text' <<<"$BODY"; }
     for v in 2025-03-26 2025-06-18 2025-11-25; do
         http POST /mcp -d '{"jsonrpc":"2.0","id":"a","method":"initialize","params":{"protocolVersion":"'$v'"}}'
         expect 200 '.jsonrpc == "2.0"' '.id == "a"' ".result.protocolVersion == \"$v\"" \
-            '.result.capabilities == {"tools": {}}' '.result.serverInfo.name == "backend"' \
+            '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}' '.result.serverInfo.name == "backend"' \
             '.result.serverInfo.version | type == "string"'
         header_has Mcp-Session-Id
         header_has Content-Type application/json
@@ -203,11 +207,11 @@ srpc() {
     srpc server/discover ''
     expect 200 '.id == "s1"' '.result.resultType == "complete"' \
         '.result.supportedVersions == ["2026-07-28","2025-11-25","2025-06-18","2025-03-26"]' \
-        '.result.capabilities == {"tools": {}}' '.result.ttlMs >= 0' '.result.cacheScope == "public"' \
+        '.result.capabilities == {"tools": {}, "resources": {"subscribe": true}, "completions": {}}' '.result.ttlMs >= 0' '.result.cacheScope == "public"' \
         '.result._meta["io.modelcontextprotocol/serverInfo"].name == "backend"'
     no_session_header
     srpc tools/list ''
-    expect 200 '(.result.tools | length) == 17' '.result.resultType == "complete"' '.result.ttlMs >= 0' \
+    expect 200 '(.result.tools | length) == (env.NTOOLS | tonumber)' '.result.resultType == "complete"' '.result.ttlMs >= 0' \
         '.result.cacheScope == "public"' '.result._meta["io.modelcontextprotocol/serverInfo"].version | type == "string"' \
         'all(.result.tools[]; (.title | length) > 3 and .outputSchema.type == "object" and .annotations.openWorldHint == false)'
     srpc tools/call '"name":"document_put","arguments":{"namespace":"stateless","key":"k","payload":{"a":1}}'
@@ -268,7 +272,7 @@ srpc() {
         -d '{"jsonrpc":"2.0","id":5,"method":"tools/list"}'
     expect 400 '.error.code == -32602'
     # methods the era does not have here (ping included): 404 -32601
-    for m in ping initialize resources/list prompts/list; do
+    for m in ping initialize prompts/list logging/setLevel; do
         srpc "$m" ''
         expect 404 '.error.code == -32601' '.id == "s1"'
     done
@@ -297,7 +301,7 @@ srpc() {
     SID=$(mcp_init 2025-03-26)
     [ -n "$SID" ]
     BASE=$R rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
-    expect 200 '(.result.tools | length) == 17' 'all(.result.tools[]; .outputSchema == null)'
+    expect 200 '(.result.tools | length) == (env.NTOOLS | tonumber)' 'all(.result.tools[]; .outputSchema == null)'
     BASE=$R http POST /mcp -H "Mcp-Session-Id: $SID" -d '[{"jsonrpc":"2.0","id":1,"method":"ping"}]'
     expect 200 '.[0].result == {}'
     BASE=$R call document_put '{"namespace":"replica","key":"k","payload":1}'
@@ -347,7 +351,7 @@ srpc() {
 
 @test "JSON-RPC errors: -32601 unknown method, -32700 malformed, -32600 invalid, -32602 invalid params" {
     SID=$(mcp_init)
-    rpc '{"jsonrpc":"2.0","id":5,"method":"resources/list"}'
+    rpc '{"jsonrpc":"2.0","id":5,"method":"prompts/list"}'
     expect 200 '.id == 5' '.error.code == -32601'
     rpc '{"jsonrpc":"2.0","id":5,'
     expect 400 '.error.code == -32700' '.id == null'
@@ -386,14 +390,14 @@ srpc() {
     http POST /mcp -H "Mcp-Session-Id: $SID" \
         -d '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":"b","method":"nope"},{"jsonrpc":"2.0","id":3,"method":"tools/list"}]'
     expect 200 'length == 3' '.[0].id == 1 and .[0].result == {}' '.[1].id == "b" and .[1].error.code == -32601' \
-        '.[2].id == 3 and (.[2].result.tools | length) == 17'
+        '.[2].id == 3 and (.[2].result.tools | length) == (env.NTOOLS | tonumber)'
     http POST /mcp -H "Mcp-Session-Id: $SID" -d '[{"jsonrpc":"2.0","method":"notifications/x"}]'
     expect 202
     http POST /mcp -H "Mcp-Session-Id: $SID" -d '[]'
     expect 400 '.error.code == -32600'
 }
 
-@test "tools/list: the contract's 13 tools, the queue's 3 new ones and document_changes (17), each with a title, annotations, an inputSchema and an outputSchema" {
+@test "tools/list: the contract's 13 tools and every other the registry declares, each with a title, annotations, an inputSchema and an outputSchema" {
     for v in 2025-06-18 2025-11-25; do
         SID=$(mcp_init $v)
         rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
@@ -432,7 +436,7 @@ db_rows() {
     hint() { jq -r --arg t "$1" --arg h "$2" '.[$t][$h]' <<<"$hints"; }
     # fixtures the calls below work on
     call sql_create_table '{"name":"hints","columns":[{"name":"a","type":"text"}]}'
-    call sql_insert_rows '{"name":"hints","rows":[{"a":"x"}]}'
+    call sql_insert_rows '{"name":"hints","rows":[{"a":"x"},{"a":"del"}]}'
     call document_put '{"namespace":"hints","key":"k","payload":1}'
     call queue_enqueue '{"namespace":"hints","payload":1}'
     declare -A args=(
@@ -448,6 +452,10 @@ db_rows() {
         [file_write_temp]='{"content":"x"}'
         [sql_create_table]='{"name":"hints2","columns":[{"name":"a","type":"text"}]}'
         [document_delete]='{"namespace":"hints","key":"k"}'
+        [document_namespaces]='{}'
+        [document_retention_get]='{"namespace":"hints"}'
+        [document_retention_put]='{"namespace":"hints-r","keep_versions":5}'
+        [sql_delete_rows]='{"name":"hints","where":{"a":"eq.del"}}'
     )
     for t in "${!args[@]}"; do
         files_before=$(ls "$FILE_TEMP_DIR" 2>/dev/null | wc -l)
@@ -679,7 +687,9 @@ db_rows() {
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"sdk-client: all passed"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 37 ]
+    # the version, tools/list, every tool has its calls, each tool's two
+    # calls, the unknown tool
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq $((2 * NTOOLS + 4)) ]
     [[ "$output" == *"protocol version 2025-11-25, session "* ]]
 }
 
@@ -689,7 +699,9 @@ db_rows() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"sdk-client: all passed"* ]]
     [[ "$output" == *"protocol version 2026-07-28, session none"* ]]
-    [ "$(grep -c '^ok - ' <<<"$output")" -eq 37 ]
+    # the version, tools/list, every tool has its calls, each tool's two
+    # calls, the unknown tool
+    [ "$(grep -c '^ok - ' <<<"$output")" -eq $((2 * NTOOLS + 4)) ]
 }
 
 @test "MCP Inspector 2.x, CLI mode: tools/list and tools/call" {
@@ -703,7 +715,7 @@ db_rows() {
     # q FILTER: jq on the last output, which is shown when the filter fails
     q() { jq -er "$1" "$BATS_TEST_TMPDIR/out" || { cat "$BATS_TEST_TMPDIR/out" >&2; return 1; }; }
     inspector --method tools/list
-    [ "$(q '.tools | length')" = 17 ]
+    [ "$(q '.tools | length')" = "$NTOOLS" ]
     [ "$(q '.tools[] | select(.name == "document_get") | .annotations.readOnlyHint')" = true ]
     inspector --method tools/call --tool-name document_put --tool-arg namespace=inspector --tool-arg key=k \
         --tool-arg 'payload={"by":"inspector"}'
@@ -794,7 +806,7 @@ JSON
     [ -n "$new" ] && [ "$new" != "$pid" ]
     # the session made before the kill lives in the database, not the process
     SID=$old rpc '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
-    expect 200 '(.result.tools | length) == 17'
+    expect 200 '(.result.tools | length) == (env.NTOOLS | tonumber)'
     echo "$new" >>"$STACK_DIR/pids"
 }
 

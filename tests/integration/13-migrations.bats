@@ -73,7 +73,7 @@ teardown_file() { stack_teardown; }
     http_anon GET /health
     expect 200 '[.sentinels[].mode] | contains(["document","file","health","queue","sql"])'
     [ "$(psql_q "select string_agg(mode || ':' || step, ',' order by mode, step) from schema_migrations
-        where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,document:2,document:3,file:1,queue:1,queue:2,sql:1" ]
+        where mode in ('document', 'file', 'health', 'queue', 'sql')")" = "document:1,document:2,document:3,document:4,file:1,queue:1,queue:2,sql:1,sql:2" ]
     [ "$(psql_q "select count(*) from schema_migrations where applied_at > now() - interval '10 minutes'")" -ge 4 ]
 }
 
@@ -85,7 +85,7 @@ teardown_file() { stack_teardown; }
         sleep 0.1
     done
     expect 200 '.result.tools | length > 0'
-    [ "$(psql_q "select string_agg(mode || ':' || step, ',') from schema_migrations where mode = 'mcp'")" = "mcp:1" ]
+    [ "$(psql_q "select string_agg(mode || ':' || step, ',' order by step) from schema_migrations where mode = 'mcp'")" = "mcp:1,mcp:2" ]
     [ "$(psql_q "select count(*) from mcp_sessions where id = '00112233445566778899aabbccddeeff'")" -eq 1 ]
     grep -q "schema step 1 of mcp applied" "$STACK_DIR/main/lighttpd.log"
 }

@@ -452,3 +452,9 @@ retry_after_in() {
     [ "$CODE" = 404 ]
     service_down trusted
 }
+
+@test "backend_database_info names the server reached (host:port), with value 1" {
+    scrape
+    grep -qxF "backend_database_info{host=\"$PG_SOCK:$PG_PORT\"} 1" <<<"$BODY"
+    grep -qxF "# TYPE backend_database_info gauge" <<<"$BODY"
+}

@@ -307,3 +307,39 @@ write_at() { cat "$SCENE/write_at"; }
     done
     service_down capped
 }
+
+# A failover seen from one server: PostgreSQL stopped and started again
+# under parked waiters. Their listener loses its connection; they stay
+# parked through the gap (never answering 503), and a write made after
+# PostgreSQL is back wakes them (docs/operations.md, "Failover").
+@test "a long-poll claim and a feed long-poll parked across a PostgreSQL restart are woken by writes made after it" {
+    local since claim feed code _
+    since=$(curl -sf -H "Authorization: Bearer $TOKEN" "$URL/document/w-restart/_changes?since=now" | jq -r .next)
+    curl -s -o "$SCENE/rs.claim" -w '%{http_code}' --max-time 40 -H "Authorization: Bearer $TOKEN" \
+        -d '{"max":1,"wait_seconds":20}' "$URL/queue/w-restart/claim" >"$SCENE/rs.claim.code" 3>&- &
+    claim=$!
+    curl -s -o "$SCENE/rs.feed" -w '%{http_code}' --max-time 40 -H "Authorization: Bearer $TOKEN" \
+        "$URL/document/w-restart/_changes?since=$since&wait_seconds=20" >"$SCENE/rs.feed.code" 3>&- &
+    feed=$!
+    echo "$claim $feed" >>"$STACK_DIR/pids"
+    sleep 1
+    pg_stop "$PG_DIR" fast
+    sleep 2
+    pg_restart "$PG_DIR"
+    # The service heals by itself: the first writes may still answer 503.
+    for _ in $(seq 50); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Authorization: Bearer $TOKEN" -d '{"after":1}' \
+            "$URL/document/w-restart/k")
+        [ "$code" = 200 ] || [ "$code" = 201 ] && break
+        [ "$code" = 503 ] || { echo "a write after the restart answered $code"; return 1; }
+        sleep 0.2
+    done
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -d '{"payload":{"after":1}}' \
+        "$URL/queue/w-restart")
+    [ "$code" = 201 ] || [ "$code" = 200 ]
+    await_pid "$claim" 30 && await_pid "$feed" 30
+    [ "$(cat "$SCENE/rs.claim.code")" = 200 ] || { echo "claim: $(cat "$SCENE/rs.claim.code") $(cat "$SCENE/rs.claim")"; return 1; }
+    [ "$(cat "$SCENE/rs.feed.code")" = 200 ] || { echo "feed: $(cat "$SCENE/rs.feed.code") $(cat "$SCENE/rs.feed")"; return 1; }
+    jq -e '.items | length == 1 and .[0].payload == {"after":1}' "$SCENE/rs.claim" >/dev/null
+    jq -e '[.items[].key] == ["k"]' "$SCENE/rs.feed" >/dev/null
+}

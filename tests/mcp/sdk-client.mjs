@@ -58,9 +58,11 @@ await check(`the protocol version settled on is ${expectedVersion}`, async () =>
   assert.equal(v, expectedVersion);
   assert.equal(transport.sessionId === undefined, v2, 'a session in the session era, none in the stateless one');
 });
-const expected = ['health', 'document_put', 'document_get', 'document_list', 'document_changes', 'document_delete', 'queue_enqueue',
-  'queue_claim', 'queue_ack', 'queue_ack_many', 'queue_pause', 'queue_resume', 'sql_create_table', 'sql_list_tables', 'sql_insert_rows', 'sql_select_rows',
-  'file_write_temp'];
+// Every tool the registry declares (BACKEND_TOOLS, from backend-registry
+// --tools): the server must list exactly these, and each needs its calls
+// below (a valid and an invalid one), so no tool goes untested.
+const expected = (process.env.BACKEND_TOOLS ?? '').split(',').filter((t) => t);
+assert.ok(expected.length > 0, 'BACKEND_TOOLS names the registry\'s tools');
 await check('tools/list names the contract tools, each with input and output schemas', async () => {
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((t) => t.name).sort(), [...expected].sort());
@@ -106,6 +108,18 @@ const calls = {
     const d = await valid('document_delete', { namespace: ns, key: 'k1' });
     assert.equal(d.deleted, true);
   }, () => invalid('document_delete', { namespace: ns }, 'validation_failed', 'key')],
+  document_namespaces: [async () => {
+    const l = await valid('document_namespaces', { limit: 1000 });
+    assert.ok(l.items.some((n) => n.namespace === ns));
+  }, () => invalid('document_namespaces', { limit: 0 }, 'validation_failed', 'limit')],
+  document_retention_put: [async () => {
+    const r = await valid('document_retention_put', { namespace: ns, keep_versions: 10 });
+    assert.equal(r.keep_versions, 10);
+  }, () => invalid('document_retention_put', { namespace: ns, keep_versions: 0 }, 'validation_failed', 'keep_versions')],
+  document_retention_get: [async () => {
+    const r = await valid('document_retention_get', { namespace: ns });
+    assert.equal(r.keep_versions, 10);
+  }, () => invalid('document_retention_get', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
   queue_enqueue: [async () => { await valid('queue_enqueue', { namespace: ns, payload: { job: 1 } }); },
     () => invalid('queue_enqueue', { namespace: ns, payload: 1, max_attempts: 0 }, 'validation_failed', 'max_attempts')],
   queue_claim: [async () => {
@@ -134,6 +148,36 @@ const calls = {
     const p = await valid('queue_resume', { namespace: ns });
     assert.equal(p.paused, false);
   }, () => invalid('queue_resume', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
+  queue_stats: [async () => {
+    const st = await valid('queue_stats', { namespace: ns });
+    assert.equal(st.namespace, ns);
+    assert.equal(st.paused, false);
+  }, () => invalid('queue_stats', { namespace: 'bad ns' }, 'validation_failed', 'namespace')],
+  queue_release: [async () => {
+    await valid('queue_enqueue', { namespace: ns, payload: { job: 3 } });
+    const [item] = (await valid('queue_claim', { namespace: ns, max: 1 })).items;
+    const r = await valid('queue_release', { namespace: ns, id: item.id, claim_token: item.claim_token, delay_seconds: 0 });
+    assert.equal(r.released, true);
+  }, () => invalid('queue_release', { namespace: ns, id: 1, claim_token: 'nope' }, 'validation_failed', 'claim_token')],
+  queue_extend: [async () => {
+    const [item] = (await valid('queue_claim', { namespace: ns, max: 1 })).items;
+    const e = await valid('queue_extend', { namespace: ns, id: item.id, claim_token: item.claim_token, visibility_timeout_seconds: 60 });
+    assert.equal(e.claim_token, item.claim_token);
+  }, () => invalid('queue_extend', { namespace: ns, id: 1, claim_token: '0b5e0c4e-8a52-4d0e-9a43-5d1c2f3e4a5b', visibility_timeout_seconds: 0 },
+    'validation_failed', 'visibility_timeout_seconds')],
+  queue_dead_list: [async () => {
+    // A released final attempt is dead at once.
+    await valid('queue_enqueue', { namespace: `${ns}-dead`, payload: { job: 4 }, max_attempts: 1 });
+    const [item] = (await valid('queue_claim', { namespace: `${ns}-dead`, max: 1 })).items;
+    await valid('queue_release', { namespace: `${ns}-dead`, id: item.id, claim_token: item.claim_token });
+    const d = await valid('queue_dead_list', { namespace: `${ns}-dead` });
+    assert.deepEqual(d.items.map((i) => i.id), [item.id]);
+    calls.dead = item;
+  }, () => invalid('queue_dead_list', { namespace: ns, limit: 0 }, 'validation_failed', 'limit')],
+  queue_dead_retry: [async () => {
+    const r = await valid('queue_dead_retry', { namespace: `${ns}-dead`, id: calls.dead.id });
+    assert.equal(r.attempts, 0);
+  }, () => invalid('queue_dead_retry', { namespace: ns, id: 999999999 }, 'not_found')],
   sql_create_table: [async () => {
     const t = await valid('sql_create_table', { name: table, columns: [{ name: 'n', type: 'numeric' },
       { name: 's', type: 'text', nullable: false }] });
@@ -151,13 +195,35 @@ const calls = {
     const r = await valid('sql_select_rows', { name: table, where: { s: 'a' }, order: 'desc' });
     assert.equal(r.items.length, 1);
   }, () => invalid('sql_select_rows', { name: table, order: 'sideways' }, 'validation_failed', 'order')],
+  sql_update_rows: [async () => {
+    const r = await valid('sql_update_rows', { name: table, where: { s: 'eq.a' }, set: { s: 'a' } });
+    assert.equal(r.count, 1);
+  }, () => invalid('sql_update_rows', { name: table, set: { s: 'b' } }, 'validation_failed', 'where')],
+  sql_delete_rows: [async () => {
+    const r = await valid('sql_delete_rows', { name: table, where: { s: 'eq.nosuch' } });
+    assert.equal(r.count, 0);
+  }, () => invalid('sql_delete_rows', { name: table, where: { s: 'a' }, max_affected: -1 }, 'validation_failed', 'max_affected')],
+  sql_alter_table: [async () => {
+    const r = await valid('sql_alter_table', { name: table, column: 'extra', type: 'integer', default: 1 });
+    assert.equal(r.columns.at(-1).name, 'extra');
+    await valid('sql_alter_table', { name: table, drop: 'extra' });
+  }, () => invalid('sql_alter_table', { name: table, column: 'x', type: 'money' }, 'validation_failed', 'type')],
+  sql_drop_table: [async () => {
+    await valid('sql_create_table', { name: `${table}_drop`, columns: [{ name: 'a', type: 'text' }] });
+    const r = await valid('sql_drop_table', { name: `${table}_drop`, confirm: `${table}_drop` });
+    assert.equal(r.dropped, true);
+  }, () => invalid('sql_drop_table', { name: table }, 'validation_failed', 'confirm')],
   file_write_temp: [async () => {
     const f = await valid('file_write_temp', { content: 'aGVsbG8=', encoding: 'base64' });
     assert.equal(f.size, 5);
     assert.equal(f.sha256, '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
   }, () => invalid('file_write_temp', { content: '%%%%', encoding: 'base64' }, 'validation_failed', 'content')],
 };
-for (const tool of expected) {
+await check('every tool has its calls here', async () => {
+  assert.deepEqual(expected.filter((t) => !calls[t]), []);
+});
+// In the order of calls (a claim before its ack).
+for (const tool of Object.keys(calls).filter((t) => expected.includes(t))) {
   await check(`${tool} with valid input`, calls[tool][0]);
   await check(`${tool} with invalid input`, calls[tool][1]);
 }

@@ -19,6 +19,26 @@ int main(void) {
     db_startup_options(buf, sizeof buf, 2147483647L, true);
     CHECK(strstr(buf, "plan_cache_mode=force_generic_plan") != NULL, "the longest budget still fits");
 
+    /* A multi-host url: each host with its own port, in order. */
+    db_host h[DB_HOSTS_MAX];
+    int n = db_hosts("postgresql://a:5432,b:5433,c:5434/db?target_session_attrs=read-write", h, DB_HOSTS_MAX);
+    CHECK(n == 3, "three hosts");
+    CHECK(n == 3 && strcmp(h[0].host, "a") == 0 && strcmp(h[0].port, "5432") == 0, "the first host and port");
+    CHECK(n == 3 && strcmp(h[2].host, "c") == 0 && strcmp(h[2].port, "5434") == 0, "the last host and port");
+    n = db_hosts("host=a,b port=6000 dbname=x", h, DB_HOSTS_MAX);
+    CHECK(n == 2 && strcmp(h[1].host, "b") == 0 && strcmp(h[1].port, "6000") == 0, "one port for every host");
+    n = db_hosts("host=a,b,c port=1,2", h, DB_HOSTS_MAX);
+    CHECK(n == -1, "ports that do not pair with the hosts");
+    n = db_hosts("host=a,b hostaddr=127.0.0.1,127.0.0.2", h, DB_HOSTS_MAX);
+    CHECK(n == 2 && strcmp(h[1].hostaddr, "127.0.0.2") == 0 && h[1].port[0] == '\0', "addresses pair too");
+    CHECK(db_hosts("postgresql:///db", h, DB_HOSTS_MAX) == 0, "no host: the default socket");
+    CHECK(db_hosts("not a url", h, DB_HOSTS_MAX) == 0, "unparsable: libpq says why when it connects");
+    CHECK(db_hosts("host=a,b,c", h, 2) == 2, "at most max");
+    CHECK(db_connect_timeout_ms("postgresql://a,b/db") == DB_CONNECT_TIMEOUT_MS, "the default per host");
+    CHECK(db_connect_timeout_ms("postgresql://a,b/db?connect_timeout=3") == 3000, "the url's, in seconds");
+    CHECK(db_connect_timeout_ms("host=a connect_timeout=1") == 2000, "1 s counts as 2, as in libpq");
+    CHECK(db_connect_timeout_ms("host=a connect_timeout=0") == DB_CONNECT_TIMEOUT_MS, "0: the default");
+
     /* The queue's statements are index lookups by their parameters: one
      * plan each. The sql mode's list has optional filters ($n IS NULL OR
      * ...), which only a plan made for the values drops: never generic. */

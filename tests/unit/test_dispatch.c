@@ -50,7 +50,7 @@ int main(void) {
           "document: bad JSON is 400");
     reply_release(&out);
     CHECK(dispatch("document", "PUT", "/document", "Bearer tok", NULL, p, &out) == 405 &&
-              strstr(out.headers, "Allow: POST") != NULL,
+              strstr(out.headers, "Allow: GET, HEAD, POST") != NULL,
           "document: wrong method is 405 with Allow");
     reply_release(&out);
     CHECK(dispatch("queue", "POST", "/queue/jobs/claim", "Bearer tok", "{\"max\":1001}", p, &out) == 422,

@@ -7,6 +7,7 @@
 #include "check.h"
 #include "clock.h"
 #include "random_id.h"
+#include "reply.h"
 
 /* Returns the table's row for the contract code, or NULL. */
 static const api_error_kind *row_of(const char *code) {
@@ -42,6 +43,7 @@ int main(void) {
         {"not_found", 404},
         {"method_not_allowed", 405},
         {"conflict", 409},
+        {"gone", 410},
         {"precondition_failed", 412},
         {"payload_too_large", 413},
         {"unsupported_media_type", 415},
@@ -66,6 +68,21 @@ int main(void) {
           "api_fail takes status and code from the table, detail and field from the call");
     CHECK(!API_INVALID(&err, NULL, "x") && err.status == 422 && err.field[0] == '\0',
           "API_INVALID is 422, no field");
+    /* A 410 of the changes feed carries resume in the body; api_fail
+     * clears it, so no other error carries a stale one. */
+    api_fail(&err, API_E_GONE, "since", "behind");
+    snprintf(err.resume, sizeof err.resume, "%s", "42");
+    reply r;
+    reply_init(&r);
+    reply_error(&r, &err);
+    CHECK(r.status == 410 &&
+              strcmp(r.body->data,
+                     "{\"error\":\"gone\",\"detail\":\"behind\",\"field\":\"since\",\"resume\":\"42\"}") == 0,
+          "a 410 with resume: the error shape and resume");
+    api_fail(&err, API_E_NOT_FOUND, NULL, "x");
+    reply_error(&r, &err);
+    CHECK(err.resume[0] == '\0' && strstr(r.body->data, "resume") == NULL, "api_fail clears resume");
+    reply_release(&r);
 
     char a[RANDOM_ID_HEX], b[RANDOM_ID_HEX];
     CHECK(random_id_hex(a, 16) && random_id_hex(b, 16) && strlen(a) == 32 &&

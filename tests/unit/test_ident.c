@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "sql/filter.h"
 #include "sql/ident.h"
 #include "sql/tablespec.h"
 
@@ -82,6 +83,15 @@ int main(void) {
     CHECK(!ident_column_ok("xmin", "c", &err) && !ident_column_ok("ctid", "c", &err) &&
               !ident_column_ok("tableoid", "c", &err),
           "system columns are reserved");
+    /* The row routes' query parameters (sql/filter.h): none may name a new
+     * column, each refused naming the field. */
+    for (const char *const *r = filter_reserved_names; *r; r++) {
+        err.field[0] = '\0';
+        CHECK(!ident_column_ok(*r, "columns[0].name", &err) && strcmp(err.field, "columns[0].name") == 0,
+              "a reserved query parameter name is not a column name");
+    }
+    CHECK(ident_column_ok("counts", "c", &err) && ident_column_ok("selected", "c", &err),
+          "names that only start like a reserved one are column names");
 
     col_type t;
     CHECK(col_type_parse("double", &t) && t == COL_DOUBLE && strcmp(col_type_sql(t), "double precision") == 0,

@@ -63,11 +63,13 @@ static json_t *array_of(const input_field *f, long long n) {
 
 /* count characters c. */
 static json_t *repeat(char c, long long count) {
-    char s[1024];
-    if (count > (long long)sizeof s - 1) count = sizeof s - 1;
+    char *s = malloc((size_t)count + 1);
+    if (s == NULL) abort();
     memset(s, c, (size_t)count);
     s[count] = '\0';
-    return json_string(s);
+    json_t *v = json_string(s);
+    free(s);
+    return v;
 }
 
 /* A value f takes. */
@@ -81,6 +83,8 @@ static json_t *value_of(const input_field *f) {
     case INPUT_ARRAY: return array_of(f, f->min);
     case INPUT_BOOLEAN: return json_true();
     case INPUT_ANY:
+        if (f->example) return json_loads(f->example, 0, NULL);
+        break;
     case INPUT_OBJECT: break;
     }
     return json_object();
@@ -360,7 +364,10 @@ static void walk_field(const mode *m, const route *r, const input_field *f) {
         EDGE(json_object(), false, "= {} (not an array)");
         break;
     case INPUT_ANY:
-        EDGE(json_pack("{s:[i]}", "any", 1), true, "= a JSON value");
+        if (f->example)
+            EDGE(json_loads(f->example, 0, NULL), true, "= its example");
+        else
+            EDGE(json_pack("{s:[i]}", "any", 1), true, "= a JSON value");
         if (f->required) EDGE(NULL, false, "absent (required)");
         break;
     case INPUT_OBJECT: break;

@@ -11,7 +11,9 @@
 #include "config.h"
 #include "jspan.h"
 #include "registry.h"
+#include "resources.h"
 #include "rpc.h"
+#include "rpc_internal.h"
 #include "session.h"
 #include "store.h"
 #include "settings.h"
@@ -341,8 +343,9 @@ int main(void) {
                          NULL, NULL, text) == 200 &&
               has(text,
                   "\"supportedVersions\":[\"2026-07-28\",\"2025-11-25\",\"2025-06-18\",\"2025-03-26\"]") &&
-              has(text, "\"capabilities\":{\"tools\":{}}") && has(text, "\"resultType\":\"complete\""),
-          "server/discover lists every version served and the tools capability");
+              has(text, "\"capabilities\":" RPC_CAPABILITIES) && has(text, "\"resources\":{") &&
+              has(text, "\"resultType\":\"complete\""),
+          "server/discover lists every version served and the capabilities (tools, resources)");
     CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), "2025-11-25", "tools/list",
                          NULL, NULL, text) == 400 &&
               has(text, "-32020") && has(text, "\"id\":9"),
@@ -501,6 +504,82 @@ int main(void) {
     for (int i = 0; i < 1000; i++) all_live = all_live && session_touch(fid, fv) == SESSION_LIVE;
     CHECK(all_live && g_fake.lookups == 0,
           "1000 requests within a second of the last check cost no store lookup");
+    /* CORS: an allowed origin's preflight needs no token; a refused origin
+     * gets no CORS at all */
+    {
+        rpc_in in = {.method = "OPTIONS", .host = "localhost", .origin = "http://localhost:6274"};
+        rpc_out out;
+        rpc_out_init(&out);
+        rpc_admit(&in, &out);
+        CHECK(out.status == 204 && out.preflight && out.cors_origin == in.origin && out.body->len == 0,
+              "a preflight from an allowed origin is 204 with no token");
+        rpc_out_release(&out);
+        in.origin = "https://evil.example";
+        rpc_out_init(&out);
+        rpc_admit(&in, &out);
+        CHECK(out.status == 403 && !out.preflight && out.cors_origin == NULL,
+              "a preflight from another origin is 403, with no CORS");
+        rpc_out_release(&out);
+        in = (rpc_in){.method = "POST", .host = "localhost", .origin = "https://app.example", .body = ""};
+        rpc_out_init(&out);
+        rpc_admit(&in, &out);
+        CHECK(out.status == 401 && out.cors_origin == in.origin && !out.preflight,
+              "an allowed origin's 401 carries CORS (the page can read why)");
+        rpc_out_release(&out);
+        in = (rpc_in){.method = "OPTIONS", .host = "localhost"};
+        rpc_out_init(&out);
+        rpc_admit(&in, &out);
+        CHECK(out.status == 401 && !out.preflight,
+              "an OPTIONS with no Origin is no preflight: the token first");
+        rpc_out_release(&out);
+    }
+
+    /* resource URIs: each template's GET; anything else names nothing */
+    {
+        static const char *const maps[][2] = {
+            {"backend://document/ns/k", "/document/ns/k"},
+            {"backend://document/ns/k/versions/3", "/document/ns/k?version=3"},
+            {"backend://document/ns", "/document/ns"},
+            {"backend://queue/jobs", "/queue/jobs"},
+            {"backend://sql/t1", "/sql/tables/t1"},
+            {"backend://sql/t1/rows/9", "/sql/tables/t1/rows/9"},
+            {"backend://document/a.b/k:x@y~z-1", "/document/a.b/k:x@y~z-1"},
+        };
+        bool ok = true;
+        strbuf *path = strbuf_new();
+        for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+            strbuf_reset(path);
+            ok = ok && resources_path(maps[i][0], path) && strcmp(path->data, maps[i][1]) == 0;
+        }
+        CHECK(ok, "each template's URI is its route's GET");
+        static const char *const none[] = {"backend://document",
+                                           "backend://document/",
+                                           "backend://document//k",
+                                           "backend://document/ns/_changes",
+                                           "backend://document/ns/k?version=1",
+                                           "backend://document/ns/k#x",
+                                           "backend://document/ns/k%20",
+                                           "backend://document/ns/k/versions",
+                                           "backend://document/ns/k/other/1",
+                                           "backend://queue/a/b",
+                                           "backend://sql/t/rows",
+                                           "backend://sql/t/cols/1",
+                                           "backend://other/x",
+                                           "http://document/ns",
+                                           "backend://document/a/b/c/d/e/f",
+                                           "backend://document/ns/k/",
+                                           "backend:/document/ns",
+                                           ""};
+        for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+            strbuf_reset(path);
+            ok = ok && !resources_path(none[i], path) && path->len == 0;
+        }
+        CHECK(ok,
+              "a URI outside the templates (or with a query, an escape, an empty or '_' segment) names "
+              "nothing");
+        strbuf_free(path);
+    }
+
     struct timespec pause = {1, 50 * 1000000L};
     nanosleep(&pause, NULL);
     CHECK(session_touch(fid, fv) == SESSION_LIVE && g_fake.lookups == 1 && strcmp(fv, "2025-11-25") == 0,

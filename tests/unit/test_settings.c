@@ -10,7 +10,7 @@
 #include "config.h"
 #include "registry.h"
 
-static long long n_number, n_zero;
+static long long n_number, n_zero, n_optional;
 static const char *n_text, *n_folder;
 
 static const setting declared[] = {
@@ -21,6 +21,12 @@ static const setting declared[] = {
      .max = 10,
      .zero_ok = true,
      .number = &n_zero},
+    {.name = "TEST_SETTING_OPTIONAL",
+     .kind = SETTING_NUMBER,
+     .dflt = "",
+     .max = 10,
+     .zero_ok = true,
+     .number = &n_optional},
     {.name = "TEST_SETTING_TEXT", .kind = SETTING_TEXT, .dflt = "", .text = &n_text},
     {.name = "TEST_SETTING_FOLDER", .kind = SETTING_FOLDER, .dflt = "/tmp/x", .text = &n_folder},
 };
@@ -30,9 +36,17 @@ int main(void) {
     unsetenv("TEST_SETTING_ZERO");
     unsetenv("TEST_SETTING_TEXT");
     unsetenv("TEST_SETTING_FOLDER");
+    unsetenv("TEST_SETTING_OPTIONAL");
     settings_load(declared, sizeof declared / sizeof declared[0]);
     CHECK(n_number == 42 && n_zero == 0 && strcmp(n_text, "") == 0 && strcmp(n_folder, "/tmp/x") == 0,
           "unset variables take the declared defaults");
+    CHECK(n_optional == -1, "a number with no default, unset: -1 (none)");
+    setenv("TEST_SETTING_OPTIONAL", "0", 1);
+    settings_load(declared, sizeof declared / sizeof declared[0]);
+    CHECK(n_optional == 0, "a number with no default, set to 0 (zero_ok): 0");
+    setenv("TEST_SETTING_OPTIONAL", "", 1);
+    settings_load(declared, sizeof declared / sizeof declared[0]);
+    CHECK(n_optional == -1, "a number with no default, set empty: -1 (none)");
     setenv("TEST_SETTING_NUMBER", "100", 1);
     setenv("TEST_SETTING_ZERO", "7", 1);
     setenv("TEST_SETTING_TEXT", "a, b", 1);

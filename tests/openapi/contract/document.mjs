@@ -29,4 +29,12 @@ export default async function ({ call, ns, auth }) {
     await call("GET", "/document/{namespace}/_changes", `/document/${ns}/_changes`, { want: 200 });
     await call("GET", "/document/{namespace}/_changes", `/document/${ns}/_changes?since=now&limit=1`, { want: 200 });
     await call("GET", "/document/{namespace}/_changes", `/document/${ns}/_changes?limit=0`, { want: 422 });
+    // namespaces, retention
+    await call("GET", "/document", "/document?limit=2", { want: 200 });
+    await call("GET", "/document", "/document?after=-x", { want: 422 });
+    const retention = `/document/${ns}/_retention`;
+    await call("GET", "/document/{namespace}/_retention", retention, { want: 200 });
+    await call("PUT", "/document/{namespace}/_retention", retention, { body: { keep_versions: 1000, keep_deleted_seconds: 0 }, want: 200 });
+    await call("PUT", "/document/{namespace}/_retention", retention, { body: { keep_versions: 0 }, want: 422 });
+    await call("DELETE", "/document/{namespace}/_retention", retention, { want: 200 });
 }

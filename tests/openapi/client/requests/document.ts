@@ -35,4 +35,14 @@ export default async function ({ client, ns, expect, fail }: Session): Promise<v
     await expect(422, client.GET("/document/{namespace}/_changes", { params: { path: { namespace: ns }, query: { limit: 0 } } }));
     await expect(200, client.DELETE("/document/{namespace}/{key}", { params: { path } }));
     await expect(404, client.DELETE("/document/{namespace}/{key}", { params: { path } }));
+    // Namespaces, retention.
+    const { data: spaces } = await expect(200, client.GET("/document", { params: { query: { limit: 1000 } } }));
+    if (spaces && !spaces.items.some((s) => s.namespace === ns)) fail(`GET /document does not list ${ns}`);
+    await expect(422, client.GET("/document", { params: { query: { after: "-x" } } }));
+    const ret = { params: { path: { namespace: ns } } };
+    await expect(200, client.GET("/document/{namespace}/_retention", ret));
+    const { data: policy } = await expect(200, client.PUT("/document/{namespace}/_retention", { ...ret, body: { keep_versions: 1000 } }));
+    if (policy && (policy.keep_versions !== 1000 || policy.keep_deleted_seconds !== null)) fail(`the policy is ${JSON.stringify(policy)}`);
+    await expect(422, client.PUT("/document/{namespace}/_retention", { ...ret, body: { keep_versions: 1000001 } }));
+    await expect(200, client.DELETE("/document/{namespace}/_retention", ret));
 }
