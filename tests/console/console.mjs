@@ -44,7 +44,7 @@ try {
     // load: allowed while expectError is set, and only that.
     let expectError = false;
     page.on("console", (m) => {
-        if (m.type() === "error" && !(expectError && m.text().startsWith("Failed to load resource"))) fail(`console error: ${m.text()}`);
+        if (m.type() === "error" && !(expectError && m.text().startsWith("Failed to load resource"))) fail(`console error: ${m.text()} ${m.location()?.url || ""}`);
     });
     page.on("dialog", (d) => d.accept());
     await page.evaluateOnNewDocument(() => {
@@ -118,11 +118,24 @@ try {
 
     // Documents: keys by prefix, the payload as text, a diff, the live tail.
     await go("documents");
+    await waitText("#doc-namespaces", NS);
+    await press("#doc-namespaces tbody button");
+    await waitText("#doc-keys", "other-1");
+    await waitText("#doc-retention-now", "The defaults apply");
+    // Retention: keep 5 versions, set through the form.
+    await page.type("#ret-versions", "5");
+    await page.keyboard.press("Enter");
+    await waitText("#doc-retention-now", "This namespace's own policy: keep 5 version(s)");
+    const ret = await (await call("GET", `/document/${NS}/_retention`)).json();
+    if (ret.keep_versions !== 5 || ret.default !== false) fail(`retention after the form: ${JSON.stringify(ret)}`);
+    await page.$eval("#doc-ns", (e) => { e.value = ""; });
     await page.type("#doc-ns", NS);
     await page.type("#doc-prefix", "build");
     await page.keyboard.press("Enter");
+    // The keys of the whole namespace were listed: wait for the search's.
+    await page.waitForFunction(() => !document.querySelector("#doc-keys").textContent.includes("other-1"))
+        .catch(() => fail("the prefix search shows a key without the prefix"));
     await waitText("#doc-keys", "build-1");
-    if ((await textOf("#doc-keys")).includes("other-1")) fail("the prefix search shows a key without the prefix");
     await press("#doc-keys button");
     await waitText("#doc-payload", "<img src=x onerror=");
     await waitText("#doc-versions", "2");
@@ -187,18 +200,47 @@ try {
     expectError = true;
     await press("#rows-filter");
     await waitText("#error", "Request id:");
-    expectError = false;
     const err = await textOf("#error");
     if (!/validation_failed|unknown/.test(err)) fail(`the error shown: ${err}`);
     if (!(await page.$eval("#error .rid", (e) => /^[A-Za-z0-9._-]{8,64}$/.test(e.textContent)))) fail("no request id in the error");
+
+    // Tokens: make a scoped one (its secret shown once), look with it,
+    // revoke it with the root token.
+    await go("tokens");
+    await waitText("#token-self", "root");
+    await page.type("#tn-name", "console-ci");
+    await page.type("#tn-scopes", "document:read:console-*");
+    await press("#tn-name");
+    await waitText("#token-secret", "not shown again");
+    const secret = await textOf("#token-secret-value");
+    if (!/^bk_[0-9a-f]{64}$/.test(secret)) fail(`the new token's secret: ${secret}`);
+    await waitText("#token-list", "console-ci");
+    await page.screenshot({ path: `${shots}/tokens.png`, fullPage: true });
+    summary.tokens = await axe("tokens");
+    await tabWalk("tokens");
+    await page.type("#token-input", secret);
+    await page.keyboard.press("Enter");
+    await page.waitForSelector("#tokens-scoped:not([hidden])");
+    await waitText("#token-self", "document:read:console-*");
+    if (!(await page.$eval("#tokens-root", (e) => e.hidden))) fail("a scoped token sees the root's token list");
+    if (!(await page.$eval("#error", (e) => e.hidden))) fail(`the scoped token's tokens view shows an error: ${await textOf("#error")}`);
+    await page.type("#token-input", token);
+    await page.keyboard.press("Enter");
+    await waitText("#token-list", "console-ci");
+    const tokenId = await page.$eval("#token-list tbody tr[data-id]", (r) => r.dataset.id);
+    await press(`#token-list button[aria-label="Revoke token console-ci"]`);
+    await waitText("#token-list", "No scoped tokens.");
+    console.log(`token revoked: ${tokenId}`);
+
+    expectError = false;
 
     // A token the service refuses: the view says so, with the request id;
     // then the right one again.
     await press("#token-forget");
     await waitText("#token-state", "No token.");
     await page.type("#token-input", "not-the-token-0123456789");
-    await page.keyboard.press("Enter");
     expectError = true;
+    await page.keyboard.press("Enter");
     await waitText("#error", "The token was not accepted.");
     await waitText("#error", "Request id:");
     await page.type("#token-input", token);
@@ -214,7 +256,7 @@ try {
 
     const elsewhere = requests.filter((r) => !r.url.startsWith(origin + "/") && !r.url.startsWith("data:"));
     if (elsewhere.length) fail(`requests to other hosts: ${elsewhere.map((r) => r.url).join(" ")}`);
-    if (requests.some((r) => r.url.includes(token) || r.url.includes("not-the-token"))) fail("the token is in a URL");
+    if (requests.some((r) => r.url.includes(token) || r.url.includes("not-the-token") || r.url.includes("bk_"))) fail("a token is in a URL");
     if (requests.some((r) => r.headers.referer)) fail("a request carries a Referer");
     const api = requests.filter((r) => !r.url.includes("/console"));
     if (api.some((r) => !/^Bearer .+$/.test(r.headers.authorization || "") && !r.url.endsWith("/health"))) fail("an API request without a token");

@@ -22,8 +22,8 @@ setup_file() {
     curl -sf -H "Authorization: Bearer $TOKEN" -X PUT "$URL/document/$NS/build-1" \
         -d '{"status":"passed","note":"<img src=x onerror=window.__xss=1>"}' >/dev/null
     curl -sf -H "Authorization: Bearer $TOKEN" -X PUT "$URL/document/$NS/other-1" -d '{"status":"other"}' >/dev/null
-    # Two dead letters (one attempt each, claimed and released) holding
-    # script, and one ready item.
+    # Two dead letters (one attempt each, claimed and released), one
+    # holding script, and one ready item.
     curl -sf -H "Authorization: Bearer $TOKEN" "$URL/queue/$QUEUE" \
         -d '{"items":[{"payload":{"t":"<script>window.__xss=1</script>"},"max_attempts":1},{"payload":{"t":"dead two"},"max_attempts":1}]}' >/dev/null
     c=$(curl -sf -H "Authorization: Bearer $TOKEN" "$URL/queue/$QUEUE/claim" -d '{"max":2}')
@@ -82,10 +82,10 @@ teardown_file() { stack_teardown; }
     run timeout 240 node "$ROOT/tests/console/console.mjs" "$URL" "$TOKEN" "$ROOT/run/console"
     echo "$output"
     [ "$status" -eq 0 ]
-    for v in overview documents queues tables; do [ -s "$ROOT/run/console/$v.png" ]; done
+    for v in overview documents queues tables tokens; do [ -s "$ROOT/run/console/$v.png" ]; done
     # What the page did, in the database: the queue paused, one dead letter
     # retried (attempts back to 0), the other deleted; the tail's write is
-    # there.
+    # there; the token made is revoked.
     local retried deleted
     retried=$(sed -n 's/^dead retried: //p' <<<"$output")
     deleted=$(sed -n 's/^dead deleted: //p' <<<"$output")
@@ -93,5 +93,11 @@ teardown_file() { stack_teardown; }
     [ "$(psql_q "SELECT count(*) FROM queue_paused WHERE namespace = '$QUEUE'")" = 1 ]
     [ "$(psql_q "SELECT attempts FROM queue_items WHERE id = $retried")" = 0 ]
     [ "$(psql_q "SELECT count(*) FROM queue_items WHERE id = $deleted")" = 0 ]
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = '$QUEUE' AND attempts >= max_attempts")" = 0 ]
+    [ "$(psql_q "SELECT count(*) FROM queue_items WHERE namespace = '$QUEUE'")" = 2 ]
+    local revoked
+    revoked=$(sed -n 's/^token revoked: //p' <<<"$output")
+    [ -n "$revoked" ]
+    [ "$(psql_q "SELECT count(*) FROM auth_tokens")" = 0 ]
     [ "$(psql_q "SELECT count(*) FROM documents WHERE namespace = '$NS' AND key = 'build-live'")" = 1 ]
 }

@@ -217,9 +217,26 @@
   // ---- Documents --------------------------------------------------------------
 
   const doc = { ns: "", prefix: "", after: null, key: "", versions: [], vAfter: null, tail: null };
-  views.documents = () => { if (doc.ns) guard(loadKeys)(true); };
-  $("doc-ns-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
+  views.documents = () => {
+    guard(loadNamespaces)(true);
+    if (doc.ns) { guard(loadKeys)(true); guard(loadRetention)(); }
+  };
+  // GET /document: the namespaces, a page at a time.
+  async function loadNamespaces(reset) {
+    if (reset) doc.nsAfter = null;
+    const { data } = await api("GET", "/document", { query: [["limit", "50"], ["after", doc.nsAfter]] });
+    const tb = $("doc-namespaces").tBodies[0];
+    if (reset) tb.replaceChildren();
+    for (const it of data.items)
+      tb.append(el("tr", null,
+        el("th", { scope: "row" }, el("button", { type: "button", class: "link", onclick: () => { $("doc-ns").value = it.namespace; $("doc-prefix").value = ""; openNamespace(); } }, it.namespace)),
+        el("td", null, it.last_seq), el("td", null, it.last_write_at)));
+    if (reset && !data.items.length) tb.append(el("tr", null, el("td", { colspan: "3" }, "No namespaces.")));
+    doc.nsAfter = data.next;
+    $("doc-namespaces-more").hidden = !data.next;
+  }
+  $("doc-namespaces-more").addEventListener("click", guard(() => loadNamespaces(false)));
+  function openNamespace() {
     clearError();
     doc.ns = $("doc-ns").value.trim();
     doc.prefix = $("doc-prefix").value;
@@ -227,7 +244,38 @@
     $("doc-changes").replaceChildren();
     $("doc-key-panel").hidden = true;
     guard(loadKeys)(true);
+    guard(loadRetention)();
+  }
+  $("doc-ns-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    openNamespace();
   });
+
+  // The namespace's retention policy: GET, PUT (the whole policy), DELETE.
+  function showRetention(p) {
+    $("doc-retention-panel").hidden = false;
+    const v = (x, none) => (x === null || x === undefined ? none : String(x));
+    $("doc-retention-now").textContent = `${p.default ? "The defaults apply" : "This namespace's own policy"}: ` +
+      `keep ${v(p.keep_versions, "every")} version(s) of each key; a deleted key's history kept ${p.keep_deleted_seconds === null ? "for ever" : `${p.keep_deleted_seconds} s`}.`;
+    $("ret-versions").value = v(p.keep_versions, "");
+    $("ret-deleted").value = v(p.keep_deleted_seconds, "");
+  }
+  async function loadRetention() {
+    const { data } = await api("GET", `/document/${seg(doc.ns)}/_retention`);
+    showRetention(data);
+  }
+  $("doc-retention-form").addEventListener("submit", guard(async (ev) => {
+    ev.preventDefault();
+    clearError();
+    const num = (id) => ($(id).value.trim() === "" ? null : Number($(id).value));
+    const { data } = await api("PUT", `/document/${seg(doc.ns)}/_retention`, { body: { keep_versions: num("ret-versions"), keep_deleted_seconds: num("ret-deleted") } });
+    showRetention(data);
+  }));
+  $("ret-reset").addEventListener("click", guard(async () => {
+    clearError();
+    const { data } = await api("DELETE", `/document/${seg(doc.ns)}/_retention`);
+    showRetention(data);
+  }));
   async function loadKeys(reset) {
     if (reset) doc.after = null;
     const { data } = await api("GET", `/document/${seg(doc.ns)}`, { query: [["prefix", doc.prefix], ["limit", "50"], ["after", doc.after]] });
@@ -398,6 +446,7 @@
     every(guard(loadQueueList));
     if (queue.ns) every(guard(pollQueue));
   };
+  // The queues /metrics names (its ten largest), with their counts.
   async function loadQueueList() {
     const { text } = await api("GET", "/metrics", { accept: "text/plain" });
     const qs = {};
@@ -533,6 +582,59 @@
   $("rows-prev").addEventListener("click", guard(async () => {
     tables.pages.pop();
     await loadRows();
+  }));
+
+  // ---- Tokens (the root token only makes, lists and revokes them) --------------
+
+  const toks = { after: null };
+  views.tokens = () => guard(loadTokens)(true);
+  async function loadTokens(reset) {
+    const { data: self } = await api("GET", "/tokens/self");
+    const dl = $("token-self");
+    dl.replaceChildren(el("dt", null, "Id"), el("dd", null, self.id), el("dt", null, "Scopes"), el("dd", null, (self.scopes || []).join(" ")));
+    if (self.name) dl.append(el("dt", null, "Name"), el("dd", null, self.name));
+    const root = self.id === "root";
+    $("tokens-root").hidden = !root;
+    $("tokens-scoped").hidden = root;
+    if (!root) return;
+    if (reset) toks.after = null;
+    const { data } = await api("GET", "/tokens", { query: [["limit", "100"], ["after", toks.after]] });
+    const tb = $("token-list").tBodies[0];
+    if (reset) tb.replaceChildren();
+    for (const t of data.items)
+      tb.append(el("tr", { "data-id": String(t.id) }, el("td", null, t.id), el("td", null, t.name), el("td", null, (t.scopes || []).join(" ")),
+        el("td", null, t.created_at), el("td", null, t.expires_at ?? "never"), el("td", null, t.last_used_at ?? "never"),
+        el("td", null, el("button", { type: "button", "aria-label": `Revoke token ${t.name}`, onclick: guard(() => revokeToken(t)) }, "Revoke"))));
+    if (reset && !data.items.length) tb.append(el("tr", null, el("td", { colspan: "7" }, "No scoped tokens.")));
+    toks.after = data.next;
+    $("token-list-more").hidden = !data.next;
+  }
+  $("token-list-more").addEventListener("click", guard(() => loadTokens(false)));
+  async function revokeToken(t) {
+    clearError();
+    if (!confirm(`Revoke token ${t.name} (${t.id})? Whoever holds it loses access within seconds.`)) return;
+    await api("DELETE", `/tokens/${seg(t.id)}`);
+    $("token-secret").hidden = true;
+    await loadTokens(true);
+    $("h-tokens").focus();
+  }
+  $("h-tokens").setAttribute("tabindex", "-1");
+  // A new token: its secret is shown here once (the service keeps only a
+  // digest) and never stored by the page.
+  $("token-new").addEventListener("submit", guard(async (ev) => {
+    ev.preventDefault();
+    clearError();
+    const body = { name: $("tn-name").value.trim(), scopes: $("tn-scopes").value.split(/[\s,]+/).filter(Boolean) };
+    if ($("tn-expires").value.trim() !== "") body.expires_in_seconds = Number($("tn-expires").value);
+    const { data } = await api("POST", "/tokens", { body });
+    const box = $("token-secret");
+    box.replaceChildren(el("strong", null, `Token ${data.name} (${data.id}) made. Copy its secret now: it is not shown again.`), el("br"),
+      el("code", { id: "token-secret-value" }, data.token));
+    box.hidden = false;
+    $("token-new").reset();
+    await loadTokens(true);
+    box.setAttribute("tabindex", "-1");
+    box.focus();
   }));
 
   // ---- The token --------------------------------------------------------------------
