@@ -69,7 +69,7 @@ try {
 
     const textOf = (sel) => page.$eval(sel, (e) => e.textContent);
     const waitText = (sel, want) => page.waitForFunction((s, w) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(w)), {}, sel, want)
-        .catch(() => fail(`${sel} never showed "${want}"`));
+        .catch(async () => fail(`${sel} never showed "${want}" (it shows: ${(await page.$eval(sel, (e) => e.textContent).catch(() => "nothing")).slice(0, 300)}; error box: ${await page.$eval("#error", (e) => e.textContent)})`));
     const axe = async (view) => {
         await page.evaluate(axeSource);
         const r = await page.evaluate(() => axe.run(document, { resultTypes: ["violations"] }));
@@ -188,6 +188,10 @@ try {
     await waitText("#rows-page", "Page 2, 5 rows.");
     await press("#rows-prev");
     await waitText("#rows-page", "Page 1, 20 rows.");
+    await page.type("#col-name", "note");
+    await page.keyboard.press("Enter");
+    await waitText("#table-columns", "note");
+    await waitText("#table-rows thead", "note");
     await page.type("#rows-filter", "n=7");
     await page.keyboard.press("Enter");
     await waitText("#rows-page", "Page 1, 1 row.");
@@ -224,8 +228,10 @@ try {
     await waitText("#token-self", "document:read:console-*");
     if (!(await page.$eval("#tokens-root", (e) => e.hidden))) fail("a scoped token sees the root's token list");
     if (!(await page.$eval("#error", (e) => e.hidden))) fail(`the scoped token's tokens view shows an error: ${await textOf("#error")}`);
+    if ((await textOf("#token-list")).includes("console-ci")) fail("the root's token list stays in the page for a scoped token");
     await page.type("#token-input", token);
     await page.keyboard.press("Enter");
+    await page.waitForSelector("#tokens-root:not([hidden])");
     await waitText("#token-list", "console-ci");
     const tokenId = await page.$eval("#token-list tbody tr[data-id]", (r) => r.dataset.id);
     await press(`#token-list button[aria-label="Revoke token console-ci"]`);

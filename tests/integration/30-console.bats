@@ -99,5 +99,7 @@ teardown_file() { stack_teardown; }
     revoked=$(sed -n 's/^token revoked: //p' <<<"$output")
     [ -n "$revoked" ]
     [ "$(psql_q "SELECT count(*) FROM auth_tokens")" = 0 ]
+    # The column added through the form, nullable text.
+    [ "$(psql_q "SELECT data_type || ' ' || is_nullable FROM information_schema.columns WHERE table_name = 'sql_$TABLE' AND column_name = 'note'")" = "text YES" ]
     [ "$(psql_q "SELECT count(*) FROM documents WHERE namespace = '$NS' AND key = 'build-live'")" = 1 ]
 }

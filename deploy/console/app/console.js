@@ -568,6 +568,14 @@
     $("rows-prev").disabled = tables.pages.length < 2;
     $("rows-page").textContent = `Page ${tables.pages.length}, ${data.items.length} ${data.items.length === 1 ? "row" : "rows"}.`;
   }
+  // Add a column (nullable, no default: the rows there are get null).
+  $("column-form").addEventListener("submit", guard(async (ev) => {
+    ev.preventDefault();
+    clearError();
+    await api("POST", `/sql/tables/${seg(tables.name)}/columns`, { body: { column: $("col-name").value.trim(), type: $("col-type").value } });
+    $("col-name").value = "";
+    await openTable(tables.name);
+  }));
   $("rows-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     clearError();
@@ -596,7 +604,12 @@
     const root = self.id === "root";
     $("tokens-root").hidden = !root;
     $("tokens-scoped").hidden = root;
-    if (!root) return;
+    if (!root) {
+      // Nothing of the root's list stays in the page for a scoped token.
+      $("token-list").tBodies[0].replaceChildren();
+      $("token-secret").hidden = true;
+      return;
+    }
     if (reset) toks.after = null;
     const { data } = await api("GET", "/tokens", { query: [["limit", "100"], ["after", toks.after]] });
     const tb = $("token-list").tBodies[0];
