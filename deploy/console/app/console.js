@@ -130,7 +130,11 @@
     return chart;
   }
   // Appends a sample to columns of [times, ...series], keeping the window.
+  // A sample less than a second after the last (a read after an action)
+  // replaces it, so the time axis stays in seconds.
   function pushSample(cols, t, values) {
+    const n = cols[0].length;
+    if (n && t - cols[0][n - 1] < 1) cols.forEach((c) => c.pop());
     cols[0].push(t);
     values.forEach((v, i) => cols[i + 1].push(v));
     if (cols[0].length > WINDOW_POINTS) cols.forEach((c) => c.shift());
