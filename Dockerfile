@@ -6,8 +6,9 @@ COPY deploy/install-deps.sh deploy/install-deps.sh
 RUN deploy/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN make clean && make
-# /docs: Swagger UI's files, pinned by deploy/api-docs/package-lock.json.
-RUN rm -rf deploy/api-docs/node_modules && deploy/install-deps.sh --docs && rm -rf /var/lib/apt/lists/*
+# /docs: Swagger UI's files, pinned by deploy/api-docs/package-lock.json;
+# /console: uPlot's, pinned by deploy/console/package-lock.json.
+RUN rm -rf deploy/api-docs/node_modules deploy/console/node_modules && deploy/install-deps.sh --docs && rm -rf /var/lib/apt/lists/*
 
 FROM debian:bookworm-slim
 COPY deploy/install-deps.sh /opt/backend/deploy/install-deps.sh
@@ -19,6 +20,9 @@ COPY deploy/lib.sh deploy/entrypoint.sh /opt/backend/deploy/
 COPY deploy/errors/ /opt/backend/deploy/errors/
 COPY deploy/api-docs/index.html deploy/api-docs/request-id.lua /opt/backend/deploy/api-docs/
 COPY --from=build /src/deploy/api-docs/node_modules/swagger-ui-dist/ /opt/backend/deploy/api-docs/node_modules/swagger-ui-dist/
+COPY deploy/console/index.html /opt/backend/deploy/console/
+COPY deploy/console/app/ /opt/backend/deploy/console/app/
+COPY --from=build /src/deploy/console/node_modules/uplot/dist/ /opt/backend/deploy/console/node_modules/uplot/dist/
 ENV BACKEND_ROOT=/opt/backend LISTEN_ADDR=0.0.0.0 PORT=4000 BACKEND_RUN_DIR=/tmp/backend-run
 USER backend
 EXPOSE 4000

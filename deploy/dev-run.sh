@@ -104,6 +104,7 @@ make run: backend is up at $url
   PostgreSQL: $pg_note
   MCP:        $url/mcp (same token; docs/mcp.md)
   API docs:   $url/docs (paste the token under Authorize; $url/openapi.json)
+  console:    $url/console (paste the token once; docs/console.md)
   stop:       Ctrl-C, or kill $$
 ${token_line}${token_line:+
 }  curl -s $url/health

@@ -4,8 +4,9 @@
 #   deploy/install-deps.sh --build    what building the executables needs
 #   deploy/install-deps.sh --runtime  what the container's runtime stage needs
 #   deploy/install-deps.sh --bench    what make bench adds (wrk, gnuplot, node)
-#   deploy/install-deps.sh --docs     Swagger UI's files for /docs (node, npm;
-#                                     the image's build stage)
+#   deploy/install-deps.sh --docs     Swagger UI's files for /docs and uPlot's
+#                                     for /console (node, npm; the image's
+#                                     build stage)
 # Used by the Makefile, .ci/run and the Dockerfile, so CI proves what the
 # image does.
 set -euo pipefail
@@ -57,10 +58,13 @@ fi
 # ignores; left alone when its install is newer than its lock file. (The
 # test suites' npm tools are installed by the suites themselves:
 # tests/mcp/install.sh, tests/openapi/install.sh.)
+# The same for uPlot, which lighttpd serves at /console (deploy/console).
 if [ "${1:-}" = "" ] || [ "${1:-}" = "--docs" ]; then
-    dir=$(cd "$(dirname "$0")" && pwd)/api-docs
-    if [ ! "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
-        echo "install-deps: npm ci in deploy/api-docs" >&2
-        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
-    fi
+    for name in api-docs console; do
+        dir=$(cd "$(dirname "$0")" && pwd)/$name
+        if [ ! "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+            echo "install-deps: npm ci in deploy/$name" >&2
+            (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+        fi
+    done
 fi

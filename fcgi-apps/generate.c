@@ -131,6 +131,31 @@ static void print_docs_block(void) {
         DOCS_PATH, DOCS_PATH, DOCS_PATH);
 }
 
+/* /console: the web console's page and files (deploy/console/index.html,
+ * deploy/console/app/) and its pinned chart library (deploy/console/
+ * node_modules/uplot/dist/, installed by deploy/install-deps.sh), served
+ * by lighttpd itself like /docs. The page is strict about what it may
+ * load and run (docs/console.md, "Security"): only this origin, in no
+ * frame, no referrer, no sniffing. Only /console, /console/app/FILE and
+ * /console/lib/FILE are files; every other path is the catch-all's 404. */
+static void print_console_block(void) {
+    printf(
+        "$HTTP[\"url\"] =~ \"^%s(/(app|lib)/[A-Za-z0-9._-]+)?$\" {\n"
+        "  fastcgi.server = ()\n"
+        "  magnet.attract-response-start-to = (var.backend_root + \"/deploy/api-docs/request-id.lua\")\n"
+        "  alias.url = (\"%s/lib/\" => var.backend_root + \"/deploy/console/node_modules/uplot/dist/\",\n"
+        "    \"%s/app/\" => var.backend_root + \"/deploy/console/app/\",\n"
+        "    \"%s\" => var.backend_root + \"/deploy/console/index.html\")\n"
+        "  mimetype.assign = (\".html\" => \"text/html; charset=utf-8\", \".js\" => \"text/javascript; "
+        "charset=utf-8\",\n"
+        "    \".css\" => \"text/css; charset=utf-8\", \".svg\" => \"image/svg+xml\")\n"
+        "  setenv.add-response-header = (\"X-Content-Type-Options\" => \"nosniff\",\n"
+        "    \"Content-Security-Policy\" => \"default-src 'self'; frame-ancestors 'none'\",\n"
+        "    \"Referrer-Policy\" => \"no-referrer\")\n"
+        "}\n",
+        CONSOLE_PATH, CONSOLE_PATH, CONSOLE_PATH, CONSOLE_PATH);
+}
+
 /* Prints fastcgi.server entries for every registered mode. lighttpd takes
  * the first prefix that matches, so the catch-all "/" (the mode whose
  * url_prefix is "/") comes last. */
@@ -155,8 +180,8 @@ static void print_fastcgi_servers(void) {
     printf(")\n");
 }
 
-/* Prints lighttpd's routing of every registered mode, /mcp and /docs.
- * Paths are lighttpd variables that lighttpd.conf sets from the
+/* Prints lighttpd's routing of every registered mode, /mcp, /docs and
+ * /console. Paths are lighttpd variables that lighttpd.conf sets from the
  * environment; LISTEN_ADDR and PORT were validated by config_load. */
 static void print_lighttpd_conf(void) {
     printf("server.bind = \"%s\"\nserver.port = %ld\n", g_config.listen_addr, g_config.port);
@@ -164,6 +189,7 @@ static void print_lighttpd_conf(void) {
     print_streamed_routes();
     print_mcp_block();
     print_docs_block();
+    print_console_block();
     print_fastcgi_servers();
 }
 

@@ -243,7 +243,7 @@ static void add_route(json_t *paths, json_t *schemas, const mode *m, const route
 }
 
 /* What lighttpd answers beside the modes (generate.c routes them): the
- * reference page and the MCP endpoint. */
+ * reference page, the web console and the MCP endpoint. */
 static void add_extra(json_t *paths) {
     json_t *docs_responses = json_pack("{s:{s:s, s:{s:{s:{s:s}}}}}", "200", "description", "OK", "content",
                                        "text/html", "schema", "type", "string");
@@ -253,6 +253,13 @@ static void add_extra(json_t *paths) {
                   "Interactive API reference", "operationId", "docs", "description",
                   "Swagger UI over /openapi.json, served from local files: paste the token under "
                   "Authorize and try each route.",
+                  "security", "responses", docs_responses));
+    json_object_set_new(
+        path_item(paths, CONSOLE_PATH), "get",
+        json_pack("{s:[s], s:s, s:s, s:s, s:[], s:O}", "tags", "self-description", "summary",
+                  "Web console", "operationId", "console", "description",
+                  "A page for people over the API (docs/console.md), served from local files: paste the "
+                  "token once and look at health, documents, queues and tables.",
                   "security", "responses", docs_responses));
     json_t *mcp =
         json_pack("{s:[s], s:s, s:s, s:s, s:{s:b, s:{s:{s:{s:s}}}}}", "tags", "mcp", "summary",

@@ -37,10 +37,11 @@ typedef struct mode_brief {
 const mode_brief *mode_briefs(void);
 
 /* Paths lighttpd answers beside the modes' (generate.c routes them; the
- * OpenAPI document describes them): the MCP endpoint and the reference
- * page over /openapi.json. */
-#define MCP_PATH  "/mcp"
-#define DOCS_PATH "/docs"
+ * OpenAPI document describes them): the MCP endpoint, the reference
+ * page over /openapi.json and the web console. */
+#define MCP_PATH     "/mcp"
+#define DOCS_PATH    "/docs"
+#define CONSOLE_PATH "/console"
 
 /* The OpenAPI document of every registered mode's routes (JSON text,
  * static: nobody frees it). fcgi-apps/openapi.c builds it from the

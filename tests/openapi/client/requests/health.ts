@@ -1,4 +1,4 @@
-// The health mode's operations (fcgi-apps/health.c), and /docs beside them.
+// The health mode's operations (fcgi-apps/health.c), and /docs and /console beside them.
 import type { Session } from "../session.js";
 
 export default async function ({ client, anonymous, expect, fail }: Session): Promise<void> {
@@ -9,4 +9,5 @@ export default async function ({ client, anonymous, expect, fail }: Session): Pr
     await expect(200, anonymous.GET("/openapi.json"));
     await expect(200, client.GET("/openapi.json"));
     await expect(200, anonymous.GET("/docs", { parseAs: "text" }));
+    await expect(200, anonymous.GET("/console", { parseAs: "text" }));
 }
