@@ -47,6 +47,7 @@ static void root_replace(const char *t1, const char *t2) {
         g_config.token = strdup(t1);
         g_config.token_len = strlen(t1);
         g_config.token2 = t2 ? strdup(t2) : NULL;
+        if (g_config.token == NULL || (t2 != NULL && g_config.token2 == NULL)) abort(); /* out of memory */
         g_config.token2_len = t2 ? strlen(t2) : 0;
     }
     pthread_rwlock_unlock(&g_root_lock);

@@ -132,10 +132,19 @@ static bool stale(notify_ticket *t, bool *watched) {
 }
 
 /* Reads the set again when it is stale (one thread at a time; the others
- * wait for it, a few ms). A failed read keeps the last set (and is tried
+ * go on with the set in hand, or wait for the first one). A failed read keeps the last set (and is tried
  * again after the interval). */
 static void maybe_refresh(void) {
-    pthread_mutex_lock(&g_refresh_lock);
+    /* Another thread is reading the set: use the one in hand rather than
+     * queue behind a query that may take the whole database budget, unless
+     * there is none yet. */
+    if (pthread_mutex_trylock(&g_refresh_lock) != 0) {
+        pthread_rwlock_rdlock(&g_set_lock);
+        bool have = g_set != NULL;
+        pthread_rwlock_unlock(&g_set_lock);
+        if (have) return;
+        pthread_mutex_lock(&g_refresh_lock);
+    }
     notify_ticket t;
     bool watched;
     if (stale(&t, &watched)) {

@@ -256,8 +256,8 @@ static void add_extra(json_t *paths) {
                   "security", "responses", docs_responses));
     json_object_set_new(
         path_item(paths, CONSOLE_PATH), "get",
-        json_pack("{s:[s], s:s, s:s, s:s, s:[], s:O}", "tags", "self-description", "summary",
-                  "Web console", "operationId", "console", "description",
+        json_pack("{s:[s], s:s, s:s, s:s, s:[], s:O}", "tags", "self-description", "summary", "Web console",
+                  "operationId", "console", "description",
                   "A page for people over the API (docs/console.md), served from local files: paste the "
                   "token once and look at health, documents, queues and tables.",
                   "security", "responses", docs_responses));

@@ -199,8 +199,10 @@ static bool tokens_create(request *req, const input_value *in, reply *out, api_e
     free(scopes);
     if (res == NULL) return false;
     json_t *made = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    if (made == NULL) return API_INTERNAL(err, "internal error reading the new token's record");
     json_object_set_new(made, "token", json_string(secret));
     char *text = json_dumps(made, JSON_COMPACT);
+    if (text == NULL) abort();
     strbuf_puts(out->body, text);
     free(text);
     json_decref(made);

@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <openssl/sha.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -97,7 +98,8 @@ typedef struct exchange {
     /* The token (auth.h): its id for the log, and the key its sessions
      * are bound to (session_bind): "root" for the root tokens. */
     char token_id[40];
-    char token_key[40];
+    char token_key[2 * 32 + 1];          /* hex SHA-256 of the token itself: secret */
+    bool scoped;                         /* a scoped token (not a root one) */
     char session_in[SESSION_ID_LEN + 1]; /* Mcp-Session-Id, unbound */
     char session_out[SESSION_ID_LEN + 1];
 } exchange;
@@ -275,16 +277,10 @@ static ssize_t answer_reader(void *cls, uint64_t pos, char *buf, size_t max) {
 /* True when x was opened by a scoped token that has since been revoked or
  * has expired: its streams end within 2 s (docs/security.md), so a scoped
  * stream wakes at least every second to ask (token_store.h). */
-static bool token_gone(const exchange *x) {
-    bool scoped = x->token_id[0] != '\0' && strcmp(x->token_key, "root") != 0;
-    return scoped && !token_store_id_live(x->token_id);
-}
+static bool token_gone(const exchange *x) { return x->scoped && !token_store_id_live(x->token_id); }
 
 /* The longest a stream of x may sleep before it asks token_gone again. */
-static long token_nap_ms(const exchange *x, long ms) {
-    bool scoped = x->token_id[0] != '\0' && strcmp(x->token_key, "root") != 0;
-    return scoped && ms > 1000 ? 1000 : ms;
-}
+static long token_nap_ms(const exchange *x, long ms) { return x->scoped && ms > 1000 ? 1000 : ms; }
 
 /* The session's GET stream: a comment at once, then the notifications of
  * the session's resource subscriptions (watch.h) as they come, and a
@@ -477,6 +473,22 @@ static enum MHD_Result send_not_found(struct MHD_Connection *c, exchange *x) {
     return ok;
 }
 
+/* key: the hex SHA-256 of the token an Authorization header carries (what
+ * follows its scheme, blanks trimmed). A session's id is bound to it
+ * (session_bind): only a holder of that very token can compute the stored
+ * id, so a session is the token's, as docs/security.md says; each root
+ * token line is a token of its own. */
+static void token_key_of(const char *authorization, char key[2 * 32 + 1]) {
+    const char *t = authorization ? strchr(authorization, ' ') : NULL;
+    t = t ? t : "";
+    while (*t == ' ') t++;
+    size_t n = strlen(t);
+    while (n > 0 && t[n - 1] == ' ') n--;
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)t, n, d);
+    for (size_t i = 0; i < SHA256_DIGEST_LENGTH; i++) snprintf(key + 2 * i, 3, "%02x", d[i]);
+}
+
 /* The stored id of the session the client names sid (x->session_in):
  * unbound from x's token (session_bind). A session of the release before
  * sessions were bound is stored as its client knows it: when the bound id
@@ -501,7 +513,8 @@ static rpc_in request_in(struct MHD_Connection *c, const char *method, exchange 
     api_error err;
     if (auth_identify(header(c, "Authorization"), NULL, &who, &err)) {
         snprintf(x->token_id, sizeof x->token_id, "%s", who.id);
-        snprintf(x->token_key, sizeof x->token_key, "%s", who.root ? "root" : who.id);
+        token_key_of(header(c, "Authorization"), x->token_key);
+        x->scoped = !who.root;
     }
     const char *sid = header(c, "Mcp-Session-Id");
     if (sid != NULL) unbind_session(sid, x);

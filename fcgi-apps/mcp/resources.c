@@ -10,7 +10,6 @@
 #include "config.h"
 #include "db.h"
 #include "pool.h"
-#include "scope.h"
 
 #define SCHEME "backend://"
 
@@ -50,14 +49,26 @@ void resources_templates(strbuf *out, const char *version) {
  * (kind, name), in that order: kind 1 documents, 2 queues, 3 tables. A
  * namespace is one that has a version (document_heads keeps a row per
  * key, tombstones too), or an item or a pause. */
+/* True in SQL when name N of kind K may be read by a token whose filter
+ * for that kind is EX (its names) and PX (its prefixes), auth_read_filter:
+ * both NULL for a token that reads every one. */
+#define READABLE(K, N, EX, PX)                                 \
+    "(k <> " K " OR " EX "::text[] IS NULL OR " N " = ANY(" EX \
+    "::text[]) OR EXISTS (SELECT 1"                            \
+    " FROM unnest(" PX "::text[]) AS x(y) WHERE starts_with(" N ", x.y)))"
+
 static const db_stmt list_stmt = {
     "mcp_resources_list",
     "SELECT k, n FROM ("
     " SELECT DISTINCT 1 AS k, namespace AS n FROM document_heads"
     " UNION ALL SELECT 2, namespace FROM queue_items UNION SELECT 2, namespace FROM queue_paused"
     " UNION ALL SELECT 3, name FROM sql__tables) s"
-    " WHERE (k, n) > ($1::int, $2::text) ORDER BY k, n LIMIT $3::int",
-    3};
+    " WHERE (k, n) > ($1::int, $2::text)"
+    /* only what the token may read (docs/security.md): the cursor, taken
+     * from the last row, then never names anything else */
+    " AND " READABLE("1", "n", "$4", "$5") " AND " READABLE("2", "n", "$6", "$7") " AND " READABLE(
+        "3", "n", "$8", "$9") " ORDER BY k, n LIMIT $3::int",
+    9};
 
 /* Reads a cursor this server gave ("<kind>:<name>", kind 1 to 3) into
  * kind and name (borrowed from cursor). */
@@ -98,10 +109,16 @@ static const auth_who *who_of(const char *authorization, pool *p) {
     return authorization != NULL && auth_identify(authorization, p, who, &err) ? who : NULL;
 }
 
-/* True when who may read name of area (docs/security.md: a list shows only
- * what the token's scopes let it read). */
-static bool readable(const auth_who *who, const char *area, const char *name) {
-    return who != NULL && (who->root || scope_may_read(who->scopes, who->nscopes, area, name));
+/* Sets ex[0] and ex[1] to the statement parameters that keep what who may
+ * read of area (auth_read_filter's names and prefixes, in p; docs/security.md:
+ * a list shows only what the token's scopes let it read): both NULL for a
+ * token that reads every one; empty lists for no valid token. */
+static void filter_of(const auth_who *who, const char *area, pool *p, const char **ex) {
+    ex[0] = ex[1] = NULL;
+    if (who == NULL)
+        ex[0] = ex[1] = "{}";
+    else
+        auth_read_filter(who, area, p, &ex[0], &ex[1]);
 }
 
 /* The area of a resource kind ('1' to '3'). */
@@ -114,22 +131,21 @@ bool resources_list(const char *authorization, const char *cursor, strbuf *out, 
         return API_INVALID(err, "cursor", "cursor is not one this server gave");
     char limit[16];
     snprintf(limit, sizeof limit, "%d", RESOURCES_PAGE + 1);
-    const char *params[] = {kind, after, limit};
     pool *p = pool_new();
+    const auth_who *who = who_of(authorization, p);
+    const char *params[9] = {kind, after, limit};
+    for (char k = '1'; k <= '3'; k++) filter_of(who, kind_area(k), p, &params[3 + 2 * (k - '1')]);
     db_begin(g_config.db_timeout_ms);
     PGresult *res = db_query(p, &list_stmt, params, err);
     if (res == NULL) {
         pool_free(p);
         return false;
     }
-    const auth_who *who = who_of(authorization, p);
-    int rows = PQntuples(res), shown = rows > RESOURCES_PAGE ? RESOURCES_PAGE : rows, put = 0;
+    int rows = PQntuples(res), shown = rows > RESOURCES_PAGE ? RESOURCES_PAGE : rows;
     strbuf_puts(out, "\"resources\":[");
     for (int i = 0; i < shown; i++) {
-        char k = PQgetvalue(res, i, 0)[0];
-        if (!readable(who, kind_area(k), PQgetvalue(res, i, 1))) continue;
-        if (put++) strbuf_puts(out, ",");
-        put_resource(out, k, PQgetvalue(res, i, 1));
+        if (i) strbuf_puts(out, ",");
+        put_resource(out, PQgetvalue(res, i, 0)[0], PQgetvalue(res, i, 1));
     }
     strbuf_puts(out, "]");
     if (rows > RESOURCES_PAGE) {
@@ -214,24 +230,32 @@ void resources_read(const char *uri, const call_headers *h, reply *r) {
 /* The values an argument can take that start with $1 (and for keys, of
  * the namespace $2), by name, one more than a completion shows (to tell
  * whether more follow). A key is a live one. */
+/* Each keeps only the names the token may read ($3, $4: filter_of; for a
+ * key, its namespace $2). */
+#define MAY_READ(N)                          \
+    " AND ($3::text[] IS NULL OR " N         \
+    " = ANY($3::text[]) OR EXISTS (SELECT 1" \
+    " FROM unnest($4::text[]) AS x(y) WHERE starts_with(" N ", x.y)))"
 static const db_stmt complete_document_ns = {
     "mcp_complete_document_ns",
     "SELECT DISTINCT namespace FROM document_heads WHERE namespace >= $1 AND left(namespace, length($1)) = $1"
-    " ORDER BY 1 LIMIT 101",
-    1};
+    " AND $2::text IS NULL" MAY_READ("namespace") " ORDER BY 1 LIMIT 101",
+    4};
 static const db_stmt complete_key = {
     "mcp_complete_key",
     "SELECT key FROM document_heads WHERE namespace = $2 AND NOT deleted AND key >= $1"
-    " AND left(key, length($1)) = $1 ORDER BY key LIMIT 101",
-    2};
+    " AND left(key, length($1)) = $1" MAY_READ("$2::text") " ORDER BY key LIMIT 101",
+    4};
 static const db_stmt complete_queue_ns = {
     "mcp_complete_queue_ns",
     "SELECT n FROM (SELECT namespace AS n FROM queue_items UNION SELECT namespace FROM queue_paused) s"
-    " WHERE n >= $1 AND left(n, length($1)) = $1 ORDER BY 1 LIMIT 101",
-    1};
+    " WHERE n >= $1 AND left(n, length($1)) = $1 AND $2::text IS NULL" MAY_READ("n") " ORDER BY 1 LIMIT 101",
+    4};
 static const db_stmt complete_table = {
     "mcp_complete_table",
-    "SELECT name FROM sql__tables WHERE name >= $1 AND left(name, length($1)) = $1 ORDER BY 1 LIMIT 101", 1};
+    "SELECT name FROM sql__tables WHERE name >= $1 AND left(name, length($1)) = $1 AND $2::text IS "
+    "NULL" MAY_READ("name") " ORDER BY 1 LIMIT 101",
+    4};
 
 /* The template called uri: its index in g_templates, or -1. */
 static int template_index(const char *uri) {
@@ -255,18 +279,13 @@ static const db_stmt *completer(int t, const char *name, bool *has) {
     return NULL;
 }
 
-/* Appends {"values":[...],"hasMore":...} from res (NULL: none), the values
- * that are names of area only when who may read them (a key is of the
- * namespace ns, which who may read or the key is not offered). */
-static void put_completion(strbuf *out, PGresult *res, const auth_who *who, const char *area,
-                           const char *ns) {
+/* Appends {"values":[...],"hasMore":...} from res (NULL: none). */
+static void put_completion(strbuf *out, PGresult *res) {
     int rows = res ? PQntuples(res) : 0,
         shown = rows > RESOURCES_COMPLETE_MAX ? RESOURCES_COMPLETE_MAX : rows;
-    int put = 0;
     strbuf_puts(out, "\"completion\":{\"values\":[");
     for (int i = 0; i < shown; i++) {
-        if (!readable(who, area, ns != NULL ? ns : PQgetvalue(res, i, 0))) continue;
-        if (put++) strbuf_puts(out, ",");
+        if (i) strbuf_puts(out, ",");
         strbuf_json_string(out, PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
     }
     strbuf_printf(out, "],\"hasMore\":%s}", rows > shown ? "true" : "false");
@@ -285,16 +304,16 @@ bool resources_complete(const char *authorization, const char *template_uri, con
     const char *ns = json_string_value(json_object_get(context, "namespace"));
     if (st == &complete_key && ns == NULL) st = NULL;
     if (st == NULL) {
-        put_completion(out, NULL, NULL, NULL, NULL);
+        put_completion(out, NULL);
         return true;
     }
-    const char *params[] = {value, ns};
     pool *p = pool_new();
+    const char *area = st == &complete_table ? "sql" : st == &complete_queue_ns ? "queue" : "document";
+    const char *params[4] = {value, st == &complete_key ? ns : NULL};
+    filter_of(who_of(authorization, p), area, p, &params[2]);
     db_begin(g_config.db_timeout_ms);
     PGresult *res = db_query(p, st, params, err);
-    const char *area = st == &complete_table ? "sql" : st == &complete_queue_ns ? "queue" : "document";
-    if (res != NULL)
-        put_completion(out, res, who_of(authorization, p), area, st == &complete_key ? ns : NULL);
+    if (res != NULL) put_completion(out, res);
     pool_free(p);
     return res != NULL;
 }

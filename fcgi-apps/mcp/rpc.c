@@ -430,7 +430,8 @@ static void answer_call(const answering *a, json_t *params, rpc_runner runner, v
 static void answer_list(const answering *a) {
     rpc_open_result(a->body, a->id, a->id_len);
     tools_list_for(a->body, a->msg->version, a->msg->authorization);
-    if (a->msg->stateless) strbuf_printf(a->body, ",\"ttlMs\":%d,\"cacheScope\":\"public\"", RPC_LIST_TTL_MS);
+    if (a->msg->stateless)
+        strbuf_printf(a->body, ",\"ttlMs\":%d,\"cacheScope\":\"private\"", RPC_LIST_TTL_MS);
     rpc_close_result(a->body, a->msg, true);
 }
 

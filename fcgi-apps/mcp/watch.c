@@ -82,7 +82,12 @@ bool watch_subscribe(const char *sid, const char *uri, const call_headers *h, ap
     json_t *now = read_feed(ns, "now", h, &status);
     const char *since = json_string_value(json_object_get(now, "next"));
     bool ok = status == 200 && since != NULL;
-    if (!ok) API_DB_UNAVAILABLE(err, "the changes feed of %s cannot be read (%d)", ns, status);
+    /* a feed the route refuses (outside the token's scopes, or a name it
+     * does not take) is the client's to fix, not the server's failure */
+    if (!ok && status >= 400 && status < 500)
+        API_INVALID(err, "uri", "%.200s cannot be watched: its changes feed answered %d", uri, status);
+    else if (!ok)
+        API_DB_UNAVAILABLE(err, "the changes feed of %s cannot be read (%d)", ns, status);
     char max[16];
     snprintf(max, sizeof max, "%d", WATCH_MAX);
     const char *params[] = {sid, uri, ns, key[0] ? key : NULL, since, max};

@@ -94,7 +94,9 @@ static const char *default_literal(request *req, const table_column *c, json_t *
     json_decref(row);
     if (!typed) {
         free(text);
-        return API_INVALID(err, "default", "default: %s", err->detail), NULL;
+        char why[sizeof err->detail]; /* api_fail writes err->detail: not from itself */
+        snprintf(why, sizeof why, "%s", err->detail);
+        return API_INVALID(err, "default", "default: %s", why), NULL;
     }
     strbuf *sql = strbuf_new();
     strbuf_puts(sql, "SELECT quote_literal(");

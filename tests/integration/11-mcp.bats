@@ -212,7 +212,7 @@ srpc() {
     no_session_header
     srpc tools/list ''
     expect 200 '(.result.tools | length) == (env.NTOOLS | tonumber)' '.result.resultType == "complete"' '.result.ttlMs >= 0' \
-        '.result.cacheScope == "public"' '.result._meta["io.modelcontextprotocol/serverInfo"].version | type == "string"' \
+        '.result.cacheScope == "private"' '.result._meta["io.modelcontextprotocol/serverInfo"].version | type == "string"' \
         'all(.result.tools[]; (.title | length) > 3 and .outputSchema.type == "object" and .annotations.openWorldHint == false)'
     srpc tools/call '"name":"document_put","arguments":{"namespace":"stateless","key":"k","payload":{"a":1}}'
     expect 200 '.result.isError == false' '.result.structuredContent.version == 1' '.result.resultType == "complete"' \
@@ -339,12 +339,13 @@ srpc() {
     service_down replica
 }
 
-# stored_id SID: the id the table keeps for the session a root-token client
+# stored_id SID: the id the table keeps for the session a client of $TOKEN
 # holds as SID (docs/security.md: the id a client sees is bound to its
-# token, each hex digit XORed with the same digit of SHA-256("root")).
+# token, each hex digit XORed with the same digit of SHA-256 of the token's
+# hex SHA-256).
 stored_id() {
     local mask out="" i
-    mask=$(printf %s root | sha256sum | cut -c1-32)
+    mask=$(printf %s "$(printf %s "$TOKEN" | sha256sum | cut -c1-64)" | sha256sum | cut -c1-32)
     for ((i = 0; i < 32; i++)); do out+=$(printf %x $((0x${1:i:1} ^ 0x${mask:i:1}))); done
     echo "$out"
 }

@@ -645,8 +645,8 @@ between() { awk -v x="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(x >= lo && x <= 
     gone() { [ "$(psql_q "SELECT count(*) FROM queue_items WHERE id = $1")" = 0 ]; }
     for _ in $(seq 60); do gone "$old" && break; sleep 0.25; done
     gone "$old"
-    ! gone "$young"
-    ! gone "$fresh"
+    run ! gone "$young"
+    run ! gone "$fresh"
     http GET /queue/rt
     expect 200 '.dead == 2' '.ready == 1' '.in_flight == 1'
     # past 60 s: gone at the next tick, the others stay

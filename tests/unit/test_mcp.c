@@ -334,7 +334,7 @@ int main(void) {
     CHECK(post_stateless(stateless_body(b, sizeof b, "tools/list", "", sv, true), sv, "tools/list", NULL, sid,
                          text) == 200 &&
               has(text, "\"id\":9,\"result\":{\"tools\":[") && has(text, "\"resultType\":\"complete\"") &&
-              has(text, "\"cacheScope\":\"public\"") && has(text, "\"ttlMs\":") &&
+              has(text, "\"cacheScope\":\"private\"") && has(text, "\"ttlMs\":") &&
               has(text, "\"io.modelcontextprotocol/serverInfo\":{\"name\":\"backend\"") &&
               !has(text, "SESSION"),
           "stateless tools/list: resultType, ttlMs, cacheScope, serverInfo; a session header is ignored, "
