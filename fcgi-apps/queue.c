@@ -763,10 +763,14 @@ static const char *next_run_text(const char *cron, const char *zone, long long a
  * enqueuing is skipped, not waited for), its item inserted and its next run
  * advanced together, so a tick is enqueued exactly once whatever the
  * number of processes and replicas, and a process that dies mid-tick rolls
- * back and leaves the tick to the next one. A schedule whose runs were
- * missed (no process ran) gets one item, for its first missed tick; its
- * next run is then the first after now. */
-static void queue_fire_schedules(void) {
+ * back and leaves the tick to the next one. A tick at most
+ * SCHEDULE_LAG_SECONDS late (a busy process, a slow second) is still its
+ * own item, and the next run is the tick after it; a schedule whose runs
+ * were missed for longer (no process ran) gets one item, for its first
+ * missed tick, and its next run is then the first after now. Returns the
+ * number of items enqueued. */
+enum { SCHEDULE_LAG_SECONDS = 10 };
+static int queue_fire_schedules(void) {
     pool *p = pool_new();
     api_error err;
     const char *none[1] = {NULL};
@@ -777,25 +781,28 @@ static void queue_fire_schedules(void) {
         long long at = atoll(PQgetvalue(due, i, 4)), now = atoll(PQgetvalue(due, i, 5));
         char next[24];
         const char *next_text = next_run_text(PQgetvalue(due, i, 2), PQgetvalue(due, i, 3),
-                                              at > now ? at : now, next, sizeof next);
+                                              now - at <= SCHEDULE_LAG_SECONDS ? at : now, next, sizeof next);
         const char *params[] = {PQgetvalue(due, i, 0), PQgetvalue(due, i, 1), PQgetvalue(due, i, 4),
                                 next_text};
         if (db_query(p, &queue_schedule_fire, params, &err) == NULL) goto fail;
     }
     if (!db_command("COMMIT", &err)) goto fail;
+    int fired = PQntuples(due);
     pool_free(p);
-    return;
+    return fired;
 fail:
     db_rollback();
     log_msg(LOG_WARN, "queue schedules not enqueued this tick: %s", err.detail);
     pool_free(p);
+    return 0;
 }
 
 /* The mode's tick, every second: due schedules; every
  * QUEUE_GAUGE_SECONDS, the gauges (when due) and the dead items'
  * retention. */
 static void queue_tick(void) {
-    queue_fire_schedules();
+    /* a late tick's successors may be due already: each is its own item */
+    for (int round = 0; round < SCHEDULE_LAG_SECONDS && queue_fire_schedules() > 0; round++) continue;
     static double last_ms;
     double now = clock_ms();
     if (now - last_ms < QUEUE_GAUGE_SECONDS * 1000.0) return;
