@@ -66,7 +66,10 @@ void rpc_http_error(rpc_out *out, const api_error *err) {
 void rpc_put_error_data(strbuf *sb, const char *id, size_t id_len, int code, const char *message,
                         const char *data) {
     strbuf_puts(sb, "{\"jsonrpc\":\"2.0\",\"id\":");
-    strbuf_append(sb, id, id_len);
+    /* an id this server could not span (a message it cannot read whole,
+     * such as one with a raw NUL) is null, as JSON-RPC says for an id that
+     * cannot be told */
+    strbuf_append(sb, id_len ? id : "null", id_len ? id_len : 4);
     strbuf_printf(sb, ",\"error\":{\"code\":%d,\"message\":", code);
     strbuf_json_string(sb, message, strlen(message));
     if (data) {
@@ -355,7 +358,7 @@ static void run_call(void *arg) {
 
 void rpc_open_result(strbuf *body, const char *id_text, size_t id_len) {
     strbuf_puts(body, "{\"jsonrpc\":\"2.0\",\"id\":");
-    strbuf_append(body, id_text, id_len);
+    strbuf_append(body, id_len ? id_text : "null", id_len ? id_len : 4); /* as rpc_put_error_data */
     strbuf_puts(body, ",\"result\":{");
 }
 

@@ -48,7 +48,8 @@ static void initialize(const rpc_message *msg, rpc_out *out) {
         return;
     }
     strbuf_puts(out->body, "{\"jsonrpc\":\"2.0\",\"id\":");
-    strbuf_append(out->body, msg->text + id.off, id.len);
+    strbuf_append(out->body, id.len ? msg->text + id.off : "null",
+                  id.len ? id.len : 4); /* as rpc_put_error_data */
     strbuf_printf(out->body,
                   ",\"result\":{\"protocolVersion\":\"%s\",\"capabilities\":" RPC_CAPABILITIES
                   ","

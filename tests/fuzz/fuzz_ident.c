@@ -32,8 +32,11 @@ static int oracle_valid(const char *s, size_t n) {
 }
 
 static int reserved_column(const char *s) {
-    const char *r[] = {"id",   "created_at", "tableoid", "xmin",  "xmax", "cmin",
-                       "cmax", "ctid",       "after",    "limit", "order"};
+    /* the system's and every table's columns, and the row routes' own
+     * query parameters (docs/sql.md, "Reserved names") */
+    const char *r[] = {"id",    "created_at",  "tableoid",     "xmin",   "xmax",  "cmin",
+                       "cmax",  "ctid",        "after",        "limit",  "order", "select",
+                       "count", "on_conflict", "max_affected", "confirm"};
     for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
         if (strcmp(s, r[i]) == 0) return 1;
     return 0;
